@@ -1,0 +1,109 @@
+"""Reading and writing audio files (WAV, and anything else libsndfile reads) with ``soundfile``.
+
+torchaudio's own file I/O needs torchcodec and FFmpeg, so it is not used; torchaudio is used only for
+resampling. Audio in memory is a float32 tensor in [-1, 1], one channel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import soundfile
+import torch
+import torchaudio.functional
+from torch import Tensor
+
+from synth.errors import InputError
+
+WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+
+
+def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool = False,
+             resample: bool = True) -> tuple[Tensor, list[str]]:
+    """Read a mono audio file as float32 ``Tensor[num_samples_in_file]`` at ``sample_rate`` Hz.
+
+    Conversions, each described in the returned notes (for a CLI to print to stderr):
+
+    - more than one channel: an :class:`InputError` unless ``downmix``; then the mean of the channels;
+    - another sample rate: resampled with ``torchaudio.functional.resample`` (band-limited windowed-sinc
+      interpolation, Hann window, 6 zero crossings, roll-off 0.99), or an :class:`InputError` if not
+      ``resample``.
+
+    An unreadable or non-audio file, an empty file and non-finite samples are an :class:`InputError`;
+    a missing file is a ``FileNotFoundError``. The length is the file's (see :func:`fit_length`).
+    """
+    name = os.fspath(path)
+    notes: list[str] = []
+    with open(name, "rb") as f:
+        try:
+            data, file_rate = soundfile.read(f, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+            reason = _one_line(getattr(e, "error_string", None) or str(e)).rstrip(".")
+            raise InputError(f"{name}: expected an audio file (WAV), could not decode it ({reason})") from None
+    num_frames, channels = data.shape
+    if num_frames == 0:
+        raise InputError(f"{name}: expected audio samples, the file is empty (0 samples)")
+    if not np.isfinite(data).all():
+        raise InputError(f"{name}: expected finite audio samples, found NaN or infinity")
+    if channels > 1:
+        if not downmix:
+            raise InputError(f"{name}: expected mono audio, got {channels} channels "
+                             f"(pass --downmix to average the channels)")
+        data = data.mean(axis=1, keepdims=True, dtype=np.float32)
+        notes.append(f"{name}: downmixed {channels} channels to mono (mean of the channels)")
+    audio = torch.from_numpy(np.ascontiguousarray(data[:, 0]))
+    if file_rate != sample_rate:
+        if not resample:
+            raise InputError(f"{name}: expected a sample rate of {sample_rate} Hz, got {file_rate} Hz")
+        audio = torchaudio.functional.resample(audio, file_rate, sample_rate)
+        notes.append(f"{name}: resampled {file_rate} Hz -> {sample_rate} Hz")
+    return audio, notes
+
+
+def fit_length(audio: Tensor, num_samples: int) -> Tensor:
+    """Zero-pad at the end or truncate the last axis of ``audio`` (``Tensor[..., T]``) to ``num_samples``.
+
+    The synth and the spectrogram use ``SpectrogramConfig.num_samples`` (65408 samples = 4.088 s at
+    16 kHz); longer input keeps its first ``num_samples`` samples, shorter input is followed by silence.
+    Returns ``audio`` itself when it already has that length.
+    """
+    length = audio.shape[-1]
+    if length == num_samples:
+        return audio
+    if length > num_samples:
+        return audio[..., :num_samples]
+    return torch.nn.functional.pad(audio, (0, num_samples - length))
+
+
+def write_wav(path: str | os.PathLike, audio: Tensor | np.ndarray, sample_rate: int = 16000, *,
+              subtype: str = "PCM_16") -> int:
+    """Write mono ``audio`` (``[num_samples]``, float in [-1, 1]) as a WAV file.
+
+    ``subtype`` ``"PCM_16"`` (default; what players and other tools expect) or ``"PCM_24"`` clip samples
+    outside [-1, 1] before conversion (libsndfile would otherwise wrap them around); ``"FLOAT"`` stores the
+    float32 samples losslessly, unclipped. Returns the number of samples that were clipped.
+    Unwritable paths raise ``OSError``; non-finite samples a ``ValueError``.
+    """
+    if subtype not in WAV_SUBTYPES:
+        raise ValueError(f"unknown WAV subtype {subtype!r}; expected one of {', '.join(WAV_SUBTYPES)}")
+    if isinstance(audio, Tensor):
+        audio = audio.detach().cpu().numpy()
+    samples = np.asarray(audio, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono audio of shape (num_samples,), got {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise ValueError("cannot write audio with NaN or infinite samples")
+    clipped = 0
+    if subtype != "FLOAT":
+        outside = np.abs(samples) > 1.0
+        clipped = int(outside.sum())
+        if clipped:
+            samples = np.clip(samples, -1.0, 1.0)
+    with open(os.fspath(path), "wb") as f:
+        soundfile.write(f, samples, sample_rate, subtype=subtype, format="WAV")
+    return clipped
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,232 @@
+"""``python -m synth``: the parameter table, random patches, rendering, spectrogram images and a demo.
+
+Each subcommand is a typed function here that can be imported and called; :func:`main` only parses the
+arguments, calls it and turns bad input into ``error: <one line>`` on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from synth.audio_io import write_wav
+from synth.errors import InputError
+from synth.image_io import write_png
+from synth.inputs import load_audio
+from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
+from synth.patch import load_patch, save_patch
+from synth.prior import SAMPLERS, draw
+from synth.spectrogram import DEFAULT_CONFIG, quantize, spectrogram
+
+TABLE_FORMATS = ("markdown", "json")
+
+
+def param_table(fmt: str = "markdown") -> str:
+    """The parameter table generated from ``PARAM_SPECS``, as a Markdown table or JSON text."""
+    if fmt == "json":
+        return json.dumps(spec_json(), indent=2)
+    if fmt != "markdown":
+        raise ValueError(f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")
+    rows = ["| # | name | group | range | scale | unit | choices | description |",
+            "|---|---|---|---|---|---|---|---|"]
+    for i, spec in enumerate(PARAM_SPECS):
+        cells = [str(i), f"`{spec.name}`", spec.group, f"{spec.low:g} .. {spec.high:g}",
+                 "discrete" if spec.is_discrete else spec.scale, spec.unit, _choices_cell(spec), spec.description]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(rows)
+
+
+def _choices_cell(spec: ParamSpec) -> str:
+    if spec.choices is None:
+        return ""
+    values = [f"{spec.value_of_index(k):g}" for k in range(spec.choices)]
+    if spec.labels:
+        values = [f"{v} {label}" for v, label in zip(values, spec.labels, strict=True)]
+    return ", ".join(values)
+
+
+def random_patch(seed: int, sampler: str = "uniform") -> Tensor:
+    """Row 0 of the shipped prior for ``seed`` (:func:`synth.prior.draw`), canonicalised: ``Tensor[100]``."""
+    return canonicalize(draw(seed, 0, 1, sampler))[0]
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What a render produced: length in seconds, peak level in dBFS, samples clipped when writing."""
+
+    duration_s: float
+    peak_dbfs: float
+    clipped_samples: int
+
+    def describe(self) -> str:
+        clipped = f", {self.clipped_samples} samples clipped" if self.clipped_samples else ""
+        return f"{self.duration_s:.3f} s at {DEFAULT_CONFIG.sample_rate} Hz, peak {self.peak_dbfs:.1f} dBFS{clipped}"
+
+
+def render_patch(normalized: Tensor, out_wav: str | os.PathLike, png: str | os.PathLike | None = None) -> RenderSummary:
+    """Render normalised ``Tensor[100]`` to a 16-bit WAV file and, if ``png`` is given, its spectrogram PNG."""
+    from synth import render  # the voice; imported here so the other commands work without loading it
+
+    with torch.no_grad():
+        audio = render(normalized.reshape(1, -1).to(torch.float32))
+        if png is not None:
+            write_png(png, quantize(spectrogram(audio, DEFAULT_CONFIG))[0])
+    clipped = write_wav(out_wav, audio[0], DEFAULT_CONFIG.sample_rate)
+    peak = float(audio.abs().max())
+    return RenderSummary(duration_s=audio.shape[-1] / DEFAULT_CONFIG.sample_rate,
+                         peak_dbfs=20.0 * math.log10(peak) if peak > 0 else -math.inf, clipped_samples=clipped)
+
+
+def audio_to_png(in_path: str | os.PathLike, out_png: str | os.PathLike, *, downmix: bool = False) -> list[str]:
+    """Write the spectrogram PNG of an audio file (resampled, padded or truncated to the synth's length).
+
+    Returns notes describing the conversions made.
+    """
+    audio, notes = load_audio(in_path, DEFAULT_CONFIG, downmix=downmix)
+    with torch.no_grad():
+        write_png(out_png, quantize(spectrogram(audio[None], DEFAULT_CONFIG))[0])
+    return notes
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """Where :func:`demo` wrote its files, and what the audio is like."""
+
+    patch: Path
+    audio: Path
+    spectrogram: Path
+    summary: RenderSummary
+
+
+def demo(out_dir: str | os.PathLike, seed: int = 0) -> DemoResult:
+    """Random patch for ``seed`` -> ``out_dir``/patch.json, audio.wav and spectrogram.png (dir created)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    patch_path, audio_path, png_path = out / "patch.json", out / "audio.wav", out / "spectrogram.png"
+    patch = random_patch(seed)
+    save_patch(patch_path, patch)
+    summary = render_patch(patch, audio_path, png_path)
+    return DemoResult(patch_path, audio_path, png_path, summary)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    print(param_table(args.format))
+    return 0
+
+
+def _cmd_random(args: argparse.Namespace) -> int:
+    save_patch(args.output, random_patch(args.seed, args.sampler))
+    print(f"patch: {args.output}")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    summary = render_patch(load_patch(args.patch), args.output, args.png)
+    print(f"audio: {args.output}")
+    if args.png:
+        print(f"spectrogram: {args.png}")
+    print(summary.describe())
+    return 0
+
+
+def _cmd_spectrogram(args: argparse.Namespace) -> int:
+    for note in audio_to_png(args.input, args.output, downmix=args.downmix):
+        _note(note)
+    print(f"spectrogram: {args.output}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    result = demo(args.out, args.seed)
+    print(f"patch: {result.patch}")
+    print(f"audio: {result.audio}")
+    print(f"spectrogram: {result.spectrogram}")
+    print(f"seed {args.seed}: {result.summary.describe()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m synth",
+        description="The 100-parameter synthesizer: parameter table, random patches, rendering and "
+                    f"spectrograms ({DEFAULT_CONFIG.bins}x{DEFAULT_CONFIG.frames}, {DEFAULT_CONFIG.sample_rate} Hz, "
+                    f"{DEFAULT_CONFIG.duration_s:.3f} s).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("params", help="print the parameter table",
+                            description="Print the table of the synth's 100 parameters (name, group, range, "
+                                        "scale, unit, discrete choices, description).")
+    p.add_argument("--format", choices=TABLE_FORMATS, default="markdown", help="output format (default markdown)")
+    p.set_defaults(func=_cmd_params)
+
+    p = commands.add_parser("random", help="write a random patch from the prior",
+                            description="Draw row 0 of the shipped patch prior for a seed and save it as a "
+                                        "patch JSON file (physical units).")
+    p.add_argument("--seed", type=_non_negative_int, required=True, help="prior seed (non-negative integer)")
+    p.add_argument("-o", "--output", required=True, help="patch JSON file to write")
+    p.add_argument("--sampler", choices=SAMPLERS, default="uniform", help="unit-cube design (default uniform)")
+    p.set_defaults(func=_cmd_random)
+
+    p = commands.add_parser("render", help="render a patch to WAV (and a spectrogram PNG)",
+                            description="Render a patch JSON file to a 16-bit mono WAV at "
+                                        f"{DEFAULT_CONFIG.sample_rate} Hz, optionally with its spectrogram PNG.")
+    p.add_argument("patch", help="patch JSON file (see `python -m synth random`)")
+    p.add_argument("-o", "--output", required=True, help="WAV file to write")
+    p.add_argument("--png", help="also write the spectrogram as a 512x512 grayscale PNG here")
+    p.set_defaults(func=_cmd_render)
+
+    p = commands.add_parser("spectrogram", help="audio file -> spectrogram PNG",
+                            description="Write the spectrogram PNG of an audio file: resampled to "
+                                        f"{DEFAULT_CONFIG.sample_rate} Hz, zero-padded or truncated to "
+                                        f"{DEFAULT_CONFIG.duration_s:.3f} s; high frequencies at the top.")
+    p.add_argument("input", help="audio file (WAV, mono unless --downmix)")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("--downmix", action="store_true", help="average the channels of a multichannel file")
+    p.set_defaults(func=_cmd_spectrogram)
+
+    p = commands.add_parser("demo", help="random patch -> patch.json, audio.wav, spectrogram.png",
+                            description="Draw a random patch, render it and write DIR/patch.json, "
+                                        "DIR/audio.wav and DIR/spectrogram.png.")
+    p.add_argument("--out", required=True, help="output directory (created if missing)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="prior seed (default 0)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _note(message: str) -> None:
+    print(f"note: {_one_line(message)}", file=sys.stderr)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m synth``; returns the exit status (2 for bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{_one_line(e.strerror or e)}", file=sys.stderr)
+    return 2

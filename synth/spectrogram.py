@@ -1,0 +1,212 @@
+"""The one definition of the 512x512 spectrogram that every package uses.
+
+Layout everywhere: ``(batch, frequency bin 0..bins-1, time frame 0..frames-1)``. Levels are in dB relative
+to a full-scale sine (an amplitude-1 sine centred on a bin reads 0 dB), clipped to ``[-db_range, 0]``.
+Networks see the normalised value ``v = (dB + db_range) / db_range`` in [0, 1]; datasets and PNG files
+store its 8-bit form ``round(v * 255)`` (:func:`quantize`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class SpectrogramConfig:
+    """STFT and level settings; stored with every dataset and checkpoint (:meth:`to_json`)."""
+
+    sample_rate: int = 16000  # Hz; audio in any other rate is resampled to this on input
+    n_fft: int = 1024  # FFT size; 1024 is ~4x faster than 1022 and gives 513 bins, the top one dropped
+    win_length: int = 1024  # periodic Hann window length, equal to n_fft
+    hop_length: int = 128  # samples between frames (8 ms)
+    frames: int = 512  # time frames of the centred STFT
+    bins: int = 512  # frequency bins kept (0..bins-1); the Nyquist bin is dropped
+    db_range: float = 80.0  # dB below full scale that maps to 0; levels are clipped to [-db_range, 0]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"SpectrogramConfig.{f.name} must be an integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"SpectrogramConfig.{f.name} must be a finite number, got {value!r}")
+            if value <= 0:
+                raise ValueError(f"SpectrogramConfig.{f.name} must be positive, got {value!r}")
+        object.__setattr__(self, "db_range", float(self.db_range))
+        if self.win_length > self.n_fft:
+            raise ValueError(f"win_length ({self.win_length}) must not exceed n_fft ({self.n_fft})")
+        if self.bins > self.n_fft // 2:
+            raise ValueError(f"bins ({self.bins}) must not exceed n_fft // 2 ({self.n_fft // 2})")
+
+    @property
+    def num_samples(self) -> int:
+        """Audio length whose centred STFT has exactly ``frames`` frames (65408 = 4.088 s by default)."""
+        return self.hop_length * (self.frames - 1)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of :attr:`num_samples` in seconds."""
+        return self.num_samples / self.sample_rate
+
+    def bin_hz(self, index: int | float) -> float:
+        """Centre frequency of bin ``index`` in Hz."""
+        return index * self.sample_rate / self.n_fft
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SpectrogramConfig:
+        """Inverse of :meth:`to_json`; unknown or missing keys are a ``ValueError``."""
+        if not isinstance(data, dict):
+            raise ValueError(f"spectrogram config: expected a JSON object, got {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        missing = sorted(names - set(data))
+        if unknown or missing:
+            raise ValueError(f"spectrogram config: unknown keys {unknown}, missing keys {missing}")
+        return cls(**data)
+
+
+DEFAULT_CONFIG = SpectrogramConfig()
+
+# Amplitude floor relative to full scale inside log10 (-200 dB): silence gives a finite level that the
+# clip turns into -db_range, with zero (not NaN) gradient.
+_FLOOR = 1e-10
+
+
+class Spectrogram(torch.nn.Module):
+    """STFT, dB and normalised spectrograms, and the inverse STFT, for one :class:`SpectrogramConfig`.
+
+    Every method works row by row (no cross-example operations), so row ``i`` of a batch is the same as
+    computing it alone.
+    """
+
+    window: Tensor
+
+    def __init__(self, config: SpectrogramConfig = DEFAULT_CONFIG) -> None:
+        super().__init__()
+        self.config = config
+        self.register_buffer("window", torch.hann_window(config.win_length, periodic=True), persistent=False)
+        self._reference = float(torch.hann_window(config.win_length, periodic=True, dtype=torch.float64).sum()) / 2
+
+    @property
+    def reference_magnitude(self) -> float:
+        """``|stft|`` of an amplitude-1 sine centred on a bin (``window.sum() / 2``): the 0 dB level."""
+        return self._reference
+
+    def _check_audio(self, audio: Tensor) -> None:
+        n = self.config.num_samples
+        if audio.dim() not in (1, 2) or audio.shape[-1] != n:
+            raise ValueError(f"expected audio of shape (B, {n}) or ({n},), got {tuple(audio.shape)}")
+
+    def stft(self, audio: Tensor) -> Tensor:
+        """Complex STFT. ``audio``: ``Tensor[B, num_samples]`` (or ``[num_samples]``), amplitude in [-1, 1].
+
+        Returns complex ``Tensor[B, bins, frames]`` (or ``[bins, frames]``) in raw ``torch.stft`` units
+        (unnormalised: an amplitude-1 bin-centred sine has magnitude :attr:`reference_magnitude`).
+        The Nyquist bin is dropped (a view, not a copy).
+        """
+        self._check_audio(audio)
+        c = self.config
+        spec = torch.stft(audio, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+                          window=self.window, center=True, pad_mode="constant", normalized=False,
+                          onesided=True, return_complex=True)
+        return spec[..., : c.bins, :]
+
+    def db(self, audio: Tensor) -> Tensor:
+        """Level in dB re a full-scale sine, clipped to ``[-db_range, 0]``: ``Tensor[B, bins, frames]``.
+
+        Differentiable: silence gives exactly ``-db_range`` with zero (not NaN) gradient.
+        """
+        spec = self.stft(audio)
+        power = torch.addcmul(spec.real.square(), spec.imag, spec.imag)  # |X|^2: faster than abs() on CPU
+        floor = (self._reference * _FLOOR) ** 2
+        offset = 20.0 * math.log10(self._reference)
+        db_range = self.config.db_range
+        if power.requires_grad:
+            return (10.0 * torch.log10(power + floor) - offset).clamp(-db_range, 0.0)
+        # No autograd: work in place on the fresh power tensor (no further (B, bins, frames) temporaries).
+        return power.add_(floor).log10_().mul_(10.0).sub_(offset).clamp_(-db_range, 0.0)
+
+    def forward(self, audio: Tensor) -> Tensor:
+        """Normalised spectrogram ``v = (dB + db_range) / db_range`` in [0, 1]: ``Tensor[B, bins, frames]``."""
+        level = self.db(audio)
+        if level.requires_grad:
+            return db_to_normalized(level, self.config)
+        return level.add_(self.config.db_range).div_(self.config.db_range)  # same arithmetic, in place
+
+    def istft(self, magnitude: Tensor, phase: Tensor) -> Tensor:
+        """Inverse STFT of ``magnitude * exp(i * phase)``, both ``Tensor[B, bins, frames]``.
+
+        ``magnitude`` is in linear STFT units (as ``stft(audio).abs()``), ``phase`` in radians. The Nyquist
+        bin is padded back with zeros, so a signal with energy at ``sample_rate / 2`` does not come back
+        exactly. Returns ``Tensor[B, num_samples]`` (or ``[num_samples]`` for unbatched input).
+        """
+        c = self.config
+        expected = (c.bins, c.frames)
+        if magnitude.shape != phase.shape or tuple(magnitude.shape[-2:]) != expected or magnitude.dim() not in (2, 3):
+            raise ValueError(f"expected magnitude and phase of shape (B, {c.bins}, {c.frames}), "
+                             f"got {tuple(magnitude.shape)} and {tuple(phase.shape)}")
+        spec = torch.polar(magnitude, phase)
+        missing_bins = c.n_fft // 2 + 1 - c.bins
+        spec = torch.nn.functional.pad(spec, (0, 0, 0, missing_bins))
+        return torch.istft(spec, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+                           window=self.window, center=True, normalized=False, onesided=True,
+                           length=c.num_samples)
+
+
+def normalized_to_db(v: Tensor, config: SpectrogramConfig = DEFAULT_CONFIG) -> Tensor:
+    """Normalised values in [0, 1] (any shape) -> dB in ``[-db_range, 0]``."""
+    return v * config.db_range - config.db_range
+
+
+def db_to_normalized(level_db: Tensor, config: SpectrogramConfig = DEFAULT_CONFIG) -> Tensor:
+    """dB in ``[-db_range, 0]`` (any shape) -> normalised values in [0, 1]."""
+    return (level_db + config.db_range) / config.db_range
+
+
+def quantize(v: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """Normalised values (any shape; clamped to [0, 1]) -> uint8 ``round(v * 255)``, same container type."""
+    if isinstance(v, np.ndarray):
+        return np.rint(np.clip(v, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return torch.round(v.detach().clamp(0.0, 1.0) * 255.0).to(torch.uint8)
+
+
+def dequantize(u8: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """uint8 values (any shape) -> float32 normalised values ``u8 / 255``, same container type."""
+    if isinstance(u8, np.ndarray):
+        return u8.astype(np.float32) / np.float32(255.0)
+    return u8.to(torch.float32) / 255.0
+
+
+def distance_db(a_db: Tensor, b_db: Tensor) -> Tensor:
+    """Spectral distance: mean over all bins and frames of ``|a_db - b_db|``, in dB.
+
+    Inputs are clipped dB spectrograms ``(bins, frames)`` or ``(B, bins, frames)``; they broadcast, so one
+    target ``(bins, frames)`` can be compared with ``B`` candidates. Returns ``Tensor[B]`` (a 0-d tensor
+    when both inputs are unbatched).
+    """
+    if a_db.dim() not in (2, 3) or b_db.dim() not in (2, 3) or a_db.shape[-2:] != b_db.shape[-2:]:
+        raise ValueError(f"expected dB spectrograms of shape (B, bins, frames) or (bins, frames), "
+                         f"got {tuple(a_db.shape)} and {tuple(b_db.shape)}")
+    return (a_db - b_db).abs().mean(dim=(-2, -1))
+
+
+@functools.lru_cache(maxsize=16)
+def _module(config: SpectrogramConfig, device: torch.device, dtype: torch.dtype) -> Spectrogram:
+    return Spectrogram(config).to(device=device, dtype=dtype)
+
+
+def spectrogram(audio: Tensor, config: SpectrogramConfig = DEFAULT_CONFIG) -> Tensor:
+    """Normalised spectrogram of ``audio`` ``Tensor[B, num_samples]`` -> ``Tensor[B, bins, frames]`` in [0, 1].
+
+    Convenience wrapper around a cached :class:`Spectrogram` for the audio's device and dtype.
+    """
+    return _module(config, audio.device, audio.dtype)(audio)

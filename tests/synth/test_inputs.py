@@ -1,0 +1,64 @@
+"""Target loading: PNG, WAV and .npy all give the same normalised spectrogram; anything else is refused."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from synth.audio_io import write_wav
+from synth.errors import InputError
+from synth.image_io import write_png
+from synth.inputs import load_audio, load_target
+from synth.spectrogram import DEFAULT_CONFIG, dequantize, quantize, spectrogram
+
+N = DEFAULT_CONFIG.num_samples
+
+
+@pytest.fixture(scope="module")
+def audio() -> torch.Tensor:
+    t = torch.arange(N, dtype=torch.float64) / DEFAULT_CONFIG.sample_rate
+    return (0.4 * torch.sin(2 * math.pi * 440.0 * t) * torch.exp(-t)).float()
+
+
+def test_wav_png_and_npy_targets_agree(tmp_path, audio):
+    write_wav(tmp_path / "t.wav", audio, subtype="FLOAT")
+    from_wav, notes = load_target(tmp_path / "t.wav")
+    assert notes == []
+    assert from_wav.shape == (512, 512) and from_wav.dtype == torch.float32
+    assert torch.equal(from_wav, spectrogram(audio[None])[0])
+
+    u8 = quantize(from_wav).numpy()
+    write_png(tmp_path / "t.png", u8)
+    np.save(tmp_path / "t8.npy", u8)
+    np.save(tmp_path / "tf.npy", from_wav.numpy().astype(np.float64))
+    from_png, _ = load_target(tmp_path / "t.png")
+    assert torch.equal(from_png, torch.from_numpy(dequantize(u8)))
+    assert torch.equal(load_target(tmp_path / "t8.npy")[0], from_png)
+    assert torch.equal(load_target(tmp_path / "tf.npy")[0], from_wav)
+
+
+def test_short_audio_is_padded_with_a_note(tmp_path, audio):
+    write_wav(tmp_path / "short.wav", audio[:16000])
+    padded, notes = load_audio(tmp_path / "short.wav")
+    assert padded.shape == (N,) and (padded[16000:] == 0).all()
+    assert "zero-padded 1.000 s" in notes[0]
+
+
+def test_bad_npy_files(tmp_path):
+    np.save(tmp_path / "shape.npy", np.zeros((512, 256), dtype=np.uint8))
+    np.save(tmp_path / "range.npy", np.full((512, 512), 1.5))
+    np.save(tmp_path / "int.npy", np.zeros((512, 512), dtype=np.int32))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for name, found in [("shape", r"shape \(512, 256\)"), ("range", "outside"), ("int", "int32"),
+                        ("obj", "could not load")]:
+        with pytest.raises(InputError, match=rf"expected a \(512, 512\) uint8 array.*{found}"):
+            load_target(tmp_path / f"{name}.npy")
+
+
+def test_unknown_suffix(tmp_path):
+    (tmp_path / "x.mp3").write_bytes(b"\0")
+    with pytest.raises(InputError, match=r"expected a \.png, \.wav or \.npy file, got '\.mp3'"):
+        load_target(tmp_path / "x.mp3")

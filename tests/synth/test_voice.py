@@ -1,0 +1,157 @@
+"""The voice's contract: shape, range, determinism, batch invariance, golden audio, gradients."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synth import render
+from synth.params import CONTINUOUS_INDICES, NUM_PARAMS, PARAM_INDEX, PARAM_SPECS, from_physical
+from synth.prior import draw
+from synth.spectrogram import spectrogram
+
+GOLDEN = Path(__file__).parent / "golden" / "voice_golden.npz"
+NUM_SAMPLES = 65408
+
+
+def patch(**physical) -> torch.Tensor:
+    """A normalised (1, 100) patch: the middle of every range, with ``physical`` values overriding."""
+    x = torch.full((1, NUM_PARAMS), 0.5)
+    for name, value in physical.items():
+        x[0, PARAM_INDEX[name]] = from_physical(PARAM_SPECS[PARAM_INDEX[name]], value)
+    return x
+
+
+# Every continuous parameter is audible here: all sources on, pulse/saw morph (so pulse width
+# matters), FM on, sine LFOs with depth, noise through the filter, every effect partly wet, the key
+# released inside the 4 s window, velocity below 1 (velocity depths act), no clamped frequencies.
+AUDIBLE = dict(
+    note_pitch=57, note_velocity=0.7, note_gate=1.5, analog_drift=10,
+    osc1_shape=0.85, osc2_shape=0.85, osc3_shape=0.85, osc1_fm_index=1.5, osc2_fm_index=1.5, osc3_fm_index=1.5,
+    osc1_octave=0, osc2_octave=0, osc3_octave=0, osc1_semitone=0, osc2_semitone=7, osc3_semitone=-5,
+    sub_level=0.5, noise_level=0.5, noise_decay=1.0, noise_route=0, ring_level=0.5,
+    filter_type=0, filter_slope=12, filter_cutoff=1200, filter_env_amount=2.0,
+    lfo1_shape=0, lfo2_shape=0, lfo1_fade=0.5, lfo2_fade=0.5, lfo1_pwm=0.2, lfo2_tremolo=0.5,
+    drive_gain=12, drive_type=0, drive_mix=0.5,
+    chorus_mix=0.5, delay_mix=0.4, delay_time=0.3, delay_feedback=0.5,
+    reverb_mix=0.4, reverb_early=0.5, reverb_predelay=0.02, output_gain=-12,
+    amp_env_attack=0.05, amp_env_release=0.5, filter_env_attack=0.05, filter_env_release=0.5,
+    pitch_env_amount=5, pitch_env_decay=0.2, sub_octave=-1, sub_shape=0,
+)
+
+
+def test_shape_dtype_and_range():
+    audio = render(draw(1, 0, 3))
+    assert audio.shape == (3, NUM_SAMPLES) and audio.dtype == torch.float32
+    assert torch.isfinite(audio).all() and float(audio.abs().max()) <= 1.0
+    assert (audio.abs().amax(dim=1) > 1e-3).all(), "prior patches should be audible"
+
+
+def test_same_input_same_bits():
+    params = draw(2, 0, 4)
+    assert torch.equal(render(params), render(params.clone()))
+
+
+def test_batch_invariance_256_128_64():
+    params = draw(3, 0, 256)
+    whole = render(params)
+    halves = torch.cat([render(chunk) for chunk in params.split(128)])
+    quarters = torch.cat([render(chunk) for chunk in params.split(64)])
+    assert torch.equal(whole, halves)
+    assert torch.equal(whole, quarters)
+
+
+def test_thread_count_invariance():
+    params = draw(4, 0, 6)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = render(params)
+        torch.set_num_threads(2)
+        two = render(params)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)
+
+
+def golden_params() -> torch.Tensor:
+    return torch.cat([patch(**AUDIBLE), draw(20261121, 0, 3)])
+
+
+def test_golden_reference():
+    """Stored audio for fixed patches; regenerate with ``python tests/synth/test_voice.py`` only when
+    the sound changes on purpose (and bump SYNTH_VERSION then)."""
+    stored = np.load(GOLDEN)
+    audio = render(golden_params()).numpy()
+    assert str(stored["synth_version"]) == __import__("synth").SYNTH_VERSION
+    np.testing.assert_allclose(audio, stored["audio"], atol=2e-5, rtol=0)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.floats(0.0, 1.0), min_size=NUM_PARAMS, max_size=NUM_PARAMS))
+def test_any_vector_gives_bounded_finite_audio(values):
+    params = torch.tensor([values], dtype=torch.float32)
+    audio = render(params)
+    assert torch.isfinite(audio).all()
+    assert float(audio.abs().max()) <= 1.0
+    spec = spectrogram(audio)
+    assert float(spec.min()) >= 0.0 and float(spec.max()) <= 1.0
+
+
+def test_extreme_corners_are_bounded():
+    corners = torch.stack([torch.zeros(NUM_PARAMS), torch.ones(NUM_PARAMS), torch.full((NUM_PARAMS,), 0.5)])
+    audio = render(corners)
+    assert torch.isfinite(audio).all() and float(audio.abs().max()) <= 1.0
+
+
+def test_every_continuous_parameter_has_a_gradient_where_audible():
+    params = patch(**AUDIBLE).requires_grad_(True)
+    audio = render(params)
+    probe = torch.randn(NUM_SAMPLES, generator=torch.Generator().manual_seed(0))
+    loss = (audio[0] * probe).sum() + spectrogram(audio).mean()
+    loss.backward()
+    grad = params.grad[0]
+    assert torch.isfinite(grad).all()
+    silent = [PARAM_SPECS[i].name for i in CONTINUOUS_INDICES if grad[i] == 0]
+    assert not silent, f"no gradient for {silent}"
+
+
+def test_parameters_change_the_sound_where_audible():
+    base = patch(**AUDIBLE)
+    ref = render(base)
+    for name in ("osc1_pulse_width", "drive_bias", "reverb_damping", "delay_damping", "osc2_phase"):
+        moved = base.clone()
+        moved[0, PARAM_INDEX[name]] = 0.1 if float(base[0, PARAM_INDEX[name]]) > 0.5 else 0.9
+        assert (render(moved) - ref).abs().max() > 1e-4, name
+
+
+def test_swapping_oscillator_slots_gives_the_same_sound():
+    base = patch(**{**AUDIBLE, "ring_level": 0.0, "analog_drift": 0.0})
+    swapped = base.clone()
+    for suffix in ("shape", "octave", "semitone", "fine", "level", "pulse_width", "fm_ratio", "fm_index",
+                   "vibrato", "phase"):
+        a, b = PARAM_INDEX[f"osc1_{suffix}"], PARAM_INDEX[f"osc3_{suffix}"]
+        swapped[0, a], swapped[0, b] = base[0, b], base[0, a]
+    assert not torch.equal(swapped, base)
+    torch.testing.assert_close(render(swapped), render(base), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (torch.zeros(2, 99), "shape"),
+    (torch.full((1, 100), float("nan")), "NaN"),
+    (torch.full((1, 100), 1.5), r"\[0, 1\]"),
+    (torch.zeros(1, 100, dtype=torch.int64), "float"),
+])
+def test_bad_params_raise_one_clear_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        render(bad)
+
+
+if __name__ == "__main__":
+    import synth
+
+    np.savez_compressed(GOLDEN, audio=render(golden_params()).numpy(), synth_version=synth.SYNTH_VERSION)
+    print(f"wrote {GOLDEN}")
