@@ -39,7 +39,17 @@ _SKEW_LOW = {
     "filter_lfo_amount": 2.0, "lfo2_tremolo": 2.5, "lfo1_pwm": 2.0, "analog_drift": 2.0,
     "osc1_fm_index": 2.0, "osc2_fm_index": 2.0, "osc3_fm_index": 2.0,
     "osc1_vibrato": 3.0, "osc2_vibrato": 3.0, "osc3_vibrato": 3.0,
-    "amp_env_attack": 1.5, "delay_feedback": 1.5,
+    "amp_env_attack": 2.0, "filter_env_attack": 1.5, "delay_feedback": 1.5, "hpf_cutoff": 2.5,
+    "hpf_resonance": 2.0, "noise_decay": 0.7,
+}
+# Parameters squeezed into [low, high] of their normalised range.
+_RANGE = {
+    "note_pitch": (0.15, 0.85),       # MIDI 35..85
+    "output_gain": (0.5, 1.0),        # -12..0 dB
+    "filter_cutoff": (0.35, 1.0),     # ~270 Hz and up: most patches are not muffled
+    "filter_env_amount": (0.35, 1.0),  # mostly opening the filter
+    "amp_env_sustain": (0.3, 1.0),
+    "note_gate": (0.45, 1.0),          # ~0.5 s and longer
 }
 
 
@@ -47,8 +57,9 @@ def shape_prior(u: torch.Tensor) -> torch.Tensor:
     """Unit-cube draws ``(B, 100)`` -> normalised patches ``(B, 100)`` from the shipped prior.
 
     Row-wise and deterministic. Keeps every value in [0, 1]; skews effect and modulation depths
-    towards zero, keeps the pitch envelope near its centre (no bend) most of the time, keeps the
-    output level in the upper half, and makes the loudest oscillator at least half level.
+    towards zero, keeps the pitch envelope near its centre (no bend) most of the time, narrows a few
+    ranges (`_RANGE`) so that most patches are audible and not muffled, and makes the loudest
+    oscillator at least half level.
     """
     x = u.clone()
     for name, power in _SKEW_LOW.items():
@@ -57,8 +68,8 @@ def shape_prior(u: torch.Tensor) -> torch.Tensor:
     p = PARAM_INDEX["pitch_env_amount"]
     centred = 2 * (u[:, p] - 0.5)
     x[:, p] = 0.5 + 0.5 * centred * centred * centred
-    x[:, PARAM_INDEX["output_gain"]] = 0.5 + 0.5 * u[:, PARAM_INDEX["output_gain"]]
-    x[:, PARAM_INDEX["note_pitch"]] = 0.15 + 0.7 * u[:, PARAM_INDEX["note_pitch"]]
+    for name, (low, high) in _RANGE.items():
+        x[:, PARAM_INDEX[name]] = low + (high - low) * u[:, PARAM_INDEX[name]]
     levels = [PARAM_INDEX[f"osc{i}_level"] for i in (1, 2, 3)]
     loudest = x[:, levels].amax(dim=1, keepdim=True).clamp_min(1e-9)
     x[:, levels] = x[:, levels] * (torch.clamp(loudest, min=0.5) / loudest)
