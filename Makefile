@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= test
 
-.PHONY: demo test bench lint clean-venv
+.PHONY: demo test bench lint docs clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ bench: EXTRAS = test,bench
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) benchmarks/synth_speed.py
+
+docs: $(STAMP)
+	$(PY) -m synth params --readme README.md
 
 clean-venv:
 	rm -rf $(VENV)

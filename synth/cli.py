@@ -127,8 +127,26 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+README_MARKERS = ("<!-- params:start -->", "<!-- params:end -->")
+
+
+def update_readme_table(path: str | os.PathLike) -> None:
+    """Replace the Markdown table between ``README_MARKERS`` in ``path`` with the generated one."""
+    text = Path(path).read_text()
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise InputError(f"{path}: expected the markers {start} and {end} around the parameter table")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    Path(path).write_text(f"{head}{start}\n{param_table('markdown')}\n{end}{tail}")
+
+
 def _cmd_params(args: argparse.Namespace) -> int:
-    print(param_table(args.format))
+    if args.readme:
+        update_readme_table(args.readme)
+        print(f"updated the parameter table in {args.readme}")
+    else:
+        print(param_table(args.format))
     return 0
 
 
@@ -175,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Print the table of the synth's 100 parameters (name, group, range, "
                                         "scale, unit, discrete choices, description).")
     p.add_argument("--format", choices=TABLE_FORMATS, default="markdown", help="output format (default markdown)")
+    p.add_argument("--readme", metavar="FILE", help="instead of printing, rewrite the Markdown table between "
+                                                    f"{README_MARKERS[0]} and {README_MARKERS[1]} in FILE")
     p.set_defaults(func=_cmd_params)
 
     p = commands.add_parser("random", help="write a random patch from the prior",
