@@ -1,0 +1,80 @@
+"""From global row indices to stored bytes: the prior, the synth and the 8-bit spectrogram, on one device.
+
+Generation and ``verify`` both go through :class:`ExampleRenderer`, so a re-render takes exactly the path
+the stored row took.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from synth import prior
+from synth.errors import InputError
+from synth.spectrogram import Spectrogram, SpectrogramConfig, quantize
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` -> a usable device, or :class:`InputError`."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"unknown device {name!r}; expected cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise InputError(f"unsupported device {name!r}; expected cpu or cuda")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda: no CUDA GPU is available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s)")
+    return device
+
+
+@dataclass(frozen=True)
+class RenderedBatch:
+    """Consecutive global rows ``start .. start + len(params) - 1``, as they are stored (NumPy, on the CPU)."""
+
+    start: int
+    params: np.ndarray  # float32 (B, 100), normalised
+    spectrograms: np.ndarray  # uint8 (B, bins, frames)
+    audio: np.ndarray | None  # float16 or float32 (B, num_samples), or None when audio is not stored
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+class ExampleRenderer:
+    """Renders rows of the dataset defined by ``(seed, sampler)``: ``render(start, count) -> RenderedBatch``.
+
+    Row ``r`` is ``synth.prior.draw(seed, r, 1, sampler)`` rendered by ``synth.render`` and turned into a
+    spectrogram by ``synth.spectrogram.Spectrogram(config)``; rendering is batch-invariant, so a row's
+    bytes do not depend on how rows are grouped into batches.
+    """
+
+    def __init__(self, seed: int, sampler: str, config: SpectrogramConfig, device: str = "cpu",
+                 audio_dtype: str | None = None) -> None:
+        from synth import render  # the voice is imported only when something is rendered
+
+        self._render = render
+        self.seed = seed
+        self.sampler = sampler
+        self.device = resolve_device(device)
+        self.audio_dtype = None if audio_dtype in (None, "none") else np.dtype(audio_dtype)
+        self.spectrogram = Spectrogram(config).to(self.device)
+
+    def params(self, start: int, count: int) -> np.ndarray:
+        """Normalised parameters of global rows ``start .. start + count - 1``: float32 ``(count, 100)``."""
+        return prior.draw(self.seed, start, count, self.sampler).numpy()
+
+    @torch.no_grad()
+    def render(self, start: int, count: int) -> RenderedBatch:
+        params = self.params(start, count)
+        audio = self._render(torch.from_numpy(params).to(self.device))
+        spectrograms = quantize(self.spectrogram(audio)).cpu().numpy()
+        stored_audio = None
+        if self.audio_dtype is not None:
+            torch_dtype = torch.float16 if self.audio_dtype == np.float16 else torch.float32
+            stored_audio = audio.to(torch_dtype).cpu().numpy()
+        return RenderedBatch(start, params, spectrograms, stored_audio)
