@@ -196,7 +196,10 @@ def distance_db(a_db: Tensor, b_db: Tensor) -> Tensor:
     if a_db.dim() not in (2, 3) or b_db.dim() not in (2, 3) or a_db.shape[-2:] != b_db.shape[-2:]:
         raise ValueError(f"expected dB spectrograms of shape (B, bins, frames) or (bins, frames), "
                          f"got {tuple(a_db.shape)} and {tuple(b_db.shape)}")
-    return (a_db - b_db).abs().mean(dim=(-2, -1))
+    # Sum rows of bins first, then the row sums: one fixed summation order whatever the batch size or
+    # thread count (a single 262144-element reduction is split across threads when the batch is small).
+    gap = (a_db - b_db).abs()
+    return gap.sum(dim=-1).sum(dim=-1) / (gap.shape[-1] * gap.shape[-2])
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,0 +1,1 @@
+"""inverse: spectrogram -> several different synth parameter sets that each sound like it."""

@@ -1,0 +1,5 @@
+import sys
+
+from inverse.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""Checkpoints: ``NAME.safetensors`` (weights, never pickled) + ``NAME.json`` (everything else).
+
+The JSON holds the format version, the model config, ``SYNTH_VERSION``, the spectrogram config, the
+parameter spec, the training-data fingerprint and metrics. Loading checks all of them against this
+installation and refuses, with one clear line, a checkpoint that does not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from inverse.config import ModelConfig
+from inverse.model import InverseModel
+from synth.errors import InputError
+from synth.params import SYNTH_VERSION, spec_json
+from synth.spectrogram import DEFAULT_CONFIG
+
+FORMAT = "inverse-synth-checkpoint"
+FORMAT_VERSION = 1
+
+
+def param_spec_hash() -> str:
+    """Short fingerprint of the parameter specification (names, ranges, choices)."""
+    return hashlib.sha256(json.dumps(spec_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _paths(path: str | Path) -> tuple[Path, Path]:
+    """``runs/x/best`` or ``runs/x/best.safetensors`` or ``runs/x/best.json`` -> both file paths."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best"
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+def save(model: InverseModel, path: str | Path, *, data_fingerprint: dict | None = None,
+         metrics: dict | None = None, extra: dict | None = None) -> Path:
+    """Write ``path.safetensors`` and ``path.json`` (atomically: temporary names, then rename)."""
+    weights, meta = _paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    info = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "model_config": model.config.to_json(),
+        "synth_version": SYNTH_VERSION, "spectrogram_config": DEFAULT_CONFIG.to_json(),
+        "param_spec_sha256": param_spec_hash(), "data": data_fingerprint or {}, "metrics": metrics or {},
+        **(extra or {}),
+    }
+    tmp_w, tmp_m = weights.with_suffix(".safetensors.tmp"), meta.with_suffix(".json.tmp")
+    save_file(tensors, str(tmp_w), metadata={"format": FORMAT})
+    tmp_m.write_text(json.dumps(info, indent=2))
+    tmp_w.replace(weights)
+    tmp_m.replace(meta)
+    return weights
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The checkpoint's JSON metadata, validated against this installation (InputError if it does not fit)."""
+    weights, meta = _paths(path)
+    if not meta.is_file() or not weights.is_file():
+        raise InputError(f"{path}: expected a checkpoint ({weights.name} and {meta.name}), not found")
+    try:
+        info = json.loads(meta.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{meta}: not valid checkpoint JSON ({error.__class__.__name__})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise InputError(f"{meta}: not an inverse-synth checkpoint")
+    if info.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{meta}: checkpoint format {info.get('format_version')}, this version reads {FORMAT_VERSION}")
+    if info.get("synth_version") != SYNTH_VERSION:
+        raise InputError(f"{meta}: trained for synth version {info.get('synth_version')}, this synth is "
+                         f"{SYNTH_VERSION}; retrain on data rendered by this version")
+    if info.get("spectrogram_config") != DEFAULT_CONFIG.to_json():
+        raise InputError(f"{meta}: trained on another spectrogram configuration than this installation's")
+    if info.get("param_spec_sha256") != param_spec_hash():
+        raise InputError(f"{meta}: trained for another parameter specification")
+    return info
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[InverseModel, dict]:
+    """Load a checkpoint into a new ``InverseModel`` in eval mode. Never unpickles anything."""
+    info = read_metadata(path)
+    weights, _ = _paths(path)
+    try:
+        config = ModelConfig.from_json(info["model_config"])
+        model = InverseModel(config)
+        state = load_file(str(weights), device="cpu")
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+        raise InputError(f"{weights}: weights do not fit the model config ({first})") from None
+    return model.to(device).eval(), info

@@ -1,0 +1,148 @@
+"""``inverse``: train the model, predict candidate patches for a sound, evaluate a model.
+
+Thin argument parsing over :func:`inverse.train.train`, :class:`inverse.predict.Predictor` and
+:func:`inverse.evaluate.evaluate_model`; bad input ends as ``error: <one line>`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.train import TrainConfig
+from synth.errors import InputError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from inverse.train import train
+
+    base = TrainConfig()
+    if args.config:
+        try:
+            saved = json.loads(open(args.config).read())
+        except (OSError, json.JSONDecodeError) as error:
+            raise InputError(f"{args.config}: cannot read the config ({error.__class__.__name__})") from None
+        model_config = ModelConfig.from_json(saved["model"]) if "model" in saved else ModelConfig()
+        base = TrainConfig.from_json(saved.get("train", {}))
+    else:
+        model_config = ModelConfig(BackboneConfig(widths=tuple(args.widths)) if args.widths else BackboneConfig(),
+                                   HeadConfig())
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None}
+    config = TrainConfig.from_json({**{f.name: getattr(base, f.name) for f in fields(TrainConfig)}, **overrides})
+    metrics = train(args.train, args.out, val_path=args.val, model_config=model_config, config=config,
+                    device=args.device, resume=args.resume)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from inverse.predict import Predictor
+
+    predictor = Predictor.from_checkpoint(args.model, device="cpu")
+    prediction = predictor.predict(args.target, args.samples, pool=args.pool, sigma=args.sigma,
+                                   min_distance=args.min_distance, seed=args.seed, convert=args.convert,
+                                   downmix=args.downmix)
+    for note in prediction.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out:
+        prediction.write(args.out)
+    if args.json:
+        print(json.dumps(prediction.to_json(), indent=2))
+    else:
+        print(prediction.table())
+        if args.out:
+            print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {args.out}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from inverse import checkpoint
+    from inverse.evaluate import evaluate_model, format_table
+    from inverse.sampling import SamplingConfig
+
+    model, _ = checkpoint.load(args.model)
+    result = evaluate_model(model, args.data, args.targets, SamplingConfig(pool=args.pool, samples=args.samples,
+                                                                        seed=args.seed))
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inverse", description="Sound matching for the 100-parameter synth: "
+                                     "spectrogram or sound -> several different patches that sound like it.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train the backbone + regression head on an HDF5 dataset",
+                            description="Train on a dataset from `python -m dataset_gen`. Writes best/last "
+                                        "checkpoints, state for --resume, config.json and log.csv into --out. "
+                                        "Run under `torchrun --nproc-per-node K -m inverse train ...` for "
+                                        "DistributedDataParallel.")
+    p.add_argument("--train", required=True, help="training dataset (.h5)")
+    p.add_argument("--val", help="validation dataset (.h5); default: a deterministic split of --train")
+    p.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
+    p.add_argument("--config", help="JSON with 'model' and/or 'train' sections (e.g. from `inverse tune`)")
+    p.add_argument("--epochs", type=_positive_int)
+    p.add_argument("--batch-size", dest="batch_size", type=_positive_int, help="per process")
+    p.add_argument("--lr", type=float, help="AdamW peak learning rate")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader workers")
+    p.add_argument("--widths", type=int, nargs="+", help="backbone channels per stage (default 16 32 64 128 192)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    p.set_defaults(func=_cmd_train)
+
+    p = commands.add_parser("predict", help="candidate patches for a target spectrogram PNG, WAV or .npy",
+                            description="Encode the target, sample --pool candidates around its latent, render "
+                                        "and score them, and print the best --samples mutually different ones.")
+    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
+    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
+    p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
+    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--pool", type=_positive_int, default=64, help="candidates rendered and scored (default 64)")
+    p.add_argument("--sigma", type=float, default=1.0, help="latent noise in training-latent spreads (default 1)")
+    p.add_argument("--min-distance", dest="min_distance", type=float, default=0.05,
+                   help="minimum mean |difference| of normalised parameters between candidates (default 0.05)")
+    p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
+    p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
+    p.set_defaults(func=_cmd_predict)
+
+    p = commands.add_parser("eval", help="sampling quality on a held-out dataset",
+                            description="Best-of-K / median-of-K spectral distance, diversity, parameter MAE "
+                                        "and discrete accuracy over the first --targets rows.")
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--targets", type=_positive_int, default=100)
+    p.add_argument("--samples", type=_positive_int, default=10)
+    p.add_argument("--pool", type=_positive_int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

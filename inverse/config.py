@@ -1,0 +1,52 @@
+"""Typed configuration for the inverse model; saved with every checkpoint (``asdict``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """The shared CNN encoder (also used by ``specmask``)."""
+
+    widths: tuple[int, ...] = (16, 32, 64, 128, 192)  # channels at strides 4, 8, 16, 32, 64
+    stem_stride: int = 4  # patchify 4x4: downsample early, the CPU cost is in the first layers
+    freq_embedding_dim: int = 16  # sinusoidal features of the frequency row, before the learned weighting
+    time_embedding_dim: int = 8  # sinusoidal features of the time column, before the learned weighting
+    position_channels: int = 8  # channels each learned weighting layer produces (frequency, then time)
+    latent_dim: int = 256  # pooled latent: what the regression head reads and what sampling perturbs
+    groups: int = 4  # GroupNorm groups (batch-size independent, unlike BatchNorm)
+
+    def __post_init__(self):
+        if len(self.widths) < 2 or any(w <= 0 or w % self.groups for w in self.widths):
+            raise ValueError(f"widths must be >= 2 positive multiples of groups={self.groups}, got {self.widths}")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """Regression head: latent -> 100 parameters (bounded continuous values, logits for discrete ones)."""
+
+    hidden: int = 512  # width of the MLP's hidden layer
+    dropout: float = 0.1  # on the hidden layer, during training
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: BackboneConfig = BackboneConfig()
+    head: HeadConfig = HeadConfig()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ModelConfig:
+        return cls(backbone=_build(BackboneConfig, data["backbone"]), head=_build(HeadConfig, data["head"]))
+
+
+def _build(kind, data: dict):
+    names = {f.name for f in fields(kind)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {kind.__name__} fields: {', '.join(sorted(unknown))}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return kind(**values)

@@ -1,0 +1,43 @@
+"""The comparison figure: the target spectrogram beside the returned candidates, with distances."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
+
+
+def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor,
+                      path: str | Path, title: str = "") -> Path:
+    """Write a PNG grid: target first, then each candidate labelled with rank and distance in dB.
+
+    target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
+    """
+    count = 1 + candidates.shape[0]
+    cols = min(count, 4)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    extent = (0, DEFAULT_CONFIG.duration_s, 0, DEFAULT_CONFIG.sample_rate / 2000)
+    panels = [("target", target)] + [(f"#{i + 1}: {float(d):.2f} dB", c)
+                                     for i, (c, d) in enumerate(zip(candidates, distances))]
+    for ax, (label, image) in zip(axes.flat, panels):
+        ax.imshow(image.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("time (s)", fontsize=7)
+        ax.set_ylabel("kHz", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

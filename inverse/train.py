@@ -1,0 +1,260 @@
+"""Training the inverse model: a plain loop, DistributedDataParallel under ``torchrun``.
+
+``train(...)`` writes into ``out_dir``: ``best.{safetensors,json}`` (lowest validation loss),
+``last.{safetensors,json}``, ``state.{safetensors,json}`` (optimizer and progress, for ``--resume``),
+``config.json`` and ``log.csv`` (one row per epoch). Nothing is lost when a run is interrupted: the
+last finished epoch is on disk and ``--resume`` continues from it with the same data order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Subset
+from torch.utils.data.distributed import DistributedSampler
+from tqdm import tqdm
+
+from dataset_gen.layout import open_complete
+from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
+from inverse import checkpoint
+from inverse.config import ModelConfig
+from inverse.model import InverseModel
+from synth.errors import InputError
+from synth.params import DISCRETE_INDICES, discrete_index
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20  # passes over the training rows
+    batch_size: int = 64  # per process
+    lr: float = 1e-3  # AdamW peak learning rate (cosine decay to 5 % over the run)
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    ce_weight: float = 0.2  # weight of the discrete cross-entropy beside the continuous L1
+    val_fraction: float = 0.05  # held out from --train when no --val file is given
+    seed: int = 0  # model init, data order and the train/validation split
+    num_workers: int = 2  # DataLoader worker processes
+    grad_clip: float = 1.0  # max gradient norm
+    scale_rows: int = 256  # training rows used to measure the latent spread for sampling
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InputError(f"unknown training options: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def pick_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available (the process's local rank under torchrun), else CPU."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda requested but no CUDA device is available")
+        if device == "cuda":
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    elif device != "cpu":
+        raise InputError(f"unknown device {device!r}; expected auto, cpu or cuda")
+    return torch.device(device)
+
+
+def _setup_distributed(device: torch.device) -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _loss(model_out: torch.Tensor, params: torch.Tensor, head, ce_weight: float) -> tuple[torch.Tensor, dict]:
+    parts = head.loss(model_out, params)
+    return parts["param/l1"] + ce_weight * parts["param/ce"], parts
+
+
+@torch.no_grad()
+def evaluate(model: InverseModel, loader: DataLoader, device: torch.device, ce_weight: float) -> dict[str, float]:
+    """Mean losses, parameter MAE (continuous) and discrete accuracy over ``loader``."""
+    model.eval()
+    totals, count = {"val/loss": 0.0, "val/l1": 0.0, "val/ce": 0.0, "val/discrete_acc": 0.0}, 0
+    for spec, params in loader:
+        spec, params = spec.to(device), params.to(device)
+        raw, _ = model(spec)
+        loss, parts = _loss(raw, params, model.head, ce_weight)
+        _, logits = model.head.split(raw)
+        correct = torch.stack([(lg.argmax(1) == discrete_index(params[:, i], lg.shape[1])).float()
+                               for i, lg in zip(DISCRETE_INDICES, logits)]).mean(0)
+        n = spec.shape[0]
+        totals["val/loss"] += float(loss) * n
+        totals["val/l1"] += float(parts["param/l1"]) * n
+        totals["val/ce"] += float(parts["param/ce"]) * n
+        totals["val/discrete_acc"] += float(correct.sum())
+        count += n
+    return {k: v / max(count, 1) for k, v in totals.items()}
+
+
+@torch.no_grad()
+def latent_scale(model: InverseModel, dataset, rows: int, device: torch.device) -> torch.Tensor:
+    """Per-dimension standard deviation of the latent over the first ``rows`` items of ``dataset``."""
+    model.eval()
+    subset = Subset(dataset, range(min(rows, len(dataset))))
+    latents = [model.encode(spec.to(device)) for spec, _ in DataLoader(subset, batch_size=32, collate_fn=collate)]
+    z = torch.cat(latents)
+    return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1])
+
+
+def _save_state(out: Path, optimizer: torch.optim.Optimizer, progress: dict) -> None:
+    state = optimizer.state_dict()
+    tensors = {f"{i}.{k}": v.detach().cpu().contiguous() for i, s in state["state"].items() for k, v in s.items()}
+    save_file(tensors, str(out / "state.safetensors.tmp"))
+    (out / "state.json.tmp").write_text(json.dumps({"param_groups": state["param_groups"], **progress}, indent=2))
+    (out / "state.safetensors.tmp").replace(out / "state.safetensors")
+    (out / "state.json.tmp").replace(out / "state.json")
+
+
+def _load_state(out: Path, optimizer: torch.optim.Optimizer) -> dict:
+    info = json.loads((out / "state.json").read_text())
+    tensors = load_file(str(out / "state.safetensors"))
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
+    return info
+
+
+def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path | None = None,
+          model_config: ModelConfig | None = None, config: TrainConfig | None = None, device: str = "auto",
+          resume: bool = False, progress: bool = True, max_steps: int | None = None) -> dict:
+    """Train (or resume) and return the final epoch's metrics. ``max_steps`` stops early (tests)."""
+    model_config, config = model_config or ModelConfig(), config or TrainConfig()
+    device = pick_device(device)
+    rank, world = _setup_distributed(device)
+    out = Path(out_dir)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    if not resume and (out / "last.json").exists():
+        raise InputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if resume:
+        if not (out / "state.json").exists():
+            raise InputError(f"{out}: nothing to resume (no state.json)")
+        saved = json.loads((out / "config.json").read_text())
+        model_config = ModelConfig.from_json(saved["model"])
+        config = TrainConfig.from_json({**saved["train"], "epochs": config.epochs})
+
+    data = SpectrogramDataset(train_path, audio=False)
+    if val_path is not None:
+        train_set, val_set = data, SpectrogramDataset(val_path, audio=False)
+    else:
+        train_set, val_set = train_val_split(data, config.val_fraction, config.seed)
+    if len(train_set) == 0 or len(val_set) == 0:
+        raise InputError("need at least one training and one validation row")
+
+    torch.manual_seed(config.seed)
+    model = InverseModel(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    start_epoch, best, step = 0, math.inf, 0
+    if resume:
+        model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
+        info = _load_state(out, optimizer)
+        start_epoch, best, step = info["epoch"], info["best"], info["step"]
+    elif rank == 0:
+        (out / "config.json").write_text(json.dumps({"model": model_config.to_json(), "train": asdict(config),
+                                                     "train_data": str(train_path),
+                                                     "val_data": str(val_path) if val_path else None}, indent=2))
+
+    net = DistributedDataParallel(model) if world > 1 else model
+    sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=config.seed) if world > 1 else None
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
+                        generator=generator, num_workers=config.num_workers, collate_fn=collate,
+                        persistent_workers=config.num_workers > 0, drop_last=len(train_set) > config.batch_size)
+    val_loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=0, collate_fn=collate)
+    steps_per_epoch = max(1, len(loader))
+    total_steps = steps_per_epoch * config.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))),
+        last_epoch=step - 1)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    fingerprint = {"train": _fingerprint(train_path), "val": _fingerprint(val_path) if val_path else "split",
+                   "train_rows": len(train_set), "val_rows": len(val_set)}
+    metrics: dict[str, float] = {}
+
+    for epoch in range(start_epoch, config.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        generator.manual_seed(config.seed + epoch)  # same order whether or not the run was resumed
+        model.train()
+        started, seen, sums = time.perf_counter(), 0, {"train/loss": 0.0, "train/l1": 0.0, "train/ce": 0.0}
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
+                   unit="batch", leave=False)
+        for spec, params in bar:
+            spec, params = spec.to(device, non_blocking=True), params.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                raw, _ = net(spec)
+            loss, parts = _loss(raw.float(), params, model.head, config.ce_weight)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            schedule.step()
+            step += 1
+            n = spec.shape[0]
+            seen += n
+            sums["train/loss"] += float(loss.detach()) * n
+            sums["train/l1"] += float(parts["param/l1"].detach()) * n
+            sums["train/ce"] += float(parts["param/ce"].detach()) * n
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            if max_steps is not None and step >= max_steps:
+                break
+        if rank == 0:
+            metrics = {"epoch": epoch + 1, "step": step, "time_s": round(time.perf_counter() - started, 2),
+                       "lr": schedule.get_last_lr()[0], **{k: v / max(seen, 1) for k, v in sums.items()},
+                       **evaluate(model, val_loader, device, config.ce_weight)}
+            model.latent_scale.copy_(latent_scale(model, train_set, config.scale_rows, device))
+            if metrics["val/loss"] < best:
+                best = metrics["val/loss"]
+                checkpoint.save(model, out / "best", data_fingerprint=fingerprint, metrics=metrics)
+            checkpoint.save(model, out / "last", data_fingerprint=fingerprint, metrics=metrics)
+            _save_state(out, optimizer, {"epoch": epoch + 1, "best": best, "step": step})
+            _append_csv(out / "log.csv", metrics)
+            if progress:
+                tqdm.write(f"epoch {epoch + 1}: train {metrics['train/loss']:.4f}  val {metrics['val/loss']:.4f}  "
+                           f"discrete acc {metrics['val/discrete_acc']:.3f}  ({metrics['time_s']:.0f} s)")
+        if world > 1:
+            dist.barrier()
+        if max_steps is not None and step >= max_steps:
+            break
+    if world > 1:
+        dist.destroy_process_group()
+    return metrics
+
+
+def _fingerprint(path: str | Path | None) -> dict:
+    """Identify a dataset without hashing gigabytes: its seed, sampler, rows and synth version."""
+    if path is None:
+        return {}
+    file, attrs = open_complete(Path(path))
+    file.close()
+    return {"path": str(path), "seed": attrs.seed, "sampler": attrs.sampler, "rows": attrs.num_rows}
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

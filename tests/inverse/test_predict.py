@@ -1,0 +1,105 @@
+"""Latent sampling, the Predictor API and `inverse predict` (tiny untrained model: structure, ranking,
+diversity and determinism do not depend on training)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inverse import checkpoint
+from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.model import InverseModel
+from inverse.predict import Predictor
+from inverse.sampling import SamplingConfig, sample, score, select_diverse
+from synth import render
+from synth.errors import InputError
+from synth.image_io import write_png
+from synth.prior import draw
+from synth.spectrogram import quantize, spectrogram
+
+TINY = ModelConfig(BackboneConfig(widths=(4, 8, 8, 8, 8), freq_embedding_dim=8, time_embedding_dim=4,
+                                  position_channels=4, latent_dim=16), HeadConfig(hidden=32, dropout=0.0))
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = InverseModel(TINY).eval()
+    m.latent_scale.fill_(3.0)  # untrained latents barely move the head; spread them out
+    return m
+
+
+@pytest.fixture(scope="module")
+def target():
+    return spectrogram(render(draw(99, 0, 1)))[0]
+
+
+def test_select_diverse_skips_near_duplicates():
+    params = torch.tensor([[0.0] * 100, [0.01] * 100, [0.5] * 100, [1.0] * 100])
+    chosen, diverse = select_diverse(params, torch.tensor([1.0, 1.1, 2.0, 3.0]), 3, 0.05)
+    assert chosen == [0, 2, 3] and diverse
+    chosen, diverse = select_diverse(params, torch.tensor([1.0, 1.1, 2.0, 3.0]), 3, 0.9)
+    assert chosen[0] == 0 and not diverse and len(set(chosen)) == 3
+
+
+def test_candidates_are_ranked_scored_and_different(model, target):
+    config = SamplingConfig(pool=12, samples=4, sigma=1.0, min_distance=0.02, seed=1)
+    found = sample(model, target, config)
+    assert found.params.shape == (4, 100) and found.audio.shape == (4, 65408)
+    assert torch.all(found.distance_db[1:] >= found.distance_db[:-1])
+    again, _, _ = score(found.params[:1], target)
+    assert torch.allclose(again, found.distance_db[:1])
+    if found.diverse:
+        for i in range(4):
+            for j in range(i):
+                assert float((found.params[i] - found.params[j]).abs().mean()) >= 0.02
+
+
+def test_same_seed_same_candidates(model, target):
+    config = SamplingConfig(pool=8, samples=3, seed=5)
+    a, b = sample(model, target, config), sample(model, target, config)
+    assert torch.equal(a.params, b.params) and torch.equal(a.distance_db, b.distance_db)
+    c = sample(model, target, SamplingConfig(pool=8, samples=3, seed=6))
+    assert not torch.equal(a.params, c.params)
+
+
+def test_predictor_writes_every_output(model, target, tmp_path):
+    png = tmp_path / "target.png"
+    write_png(png, quantize(target).numpy())
+    prediction = Predictor(model).predict(png, samples=3, pool=6)
+    assert "rank" in prediction.table()
+    files = prediction.write(tmp_path / "out")
+    assert all(f.is_file() for f in files)
+    data = json.loads((tmp_path / "out" / "candidates.json").read_text())
+    assert [c["rank"] for c in data["candidates"]] == [1, 2, 3]
+    assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
+
+
+def test_predict_validates_its_options(model, target):
+    with pytest.raises(InputError, match="pool"):
+        Predictor(model).predict(target, samples=10, pool=4)
+    with pytest.raises(InputError, match="512"):
+        Predictor(model).predict(torch.zeros(10, 10))
+
+
+def test_cli_predict_json_and_bad_input(model, target, tmp_path):
+    checkpoint.save(model, tmp_path / "m")
+    png = tmp_path / "t.png"
+    write_png(png, quantize(target).numpy())
+    cmd = [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
+           "--pool", "4", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert [c["rank"] for c in out["candidates"]] == [1, 2]
+    assert out["candidates"][0]["distance_db"] <= out["candidates"][1]["distance_db"]
+
+    rgb = tmp_path / "rgb.png"
+    Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(rgb)
+    done = subprocess.run(cmd[:4] + [str(rgb)] + cmd[5:], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "grayscale" in done.stderr
