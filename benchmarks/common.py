@@ -1,0 +1,89 @@
+"""Small helpers shared by the benchmark scripts: timing, machine facts, fresh-process memory, results files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def synchronize(device: str | torch.device) -> None:
+    """Wait for queued GPU work so that a wall-clock reading covers it (no-op on the CPU)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: str | torch.device = "cpu") -> float:
+    """Wall-clock seconds of one call of ``fn``, with the device synchronised before and after."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def summary(seconds: list[float]) -> dict:
+    """Median (the reported figure), min, max and every reading, so noise on a shared machine is visible."""
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
+            "all_s": seconds}
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> list[float]:
+    """1-, 5- and 15-minute load averages (other work on a shared machine slows every measurement)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def command_line() -> str:
+    """The command that produced a result, as one shell-quoted line."""
+    return shlex.join(["python", *sys.argv])
+
+
+def machine_info() -> dict:
+    """Facts to store with every result: CPU, core count, torch build and thread count, platform."""
+    info = {"cpu_model": cpu_model(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "cuda_available": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def run_child(code: str, *args: str, timeout_s: float = 900) -> dict:
+    """Run ``python -c code *args`` in a fresh process from the repo root; its last stdout line is JSON."""
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True,
+                            timeout=timeout_s)
+    if result.returncode:
+        raise RuntimeError(f"benchmark child process failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_results(out_dir: Path, name: str, results: dict, markdown: str) -> tuple[Path, Path]:
+    """Write ``name.json`` and ``name.md`` into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(markdown)
+    return json_path, md_path

@@ -1,0 +1,238 @@
+"""Dataset generation and reading speed on this machine (CPU), written to benchmarks/results/.
+
+    python benchmarks/dataset_speed.py [--n 256] [--batch-size 32] [--memory-n 1000 10000]
+                                       [--memory-render real|stub] [--reader-examples 8000]
+
+Measures, in one run:
+
+1. end-to-end ``generate`` throughput (examples/s) for lzf, gzip and none, each right after a render-only
+   pass over the same rows (prior + synth + spectrogram + quantize, nothing written), so the ratio
+   end-to-end / render-only shows what writing costs when it overlaps rendering (target: >= 80 %);
+2. bytes per example on disk for each compression;
+3. peak resident memory of ``python -m dataset_gen`` for two dataset sizes (it must not grow with N). With
+   ``--memory-render stub`` the synth is replaced by a cheap stand-in in that child process (same shapes,
+   same pipeline and writer) so that N = 10,000 fits in minutes; the report says which was used;
+4. reader throughput: ``DataLoader(SpectrogramDataset, num_workers=2, batch_size=64)`` from a local file
+   (target: >= 2,000 examples/s).
+
+Results: ``benchmarks/results/dataset_speed.json`` and ``.md``, with the exact command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import torch
+from torch.utils.data import DataLoader
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dataset_gen.generate import GenerateOptions, generate  # noqa: E402
+from dataset_gen.layout import COMPRESSIONS  # noqa: E402
+from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
+from dataset_gen.rendering import ExampleRenderer  # noqa: E402
+from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+SEED = 0
+
+# Child process for the memory measurement: runs the real CLI and prints its peak RSS (KiB) last.
+_MEMORY_CHILD = """
+import resource, sys
+if sys.argv[1] == "stub":
+    import math, torch, synth
+    def stub(params):  # same shapes as the synth, a few decaying partials; no synth DSP
+        t = torch.arange(65408, dtype=torch.float32, device=params.device) / 16000
+        f = 60 + 1500 * params[:, :4, None]
+        return (torch.sin(2 * math.pi * f * t) * torch.exp(-t * 4 * params[:, 4:8, None])).mean(1) * 0.5
+    synth.render = stub
+from dataset_gen.cli import main
+status = main(sys.argv[2:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+sys.exit(status)
+"""
+
+
+def render_only(n: int, batch_size: int) -> float:
+    """Examples/s of the rendering half of generation (nothing written)."""
+    renderer = ExampleRenderer(SEED, "uniform", DEFAULT_CONFIG, "cpu")
+    start = time.perf_counter()
+    for first in range(0, n, batch_size):
+        renderer.render(first, min(batch_size, n - first))
+    return n / (time.perf_counter() - start)
+
+
+def end_to_end(n: int, batch_size: int, compression: str, out: Path) -> tuple[float, float]:
+    """(examples/s, bytes per example) of a full ``generate`` run."""
+    summary = generate(GenerateOptions(num_rows=n, out=out, seed=SEED, batch_size=batch_size,
+                                       compression=compression, overwrite=True), progress=False)
+    return summary.examples_per_second, summary.bytes_per_example
+
+
+def peak_memory_kib(n: int, batch_size: int, out: Path, render: str) -> tuple[int, float]:
+    """(peak RSS in KiB, seconds) of ``python -m dataset_gen --n n`` in a fresh process."""
+    command = [sys.executable, "-c", _MEMORY_CHILD, render, "--n", str(n), "--out", str(out), "--batch-size",
+               str(batch_size), "--compression", "none", "--threads", str(torch.get_num_threads()),
+               "--overwrite", "--quiet"]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    return int(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start
+
+
+def compression_levels(source: Path, rows: int = 64) -> dict:
+    """Bytes and write/read milliseconds per example for each HDF5 filter, on ``rows`` stored spectrograms."""
+    with h5py.File(source, "r") as f:
+        data = f["spectrograms"][:rows]
+    options = {"lzf": {"compression": "lzf"}, "none": {}}
+    options.update({f"gzip-{level}": {"compression": "gzip", "compression_opts": level} for level in (1, 4, 6)})
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kwargs in options.items():
+            path = Path(tmp) / f"{name}.h5"
+            with h5py.File(path, "w") as f:
+                dset = f.create_dataset("s", shape=data.shape, dtype=data.dtype, chunks=(1, *data.shape[1:]),
+                                        fletcher32=True, **kwargs)
+                start = time.perf_counter()
+                dset[:] = data
+                f.flush()
+                write = time.perf_counter() - start
+            with h5py.File(path, "r") as f:
+                start = time.perf_counter()
+                f["s"][()]
+                read = time.perf_counter() - start
+            out[name] = {"bytes_per_example": path.stat().st_size / len(data),
+                         "write_ms_per_example": 1000 * write / len(data),
+                         "read_ms_per_example": 1000 * read / len(data)}
+    return out
+
+
+def reader_throughput(path: Path, examples: int, as_uint8: bool = False, fast_collate: bool = True,
+                      workers: int = 2, batch_size: int = 64) -> float:
+    """Examples/s through a shuffling DataLoader (epochs repeated until ``examples`` were read)."""
+    data = SpectrogramDataset(path, as_uint8=as_uint8)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True, num_workers=workers,
+                        persistent_workers=workers > 0, generator=torch.Generator().manual_seed(0),
+                        collate_fn=collate if fast_collate else None)
+    seen = 0
+    for _ in loader:  # warm-up epoch: worker start-up and page cache
+        pass
+    start = time.perf_counter()
+    while seen < examples:
+        for spectrograms, _params in loader:
+            seen += len(spectrograms)
+    return seen / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=256, help="rows per throughput measurement")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--memory-n", type=int, nargs=2, default=[1000, 10000])
+    parser.add_argument("--memory-render", choices=("real", "stub"), default="real")
+    parser.add_argument("--reader-examples", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.time()
+    results: dict = {
+        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "platform": platform.platform(), "torch": torch.__version__, "h5py": h5py.version.version,
+                    "hdf5": h5py.version.hdf5_version},
+        "n": args.n, "batch_size": args.batch_size,
+        "load_average_at_start": os.getloadavg()[0],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        render_only(args.batch_size, args.batch_size)  # warm-up: first-call costs are not throughput
+        results["generation"] = {}
+        for compression in COMPRESSIONS:
+            render_rate = render_only(args.n, args.batch_size)
+            rate, per_example = end_to_end(args.n, args.batch_size, compression, tmp / f"{compression}.h5")
+            results["generation"][compression] = {
+                "render_only_examples_per_s": render_rate, "end_to_end_examples_per_s": rate,
+                "ratio": rate / render_rate, "bytes_per_example": per_example}
+            print(f"{compression}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
+                  f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
+        results["filters"] = compression_levels(tmp / "none.h5")
+        results["reader"] = []
+        variants = [(c, False, True) for c in COMPRESSIONS] + [("lzf", False, False)] + \
+                   [(c, True, True) for c in COMPRESSIONS]
+        for compression, as_uint8, fast_collate in variants:
+            rate = reader_throughput(tmp / f"{compression}.h5", args.reader_examples, as_uint8, fast_collate)
+            results["reader"].append({"compression": compression, "output": "uint8" if as_uint8 else "float32",
+                                      "collate": "reader.collate" if fast_collate else "default_collate",
+                                      "examples_per_s": rate, "workers": 2, "batch_size": 64})
+            print(f"reader ({compression}, {results['reader'][-1]['output']}, "
+                  f"{results['reader'][-1]['collate']}): {rate:,.0f} examples/s", flush=True)
+        results["memory"] = {"render": args.memory_render, "compression": "none", "runs": []}
+        for n in args.memory_n:
+            kib, seconds = peak_memory_kib(n, args.batch_size, tmp / f"memory_{n}.h5", args.memory_render)
+            results["memory"]["runs"].append({"n": n, "peak_rss_mib": kib / 1024, "seconds": seconds})
+            print(f"memory: N={n}: peak RSS {kib / 1024:.0f} MiB ({seconds:.0f} s)", flush=True)
+    results["seconds"] = time.time() - started
+    results["load_average_at_end"] = os.getloadavg()[0]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(results))
+    print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# Dataset generation and reading speed",
+        "",
+        f"`{r['command']}` on {r['date']}: {m['cpus']} CPUs ({m['torch_threads']} torch threads), "
+        f"{m['platform']}, torch {m['torch']}, h5py {m['h5py']} (HDF5 {m['hdf5']}). Total {r['seconds']:.0f} s; "
+        f"1-minute load average {r['load_average_at_start']:.1f} at the start, {r['load_average_at_end']:.1f} at the "
+        "end (other work on this shared 2-core machine slows torch's threads a lot).",
+        "",
+        f"## Generation ({r['n']} examples, batch {r['batch_size']}, CPU)",
+        "",
+        "Render-only = prior + synth + spectrogram + 8-bit quantisation, nothing written, measured right before "
+        "each end-to-end run over the same rows. Target: end-to-end >= 80 % of render-only.",
+        "",
+        "| compression | render-only (ex/s) | end-to-end (ex/s) | end-to-end / render-only | bytes per example |",
+        "|---|---|---|---|---|",
+    ]
+    for name, g in r["generation"].items():
+        lines.append(f"| {name} | {g['render_only_examples_per_s']:.1f} | {g['end_to_end_examples_per_s']:.1f} | "
+                     f"{100 * g['ratio']:.0f} % | {g['bytes_per_example']:,.0f} |")
+    lines += ["", "## HDF5 filters on 64 stored spectrograms (chunk = one example, with fletcher32)", "",
+              "| filter | bytes per example | write ms per example | read ms per example |", "|---|---|---|---|"]
+    for name, g in r["filters"].items():
+        lines.append(f"| {name} | {g['bytes_per_example']:,.0f} | {g['write_ms_per_example']:.2f} | "
+                     f"{g['read_ms_per_example']:.2f} |")
+    lines += ["", "## Reader (DataLoader, 2 workers, batch 64, shuffled, local file in the page cache)", "",
+              "Target: >= 2,000 examples/s. float32 is the default item; uint8 is `as_uint8=True` (dequantize "
+              "where the model runs).", "",
+              "| file compression | spectrogram output | collate_fn | examples/s |", "|---|---|---|---|"]
+    for g in r["reader"]:
+        lines.append(f"| {g['compression']} | {g['output']} | {g['collate']} | {g['examples_per_s']:,.0f} |")
+    mem = r["memory"]
+    what = ("the real synth" if mem["render"] == "real" else
+            "a cheap stand-in for the synth (same shapes, same pipeline and writer), so that the large N fits")
+    lines += ["", "## Peak memory of `python -m dataset_gen` (fresh process, --compression none)", "",
+              f"Rendered with {what}.", "", "| N | peak RSS (MiB) | seconds |", "|---|---|---|"]
+    for run in mem["runs"]:
+        lines.append(f"| {run['n']:,} | {run['peak_rss_mib']:.0f} | {run['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
