@@ -26,6 +26,7 @@ bench: EXTRAS = test,bench
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) benchmarks/synth_speed.py
+	$(PY) benchmarks/dataset_speed.py
 
 docs: $(STAMP)
 	$(PY) -m synth params --readme README.md
