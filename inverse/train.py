@@ -31,6 +31,7 @@ from inverse.config import ModelConfig
 from inverse.model import InverseModel
 from synth.errors import InputError
 from synth.params import DISCRETE_INDICES, discrete_index
+from synth.spectrogram import dequantize
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,11 @@ def _loss(model_out: torch.Tensor, params: torch.Tensor, head, ce_weight: float)
 
 @torch.no_grad()
 def evaluate(model: InverseModel, loader: DataLoader, device: torch.device, ce_weight: float) -> dict[str, float]:
-    """Mean losses, parameter MAE (continuous) and discrete accuracy over ``loader``."""
+    """Mean losses, parameter MAE (continuous) and discrete accuracy over ``loader`` (uint8 spectrograms)."""
     model.eval()
     totals, count = {"val/loss": 0.0, "val/l1": 0.0, "val/ce": 0.0, "val/discrete_acc": 0.0}, 0
     for spec, params in loader:
-        spec, params = spec.to(device), params.to(device)
+        spec, params = dequantize(spec.to(device)), params.to(device)
         raw, _ = model(spec)
         loss, parts = _loss(raw, params, model.head, ce_weight)
         _, logits = model.head.split(raw)
@@ -107,7 +108,8 @@ def latent_scale(model: InverseModel, dataset, rows: int, device: torch.device) 
     """Per-dimension standard deviation of the latent over the first ``rows`` items of ``dataset``."""
     model.eval()
     subset = Subset(dataset, range(min(rows, len(dataset))))
-    latents = [model.encode(spec.to(device)) for spec, _ in DataLoader(subset, batch_size=32, collate_fn=collate)]
+    loader = DataLoader(subset, batch_size=32, collate_fn=collate)
+    latents = [model.encode(dequantize(spec.to(device))) for spec, _ in loader]
     z = torch.cat(latents)
     return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1])
 
@@ -151,9 +153,10 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
         model_config = ModelConfig.from_json(saved["model"])
         config = TrainConfig.from_json({**saved["train"], "epochs": config.epochs})
 
-    data = SpectrogramDataset(train_path, audio=False)
+    # uint8 items: 4x less to move from the loader workers; dequantized where the model runs.
+    data = SpectrogramDataset(train_path, audio=False, as_uint8=True)
     if val_path is not None:
-        train_set, val_set = data, SpectrogramDataset(val_path, audio=False)
+        train_set, val_set = data, SpectrogramDataset(val_path, audio=False, as_uint8=True)
     else:
         train_set, val_set = train_val_split(data, config.val_fraction, config.seed)
     if len(train_set) == 0 or len(val_set) == 0:
@@ -199,7 +202,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
                    unit="batch", leave=False)
         for spec, params in bar:
-            spec, params = spec.to(device, non_blocking=True), params.to(device, non_blocking=True)
+            spec, params = dequantize(spec.to(device, non_blocking=True)), params.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 raw, _ = net(spec)
             loss, parts = _loss(raw.float(), params, model.head, config.ce_weight)
