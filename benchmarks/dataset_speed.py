@@ -7,7 +7,9 @@ Measures, in one run:
 
 1. end-to-end ``generate`` throughput (examples/s) for lzf, gzip and none, each right after a render-only
    pass over the same rows (prior + synth + spectrogram + quantize, nothing written), so the ratio
-   end-to-end / render-only shows what writing costs when it overlaps rendering (target: >= 80 %);
+   end-to-end / render-only shows what writing costs when it overlaps rendering (target: >= 80 %); the
+   pairs are repeated ``--repeats`` times, interleaved, and the medians reported (single runs of a few
+   seconds vary by +-15 % on a shared 2-core machine);
 2. bytes per example on disk for each compression;
 3. peak resident memory of ``python -m dataset_gen`` for two dataset sizes (it must not grow with N). With
    ``--memory-render stub`` the synth is replaced by a cheap stand-in in that child process (same shapes,
@@ -25,6 +27,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,12 +141,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=256, help="rows per throughput measurement")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved render-only / end-to-end pairs")
     parser.add_argument("--memory-n", type=int, nargs=2, default=[1000, 10000])
     parser.add_argument("--memory-render", choices=("real", "stub"), default="real")
     parser.add_argument("--reader-examples", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite OUT.md from OUT.json, measure nothing")
     args = parser.parse_args()
+    if args.markdown_only:
+        args.out.with_suffix(".md").write_text(markdown(json.loads(args.out.with_suffix(".json").read_text())))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
@@ -153,21 +161,28 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "platform": platform.platform(), "torch": torch.__version__, "h5py": h5py.version.version,
                     "hdf5": h5py.version.hdf5_version},
-        "n": args.n, "batch_size": args.batch_size,
+        "n": args.n, "batch_size": args.batch_size, "repeats": args.repeats,
         "load_average_at_start": os.getloadavg()[0],
     }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         render_only(args.batch_size, args.batch_size)  # warm-up: first-call costs are not throughput
+        runs: dict[str, list[tuple[float, float, float]]] = {c: [] for c in COMPRESSIONS}
+        for _ in range(args.repeats):
+            for compression in COMPRESSIONS:
+                render_rate = render_only(args.n, args.batch_size)
+                rate, per_example = end_to_end(args.n, args.batch_size, compression, tmp / f"{compression}.h5")
+                runs[compression].append((render_rate, rate, per_example))
+                print(f"{compression}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
+                      f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
         results["generation"] = {}
-        for compression in COMPRESSIONS:
-            render_rate = render_only(args.n, args.batch_size)
-            rate, per_example = end_to_end(args.n, args.batch_size, compression, tmp / f"{compression}.h5")
+        for compression, pairs in runs.items():
             results["generation"][compression] = {
-                "render_only_examples_per_s": render_rate, "end_to_end_examples_per_s": rate,
-                "ratio": rate / render_rate, "bytes_per_example": per_example}
-            print(f"{compression}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
-                  f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
+                "render_only_examples_per_s": statistics.median(p[0] for p in pairs),
+                "end_to_end_examples_per_s": statistics.median(p[1] for p in pairs),
+                "ratio": statistics.median(p[1] / p[0] for p in pairs),
+                "ratios": [p[1] / p[0] for p in pairs],
+                "bytes_per_example": pairs[-1][2]}
         results["filters"] = compression_levels(tmp / "none.h5")
         results["reader"] = []
         variants = [(c, False, True) for c in COMPRESSIONS] + [("lzf", False, False)] + \
@@ -202,17 +217,19 @@ def markdown(r: dict) -> str:
         f"1-minute load average {r['load_average_at_start']:.1f} at the start, {r['load_average_at_end']:.1f} at the "
         "end (other work on this shared 2-core machine slows torch's threads a lot).",
         "",
-        f"## Generation ({r['n']} examples, batch {r['batch_size']}, CPU)",
+        f"## Generation ({r['n']} examples, batch {r['batch_size']}, CPU, medians of {r['repeats']} interleaved pairs)",
         "",
         "Render-only = prior + synth + spectrogram + 8-bit quantisation, nothing written, measured right before "
         "each end-to-end run over the same rows. Target: end-to-end >= 80 % of render-only.",
         "",
-        "| compression | render-only (ex/s) | end-to-end (ex/s) | end-to-end / render-only | bytes per example |",
+        "| compression | render-only (ex/s) | end-to-end (ex/s) | end-to-end / render-only (each pair) | "
+        "bytes per example |",
         "|---|---|---|---|---|",
     ]
     for name, g in r["generation"].items():
+        each = ", ".join(f"{100 * x:.0f}" for x in g["ratios"])
         lines.append(f"| {name} | {g['render_only_examples_per_s']:.1f} | {g['end_to_end_examples_per_s']:.1f} | "
-                     f"{100 * g['ratio']:.0f} % | {g['bytes_per_example']:,.0f} |")
+                     f"{100 * g['ratio']:.0f} % ({each}) | {g['bytes_per_example']:,.0f} |")
     lines += ["", "## HDF5 filters on 64 stored spectrograms (chunk = one example, with fletcher32)", "",
               "| filter | bytes per example | write ms per example | read ms per example |", "|---|---|---|---|"]
     for name, g in r["filters"].items():
@@ -220,7 +237,9 @@ def markdown(r: dict) -> str:
                      f"{g['read_ms_per_example']:.2f} |")
     lines += ["", "## Reader (DataLoader, 2 workers, batch 64, shuffled, local file in the page cache)", "",
               "Target: >= 2,000 examples/s. float32 is the default item; uint8 is `as_uint8=True` (dequantize "
-              "where the model runs).", "",
+              "where the model runs). Per example, a worker decompresses the chunk (see the filter table) and, "
+              "for float32, writes 1 MiB into fresh shared memory (page faults are slow on this VM: ~0.5 ms "
+              "per MiB); uint8 moves a quarter of that.", "",
               "| file compression | spectrogram output | collate_fn | examples/s |", "|---|---|---|---|"]
     for g in r["reader"]:
         lines.append(f"| {g['compression']} | {g['output']} | {g['collate']} | {g['examples_per_s']:,.0f} |")

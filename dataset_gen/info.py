@@ -44,6 +44,7 @@ def describe(path: Path | str) -> dict:
         "complete_rows": attrs.complete_rows,
         "row_range": [attrs.row_start, attrs.row_stop],
         "total_rows": attrs.total_rows,
+        "fingerprint": attrs.fingerprint(),
         "file_bytes": file_bytes,
         "data_bytes": stored if shard_bytes is None else shard_bytes,
         "bytes_per_example": ((stored if shard_bytes is None else shard_bytes) / attrs.complete_rows
@@ -95,7 +96,8 @@ def format_description(info: dict) -> list[str]:
         f"{info['row_range'][1] - 1} of {info['total_rows']})",
         f"  synth {a['synth_version']}, format {a['format_version']}, seed {a['seed']}, sampler {a['sampler']}, "
         f"rendered on {a['render_device']}, compression {a['compression']}, audio {a['audio_dtype']}",
-        f"  parameters: {a['param_spec']['parameters']} (spec sha256 {a['param_spec']['sha256']})",
+        f"  parameters: {a['param_spec']['parameters']} (spec sha256 {a['param_spec']['sha256']}); data fingerprint "
+        f"{info['fingerprint']}",
         "  spectrogram: " + ", ".join(f"{k}={v}" for k, v in a["spectrogram_config"].items()),
     ]
     for name, d in info["datasets"].items():

@@ -18,6 +18,7 @@ sampler) is an attribute, so two files can be compared without reading their dat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -161,6 +162,13 @@ class FileAttrs:
             "total_rows": self.total_rows,
             "audio_dtype": self.audio_dtype,
         }
+
+
+    def fingerprint(self) -> str:
+        """Short hash of everything that decides the file's rows (identity and row range), for checkpoints
+        to record which data they were trained on. Equal for a merged file and a single run of the same rows."""
+        text = canonical_json({**self.identity(), "row_start": self.row_start, "row_stop": self.row_stop})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def describe_difference(name: str, ours, theirs) -> str:

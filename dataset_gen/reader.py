@@ -73,6 +73,11 @@ class SpectrogramDataset(Dataset):
         """Global index of row 0 (non-zero for a shard)."""
         return self.attrs.row_start
 
+    @property
+    def fingerprint(self) -> str:
+        """What checkpoints record as their training data: see :meth:`FileAttrs.fingerprint`."""
+        return self.attrs.fingerprint()
+
     def _datasets(self) -> tuple[h5py.Dataset, ...]:
         # One handle per process: a DataLoader worker (fork or spawn) opens its own on first use.
         if self._file is None or self._pid != os.getpid():

@@ -246,12 +246,14 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
 
 
 def _fingerprint(path: str | Path | None) -> dict:
-    """Identify a dataset without hashing gigabytes: its seed, sampler, rows and synth version."""
+    """Identify a dataset without hashing gigabytes: the hash of its definition and row range (equal for a
+    merged file and a single run of the same rows), seed, sampler and rows."""
     if path is None:
         return {}
     file, attrs = open_complete(Path(path))
     file.close()
-    return {"path": str(path), "seed": attrs.seed, "sampler": attrs.sampler, "rows": attrs.num_rows}
+    return {"path": str(path), "fingerprint": attrs.fingerprint(), "seed": attrs.seed, "sampler": attrs.sampler,
+            "rows": attrs.num_rows}
 
 
 def _append_csv(path: Path, row: dict) -> None:

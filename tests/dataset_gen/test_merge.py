@@ -23,6 +23,9 @@ def test_four_shards_merged_equal_one_run(ds, reference, shards, tmp_path):
         assert (f.attrs["row_start"], f.attrs["row_stop"], f.attrs["complete"]) == (0, ds.N, 1)
         assert (f.attrs["compression"], f.attrs["seed"]) == ("gzip", ds.SEED)
     assert len(SpectrogramDataset(merged.path)) == ds.N
+    fingerprint = SpectrogramDataset(merged.path).fingerprint
+    assert fingerprint == SpectrogramDataset(reference).fingerprint  # same rows, whatever the compression
+    assert fingerprint != SpectrogramDataset(shards[0]).fingerprint
     # The directory holding the merged file and its shards can move as a whole.
     moved = tmp_path / "moved"
     shutil.copytree(shards[0].parent, moved)
