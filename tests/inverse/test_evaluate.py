@@ -8,13 +8,9 @@ import torch
 from dataset_gen.generate import GenerateOptions, generate
 from inverse import checkpoint
 from inverse.cli import main
-from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.metrics import candidate_metrics, diversity, param_errors
 from inverse.model import InverseModel
 from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES, canonicalize
-
-TINY = ModelConfig(BackboneConfig(widths=(4, 8, 8, 8, 8), freq_embedding_dim=8, time_embedding_dim=4,
-                                  position_channels=4, latent_dim=16), HeadConfig(hidden=32, dropout=0.0))
 
 
 def test_param_errors_and_diversity_by_hand():
@@ -37,11 +33,11 @@ def test_candidate_metrics():
     assert m["diversity"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
 
 
-def test_cli_eval_prints_json(tmp_path, capsys):
+def test_cli_eval_prints_json(tiny, tmp_path, capsys):
     data = tmp_path / "test.h5"
     generate(GenerateOptions(num_rows=2, out=data, seed=11, batch_size=2), progress=False)
     torch.manual_seed(0)
-    checkpoint.save(InverseModel(TINY), tmp_path / "m")
+    checkpoint.save(InverseModel(tiny), tmp_path / "m")
     code = main(["eval", "--model", str(tmp_path / "m"), "--data", str(data), "--targets", "2", "--pool", "4",
                  "--samples", "2", "--json"])
     assert code == 0

@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from inverse import checkpoint
-from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.model import InverseModel
 from inverse.predict import Predictor
 from inverse.sampling import SamplingConfig, sample, score, select_diverse
@@ -21,14 +20,11 @@ from synth.image_io import write_png
 from synth.prior import draw
 from synth.spectrogram import quantize, spectrogram
 
-TINY = ModelConfig(BackboneConfig(widths=(4, 8, 8, 8, 8), freq_embedding_dim=8, time_embedding_dim=4,
-                                  position_channels=4, latent_dim=16), HeadConfig(hidden=32, dropout=0.0))
-
 
 @pytest.fixture(scope="module")
-def model():
+def model(tiny):
     torch.manual_seed(0)
-    m = InverseModel(TINY).eval()
+    m = InverseModel(tiny).eval()
     m.latent_scale.fill_(3.0)  # untrained latents barely move the head; spread them out
     return m
 

@@ -8,13 +8,11 @@ import torch
 
 from dataset_gen.generate import GenerateOptions, generate
 from inverse import checkpoint
-from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.config import ModelConfig
 from inverse.model import InverseModel
 from inverse.train import TrainConfig, train
 from synth.errors import InputError
 
-TINY = ModelConfig(BackboneConfig(widths=(4, 8, 8, 8, 8), freq_embedding_dim=8, time_embedding_dim=4,
-                                  position_channels=4, latent_dim=16), HeadConfig(hidden=32, dropout=0.0))
 FAST = TrainConfig(epochs=1, batch_size=4, num_workers=0, scale_rows=8, val_fraction=0.25)
 
 
@@ -25,15 +23,15 @@ def data(tmp_path_factory):
     return path
 
 
-def test_one_epoch_writes_checkpoints_log_and_loads(data, tmp_path):
-    metrics = train(data, tmp_path / "run", model_config=TINY, config=FAST, device="cpu", progress=False)
+def test_one_epoch_writes_checkpoints_log_and_loads(tiny, data, tmp_path):
+    metrics = train(data, tmp_path / "run", model_config=tiny, config=FAST, device="cpu", progress=False)
     assert metrics["epoch"] == 1 and torch.isfinite(torch.tensor(metrics["val/loss"]))
     for name in ("best", "last", "state"):
         assert (tmp_path / "run" / f"{name}.safetensors").is_file()
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert len(rows) == 1 and float(rows[0]["train/loss"]) > 0
     model, info = checkpoint.load(tmp_path / "run" / "best")
-    assert isinstance(model, InverseModel) and ModelConfig.from_json(info["model_config"]) == TINY
+    assert isinstance(model, InverseModel) and ModelConfig.from_json(info["model_config"]) == tiny
     assert info["data"]["train_rows"] == 6 and info["data"]["val_rows"] == 2
     assert (model.latent_scale != 1.0).any(), "latent spread must be measured on training data"
     with torch.no_grad():
@@ -41,19 +39,19 @@ def test_one_epoch_writes_checkpoints_log_and_loads(data, tmp_path):
     assert out.shape == (2, 100) and float(out.min()) >= 0 and float(out.max()) <= 1
 
 
-def test_resume_continues_and_refuses_to_overwrite(data, tmp_path):
+def test_resume_continues_and_refuses_to_overwrite(tiny, data, tmp_path):
     run = tmp_path / "run"
-    train(data, run, model_config=TINY, config=FAST, device="cpu", progress=False)
+    train(data, run, model_config=tiny, config=FAST, device="cpu", progress=False)
     with pytest.raises(InputError, match="--resume"):
-        train(data, run, model_config=TINY, config=FAST, device="cpu", progress=False)
+        train(data, run, model_config=tiny, config=FAST, device="cpu", progress=False)
     metrics = train(data, run, config=TrainConfig(epochs=2), device="cpu", resume=True, progress=False)
     assert metrics["epoch"] == 2
     assert len(list(csv.DictReader((run / "log.csv").open()))) == 2
 
 
-def test_checkpoint_round_trip_is_exact(tmp_path):
+def test_checkpoint_round_trip_is_exact(tiny, tmp_path):
     torch.manual_seed(0)
-    model = InverseModel(TINY)
+    model = InverseModel(tiny)
     checkpoint.save(model, tmp_path / "m")
     loaded, _ = checkpoint.load(tmp_path / "m.safetensors")
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
@@ -65,8 +63,8 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
     ("param_spec_sha256", "0" * 16, "parameter specification"),
     ("format_version", 99, "format"),
 ])
-def test_checkpoint_that_does_not_fit_is_refused(tmp_path, field, value, message):
-    checkpoint.save(InverseModel(TINY), tmp_path / "m")
+def test_checkpoint_that_does_not_fit_is_refused(tiny, tmp_path, field, value, message):
+    checkpoint.save(InverseModel(tiny), tmp_path / "m")
     meta = json.loads((tmp_path / "m.json").read_text())
     meta[field] = value
     (tmp_path / "m.json").write_text(json.dumps(meta))
@@ -74,8 +72,8 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path, field, value, message
         checkpoint.load(tmp_path / "m")
 
 
-def test_weights_that_do_not_fit_the_config_are_refused(tmp_path):
-    checkpoint.save(InverseModel(TINY), tmp_path / "m")
+def test_weights_that_do_not_fit_the_config_are_refused(tiny, tmp_path):
+    checkpoint.save(InverseModel(tiny), tmp_path / "m")
     meta = json.loads((tmp_path / "m.json").read_text())
     meta["model_config"]["backbone"]["latent_dim"] = 32
     (tmp_path / "m.json").write_text(json.dumps(meta))
