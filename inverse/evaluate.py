@@ -11,7 +11,7 @@ from tqdm import tqdm
 from dataset_gen.reader import SpectrogramDataset
 from inverse.metrics import candidate_metrics, param_errors
 from inverse.model import InverseModel
-from inverse.sampling import SamplingConfig, perturbed_params, sample
+from inverse.sampling import SamplingConfig, sample
 
 
 def evaluate_model(model: InverseModel, data_path: str | Path, targets: int = 100,
@@ -27,8 +27,7 @@ def evaluate_model(model: InverseModel, data_path: str | Path, targets: int = 10
         target = spec[0]
         found = sample(model, target, config)
         metrics = candidate_metrics(found.params, found.distance_db, truth)
-        point = perturbed_params(model, target, SamplingConfig(pool=1, samples=1))[0]
-        metrics.update({f"point_{k}": v for k, v in param_errors(point, truth).items()})
+        metrics.update({f"point_{k}": v for k, v in param_errors(found.point, truth).items()})
         per_target.append(metrics)
     keys = per_target[0].keys() if per_target else []
     return {"targets": rows, "sampling": asdict(config),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from inverse.model import InverseModel
-from synth.spectrogram import Spectrogram, distance_db, normalized_to_db
+from synth.spectrogram import distance_db, normalized_to_db, spectrogram
 from synth.voice import render
 
 
@@ -39,7 +39,8 @@ class SamplingConfig:
 class Candidates:
     """Returned candidates, best first. params: ``Tensor[K, 100]`` normalised; distance_db: ``Tensor[K]``;
     audio: ``Tensor[K, 65408]``; spectrogram: ``Tensor[K, 512, 512]`` normalised; ``diverse``: whether all
-    K met the distance threshold (False when the pool had too few different candidates)."""
+    K met the distance threshold (False when the pool had too few different candidates); ``point``: the
+    unperturbed decode ``Tensor[100]`` (pool row 0), whether or not it was returned."""
 
     params: torch.Tensor
     distance_db: torch.Tensor
@@ -47,6 +48,7 @@ class Candidates:
     spectrogram: torch.Tensor
     pool_index: torch.Tensor
     diverse: bool
+    point: torch.Tensor
 
 
 def select_diverse(params: torch.Tensor, distances: torch.Tensor, count: int, min_distance: float
@@ -91,7 +93,6 @@ def score(params: torch.Tensor, target: torch.Tensor, batch: int = 64) -> tuple[
 
     Returns (distance in dB ``Tensor[P]``, audio ``Tensor[P, N]``, normalised spectrograms ``Tensor[P, 512, 512]``).
     """
-    spectrogram = Spectrogram()
     audio = torch.cat([render(chunk) for chunk in params.split(batch)])
     specs = torch.cat([spectrogram(chunk) for chunk in audio.split(batch)])
     distances = distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
@@ -106,4 +107,4 @@ def sample(model: InverseModel, target: torch.Tensor, config: SamplingConfig | N
     distances, audio, specs = score(params, target)
     chosen, diverse = select_diverse(params, distances, config.samples, config.min_distance)
     index = torch.tensor(chosen)
-    return Candidates(params[index], distances[index], audio[index], specs[index], index, diverse)
+    return Candidates(params[index], distances[index], audio[index], specs[index], index, diverse, params[0])

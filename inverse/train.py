@@ -24,7 +24,6 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from dataset_gen.layout import open_complete
 from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
@@ -189,7 +188,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
         last_epoch=step - 1)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    fingerprint = {"train": _fingerprint(train_path), "val": _fingerprint(val_path) if val_path else "split",
+    fingerprint = {"train": _fingerprint(data), "val": _fingerprint(val_set) if val_path else "split",
                    "train_rows": len(train_set), "val_rows": len(val_set)}
     metrics: dict[str, float] = {}
 
@@ -245,15 +244,11 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     return metrics
 
 
-def _fingerprint(path: str | Path | None) -> dict:
+def _fingerprint(data: SpectrogramDataset) -> dict:
     """Identify a dataset without hashing gigabytes: the hash of its definition and row range (equal for a
     merged file and a single run of the same rows), seed, sampler and rows."""
-    if path is None:
-        return {}
-    file, attrs = open_complete(Path(path))
-    file.close()
-    return {"path": str(path), "fingerprint": attrs.fingerprint(), "seed": attrs.seed, "sampler": attrs.sampler,
-            "rows": attrs.num_rows}
+    return {"path": str(data.path), "fingerprint": data.fingerprint, "seed": data.attrs.seed,
+            "sampler": data.attrs.sampler, "rows": len(data)}
 
 
 def _append_csv(path: Path, row: dict) -> None:
