@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from inverse.config import BackboneConfig
+from synth.errors import InputError
 
 
 def sinusoidal(positions: int, dim: int) -> torch.Tensor:
@@ -61,7 +62,8 @@ class Backbone(nn.Module):
         self.config = config = config or BackboneConfig()
         stride, widths = config.stem_stride, config.widths
         if bins % (stride * 2 ** (len(widths) - 1)) or frames % (stride * 2 ** (len(widths) - 1)):
-            raise ValueError("bins and frames must be divisible by the total stride")
+            raise InputError(f"the backbone's total stride {stride * 2 ** (len(widths) - 1)} (stem_stride x 2 per "
+                             f"stage) must divide {bins} bins and {frames} frames")
         self.bins, self.frames = bins, frames
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], stride, stride=stride),
                                   nn.GroupNorm(config.groups, widths[0]), nn.GELU())

@@ -12,6 +12,7 @@ import sys
 from dataclasses import fields
 
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.sampling import SamplingConfig
 from inverse.train import TrainConfig
 from synth.errors import InputError
 
@@ -35,7 +36,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         model_config = ModelConfig.from_json(saved["model"]) if "model" in saved else ModelConfig()
         base = TrainConfig.from_json(saved.get("train", {}))
     else:
-        model_config = ModelConfig(BackboneConfig(widths=tuple(args.widths)) if args.widths else BackboneConfig(),
+        backbone = {"widths": tuple(args.widths) if args.widths else None, "stem_stride": args.stem_stride}
+        model_config = ModelConfig(BackboneConfig(**{k: v for k, v in backbone.items() if v is not None}),
                                    HeadConfig())
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
@@ -69,11 +71,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from inverse import checkpoint
     from inverse.evaluate import evaluate_model, format_table
-    from inverse.sampling import SamplingConfig
-
     model, _ = checkpoint.load(args.model)
-    result = evaluate_model(model, args.data, args.targets, SamplingConfig(pool=args.pool, samples=args.samples,
-                                                                        seed=args.seed))
+    config = SamplingConfig(pool=args.pool, samples=args.samples, sigma=args.sigma, min_distance=args.min_distance,
+                            seed=args.seed)
+    result = evaluate_model(model, args.data, args.targets, config)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 
@@ -97,7 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="AdamW peak learning rate")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader workers")
-    p.add_argument("--widths", type=int, nargs="+", help="backbone channels per stage (default 16 32 64 128 192)")
+    p.add_argument("--spectral-weight", dest="spectral_weight", type=float,
+                   help="weight of the spectral loss that renders predictions through the synth (default 0: off)")
+    p.add_argument("--spectral-rows", dest="spectral_rows", type=_positive_int,
+                   help="rows per batch rendered for the spectral loss (default 8)")
+    p.add_argument("--widths", type=int, nargs="+",
+                   help=f"backbone channels per stage (default {' '.join(map(str, BackboneConfig().widths))})")
+    p.add_argument("--stem-stride", dest="stem_stride", type=_positive_int,
+                   help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     p.set_defaults(func=_cmd_train)
@@ -111,10 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--pool", type=_positive_int, default=64, help="candidates rendered and scored (default 64)")
-    p.add_argument("--sigma", type=float, default=1.0, help="latent noise in training-latent spreads (default 1)")
-    p.add_argument("--min-distance", dest="min_distance", type=float, default=0.05,
-                   help="minimum mean |difference| of normalised parameters between candidates (default 0.05)")
+    p.add_argument("--pool", type=_positive_int, default=SamplingConfig.pool,
+                   help=f"candidates rendered and scored (default {SamplingConfig.pool})")
+    p.add_argument("--sigma", type=float, default=SamplingConfig.sigma,
+                   help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
+    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
+                   help="minimum mean |difference| of normalised parameters between candidates "
+                        f"(default {SamplingConfig.min_distance:g})")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.set_defaults(func=_cmd_predict)
@@ -127,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", type=_positive_int, default=100)
     p.add_argument("--samples", type=_positive_int, default=10)
     p.add_argument("--pool", type=_positive_int, default=64)
+    p.add_argument("--sigma", type=float, default=SamplingConfig.sigma, help="latent noise (see predict)")
+    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)

@@ -39,13 +39,19 @@ class ParamHead(nn.Module):
         return raw[:, :n], list(raw[:, n:].split(DISCRETE_CHOICES, dim=1))
 
     def to_params(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw outputs -> normalised parameters ``Tensor[B, 100]`` (discrete: centre of the arg-max bin)."""
+        """Raw outputs -> normalised parameters ``Tensor[B, 100]``.
+
+        Continuous values keep their gradient (sigmoid), so the spectral loss can render them through the
+        synth; discrete ones are the centre of the arg-max bin, constants (their gradient comes from the
+        cross-entropy).
+        """
         continuous, logits = self.split(raw)
-        out = raw.new_empty(raw.shape[0], NUM_PARAMS)
-        out[:, self.continuous_index] = torch.sigmoid(continuous)
-        for column, (i, lg) in enumerate(zip(DISCRETE_INDICES, logits)):
-            out[:, i] = (lg.argmax(dim=1).to(raw.dtype) + 0.5) / DISCRETE_CHOICES[column]
-        return out
+        columns: list[torch.Tensor | None] = [None] * NUM_PARAMS
+        for position, index in enumerate(CONTINUOUS_INDICES):
+            columns[index] = torch.sigmoid(continuous[:, position])
+        for position, (index, lg) in enumerate(zip(DISCRETE_INDICES, logits)):
+            columns[index] = ((lg.argmax(dim=1).to(raw.dtype) + 0.5) / DISCRETE_CHOICES[position]).detach()
+        return torch.stack(columns, dim=1)
 
     def loss(self, raw: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"param/l1": mean L1 over continuous parameters, "param/ce": mean cross-entropy over

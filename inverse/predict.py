@@ -95,8 +95,9 @@ class Predictor:
                              "runs/NAME/best")
         return cls(checkpoint.load(path, device)[0])
 
-    def predict(self, target: torch.Tensor | str | Path, samples: int = 10, *, pool: int = 64,
-                sigma: float = 1.0, min_distance: float = 0.05, seed: int = 0, convert: bool = False,
+    def predict(self, target: torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
+                sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
+                seed: int = 0, convert: bool = False,
                 downmix: bool = False) -> Prediction:
         """target: a normalised ``Tensor[512, 512]`` or a path to a spectrogram PNG, a WAV or a ``.npy``."""
         notes: list[str] = []

@@ -88,23 +88,27 @@ def perturbed_params(model: InverseModel, target: torch.Tensor, config: Sampling
 
 
 @torch.no_grad()
-def score(params: torch.Tensor, target: torch.Tensor, batch: int = 64) -> tuple[torch.Tensor, ...]:
+def score(params: torch.Tensor, target: torch.Tensor, batch: int = 64, compiled: bool = False
+          ) -> tuple[torch.Tensor, ...]:
     """Render ``params`` ``Tensor[P, 100]`` and compare with the normalised target ``Tensor[512, 512]``.
 
     Returns (distance in dB ``Tensor[P]``, audio ``Tensor[P, N]``, normalised spectrograms ``Tensor[P, 512, 512]``).
+    ``compiled`` renders through ``torch.compile`` (see :func:`synth.voice.render`): faster for long runs
+    such as benchmarks, after a compilation that costs more than one prediction.
     """
-    audio = torch.cat([render(chunk) for chunk in params.split(batch)])
+    audio = torch.cat([render(chunk, compiled=compiled) for chunk in params.split(batch)])
     specs = torch.cat([spectrogram(chunk) for chunk in audio.split(batch)])
     distances = distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
     return distances, audio, specs
 
 
-def sample(model: InverseModel, target: torch.Tensor, config: SamplingConfig | None = None) -> Candidates:
+def sample(model: InverseModel, target: torch.Tensor, config: SamplingConfig | None = None,
+           compiled: bool = False) -> Candidates:
     """Candidates for one normalised target spectrogram ``Tensor[512, 512]`` (see the module docstring)."""
     config = config or SamplingConfig()
     config.validate()
     params = perturbed_params(model.eval(), target, config)
-    distances, audio, specs = score(params, target)
+    distances, audio, specs = score(params, target, compiled=compiled)
     chosen, diverse = select_diverse(params, distances, config.samples, config.min_distance)
     index = torch.tensor(chosen)
     return Candidates(params[index], distances[index], audio[index], specs[index], index, diverse, params[0])

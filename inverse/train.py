@@ -28,6 +28,7 @@ from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
 from inverse.model import InverseModel
+from inverse.spectral_loss import spectral_loss
 from synth.errors import InputError
 from synth.params import DISCRETE_INDICES, discrete_index
 from synth.spectrogram import dequantize
@@ -45,6 +46,8 @@ class TrainConfig:
     num_workers: int = 2  # DataLoader worker processes
     grad_clip: float = 1.0  # max gradient norm
     scale_rows: int = 256  # training rows used to measure the latent spread for sampling
+    spectral_weight: float = 0.0  # weight of the spectral loss (dB) rendered through the synth; 0 = off
+    spectral_rows: int = 8  # rows per batch rendered for the spectral loss (it costs a render + backward each)
 
     @classmethod
     def from_json(cls, data: dict) -> TrainConfig:
@@ -76,27 +79,43 @@ def _setup_distributed(device: torch.device) -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def _loss(model_out: torch.Tensor, params: torch.Tensor, head, ce_weight: float) -> tuple[torch.Tensor, dict]:
-    parts = head.loss(model_out, params)
-    return parts["param/l1"] + ce_weight * parts["param/ce"], parts
+_PART_NAMES = {"param/l1": "l1", "param/ce": "ce", "spectral/db": "spectral_db"}  # loss part -> log column
+
+
+def _accumulate(sums: dict[str, float], prefix: str, parts: dict[str, torch.Tensor], rows: int) -> None:
+    """Add each loss part, weighted by the batch's rows, into ``sums["<prefix>/<column>"]``."""
+    for key, value in parts.items():
+        column = f"{prefix}/{_PART_NAMES[key]}"
+        sums[column] = sums.get(column, 0.0) + float(value.detach()) * rows
+
+
+def _loss(raw: torch.Tensor, params: torch.Tensor, spec: torch.Tensor, head, config: TrainConfig
+          ) -> tuple[torch.Tensor, dict]:
+    """Total loss and its parts for raw head outputs, normalised targets and normalised spectrograms."""
+    parts = head.loss(raw, params)
+    total = parts["param/l1"] + config.ce_weight * parts["param/ce"]
+    if config.spectral_weight > 0:
+        rows = slice(0, config.spectral_rows)
+        parts["spectral/db"] = spectral_loss(head.to_params(raw[rows]), spec[rows])
+        total = total + config.spectral_weight * parts["spectral/db"]
+    return total, parts
 
 
 @torch.no_grad()
-def evaluate(model: InverseModel, loader: DataLoader, device: torch.device, ce_weight: float) -> dict[str, float]:
+def evaluate(model: InverseModel, loader: DataLoader, device: torch.device, config: TrainConfig) -> dict[str, float]:
     """Mean losses, parameter MAE (continuous) and discrete accuracy over ``loader`` (uint8 spectrograms)."""
     model.eval()
-    totals, count = {"val/loss": 0.0, "val/l1": 0.0, "val/ce": 0.0, "val/discrete_acc": 0.0}, 0
+    totals, count = {"val/loss": 0.0, "val/discrete_acc": 0.0}, 0
     for spec, params in loader:
         spec, params = dequantize(spec.to(device)), params.to(device)
         raw, _ = model(spec)
-        loss, parts = _loss(raw, params, model.head, ce_weight)
+        loss, parts = _loss(raw, params, spec, model.head, config)
         _, logits = model.head.split(raw)
         correct = torch.stack([(lg.argmax(1) == discrete_index(params[:, i], lg.shape[1])).float()
                                for i, lg in zip(DISCRETE_INDICES, logits)]).mean(0)
         n = spec.shape[0]
         totals["val/loss"] += float(loss) * n
-        totals["val/l1"] += float(parts["param/l1"]) * n
-        totals["val/ce"] += float(parts["param/ce"]) * n
+        _accumulate(totals, "val", parts, n)
         totals["val/discrete_acc"] += float(correct.sum())
         count += n
     return {k: v / max(count, 1) for k, v in totals.items()}
@@ -197,14 +216,14 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
             sampler.set_epoch(epoch)
         generator.manual_seed(config.seed + epoch)  # same order whether or not the run was resumed
         model.train()
-        started, seen, sums = time.perf_counter(), 0, {"train/loss": 0.0, "train/l1": 0.0, "train/ce": 0.0}
+        started, seen, sums = time.perf_counter(), 0, {"train/loss": 0.0}
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
                    unit="batch", leave=False)
         for spec, params in bar:
             spec, params = dequantize(spec.to(device, non_blocking=True)), params.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 raw, _ = net(spec)
-            loss, parts = _loss(raw.float(), params, model.head, config.ce_weight)
+            loss, parts = _loss(raw.float(), params, spec, model.head, config)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -216,15 +235,14 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
             n = spec.shape[0]
             seen += n
             sums["train/loss"] += float(loss.detach()) * n
-            sums["train/l1"] += float(parts["param/l1"].detach()) * n
-            sums["train/ce"] += float(parts["param/ce"].detach()) * n
+            _accumulate(sums, "train", parts, n)
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
             if max_steps is not None and step >= max_steps:
                 break
         if rank == 0:
             metrics = {"epoch": epoch + 1, "step": step, "time_s": round(time.perf_counter() - started, 2),
                        "lr": schedule.get_last_lr()[0], **{k: v / max(seen, 1) for k, v in sums.items()},
-                       **evaluate(model, val_loader, device, config.ce_weight)}
+                       **evaluate(model, val_loader, device, config)}
             model.latent_scale.copy_(latent_scale(model, train_set, config.scale_rows, device))
             if metrics["val/loss"] < best:
                 best = metrics["val/loss"]
