@@ -1,0 +1,100 @@
+"""Out-of-domain target sounds made by software no one here wrote: sox, fluidsynth (+ fluid-soundfont-gm), espeak-ng.
+
+Each generator writes WAV files into a folder and returns ``[(name, path), ...]``; the same arguments
+give the same files. The Debian packages are listed in DESIGN.md and installed by ``.ci/run``;
+:func:`missing_tools` says which are absent so a benchmark can report it instead of failing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+# sox `synth` waveforms x pitches: plain oscillators, a plucked string and a filtered sweep.
+_SOX_WAVES = ("sine", "square", "triangle", "sawtooth", "trapezium", "pluck")
+_SOX_NOTES = ("A2", "E3", "C4", "G4", "D5")
+# General MIDI programs: piano, electric piano, organ, guitar, bass, strings, trumpet, flute, synth lead, pad.
+_GM_PROGRAMS = (0, 4, 16, 24, 33, 48, 56, 73, 80, 88)
+_GM_NOTES = (45, 52, 60, 67, 72)
+_PHRASES = ("the quick brown fox", "sound matching", "one two three four", "synthesizer", "hello world",
+            "spectral masking")
+_VOICES = ("en", "en-us", "de", "fr")
+
+
+def missing_tools() -> list[str]:
+    """Which of sox, fluidsynth (with its GM soundfont) and espeak-ng are not installed."""
+    missing = [tool for tool in ("sox", "fluidsynth", "espeak-ng") if shutil.which(tool) is None]
+    if "fluidsynth" not in missing and not SOUNDFONT.is_file():
+        missing.append(f"fluid-soundfont-gm ({SOUNDFONT})")
+    return missing
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+
+
+def sox_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
+    """``count`` 3 s notes from sox's ``synth`` effect (waveform x pitch, with a fade-out), 16 kHz mono."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        wave, note = _SOX_WAVES[k % len(_SOX_WAVES)], _SOX_NOTES[(k // len(_SOX_WAVES)) % len(_SOX_NOTES)]
+        path = folder / f"sox_{wave}_{note}.wav"
+        # -R -D: repeatable, no dither (same bytes every time)
+        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path),
+              "synth", "3", wave, f"%{_semitones(note)}", "fade", "0.01", "3", "0.8", "gain", "-6"])
+        out.append((path.stem, path))
+    return out
+
+
+def fluidsynth_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
+    """``count`` 2.5 s notes of General MIDI instruments rendered by fluidsynth from FluidR3_GM.sf2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        program, note = _GM_PROGRAMS[k % len(_GM_PROGRAMS)], _GM_NOTES[(k // len(_GM_PROGRAMS)) % len(_GM_NOTES)]
+        midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"fluidsynth_gm{program:03d}_n{note}.wav"
+        midi.write_bytes(single_note_midi(program, note, seconds=2.5))
+        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", "16000", "-F", str(path), str(SOUNDFONT), str(midi)])
+        out.append((path.stem, path))
+    return out
+
+
+def espeak_phrases(folder: Path, count: int) -> list[tuple[str, Path]]:
+    """``count`` short phrases spoken by espeak-ng (several voices; 22.05 kHz, resampled when loaded)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        phrase, voice = _PHRASES[k % len(_PHRASES)], _VOICES[(k // len(_PHRASES)) % len(_VOICES)]
+        path = folder / f"espeak_{voice}_{k:02d}.wav"
+        _run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(path), phrase])
+        out.append((path.stem, path))
+    return out
+
+
+def single_note_midi(program: int, note: int, seconds: float, velocity: int = 100) -> bytes:
+    """A format-0 Standard MIDI File: one program change and one note of ``seconds`` at 120 bpm."""
+    ticks = int(seconds * 960)  # 480 ticks per quarter note, 2 quarter notes per second
+
+    def var_len(value: int) -> bytes:
+        groups = [value & 0x7F]
+        while value > 0x7F:
+            value >>= 7
+            groups.append((value & 0x7F) | 0x80)
+        return bytes(reversed(groups))
+
+    events = (b"\x00" + bytes([0xC0, program]) + b"\x00" + bytes([0x90, note, velocity])
+              + var_len(ticks) + bytes([0x80, note, 0]) + b"\x00\xff\x2f\x00")
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
+
+
+def _semitones(note: str) -> int:
+    """Scientific pitch name -> semitones from A4 (sox's ``%N`` pitch notation)."""
+    names = {"C": -9, "D": -7, "E": -5, "F": -4, "G": -2, "A": 0, "B": 2}
+    return names[note[0]] + 12 * (int(note[1:]) - 4)
