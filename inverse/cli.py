@@ -1,7 +1,8 @@
-"""``inverse``: train the model, predict candidate patches for a sound, evaluate a model.
+"""``inverse``: train the model, predict candidate patches for a sound, evaluate a model, search without one.
 
-Thin argument parsing over :func:`inverse.train.train`, :class:`inverse.predict.Predictor` and
-:func:`inverse.evaluate.evaluate_model`; bad input ends as ``error: <one line>`` with exit status 2.
+Thin argument parsing over :func:`inverse.train.train`, :class:`inverse.predict.Predictor`,
+:func:`inverse.evaluate.evaluate_model` and :func:`inverse.search.search`; bad input ends as
+``error: <one line>`` with exit status 2.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import sys
 from dataclasses import fields
 
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
+from inverse.search import SEARCH_METHODS
 from inverse.train import TrainConfig
 from synth.errors import InputError
 
@@ -51,10 +54,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from inverse.predict import Predictor
 
+    refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
+                          seed=args.seed)
     predictor = Predictor.from_checkpoint(args.model, device="cpu")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, sigma=args.sigma,
                                    min_distance=args.min_distance, seed=args.seed, convert=args.convert,
-                                   downmix=args.downmix)
+                                   downmix=args.downmix, refine=refine)
+    _report(prediction, args)
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from inverse.predict import Prediction, load_any_target
+    from inverse.search import SearchConfig, search
+
+    config = SearchConfig(method=args.method, budget=args.budget, time_budget_s=args.time_budget,
+                          samples=args.samples, min_distance=args.min_distance, seed=args.seed)
+    try:
+        config.validate()
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    target, source, notes = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
+    found = search(target, config, progress=not args.json)
+    _report(Prediction(target, found, f"{source} (search: {args.method})", notes), args)
+    return 0
+
+
+def _report(prediction, args: argparse.Namespace) -> None:
+    """Notes to stderr; files with --out; the ranked table, or JSON with --json."""
     for note in prediction.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.out:
@@ -65,7 +92,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(prediction.table())
         if args.out:
             print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {args.out}")
-    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -77,6 +103,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate_model(model, args.data, args.targets, config)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
+
+
+def _target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
+    p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,9 +157,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates "
                         f"(default {SamplingConfig.min_distance:g})")
-    p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
-    p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
+    p.add_argument("--refine", choices=REFINE_METHODS, default="none",
+                   help="refine the candidates: gradient descent through the synth (continuous parameters) or "
+                        "CMA-ES around each candidate (default none)")
+    p.add_argument("--steps", type=_positive_int, default=RefineConfig.steps,
+                   help=f"--refine gradient: steps (default {RefineConfig.steps})")
+    p.add_argument("--refine-lr", dest="refine_lr", type=float, default=RefineConfig.lr,
+                   help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
+    p.add_argument("--budget", type=_positive_int, default=RefineConfig.budget,
+                   help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
+    _target_options(p)
     p.set_defaults(func=_cmd_predict)
+
+    p = commands.add_parser("search", help="search-only baseline: CMA-ES or random search, no network",
+                            description="Render --budget parameter sets chosen by CMA-ES (all 100 parameters, "
+                                        "from the centre of the cube) or drawn from the prior, and print the "
+                                        "best --samples mutually different ones. The classical answer to "
+                                        "compare the network with.")
+    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
+    p.add_argument("--budget", type=_positive_int, required=True, help="renders to spend")
+    p.add_argument("--time-budget", dest="time_budget", type=float, help="also stop after this many seconds")
+    p.add_argument("--method", choices=SEARCH_METHODS, default="cmaes", help="cmaes (default) or random")
+    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
+    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
+                   help=f"minimum mean |difference| between candidates (default {SamplingConfig.min_distance:g})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    _target_options(p)
+    p.set_defaults(func=_cmd_search)
 
     p = commands.add_parser("eval", help="sampling quality on a held-out dataset",
                             description="Best-of-K / median-of-K spectral distance, diversity, parameter MAE "

@@ -17,6 +17,7 @@ import torch
 from inverse import checkpoint
 from inverse.figures import comparison_figure
 from inverse.model import InverseModel
+from inverse.refine import RefineConfig, refine_candidates
 from inverse.sampling import Candidates, SamplingConfig, sample
 from synth.audio_io import write_wav
 from synth.errors import InputError
@@ -97,19 +98,31 @@ class Predictor:
 
     def predict(self, target: torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
-                seed: int = 0, convert: bool = False,
-                downmix: bool = False) -> Prediction:
-        """target: a normalised ``Tensor[512, 512]`` or a path to a spectrogram PNG, a WAV or a ``.npy``."""
-        notes: list[str] = []
-        source = "tensor"
-        if not isinstance(target, torch.Tensor):
-            source = str(target)
-            target, notes = load_target(target, convert=convert, downmix=downmix)
-        if target.shape != (DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames):
-            raise InputError(f"expected a target spectrogram of shape (512, 512), got {tuple(target.shape)}")
+                seed: int = 0, convert: bool = False, downmix: bool = False,
+                refine: RefineConfig | None = None) -> Prediction:
+        """target: a normalised ``Tensor[512, 512]`` or a path to a spectrogram PNG, a WAV or a ``.npy``;
+        ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`)."""
+        target, source, notes = load_any_target(target, convert=convert, downmix=downmix)
         config = SamplingConfig(pool=pool, samples=samples, sigma=sigma, min_distance=min_distance, seed=seed)
+        refine = refine or RefineConfig()
         try:
             config.validate()
+            refine.validate()
         except ValueError as error:
             raise InputError(str(error)) from None
-        return Prediction(target.float(), sample(self.model, target.float(), config), source, notes)
+        found = sample(self.model, target, config)
+        return Prediction(target, refine_candidates(found, target, refine, min_distance), source, notes)
+
+
+def load_any_target(target: torch.Tensor | str | Path, *, convert: bool = False, downmix: bool = False
+                    ) -> tuple[torch.Tensor, str, list[str]]:
+    """A normalised ``Tensor[512, 512]`` or a path (PNG, WAV, ``.npy``) -> (float32 spectrogram, source
+    description, conversion notes); anything else is an :class:`InputError`."""
+    notes: list[str] = []
+    source = "tensor"
+    if not isinstance(target, torch.Tensor):
+        source = str(target)
+        target, notes = load_target(target, convert=convert, downmix=downmix)
+    if target.shape != (DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames):
+        raise InputError(f"expected a target spectrogram of shape (512, 512), got {tuple(target.shape)}")
+    return target.float(), source, notes

@@ -99,3 +99,21 @@ def test_cli_predict_json_and_bad_input(model, target, tmp_path):
     done = subprocess.run(cmd[:4] + [str(rgb)] + cmd[5:], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "grayscale" in done.stderr
+
+
+def test_cli_predict_refines_and_never_gets_worse(model, target, tmp_path):
+    checkpoint.save(model, tmp_path / "m")
+    png = tmp_path / "t.png"
+    write_png(png, quantize(target).numpy())
+    base = [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
+            "--pool", "4", "--json"]
+    runs = {}
+    for extra in ([], ["--refine", "gradient", "--steps", "1"], ["--refine", "cmaes", "--budget", "4"]):
+        done = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        runs[" ".join(extra)] = json.loads(done.stdout)["candidates"]
+    plain = runs[""][0]["distance_db"]
+    for name, candidates in runs.items():
+        assert candidates[0]["distance_db"] <= plain + 1e-4, name
+    done = subprocess.run(base + ["--refine", "magic"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "invalid choice" in done.stderr

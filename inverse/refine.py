@@ -1,0 +1,129 @@
+"""Candidate refinement: move each of the network's candidates closer to the target.
+
+- ``gradient``: Adam on the spectral distance in dB, back-propagated through the differentiable synth and
+  spectrogram (continuous parameters only; discrete ones stay as they are);
+- ``cmaes``: CMA-ES (:mod:`inverse.cma`) warm-started at the candidate (continuous parameters), a budget
+  of renders per candidate.
+
+Both keep, per candidate, the best point seen *including the starting point*, so refinement never
+leaves a candidate farther from the target than it started. Keeping the returned candidates distinct
+is :func:`refine_candidates`' job: it re-selects from the refined and the original candidates with the
+same minimum distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inverse.cma import cma_minimize
+from inverse.sampling import Candidates, score, select_diverse
+from synth.params import CONTINUOUS_INDICES
+from synth.spectrogram import distance_db, normalized_to_db, spectrogram
+from synth.voice import render
+
+REFINE_METHODS = ("none", "gradient", "cmaes")
+_CONTINUOUS = list(CONTINUOUS_INDICES)
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    method: str = "none"  # none | gradient | cmaes
+    steps: int = 10  # gradient: Adam steps (one render + backward pass per candidate each)
+    lr: float = 0.01  # gradient: Adam step size, in normalised parameter units
+    budget: int = 32  # cmaes: renders per candidate
+    sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units
+    seed: int = 0  # cmaes: sampler seed (candidate k uses seed + k)
+
+    def validate(self) -> None:
+        if self.method not in REFINE_METHODS:
+            raise ValueError(f"unknown refinement {self.method!r}; expected one of {', '.join(REFINE_METHODS)}")
+        if self.steps < 1 or self.budget < 1:
+            raise ValueError(f"steps and budget must be >= 1, got steps={self.steps}, budget={self.budget}")
+        if self.lr <= 0 or self.sigma0 <= 0:
+            raise ValueError(f"lr and sigma0 must be positive, got lr={self.lr}, sigma0={self.sigma0}")
+
+
+def _distances(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Spectral distance in dB of each row of ``params`` ``Tensor[K, 100]`` to the normalised target
+    ``Tensor[512, 512]``: ``Tensor[K]``, differentiable when gradients are enabled."""
+    specs = spectrogram(render(params))
+    return distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
+
+
+def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10, lr: float = 0.01
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
+
+    Returns the best point seen per candidate and its distance in dB (``Tensor[K, 100]``, ``Tensor[K]``);
+    the starting point counts, so no distance gets worse. Costs ``steps + 1`` renders per candidate.
+    """
+    params = params.detach().float()
+    x = params[:, _CONTINUOUS].clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=lr)
+    best, best_d = params.clone(), None
+    for step in range(steps + 1):
+        with torch.enable_grad():
+            current = params.clone()
+            current[:, _CONTINUOUS] = x.clamp(0.0, 1.0)
+            d = _distances(current, target)
+        seen = d.detach()
+        if best_d is None:
+            best_d = seen.clone()
+        else:
+            better = seen < best_d
+            best[better], best_d[better] = current.detach()[better], seen[better]
+        if step == steps:
+            break
+        optimizer.zero_grad(set_to_none=True)
+        d.sum().backward()
+        optimizer.step()
+    return best, best_d
+
+
+def refine_cmaes(params: torch.Tensor, target: torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
+                 sigma0: float = 0.05, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """CMA-ES (:func:`inverse.cma.cma_minimize`) warm-started at each candidate's continuous parameters,
+    ``budget`` renders per candidate, discrete parameters fixed.
+
+    ``start_distances`` ``Tensor[K]``: the candidates' current distances (no render spent on them).
+    Returns the best point seen per candidate and its distance (never worse than the start).
+    """
+    best, best_d = params.detach().clone().float(), start_distances.detach().clone().float()
+    for k in range(params.shape[0]):
+        def evaluate(points: np.ndarray, k: int = k) -> np.ndarray:
+            batch = best[k].expand(points.shape[0], -1).clone()
+            batch[:, _CONTINUOUS] = torch.from_numpy(points).float()
+            return score(batch, target)[0].numpy()
+
+        points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k)
+        i = int(np.argmin(values))
+        if values[i] < float(best_d[k]):
+            best[k, _CONTINUOUS] = torch.from_numpy(points[i]).float()
+            best_d[k] = float(values[i])
+    return best, best_d
+
+
+def refine_candidates(found: Candidates, target: torch.Tensor, config: RefineConfig, min_distance: float
+                      ) -> Candidates:
+    """Refine the ``K`` returned candidates, then re-select ``K`` mutually different ones (best first) from
+    the refined and the original ones, and re-render the chosen for their audio and spectrograms.
+
+    ``pool_index`` of the result indexes ``[refined..., original...]`` (``i < K``: refined candidate ``i``).
+    """
+    config.validate()
+    if config.method == "none":
+        return found
+    if config.method == "gradient":
+        refined, distances = refine_gradient(found.params, target, config.steps, config.lr)
+    else:
+        refined, distances = refine_cmaes(found.params, target, found.distance_db, config.budget, config.sigma0,
+                                          config.seed)
+    params = torch.cat([refined, found.params])
+    all_distances = torch.cat([distances, found.distance_db])
+    chosen, diverse = select_diverse(params, all_distances, found.params.shape[0], min_distance)
+    index = torch.tensor(chosen)
+    final_d, audio, specs = score(params[index], target)
+    return Candidates(params[index], final_d, audio, specs, index, diverse, found.point)

@@ -1,0 +1,106 @@
+"""Candidate refinement (gradient, CMA-ES) and the search-only baseline: never worse, budgets respected,
+candidates distinct, bad input as one line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient
+from inverse.sampling import Candidates, score
+from inverse.search import SearchConfig, search
+from synth.image_io import write_png
+from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES
+from synth.prior import draw
+from synth.spectrogram import quantize, spectrogram
+from synth.voice import render
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """A target and two starting candidates near it (the target's own patch, nudged)."""
+    truth = draw(41, 0, 1)
+    target = spectrogram(render(truth))[0]
+    start = truth.repeat(2, 1)
+    start[:, list(CONTINUOUS_INDICES)] = (start[:, list(CONTINUOUS_INDICES)]
+                                         + torch.tensor([[0.08], [-0.08]])).clamp(0, 1)
+    distances, _, _ = score(start, target)
+    return target, start, distances
+
+
+def test_gradient_refinement_never_worse_and_moves_continuous_parameters_only(problem):
+    target, start, before = problem
+    refined, after = refine_gradient(start, target, steps=3, lr=0.02)
+    assert torch.all(after <= before)
+    assert torch.equal(refined[:, list(DISCRETE_INDICES)], start[:, list(DISCRETE_INDICES)])
+    again, _, _ = score(refined, target)
+    assert torch.allclose(again, after, atol=1e-4), "reported distances are those of the returned params"
+
+
+def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypatch):
+    target, start, before = problem
+    import inverse.refine as refine_module
+
+    renders = []
+    real_score = refine_module.score
+    monkeypatch.setattr(refine_module, "score", lambda p, t: renders.append(p.shape[0]) or real_score(p, t))
+    refined, after = refine_cmaes(start, target, before, budget=20, sigma0=0.05, seed=0)
+    assert sum(renders) == 2 * 20 and max(renders) <= 20
+    assert torch.all(after <= before)
+    assert torch.equal(refined[:, list(DISCRETE_INDICES)], start[:, list(DISCRETE_INDICES)])
+
+
+def test_refined_candidates_stay_distinct_and_ranked(problem):
+    target, start, before = problem
+    found = Candidates(start, before, render(start), spectrogram(render(start)), torch.arange(2), True, start[0])
+    out = refine_candidates(found, target, RefineConfig(method="gradient", steps=2, lr=0.02), min_distance=0.05)
+    assert out.params.shape == (2, 100) and torch.all(out.distance_db[1:] >= out.distance_db[:-1])
+    assert float(out.distance_db[0]) <= float(before.min())
+    assert float((out.params[0] - out.params[1]).abs().mean()) >= 0.05 or not out.diverse
+    assert refine_candidates(found, target, RefineConfig(), 0.05) is found
+
+
+@pytest.mark.parametrize("method", ["random", "cmaes"])
+def test_search_respects_the_budget_and_returns_distinct_candidates(problem, method, monkeypatch):
+    target, _, _ = problem
+    import inverse.search as search_module
+
+    renders = []
+    real_score = search_module.score
+    monkeypatch.setattr(search_module, "score", lambda p, t: renders.append(p.shape[0]) or real_score(p, t))
+    found = search(target, SearchConfig(method=method, budget=24, samples=3, batch=8, seed=1))
+    assert sum(renders[:-1]) == 24 and renders[-1] == 3  # the budget, then the 3 returned re-rendered
+    assert found.params.shape == (3, 100) and torch.all(found.distance_db[1:] >= found.distance_db[:-1])
+    again = search(target, SearchConfig(method=method, budget=24, samples=3, batch=8, seed=1))
+    assert torch.equal(again.params, found.params), "same seed, same candidates"
+
+
+def test_time_budget_stops_early(problem):
+    target, _, _ = problem
+    found = search(target, SearchConfig(method="random", budget=10_000, samples=2, batch=4, time_budget_s=1e-3))
+    assert found.params.shape == (2, 100)  # one batch, then the clock said stop
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--budget", "0"], "expected a positive integer"),
+    (["--budget", "5", "--samples", "6"], "samples must be between 1 and the budget"),
+    (["--budget", "20", "--time-budget", "-1"], "time budget must be positive"),
+])
+def test_search_bad_input_is_one_line(problem, tmp_path, argv, expected):
+    png = tmp_path / "t.png"
+    write_png(png, quantize(problem[0]).numpy())
+    result = subprocess.run([sys.executable, "-m", "inverse", "search", str(png), *argv], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_search_cli_prints_ranked_json(problem, tmp_path):
+    png = tmp_path / "t.png"
+    write_png(png, quantize(problem[0]).numpy())
+    result = subprocess.run([sys.executable, "-m", "inverse", "search", str(png), "--budget", "8", "--samples", "2",
+                             "--method", "random", "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    candidates = json.loads(result.stdout)["candidates"]
+    assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["distance_db"] <= candidates[1]["distance_db"]
