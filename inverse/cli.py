@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.refine import REFINE_METHODS, RefineConfig
@@ -92,6 +93,17 @@ def _report(prediction, args: argparse.Namespace) -> None:
         print(prediction.table())
         if args.out:
             print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {args.out}")
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from inverse.tune import TuneConfig, tune
+
+    config = TuneConfig(trials=args.trials, epochs=args.epochs, eval_targets=args.eval_targets,
+                        eval_pool=args.eval_pool, num_workers=args.num_workers, seed=args.seed)
+    summary = tune(args.train, args.val, args.out, config, storage=args.storage, study_name=args.study,
+                   progress=not args.quiet)
+    print((Path(args.out) / "summary.txt").read_text() if not args.json else json.dumps(summary, indent=2))
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -186,6 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
     _target_options(p)
     p.set_defaults(func=_cmd_search)
+
+    p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",
+                            description="Train --trials models with hyperparameters proposed by optuna (TPE), "
+                                        "pruning poor ones on the per-epoch validation loss, and score each by "
+                                        "latent sampling's best-of-10 distance on validation targets. The "
+                                        "study lives in --storage: rerun the command to resume, or start it "
+                                        "in several processes (or machines, with a PostgreSQL URL such as "
+                                        "postgresql://user:pass@host/db) to share the work. Writes "
+                                        "best_config.json (for `inverse train --config`), summary.txt and "
+                                        "summary.png into --out.")
+    p.add_argument("--train", required=True, help="training dataset (.h5)")
+    p.add_argument("--val", required=True, help="validation dataset (.h5)")
+    p.add_argument("--out", required=True, help="directory for trials, tune.db, best_config.json and summary")
+    p.add_argument("--trials", type=_positive_int, required=True,
+                   help="finished trials the study should reach (all processes together)")
+    p.add_argument("--storage", help="optuna storage URL (default sqlite:///OUT/tune.db)")
+    p.add_argument("--study", default="inverse", help="study name (default inverse)")
+    p.add_argument("--epochs", type=_positive_int, default=5, help="epochs per trial (default 5)")
+    p.add_argument("--eval-targets", dest="eval_targets", type=_positive_int, default=16,
+                   help="validation rows scored by latent sampling per trial (default 16)")
+    p.add_argument("--eval-pool", dest="eval_pool", type=_positive_int, default=32,
+                   help="sampling pool per target during tuning (default 32)")
+    p.add_argument("--num-workers", dest="num_workers", type=int, default=2, help="DataLoader workers")
+    p.add_argument("--seed", type=int, help="sampler seed (default: differs per process)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_tune)
 
     p = commands.add_parser("eval", help="sampling quality on a held-out dataset",
                             description="Best-of-K / median-of-K spectral distance, diversity, parameter MAE "

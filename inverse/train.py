@@ -13,6 +13,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -154,8 +155,13 @@ def _load_state(out: Path, optimizer: torch.optim.Optimizer) -> dict:
 
 def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path | None = None,
           model_config: ModelConfig | None = None, config: TrainConfig | None = None, device: str = "auto",
-          resume: bool = False, progress: bool = True, max_steps: int | None = None) -> dict:
-    """Train (or resume) and return the final epoch's metrics. ``max_steps`` stops early (tests)."""
+          resume: bool = False, progress: bool = True, max_steps: int | None = None,
+          on_epoch: Callable[[dict], None] | None = None) -> dict:
+    """Train (or resume) and return the final epoch's metrics. ``max_steps`` stops early (tests).
+
+    ``on_epoch(metrics)`` is called on rank 0 after each epoch is on disk (``inverse tune`` reports to
+    optuna there, and may raise to stop a pruned run).
+    """
     model_config, config = model_config or ModelConfig(), config or TrainConfig()
     device = pick_device(device)
     rank, world = _setup_distributed(device)
@@ -250,6 +256,8 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
             checkpoint.save(model, out / "last", data_fingerprint=fingerprint, metrics=metrics)
             _save_state(out, optimizer, {"epoch": epoch + 1, "best": best, "step": step})
             _append_csv(out / "log.csv", metrics)
+            if on_epoch is not None:
+                on_epoch(metrics)
             if progress:
                 tqdm.write(f"epoch {epoch + 1}: train {metrics['train/loss']:.4f}  val {metrics['val/loss']:.4f}  "
                            f"discrete acc {metrics['val/discrete_acc']:.3f}  ({metrics['time_s']:.0f} s)")
