@@ -13,6 +13,7 @@ same minimum distance.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +54,13 @@ def _distances(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
 
 
-def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10, lr: float = 0.01
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10, lr: float = 0.01,
+                    deadline: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
 
     Returns the best point seen per candidate and its distance in dB (``Tensor[K, 100]``, ``Tensor[K]``);
     the starting point counts, so no distance gets worse. Costs ``steps + 1`` renders per candidate.
+    ``deadline`` (a ``time.perf_counter()`` value) stops earlier, checked after each evaluation.
     """
     params = params.detach().float()
     x = params[:, _CONTINUOUS].clone().requires_grad_(True)
@@ -75,7 +77,7 @@ def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10,
         else:
             better = seen < best_d
             best[better], best_d[better] = current.detach()[better], seen[better]
-        if step == steps:
+        if step == steps or (deadline is not None and time.perf_counter() >= deadline):
             break
         optimizer.zero_grad(set_to_none=True)
         d.sum().backward()
@@ -84,21 +86,28 @@ def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10,
 
 
 def refine_cmaes(params: torch.Tensor, target: torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
-                 sigma0: float = 0.05, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                 sigma0: float = 0.05, seed: int = 0, deadline: float | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """CMA-ES (:func:`inverse.cma.cma_minimize`) warm-started at each candidate's continuous parameters,
     ``budget`` renders per candidate, discrete parameters fixed.
 
     ``start_distances`` ``Tensor[K]``: the candidates' current distances (no render spent on them).
-    Returns the best point seen per candidate and its distance (never worse than the start).
+    Returns the best point seen per candidate and its distance (never worse than the start). With a
+    ``deadline`` (``time.perf_counter()`` value), each candidate gets an equal share of the time left.
     """
     best, best_d = params.detach().clone().float(), start_distances.detach().clone().float()
-    for k in range(params.shape[0]):
+    count = params.shape[0]
+    for k in range(count):
+        share = None if deadline is None else time.perf_counter() + (deadline - time.perf_counter()) / (count - k)
         def evaluate(points: np.ndarray, k: int = k) -> np.ndarray:
             batch = best[k].expand(points.shape[0], -1).clone()
             batch[:, _CONTINUOUS] = torch.from_numpy(points).float()
             return score(batch, target)[0].numpy()
 
-        points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k)
+        points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k,
+                                      share)
+        if values.size == 0:  # no time left for this candidate
+            continue
         i = int(np.argmin(values))
         if values[i] < float(best_d[k]):
             best[k, _CONTINUOUS] = torch.from_numpy(points[i]).float()

@@ -72,7 +72,7 @@ def search(target: torch.Tensor, config: SearchConfig | None = None, progress: b
     else:  # CMA-ES over the relaxed cube; discrete values snap to their bins when rendered
         cma_minimize(np.full(NUM_PARAMS, 0.5), config.sigma0,
                      lambda points: evaluate(canonicalize(torch.from_numpy(points).float())).numpy(),
-                     config.budget, config.seed, deadline)
+                     config.budget, config.seed, deadline, min_generations=1)
     bar.close()
     params, distances = torch.cat(seen_params), torch.cat(seen_distances)
     chosen, diverse = select_diverse(params, distances, min(config.samples, params.shape[0]), config.min_distance)

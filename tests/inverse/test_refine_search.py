@@ -104,3 +104,15 @@ def test_search_cli_prints_ranked_json(problem, tmp_path):
     assert result.returncode == 0, result.stderr
     candidates = json.loads(result.stdout)["candidates"]
     assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["distance_db"] <= candidates[1]["distance_db"]
+
+
+def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch):
+    target, start, before = problem
+    import time
+
+    import inverse.refine as refine_module
+
+    renders = []
+    monkeypatch.setattr(refine_module, "score", lambda p, t: renders.append(p.shape[0]))
+    refined, after = refine_cmaes(start, target, before, budget=50, deadline=time.perf_counter())
+    assert renders == [] and torch.equal(refined, start) and torch.equal(after, before)
