@@ -44,10 +44,12 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> ModelConfig:
-        return cls(backbone=_build(BackboneConfig, data["backbone"]), head=_build(HeadConfig, data["head"]))
+        return cls(backbone=build_dataclass(BackboneConfig, data["backbone"]),
+                   head=build_dataclass(HeadConfig, data["head"]))
 
 
-def _build(kind, data: dict):
+def build_dataclass(kind, data: dict):
+    """A config dataclass from its JSON form (lists become tuples); unknown fields are an InputError."""
     names = {f.name for f in fields(kind)}
     unknown = set(data) - names
     if unknown:

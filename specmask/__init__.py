@@ -1,1 +1,1 @@
-"""specmask: the spectral-masking CNN-GAN on the shared backbone (not built yet; see the README)."""
+"""specmask: the spectral-masking CNN-GAN on the shared backbone (building blocks so far; see the README)."""

@@ -1,0 +1,74 @@
+"""Typed configuration of the mask model and its losses; saved with every checkpoint (``to_json``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from inverse.config import BackboneConfig, build_dataclass
+from synth.errors import InputError
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Top-down decoder over the backbone's feature pyramid -> a mask ``(B, 1, 512, 512)``."""
+
+    decoder_width: int = 32  # channels of the top-down path (strides 64 .. 8)
+    full_res_channels: int = 8  # channels of the full-resolution stage that sees the input spectrogram
+    mask_max: float = 1.0  # masks lie in [0, mask_max]; 1 suppresses only, > 1 lets `enhance` boost bands
+    identity_init: bool = True  # start as the identity mask (the sparsity prior's optimum)
+
+    def __post_init__(self):
+        if self.decoder_width < 1 or self.full_res_channels < 1 or not self.mask_max >= 1.0:
+            raise InputError(f"decoder_width and full_res_channels must be positive and mask_max >= 1, got "
+                             f"{self.decoder_width}, {self.full_res_channels}, {self.mask_max}")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Patch discriminator on (spectrogram, mixture) pairs."""
+
+    widths: tuple[int, ...] = (16, 32, 64, 64)  # channels of the stride-2 4x4 convolutions
+
+    def __post_init__(self):
+        if not self.widths or any(w < 1 for w in self.widths):
+            raise InputError(f"discriminator widths must be positive, got {self.widths}")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the generator's loss terms (0 switches a term off)."""
+
+    spectral: float = 1.0  # L1 between enhanced and clean normalised log-magnitude spectrograms
+    waveform: float = 0.5  # waveform term after the inverse STFT (see waveform_kind)
+    waveform_kind: str = "mrstft"  # mrstft (multi-resolution STFT) or sisdr (negative SI-SDR / 50)
+    adversarial: float = 0.05  # generator's adversarial term (see adversarial_kind)
+    adversarial_kind: str = "lsgan"  # lsgan (least squares) or hinge
+    perceptual: float = 0.1  # L1 between frozen-network features of enhanced and clean spectrograms
+    sparsity: float = 0.01  # mean |mask - 1|: change only the bands that need it
+
+    def __post_init__(self):
+        if self.waveform_kind not in ("mrstft", "sisdr") or self.adversarial_kind not in ("lsgan", "hinge"):
+            raise InputError(f"waveform_kind must be mrstft or sisdr and adversarial_kind lsgan or hinge, got "
+                             f"{self.waveform_kind!r}, {self.adversarial_kind!r}")
+        weights = (self.spectral, self.waveform, self.adversarial, self.perceptual, self.sparsity)
+        if any(w < 0 for w in weights):
+            raise InputError(f"loss weights must be non-negative, got {weights}")
+
+
+@dataclass(frozen=True)
+class MaskModelConfig:
+    backbone: BackboneConfig = BackboneConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+    discriminator: DiscriminatorConfig = DiscriminatorConfig()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> MaskModelConfig:
+        parts = {"backbone": BackboneConfig, "generator": GeneratorConfig, "discriminator": DiscriminatorConfig}
+        unknown = set(data) - set(parts)
+        if unknown:
+            raise InputError(f"unknown mask model config sections: {', '.join(sorted(unknown))}")
+        return cls(**{name: build_dataclass(kind, data[name]) for name, kind in parts.items() if name in data})
+

@@ -1,0 +1,147 @@
+"""Training and test mixtures: a clean source, augmented, plus an interferer at a drawn SNR.
+
+Interferers: coloured noise (white, pink, brown), mains hum (50 or 60 Hz with harmonics) and another synth
+voice (for separation). Augmentation of the source: reverb (a synthetic room impulse response: a direct
+path, then exponentially decaying noise with a drawn RT60), EQ (a torchaudio peaking biquad) and gain.
+The clean target is the augmented source (``denoise`` removes the interferer, not the room).
+
+Everything is drawn from a generator seeded by ``(seed, index)``: mixture ``i`` is the same whatever
+the batch, worker or order it is made in. Audio: ``float32 Tensor[N]`` at 16 kHz.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torchaudio.functional as AF
+
+from synth.spectrogram import DEFAULT_CONFIG
+
+INTERFERERS = ("white", "pink", "brown", "hum", "voice")
+SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    snr_db: tuple[float, float] = (-5.0, 15.0)  # source-to-interferer ratio, drawn uniformly
+    interferers: tuple[str, ...] = INTERFERERS  # drawn uniformly among these
+    reverb_prob: float = 0.3  # share of sources reverberated
+    rt60_s: tuple[float, float] = (0.2, 0.9)  # reverberation time range
+    eq_prob: float = 0.5  # share of sources with a peaking EQ
+    eq_gain_db: tuple[float, float] = (-9.0, 9.0)
+    gain_db: tuple[float, float] = (-12.0, 0.0)  # level of the whole mixture (then peak-limited to 0.99)
+
+    def __post_init__(self):
+        unknown = set(self.interferers) - set(INTERFERERS)
+        if unknown or not self.interferers:
+            raise ValueError(f"interferers must be a non-empty subset of {INTERFERERS}, got {self.interferers}")
+
+
+def generator_for(seed: int, index: int) -> torch.Generator:
+    """The random stream of mixture ``index`` for ``seed`` (independent of batch and worker)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + index) % (2**63 - 1))
+
+
+def _uniform(g: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand((), generator=g))
+
+
+def _unit_rms(x: torch.Tensor) -> torch.Tensor:
+    return x / x.square().mean().sqrt().clamp(min=1e-8)
+
+
+def colored_noise(kind: str, n: int, g: torch.Generator) -> torch.Tensor:
+    """White, pink (-3 dB/octave) or brown (-6 dB/octave) Gaussian noise ``Tensor[n]``, unit RMS."""
+    white = torch.randn(n, generator=g)
+    if kind == "white":
+        return _unit_rms(white)
+    exponent = {"pink": 0.5, "brown": 1.0}[kind]
+    spectrum = torch.fft.rfft(white)
+    f = torch.arange(spectrum.shape[0], dtype=torch.float32).clamp(min=1.0)
+    return _unit_rms(torch.fft.irfft(spectrum / f.pow(exponent), n))
+
+
+def hum(n: int, g: torch.Generator) -> torch.Tensor:
+    """Mains hum: 50 or 60 Hz and 7 harmonics with random phases and a 1/k^a roll-off, unit RMS."""
+    f0 = 50.0 if float(torch.rand((), generator=g)) < 0.5 else 60.0
+    rolloff = _uniform(g, 0.5, 1.5)
+    t = torch.arange(n, dtype=torch.float64) / SAMPLE_RATE
+    phases = 2 * math.pi * torch.rand(8, generator=g, dtype=torch.float64)
+    x = sum(math.pow(k, -rolloff) * torch.sin(2 * math.pi * f0 * k * t + phases[k - 1]) for k in range(1, 9))
+    return _unit_rms(x.float())
+
+
+def room_impulse(rt60_s: float, g: torch.Generator) -> torch.Tensor:
+    """A synthetic room impulse response: a unit direct path, then Gaussian noise decaying 60 dB in
+    ``rt60_s`` (after a 5 ms gap); ``Tensor[ceil(1.2 rt60 * 16000)]``."""
+    length = int(math.ceil(1.2 * rt60_s * SAMPLE_RATE))
+    t = torch.arange(length, dtype=torch.float32) / SAMPLE_RATE
+    tail = torch.randn(length, generator=g) * torch.exp(-6.9078 * t / rt60_s)  # ln(1000): -60 dB at rt60
+    tail[: int(0.005 * SAMPLE_RATE)] = 0.0
+    tail = tail / tail.square().sum().sqrt().clamp(min=1e-8) * _uniform(g, 0.3, 1.0)
+    tail[0] = 1.0
+    return tail
+
+
+def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
+    """Convolve ``x`` ``Tensor[N]`` with ``rir`` by FFT, cut to ``N`` samples."""
+    n = x.shape[-1] + rir.shape[-1] - 1
+    size = 1 << (n - 1).bit_length()
+    return torch.fft.irfft(torch.fft.rfft(x, size) * torch.fft.rfft(rir, size), size)[..., : x.shape[-1]]
+
+
+def equalize(x: torch.Tensor, g: torch.Generator, gain_db: tuple[float, float]) -> torch.Tensor:
+    """A peaking EQ (torchaudio biquad) at a log-uniform 100 Hz .. 6 kHz with a drawn gain and Q."""
+    centre = math.exp(_uniform(g, math.log(100.0), math.log(6000.0)))
+    return AF.equalizer_biquad(x, SAMPLE_RATE, centre, _uniform(g, *gain_db), _uniform(g, 0.5, 4.0))
+
+
+def mix_at_snr(source: torch.Tensor, interferer: torch.Tensor, snr_db: float) -> torch.Tensor:
+    """``source + a * interferer`` with ``a`` such that ``10 log10(P_source / P(a interferer)) = snr_db``."""
+    p_source = source.square().mean()
+    p_interferer = interferer.square().mean().clamp(min=1e-12)
+    return source + interferer * torch.sqrt(p_source / (p_interferer * 10 ** (snr_db / 10)))
+
+
+@dataclass
+class Mixture:
+    mixture: torch.Tensor  # Tensor[N]
+    clean: torch.Tensor  # Tensor[N]: the augmented source at the mixture's gain
+    interferer: str
+    snr_db: float
+
+
+def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
+                 other_voice: torch.Tensor | None = None, interferer: str | None = None,
+                 snr_db: float | None = None) -> Mixture:
+    """Mixture ``index``: augment ``source`` ``Tensor[N]``, add a drawn interferer at a drawn SNR.
+
+    ``other_voice`` ``Tensor[N]`` is required when the interferer is ``voice``; ``interferer`` and
+    ``snr_db`` fix those draws (test sets at given SNRs).
+    """
+    g = generator_for(seed, index)
+    n = source.shape[-1]
+    kind = config.interferers[int(torch.randint(len(config.interferers), (), generator=g))]
+    kind = interferer or kind
+    snr = _uniform(g, *config.snr_db)
+    snr = snr if snr_db is None else snr_db
+    clean = source.float()
+    if float(torch.rand((), generator=g)) < config.reverb_prob:
+        clean = reverberate(clean, room_impulse(_uniform(g, *config.rt60_s), g))
+    if float(torch.rand((), generator=g)) < config.eq_prob:
+        clean = equalize(clean, g, config.eq_gain_db)
+    if kind == "voice":
+        if other_voice is None:
+            raise ValueError("the voice interferer needs another source (other_voice)")
+        noise = _unit_rms(other_voice.float())
+    elif kind == "hum":
+        noise = hum(n, g)
+    else:
+        noise = colored_noise(kind, n, g)
+    mixture = mix_at_snr(clean, noise, snr)
+    gain = 10 ** (_uniform(g, *config.gain_db) / 20)
+    peak = float(mixture.abs().max().clamp(min=1e-8))
+    gain = min(gain, 0.99 / peak)
+    return Mixture(mixture * gain, clean * gain, kind, snr)
