@@ -19,7 +19,7 @@ same way (spectral distance in dB on the 512x512 spectrogram, :func:`inverse.sam
 
 Per target: best-of-K and median-of-K distance, parameter MAE and discrete accuracy of the best (in-domain),
 diversity (mean pairwise normalised-parameter distance) and the share of candidates within 1.5x the best.
-Results: ``benchmarks/results/inverse_quality.{json,md}`` with the command line; per-target records are
+Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line; per-target records are
 appended to ``inverse_quality.partial.jsonl`` as they finish, and ``--resume`` skips the ones done.
 """
 
@@ -205,6 +205,31 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def figure(results: dict, path: Path) -> Path:
+    """Grouped bars: mean best-of-K and median-of-K distance per method, one panel per target group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [g for g, t in results["groups"].items() if t.get("targets")]
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        table = results["groups"][group]
+        methods = [m for m in METHODS if m in table]
+        x = range(len(methods))
+        ax.bar([i - 0.2 for i in x], [table[m]["best_db"]["mean"] for m in methods], 0.4, label="best of K")
+        ax.bar([i + 0.2 for i in x], [table[m]["median_db"]["mean"] for m in methods], 0.4, label="median of K")
+        ax.set_xticks(list(x), methods, rotation=30, ha="right")
+        ax.set_title(f"{group.replace('_', '-')} ({table['targets']} targets)", fontsize=9)
+        ax.set_ylabel("spectral distance (dB)")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint (default: the shipped model)")
@@ -273,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                "groups": {group: aggregate(records, group) for group in titles},
                "machine": machine_info(), "load_average": load_average(), "wall_s": time.perf_counter() - wall}
     json_path, md_path = write_results(args.out, "inverse_quality", results, markdown(results))
+    png = figure(results, args.out / "inverse_quality.png")
     print(md_path.read_text())
-    print(f"wrote {json_path} and {md_path}")
+    print(f"wrote {json_path}, {md_path} and {png}")
     return 0
 
 
