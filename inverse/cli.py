@@ -117,9 +117,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_options(p: argparse.ArgumentParser) -> None:
+def _candidate_options(p: argparse.ArgumentParser) -> None:
+    """The target and the output options that `predict` and `search` share."""
+    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
+    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
+    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
+                   help="minimum mean |difference| of normalised parameters between candidates "
+                        f"(default {SamplingConfig.min_distance:g})")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same candidates")
+    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,19 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="candidate patches for a target spectrogram PNG, WAV or .npy",
                             description="Encode the target, sample --pool candidates around its latent, render "
                                         "and score them, and print the best --samples mutually different ones.")
-    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
-    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
+    _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
-    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--pool", type=_positive_int, default=SamplingConfig.pool,
                    help=f"candidates rendered and scored (default {SamplingConfig.pool})")
     p.add_argument("--sigma", type=float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
-    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
-                   help="minimum mean |difference| of normalised parameters between candidates "
-                        f"(default {SamplingConfig.min_distance:g})")
     p.add_argument("--refine", choices=REFINE_METHODS, default="none",
                    help="refine the candidates: gradient descent through the synth (continuous parameters) or "
                         "CMA-ES around each candidate (default none)")
@@ -178,7 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--budget", type=_positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
-    _target_options(p)
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("search", help="search-only baseline: CMA-ES or random search, no network",
@@ -186,17 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "from the centre of the cube) or drawn from the prior, and print the "
                                         "best --samples mutually different ones. The classical answer to "
                                         "compare the network with.")
-    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
+    _candidate_options(p)
     p.add_argument("--budget", type=_positive_int, required=True, help="renders to spend")
     p.add_argument("--time-budget", dest="time_budget", type=float, help="also stop after this many seconds")
     p.add_argument("--method", choices=SEARCH_METHODS, default="cmaes", help="cmaes (default) or random")
-    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
-    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
-                   help=f"minimum mean |difference| between candidates (default {SamplingConfig.min_distance:g})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
-    _target_options(p)
     p.set_defaults(func=_cmd_search)
 
     p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",

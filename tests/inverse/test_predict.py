@@ -82,12 +82,18 @@ def test_predict_validates_its_options(model, target):
         Predictor(model).predict(torch.zeros(10, 10))
 
 
-def test_cli_predict_json_and_bad_input(model, target, tmp_path):
+@pytest.fixture
+def predict_command(model, target, tmp_path):
+    """``python -m inverse predict t.png --model m ... --json`` with the tiny model saved as a checkpoint."""
     checkpoint.save(model, tmp_path / "m")
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
-    cmd = [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
-           "--pool", "4", "--json"]
+    return [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
+            "--pool", "4", "--json"]
+
+
+def test_cli_predict_json_and_bad_input(predict_command, tmp_path):
+    cmd = predict_command
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -101,12 +107,8 @@ def test_cli_predict_json_and_bad_input(model, target, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1 and "grayscale" in done.stderr
 
 
-def test_cli_predict_refines_and_never_gets_worse(model, target, tmp_path):
-    checkpoint.save(model, tmp_path / "m")
-    png = tmp_path / "t.png"
-    write_png(png, quantize(target).numpy())
-    base = [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
-            "--pool", "4", "--json"]
+def test_cli_predict_refines_and_never_gets_worse(predict_command):
+    base = predict_command
     runs = {}
     for extra in ([], ["--refine", "gradient", "--steps", "1"], ["--refine", "cmaes", "--budget", "4"]):
         done = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
