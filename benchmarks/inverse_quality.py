@@ -181,7 +181,7 @@ def markdown(results: dict) -> str:
         header = "| method | best-of-K dB | median-of-K dB | diversity | within 1.5x best | s/target |"
         rule = "|---|---|---|---|---|---|"
         if in_domain:
-            header = header[:-1] + " param MAE (best) | discrete acc (best) |"
+            header += " param MAE (best) | discrete acc (best) |"
             rule += "---|---|"
         lines += [header, rule]
         for method in METHODS:
