@@ -67,10 +67,11 @@ def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10,
     optimizer = torch.optim.Adam([x], lr=lr)
     best, best_d = params.clone(), None
     for step in range(steps + 1):
-        with torch.enable_grad():
+        with torch.enable_grad():  # also when the caller runs under torch.no_grad()
             current = params.clone()
             current[:, _CONTINUOUS] = x.clamp(0.0, 1.0)
             d = _distances(current, target)
+            total = d.sum()
         seen = d.detach()
         if best_d is None:
             best_d = seen.clone()
@@ -80,7 +81,7 @@ def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10,
         if step == steps or (deadline is not None and time.perf_counter() >= deadline):
             break
         optimizer.zero_grad(set_to_none=True)
-        d.sum().backward()
+        total.backward()
         optimizer.step()
     return best, best_d
 
