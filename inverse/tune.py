@@ -18,10 +18,12 @@ import hashlib
 import json
 import os
 import statistics
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 import torch
 
 from dataset_gen.reader import SpectrogramDataset
@@ -44,6 +46,7 @@ SPACE: dict[str, tuple] = {
 }
 SPACE_ID = hashlib.sha256(json.dumps(SPACE, sort_keys=True).encode()).hexdigest()[:16]
 PRUNE_CE_WEIGHT = 0.2  # fixed weighting of the per-epoch value reported for pruning
+_OPEN_ATTEMPTS = 5  # tries to open a storage whose schema another process is creating at the same moment
 
 
 @dataclass(frozen=True)
@@ -83,16 +86,23 @@ def open_study(storage: str, name: str, seed: int | None) -> optuna.Study:
     """Create or load study ``name`` in ``storage``; one clear :class:`InputError` when the storage cannot be
     reached or the study was made for another search space."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        rdb = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}}
-                                         if storage.startswith("sqlite") else {})
-        study = optuna.create_study(storage=rdb, study_name=name, direction="minimize", load_if_exists=True,
-                                    sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
-                                    pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
-    except (ImportError, ValueError) as error:
-        raise InputError(f"cannot use the study storage {storage!r}: {_one_line(error)}") from None
-    except Exception as error:  # sqlalchemy's OperationalError and kin: unreachable server, unwritable file
-        raise InputError(f"cannot reach the study storage {storage!r}: {_one_line(error)}") from None
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            rdb = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}}
+                                             if storage.startswith("sqlite") else {})
+            study = optuna.create_study(storage=rdb, study_name=name, direction="minimize", load_if_exists=True,
+                                        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+                                        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+            break
+        except (ImportError, ValueError) as error:
+            raise InputError(f"cannot use the study storage {storage!r}: {_one_line(error)}") from None
+        except Exception as error:  # sqlalchemy's errors: unreachable server, unwritable file, or a race
+            # Two processes creating a new storage's schema at once: one of them fails; retry it.
+            if isinstance(error, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.OperationalError) and \
+                    attempt < _OPEN_ATTEMPTS - 1:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise InputError(f"cannot reach the study storage {storage!r}: {_one_line(error)}") from None
     recorded = study.user_attrs.get("space_id")
     if recorded is None and study.trials:
         raise InputError(f"study {name!r} in {storage} was not made by `inverse tune`; choose another --study")
