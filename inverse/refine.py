@@ -21,9 +21,8 @@ import torch
 
 from inverse.cma import cma_minimize
 from inverse.sampling import Candidates, score, select_diverse
+from inverse.spectral_loss import rendered_distance
 from synth.params import CONTINUOUS_INDICES
-from synth.spectrogram import distance_db, normalized_to_db, spectrogram
-from synth.voice import render
 
 REFINE_METHODS = ("none", "gradient", "cmaes")
 _CONTINUOUS = list(CONTINUOUS_INDICES)
@@ -47,13 +46,6 @@ class RefineConfig:
             raise ValueError(f"lr and sigma0 must be positive, got lr={self.lr}, sigma0={self.sigma0}")
 
 
-def _distances(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Spectral distance in dB of each row of ``params`` ``Tensor[K, 100]`` to the normalised target
-    ``Tensor[512, 512]``: ``Tensor[K]``, differentiable when gradients are enabled."""
-    specs = spectrogram(render(params))
-    return distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
-
-
 def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10, lr: float = 0.01,
                     deadline: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
@@ -70,7 +62,7 @@ def refine_gradient(params: torch.Tensor, target: torch.Tensor, steps: int = 10,
         with torch.enable_grad():  # also when the caller runs under torch.no_grad()
             current = params.clone()
             current[:, _CONTINUOUS] = x.clamp(0.0, 1.0)
-            d = _distances(current, target)
+            d = rendered_distance(current, target)
             total = d.sum()
         seen = d.detach()
         if best_d is None:

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import torch
 
-from synth.spectrogram import DEFAULT_CONFIG, spectrogram
+from synth.spectrogram import distance_db, normalized_to_db, spectrogram
 from synth.voice import render
 
 
-def spectral_loss(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean absolute spectrogram difference in dB between ``render(params)`` and the target.
+def rendered_distance(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Spectral distance in dB (:func:`synth.spectrogram.distance_db`) between ``render(params)`` and the target.
 
-    params: ``Tensor[B, 100]`` normalised (differentiable, e.g. from ``ParamHead.to_params``); target:
-    normalised spectrograms ``Tensor[B, 1, 512, 512]`` or ``Tensor[B, 512, 512]``. Returns a 0-d tensor in
-    dB (the metric ``distance_db``, averaged over the batch).
+    params: ``Tensor[B, 100]`` normalised (differentiable, e.g. from ``ParamHead.to_params``); target: one
+    normalised spectrogram ``Tensor[512, 512]`` for every row, or one per row ``Tensor[B, 512, 512]`` /
+    ``Tensor[B, 1, 512, 512]``. Returns ``Tensor[B]``, differentiable when autograd is on.
     """
     rendered = spectrogram(render(params.float()))
-    return (rendered - target.reshape(rendered.shape).float()).abs().mean() * DEFAULT_CONFIG.db_range
+    if target.dim() == 4:
+        target = target[:, 0]
+    return distance_db(normalized_to_db(rendered), normalized_to_db(target.float()))
+
+
+def spectral_loss(params: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of :func:`rendered_distance` (dB): the training loss term (0-d tensor)."""
+    return rendered_distance(params, target).mean()
