@@ -3,6 +3,9 @@
 The JSON holds the format version, the model config, ``SYNTH_VERSION``, the spectrogram config, the
 parameter spec, the training-data fingerprint and metrics. Loading checks all of them against this
 installation and refuses, with one clear line, a checkpoint that does not fit.
+
+A checkpoint may also hold other heads on the same backbone (``specmask``'s mask decoder): their tensors
+are named ``mask.*`` (:data:`OTHER_HEADS_PREFIX`), written with ``extra_tensors`` and skipped by :func:`load`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from synth.spectrogram import DEFAULT_CONFIG
 
 FORMAT = "inverse-synth-checkpoint"
 FORMAT_VERSION = 1
+OTHER_HEADS_PREFIX = "mask."
+DEFAULT_MODEL = Path(__file__).parent / "pretrained" / "default"  # the shipped model
 
 
 def param_spec_hash() -> str:
@@ -30,7 +35,7 @@ def param_spec_hash() -> str:
     return hashlib.sha256(json.dumps(spec_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
+def paths(path: str | Path) -> tuple[Path, Path]:
     """``runs/x/best`` or ``runs/x/best.safetensors`` or ``runs/x/best.json`` -> both file paths."""
     path = Path(path)
     if path.is_dir():
@@ -40,11 +45,18 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 
 
 def save(model: InverseModel, path: str | Path, *, data_fingerprint: dict | None = None,
-         metrics: dict | None = None, extra: dict | None = None) -> Path:
-    """Write ``path.safetensors`` and ``path.json`` (atomically: temporary names, then rename)."""
-    weights, meta = _paths(path)
+         metrics: dict | None = None, extra: dict | None = None,
+         extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``path.safetensors`` and ``path.json`` (atomically: temporary names, then rename).
+
+    ``extra_tensors`` (names starting with :data:`OTHER_HEADS_PREFIX`) are stored beside the model's."""
+    weights, meta = paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    for name, value in (extra_tensors or {}).items():
+        if not name.startswith(OTHER_HEADS_PREFIX):
+            raise ValueError(f"extra tensor names must start with {OTHER_HEADS_PREFIX!r}, got {name!r}")
+        tensors[name] = value.detach().cpu().contiguous()
     info = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "model_config": model.config.to_json(),
         "synth_version": SYNTH_VERSION, "spectrogram_config": DEFAULT_CONFIG.to_json(),
@@ -61,7 +73,7 @@ def save(model: InverseModel, path: str | Path, *, data_fingerprint: dict | None
 
 def read_metadata(path: str | Path) -> dict:
     """The checkpoint's JSON metadata, validated against this installation (InputError if it does not fit)."""
-    weights, meta = _paths(path)
+    weights, meta = paths(path)
     if not meta.is_file() or not weights.is_file():
         raise InputError(f"{path}: expected a checkpoint ({weights.name} and {meta.name}), not found")
     try:
@@ -85,12 +97,12 @@ def read_metadata(path: str | Path) -> dict:
 def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[InverseModel, dict]:
     """Load a checkpoint into a new ``InverseModel`` in eval mode. Never unpickles anything."""
     info = read_metadata(path)
-    weights, _ = _paths(path)
+    weights, _ = paths(path)
     try:
         config = ModelConfig.from_json(info["model_config"])
         model = InverseModel(config)
         state = load_file(str(weights), device="cpu")
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith(OTHER_HEADS_PREFIX)}, strict=True)
     except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
         raise InputError(f"{weights}: weights do not fit the model config ({first})") from None

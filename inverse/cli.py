@@ -18,7 +18,7 @@ from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
 from inverse.train import TrainConfig
-from synth.errors import InputError
+from synth.errors import InputError, run_command
 
 
 def _positive_int(text: str) -> int:
@@ -238,14 +238,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.func(args))

@@ -27,7 +27,7 @@ from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
 from synth.spectrogram import DEFAULT_CONFIG, quantize
 
-DEFAULT_MODEL = Path(__file__).parent / "pretrained" / "default"
+DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
 
 
 @dataclass

@@ -8,10 +8,8 @@ last finished epoch is on disk and ``--resume`` continues from it with the same 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -19,7 +17,6 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
@@ -29,6 +26,7 @@ from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
 from inverse.model import InverseModel
+from inverse.runs import append_csv, load_state, pick_device, save_state, setup_distributed
 from inverse.spectral_loss import spectral_loss
 from synth.errors import InputError
 from synth.params import DISCRETE_INDICES, discrete_index
@@ -57,27 +55,6 @@ class TrainConfig:
         if unknown:
             raise InputError(f"unknown training options: {', '.join(sorted(unknown))}")
         return cls(**data)
-
-
-def pick_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available (the process's local rank under torchrun), else CPU."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError("--device cuda requested but no CUDA device is available")
-        if device == "cuda":
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    elif device != "cpu":
-        raise InputError(f"unknown device {device!r}; expected auto, cpu or cuda")
-    return torch.device(device)
-
-
-def _setup_distributed(device: torch.device) -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
 _PART_NAMES = {"param/l1": "l1", "param/ce": "ce", "spectral/db": "spectral_db"}  # loss part -> log column
@@ -133,26 +110,6 @@ def latent_scale(model: InverseModel, dataset, rows: int, device: torch.device) 
     return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1])
 
 
-def _save_state(out: Path, optimizer: torch.optim.Optimizer, progress: dict) -> None:
-    state = optimizer.state_dict()
-    tensors = {f"{i}.{k}": v.detach().cpu().contiguous() for i, s in state["state"].items() for k, v in s.items()}
-    save_file(tensors, str(out / "state.safetensors.tmp"))
-    (out / "state.json.tmp").write_text(json.dumps({"param_groups": state["param_groups"], **progress}, indent=2))
-    (out / "state.safetensors.tmp").replace(out / "state.safetensors")
-    (out / "state.json.tmp").replace(out / "state.json")
-
-
-def _load_state(out: Path, optimizer: torch.optim.Optimizer) -> dict:
-    info = json.loads((out / "state.json").read_text())
-    tensors = load_file(str(out / "state.safetensors"))
-    state: dict[int, dict] = {}
-    for key, value in tensors.items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
-    return info
-
-
 def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path | None = None,
           model_config: ModelConfig | None = None, config: TrainConfig | None = None, device: str = "auto",
           resume: bool = False, progress: bool = True, max_steps: int | None = None,
@@ -164,7 +121,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     """
     model_config, config = model_config or ModelConfig(), config or TrainConfig()
     device = pick_device(device)
-    rank, world = _setup_distributed(device)
+    rank, world = setup_distributed(device)
     out = Path(out_dir)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +149,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     start_epoch, best, step = 0, math.inf, 0
     if resume:
         model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
-        info = _load_state(out, optimizer)
+        info = load_state(out, {"model": optimizer})
         start_epoch, best, step = info["epoch"], info["best"], info["step"]
     elif rank == 0:
         (out / "config.json").write_text(json.dumps({"model": model_config.to_json(), "train": asdict(config),
@@ -254,8 +211,8 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
                 best = metrics["val/loss"]
                 checkpoint.save(model, out / "best", data_fingerprint=fingerprint, metrics=metrics)
             checkpoint.save(model, out / "last", data_fingerprint=fingerprint, metrics=metrics)
-            _save_state(out, optimizer, {"epoch": epoch + 1, "best": best, "step": step})
-            _append_csv(out / "log.csv", metrics)
+            save_state(out, {"model": optimizer}, {"epoch": epoch + 1, "best": best, "step": step})
+            append_csv(out / "log.csv", metrics)
             if on_epoch is not None:
                 on_epoch(metrics)
             if progress:
@@ -276,11 +233,3 @@ def _fingerprint(data: SpectrogramDataset) -> dict:
     return {"path": str(data.path), "fingerprint": data.fingerprint, "seed": data.attrs.seed,
             "sampler": data.attrs.sampler, "rows": len(data)}
 
-
-def _append_csv(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)

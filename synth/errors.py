@@ -1,6 +1,9 @@
-"""The one exception type for bad user input (files, patches, command-line values)."""
+"""The one exception type for bad user input (files, patches, command-line values), and how commands report it."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class InputError(ValueError):
@@ -10,3 +13,20 @@ class InputError(ValueError):
     ``spec.png: expected a 512x512 grayscale PNG (8- or 16-bit), got a 640x480 RGB image``. Command-line
     tools print it as ``error: <message>`` and exit with status 2, without a traceback.
     """
+
+
+def run_command(command: Callable[[], int]) -> int:
+    """Run one command-line command and return its exit status: an :class:`InputError` or ``OSError``
+    becomes ``error: <one line>`` on stderr and status 2, Ctrl-C ``interrupted`` and status 130."""
+    try:
+        return command()
+    except InputError as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        print(f"error: {where}{' '.join(str(error.strerror or error).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -127,6 +127,14 @@ class Spectrogram(torch.nn.Module):
         """
         spec = self.stft(audio)
         power = torch.addcmul(spec.real.square(), spec.imag, spec.imag)  # |X|^2: faster than abs() on CPU
+        return self._power_db(power)
+
+    def normalized_from_magnitude(self, magnitude: Tensor) -> Tensor:
+        """Normalised spectrogram of a linear STFT magnitude ``Tensor[B, bins, frames]`` (as ``stft(audio).abs()``,
+        possibly masked): the same arithmetic as :meth:`forward`, differentiable with respect to ``magnitude``."""
+        return db_to_normalized(self._power_db(magnitude.square()), self.config)
+
+    def _power_db(self, power: Tensor) -> Tensor:
         floor = (self._reference * _FLOOR) ** 2
         offset = 20.0 * math.log10(self._reference)
         db_range = self.config.db_range
