@@ -78,6 +78,42 @@ def espeak_phrases(folder: Path, count: int) -> list[tuple[str, Path]]:
     return out
 
 
+# Training material for the mask model, disjoint from the test makers above (other programs, notes, texts).
+_TRAIN_GM_PROGRAMS = (1, 6, 11, 19, 26, 32, 40, 42, 52, 57, 65, 68, 71, 74, 81, 89, 105, 114)
+_TRAIN_GM_NOTES = (40, 48, 55, 62, 64, 69, 76)
+_TRAIN_TEXTS = (
+    "It was a bright cold day in April, and the clocks were striking thirteen.",
+    "Call me Ishmael. Some years ago, never mind how long precisely, I thought I would sail about a little.",
+    "The sun shone, having no alternative, on the nothing new.",
+    "Happy families are all alike; every unhappy family is unhappy in its own way.",
+    "All this happened, more or less. The war parts, anyway, are pretty much true.",
+    "Far out in the uncharted backwaters of the unfashionable end of the western spiral arm of the galaxy.",
+    "Whether I shall turn out to be the hero of my own life, these pages must show.",
+    "In my younger and more vulnerable years my father gave me some advice that I have been turning over.",
+)
+_TRAIN_VOICES = ("en-gb", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp", "en+m7", "en-us+f4")
+
+
+def training_sounds(folder: Path) -> list[Path]:
+    """WAV sources for training the mask model (``specmask train --wav-dir``): 64 espeak-ng readings (8 texts
+    x 8 voices, two speeds) and 126 fluidsynth notes (18 GM programs x 7 notes), none of them a phrase,
+    program or note of :func:`espeak_phrases` / :func:`fluidsynth_notes` (the benchmarks' test sounds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k, (text, voice) in enumerate((t, v) for t in _TRAIN_TEXTS for v in _TRAIN_VOICES):
+        path = folder / f"speech_{k:03d}.wav"
+        _run(["espeak-ng", "-v", voice, "-s", str(130 + 40 * (k % 2)), "-w", str(path), text])
+        out.append(path)
+    for program in _TRAIN_GM_PROGRAMS:
+        for note in _TRAIN_GM_NOTES:
+            midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"note_gm{program:03d}_n{note}.wav"
+            midi.write_bytes(single_note_midi(program, note, seconds=3.0))
+            _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", "16000", "-F", str(path), str(SOUNDFONT), str(midi)])
+            midi.unlink()
+            out.append(path)
+    return out
+
+
 def single_note_midi(program: int, note: int, seconds: float, velocity: int = 100) -> bytes:
     """A format-0 Standard MIDI File: one program change and one note of ``seconds`` at 120 bpm."""
     ticks = int(seconds * 960)  # 480 ticks per quarter note, 2 quarter notes per second
@@ -98,3 +134,11 @@ def _semitones(note: str) -> int:
     """Scientific pitch name -> semitones from A4 (sox's ``%N`` pitch notation)."""
     names = {"C": -9, "D": -7, "E": -5, "F": -4, "G": -2, "A": 0, "B": 2}
     return names[note[0]] + 12 * (int(note[1:]) - 4)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "training":
+        sys.exit("usage: python benchmarks/external_sounds.py training FOLDER   (mask-model training sources)")
+    print(f"{len(training_sounds(Path(sys.argv[2])))} files in {sys.argv[2]}")

@@ -1,1 +1,1 @@
-"""specmask: the spectral-masking CNN-GAN on the shared backbone (building blocks so far; see the README)."""
+"""specmask: the spectral-masking CNN-GAN on the inverse model's backbone (train, enhance offline or streaming)."""

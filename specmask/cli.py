@@ -1,17 +1,190 @@
-"""The ``specmask`` command. The mask model is not built yet: the command says so instead of failing
-with an import error, and its real subcommands (train, enhance) arrive with the model."""
+"""``specmask``: train the mask head on the inverse model's backbone; enhance audio offline or streaming.
+
+Thin argument parsing over :func:`specmask.train.train` and :mod:`specmask.enhance_file`; bad input ends
+as ``error: <one line>`` with exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import fields
+
+from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE
+from specmask.checkpoint import DEFAULT_MODEL
+from specmask.config import GeneratorConfig, LossConfig
+from specmask.enhance import MODES
+from specmask.mixing import INTERFERERS, MixConfig
+from specmask.perceptual import NETWORKS
+from specmask.train import MaskTrainConfig, Sources
+from synth.errors import InputError, run_command
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
+    return value
+
+
+def _overrides(kind, args: argparse.Namespace, **extra):
+    """A config dataclass from its defaults, the options the user gave (same names) and ``extra``."""
+    given = {f.name: getattr(args, f.name) for f in fields(kind) if getattr(args, f.name, None) is not None}
+    return kind(**{**given, **extra})
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from specmask.train import train
+
+    losses = LossConfig(**{name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None
+                           else getattr(LossConfig, name)
+                           for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity")},
+                        waveform_kind=args.waveform_loss, adversarial_kind=args.adversarial_loss)
+    mix = _overrides(MixConfig, args, **({"snr_db": tuple(args.snr)} if args.snr else {}),
+                     **({"interferers": tuple(args.interferers)} if args.interferers else {}))
+    config = _overrides(MaskTrainConfig, args, finetune_backbone=args.finetune_backbone,
+                        perceptual_network=args.perceptual)
+    generator = _overrides(GeneratorConfig, args)
+    sources = Sources(wav_dirs=tuple(args.wav_dir or ()), audio_data=args.audio_data)
+    metrics = train(args.out, backbone=args.backbone, generator_config=generator, losses=losses, mix=mix,
+                    config=config, sources=sources, device=args.device, resume=args.resume,
+                    progress=not args.quiet)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _cmd_enhance(args: argparse.Namespace) -> int:
+    from specmask.enhance_file import EnhanceOptions, enhance_file, stream_file
+
+    options = EnhanceOptions(mode=args.mode, strength=args.strength, floor=args.floor, invert=args.invert,
+                             channels=args.channels, save_mask=args.save_mask, mask=args.mask, rest=args.rest,
+                             allow_clipped=args.allow_clipped)
+    if args.figure and args.input == "-":
+        raise InputError("--figure needs an input file (it reads the input again), not stdin")
+    if args.stream:
+        report = stream_file(args.input, args.output, args.model, options, block=args.block,
+                             lookahead=args.lookahead, input_rate=args.rate, threads=args.threads)
+    else:
+        report = enhance_file(args.input, args.output, args.model, options, threads=args.threads)
+    if args.figure:
+        from specmask.figures import before_after_figure
+
+        report["figure"] = str(before_after_figure(args.input, args.output, args.figure,
+                                                   f"specmask --mode {args.mode}"))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for note in report.get("notes", []):
+            print(f"note: {note}", file=sys.stderr)
+        print(report["summary"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="specmask", description="Spectral-masking CNN-GAN on the inverse "
+                                     "model's backbone: noise reduction, source separation, enhancement and "
+                                     "creative mask effects, offline or streaming.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train the mask head (generator + discriminator)",
+                            description="Train the mask generator on the backbone of an inverse checkpoint "
+                                        "(frozen, or fine-tuned with --finetune-backbone) against a patch "
+                                        "discriminator, on mixtures made on the fly: clean synth renders (and "
+                                        "WAV folders / dataset audio) plus coloured noise, hum or another "
+                                        "voice, with reverb, EQ and gain. Writes best/last checkpoints holding "
+                                        "the backbone and both heads (`inverse predict --model OUT/best` works "
+                                        "too), log.csv and resumable state. Runs under torchrun.")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--backbone", default=str(DEFAULT_INVERSE),
+                   help="inverse checkpoint whose backbone (and regression head) the mask model shares "
+                        "(default: the shipped inverse model)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --epochs to extend)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=_positive_int)
+    g.add_argument("--examples-per-epoch", dest="examples_per_epoch", type=_positive_int,
+                   help=f"new mixtures per epoch (default {MaskTrainConfig.examples_per_epoch})")
+    g.add_argument("--val-examples", dest="val_examples", type=_positive_int)
+    g.add_argument("--batch-size", dest="batch_size", type=_positive_int)
+    g.add_argument("--lr", type=float, help=f"generator learning rate (default {MaskTrainConfig.lr:g})")
+    g.add_argument("--lr-disc", dest="lr_disc", type=float)
+    g.add_argument("--seed", type=int, help="initial weights of the new parts")
+    g.add_argument("--data-seed", dest="data_seed", type=int,
+                   help=f"training mixtures (validation: +1; default {MaskTrainConfig.data_seed})")
+    g.add_argument("--num-workers", dest="num_workers", type=int, help="processes making mixtures")
+    g.add_argument("--finetune-backbone", action="store_true",
+                   help="train a copy of the backbone too (stored beside the original in the checkpoint)")
+    g.add_argument("--adversarial-start", dest="adversarial_start", type=int,
+                   help="generator steps before the discriminator joins")
+    g = p.add_argument_group("model")
+    g.add_argument("--mask-max", dest="mask_max", type=float,
+                   help="masks lie in [0, mask_max]; > 1 allows boosting (--mode enhance) (default 1)")
+    g.add_argument("--decoder-width", dest="decoder_width", type=_positive_int)
+    g.add_argument("--subpixel-channels", dest="subpixel_channels", type=_positive_int)
+    g = p.add_argument_group("losses (weight 0 switches a term off)")
+    for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity"):
+        g.add_argument(f"--{name}-weight", dest=f"{name}_weight", type=_non_negative,
+                       help=f"default {getattr(LossConfig, name):g}")
+    g.add_argument("--waveform-loss", choices=("mrstft", "sisdr"), default=LossConfig.waveform_kind)
+    g.add_argument("--adversarial-loss", choices=("lsgan", "hinge"), default=LossConfig.adversarial_kind)
+    g.add_argument("--perceptual", choices=NETWORKS, default="backbone",
+                   help="frozen network of the perceptual loss: the inverse backbone (default) or VGGish")
+    g.add_argument("--vggish-weights", dest="vggish_weights",
+                   help="safetensors file with converted official VGGish weights (see specmask/vggish.py)")
+    g = p.add_argument_group("data")
+    g.add_argument("--wav-dir", dest="wav_dir", action="append", help="folder of clean WAV sources (repeatable)")
+    g.add_argument("--audio-data", dest="audio_data", help="dataset made with `python -m dataset_gen --audio`")
+    g.add_argument("--external-share", dest="external_share", type=float,
+                   help="share of sources from --wav-dir/--audio-data (default 0.5)")
+    g.add_argument("--snr", nargs=2, type=float, metavar=("LOW", "HIGH"), help="SNR range in dB (default -5 15)")
+    g.add_argument("--interferers", nargs="+", choices=INTERFERERS, help="default: all")
+    g.add_argument("--reverb-prob", dest="reverb_prob", type=float)
+    g.add_argument("--eq-prob", dest="eq_prob", type=float)
+    p.set_defaults(func=_cmd_train)
+
+    p = commands.add_parser("enhance", help="apply a mask model to a WAV file (offline or streaming)",
+                            description="Denoise (default), separate (keep the main source; --rest writes "
+                                        "the remainder) or enhance (boosts allowed, for models trained with "
+                                        "--mask-max > 1) a WAV file of any length, sample rate and channel "
+                                        "count. Offline: overlapping 4.088 s windows, cross-faded, in "
+                                        "constant memory. --stream: blocks as they arrive (a file or raw "
+                                        "16-bit PCM on stdin with INPUT '-'), reporting real-time factor and "
+                                        "latency.")
+    p.add_argument("input", help="WAV file, or '-' for raw signed 16-bit little-endian PCM on stdin (--stream)")
+    p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
+    p.add_argument("--mode", choices=MODES, default="denoise")
+    p.add_argument("--strength", type=float, default=1.0, help="wet/dry on the mask, 0..2 (default 1)")
+    p.add_argument("--floor", type=float, default=0.0, help="lowest mask value, 0..1: limits suppression")
+    p.add_argument("--invert", action="store_true", help="keep what the mask removes")
+    p.add_argument("--save-mask", dest="save_mask", help="write the mask as a PNG (offline: of the first "
+                                                          "window; 255 = gain mask_max, same layout as spectrograms)")
+    p.add_argument("--mask", help="apply this (edited) mask PNG instead of the model's, to every window")
+    p.add_argument("--rest", help="--mode separate: also write input minus output here")
+    p.add_argument("--figure", help="write a before/after spectrogram PNG (first 4.088 s) here")
+    p.add_argument("--channels", choices=("each", "downmix"), default="each",
+                   help="multichannel input: enhance each channel (default) or their mean")
+    p.add_argument("--allow-clipped", dest="allow_clipped", action="store_true",
+                   help="process an input with clipped samples instead of refusing it")
+    p.add_argument("--stream", action="store_true", help="process blocks as they arrive; report RTF and latency")
+    p.add_argument("--block", type=_positive_int, default=4096, help="--stream block in samples at 16 kHz")
+    p.add_argument("--lookahead", type=int, default=1024, help="--stream lookahead in samples at 16 kHz")
+    p.add_argument("--rate", type=_positive_int, default=16000, help="sample rate of raw PCM on stdin")
+    p.add_argument("--threads", type=_positive_int, help="CPU threads (default: torch's)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_enhance)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="specmask", description="Spectral-masking CNN-GAN (noise reduction, "
-                                     "separation, enhancement) on the inverse model's backbone. Not built yet: "
-                                     "no subcommands are available in this version.")
-    parser.parse_args(argv)
-    print("error: specmask has no commands yet in this version (the mask model is planned; see README)",
-          file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    return run_command(lambda: args.func(args))

@@ -13,21 +13,21 @@ class GeneratorConfig:
     """Top-down decoder over the backbone's feature pyramid -> a mask ``(B, 1, 512, 512)``."""
 
     decoder_width: int = 32  # channels of the top-down path (strides 64 .. 8)
-    full_res_channels: int = 8  # channels of the full-resolution stage that sees the input spectrogram
+    subpixel_channels: int = 64  # channels of the sub-pixel stage that places the mask to the bin
     mask_max: float = 1.0  # masks lie in [0, mask_max]; 1 suppresses only, > 1 lets `enhance` boost bands
     identity_init: bool = True  # start as the identity mask (the sparsity prior's optimum)
 
     def __post_init__(self):
-        if self.decoder_width < 1 or self.full_res_channels < 1 or not self.mask_max >= 1.0:
-            raise InputError(f"decoder_width and full_res_channels must be positive and mask_max >= 1, got "
-                             f"{self.decoder_width}, {self.full_res_channels}, {self.mask_max}")
+        if self.decoder_width < 1 or self.subpixel_channels < 1 or not self.mask_max >= 1.0:
+            raise InputError(f"decoder_width and subpixel_channels must be positive and mask_max >= 1, got "
+                             f"{self.decoder_width}, {self.subpixel_channels}, {self.mask_max}")
 
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
     """Patch discriminator on (spectrogram, mixture) pairs."""
 
-    widths: tuple[int, ...] = (16, 32, 64, 64)  # channels of the stride-2 4x4 convolutions
+    widths: tuple[int, ...] = (32, 64, 128)  # channels of the stride-4 patchify, then stride-2 4x4 convolutions
 
     def __post_init__(self):
         if not self.widths or any(w < 1 for w in self.widths):
@@ -39,8 +39,8 @@ class LossConfig:
     """Weights of the generator's loss terms (0 switches a term off)."""
 
     spectral: float = 1.0  # L1 between enhanced and clean normalised log-magnitude spectrograms
-    waveform: float = 0.5  # waveform term after the inverse STFT (see waveform_kind)
-    waveform_kind: str = "mrstft"  # mrstft (multi-resolution STFT) or sisdr (negative SI-SDR / 50)
+    waveform: float = 1.0  # waveform term after the inverse STFT (see waveform_kind)
+    waveform_kind: str = "sisdr"  # sisdr (negative SI-SDR / 50) or mrstft (multi-resolution STFT)
     adversarial: float = 0.05  # generator's adversarial term (see adversarial_kind)
     adversarial_kind: str = "lsgan"  # lsgan (least squares) or hinge
     perceptual: float = 0.1  # L1 between frozen-network features of enhanced and clean spectrograms

@@ -29,20 +29,35 @@ WINDOW = DEFAULT_CONFIG.num_samples
 MaskFn = Callable[[torch.Tensor], torch.Tensor]  # normalised spec (B, 1, 512, 512) -> mask (B, 1, 512, 512)
 
 
+MODES = ("denoise", "separate", "enhance")
+"""``denoise`` and ``separate`` only suppress (the mask is capped at 1; ``separate`` also writes the rest,
+input minus output); ``enhance`` lets a model trained with ``mask_max > 1`` boost bands."""
+
+
 @dataclass(frozen=True)
 class MaskControls:
-    """Creative controls applied to every mask: ``m -> 1 + strength (m - 1)`` (wet/dry; 0 = bypass), then
-    ``max(m, floor)``, then with ``invert`` ``max(1 - m, 0)`` (keep what the mask removes)."""
+    """Controls applied to every mask: with ``ceiling`` ``min(m, ceiling)`` (the mode's cap), then
+    ``m -> 1 + strength (m - 1)`` (wet/dry; 0 = bypass), then ``max(m, floor)``, then with ``invert``
+    ``max(1 - m, 0)`` (keep what the mask removes)."""
 
     strength: float = 1.0
     floor: float = 0.0
     invert: bool = False
+    ceiling: float | None = None
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 2.0 or not 0.0 <= self.floor <= 1.0:
             raise ValueError(f"expected strength in [0, 2] and floor in [0, 1], got {self.strength}, {self.floor}")
 
+    @classmethod
+    def for_mode(cls, mode: str, **controls) -> MaskControls:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+        return cls(ceiling=None if mode == "enhance" else 1.0, **controls)
+
     def apply(self, mask: torch.Tensor) -> torch.Tensor:
+        if self.ceiling is not None:
+            mask = mask.clamp(max=self.ceiling)
         mask = (1.0 + self.strength * (mask - 1.0)).clamp(min=0.0).clamp(min=self.floor)
         return (1.0 - mask).clamp(min=0.0) if self.invert else mask
 
@@ -66,34 +81,61 @@ class WindowEnhancer:
         return self.spectrogram.istft(stft.abs() * mask, stft.angle()), mask
 
 
+def mirror_pad(x: torch.Tensor, length: int, before: bool) -> torch.Tensor:
+    """``length`` samples that continue ``x`` (``Tensor[C, n]``, n >= 1) by mirror reflection, to go before
+    its start (``before``) or after its end; longer than ``n`` by reflecting again and again.
+
+    The engines pad windows with this instead of silence: the model was trained on windows full of sound,
+    and half a window of digital silence at the edges of a signal made it leave the noise in."""
+    forward = x if before else torch.flip(x, dims=[1])  # the samples in order of distance from the edge
+    pieces, total, flipped = [], 0, False
+    while total < length:
+        pieces.append(torch.flip(forward, dims=[1]) if flipped else forward)
+        total += forward.shape[1]
+        flipped = not flipped
+    away = torch.cat(pieces, dim=1)[:, :length]  # away[:, 0] touches the edge
+    return torch.flip(away, dims=[1]) if before else away
+
+
 class OverlapAdd:
     """Offline enhancement in constant memory: ``push(chunk) -> finished samples``, then ``flush()``.
 
     Output sample ``t`` corresponds to input sample ``t``; the total output length equals the input's.
+    The signal is extended by half a window of mirror padding (:func:`mirror_pad`) at both ends, so every
+    real sample is covered by two windows and no window contains digital silence that is not in the input.
     """
 
     def __init__(self, enhancer: WindowEnhancer, channels: int):
         self.enhancer, self.hop = enhancer, WINDOW // 2
         self.crossfade = torch.hann_window(WINDOW, periodic=True)
-        # Half a window of silence first, so every real sample is covered by two windows.
-        self.pending = torch.zeros(channels, self.hop)  # input not yet fully used
+        self.pending = torch.zeros(channels, 0)  # input not yet fully used
         self.accumulated = torch.zeros(channels, self.hop)  # output of the previous window's second half
+        self.started = False  # the leading padding is in place
         self.skip, self.received, self.emitted = self.hop, 0, 0
         self.last_mask: torch.Tensor | None = None  # the latest window's mask (Tensor[C, 512, 512])
 
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
         """Feed ``Tensor[C, n]`` input; returns the output samples that are final (``Tensor[C, m]``)."""
         self.received += chunk.shape[1]
-        return self._process(chunk)
+        return self._process(chunk, final=False)
 
     def flush(self) -> torch.Tensor:
-        """End of input: pad with silence until every received sample has been emitted."""
-        return self._process(torch.zeros(self.pending.shape[0], WINDOW))
+        """End of input: pad by reflection until every received sample has been emitted."""
+        if self.received == 0:
+            return torch.zeros(self.pending.shape[0], 0)
+        return self._process(None, final=True)
 
-    def _process(self, chunk: torch.Tensor) -> torch.Tensor:
-        self.pending = torch.cat([self.pending, chunk], dim=1)
+    def _process(self, chunk: torch.Tensor | None, final: bool) -> torch.Tensor:
+        if chunk is not None:
+            self.pending = torch.cat([self.pending, chunk], dim=1)
+        if not self.started and (self.pending.shape[1] >= self.hop or final):
+            head = mirror_pad(self.pending[:, : self.hop], self.hop, before=True)
+            self.pending, self.started = torch.cat([head, self.pending], dim=1), True
+        if final:
+            tail = mirror_pad(self.pending[:, -self.hop:], WINDOW, before=False)
+            self.pending = torch.cat([self.pending, tail], dim=1)
         out = []
-        while self.pending.shape[1] >= WINDOW:
+        while self.started and self.pending.shape[1] >= WINDOW:
             enhanced, self.last_mask = self.enhancer(self.pending[:, :WINDOW])
             weighted = enhanced * self.crossfade
             out.append(self.accumulated + weighted[:, : self.hop])
@@ -109,28 +151,71 @@ class OverlapAdd:
 
 
 class Streaming:
-    """Real-time enhancement: ``push(chunk) -> samples``, whole blocks at a time.
+    """Real-time enhancement: ``push(chunk) -> samples``, whole blocks at a time; ``flush()`` at the end.
 
     Output sample ``m`` is the enhanced input sample ``m - lookahead`` (the first ``lookahead`` output
-    samples come from the silence before the input). A sample waits at most ``latency = block +
-    lookahead`` samples (plus compute time) between arriving and leaving.
+    samples come from the padding before the input: the first block mirrored, :func:`mirror_pad`). A
+    sample waits at most ``latency = block + lookahead`` samples (plus compute time) between arriving and
+    leaving.
     """
 
     def __init__(self, enhancer: WindowEnhancer, channels: int, block: int = 2048, lookahead: int = 512):
         if not 0 < block <= WINDOW // 2 or not 0 <= lookahead <= WINDOW // 4:
             raise ValueError(f"expected 0 < block <= {WINDOW // 2} and 0 <= lookahead <= {WINDOW // 4} samples")
         self.enhancer, self.block, self.lookahead = enhancer, block, lookahead
-        self.history = torch.zeros(channels, WINDOW)
+        self.history: torch.Tensor | None = None  # the last WINDOW samples, once the first block has arrived
         self.pending = torch.zeros(channels, 0)
         self.latency = block + lookahead
+        self.last_mask: torch.Tensor | None = None  # the latest window's mask (Tensor[C, 512, 512])
 
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
         self.pending = torch.cat([self.pending, chunk], dim=1)
         out = []
         while self.pending.shape[1] >= self.block:
-            self.history = torch.cat([self.history[:, self.block:], self.pending[:, : self.block]], dim=1)
-            self.pending = self.pending[:, self.block:]
-            enhanced, _ = self.enhancer(self.history)
+            block, self.pending = self.pending[:, : self.block], self.pending[:, self.block:]
+            if self.history is None:
+                self.history = torch.cat([mirror_pad(block, WINDOW - self.block, before=True), block], dim=1)
+            else:
+                self.history = torch.cat([self.history[:, self.block:], block], dim=1)
+            enhanced, self.last_mask = self.enhancer(self.history)
             end = WINDOW - self.lookahead
             out.append(enhanced[:, end - self.block: end])
-        return torch.cat(out, dim=1) if out else torch.zeros(self.history.shape[0], 0)
+        return torch.cat(out, dim=1) if out else torch.zeros(self.pending.shape[0], 0)
+
+    def flush(self) -> torch.Tensor:
+        """End of input: pad by reflection so that every received sample comes out (then some padding)."""
+        received = self.pending if self.history is None else torch.cat([self.history, self.pending], dim=1)
+        if received.shape[1] == 0:
+            return received
+        tail = mirror_pad(received[:, -WINDOW // 2:], self.lookahead + 2 * self.block, before=False)
+        return self.push(tail)
+
+
+def model_mask_fn(generator: torch.nn.Module) -> MaskFn:
+    """A mask generator in eval mode as a :data:`MaskFn` (on the generator's device; mask back on the CPU)."""
+    generator.eval()
+    device = next(generator.parameters()).device
+
+    def mask_fn(spec: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return generator(spec.to(device)).float().cpu()
+
+    return mask_fn
+
+
+def enhance_audio(generator: torch.nn.Module | MaskFn, audio: torch.Tensor, mode: str = "denoise",
+                  controls: MaskControls | None = None, fixed_mask: torch.Tensor | None = None,
+                  chunk: int = WINDOW) -> torch.Tensor:
+    """Offline enhancement of a whole signal: ``audio`` ``float32 Tensor[C, n]`` at 16 kHz -> ``Tensor[C, n]``.
+
+    ``generator`` is a :class:`~specmask.generator.MaskGenerator` (or any :data:`MaskFn`); ``controls``
+    default to the mode's (:meth:`MaskControls.for_mode`). Memory stays constant in ``n`` apart from the
+    returned signal (the input is fed in ``chunk``-sample pieces).
+    """
+    if audio.ndim != 2:
+        raise ValueError(f"expected audio of shape (channels, samples), got {tuple(audio.shape)}")
+    controls = controls or MaskControls.for_mode(mode)
+    mask_fn = model_mask_fn(generator) if isinstance(generator, torch.nn.Module) else generator
+    engine = OverlapAdd(WindowEnhancer(mask_fn, controls, fixed_mask), channels=audio.shape[0])
+    pieces = [engine.push(piece) for piece in audio.float().split(chunk, dim=1)]
+    return torch.cat([*pieces, engine.flush()], dim=1)

@@ -45,11 +45,24 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10((target.square().sum(-1) + _EPS) / (noise.square().sum(-1) + _EPS))
 
 
+def bounded_si_sdr(estimate: torch.Tensor, reference: torch.Tensor, max_db: float = 30.0) -> torch.Tensor:
+    """SI-SDR per row that saturates at ``max_db`` (Wisdom et al.'s thresholded SNR: the residual's power gets
+    ``10**(-max_db/10)`` of the target's added). As a loss, an almost clean row then cannot dominate a batch
+    with a gradient that grows without bound as its residual vanishes. ``Tensor[B]`` in dB."""
+    estimate = estimate - estimate.mean(dim=-1, keepdim=True)
+    reference = reference - reference.mean(dim=-1, keepdim=True)
+    scale = (estimate * reference).sum(-1, keepdim=True) / (reference.square().sum(-1, keepdim=True) + _EPS)
+    target_power = (scale * reference).square().sum(-1)
+    noise_power = (estimate - scale * reference).square().sum(-1)
+    return 10 * torch.log10((target_power + _EPS) / (noise_power + 10 ** (-max_db / 10) * target_power + _EPS))
+
+
 def waveform_loss(enhanced: torch.Tensor, clean: torch.Tensor, kind: str) -> torch.Tensor:
-    """``mrstft``: :func:`multi_resolution_stft`; ``sisdr``: ``-mean SI-SDR / 50`` (about the same scale)."""
+    """``mrstft``: :func:`multi_resolution_stft`; ``sisdr``: ``-mean bounded SI-SDR / 50`` (about the same
+    scale; :func:`bounded_si_sdr`, at most 30 dB)."""
     if kind == "mrstft":
         return multi_resolution_stft(enhanced, clean)
-    return -si_sdr(enhanced, clean).mean() / 50.0
+    return -bounded_si_sdr(enhanced, clean).mean() / 50.0
 
 
 def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> torch.Tensor:

@@ -40,8 +40,18 @@ class MixConfig:
 
 
 def generator_for(seed: int, index: int) -> torch.Generator:
-    """The random stream of mixture ``index`` for ``seed`` (independent of batch and worker)."""
-    return torch.Generator().manual_seed((seed * 1_000_003 + index) % (2**63 - 1))
+    """The random stream of mixture ``index`` for ``seed`` (independent of batch and worker).
+
+    ``(seed, index)`` is hashed (splitmix64) before seeding: torch's CPU generator keeps only the low 32
+    bits of a seed, so indices that differ only above bit 31 would otherwise share a stream."""
+    return torch.Generator().manual_seed(_splitmix64(_splitmix64(seed) ^ index) & 0xFFFFFFFF)
+
+
+def _splitmix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return x ^ (x >> 31)
 
 
 def _uniform(g: torch.Generator, low: float, high: float) -> float:
@@ -113,6 +123,15 @@ class Mixture:
     snr_db: float
 
 
+def _draw_interferer(g: torch.Generator, config: MixConfig) -> str:
+    return config.interferers[int(torch.randint(len(config.interferers), (), generator=g))]
+
+
+def interferer_of(index: int, seed: int, config: MixConfig) -> str:
+    """The interferer kind mixture ``index`` will draw (to prepare a second voice only where needed)."""
+    return _draw_interferer(generator_for(seed, index), config)
+
+
 def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
                  other_voice: torch.Tensor | None = None, interferer: str | None = None,
                  snr_db: float | None = None) -> Mixture:
@@ -123,8 +142,7 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
     """
     g = generator_for(seed, index)
     n = source.shape[-1]
-    kind = config.interferers[int(torch.randint(len(config.interferers), (), generator=g))]
-    kind = interferer or kind
+    kind = interferer or _draw_interferer(g, config)
     snr = _uniform(g, *config.snr_db)
     snr = snr if snr_db is None else snr_db
     clean = source.float()

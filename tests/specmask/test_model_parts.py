@@ -36,14 +36,14 @@ TINY = BackboneConfig(widths=(4, 8, 8, 8), freq_embedding_dim=8, time_embedding_
 @pytest.mark.parametrize("mask_max, identity", [(1.0, 1 / (1 + math.exp(-4))), (2.0, 1.0)])
 def test_generator_starts_at_identity_and_stays_in_range(mask_max, identity):
     torch.manual_seed(0)
-    generator = MaskGenerator(Backbone(TINY), GeneratorConfig(decoder_width=8, full_res_channels=4,
+    generator = MaskGenerator(Backbone(TINY), GeneratorConfig(decoder_width=8, subpixel_channels=8,
                                                               mask_max=mask_max))
     spec = torch.rand(2, 1, 512, 512)
     mask = generator(spec)
     assert mask.shape == (2, 1, 512, 512)
     assert torch.allclose(mask, torch.full_like(mask, identity), atol=1e-5)
     with torch.no_grad():  # after any update the mask stays in [0, mask_max]
-        for p in generator.decoder.full.parameters():
+        for p in generator.decoder.subpixel.parameters():
             p.normal_(0, 3)
         mask = generator(spec)
     assert float(mask.min()) >= 0 and float(mask.max()) <= mask_max and float(mask.std()) > 0
@@ -51,7 +51,7 @@ def test_generator_starts_at_identity_and_stays_in_range(mask_max, identity):
 
 def test_generator_gradients_reach_backbone_and_decoder():
     torch.manual_seed(0)
-    generator = MaskGenerator(Backbone(TINY), GeneratorConfig(decoder_width=8, full_res_channels=4,
+    generator = MaskGenerator(Backbone(TINY), GeneratorConfig(decoder_width=8, subpixel_channels=8,
                                                               identity_init=False))
     generator(torch.rand(1, 1, 512, 512)).mean().backward()
     assert generator.backbone.stem[0].weight.grad.abs().sum() > 0
@@ -61,7 +61,7 @@ def test_generator_gradients_reach_backbone_and_decoder():
 def test_discriminator_gives_patch_logits_and_checks_shapes():
     disc = PatchDiscriminator(DiscriminatorConfig(widths=(4, 8, 8)))
     out = disc(torch.rand(2, 1, 512, 512), torch.rand(2, 1, 512, 512))
-    assert out.shape == (2, 1, 64, 64)
+    assert out.shape == (2, 1, 32, 32)
     with pytest.raises(ValueError, match="one shape"):
         disc(torch.rand(2, 1, 512, 512), torch.rand(1, 1, 512, 512))
 

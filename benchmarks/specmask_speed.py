@@ -1,0 +1,136 @@
+"""Speed of mask enhancement on the CPU: offline and streaming real-time factors, against noisereduce.
+
+    python benchmarks/specmask_speed.py [--model specmask/pretrained/default] [--seconds 60] [--repeats 3]
+        [--out benchmarks/results]
+
+Measured in one process, interleaved per repeat (medians reported), on ``--seconds`` of a synth note
+sequence plus pink noise at 16 kHz mono:
+
+- ``offline``: ``specmask.enhance.enhance_audio`` (overlap-add, windows every 2.044 s) with every CPU
+  thread (2 here); the target is a real-time factor (compute / audio duration) of at most 0.05;
+- ``streaming``: ``specmask.enhance.Streaming`` on ONE thread for a few (block, lookahead) settings, each
+  block processed as it arrives; real-time factor (target below 1), algorithmic latency (block + lookahead)
+  and the worst per-block compute time (which must stay below the block's duration for glitch-free audio);
+- baselines in the same run: ``noisereduce.reduce_noise`` stationary and non-stationary (whole signal).
+
+Also the agreement between streaming and offline output (SI-SDR of one against the other, after removing
+the streaming delay). Results: ``specmask_speed.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+from specmask import checkpoint  # noqa: E402
+from specmask.enhance import MaskControls, Streaming, WindowEnhancer, enhance_audio, model_mask_fn  # noqa: E402
+from specmask.losses import si_sdr  # noqa: E402
+from specmask.mixing import colored_noise, generator_for, mix_at_snr  # noqa: E402
+from synth.prior import draw  # noqa: E402
+from synth.voice import render  # noqa: E402
+
+RATE = 16000
+STREAM_SETTINGS = ((4096, 1024), (2048, 512), (8192, 2048))
+
+
+def test_signal(seconds: float) -> torch.Tensor:
+    """Synth notes back to back plus pink noise at 5 dB SNR: ``Tensor[1, seconds * 16000]``."""
+    n = int(seconds * RATE)
+    notes = render(draw(seed=7, start=0, count=int(np.ceil(n / 65408)))).reshape(-1)[:n]
+    return mix_at_snr(notes, colored_noise("pink", n, generator_for(7, 0)), 5.0)[None] * 0.5
+
+
+def stream(mask_fn, audio: torch.Tensor, block: int, lookahead: int) -> tuple[torch.Tensor, float, float]:
+    """Stream ``audio`` block by block; returns (output, total compute s, worst block s)."""
+    engine = Streaming(WindowEnhancer(mask_fn, MaskControls.for_mode("denoise")), 1, block, lookahead)
+    out, worst, total = [], 0.0, 0.0
+    for piece in audio.split(block, dim=1):
+        started = time.perf_counter()
+        out.append(engine.push(piece))
+        elapsed = time.perf_counter() - started
+        total, worst = total + elapsed, max(worst, elapsed)
+    return torch.cat(out, dim=1), total, worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(checkpoint.DEFAULT_MODEL))
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    import noisereduce
+
+    generator, _ = checkpoint.load(args.model)
+    mask_fn = model_mask_fn(generator)
+    audio = test_signal(args.seconds)
+    threads = torch.get_num_threads()
+    readings: dict[str, list[float]] = {}
+    worst: dict[str, list[float]] = {}
+
+    def record(name: str, seconds: float) -> None:
+        readings.setdefault(name, []).append(seconds / args.seconds)
+
+    enhance_audio(mask_fn, audio[:, : 4 * RATE])  # warm-up
+    outputs = {}
+    for _ in range(args.repeats):
+        torch.set_num_threads(threads)
+        started = time.perf_counter()
+        outputs["offline"] = enhance_audio(mask_fn, audio)
+        record("offline", time.perf_counter() - started)
+        for stationary in (True, False):
+            started = time.perf_counter()
+            noisereduce.reduce_noise(y=audio[0].numpy(), sr=RATE, stationary=stationary)
+            record(f"noisereduce_{'stationary' if stationary else 'nonstationary'}", time.perf_counter() - started)
+        torch.set_num_threads(1)
+        for block, lookahead in STREAM_SETTINGS:
+            name = f"streaming_b{block}_l{lookahead}"
+            out, total, slowest = stream(mask_fn, audio, block, lookahead)
+            outputs[name] = out
+            record(name, total)
+            worst.setdefault(name, []).append(slowest)
+    torch.set_num_threads(threads)
+
+    results = {"command": command_line(), "machine": machine_info(), "load_average": load_average(),
+               "seconds_of_audio": args.seconds, "model": args.model, "threads_offline": threads, "rtf": {},
+               "streaming": {}}
+    for name, values in readings.items():
+        results["rtf"][name] = {"median": statistics.median(values), "all": values}
+    for block, lookahead in STREAM_SETTINGS:
+        name = f"streaming_b{block}_l{lookahead}"
+        aligned = outputs[name][:, lookahead:]
+        n = aligned.shape[1]
+        results["streaming"][name] = {
+            "block": block, "lookahead": lookahead, "latency_ms": 1000 * (block + lookahead) / RATE,
+            "block_ms": 1000 * block / RATE, "worst_block_compute_ms": 1000 * max(worst[name]),
+            "si_sdr_vs_offline_db": float(si_sdr(aligned, outputs["offline"][:, :n]))}
+    lines = ["# specmask speed (CPU)", "", f"`{results['command']}`", "",
+             f"{args.seconds:.0f} s of 16 kHz audio; median of {args.repeats} repeats; load average "
+             f"{results['load_average']}; {machine_info()['cpu_model']}.", "",
+             "| method | threads | real-time factor | x real time |", "|---|---|---|---|"]
+    for name, value in results["rtf"].items():
+        used = 1 if name.startswith("streaming") else threads
+        lines.append(f"| {name} | {used} | {value['median']:.4f} | {1 / value['median']:.0f} |")
+    lines += ["", "| streaming setting | latency ms | block ms | worst block compute ms | SI-SDR vs offline dB |",
+              "|---|---|---|---|---|"]
+    for name, value in results["streaming"].items():
+        lines.append(f"| {name} | {value['latency_ms']:.0f} | {value['block_ms']:.0f} | "
+                     f"{value['worst_block_compute_ms']:.0f} | {value['si_sdr_vs_offline_db']:.1f} |")
+    json_path, md_path = write_results(args.out, "specmask_speed", results, "\n".join(lines) + "\n")
+    print(md_path.read_text())
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

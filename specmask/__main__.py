@@ -1,0 +1,5 @@
+import sys
+
+from specmask.cli import main
+
+sys.exit(main())

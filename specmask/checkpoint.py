@@ -1,0 +1,70 @@
+"""Mask-model checkpoints: one file pair holding the shared backbone and BOTH heads.
+
+A mask checkpoint is an inverse checkpoint (``inverse.checkpoint``: same format, versions and checks;
+``inverse predict --model`` reads it and ignores the mask) plus:
+
+- tensors ``mask.decoder.*`` (the mask decoder) and, when the backbone was fine-tuned for masking,
+  ``mask.backbone.*`` (the fine-tuned copy; the regression head keeps reading the original ``backbone.*``);
+- JSON ``mask_model_config`` (:class:`~specmask.config.MaskModelConfig`), ``mask_backbone``
+  (``shared`` or ``finetuned``), ``mask_metrics``, ``mask_data`` and ``mask_training`` (configs of the run).
+
+The discriminator is not part of it (it is only needed to train; the run folder keeps it for ``--resume``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from inverse import checkpoint as inverse_checkpoint
+from inverse.backbone import Backbone
+from inverse.model import InverseModel
+from specmask.config import MaskModelConfig
+from specmask.generator import MaskGenerator
+from synth.errors import InputError
+
+DEFAULT_MODEL = Path(__file__).parent / "pretrained" / "default"
+DECODER, FINETUNED_BACKBONE = "mask.decoder.", "mask.backbone."
+
+
+def save(generator: MaskGenerator, inverse_model: InverseModel, path: str | Path, *, config: MaskModelConfig,
+         finetuned: bool, inverse_info: dict, metrics: dict | None = None, data: dict | None = None,
+         training: dict | None = None) -> Path:
+    """Write the combined checkpoint: ``inverse_model`` (backbone + regression head, as loaded) and the
+    generator's decoder (and its backbone when ``finetuned``). ``inverse_info`` is the inverse
+    checkpoint's metadata; its data fingerprint and metrics are kept."""
+    tensors = {DECODER + k: v for k, v in generator.decoder.state_dict().items()}
+    if finetuned:
+        tensors.update({FINETUNED_BACKBONE + k: v for k, v in generator.backbone.state_dict().items()})
+    extra = {"mask_model_config": config.to_json(), "mask_backbone": "finetuned" if finetuned else "shared",
+             "mask_metrics": metrics or {}, "mask_data": data or {}, "mask_training": training or {}}
+    return inverse_checkpoint.save(inverse_model, path, data_fingerprint=inverse_info.get("data"),
+                                   metrics=inverse_info.get("metrics"), extra=extra, extra_tensors=tensors)
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[MaskGenerator, dict]:
+    """The mask generator of a combined checkpoint, in eval mode. An inverse-only checkpoint (no mask head)
+    is a clear :class:`InputError`. Never unpickles anything."""
+    info = inverse_checkpoint.read_metadata(path)
+    if "mask_model_config" not in info:
+        raise InputError(f"{path}: has no mask head (an inverse-only checkpoint); train one with "
+                         f"`specmask train --backbone {path} --out runs/mask`")
+    weights, _ = inverse_checkpoint.paths(path)
+    try:
+        config = MaskModelConfig.from_json(info["mask_model_config"])
+        tensors = load_file(str(weights), device="cpu")
+        prefix = FINETUNED_BACKBONE if info.get("mask_backbone") == "finetuned" else "backbone."
+        generator = MaskGenerator(Backbone(config.backbone), config.generator)
+        generator.backbone.load_state_dict(_strip(tensors, prefix), strict=True)
+        generator.decoder.load_state_dict(_strip(tensors, DECODER), strict=True)
+    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+        raise InputError(f"{weights}: mask weights do not fit the mask model config ({first})") from None
+    return generator.to(device).eval(), info
+
+
+def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

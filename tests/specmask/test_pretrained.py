@@ -1,0 +1,55 @@
+"""The shipped mask model: present, small, documented, readable by both heads, and it does its job on the demo
+recording and on a synth mixture, offline and streaming (with the streaming/offline difference bounded)."""
+
+import soundfile
+import torch
+
+from inverse import checkpoint as inverse_checkpoint
+from specmask import checkpoint
+from specmask.enhance import MaskControls, OverlapAdd, Streaming, WindowEnhancer, enhance_audio, model_mask_fn
+from specmask.losses import si_sdr
+from specmask.mixing import colored_noise, generator_for, mix_at_snr
+from synth.prior import draw
+from synth.voice import render
+
+PRETRAINED = checkpoint.DEFAULT_MODEL.parent
+MIN_DEMO_GAIN_DB = 5.0  # measured: 0.1 dB noisy -> 7.8 dB enhanced on the demo recording
+MIN_STREAM_AGREEMENT_DB = 15.0  # measured 18.8 dB here; 25-27 dB on 30 s in benchmarks/results/specmask_speed.md
+
+
+def test_shipped_mask_model_is_small_documented_and_serves_both_heads():
+    files = [checkpoint.DEFAULT_MODEL.with_suffix(s) for s in (".safetensors", ".json")]
+    assert sum(f.stat().st_size for f in files) <= 20 * 1024 * 1024
+    generator, info = checkpoint.load(checkpoint.DEFAULT_MODEL)
+    assert info["mask_data"]["examples"] >= 10_000 and info["mask_metrics"]["val/sisdr_improvement_db"] > 5
+    inverse_model, _ = inverse_checkpoint.load(checkpoint.DEFAULT_MODEL)  # `inverse predict` reads it too
+    shipped_inverse, _ = inverse_checkpoint.load(inverse_checkpoint.DEFAULT_MODEL)
+    assert all(torch.equal(a, b) for a, b in zip(inverse_model.state_dict().values(),
+                                                  shipped_inverse.state_dict().values()))
+    recipe = (PRETRAINED / "RECIPE.md").read_text()
+    assert "specmask train" in recipe and "seed" in recipe and (PRETRAINED / "train_log.csv").is_file()
+
+
+def test_shipped_model_denoises_the_demo_recording():
+    noisy, rate = soundfile.read(PRETRAINED / "example_noisy.wav", dtype="float32")
+    clean, _ = soundfile.read(PRETRAINED / "example_clean.wav", dtype="float32")
+    assert rate == 16000
+    generator, _ = checkpoint.load(checkpoint.DEFAULT_MODEL)
+    enhanced = enhance_audio(generator, torch.from_numpy(noisy)[None])[0]
+    before = float(si_sdr(torch.from_numpy(noisy), torch.from_numpy(clean)))
+    after = float(si_sdr(enhanced, torch.from_numpy(clean)))
+    assert after > before + MIN_DEMO_GAIN_DB, (before, after)
+
+
+def test_streaming_stays_close_to_offline_with_the_shipped_model():
+    notes = render(draw(seed=77, start=0, count=2)).reshape(-1)
+    audio = mix_at_snr(notes, colored_noise("white", notes.shape[0], generator_for(77, 0)), 5.0)[None] * 0.5
+    mask_fn = model_mask_fn(checkpoint.load(checkpoint.DEFAULT_MODEL)[0])
+    enhancer = WindowEnhancer(mask_fn, MaskControls.for_mode("denoise"))
+    engine = OverlapAdd(enhancer, 1)
+    offline = torch.cat([engine.push(audio), engine.flush()], dim=1)
+    stream = Streaming(enhancer, 1, block=4096, lookahead=1024)
+    streamed = torch.cat([stream.push(piece) for piece in audio.split(4096, dim=1)], dim=1)[:, 1024:]
+    n = streamed.shape[1]
+    agreement = float(si_sdr(streamed, offline[:, :n]))
+    assert agreement > MIN_STREAM_AGREEMENT_DB, agreement
