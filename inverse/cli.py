@@ -18,14 +18,7 @@ from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
 from inverse.train import TrainConfig
-from synth.errors import InputError, run_command
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+from synth.errors import InputError, positive_int, run_command
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -122,7 +115,7 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
-    p.add_argument("--samples", type=_positive_int, default=10, help="candidates returned (default 10)")
+    p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates "
                         f"(default {SamplingConfig.min_distance:g})")
@@ -145,18 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", help="validation dataset (.h5); default: a deterministic split of --train")
     p.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
     p.add_argument("--config", help="JSON with 'model' and/or 'train' sections (e.g. from `inverse tune`)")
-    p.add_argument("--epochs", type=_positive_int)
-    p.add_argument("--batch-size", dest="batch_size", type=_positive_int, help="per process")
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="per process")
     p.add_argument("--lr", type=float, help="AdamW peak learning rate")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader workers")
     p.add_argument("--spectral-weight", dest="spectral_weight", type=float,
                    help="weight of the spectral loss that renders predictions through the synth (default 0: off)")
-    p.add_argument("--spectral-rows", dest="spectral_rows", type=_positive_int,
+    p.add_argument("--spectral-rows", dest="spectral_rows", type=positive_int,
                    help="rows per batch rendered for the spectral loss (default 8)")
     p.add_argument("--widths", type=int, nargs="+",
                    help=f"backbone channels per stage (default {' '.join(map(str, BackboneConfig().widths))})")
-    p.add_argument("--stem-stride", dest="stem_stride", type=_positive_int,
+    p.add_argument("--stem-stride", dest="stem_stride", type=positive_int,
                    help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
@@ -167,18 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
                                         "and score them, and print the best --samples mutually different ones.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
-    p.add_argument("--pool", type=_positive_int, default=SamplingConfig.pool,
+    p.add_argument("--pool", type=positive_int, default=SamplingConfig.pool,
                    help=f"candidates rendered and scored (default {SamplingConfig.pool})")
     p.add_argument("--sigma", type=float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
     p.add_argument("--refine", choices=REFINE_METHODS, default="none",
                    help="refine the candidates: gradient descent through the synth (continuous parameters) or "
                         "CMA-ES around each candidate (default none)")
-    p.add_argument("--steps", type=_positive_int, default=RefineConfig.steps,
+    p.add_argument("--steps", type=positive_int, default=RefineConfig.steps,
                    help=f"--refine gradient: steps (default {RefineConfig.steps})")
     p.add_argument("--refine-lr", dest="refine_lr", type=float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
-    p.add_argument("--budget", type=_positive_int, default=RefineConfig.budget,
+    p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
     p.set_defaults(func=_cmd_predict)
 
@@ -188,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "best --samples mutually different ones. The classical answer to "
                                         "compare the network with.")
     _candidate_options(p)
-    p.add_argument("--budget", type=_positive_int, required=True, help="renders to spend")
+    p.add_argument("--budget", type=positive_int, required=True, help="renders to spend")
     p.add_argument("--time-budget", dest="time_budget", type=float, help="also stop after this many seconds")
     p.add_argument("--method", choices=SEARCH_METHODS, default="cmaes", help="cmaes (default) or random")
     p.set_defaults(func=_cmd_search)
@@ -205,14 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train", required=True, help="training dataset (.h5)")
     p.add_argument("--val", required=True, help="validation dataset (.h5)")
     p.add_argument("--out", required=True, help="directory for trials, tune.db, best_config.json and summary")
-    p.add_argument("--trials", type=_positive_int, required=True,
+    p.add_argument("--trials", type=positive_int, required=True,
                    help="finished trials the study should reach (all processes together)")
     p.add_argument("--storage", help="optuna storage URL (default sqlite:///OUT/tune.db)")
     p.add_argument("--study", default="inverse", help="study name (default inverse)")
-    p.add_argument("--epochs", type=_positive_int, default=5, help="epochs per trial (default 5)")
-    p.add_argument("--eval-targets", dest="eval_targets", type=_positive_int, default=16,
+    p.add_argument("--epochs", type=positive_int, default=5, help="epochs per trial (default 5)")
+    p.add_argument("--eval-targets", dest="eval_targets", type=positive_int, default=16,
                    help="validation rows scored by latent sampling per trial (default 16)")
-    p.add_argument("--eval-pool", dest="eval_pool", type=_positive_int, default=32,
+    p.add_argument("--eval-pool", dest="eval_pool", type=positive_int, default=32,
                    help="sampling pool per target during tuning (default 32)")
     p.add_argument("--num-workers", dest="num_workers", type=int, default=2, help="DataLoader workers")
     p.add_argument("--seed", type=int, help="sampler seed (default: differs per process)")
@@ -225,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "and discrete accuracy over the first --targets rows.")
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--targets", type=_positive_int, default=100)
-    p.add_argument("--samples", type=_positive_int, default=10)
-    p.add_argument("--pool", type=_positive_int, default=64)
+    p.add_argument("--targets", type=positive_int, default=100)
+    p.add_argument("--samples", type=positive_int, default=10)
+    p.add_argument("--pool", type=positive_int, default=64)
     p.add_argument("--sigma", type=float, default=SamplingConfig.sigma, help="latent noise (see predict)")
     p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance)
     p.add_argument("--seed", type=int, default=0)

@@ -18,14 +18,7 @@ from specmask.enhance import MODES
 from specmask.mixing import INTERFERERS, MixConfig
 from specmask.perceptual import NETWORKS
 from specmask.train import MaskTrainConfig, Sources
-from synth.errors import InputError, run_command
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+from synth.errors import InputError, positive_int, run_command
 
 
 def _non_negative(text: str) -> float:
@@ -110,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=_positive_int)
-    g.add_argument("--examples-per-epoch", dest="examples_per_epoch", type=_positive_int,
+    g.add_argument("--epochs", type=positive_int)
+    g.add_argument("--examples-per-epoch", dest="examples_per_epoch", type=positive_int,
                    help=f"new mixtures per epoch (default {MaskTrainConfig.examples_per_epoch})")
-    g.add_argument("--val-examples", dest="val_examples", type=_positive_int)
-    g.add_argument("--batch-size", dest="batch_size", type=_positive_int)
+    g.add_argument("--val-examples", dest="val_examples", type=positive_int)
+    g.add_argument("--batch-size", dest="batch_size", type=positive_int)
     g.add_argument("--lr", type=float, help=f"generator learning rate (default {MaskTrainConfig.lr:g})")
     g.add_argument("--lr-disc", dest="lr_disc", type=float)
     g.add_argument("--seed", type=int, help="initial weights of the new parts")
@@ -128,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model")
     g.add_argument("--mask-max", dest="mask_max", type=float,
                    help="masks lie in [0, mask_max]; > 1 allows boosting (--mode enhance) (default 1)")
-    g.add_argument("--decoder-width", dest="decoder_width", type=_positive_int)
-    g.add_argument("--subpixel-channels", dest="subpixel_channels", type=_positive_int)
+    g.add_argument("--decoder-width", dest="decoder_width", type=positive_int)
+    g.add_argument("--subpixel-channels", dest="subpixel_channels", type=positive_int)
     g = p.add_argument_group("losses (weight 0 switches a term off)")
     for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity"):
         g.add_argument(f"--{name}-weight", dest=f"{name}_weight", type=_non_negative,
@@ -176,10 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-clipped", dest="allow_clipped", action="store_true",
                    help="process an input with clipped samples instead of refusing it")
     p.add_argument("--stream", action="store_true", help="process blocks as they arrive; report RTF and latency")
-    p.add_argument("--block", type=_positive_int, default=4096, help="--stream block in samples at 16 kHz")
+    p.add_argument("--block", type=positive_int, default=4096, help="--stream block in samples at 16 kHz")
     p.add_argument("--lookahead", type=int, default=1024, help="--stream lookahead in samples at 16 kHz")
-    p.add_argument("--rate", type=_positive_int, default=16000, help="sample rate of raw PCM on stdin")
-    p.add_argument("--threads", type=_positive_int, help="CPU threads (default: torch's)")
+    p.add_argument("--rate", type=positive_int, default=16000, help="sample rate of raw PCM on stdin")
+    p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_enhance)
     return parser

@@ -11,6 +11,7 @@ anywhere in the window, as it does for a sliding stream); silent draws are repla
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,6 +57,12 @@ class SourcePool:
                     self.files.append(audio)
         self.audio_data = SpectrogramDataset(audio_data, audio=True) if audio_data else None
         self.num_external = len(self.files) + (len(self.audio_data) if self.audio_data else 0)
+
+    def reseeded(self, seed: int) -> SourcePool:
+        """The same sources (WAV files read once) drawn with another seed (e.g. validation's)."""
+        pool = copy.copy(self)
+        pool.seed = seed
+        return pool
 
     def sources(self, indices: Sequence[int]) -> torch.Tensor:
         out = torch.zeros(len(indices), NUM_SAMPLES)

@@ -34,9 +34,6 @@ class StreamResampler:
         self.buffer = torch.zeros(channels, self.context)  # the zeros torchaudio pads before the start
         self.received, self.emitted = 0, 0
 
-    def _resample(self, x: torch.Tensor) -> torch.Tensor:
-        return AF.resample(x, self.orig, self.new)
-
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
         if self.orig == self.new:
             return chunk
@@ -45,11 +42,12 @@ class StreamResampler:
         usable = (self.buffer.shape[1] // self.period_in) * self.period_in
         if usable < 2 * self.context + self.period_in:
             return self.buffer.new_zeros(self.buffer.shape[0], 0)
-        out = self._resample(self.buffer[:, :usable])
+        out = AF.resample(self.buffer[:, :usable], self.orig, self.new)
         ratio = self.period_out / self.period_in
         first, last = int(self.context * ratio), int((usable - self.context) * ratio)
         self.buffer = self.buffer[:, usable - 2 * self.context:]
-        return self._emit(out[:, first:last])
+        self.emitted += last - first
+        return out[:, first:last]
 
     def flush(self) -> torch.Tensor:
         if self.orig == self.new:
@@ -59,7 +57,3 @@ class StreamResampler:
         out = self.push(torch.zeros(self.buffer.shape[0], pad))
         self.received -= pad
         return out[:, : max(0, total - self.emitted + out.shape[1])]
-
-    def _emit(self, out: torch.Tensor) -> torch.Tensor:
-        self.emitted += out.shape[1]
-        return out

@@ -107,21 +107,22 @@ class State:
     nets: dict = field(default_factory=dict)  # DDP wrappers (or the modules themselves)
 
 
-def _spectrograms(state: State, mixture: torch.Tensor, clean: torch.Tensor):
+def _spectrograms(spectrogram: Spectrogram, mixture: torch.Tensor, clean: torch.Tensor):
     """Mixture magnitude, phase and normalised spectrogram; clean normalised spectrogram (no gradients)."""
     with torch.no_grad():
-        stft = state.spectrogram.stft(mixture)
+        stft = spectrogram.stft(mixture)
         magnitude, phase = stft.abs(), stft.angle()
-        mix_spec = state.spectrogram.normalized_from_magnitude(magnitude)[:, None]
-        clean_spec = state.spectrogram(clean)[:, None]
+        mix_spec = spectrogram.normalized_from_magnitude(magnitude)[:, None]
+        clean_spec = spectrogram(clean)[:, None]
     return magnitude, phase, mix_spec, clean_spec
 
 
-def _enhance(state: State, net, magnitude, phase, mix_spec, need_audio: bool):
+def _enhance(spectrogram: Spectrogram, net, magnitude, phase, mix_spec, need_audio: bool):
+    """Mask ``(B, 1, F, T)``, enhanced normalised spectrogram ``(B, 1, F, T)`` and (``need_audio``) audio."""
     mask = net(mix_spec)
     enhanced_magnitude = magnitude * mask[:, 0]
-    enhanced_spec = state.spectrogram.normalized_from_magnitude(enhanced_magnitude)[:, None]
-    audio = state.spectrogram.istft(enhanced_magnitude, phase) if need_audio else None
+    enhanced_spec = spectrogram.normalized_from_magnitude(enhanced_magnitude)[:, None]
+    audio = spectrogram.istft(enhanced_magnitude, phase) if need_audio else None
     return mask, enhanced_spec, audio
 
 
@@ -143,9 +144,10 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: torch.
 def train_step(state: State, mixture: torch.Tensor, clean: torch.Tensor, step: int) -> dict[str, float]:
     """One discriminator step then one generator step on a batch ``Tensor[B, 65408]``; returns the losses."""
     losses, config = state.losses, state.config
-    magnitude, phase, mix_spec, clean_spec = _spectrograms(state, mixture, clean)
+    magnitude, phase, mix_spec, clean_spec = _spectrograms(state.spectrogram, mixture, clean)
     need_audio = losses.waveform > 0 or config.perceptual_network == "vggish"
-    mask, enhanced_spec, enhanced_audio = _enhance(state, state.nets["g"], magnitude, phase, mix_spec, need_audio)
+    mask, enhanced_spec, enhanced_audio = _enhance(state.spectrogram, state.nets["g"], magnitude, phase, mix_spec,
+                                                   need_audio)
     adversarial = losses.adversarial > 0 and step >= config.adversarial_start
     report: dict[str, float] = {}
     if adversarial:
@@ -188,12 +190,10 @@ def validate(generator: MaskGenerator, spectrogram: Spectrogram, mixtures: torch
     device = next(generator.parameters()).device
     for mixture, clean in zip(mixtures.split(batch_size), cleans.split(batch_size)):
         mixture, clean = mixture.to(device), clean.to(device)
-        stft = spectrogram.stft(mixture)
-        mask = generator(spectrogram.normalized_from_magnitude(stft.abs())[:, None])[:, 0]
-        enhanced_magnitude = stft.abs() * mask
-        audio = spectrogram.istft(enhanced_magnitude, stft.angle())
-        enhanced_spec = spectrogram.normalized_from_magnitude(enhanced_magnitude)
-        sums["val/spectral_db"] += float((enhanced_spec - spectrogram(clean)).abs().mean(dim=(1, 2)).sum()) * 80
+        magnitude, phase, mix_spec, clean_spec = _spectrograms(spectrogram, mixture, clean)
+        _, enhanced_spec, audio = _enhance(spectrogram, generator, magnitude, phase, mix_spec, need_audio=True)
+        gap = (enhanced_spec - clean_spec).abs().mean(dim=(1, 2, 3)).sum()
+        sums["val/spectral_db"] += float(gap) * spectrogram.config.db_range
         sums["val/sisdr_db"] += float(si_sdr(audio, clean).sum())
         sums["val/sisdr_noisy_db"] += float(si_sdr(mixture, clean).sum())
     metrics = {k: v / mixtures.shape[0] for k, v in sums.items()}
@@ -267,8 +267,7 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
             "d": DistributedDataParallel(discriminator) if world > 1 else discriminator}
     state = State(generator, discriminator, perceptual, opt_g, opt_d, spectrogram, losses, config, nets)
     pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
-    val_pool = SourcePool(config.data_seed + 1, sources.wav_dirs, sources.audio_data, config.external_share)
-    val_set = MixtureDataset(val_pool, mix, config.data_seed + 1, 0, config.val_examples)
+    val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
     val_mixtures, val_cleans = val_set.__getitems__(range(config.val_examples)) if rank == 0 else (None, None)
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
     total_steps = steps_per_epoch * config.epochs

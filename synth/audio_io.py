@@ -14,7 +14,7 @@ import torch
 import torchaudio.functional
 from torch import Tensor
 
-from synth.errors import InputError
+from synth.errors import InputError, one_line
 
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
@@ -39,7 +39,7 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
         try:
             data, file_rate = soundfile.read(f, dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
-            reason = _one_line(getattr(e, "error_string", None) or str(e)).rstrip(".")
+            reason = one_line(getattr(e, "error_string", None) or str(e)).rstrip(".")
             raise InputError(f"{name}: expected an audio file (WAV), could not decode it ({reason})") from None
     num_frames, channels = data.shape
     if num_frames == 0:
@@ -103,7 +103,3 @@ def write_wav(path: str | os.PathLike, audio: Tensor | np.ndarray, sample_rate: 
     with open(os.fspath(path), "wb") as f:
         soundfile.write(f, samples, sample_rate, subtype=subtype, format="WAV")
     return clipped
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from synth.audio_io import write_wav
-from synth.errors import InputError
+from synth.errors import InputError, one_line, run_command
 from synth.image_io import write_png
 from synth.inputs import load_audio
 from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
@@ -232,21 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _note(message: str) -> None:
-    print(f"note: {_one_line(message)}", file=sys.stderr)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    print(f"note: {one_line(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m synth``; returns the exit status (2 for bad input)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except InputError as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-    except OSError as e:
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"error: {where}{_one_line(e.strerror or e)}", file=sys.stderr)
-    return 2
+    return run_command(lambda: args.func(args))
