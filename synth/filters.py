@@ -36,9 +36,9 @@ def two_pole(ratio: torch.Tensor, q: torch.Tensor, kind: torch.Tensor) -> tuple[
 
 def main_filter(freqs: torch.Tensor, cutoff_hz: torch.Tensor, q: torch.Tensor, kind: torch.Tensor,
                 four_pole: torch.Tensor) -> Complex:
-    """Time-varying resonant filter response, (re, im) of ``Tensor[B, F, M]``.
+    """Time-varying resonant filter response, (re, im) of ``Tensor[B, M, F]``.
 
-    freqs: ``Tensor[F, 1]`` bin frequencies in Hz; cutoff_hz: ``Tensor[B, 1, M]`` per frame;
+    freqs: ``Tensor[F]`` bin frequencies in Hz; cutoff_hz: ``Tensor[B, M, 1]`` per frame;
     q: ``Tensor[B, 1, 1]``; kind: ``Tensor[4, B, 1, 1]`` type weights; four_pole: ``Tensor[B, 1, 1]``
     (1 for 24 dB/oct: a second, unresonant 2-pole stage of the same type in series).
     """
@@ -49,7 +49,7 @@ def main_filter(freqs: torch.Tensor, cutoff_hz: torch.Tensor, q: torch.Tensor, k
 
 
 def highpass(freqs: torch.Tensor, cutoff_hz: torch.Tensor, q: torch.Tensor) -> Complex:
-    """Static 2-pole high-pass, (re, im) of ``Tensor[B, F, 1]``; freqs ``Tensor[F, 1]``, others ``[B, 1, 1]``."""
+    """Static 2-pole high-pass, (re, im) of ``Tensor[B, 1, F]``; freqs ``Tensor[F]``, others ``[B, 1, 1]``."""
     one, zero = torch.ones_like(q), torch.zeros_like(q)
     return two_pole(freqs / cutoff_hz, q, torch.stack([zero, zero, one, zero]))
 

@@ -25,7 +25,7 @@ from synth.effects import chorus, drive, echo_response, reverb_response
 from synth.filters import equalizer, highpass, main_filter
 from synth.invariant_math import Complex, cmul, exp2, irfft, power, rfft
 from synth.oscillators import morph, phase, pulse
-from synth.params import NUM_PARAMS, PARAM_SPECS, discrete_index
+from synth.params import NUM_PARAMS, PARAM_SPECS
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig
 
 FILTER_FRAME = 512  # samples per frame of the filter's STFT (Hann, 50 % overlap, zero-padded x2)
@@ -35,25 +35,6 @@ EFFECTS_FFT = 2 ** 17  # >= signal + reverb length - 1, so echo and reverb never
 REVERB_LENGTH = 2 ** 16
 MAX_OSC_HZ = 7500.0
 CHUNK_ROWS = 16  # rows rendered at once inside a larger batch
-
-
-def _unpack(params: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """``(B, 100)`` normalised -> continuous values in physical units ``{name: Tensor[B, 1]}`` and
-    discrete one-hot weights ``{name: Tensor[choices, B, 1]}``."""
-    values, onehots = {}, {}
-    for i, spec in enumerate(PARAM_SPECS):
-        x = params[:, i:i + 1]
-        if spec.choices is not None:
-            index = discrete_index(x.detach(), spec.choices)
-            onehot = torch.nn.functional.one_hot(index[:, 0], spec.choices).to(params.dtype)
-            onehots[spec.name] = onehot.T[:, :, None]
-            values[spec.name] = spec.low + index.to(params.dtype) * (
-                (spec.high - spec.low) / max(1, spec.choices - 1))
-        elif spec.scale == "log":
-            values[spec.name] = spec.low * torch.exp(x * math.log(spec.high / spec.low))
-        else:
-            values[spec.name] = spec.low + x * (spec.high - spec.low)
-    return values, onehots
 
 
 class Voice(nn.Module):
@@ -66,17 +47,27 @@ class Voice(nn.Module):
         if self.num_samples % CONTROL_HOP:
             raise ValueError(f"num_samples must be a multiple of {CONTROL_HOP}")
         sr = float(self.sample_rate)
+        # Normalised -> physical per column: low + x * span (linear), low * exp(x * log_ratio) (log),
+        # low + index * span (discrete; span is the step between values).
+        kind = [2 if spec.is_discrete else 1 if spec.scale == "log" else 0 for spec in PARAM_SPECS]
+        span = [(spec.high - spec.low) / (max(1, spec.choices - 1) if spec.is_discrete else 1) for spec in PARAM_SPECS]
+        log_ratio = [math.log(spec.high / spec.low) if kind == 1 else 0.0 for spec, kind in zip(PARAM_SPECS, kind)]
+        self.register_buffer("param_kind", torch.tensor(kind), persistent=False)
+        self.register_buffer("param_low", torch.tensor([spec.low for spec in PARAM_SPECS]), persistent=False)
+        self.register_buffer("param_span", torch.tensor(span), persistent=False)
+        self.register_buffer("param_log_ratio", torch.tensor(log_ratio), persistent=False)
+        self.register_buffer("param_choices", torch.tensor([float(spec.choices or 1) for spec in PARAM_SPECS]),
+                             persistent=False)
         num_points = self.num_samples // CONTROL_HOP + 1
         self.register_buffer("control_t", torch.arange(num_points) * (CONTROL_HOP / sr), persistent=False)
         self.register_buffer("ramp", torch.arange(CONTROL_HOP) / CONTROL_HOP, persistent=False)
         num_frames = self.num_samples // FILTER_HOP + 1
         self.register_buffer("frame_t", torch.arange(num_frames) * (FILTER_HOP / sr), persistent=False)
         self.register_buffer("filter_window", torch.hann_window(FILTER_FRAME, periodic=True), persistent=False)
-        self.register_buffer("bin_hz", torch.fft.rfftfreq(FILTER_FFT, 1.0 / sr).clamp(min=1.0)[:, None],
-                             persistent=False)
-        noise = self._stft(torch.from_numpy(tables.white_noise(self.num_samples))[None])
-        self.register_buffer("noise_re", noise.real.contiguous(), persistent=False)
-        self.register_buffer("noise_im", noise.imag.contiguous(), persistent=False)
+        self.register_buffer("bin_hz", torch.fft.rfftfreq(FILTER_FFT, 1.0 / sr).clamp(min=1.0), persistent=False)
+        noise_re, noise_im = self._stft(torch.from_numpy(tables.white_noise(self.num_samples))[None])
+        self.register_buffer("noise_re", noise_re.contiguous(), persistent=False)
+        self.register_buffer("noise_im", noise_im.contiguous(), persistent=False)
         self.register_buffer("sample_hold", torch.from_numpy(tables.sample_hold()), persistent=False)
         self.register_buffer("drift", torch.from_numpy(tables.drift(num_points)), persistent=False)
         bands = torch.from_numpy(tables.reverb_bands(REVERB_LENGTH, self.sample_rate))
@@ -90,19 +81,55 @@ class Voice(nn.Module):
         self.register_buffer("fx_hz", torch.fft.rfftfreq(EFFECTS_FFT, 1.0 / sr), persistent=False)
         self.register_buffer("fx_omega", 2 * math.pi * torch.fft.rfftfreq(EFFECTS_FFT), persistent=False)
 
-    def _stft(self, x: torch.Tensor) -> torch.Tensor:
-        """Filter-stage STFT: ``Tensor[B, N]`` -> complex ``Tensor[B, FILTER_FFT // 2 + 1, frames]``."""
-        return torch.stft(x, FILTER_FFT, FILTER_HOP, FILTER_FRAME, self.filter_window, center=True,
-                          pad_mode="constant", return_complex=True)
+    def unpack(self, params: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``(B, 100)`` normalised -> values in physical units ``{name: Tensor[B, 1]}`` and discrete
+        one-hot weights ``{name: Tensor[choices, B, 1]}``.
+
+        All 100 columns are converted by one elementwise expression into one ``(B, 100)`` tensor: a
+        compiled kernel then reads every per-row value with a stride of 100, which keeps inductor from
+        tiling (and serialising) the batch axis of the frequency-domain kernels.
+        """
+        index = torch.minimum(torch.floor(params.detach() * self.param_choices).clamp(min=0), self.param_choices - 1)
+        linear = self.param_low + torch.where(self.param_kind == 2, index, params) * self.param_span
+        physical = torch.where(self.param_kind == 1, self.param_low * torch.exp(params * self.param_log_ratio), linear)
+        values, onehots = {}, {}
+        for i, spec in enumerate(PARAM_SPECS):
+            values[spec.name] = physical[:, i:i + 1]
+            if spec.is_discrete:
+                onehot = torch.nn.functional.one_hot(index[:, i].long(), spec.choices).to(params.dtype)
+                onehots[spec.name] = onehot.T[:, :, None]
+        return values, onehots
+
+    def _stft(self, x: torch.Tensor) -> Complex:
+        """Filter-stage STFT: ``Tensor[B, N]`` -> (re, im) of ``Tensor[B, M, FILTER_FFT // 2 + 1]``.
+
+        Frame m holds the Hann-windowed ``x[(m - 1) H : (m + 1) H]`` (H = ``FILTER_HOP``, zeros outside
+        the signal) in the middle of ``FILTER_FFT`` samples: ``torch.stft(center=True)``'s frames, made
+        by reshaping instead of ``unfold`` (a gather), with the frame axis before the bin axis so both
+        FFTs run over contiguous rows.
+        """
+        frames = self.frame_t.numel()
+        tail = (frames + 1) * FILTER_HOP - self.num_samples - FILTER_HOP
+        blocks = torch.nn.functional.pad(x, (FILTER_HOP, tail)).reshape(x.shape[0], frames + 1, FILTER_HOP)
+        windowed = torch.cat([blocks[:, :-1], blocks[:, 1:]], dim=2) * self.filter_window
+        margin = (FILTER_FFT - FILTER_FRAME) // 2
+        spectrum = torch.fft.rfft(torch.nn.functional.pad(windowed, (margin, margin)), dim=2)
+        return spectrum.real, spectrum.imag
 
     def _istft(self, spectrum: Complex) -> torch.Tensor:
         """Overlap-add without a synthesis window (Hann at 50 % overlap sums to 1), so filter tails of
-        up to half a frame survive instead of being cut by a second window. spectrum: (re, im) pair."""
-        frames = torch.fft.irfft(torch.complex(*spectrum), n=FILTER_FFT, dim=1)  # (B, FILTER_FFT, M)
-        length = (frames.shape[2] - 1) * FILTER_HOP + FILTER_FFT
-        out = torch.nn.functional.fold(frames, (1, length), (1, FILTER_FFT), stride=(1, FILTER_HOP))
-        start = FILTER_FFT // 2
-        return out[:, 0, 0, start:start + self.num_samples]
+        up to half a frame survive instead of being cut by a second window.
+
+        spectrum: (re, im) of ``Tensor[B, M, FILTER_FFT // 2 + 1]``. Each ``FILTER_FFT``-sample output
+        frame is split into hop-sized quarters; quarter q of frame m lands on output block m + q.
+        """
+        frames = torch.fft.irfft(torch.complex(*spectrum), n=FILTER_FFT, dim=2)  # (B, M, FILTER_FFT)
+        batch, count = frames.shape[:2]
+        parts = FILTER_FFT // FILTER_HOP
+        quarters = frames.reshape(batch, count, parts, FILTER_HOP)
+        blocks = sum(torch.nn.functional.pad(quarters[:, :, q], (0, 0, q, parts - 1 - q)) for q in range(parts))
+        start = FILTER_FFT // 2  # frame 0 is centred on sample 0
+        return blocks.flatten(1)[:, start:start + self.num_samples]
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
         check_params(params)
@@ -117,12 +144,22 @@ class Voice(nn.Module):
 
     def synthesize(self, params: torch.Tensor) -> torch.Tensor:
         """The signal path without input validation (what ``torch.compile`` compiles)."""
-        v, k = _unpack(params)
-        sr = float(self.sample_rate)
+        v, k = self.unpack(params)
         t = self.control_t
-
         lfo1 = lfo(t, v["lfo1_rate"], k["lfo1_shape"][:, :, 0].T, v["lfo1_phase"], v["lfo1_fade"], self.sample_hold)
         lfo2 = lfo(t, v["lfo2_rate"], k["lfo2_shape"][:, :, 0].T, v["lfo2_phase"], v["lfo2_fade"], self.sample_hold)
+        x = self.oscillators(v, k, lfo1)
+        x = self.filter_stage(x, v, k, lfo2)
+        x = self.amplifier_and_chorus(x, v, lfo2)
+        return self.effects(x, v)
+
+    def oscillators(self, v: dict, k: dict, lfo1: torch.Tensor) -> torch.Tensor:
+        """3 oscillators + sub + ring modulation, mixed and driven: ``Tensor[B, N]``.
+
+        v, k: :meth:`unpack`'s values and one-hot weights; lfo1: ``Tensor[B, K]`` at control points.
+        """
+        sr = float(self.sample_rate)
+        t = self.control_t
         pitch_env = v["pitch_env_amount"] * torch.exp(-t / v["pitch_env_decay"])
         note = v["note_pitch"] + pitch_env  # (B, K) semitones
 
@@ -152,9 +189,12 @@ class Voice(nn.Module):
 
         mix = 0.5 * (v["osc1_level"] * voices[0] + v["osc2_level"] * voices[1] + v["osc3_level"] * voices[2]
                      + v["sub_level"] * sub + v["ring_level"] * voices[0] * voices[1])
-        mix = drive(mix, v["drive_gain"], k["drive_type"], v["drive_mix"], v["drive_bias"])
+        return drive(mix, v["drive_gain"], k["drive_type"], v["drive_mix"], v["drive_bias"])
 
-        # Filter stage, in the STFT domain. Modulation is taken at frame centres.
+    def filter_stage(self, mix: torch.Tensor, v: dict, k: dict, lfo2: torch.Tensor) -> torch.Tensor:
+        """Main filter (envelope / key / LFO 2 / velocity), high-pass, EQ and coloured noise, applied in
+        the filter STFT's domain with modulation taken at frame centres: ``Tensor[B, N]`` -> ``Tensor[B, N]``."""
+        sr = float(self.sample_rate)
         frame_t = self.frame_t
         filter_env = adsr(frame_t, v["filter_env_attack"], v["filter_env_decay"], v["filter_env_sustain"],
                           v["filter_env_release"], v["note_gate"], v["filter_env_curve"])
@@ -164,23 +204,27 @@ class Voice(nn.Module):
                    + v["filter_lfo_amount"] * lfo2_frames + v["filter_velocity"] * (v["note_velocity"] - 1.0))
         cutoff = (v["filter_cutoff"] * exp2(octaves)).clamp(20.0, 0.48 * sr)
         q = 0.5 * power(40.0, v["filter_resonance"])
-        response = main_filter(self.bin_hz, cutoff[:, None, :], q[:, :, None], k["filter_type"][:, :, :, None],
+        response = main_filter(self.bin_hz, cutoff[:, :, None], q[:, :, None], k["filter_type"][:, :, :, None],
                                k["filter_slope"][1][:, :, None])
         hpf = highpass(self.bin_hz, v["hpf_cutoff"][:, :, None], (0.5 * power(16.0, v["hpf_resonance"]))[:, :, None])
-        eq = equalizer(self.bin_hz[:, 0], v["eq_low_gain"], v["eq_low_freq"], v["eq_mid_gain"], v["eq_mid_freq"],
+        eq = equalizer(self.bin_hz, v["eq_low_gain"], v["eq_low_freq"], v["eq_mid_gain"], v["eq_mid_freq"],
                        v["eq_mid_q"], v["eq_high_gain"], v["eq_high_freq"])
-        fixed = cmul(hpf, (eq[0][:, :, None], eq[1][:, :, None]))
+        fixed = cmul(hpf, (eq[0][:, None, :], eq[1][:, None, :]))
         colour = torch.exp(0.5 * v["noise_color"][:, :, None] * torch.log(self.bin_hz / 1000.0))  # 0 dB at 1 kHz
-        colour = 0.25 * colour / colour.square().mean(dim=1, keepdim=True).sqrt()
-        noise_gain = colour * (v["noise_level"] * torch.exp(-frame_t / v["noise_decay"]))[:, None, :]
+        colour = 0.25 * colour / colour.square().mean(dim=2, keepdim=True).sqrt()
+        noise_gain = colour * (v["noise_level"] * torch.exp(-frame_t / v["noise_decay"]))[:, :, None]
         noise = (self.noise_re * noise_gain, self.noise_im * noise_gain)
         through, after = k["noise_route"][0][:, :, None], k["noise_route"][1][:, :, None]
         spectrum = self._stft(mix)
-        source = (spectrum.real + through * noise[0], spectrum.imag + through * noise[1])
+        source = (spectrum[0] + through * noise[0], spectrum[1] + through * noise[1])
         filtered = cmul(source, response)
         filtered = (filtered[0] + after * noise[0], filtered[1] + after * noise[1])
-        x = self._istft(cmul(filtered, fixed))
+        return self._istft(cmul(filtered, fixed))
 
+    def amplifier_and_chorus(self, x: torch.Tensor, v: dict, lfo2: torch.Tensor) -> torch.Tensor:
+        """Amplifier envelope, velocity and LFO 2 tremolo, then the chorus: ``Tensor[B, N]`` -> ``Tensor[B, N]``."""
+        sr = float(self.sample_rate)
+        t = self.control_t
         amp = adsr(t, v["amp_env_attack"], v["amp_env_decay"], v["amp_env_sustain"], v["amp_env_release"],
                    v["note_gate"], v["amp_env_curve"])
         amp = amp * (1.0 - v["amp_velocity"] * (1.0 - v["note_velocity"]))
@@ -189,8 +233,11 @@ class Voice(nn.Module):
 
         sweep = 0.5 + 0.5 * torch.sin(2 * math.pi * v["chorus_rate"] * t)
         delay_ms = v["chorus_delay"] + v["chorus_depth"] * sweep
-        x = chorus(x, upsample(delay_ms * (sr / 1000.0), self.ramp), v["chorus_mix"])
+        return chorus(x, upsample(delay_ms * (sr / 1000.0), self.ramp), v["chorus_mix"])
 
+    def effects(self, x: torch.Tensor, v: dict) -> torch.Tensor:
+        """Echo and reverb (one frequency-domain product), output gain and soft clip: ``Tensor[B, N]``."""
+        sr = float(self.sample_rate)
         echo = echo_response(self.fx_omega, self.fx_hz, v["delay_time"] * sr, v["delay_feedback"],
                              v["delay_damping"], self.num_samples)
         room = reverb_response(self.reverb_bands, self.early, self.band_hz, self.reverb_t, self.fx_omega,
