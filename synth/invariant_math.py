@@ -63,10 +63,16 @@ def rfft(x: torch.Tensor, n: int) -> Complex:
     return spectrum.real, spectrum.imag
 
 
+def as_complex(x: Complex) -> torch.Tensor:
+    """(re, im) pair -> complex tensor. Stacking and viewing lets a compiled graph write the interleaved
+    values directly from the kernel that computes them (``torch.complex`` is a separate copy)."""
+    return torch.view_as_complex(torch.stack(x, dim=-1))
+
+
 def irfft(x: Complex, n: int) -> torch.Tensor:
     """``torch.fft.irfft`` of an (re, im) pair ``Tensor[B, F]`` over the last axis, batch-invariant like
     :func:`rfft`."""
-    spectrum = torch.complex(x[0], x[1])
+    spectrum = as_complex(x)
     if spectrum.shape[0] == 1:
         return torch.fft.irfft(spectrum.expand(2, -1), n=n)[:1]
     return torch.fft.irfft(spectrum, n=n)

@@ -24,7 +24,8 @@ def phase(freq: torch.Tensor, start: torch.Tensor, hop: int) -> torch.Tensor:
     slope = (freq[:, 1:] - f0) / hop
     per_segment = f0 * hop + slope * (hop * (hop - 1) / 2)
     offsets = torch.cumsum(per_segment.double(), dim=1) - per_segment.double()
-    offsets = (offsets + start.double()).remainder(1.0).to(freq.dtype)
+    offsets = offsets + start.double()
+    offsets = (offsets - torch.floor(offsets)).to(freq.dtype)  # remainder(1.0); fmod is slow in compiled loops
     j = torch.arange(hop, dtype=freq.dtype, device=freq.device)
     inside = f0[:, :, None] * j + slope[:, :, None] * (j * (j - 1) / 2)
     total = (offsets[:, :, None] + inside).flatten(1)

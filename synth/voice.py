@@ -23,7 +23,7 @@ from synth import tables
 from synth.control import CONTROL_HOP, adsr, lfo, upsample
 from synth.effects import chorus, drive, echo_response, reverb_response
 from synth.filters import equalizer, highpass, main_filter
-from synth.invariant_math import Complex, cmul, exp2, irfft, power, rfft
+from synth.invariant_math import Complex, as_complex, cmul, exp2, irfft, power, rfft
 from synth.oscillators import morph, phase, pulse
 from synth.params import NUM_PARAMS, PARAM_SPECS
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig
@@ -123,7 +123,7 @@ class Voice(nn.Module):
         spectrum: (re, im) of ``Tensor[B, M, FILTER_FFT // 2 + 1]``. Each ``FILTER_FFT``-sample output
         frame is split into hop-sized quarters; quarter q of frame m lands on output block m + q.
         """
-        frames = torch.fft.irfft(torch.complex(*spectrum), n=FILTER_FFT, dim=2)  # (B, M, FILTER_FFT)
+        frames = torch.fft.irfft(as_complex(spectrum), n=FILTER_FFT, dim=2)  # (B, M, FILTER_FFT)
         batch, count = frames.shape[:2]
         parts = FILTER_FFT // FILTER_HOP
         quarters = frames.reshape(batch, count, parts, FILTER_HOP)
