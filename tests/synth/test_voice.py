@@ -9,9 +9,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synth import render
-from synth.params import CONTINUOUS_INDICES, NUM_PARAMS, PARAM_INDEX, PARAM_SPECS, from_physical
+from synth.params import (
+    CONTINUOUS_INDICES,
+    NUM_PARAMS,
+    PARAM_INDEX,
+    PARAM_SPECS,
+    discrete_index,
+    from_physical,
+    to_physical,
+)
 from synth.prior import draw
 from synth.spectrogram import spectrogram
+from synth.voice import FILTER_FFT, FILTER_FRAME, FILTER_HOP, Voice
 
 GOLDEN = Path(__file__).parent / "golden" / "voice_golden.npz"
 NUM_SAMPLES = 65408
@@ -137,6 +146,32 @@ def test_swapping_oscillator_slots_gives_the_same_sound():
         swapped[0, a], swapped[0, b] = base[0, b], base[0, a]
     assert not torch.equal(swapped, base)
     torch.testing.assert_close(render(swapped), render(base), atol=1e-5, rtol=0)
+
+
+def test_unpack_matches_the_parameter_table():
+    voice = Voice()
+    x = torch.rand(8, NUM_PARAMS, generator=torch.Generator().manual_seed(3))
+    x[0], x[1] = 0.0, 1.0
+    values, onehots = voice.unpack(x)
+    for i, spec in enumerate(PARAM_SPECS):
+        expected = torch.tensor([to_physical(spec, float(v)) for v in x[:, i]])
+        torch.testing.assert_close(values[spec.name][:, 0], expected, rtol=1e-5, atol=1e-6)
+        if spec.is_discrete:
+            assert torch.equal(onehots[spec.name][:, :, 0].argmax(dim=0), discrete_index(x[:, i], spec.choices))
+
+
+def test_filter_stft_is_torch_stft_and_overlap_add_reconstructs():
+    """The filter stage's reshaped framing gives ``torch.stft(center=True)``'s frames, and its overlap-add
+    (no synthesis window: Hann at 50 % overlap sums to 1) gives the signal back."""
+    voice = Voice()
+    x = torch.randn(3, NUM_SAMPLES, generator=torch.Generator().manual_seed(4))
+    re, im = voice._stft(x)
+    reference = torch.stft(x, FILTER_FFT, FILTER_HOP, FILTER_FRAME, voice.filter_window, center=True,
+                           pad_mode="constant", return_complex=True).transpose(1, 2)
+    torch.testing.assert_close(torch.complex(re, im), reference, rtol=0, atol=1e-4)
+    # Every sample but the last half hop lies under two frames (the last one fades under a half window).
+    covered = (re.shape[1] - 1) * FILTER_HOP
+    torch.testing.assert_close(voice._istft((re, im))[:, :covered], x[:, :covered], rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("bad, message", [
