@@ -289,9 +289,9 @@ def render(params: torch.Tensor, compiled: bool = False) -> torch.Tensor:
     Raises ``ValueError`` (one line) for anything but a finite float tensor ``(B, 100)`` in [0, 1].
 
     ``compiled=True`` runs the signal path through ``torch.compile`` (inductor) in fixed chunks of
-    ``CHUNK_ROWS`` rows (the last one padded), so one compilation serves every batch size. It is several
-    times faster once compiled (the first call compiles for minutes on a 2-core CPU; later processes reuse
-    inductor's on-disk cache) and agrees with the eager path to float tolerance, not bit for bit: a
+    ``CHUNK_ROWS`` rows (the last one padded), so one compilation serves every batch size. It is about 4x
+    faster once compiled (the first call in a process takes ~35 s on a 2-core CPU with inductor's on-disk
+    cache warm, over a minute cold) and agrees with the eager path to float tolerance, not bit for bit: a
     dataset records which path made it.
     """
     check_params(params)
