@@ -56,9 +56,14 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+PERFORMANCE_ENV = ("MALLOC_", "OMP_", "MKL_", "TORCHINDUCTOR_")  # environment that changes speed
+
+
 def command_line() -> str:
-    """The command that produced a result, as one shell-quoted line."""
-    return shlex.join(["python", *sys.argv])
+    """The command that produced a result, as one shell-quoted line, with any environment variables that
+    change its speed (allocator, OpenMP, MKL, inductor settings) in front."""
+    env = [f"{key}={value}" for key, value in sorted(os.environ.items()) if key.startswith(PERFORMANCE_ENV)]
+    return shlex.join([*env, "python", *sys.argv])
 
 
 def machine_info() -> dict:
