@@ -109,7 +109,7 @@ class Voice(nn.Module):
         FFTs run over contiguous rows.
         """
         frames = self.frame_t.numel()
-        tail = (frames + 1) * FILTER_HOP - self.num_samples - FILTER_HOP
+        tail = frames * FILTER_HOP - self.num_samples  # zeros after the signal: frames + 1 whole blocks in all
         blocks = torch.nn.functional.pad(x, (FILTER_HOP, tail)).reshape(x.shape[0], frames + 1, FILTER_HOP)
         windowed = torch.cat([blocks[:, :-1], blocks[:, 1:]], dim=2) * self.filter_window
         margin = (FILTER_FFT - FILTER_FRAME) // 2
