@@ -1,16 +1,25 @@
-# Every target bootstraps .venv from pyproject.toml when it is missing or older than pyproject.toml.
+# Every target bootstraps .venv from the lock file (exact versions and hashes of every dependency, the set
+# that was tested) when the venv is missing or older than the lock or pyproject.toml; the project itself is
+# installed editable on top, without dependencies. `make lock` regenerates the lock files after a change
+# of pyproject.toml's dependencies (tests/test_lock.py checks that the two agree).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= test
+LOCK := requirements/test.txt
+BENCH_LOCK := requirements/bench.txt
+UV_VERSION := 0.13.9
+LOCK_VENV := .venv-lock
+COMPILE = $(LOCK_VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --no-config --quiet --custom-compile-command "make lock"
 
-.PHONY: demo test bench bench-quality lint docs clean-venv
+.PHONY: demo test bench bench-quality lint docs lock clean-venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
 
 # The main job with the shipped model: 10 candidate patches for a patch the model never saw in training;
@@ -26,9 +35,8 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q
 
-bench: EXTRAS = test,bench
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet --require-hashes -r $(BENCH_LOCK)
 	$(PY) benchmarks/synth_speed.py
 	$(PY) benchmarks/dataset_speed.py
 	$(PY) benchmarks/specmask_speed.py
@@ -50,6 +58,14 @@ bench-quality: $(STAMP) data/train.h5 data/test.h5
 
 docs: $(STAMP)
 	$(PY) -m synth params --readme README.md
+
+# Regenerate the lock files from pyproject.toml (needs the network). The bench lock is constrained by the test
+# lock, so the packages they share have the same versions.
+# uv lives in its own small venv, so the project's venv holds exactly the locked set.
+lock:
+	@test -x $(LOCK_VENV)/bin/uv || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION))
+	$(COMPILE) --extra test -o $(LOCK)
+	$(COMPILE) --extra test --extra bench -c $(LOCK) -o $(BENCH_LOCK)
 
 clean-venv:
 	rm -rf $(VENV)
