@@ -1,5 +1,12 @@
-"""``python -m dataset_gen``: see :mod:`dataset_gen.cli`."""
+"""``python -m dataset_gen``: see :mod:`dataset_gen.cli`; the installation is checked first
+(:mod:`synth.install_check`: a broken install exits with status 3 and says how to fix it)."""
 
-from dataset_gen.cli import main
+from synth.install_check import run_checked
 
-raise SystemExit(main())
+
+def main() -> int:
+    return run_checked("dataset_gen.cli")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,5 +1,12 @@
-import sys
+"""``inverse`` / ``python -m inverse``: see :mod:`inverse.cli`; the installation is checked first
+(:mod:`synth.install_check`: a broken install exits with status 3 and says how to fix it)."""
 
-from inverse.cli import main
+from synth.install_check import run_checked
 
-sys.exit(main())
+
+def main() -> int:
+    return run_checked("inverse.cli")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,5 +1,12 @@
-import sys
+"""``specmask`` / ``python -m specmask``: see :mod:`specmask.cli`; the installation is checked first
+(:mod:`synth.install_check`: a broken install exits with status 3 and says how to fix it)."""
 
-from specmask.cli import main
+from synth.install_check import run_checked
 
-sys.exit(main())
+
+def main() -> int:
+    return run_checked("specmask.cli")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

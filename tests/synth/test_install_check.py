@@ -1,0 +1,54 @@
+"""The start-up self-check tells a broken installation (exit 3, one line naming the cause and the fix)
+from bad input (exit 2)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synth.install_check import BROKEN_INSTALL_STATUS, BrokenInstall, check_install
+
+ROOT = Path(__file__).resolve().parents[2]
+UNDEFINED = "Could not load this library: /x/libtorchaudio.so: undefined symbol: torch_exception_get_what"
+
+
+def run_with_fake(tmp_path, package: str, body: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``python -m ARGS`` with a fake ``package`` first on the path (its __init__ is ``body``)."""
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text(body)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("command", [("inverse", "predict", "x.png"), ("specmask", "enhance", "x.wav", "-o", "y.wav"),
+                                     ("synth", "params"), ("dataset_gen", "info", "x.h5")])
+def test_a_torchaudio_that_does_not_load_is_a_broken_install(tmp_path, command):
+    result = run_with_fake(tmp_path, "torchaudio", f"raise OSError({UNDEFINED!r})", *command)
+    assert result.returncode == BROKEN_INSTALL_STATUS
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: broken installation: cannot load torchaudio (OSError: Could not load")
+    for part in ("undefined symbol", "make clean-venv", "not a problem with your input"):
+        assert part in lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_version_mismatch_message(monkeypatch):
+    import torch
+    import torchaudio
+
+    monkeypatch.setattr(torchaudio, "__version__", "2.11.1+cu130")
+    with pytest.raises(BrokenInstall, match=r"torchaudio 2.11.1\+cu130 does not match torch 2.11.0"):
+        check_install()
+    monkeypatch.setattr(torchaudio, "__version__", torch.__version__)
+    check_install()
+
+
+def test_a_working_install_runs_the_command_and_bad_input_stays_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "dataset_gen", "info", str(tmp_path / "missing.h5")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: ")
+    assert "broken installation" not in result.stderr
