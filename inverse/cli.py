@@ -18,20 +18,48 @@ from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
 from inverse.train import TrainConfig
-from synth.errors import InputError, positive_int, run_command
+from synth.errors import (
+    InputError,
+    json_kind,
+    non_negative_float,
+    non_negative_int,
+    one_line,
+    positive_float,
+    positive_int,
+    run_command,
+)
+from synth.paths import check_input_file, check_output_dir
+
+
+def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
+    """``--config FILE`` (``best_config.json`` of ``inverse tune``, or written by hand) -> its model and training
+    configs (a missing section: the defaults); anything malformed is one line naming the file and the section."""
+    check_input_file(path)
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: expected a JSON config, could not parse it ({one_line(error)})") from None
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: expected a JSON object with 'model' and/or 'train' sections, got "
+                         f"{json_kind(saved)}")
+
+    def section(name: str, build, default):
+        try:
+            return build(saved[name]) if name in saved else default
+        except InputError as error:
+            raise InputError(f"{path}: in '{name}': {error}") from None
+
+    return (section("model", ModelConfig.from_json, ModelConfig()),
+            section("train", TrainConfig.from_json, TrainConfig()))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from inverse.train import train
 
+    check_output_dir(args.out, "--out")
     base = TrainConfig()
     if args.config:
-        try:
-            saved = json.loads(open(args.config).read())
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(f"{args.config}: cannot read the config ({error.__class__.__name__})") from None
-        model_config = ModelConfig.from_json(saved["model"]) if "model" in saved else ModelConfig()
-        base = TrainConfig.from_json(saved.get("train", {}))
+        model_config, base = _read_config(args.config)
     else:
         backbone = {"widths": tuple(args.widths) if args.widths else None, "stem_stride": args.stem_stride}
         model_config = ModelConfig(BackboneConfig(**{k: v for k, v in backbone.items() if v is not None}),
@@ -48,6 +76,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from inverse.predict import Predictor
 
+    _check_out(args)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
                           seed=args.seed)
     predictor = Predictor.from_checkpoint(args.model, device="cpu")
@@ -62,6 +91,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from inverse.predict import Prediction, load_any_target
     from inverse.search import SearchConfig, search
 
+    _check_out(args)
     config = SearchConfig(method=args.method, budget=args.budget, time_budget_s=args.time_budget,
                           samples=args.samples, min_distance=args.min_distance, seed=args.seed)
     try:
@@ -72,6 +102,11 @@ def _cmd_search(args: argparse.Namespace) -> int:
     found = search(target, config, progress=not args.json)
     _report(Prediction(target, found, f"{source} (search: {args.method})", notes), args)
     return 0
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    if args.out:
+        check_output_dir(args.out, "--out")
 
 
 def _report(prediction, args: argparse.Namespace) -> None:
@@ -91,6 +126,7 @@ def _report(prediction, args: argparse.Namespace) -> None:
 def _cmd_tune(args: argparse.Namespace) -> int:
     from inverse.tune import TuneConfig, tune
 
+    check_output_dir(args.out, "--out")
     config = TuneConfig(trials=args.trials, epochs=args.epochs, eval_targets=args.eval_targets,
                         eval_pool=args.eval_pool, num_workers=args.num_workers, seed=args.seed)
     summary = tune(args.train, args.val, args.out, config, storage=args.storage, study_name=args.study,
@@ -116,7 +152,7 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
-    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance,
+    p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates "
                         f"(default {SamplingConfig.min_distance:g})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same candidates")
@@ -140,14 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="JSON with 'model' and/or 'train' sections (e.g. from `inverse tune`)")
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="per process")
-    p.add_argument("--lr", type=float, help="AdamW peak learning rate")
+    p.add_argument("--lr", type=positive_float, help="AdamW peak learning rate")
     p.add_argument("--seed", type=int)
-    p.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader workers")
-    p.add_argument("--spectral-weight", dest="spectral_weight", type=float,
+    p.add_argument("--num-workers", dest="num_workers", type=non_negative_int, help="DataLoader workers")
+    p.add_argument("--spectral-weight", dest="spectral_weight", type=non_negative_float,
                    help="weight of the spectral loss that renders predictions through the synth (default 0: off)")
     p.add_argument("--spectral-rows", dest="spectral_rows", type=positive_int,
                    help="rows per batch rendered for the spectral loss (default 8)")
-    p.add_argument("--widths", type=int, nargs="+",
+    p.add_argument("--widths", type=positive_int, nargs="+",
                    help=f"backbone channels per stage (default {' '.join(map(str, BackboneConfig().widths))})")
     p.add_argument("--stem-stride", dest="stem_stride", type=positive_int,
                    help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
@@ -162,14 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--pool", type=positive_int, default=SamplingConfig.pool,
                    help=f"candidates rendered and scored (default {SamplingConfig.pool})")
-    p.add_argument("--sigma", type=float, default=SamplingConfig.sigma,
+    p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
     p.add_argument("--refine", choices=REFINE_METHODS, default="none",
                    help="refine the candidates: gradient descent through the synth (continuous parameters) or "
                         "CMA-ES around each candidate (default none)")
     p.add_argument("--steps", type=positive_int, default=RefineConfig.steps,
                    help=f"--refine gradient: steps (default {RefineConfig.steps})")
-    p.add_argument("--refine-lr", dest="refine_lr", type=float, default=RefineConfig.lr,
+    p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
@@ -182,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "compare the network with.")
     _candidate_options(p)
     p.add_argument("--budget", type=positive_int, required=True, help="renders to spend")
-    p.add_argument("--time-budget", dest="time_budget", type=float, help="also stop after this many seconds")
+    p.add_argument("--time-budget", dest="time_budget", type=positive_float, help="also stop after this many seconds")
     p.add_argument("--method", choices=SEARCH_METHODS, default="cmaes", help="cmaes (default) or random")
     p.set_defaults(func=_cmd_search)
 
@@ -207,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validation rows scored by latent sampling per trial (default 16)")
     p.add_argument("--eval-pool", dest="eval_pool", type=positive_int, default=32,
                    help="sampling pool per target during tuning (default 32)")
-    p.add_argument("--num-workers", dest="num_workers", type=int, default=2, help="DataLoader workers")
+    p.add_argument("--num-workers", dest="num_workers", type=non_negative_int, default=2, help="DataLoader workers")
     p.add_argument("--seed", type=int, help="sampler seed (default: differs per process)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -221,8 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", type=positive_int, default=100)
     p.add_argument("--samples", type=positive_int, default=10)
     p.add_argument("--pool", type=positive_int, default=64)
-    p.add_argument("--sigma", type=float, default=SamplingConfig.sigma, help="latent noise (see predict)")
-    p.add_argument("--min-distance", dest="min_distance", type=float, default=SamplingConfig.min_distance)
+    p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma, help="latent noise (see predict)")
+    p.add_argument("--min-distance", dest="min_distance", type=non_negative_float,
+                   default=SamplingConfig.min_distance)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)

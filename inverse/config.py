@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from types import UnionType
+from typing import Union, get_args, get_origin, get_type_hints
 
-from synth.errors import InputError
+from synth.errors import InputError, json_kind
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,46 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> ModelConfig:
+        if not isinstance(data, dict) or not {"backbone", "head"} <= set(data):
+            raise InputError(f"expected a model config object with 'backbone' and 'head' objects, got "
+                             f"{json_kind(data) if not isinstance(data, dict) else 'keys ' + repr(sorted(data))}")
         return cls(backbone=build_dataclass(BackboneConfig, data["backbone"]),
                    head=build_dataclass(HeadConfig, data["head"]))
 
 
 def build_dataclass(kind, data: dict):
-    """A config dataclass from its JSON form (lists become tuples); unknown fields are an InputError."""
+    """A config dataclass from its JSON form (lists become tuples). Anything but an object, unknown fields
+    and values of the wrong type (checked against the field annotations) are an :class:`InputError`."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected a {kind.__name__} object, got {json_kind(data)}")
     names = {f.name for f in fields(kind)}
     unknown = set(data) - names
     if unknown:
         raise InputError(f"unknown {kind.__name__} fields: {', '.join(sorted(unknown))}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    hints = get_type_hints(kind)
+    for name, value in values.items():
+        if not _has_type(value, hints[name]):
+            raise InputError(f"{kind.__name__}.{name}: expected {_type_name(hints[name])}, got {value!r}")
     return kind(**values)
+
+
+def _has_type(value, hint) -> bool:
+    """Whether a JSON value (lists already tuples) fits a field annotation: int, float (an int is fine),
+    bool, str, None, unions and tuples."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_has_type(v, a) for v, a in zip(value, args))
+    if origin in (Union, UnionType):
+        return any(_has_type(value, a) for a in args)
+    if hint in (int, float):
+        return not isinstance(value, bool) and isinstance(value, int if hint is int else (int, float))
+    return isinstance(value, hint)
+
+
+def _type_name(hint) -> str:
+    return getattr(hint, "__name__", None) if get_origin(hint) is None else str(hint)

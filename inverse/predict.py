@@ -92,8 +92,8 @@ class Predictor:
     def from_checkpoint(cls, path: str | Path | None = None, device: str = "cpu") -> Predictor:
         path = Path(path) if path is not None else DEFAULT_MODEL
         if path == DEFAULT_MODEL and not DEFAULT_MODEL.with_suffix(".json").exists():
-            raise InputError("no default model is shipped yet; train one (`inverse train`) and pass --model "
-                             "runs/NAME/best")
+            raise InputError("no default model is shipped with this installation; train one (`inverse train "
+                             "--train data/train.h5 --out runs/NAME`) and pass --model runs/NAME/best")
         return cls(checkpoint.load(path, device)[0])
 
     def predict(self, target: torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,

@@ -28,7 +28,16 @@ from inverse.config import ModelConfig
 from inverse.model import InverseModel
 from inverse.runs import append_csv, load_state, pick_device, save_state, setup_distributed
 from inverse.spectral_loss import spectral_loss
-from synth.errors import InputError
+from synth.errors import (
+    InputError,
+    NumberRule,
+    any_integer,
+    json_kind,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from synth.params import DISCRETE_INDICES, discrete_index
 from synth.spectrogram import dequantize
 
@@ -48,13 +57,34 @@ class TrainConfig:
     spectral_weight: float = 0.0  # weight of the spectral loss (dB) rendered through the synth; 0 = off
     spectral_rows: int = 8  # rows per batch rendered for the spectral loss (it costs a render + backward each)
 
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Every field against its rule (:data:`TRAIN_RULES`, the same the command-line options use); the
+        first bad one is an :class:`InputError` naming it."""
+        for name, rule in TRAIN_RULES.items():
+            rule.check(getattr(self, name), name)
+
     @classmethod
     def from_json(cls, data: dict) -> TrainConfig:
+        if not isinstance(data, dict):
+            raise InputError(f"expected an object of training options, got {json_kind(data)}")
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise InputError(f"unknown training options: {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+TRAIN_RULES: dict[str, NumberRule] = {
+    "epochs": positive_int, "batch_size": positive_int, "lr": positive_float, "weight_decay": non_negative_float,
+    "ce_weight": non_negative_float, "seed": any_integer, "num_workers": non_negative_int,
+    "val_fraction": NumberRule("a fraction between 0 and 1 (both excluded)", minimum=0.0, maximum=1.0,
+                               above_minimum=True, below_maximum=True),
+    "grad_clip": positive_float, "scale_rows": positive_int, "spectral_weight": non_negative_float,
+    "spectral_rows": positive_int,
+}
 
 
 _PART_NAMES = {"param/l1": "l1", "param/ce": "ce", "spectral/db": "spectral_db"}  # loss part -> log column

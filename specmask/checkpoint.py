@@ -13,6 +13,8 @@ The discriminator is not part of it (it is only needed to train; the run folder 
 
 from __future__ import annotations
 
+import itertools
+import shlex
 from pathlib import Path
 
 import torch
@@ -50,8 +52,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[MaskGene
     is a clear :class:`InputError`. Never unpickles anything."""
     info = inverse_checkpoint.read_metadata(path)
     if "mask_model_config" not in info:
-        raise InputError(f"{path}: has no mask head (an inverse-only checkpoint); train one with "
-                         f"`specmask train --backbone {path} --out runs/mask`")
+        raise InputError(f"{path}: has no mask head (an inverse-only checkpoint); train one on its backbone with "
+                         f"`{train_command(path)}`")
     weights, _ = inverse_checkpoint.paths(path)
     try:
         config = MaskModelConfig.from_json(info["mask_model_config"])
@@ -64,6 +66,14 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[MaskGene
         first = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
         raise InputError(f"{weights}: mask weights do not fit the mask model config ({first})") from None
     return generator.to(device).eval(), info
+
+
+def train_command(backbone: str | Path) -> str:
+    """A ``specmask train`` command line that trains a mask head on ``backbone`` (an inverse checkpoint) into
+    a run directory that does not hold a run yet (``runs/mask``, else ``runs/mask-2``, ...), quoted for the shell."""
+    names = (Path("runs") / ("mask" if n == 1 else f"mask-{n}") for n in itertools.count(1))
+    out = next(d for d in names if not d.exists() or (d.is_dir() and not (d / "last.json").exists()))
+    return f"specmask train --backbone {shlex.quote(str(backbone))} --out {shlex.quote(str(out))}"
 
 
 def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

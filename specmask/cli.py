@@ -18,14 +18,16 @@ from specmask.enhance import MODES
 from specmask.mixing import INTERFERERS, MixConfig
 from specmask.perceptual import NETWORKS
 from specmask.train import MaskTrainConfig, Sources
-from synth.errors import InputError, positive_int, run_command
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
-    return value
+from synth.errors import (
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    run_command,
+)
+from synth.paths import check_output_dir
 
 
 def _overrides(kind, args: argparse.Namespace, **extra):
@@ -37,6 +39,7 @@ def _overrides(kind, args: argparse.Namespace, **extra):
 def _cmd_train(args: argparse.Namespace) -> int:
     from specmask.train import train
 
+    check_output_dir(args.out, "--out")
     losses = LossConfig(**{name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None
                            else getattr(LossConfig, name)
                            for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity")},
@@ -59,19 +62,12 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
 
     options = EnhanceOptions(mode=args.mode, strength=args.strength, floor=args.floor, invert=args.invert,
                              channels=args.channels, save_mask=args.save_mask, mask=args.mask, rest=args.rest,
-                             allow_clipped=args.allow_clipped)
-    if args.figure and args.input == "-":
-        raise InputError("--figure needs an input file (it reads the input again), not stdin")
+                             figure=args.figure, allow_clipped=args.allow_clipped)
     if args.stream:
         report = stream_file(args.input, args.output, args.model, options, block=args.block,
                              lookahead=args.lookahead, input_rate=args.rate, threads=args.threads)
     else:
         report = enhance_file(args.input, args.output, args.model, options, threads=args.threads)
-    if args.figure:
-        from specmask.figures import before_after_figure
-
-        report["figure"] = str(before_after_figure(args.input, args.output, args.figure,
-                                                   f"specmask --mode {args.mode}"))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -108,24 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"new mixtures per epoch (default {MaskTrainConfig.examples_per_epoch})")
     g.add_argument("--val-examples", dest="val_examples", type=positive_int)
     g.add_argument("--batch-size", dest="batch_size", type=positive_int)
-    g.add_argument("--lr", type=float, help=f"generator learning rate (default {MaskTrainConfig.lr:g})")
-    g.add_argument("--lr-disc", dest="lr_disc", type=float)
+    g.add_argument("--lr", type=positive_float, help=f"generator learning rate (default {MaskTrainConfig.lr:g})")
+    g.add_argument("--lr-disc", dest="lr_disc", type=positive_float)
     g.add_argument("--seed", type=int, help="initial weights of the new parts")
     g.add_argument("--data-seed", dest="data_seed", type=int,
                    help=f"training mixtures (validation: +1; default {MaskTrainConfig.data_seed})")
-    g.add_argument("--num-workers", dest="num_workers", type=int, help="processes making mixtures")
+    g.add_argument("--num-workers", dest="num_workers", type=non_negative_int, help="processes making mixtures")
     g.add_argument("--finetune-backbone", action="store_true",
                    help="train a copy of the backbone too (stored beside the original in the checkpoint)")
-    g.add_argument("--adversarial-start", dest="adversarial_start", type=int,
+    g.add_argument("--adversarial-start", dest="adversarial_start", type=non_negative_int,
                    help="generator steps before the discriminator joins")
     g = p.add_argument_group("model")
-    g.add_argument("--mask-max", dest="mask_max", type=float,
+    g.add_argument("--mask-max", dest="mask_max", type=positive_float,
                    help="masks lie in [0, mask_max]; > 1 allows boosting (--mode enhance) (default 1)")
     g.add_argument("--decoder-width", dest="decoder_width", type=positive_int)
     g.add_argument("--subpixel-channels", dest="subpixel_channels", type=positive_int)
     g = p.add_argument_group("losses (weight 0 switches a term off)")
     for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity"):
-        g.add_argument(f"--{name}-weight", dest=f"{name}_weight", type=_non_negative,
+        g.add_argument(f"--{name}-weight", dest=f"{name}_weight", type=non_negative_float,
                        help=f"default {getattr(LossConfig, name):g}")
     g.add_argument("--waveform-loss", choices=("mrstft", "sisdr"), default=LossConfig.waveform_kind)
     g.add_argument("--adversarial-loss", choices=("lsgan", "hinge"), default=LossConfig.adversarial_kind)
@@ -136,12 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--wav-dir", dest="wav_dir", action="append", help="folder of clean WAV sources (repeatable)")
     g.add_argument("--audio-data", dest="audio_data", help="dataset made with `python -m dataset_gen --audio`")
-    g.add_argument("--external-share", dest="external_share", type=float,
+    g.add_argument("--external-share", dest="external_share", type=probability,
                    help="share of sources from --wav-dir/--audio-data (default 0.5)")
-    g.add_argument("--snr", nargs=2, type=float, metavar=("LOW", "HIGH"), help="SNR range in dB (default -5 15)")
+    g.add_argument("--snr", nargs=2, type=finite_float, metavar=("LOW", "HIGH"), help="SNR range in dB (default -5 15)")
     g.add_argument("--interferers", nargs="+", choices=INTERFERERS, help="default: all")
-    g.add_argument("--reverb-prob", dest="reverb_prob", type=float)
-    g.add_argument("--eq-prob", dest="eq_prob", type=float)
+    g.add_argument("--reverb-prob", dest="reverb_prob", type=probability)
+    g.add_argument("--eq-prob", dest="eq_prob", type=probability)
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("enhance", help="apply a mask model to a WAV file (offline or streaming)",
@@ -156,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
     p.add_argument("--mode", choices=MODES, default="denoise")
-    p.add_argument("--strength", type=float, default=1.0, help="wet/dry on the mask, 0..2 (default 1)")
-    p.add_argument("--floor", type=float, default=0.0, help="lowest mask value, 0..1: limits suppression")
+    p.add_argument("--strength", type=non_negative_float, default=1.0, help="wet/dry on the mask, 0..2 (default 1)")
+    p.add_argument("--floor", type=non_negative_float, default=0.0, help="lowest mask value, 0..1: limits suppression")
     p.add_argument("--invert", action="store_true", help="keep what the mask removes")
     p.add_argument("--save-mask", dest="save_mask", help="write the mask as a PNG (offline: of the first "
                                                           "window; 255 = gain mask_max, same layout as spectrograms)")
@@ -170,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="process an input with clipped samples instead of refusing it")
     p.add_argument("--stream", action="store_true", help="process blocks as they arrive; report RTF and latency")
     p.add_argument("--block", type=positive_int, default=4096, help="--stream block in samples at 16 kHz")
-    p.add_argument("--lookahead", type=int, default=1024, help="--stream lookahead in samples at 16 kHz")
+    p.add_argument("--lookahead", type=non_negative_int, default=1024, help="--stream lookahead in samples at 16 kHz")
     p.add_argument("--rate", type=positive_int, default=16000, help="sample rate of raw PCM on stdin")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

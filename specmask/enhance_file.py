@@ -4,11 +4,17 @@ Offline (:func:`enhance_file`) and streaming (:func:`stream_file`) read the inpu
 16 kHz piece by piece (:class:`~specmask.resample.StreamResampler`), run the overlap-add or streaming
 engine (:mod:`specmask.enhance`), resample back to the input's rate and write as they go: memory stays
 constant whatever the length. The output has the input's sample rate, length and channel count (one
-channel with ``--channels downmix``); it is written under a temporary name and renamed when complete.
+channel with ``--channels downmix``).
+
+Every output path (``-o``, ``--rest``, ``--save-mask``, ``--figure``) is checked before the work starts
+(:func:`synth.paths.check_outputs`: a writable folder, not a directory, not the input nor another output).
+The outputs of a run are written under temporary names beside their destinations and renamed into place
+together when all of them are complete (:class:`_Staged`): a run that fails leaves none of them behind.
 
 Input checks, each one line (:class:`InputError`): not audio, empty, NaN or infinite samples, silent,
 clipped (more than 0.1 % of samples at full scale; ``allow_clipped`` overrides), a sample rate outside
-8-192 kHz, a checkpoint without a mask head. The output never contains NaN.
+8-192 kHz, a directory instead of a file, empty stdin, a checkpoint without a mask head. The output never
+contains NaN.
 
 Mask PNGs (``--save-mask``, ``--mask``): 512x512 grayscale in the spectrogram layout (highest bin in
 row 0), gain ``u8 / 127``: 127 leaves a bin unchanged, 0 silences it, 254 boosts it 6 dB.
@@ -18,10 +24,11 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +39,9 @@ import torch
 from specmask import checkpoint
 from specmask.enhance import WINDOW, MaskControls, OverlapAdd, Streaming, WindowEnhancer, model_mask_fn
 from specmask.resample import StreamResampler
-from synth.errors import InputError
+from synth.errors import InputError, one_line
 from synth.image_io import read_png, write_png
+from synth.paths import check_input_file, check_outputs
 from synth.spectrogram import DEFAULT_CONFIG
 
 RATE = DEFAULT_CONFIG.sample_rate
@@ -53,6 +61,7 @@ class EnhanceOptions:
     save_mask: str | None = None  # PNG of the mask (offline: the first window; streaming: the last)
     mask: str | None = None  # PNG of a mask to apply instead of the model's
     rest: str | None = None  # --mode separate: also write input minus output
+    figure: str | None = None  # PNG of the input's, the output's and the removed part's spectrograms (first window)
     allow_clipped: bool = False
 
     def controls(self) -> MaskControls:
@@ -69,7 +78,22 @@ def mask_to_png(mask: torch.Tensor) -> np.ndarray:
 
 def read_mask_png(path: str) -> torch.Tensor:
     """An edited mask PNG -> gain ``Tensor[512, 512]`` (``u8 / 127``)."""
-    return torch.from_numpy(read_png(path).astype(np.float32) / MASK_UNIT)
+    pixels = read_png(path, hint="edit a mask written by --save-mask without resizing it or adding colour")
+    return torch.from_numpy(pixels.astype(np.float32) / MASK_UNIT)
+
+
+def _check_paths(input_path: str, output: str, options: EnhanceOptions) -> None:
+    """Before any work: the input and ``--mask`` are files; every output can be written and is neither an input
+    nor another output."""
+    stdin = input_path == "-"
+    if not stdin:
+        check_input_file(input_path)
+    elif options.figure:
+        raise InputError("--figure needs an input file (it reads the input again), not stdin")
+    if options.mask:
+        check_input_file(options.mask)
+    check_outputs({"-o": output, "--rest": options.rest, "--save-mask": options.save_mask, "--figure": options.figure},
+                  inputs={"the input": None if stdin else input_path, "--mask": options.mask})
 
 
 def _mask_fn(model: str, options: EnhanceOptions):
@@ -96,8 +120,7 @@ def _check_block(block: np.ndarray, name: str) -> None:
 
 def _scan(path: str, allow_clipped: bool) -> tuple[soundfile.SoundFile, list[str]]:
     """Open a WAV for reading after one pass over its samples (empty / NaN / silent / clipped checks)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(errno.ENOENT, "no such file", path)
+    check_input_file(path)
     try:
         handle = soundfile.SoundFile(path)
     except soundfile.LibsndfileError as error:
@@ -129,7 +152,7 @@ class _Pipeline:
     """Input rate -> 16 kHz -> engine -> input rate, channel handling, output writer; counts compute time."""
 
     def __init__(self, engine, rate: int, channels_in: int, options: EnhanceOptions, output: str, subtype: str,
-                 delay: int):
+                 delay: int, staged: _Staged):
         self.engine, self.rate, self.options = engine, rate, options
         self.downmix = options.channels == "downmix" and channels_in > 1
         channels = 1 if self.downmix else channels_in
@@ -138,10 +161,10 @@ class _Pipeline:
         self.delay = delay  # 16 kHz samples the engine lags its input (streaming lookahead)
         self.to_skip = delay
         self.received, self.written, self.compute_s = 0, 0, 0.0
-        self.outputs = [_Writer(output, rate, channels, subtype)]
+        self.outputs = [_Writer(staged, output, rate, channels, subtype)]
         self.dry = StreamDelay(channels) if options.rest else None
         if options.rest:
-            self.outputs.append(_Writer(options.rest, rate, channels, subtype))
+            self.outputs.append(_Writer(staged, options.rest, rate, channels, subtype))
 
     def push(self, block: np.ndarray) -> None:
         """``block``: float32 ``(frames, channels)`` at the input rate."""
@@ -202,27 +225,92 @@ class StreamDelay:
         return out
 
 
-class _Writer:
-    """A WAV written under a temporary name in the same folder, renamed on :meth:`close`."""
+@contextmanager
+def _naming(destination: str | os.PathLike) -> Iterator[None]:
+    """Errors writing a temporary file become an ``OSError`` that names the user's ``destination``."""
+    try:
+        yield
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or one_line(error), os.fspath(destination)) from None
+    except soundfile.SoundFileError as error:
+        reason = one_line(getattr(error, "error_string", None) or error).rstrip(".")
+        raise OSError(errno.EIO, f"could not write the WAV file ({reason})", os.fspath(destination)) from None
 
-    def __init__(self, path: str, rate: int, channels: int, subtype: str):
+
+class _Staged:
+    """The output files of one run, each written under a temporary name beside its destination
+    (``.NAME.XXXXXXXX.partial.SUFFIX``) and renamed into place by :meth:`commit` once all are complete; leaving
+    the ``with`` block by an exception removes them, so a failed run leaves no output, half-written or whole.
+    Temporary files get the permissions ``open()`` gives (``0o666`` minus the umask; ``mkstemp`` gives 0o600)."""
+
+    def __init__(self):
+        self.files: dict[Path, Path] = {}  # destination -> temporary file
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        for temporary in self.files.values():
+            temporary.unlink(missing_ok=True)
+        self.files.clear()
+
+    def path(self, destination: str | os.PathLike) -> Path:
+        """A new, empty temporary file for ``destination``, ending in its suffix (for writers that go by it)."""
+        destination = Path(destination)
+        with _naming(destination):
+            while True:
+                temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial"
+                                                  f"{destination.suffix}")
+                try:
+                    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                    break
+                except FileExistsError:
+                    continue
+        self.files[destination] = temporary
+        return temporary
+
+    def write(self, destination: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+        """``write(temporary)`` for ``destination``; its errors name ``destination``."""
+        temporary = self.path(destination)
+        with _naming(destination):
+            write(temporary)
+        return temporary
+
+    def commit(self) -> None:
+        """Rename every temporary file into place."""
+        for destination, temporary in list(self.files.items()):
+            with _naming(destination):
+                temporary.replace(destination)
+            del self.files[destination]
+
+
+class _Writer:
+    """A WAV output written to its staged temporary file (errors name the user's path)."""
+
+    def __init__(self, staged: _Staged, path: str, rate: int, channels: int, subtype: str):
         self.path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent or ".")
-        os.close(fd)
-        self.tmp = Path(tmp)
-        self.handle = soundfile.SoundFile(tmp, "w", samplerate=rate, channels=channels, subtype=subtype,
-                                          format="WAV")
+        temporary = staged.path(self.path)
+        with _naming(self.path):
+            self.handle = soundfile.SoundFile(temporary, "w", samplerate=rate, channels=channels, subtype=subtype,
+                                              format="WAV")
 
     def write(self, y: torch.Tensor) -> None:
-        self.handle.write(y.T.numpy())
+        with _naming(self.path):
+            try:
+                self.handle.write(y.T.numpy())
+            except AssertionError:  # soundfile asserts that every frame was written
+                raise OSError(errno.EIO, "not every sample could be written (is the disk full?)") from None
 
     def close(self) -> None:
-        self.handle.close()
-        self.tmp.replace(self.path)
+        with _naming(self.path):
+            self.handle.close()
 
-    def discard(self) -> None:
-        self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+    def abandon(self) -> None:
+        """Close after a failure (the staged temporary file is removed by its owner)."""
+        try:
+            self.handle.close()
+        except (OSError, soundfile.SoundFileError):
+            pass
 
 
 def _subtype(subtype: str) -> str:
@@ -237,7 +325,7 @@ def _run(pipeline: _Pipeline, blocks: Iterator[np.ndarray], name: str) -> None:
         pipeline.finish()
     except BaseException:
         for writer in pipeline.outputs:
-            writer.discard()
+            writer.abandon()
         raise
 
 
@@ -249,6 +337,9 @@ def _set_threads(threads: int | None) -> None:
 def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions,
                  threads: int | None = None) -> dict:
     """Offline enhancement of a WAV file; returns a report (``summary`` line, ``notes``, timings)."""
+    if input_path == "-":
+        raise InputError("input '-' (raw PCM on stdin) needs --stream; offline enhancement reads a WAV file")
+    _check_paths(input_path, output, options)
     _set_threads(threads)
     handle, notes = _scan(input_path, options.allow_clipped)
     mask_fn, fixed, more = _mask_fn(model, options)
@@ -260,34 +351,55 @@ def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptio
     enhancer = WindowEnhancer(mask_fn, options.controls(), fixed)
     channels = 1 if options.channels == "downmix" else handle.channels
     engine = OverlapAdd(enhancer, channels)
-    pipeline = _Pipeline(engine, handle.samplerate, handle.channels, options, output, _subtype(handle.subtype), 0)
     started = time.perf_counter()
-    with handle:
+    with handle, _Staged() as staged:
+        pipeline = _Pipeline(engine, handle.samplerate, handle.channels, options, output, _subtype(handle.subtype), 0,
+                             staged)
         first_mask = _FirstMask(engine)
         _run(pipeline, first_mask.watch(handle.blocks(_READ_BLOCK, dtype="float32", always_2d=True)), input_path)
-    wall = time.perf_counter() - started
-    if options.save_mask and first_mask.mask is not None:
-        write_png(options.save_mask, mask_to_png(first_mask.mask[0]))
+        wall = time.perf_counter() - started
+        _finish(staged, input_path, output, options, first_mask.mask)
     duration = handle.frames / handle.samplerate
     report = {"input": input_path, "output": output, "mode": options.mode, "duration_s": round(duration, 3),
               "sample_rate": handle.samplerate, "channels": channels, "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(pipeline.compute_s / duration, 4), "notes": notes}
+    if options.figure:
+        report["figure"] = options.figure
     report["summary"] = (f"wrote {output} ({duration:.2f} s, {channels} channel(s), {handle.samplerate} Hz); "
                          f"real-time factor {report['real_time_factor']:.3f} ({wall:.1f} s)")
     return report
+
+
+def _finish(staged: _Staged, input_path: str, output: str, options: EnhanceOptions, mask: torch.Tensor | None
+            ) -> None:
+    """The outputs written after the audio (``--save-mask``, ``--figure``), then every output renamed into place."""
+    if options.save_mask and mask is not None:
+        staged.write(options.save_mask, lambda path: write_png(path, mask_to_png(mask[0])))
+    if options.figure:
+        from specmask.figures import before_after_figure
+
+        audio = staged.files[Path(output)]  # the finished output, still under its temporary name
+        staged.write(options.figure, lambda path: before_after_figure(input_path, audio, path,
+                                                                      f"specmask --mode {options.mode}"))
+    staged.commit()
 
 
 class _FirstMask:
     """Remembers the first window's mask while the blocks go by (for ``--save-mask``)."""
 
     def __init__(self, engine: OverlapAdd):
-        self.engine, self.mask = engine, None
+        self.engine, self.seen = engine, None
 
     def watch(self, blocks):
         for block in blocks:
             yield block
-            if self.mask is None and self.engine.last_mask is not None:
-                self.mask = self.engine.last_mask.clone()
+            if self.seen is None and self.engine.last_mask is not None:
+                self.seen = self.engine.last_mask.clone()
+
+    @property
+    def mask(self) -> torch.Tensor | None:
+        """The first window's mask; for an input shorter than a window, the one window made at the end."""
+        return self.seen if self.seen is not None else self.engine.last_mask
 
 
 def _stdin_blocks(frames: int) -> Iterator[np.ndarray]:
@@ -306,9 +418,10 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
     """Streaming enhancement: blocks of ``block`` samples (at 16 kHz) as they arrive from a WAV file or, for
     ``input_path == '-'``, raw 16-bit mono PCM at ``input_rate`` on stdin. The file written is aligned with the
     input (the engine's lookahead delay removed). Returns a report with the real-time factor and latency."""
-    _set_threads(threads)
     if not 0 < block <= WINDOW // 2 or not 0 <= lookahead <= WINDOW // 4:
         raise InputError(f"expected 0 < --block <= {WINDOW // 2} and 0 <= --lookahead <= {WINDOW // 4} samples")
+    _check_paths(input_path, output, options)
+    _set_threads(threads)
     notes: list[str] = []
     if input_path == "-":
         _check_rate(input_rate, "stdin")
@@ -324,14 +437,16 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
     notes += more
     channels = 1 if options.channels == "downmix" else channels_in
     engine = Streaming(WindowEnhancer(mask_fn, options.controls(), fixed), channels, block, lookahead)
-    pipeline = _Pipeline(engine, rate, channels_in, options, output, subtype, lookahead)
     try:
-        _run(pipeline, blocks, input_path)
+        with _Staged() as staged:
+            pipeline = _Pipeline(engine, rate, channels_in, options, output, subtype, lookahead, staged)
+            _run(pipeline, blocks, input_path)
+            if pipeline.received == 0:  # only stdin can be empty here: _scan refuses empty files
+                raise InputError("stdin: expected raw signed 16-bit PCM samples, got none (the input was empty)")
+            _finish(staged, input_path, output, options, engine.last_mask)
     finally:
         if handle is not None:
             handle.close()
-    if options.save_mask and engine.last_mask is not None:
-        write_png(options.save_mask, mask_to_png(engine.last_mask[0]))
     duration = pipeline.received / rate
     resampler_ms = 0.0 if rate == RATE else 1000 * (pipeline.down.context / rate + pipeline.up.context / RATE)
     latency_ms = 1000 * engine.latency / RATE + resampler_ms
@@ -341,6 +456,8 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
               "threads": torch.get_num_threads(), "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(rtf, 4), "latency_ms": round(latency_ms, 1),
               "block_ms": round(1000 * block / RATE, 1), "notes": notes}
+    if options.figure:
+        report["figure"] = options.figure
     report["summary"] = (f"wrote {output} ({duration:.2f} s); streaming real-time factor {rtf:.3f} on "
                          f"{report['threads']} thread(s), algorithmic latency {latency_ms:.0f} ms (block "
                          f"{1000 * block / RATE:.0f} ms + lookahead {1000 * lookahead / RATE:.0f} ms"

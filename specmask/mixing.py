@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torchaudio.functional as AF
 
+from synth.errors import InputError, finite_float, probability
 from synth.spectrogram import DEFAULT_CONFIG
 
 INTERFERERS = ("white", "pink", "brown", "hum", "voice")
@@ -36,7 +37,16 @@ class MixConfig:
     def __post_init__(self):
         unknown = set(self.interferers) - set(INTERFERERS)
         if unknown or not self.interferers:
-            raise ValueError(f"interferers must be a non-empty subset of {INTERFERERS}, got {self.interferers}")
+            raise InputError(f"interferers must be a non-empty subset of {INTERFERERS}, got {self.interferers}")
+        probability.check(self.reverb_prob, "reverb_prob (--reverb-prob)")
+        probability.check(self.eq_prob, "eq_prob (--eq-prob)")
+        ranges = {"snr_db (--snr LOW HIGH)": self.snr_db, "rt60_s": self.rt60_s, "eq_gain_db": self.eq_gain_db,
+                  "gain_db": self.gain_db}
+        for name, (low, high) in ranges.items():
+            finite_float.check(low, name)
+            finite_float.check(high, name)
+            if low > high:
+                raise InputError(f"{name}: expected LOW <= HIGH, got {low:g} > {high:g}")
 
 
 def generator_for(seed: int, index: int) -> torch.Generator:

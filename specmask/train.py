@@ -49,7 +49,15 @@ from specmask.losses import (
 )
 from specmask.mixing import MixConfig
 from specmask.perceptual import build_perceptual
-from synth.errors import InputError
+from synth.errors import (
+    InputError,
+    NumberRule,
+    any_integer,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
 from synth.spectrogram import DEFAULT_CONFIG, Spectrogram
 
 # Every column of log.csv's training part, present in every row (a term not yet active logs NaN).
@@ -78,10 +86,17 @@ class MaskTrainConfig:
     external_share: float = 0.5  # share of clean sources from --wav-dir / --audio-data when given
 
     def __post_init__(self):
-        if min(self.epochs, self.examples_per_epoch, self.val_examples, self.batch_size) < 1:
-            raise InputError("epochs, examples_per_epoch, val_examples and batch_size must be positive")
-        if not (self.lr > 0 and self.lr_disc > 0):
-            raise InputError(f"learning rates must be positive, got {self.lr}, {self.lr_disc}")
+        for name, rule in MASK_TRAIN_RULES.items():
+            rule.check(getattr(self, name), name)
+
+
+# What each numeric field of MaskTrainConfig must be (the command-line options use the same rules).
+MASK_TRAIN_RULES: dict[str, NumberRule] = {
+    "epochs": positive_int, "examples_per_epoch": positive_int, "val_examples": positive_int,
+    "batch_size": positive_int, "lr": positive_float, "lr_disc": positive_float, "seed": any_integer,
+    "data_seed": any_integer, "num_workers": non_negative_int, "grad_clip": positive_float,
+    "backbone_lr_scale": positive_float, "adversarial_start": non_negative_int, "external_share": probability,
+}
 
 
 @dataclass(frozen=True)

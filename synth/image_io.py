@@ -36,7 +36,7 @@ def write_png(path: str | os.PathLike, u8: np.ndarray | torch.Tensor) -> None:
 
 
 def read_png(path: str | os.PathLike, *, config: SpectrogramConfig = DEFAULT_CONFIG, convert: bool = False,
-             notes: list[str] | None = None) -> np.ndarray:
+             notes: list[str] | None = None, hint: str = "convert=True converts and resizes") -> np.ndarray:
     """Read a spectrogram PNG as uint8 ``(bins, frames)``, bin 0 (0 Hz) first.
 
     Accepted without conversion: a ``frames`` x ``bins`` (512x512) grayscale PNG, 8-bit, or 16-bit
@@ -44,7 +44,8 @@ def read_png(path: str | os.PathLike, *, config: SpectrogramConfig = DEFAULT_CON
     Anything else is an :class:`InputError` saying what was expected, unless ``convert`` (opt-in) is set:
     then any image Pillow reads is converted to grayscale (ITU-R 601 luma; alpha dropped) and resized
     to ``frames`` x ``bins`` with bilinear interpolation. Conversions are described in ``notes`` when a
-    list is given. A missing file is a ``FileNotFoundError``.
+    list is given. A missing file is a ``FileNotFoundError``. ``hint`` ends the message about an image of the
+    wrong size or kind: what the caller's user can do about it (e.g. the command-line option that converts).
     """
     name = os.fspath(path)
     expected = f"expected a {config.frames}x{config.bins} grayscale PNG (8- or 16-bit)"
@@ -60,7 +61,7 @@ def read_png(path: str | os.PathLike, *, config: SpectrogramConfig = DEFAULT_CON
     grayscale = image.mode == "L" or image.mode in _SIXTEEN_BIT_MODES
     size_ok = image.size == (config.frames, config.bins)
     if not convert and not (image.format == "PNG" and grayscale and size_ok):
-        raise InputError(f"{name}: {expected}, got {found} (the opt-in convert option converts and resizes)")
+        raise InputError(f"{name}: {expected}, got {found} ({hint})")
     if image.mode in _SIXTEEN_BIT_MODES:
         wide = np.asarray(image).astype(np.int64)
         if wide.min() < 0 or wide.max() > 65535:

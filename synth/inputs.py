@@ -12,6 +12,7 @@ from torch import Tensor
 from synth.audio_io import fit_length, read_wav
 from synth.errors import InputError
 from synth.image_io import read_png
+from synth.paths import check_input_file
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig, dequantize, spectrogram
 
 TARGET_SUFFIXES = (".png", ".wav", ".npy")
@@ -31,14 +32,16 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
     - ``.npy``: an array ``(bins, frames)``, either uint8 (as datasets store) or float in [0, 1]. Loaded
       without pickle.
 
-    Returns the spectrogram and notes describing any conversion (for stderr). Anything else is an
-    :class:`InputError`.
+    Returns the spectrogram and notes describing any conversion (for stderr). Anything else, a directory
+    included, is an :class:`InputError`; a missing file is a ``FileNotFoundError``.
     """
     name = os.fspath(path)
+    check_input_file(name)
     suffix = Path(name).suffix.lower()
     notes: list[str] = []
     if suffix == ".png":
-        pixels = read_png(name, config=config, convert=convert, notes=notes)
+        pixels = read_png(name, config=config, convert=convert, notes=notes,
+                          hint="pass --convert to convert colour and resize")
         return torch.from_numpy(dequantize(pixels)), notes
     if suffix == ".wav":
         audio, notes = load_audio(name, config, downmix=downmix)

@@ -2,12 +2,11 @@
 candidates distinct, bad input as one line."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
 
+from inverse.cli import main
 from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient
 from inverse.sampling import Candidates, score
 from inverse.search import SearchConfig, search
@@ -87,23 +86,26 @@ def test_time_budget_stops_early(problem):
 @pytest.mark.parametrize("argv, expected", [
     (["--budget", "0"], "expected a positive integer"),
     (["--budget", "5", "--samples", "6"], "samples must be between 1 and the budget"),
-    (["--budget", "20", "--time-budget", "-1"], "time budget must be positive"),
+    (["--budget", "20", "--time-budget", "-1"], "--time-budget: expected a positive finite number, got -1"),
 ])
-def test_search_bad_input_is_one_line(problem, tmp_path, argv, expected):
+def test_search_bad_input_is_one_line(problem, tmp_path, argv, expected, capsys):
     png = tmp_path / "t.png"
     write_png(png, quantize(problem[0]).numpy())
-    result = subprocess.run([sys.executable, "-m", "inverse", "search", str(png), *argv], capture_output=True,
-                            text=True)
-    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+    try:
+        status = main(["search", str(png), *argv])
+    except SystemExit as usage:  # argparse's own errors
+        status = usage.code
+    err = capsys.readouterr().err
+    assert status == 2 and expected in err and "Traceback" not in err
 
 
-def test_search_cli_prints_ranked_json(problem, tmp_path):
+def test_search_cli_prints_ranked_json(problem, tmp_path, capsys):
     png = tmp_path / "t.png"
     write_png(png, quantize(problem[0]).numpy())
-    result = subprocess.run([sys.executable, "-m", "inverse", "search", str(png), "--budget", "8", "--samples", "2",
-                             "--method", "random", "--json"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    candidates = json.loads(result.stdout)["candidates"]
+    status = main(["search", str(png), "--budget", "8", "--samples", "2", "--method", "random", "--json"])
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    candidates = json.loads(out.out)["candidates"]
     assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["distance_db"] <= candidates[1]["distance_db"]
 
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from synth.audio_io import write_wav
 from synth.errors import InputError
@@ -62,3 +63,19 @@ def test_unknown_suffix(tmp_path):
     (tmp_path / "x.mp3").write_bytes(b"\0")
     with pytest.raises(InputError, match=r"expected a \.png, \.wav or \.npy file, got '\.mp3'"):
         load_target(tmp_path / "x.mp3")
+
+
+def test_directory_is_refused_as_such(tmp_path):
+    (tmp_path / "spec.png").mkdir()
+    for path in (tmp_path, tmp_path / "spec.png"):
+        with pytest.raises(InputError, match=r"expected a file, got a directory$"):
+            load_target(path)
+    with pytest.raises(FileNotFoundError):
+        load_target(tmp_path / "missing.png")
+
+
+def test_wrong_image_names_the_convert_option(tmp_path):
+    Image.new("RGB", (640, 480)).save(tmp_path / "big.png")
+    with pytest.raises(InputError, match=r"got a 640x480 RGB PNG image \(pass --convert to convert colour and "
+                                         r"resize\)"):
+        load_target(tmp_path / "big.png")

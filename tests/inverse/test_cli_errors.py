@@ -1,0 +1,124 @@
+"""`inverse` bad input: --config files of the wrong shape, option values, targets that are directories and
+--out paths that cannot be written; each one `error:` line (or a usage error), exit status 2, nothing written."""
+
+from dataclasses import fields
+
+import pytest
+import torch
+
+from inverse import checkpoint
+from inverse.cli import main
+from inverse.model import InverseModel
+from inverse.train import TRAIN_RULES, TrainConfig
+from synth.errors import InputError
+
+
+def one_error(args, capsys) -> str:
+    """Run a command that must fail with one `error:` line and status 2; returns that line."""
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def usage_error(args, capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("[1, 2]", "expected a JSON object with 'model' and/or 'train' sections, got a list"),
+    ('"train"', "expected a JSON object with 'model' and/or 'train' sections, got a string"),
+    ('{"train": {"lr": "fast"}}', "in 'train': lr: expected a positive finite number, got 'fast'"),
+    ('{"train": {"lr": -1}}', "in 'train': lr: expected a positive finite number, got -1"),
+    ('{"train": {"num_workers": -1}}', "in 'train': num_workers: expected a non-negative integer, got -1"),
+    ('{"train": {"epochs": 2.5}}', "in 'train': epochs: expected a positive integer, got 2.5"),
+    ('{"train": {"spectral_weight": -0.5}}', "spectral_weight: expected a non-negative finite number, got -0.5"),
+    ('{"train": [1]}', "in 'train': expected an object of training options, got a list"),
+    ('{"train": {"speed": 3}}', "in 'train': unknown training options: speed"),
+    ('{"model": 3}', "in 'model': expected a model config object with 'backbone' and 'head' objects, got a number"),
+    ('{"model": {"backbone": {"widths": "wide"}, "head": {}}}',
+     "in 'model': BackboneConfig.widths: expected tuple[int, ...], got 'wide'"),
+    ('{"model": {"backbone": {}, "head": {"dropout": "none"}}}', "HeadConfig.dropout: expected float, got 'none'"),
+    ("{not json", "expected a JSON config, could not parse it"),
+])
+def test_config_of_the_wrong_shape_is_one_line_naming_the_file(content, expected, tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(content)
+    err = one_error(["train", "--train", tmp_path / "missing.h5", "--out", tmp_path / "run", "--config", config],
+                    capsys)
+    assert err.startswith(f"error: {config}: ") and expected in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_config_that_is_a_directory(tmp_path, capsys):
+    err = one_error(["train", "--train", tmp_path / "x.h5", "--out", tmp_path / "run", "--config", tmp_path], capsys)
+    assert err == f"error: {tmp_path}: expected a file, got a directory\n"
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--lr", "-1", "expected a positive finite number, got -1"),
+    ("--lr", "nan", "expected a positive finite number, got nan"),
+    ("--lr", "inf", "expected a positive finite number, got inf"),
+    ("--lr", "fast", "expected a positive finite number, got 'fast'"),
+    ("--num-workers", "-1", "expected a non-negative integer, got -1"),
+    ("--spectral-weight", "-1", "expected a non-negative finite number, got -1"),
+    ("--spectral-weight", "nan", "expected a non-negative finite number, got nan"),
+    ("--epochs", "0", "expected a positive integer, got 0"),
+])
+def test_train_option_values_are_usage_errors(option, value, expected, tmp_path, capsys):
+    err = usage_error(["train", "--train", tmp_path / "x.h5", "--out", tmp_path / "run", option, value], capsys)
+    assert f"argument {option}: {expected}" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_tune_num_workers_is_a_usage_error(tmp_path, capsys):
+    err = usage_error(["tune", "--train", "a.h5", "--val", "b.h5", "--out", tmp_path / "t", "--trials", "1",
+                       "--num-workers", "-1"], capsys)
+    assert "argument --num-workers: expected a non-negative integer, got -1" in err
+
+
+def test_train_config_validates_every_field_in_one_place():
+    assert set(TRAIN_RULES) == {f.name for f in fields(TrainConfig)}
+    for changes, expected in [({"lr": float("nan")}, "lr"), ({"num_workers": -1}, "num_workers"),
+                              ({"val_fraction": 1.0}, "val_fraction"), ({"batch_size": True}, "batch_size")]:
+        with pytest.raises(InputError, match=f"^{expected}: expected"):
+            TrainConfig(**changes)
+
+
+@pytest.fixture
+def tiny_checkpoint(tiny, tmp_path):
+    torch.manual_seed(0)
+    return checkpoint.save(InverseModel(tiny), tmp_path / "m").with_suffix("")
+
+
+def test_a_directory_as_target_says_so(tiny_checkpoint, tmp_path, capsys):
+    (tmp_path / "spec.png").mkdir()
+    for args in (["predict", tmp_path, "--model", tiny_checkpoint],
+                 ["predict", tmp_path / "spec.png", "--model", tiny_checkpoint],
+                 ["search", tmp_path, "--budget", "16"]):
+        err = one_error(args, capsys)
+        assert err == f"error: {args[1]}: expected a file, got a directory\n"
+
+
+@pytest.mark.parametrize("command", ["predict", "search"])
+def test_out_that_cannot_be_a_directory_is_refused_first(command, tmp_path, capsys):
+    """Checked before the model, the target or the search: neither path exists here."""
+    (tmp_path / "file").write_text("x")
+    extra = ["--budget", "16"] if command == "search" else ["--model", tmp_path / "missing"]
+    err = one_error([command, tmp_path / "missing.png", "--out", tmp_path / "file", *extra], capsys)
+    assert err == f"error: --out {tmp_path / 'file'}: expected a directory, got a file\n"
+    err = one_error([command, tmp_path / "missing.png", "--out", tmp_path / "file" / "sub", *extra], capsys)
+    assert "expected a directory that can be created" in err and f"{tmp_path / 'file'} is a file" in err
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_run_directory_that_is_a_file_is_refused_first(command, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    extra = ["--val", "b.h5", "--trials", "1"] if command == "tune" else []
+    err = one_error([command, "--train", "a.h5", "--out", tmp_path / "file", *extra], capsys)
+    assert "--out" in err and "expected a directory, got a file" in err
+
