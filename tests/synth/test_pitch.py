@@ -1,0 +1,57 @@
+"""Pitch agreement on known cases: the dominant pitch of tones, cents, octave errors, and the clear-pitch
+decision that keeps a tracker's guesses about clusters and noise out of the statistics."""
+
+import math
+
+import torch
+
+from synth import render
+from synth.params import PARAM_INDEX
+from synth.pitch import cents, estimate_pitch, midi_to_hz, pitch_agreement
+from synth.prior import draw
+
+T = torch.arange(65408) / 16000
+
+
+def tone(f0_hz: float, harmonics: int = 1, decay_s: float = 1.0) -> torch.Tensor:
+    partials = sum(torch.sin(2 * math.pi * f0_hz * k * T) / k for k in range(1, harmonics + 1) if f0_hz * k < 8000)
+    return 0.4 * torch.exp(-T / decay_s) * (T < 2.0) * partials
+
+
+def test_tones_sine_semitone_octave_and_a_different_decay():
+    estimate = estimate_pitch(torch.stack([tone(220.0), tone(220.0 * 2 ** (1 / 12)), tone(440.0),
+                                           tone(220.0, 20, decay_s=0.3), tone(98.0, 20)]))
+    assert bool(estimate.clear.all())
+    found = cents(estimate.f0_hz, torch.tensor([220.0, 233.08, 440.0, 220.0, 98.0]))
+    assert float(found.abs().max()) < 25, found
+    agreement = pitch_agreement(estimate.f0_hz, torch.full((5,), 220.0))
+    assert agreement["match"].tolist() == [True, False, False, True, False]
+    assert agreement["octave_error"].tolist() == [False, False, True, False, False]
+    assert abs(float(agreement["cents"][1]) - 100) < 25
+
+
+def test_noise_silence_and_clusters_have_no_clear_pitch():
+    noise = 0.3 * torch.randn(65408, generator=torch.Generator().manual_seed(0))
+    cluster = tone(220.0, 10) + tone(220.0 * 2 ** (6 / 12), 10) + tone(220.0 * 2 ** (11 / 12), 10)
+    estimate = estimate_pitch(torch.stack([noise, torch.zeros(65408), cluster]))
+    assert estimate.clear.tolist() == [False, False, False]
+    assert math.isnan(float(estimate.f0_hz[1]))
+
+
+def test_synth_notes_read_at_their_pitch():
+    """Single-oscillator synth notes (sine/saw, filter open) read at the note's pitch."""
+    params = draw(11, 0, 3, prior="2")
+    for name in ("osc2_level", "osc3_level", "noise_level", "ring_level", "sub_level", "osc1_fm_index"):
+        params[:, PARAM_INDEX[name]] = 0.0
+    params[:, PARAM_INDEX["osc1_level"]] = 1.0
+    params[:, PARAM_INDEX["osc1_octave"]] = 0.5  # offsets 0: the oscillator plays the note
+    params[:, PARAM_INDEX["osc1_semitone"]] = 0.5
+    params[:, PARAM_INDEX["filter_cutoff"]] = 1.0
+    params[:, PARAM_INDEX["filter_type"]] = 0.1  # low-pass
+    params[:, PARAM_INDEX["pitch_env_amount"]] = 0.5
+    params[:, PARAM_INDEX["note_pitch"]] = torch.tensor([0.3, 0.5, 0.6])  # MIDI 45.6, 60, 67.2
+    estimate = estimate_pitch(render(params))
+    notes = 24 + 72 * params[:, PARAM_INDEX["note_pitch"]]
+    expected = torch.tensor([midi_to_hz(float(n)) for n in notes])
+    assert bool(estimate.clear.all())
+    assert float(cents(estimate.f0_hz, expected).abs().max()) < 50
