@@ -86,6 +86,10 @@ def open_study(storage: str, name: str, seed: int | None) -> optuna.Study:
     """Create or load study ``name`` in ``storage``; one clear :class:`InputError` when the storage cannot be
     reached or the study was made for another search space."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///"):]).parent.is_dir():
+        # say so at once instead of retrying as for a schema race
+        raise InputError(f"cannot reach the study storage {storage!r}: its folder "
+                         f"{Path(storage[len('sqlite:///'):]).parent} does not exist")
     for attempt in range(_OPEN_ATTEMPTS):
         try:
             rdb = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}}

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from inverse import checkpoint
+from inverse.cli import main
 from inverse.model import InverseModel
 from inverse.predict import Predictor
 from inverse.sampling import SamplingConfig, sample, score, select_diverse
@@ -83,18 +84,26 @@ def test_predict_validates_its_options(model, target):
 
 
 @pytest.fixture
-def predict_command(model, target, tmp_path):
-    """``python -m inverse predict t.png --model m ... --json`` with the tiny model saved as a checkpoint."""
+def predict_args(model, target, tmp_path):
+    """``inverse predict t.png --model m ... --json`` arguments, the tiny model saved as a checkpoint."""
     checkpoint.save(model, tmp_path / "m")
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
-    return [sys.executable, "-m", "inverse", "predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2",
-            "--pool", "4", "--json"]
+    return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--json"]
 
 
-def test_cli_predict_json_and_bad_input(predict_command, tmp_path):
-    cmd = predict_command
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+def run_inverse(args, capsys) -> tuple[int, str, str]:
+    """``inverse ARGS`` in this process (no interpreter start-up): (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    status = main(args)
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
+    # once through the installed entry point in a fresh interpreter, the rest in-process
+    done = subprocess.run([sys.executable, "-m", "inverse", *predict_args], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert [c["rank"] for c in out["candidates"]] == [1, 2]
@@ -102,20 +111,20 @@ def test_cli_predict_json_and_bad_input(predict_command, tmp_path):
 
     rgb = tmp_path / "rgb.png"
     Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(rgb)
-    done = subprocess.run(cmd[:4] + [str(rgb)] + cmd[5:], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and "grayscale" in done.stderr
+    status, _, err = run_inverse(["predict", str(rgb), *predict_args[2:]], capsys)
+    assert status == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "grayscale" in err
 
 
-def test_cli_predict_refines_and_never_gets_worse(predict_command):
-    base = predict_command
+def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
     runs = {}
     for extra in ([], ["--refine", "gradient", "--steps", "1"], ["--refine", "cmaes", "--budget", "4"]):
-        done = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        runs[" ".join(extra)] = json.loads(done.stdout)["candidates"]
+        status, out, err = run_inverse(predict_args + extra, capsys)
+        assert status == 0, err
+        runs[" ".join(extra)] = json.loads(out)["candidates"]
     plain = runs[""][0]["distance_db"]
     for name, candidates in runs.items():
         assert candidates[0]["distance_db"] <= plain + 1e-4, name
-    done = subprocess.run(base + ["--refine", "magic"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "invalid choice" in done.stderr
+    with pytest.raises(SystemExit) as usage:
+        main(predict_args + ["--refine", "magic"])
+    assert usage.value.code == 2 and "invalid choice" in capsys.readouterr().err

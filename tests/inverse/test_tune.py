@@ -66,13 +66,13 @@ def test_two_processes_share_one_sqlite_study(data, tmp_path):
     ("sqlite:////nonexistent-dir/x/tune.db", "cannot reach the study storage"),
     ("postgresql://nobody@127.0.0.1:1/db", "study storage"),
 ])
-def test_bad_storage_is_one_line(data, tmp_path, storage, expected):
+def test_bad_storage_is_one_line(data, tmp_path, storage, expected, capsys):
     train_path, val_path = data
-    result = subprocess.run([sys.executable, "-m", "inverse", "tune", "--train", str(train_path), "--val",
-                             str(val_path), "--trials", "1", "--out", str(tmp_path), "--storage", storage],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    status = inverse_main(["tune", "--train", str(train_path), "--val", str(val_path), "--trials", "1",
+                           "--out", str(tmp_path), "--storage", storage])
+    err = capsys.readouterr().err
+    assert status == 2 and expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_foreign_study_is_refused(data, tmp_path):

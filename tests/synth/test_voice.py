@@ -1,5 +1,8 @@
 """The voice's contract: shape, range, determinism, batch invariance, golden audio, gradients."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +67,15 @@ def test_same_input_same_bits():
     assert torch.equal(render(params), render(params.clone()))
 
 
-def test_batch_invariance_256_128_64():
-    params = draw(3, 0, 256)
+def test_batch_invariance_64_2x32_and_uneven():
+    """A row renders to the same bits whatever the batch: 64 == 2 x 32 == 1 + 7 + 56 (a batch of one and
+    odd sizes exercise other vectorisation remainders than powers of two)."""
+    params = draw(3, 0, 64)
     whole = render(params)
-    halves = torch.cat([render(chunk) for chunk in params.split(128)])
-    quarters = torch.cat([render(chunk) for chunk in params.split(64)])
+    halves = torch.cat([render(chunk) for chunk in params.split(32)])
+    uneven = torch.cat([render(chunk) for chunk in params.split([1, 7, 56])])
     assert torch.equal(whole, halves)
-    assert torch.equal(whole, quarters)
+    assert torch.equal(whole, uneven)
 
 
 def test_thread_count_invariance():
@@ -90,13 +95,59 @@ def golden_params() -> torch.Tensor:
     return torch.cat([patch(**AUDIBLE), draw(20261121, 0, 3)])
 
 
+# The stored golden audio is compared at tolerances measured across builds, not bit for bit: MKL picks its
+# FFT kernels by CPU, and the same code on another CPU (reproduced here with MKL_ENABLE_INSTRUCTIONS=SSE4_2
+# against AVX-512) differs by up to 1.93e-4 per sample (rms 7.9e-6; match distance 5.1e-5 per row), exactly
+# the 1.9e-4 a user saw on a fresh machine. Each tolerance is about 5x that, and below what the smallest real
+# change tried (amplifier decay +0.005 normalised, ~+2.6 %) produces: 3.2e-3 / 1.5e-4 / 3.3e-4.
+GOLDEN_MAX_ABS = 1e-3
+GOLDEN_RMS = 4e-5
+GOLDEN_MATCH = 2e-4  # synth.perceptual.match_distance per row: a perceptual check that a change of sound fails
+
+
+def golden_problems(audio: torch.Tensor) -> list[str]:
+    """How ``audio`` (the golden patches' render) differs from the stored golden audio beyond tolerance."""
+    from synth.perceptual import match_distance
+
+    stored = np.load(GOLDEN)
+    assert str(stored["synth_version"]) == __import__("synth").SYNTH_VERSION
+    reference = torch.from_numpy(stored["audio"])
+    difference = (audio - reference).abs()
+    problems = []
+    if float(difference.max()) > GOLDEN_MAX_ABS:
+        problems.append(f"max |difference| {float(difference.max()):.2e} > {GOLDEN_MAX_ABS:g}")
+    if float(difference.pow(2).mean().sqrt()) > GOLDEN_RMS:
+        problems.append(f"rms difference {float(difference.pow(2).mean().sqrt()):.2e} > {GOLDEN_RMS:g}")
+    match = match_distance(audio, reference)
+    if float(match.max()) > GOLDEN_MATCH:
+        problems.append(f"match distance {match.tolist()} > {GOLDEN_MATCH:g}")
+    return problems
+
+
 def test_golden_reference():
     """Stored audio for fixed patches; regenerate with ``python tests/synth/test_voice.py`` only when
     the sound changes on purpose (and bump SYNTH_VERSION then)."""
-    stored = np.load(GOLDEN)
-    audio = render(golden_params()).numpy()
-    assert str(stored["synth_version"]) == __import__("synth").SYNTH_VERSION
-    np.testing.assert_allclose(audio, stored["audio"], atol=2e-5, rtol=0)
+    assert golden_problems(render(golden_params())) == []
+
+
+def test_golden_reference_on_another_cpus_fft_kernels(tmp_path):
+    """The render on MKL's SSE4.2 code path (as on an older or another vendor's CPU) passes the same check."""
+    out = tmp_path / "audio.npy"
+    script = ("import sys, numpy as np; sys.path.insert(0, sys.argv[2]); from test_voice import golden_params; "
+              "from synth import render; np.save(sys.argv[1], render(golden_params()).numpy())")
+    env = {**os.environ, "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+    subprocess.run([sys.executable, "-c", script, str(out), str(Path(__file__).parent)], env=env, check=True,
+                   timeout=300, cwd=Path(__file__).parents[2])
+    assert golden_problems(torch.from_numpy(np.load(out))) == []
+
+
+@pytest.mark.parametrize("name, delta", [("amp_env_decay", 0.005), ("note_pitch", 0.0014), ("output_gain", 0.004),
+                                         ("reverb_mix", 0.01), ("filter_cutoff", 0.002)])
+def test_the_golden_tolerance_catches_small_real_changes(name, delta):
+    """~2.6 % longer decay, 10 cents, 0.1 dB, 1 % more reverb, 0.2 % cutoff: each fails the golden check."""
+    params = golden_params()
+    params[:, PARAM_INDEX[name]] += delta
+    assert golden_problems(render(params)) != []
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
