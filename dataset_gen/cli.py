@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dataset_gen.layout import COMPRESSIONS
 from synth.errors import InputError
-from synth.prior import SAMPLERS
+from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 
 SUBCOMMANDS = ("generate", "info", "verify", "merge", "export-png")
 
@@ -44,6 +44,8 @@ def _generate_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output file; written as FILE.partial until complete")
     p.add_argument("--seed", type=int, default=0, help="example i depends only on (seed, i) (default 0)")
     p.add_argument("--sampler", default="uniform", choices=SAMPLERS, help="prior sampler (default uniform)")
+    p.add_argument("--prior", default=LATEST_PRIOR, choices=PRIOR_VERSIONS,
+                   help=f"prior version (synth.prior): 1 random patches, 2 random + musical (default {LATEST_PRIOR})")
     p.add_argument("--batch-size", type=int, default=32, help="rows rendered at once; never changes content "
                    "(default 32)")
     p.add_argument("--audio", action="store_true", help="also store the audio (/audio)")
@@ -119,7 +121,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 
     _set_threads(args.threads)
     audio_dtype = args.audio_dtype or ("float16" if args.audio else NO_AUDIO)
-    options = GenerateOptions(num_rows=args.n, out=args.out, seed=args.seed, sampler=args.sampler,
+    options = GenerateOptions(num_rows=args.n, out=args.out, seed=args.seed, sampler=args.sampler, prior=args.prior,
                               batch_size=args.batch_size, compression=args.compression, audio_dtype=audio_dtype,
                               device=args.device, shard=Shard.parse(args.shard), overwrite=args.overwrite)
     try:

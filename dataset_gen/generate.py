@@ -49,7 +49,7 @@ from dataset_gen.layout import (
 from dataset_gen.rendering import ExampleRenderer, RenderedBatch
 from synth.errors import InputError
 from synth.params import NUM_PARAMS, SYNTH_VERSION, spec_json
-from synth.prior import SAMPLERS
+from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig
 
 #: Rendered batches allowed to wait for the writer thread (bounds memory; 2 keeps the writer busy).
@@ -66,6 +66,7 @@ class GenerateOptions:
     out: Path  # the finished file; the run writes <out>.partial until it is complete
     seed: int = 0  # example i depends only on (seed, i)
     sampler: str = "uniform"  # one of synth.prior.SAMPLERS
+    prior: str = LATEST_PRIOR  # one of synth.prior.PRIOR_VERSIONS
     batch_size: int = 32  # rows rendered at once; changes speed and memory, never content
     compression: str = "lzf"  # a key of layout.COMPRESSIONS
     audio_dtype: str = NO_AUDIO  # "none" (no /audio), "float16" or "float32"
@@ -83,6 +84,8 @@ class GenerateOptions:
             raise InputError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.prior not in PRIOR_VERSIONS:
+            raise InputError(f"--prior must be one of {', '.join(PRIOR_VERSIONS)}, got {self.prior!r}")
         if self.compression not in COMPRESSIONS:
             raise InputError(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}")
         if self.audio_dtype not in (NO_AUDIO, *AUDIO_DTYPES):
@@ -128,6 +131,7 @@ def expected_attrs(options: GenerateOptions, config: SpectrogramConfig, device_t
         spectrogram_config=canonical_json(config.to_json()),
         seed=options.seed,
         sampler=options.sampler,
+        prior=options.prior,
         total_rows=options.num_rows,
         row_start=row_start,
         row_stop=row_stop,
@@ -159,7 +163,7 @@ def generate(options: GenerateOptions, *, config: SpectrogramConfig = DEFAULT_CO
     if out.exists() and not options.overwrite:
         raise InputError(f"{out} already exists; pass --overwrite to replace it")
     renderer = ExampleRenderer(options.seed, options.sampler, config, options.device,
-                               None if options.audio_dtype == NO_AUDIO else options.audio_dtype)
+                               None if options.audio_dtype == NO_AUDIO else options.audio_dtype, options.prior)
     attrs = expected_attrs(options, config, renderer.device.type)
     file, done = _open_partial(partial, attrs, renderer, options.overwrite, warn)
     total = attrs.num_rows
@@ -267,7 +271,7 @@ def _try_resume(partial: Path, attrs: FileAttrs, renderer: ExampleRenderer,
 
 def _resume_differences(ours: FileAttrs, found: FileAttrs) -> list[str]:
     differences = []
-    for name in ("format_version", "synth_version", "seed", "sampler", "total_rows", "row_start", "row_stop",
+    for name in ("format_version", "synth_version", "seed", "sampler", "prior", "total_rows", "row_start", "row_stop",
                  "compression", "audio_dtype", "render_device", "spectrogram_config", "param_spec"):
         a, b = getattr(found, name), getattr(ours, name)
         if a != b:

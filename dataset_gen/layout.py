@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import h5py
@@ -113,6 +113,7 @@ class FileAttrs:
     compression: str  # a key of COMPRESSIONS ("mixed" for a merged file whose shards differ)
     audio_dtype: str  # "none", "float16" or "float32"
     render_device: str  # device type the rows were rendered on ("cpu", "cuda"; "mixed" if merged from both)
+    prior: str = "1"  # synth.prior version the rows were drawn from (files written before it existed: "1")
 
     @property
     def num_rows(self) -> int:
@@ -127,6 +128,8 @@ class FileAttrs:
         """Read and type-check the root attributes; a file without them is not a dataset file."""
         values = {}
         for field in fields(cls):
+            if field.name not in file.attrs and field.default is not MISSING:
+                continue  # an attribute added later: older files hold its default
             if field.name not in file.attrs:
                 raise InputError(f"{path}: not a dataset_gen file (no {field.name!r} attribute)")
             value = file.attrs[field.name]
@@ -159,6 +162,8 @@ class FileAttrs:
             "spectrogram_config": json.loads(self.spectrogram_config),
             "seed": self.seed,
             "sampler": self.sampler,
+            # prior 1 adds no key, so files written before priors had versions keep their fingerprints
+            **({"prior": self.prior} if self.prior != "1" else {}),
             "total_rows": self.total_rows,
             "audio_dtype": self.audio_dtype,
         }

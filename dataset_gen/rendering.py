@@ -46,27 +46,28 @@ class RenderedBatch:
 
 
 class ExampleRenderer:
-    """Renders rows of the dataset defined by ``(seed, sampler)``: ``render(start, count) -> RenderedBatch``.
+    """Renders rows of the dataset defined by ``(seed, sampler, prior)``: ``render(start, count) -> RenderedBatch``.
 
-    Row ``r`` is ``synth.prior.draw(seed, r, 1, sampler)`` rendered by ``synth.render`` and turned into a
+    Row ``r`` is ``synth.prior.draw(seed, r, 1, sampler, prior)`` rendered by ``synth.render`` and turned into a
     spectrogram by ``synth.spectrogram.Spectrogram(config)``; rendering is batch-invariant, so a row's
     bytes do not depend on how rows are grouped into batches.
     """
 
     def __init__(self, seed: int, sampler: str, config: SpectrogramConfig, device: str = "cpu",
-                 audio_dtype: str | None = None) -> None:
+                 audio_dtype: str | None = None, prior: str = prior.LATEST_PRIOR) -> None:
         from synth import render  # the voice is imported only when something is rendered
 
         self._render = render
         self.seed = seed
         self.sampler = sampler
+        self.prior = prior
         self.device = resolve_device(device)
         self.audio_dtype = None if audio_dtype in (None, "none") else np.dtype(audio_dtype)
         self.spectrogram = Spectrogram(config).to(self.device)
 
     def params(self, start: int, count: int) -> np.ndarray:
         """Normalised parameters of global rows ``start .. start + count - 1``: float32 ``(count, 100)``."""
-        return prior.draw(self.seed, start, count, self.sampler).numpy()
+        return prior.draw(self.seed, start, count, self.sampler, self.prior).numpy()
 
     @torch.no_grad()
     def render(self, start: int, count: int) -> RenderedBatch:

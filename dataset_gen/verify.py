@@ -35,7 +35,7 @@ from dataset_gen.layout import (
 from dataset_gen.rendering import ExampleRenderer, resolve_device
 from synth.errors import InputError
 from synth.params import SYNTH_VERSION, spec_json
-from synth.prior import SAMPLERS
+from synth.prior import PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import SpectrogramConfig
 
 #: Files with at most this many rows are re-rendered completely by default.
@@ -105,8 +105,8 @@ def verify(path: Path | str, *, sample: int | None = None, all_rows: bool = Fals
         rows_to_check = attrs.num_rows if attrs.complete else min(max(attrs.complete_rows, 0), attrs.num_rows)
         config = SpectrogramConfig.from_json(json.loads(attrs.spectrogram_config))
         device_name = _choose_device(attrs, device, report)
-        renderer = ExampleRenderer(attrs.seed, attrs.sampler, config, device_name,
-                                   attrs.audio_dtype if attrs.has_audio else None)
+        renderer = ExampleRenderer(attrs.seed, attrs.sampler, config, device_name, prior=attrs.prior,
+                                   audio_dtype=attrs.audio_dtype if attrs.has_audio else None)
         report.device = renderer.device.type
         _check_params(file, attrs, renderer, rows_to_check, report)
         if rows is None:
@@ -141,6 +141,8 @@ def _check_header(file: h5py.File, attrs: FileAttrs, path: Path, report: VerifyR
         return False
     if attrs.sampler not in SAMPLERS:
         report.problems.append(f"unknown sampler {attrs.sampler!r}: its rows cannot be re-rendered here")
+    if attrs.prior not in PRIOR_VERSIONS:
+        report.problems.append(f"unknown prior version {attrs.prior!r}: its rows cannot be re-rendered here")
         return False
     if attrs.synth_version != SYNTH_VERSION:
         report.problems.append(f"made with synth version {attrs.synth_version}, this is {SYNTH_VERSION}: "

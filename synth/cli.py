@@ -18,12 +18,12 @@ import torch
 from torch import Tensor
 
 from synth.audio_io import write_wav
-from synth.errors import InputError, one_line, run_command
+from synth.errors import InputError, non_negative_int, one_line, run_command
 from synth.image_io import write_png
 from synth.inputs import load_audio
 from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
 from synth.patch import load_patch, save_patch
-from synth.prior import SAMPLERS, draw
+from synth.prior import PRIOR_VERSIONS, SAMPLERS, draw
 from synth.spectrogram import DEFAULT_CONFIG, quantize, spectrogram
 
 TABLE_FORMATS = ("markdown", "json")
@@ -53,9 +53,9 @@ def _choices_cell(spec: ParamSpec) -> str:
     return ", ".join(values)
 
 
-def random_patch(seed: int, sampler: str = "uniform") -> Tensor:
+def random_patch(seed: int, sampler: str = "uniform", prior: str = "1") -> Tensor:
     """Row 0 of the shipped prior for ``seed`` (:func:`synth.prior.draw`), canonicalised: ``Tensor[100]``."""
-    return canonicalize(draw(seed, 0, 1, sampler))[0]
+    return canonicalize(draw(seed, 0, 1, sampler, prior))[0]
 
 
 @dataclass(frozen=True)
@@ -117,16 +117,6 @@ def demo(out_dir: str | os.PathLike, seed: int = 0) -> DemoResult:
     return DemoResult(patch_path, audio_path, png_path, summary)
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
 README_MARKERS = ("<!-- params:start -->", "<!-- params:end -->")
 
 
@@ -151,7 +141,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_random(args: argparse.Namespace) -> int:
-    save_patch(args.output, random_patch(args.seed, args.sampler))
+    save_patch(args.output, random_patch(args.seed, args.sampler, args.prior))
     print(f"patch: {args.output}")
     return 0
 
@@ -200,9 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("random", help="write a random patch from the prior",
                             description="Draw row 0 of the shipped patch prior for a seed and save it as a "
                                         "patch JSON file (physical units).")
-    p.add_argument("--seed", type=_non_negative_int, required=True, help="prior seed (non-negative integer)")
+    p.add_argument("--seed", type=non_negative_int, required=True, help="prior seed (non-negative integer)")
     p.add_argument("-o", "--output", required=True, help="patch JSON file to write")
     p.add_argument("--sampler", choices=SAMPLERS, default="uniform", help="unit-cube design (default uniform)")
+    p.add_argument("--prior", choices=PRIOR_VERSIONS, default="1",
+                   help="prior version: 1 random patches (default; the documented examples), 2 random + musical")
     p.set_defaults(func=_cmd_random)
 
     p = commands.add_parser("render", help="render a patch to WAV (and a spectrogram PNG)",
@@ -226,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Draw a random patch, render it and write DIR/patch.json, "
                                         "DIR/audio.wav and DIR/spectrogram.png.")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="prior seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="prior seed (default 0)")
     p.set_defaults(func=_cmd_demo)
     return parser
 

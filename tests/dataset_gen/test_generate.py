@@ -22,7 +22,7 @@ from dataset_gen.reader import SpectrogramDataset
 from synth import render
 from synth.errors import InputError
 from synth.params import SYNTH_VERSION, spec_json
-from synth.prior import draw
+from synth.prior import LATEST_PRIOR, draw
 from synth.spectrogram import DEFAULT_CONFIG, Spectrogram, quantize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,14 +51,14 @@ def test_layout_and_attributes(ds, reference):
         assert a["format_version"] == FORMAT_VERSION and a["synth_version"] == SYNTH_VERSION
         assert a["param_spec"] == canonical_json(spec_json())
         assert json.loads(a["spectrogram_config"]) == DEFAULT_CONFIG.to_json()
-        assert (a["seed"], a["sampler"], a["total_rows"], a["row_start"], a["row_stop"]) == \
-            (ds.SEED, "uniform", ds.N, 0, ds.N)
+        assert (a["seed"], a["sampler"], a["prior"], a["total_rows"], a["row_start"], a["row_stop"]) == \
+            (ds.SEED, "uniform", LATEST_PRIOR, ds.N, 0, ds.N)
         assert (a["complete"], a["complete_rows"], a["compression"], a["audio_dtype"], a["render_device"]) == \
             (1, ds.N, "lzf", "float16", "cpu")
         params, row, audio = f["params"][()], f["spectrograms"][4], f["audio"][4]
     assert not partial_path(reference).exists()
     # Row i is the prior's row i, rendered alone (batch of one) by the synth and the spectrogram.
-    assert np.array_equal(params, draw(ds.SEED, 0, ds.N).numpy())
+    assert np.array_equal(params, draw(ds.SEED, 0, ds.N, prior=LATEST_PRIOR).numpy())
     with torch.no_grad():
         alone = render(torch.from_numpy(params[4:5]))
         expected = quantize(Spectrogram(DEFAULT_CONFIG)(alone))[0].numpy()
@@ -145,7 +145,7 @@ def test_partial_file_of_another_run_is_not_resumed(ds, tmp_path):
         ds.make(out, n=2, seed=2)
     assert partial_path(out).read_bytes() == before
     ds.make(out, n=2, seed=2, overwrite=True)  # starts over
-    assert np.array_equal(ds.content(out)["params"], draw(2, 0, 2).numpy())
+    assert np.array_equal(ds.content(out)["params"], draw(2, 0, 2, prior=LATEST_PRIOR).numpy())
 
 
 def test_unreadable_partial_file_starts_over(ds, tmp_path):
@@ -154,7 +154,7 @@ def test_unreadable_partial_file_starts_over(ds, tmp_path):
     warnings: list[str] = []
     summary = generate(GenerateOptions(num_rows=2, out=out), progress=False, warn=warnings.append)
     assert summary.resumed_from == 0 and len(warnings) == 1 and "starting over" in warnings[0]
-    assert np.array_equal(ds.content(out)["params"], draw(0, 0, 2).numpy())
+    assert np.array_equal(ds.content(out)["params"], draw(0, 0, 2, prior=LATEST_PRIOR).numpy())
 
 
 @pytest.mark.parametrize(("changes", "message"), [

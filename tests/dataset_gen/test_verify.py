@@ -99,3 +99,20 @@ def test_sample_choice():
     assert len(choose_rows(big, 5, False, 0)) == 5 and len(choose_rows(big, None, True, 0)) == big
     with pytest.raises(InputError, match="--sample must be non-negative"):
         choose_rows(10, -1, False, 0)
+
+
+def test_a_file_from_before_prior_versions_reads_as_prior_1_and_verifies(ds, tmp_path):
+    """Files written before priors had versions hold no 'prior' attribute: they are prior 1, verify on it,
+    and keep the fingerprint they had (checkpoints recorded it)."""
+    from dataset_gen.layout import FileAttrs
+
+    old = ds.make(tmp_path / "old.h5", n=2, prior="1")
+    newer = ds.make(tmp_path / "new.h5", n=2, prior="2")
+    with h5py.File(old, "r+") as f:
+        del f.attrs["prior"]
+    with h5py.File(old, "r") as f, h5py.File(newer, "r") as g:
+        old_attrs, new_attrs = FileAttrs.read(f, old), FileAttrs.read(g, newer)
+        assert not np.array_equal(f["params"][()], g["params"][()])
+    assert old_attrs.prior == "1" and "prior" not in old_attrs.identity()
+    assert old_attrs.fingerprint() != new_attrs.fingerprint()
+    assert verify(old).ok and verify(newer).ok

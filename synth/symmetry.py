@@ -1,0 +1,183 @@
+"""The synth's symmetries: parameter sets that must sound the same, or nearly so.
+
+Three kinds (see the README's signal flow):
+
+1. **Oscillator slots.** Oscillators 1-3 have the same controls and are summed, so permuting their
+   settings leaves the sound unchanged, except where a slot is named elsewhere: ring modulation is
+   oscillator 1 x oscillator 2 (a swap of 1 and 2 keeps it; moving oscillator 3 in changes it unless
+   ``ring_level`` is 0) and each slot has its own fixed analog-drift table (nearly the same when
+   ``analog_drift`` is small).
+2. **Pitch bookkeeping.** An oscillator's pitch is ``note + 12 x octave + semitone``: an octave offset of
+   +1 sounds like a semitone offset of +12, and the note moved down an octave with every oscillator moved up
+   one keeps every oscillator's pitch (the sub oscillator and filter key-tracking follow the note, so that
+   move is exact only when they are silent or flat).
+3. **Inaudible parameters.** A silent oscillator's other controls, the FM ratio at FM index 0, pulse width
+   away from the pulse shape, the settings of an effect whose mix is 0, an LFO that modulates nothing, ...
+
+:func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
+patch, the different patches that (1)-(3) say should sound like it. Callers render them and keep those
+that still match (``inverse`` does), because "nearly" is decided by ear, not here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_SPECS
+
+SLOT_NAMES = ("osc1", "osc2", "osc3")
+#: Parameter indices of each oscillator slot, in the same order within every slot: ``(3, 10)``.
+SLOTS = torch.tensor([[i for i, s in enumerate(PARAM_SPECS) if s.group == g] for g in SLOT_NAMES])
+#: The 6 orders of the 3 slots; ``PERMUTATIONS[0]`` is the identity.
+PERMUTATIONS = tuple(itertools.permutations(range(3)))
+_SLOT_FIELDS = tuple(PARAM_SPECS[int(i)].name.split("_", 1)[1] for i in SLOTS[0])
+_QUIET = 1e-4  # normalised level/depth/mix at or below which a control counts as off (0.01 is audible)
+
+
+def permute_slots(params: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
+    """``params`` ``Tensor[..., 100]`` with slot ``k`` taking the settings of slot ``order[k]``."""
+    out = params.clone()
+    for k, source in enumerate(order):
+        out[..., SLOTS[k]] = params[..., SLOTS[source]]
+    return out
+
+
+def slot_permutations(params: torch.Tensor) -> torch.Tensor:
+    """All 6 slot orders of ``params`` ``Tensor[B, 100]``: ``Tensor[6, B, 100]`` (identity first)."""
+    return torch.stack([permute_slots(params, order) for order in PERMUTATIONS])
+
+
+def symmetric_param_error(predicted: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Mean |difference| of normalised parameters, minimised over the 6 slot orders of ``predicted``:
+    ``Tensor[B]`` for ``Tensor[B, 100]`` inputs (0 for a slot-permuted copy of the truth)."""
+    errors = (slot_permutations(predicted) - truth[None]).abs().mean(dim=2)  # (6, B)
+    return errors.min(dim=0).values
+
+
+def _index(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Discrete choice index of parameter ``name`` for normalised values ``x``."""
+    choices = PARAM_SPECS[PARAM_INDEX[name]].choices
+    return torch.clamp((x * choices).floor(), 0, choices - 1).long()
+
+
+def _centre(name: str, index: torch.Tensor) -> torch.Tensor:
+    return (index.float() + 0.5) / PARAM_SPECS[PARAM_INDEX[name]].choices
+
+
+def _note_moved(patch: torch.Tensor, octaves: int) -> torch.Tensor | None:
+    """The note moved by ``octaves`` and every oscillator's octave offset the other way, or None if out of
+    range. The sub oscillator (which follows the note) moves its octave back (None if it cannot and is
+    audible), and the cutoff undoes the key-tracking's move. ``patch``: ``Tensor[100]``."""
+    note = PARAM_INDEX["note_pitch"]
+    spec = PARAM_SPECS[note]
+    new_note = patch[note] + 12.0 * octaves / (spec.high - spec.low)
+    if not 0.0 <= float(new_note) <= 1.0:
+        return None
+    out = patch.clone()
+    out[note] = new_note
+    for name in [f"{slot}_octave" for slot in SLOT_NAMES] + ["sub_octave"]:
+        choices = PARAM_SPECS[PARAM_INDEX[name]].choices
+        octave = _index(name, patch[PARAM_INDEX[name]]) - octaves
+        if not 0 <= int(octave) < choices:
+            if name == "sub_octave" and float(patch[PARAM_INDEX["sub_level"]]) <= _QUIET:
+                continue  # a silent sub may move with the note
+            return None
+        out[PARAM_INDEX[name]] = _centre(name, octave)
+    cutoff = PARAM_SPECS[PARAM_INDEX["filter_cutoff"]]
+    tracked = float(patch[PARAM_INDEX["filter_keytrack"]]) * octaves  # octaves the key-tracking moves the cutoff
+    new_cutoff = patch[PARAM_INDEX["filter_cutoff"]] - tracked * math.log(2) / math.log(cutoff.high / cutoff.low)
+    if not 0.0 <= float(new_cutoff) <= 1.0:
+        return None
+    out[PARAM_INDEX["filter_cutoff"]] = new_cutoff
+    return out
+
+
+def _octave_as_semitones(patch: torch.Tensor, slot: str) -> torch.Tensor | None:
+    """Swap one octave of ``slot``'s octave offset for 12 semitones (or back), or None if neither fits."""
+    octave_name, semitone_name = f"{slot}_octave", f"{slot}_semitone"
+    octave = int(_index(octave_name, patch[PARAM_INDEX[octave_name]])) - 2
+    semitone = int(_index(semitone_name, patch[PARAM_INDEX[semitone_name]])) - 12
+    for d_octave in (1, -1):
+        new_octave, new_semitone = octave - d_octave, semitone + 12 * d_octave
+        if -2 <= new_octave <= 2 and -12 <= new_semitone <= 12:
+            out = patch.clone()
+            out[PARAM_INDEX[octave_name]] = _centre(octave_name, torch.tensor(new_octave + 2))
+            out[PARAM_INDEX[semitone_name]] = _centre(semitone_name, torch.tensor(new_semitone + 12))
+            return out
+    return None
+
+
+def inaudible(patch: torch.Tensor) -> list[int]:
+    """Indices of the parameters of ``patch`` ``Tensor[100]`` that cannot be heard in its setting."""
+    v = {spec.name: float(patch[i]) for i, spec in enumerate(PARAM_SPECS)}
+    hidden: list[str] = []
+    for slot in SLOT_NAMES:
+        if v[f"{slot}_level"] <= _QUIET and not (slot in ("osc1", "osc2") and v["ring_level"] > _QUIET):
+            hidden += [f"{slot}_{field}" for field in _SLOT_FIELDS if field != "level"]
+            continue
+        if v[f"{slot}_fm_index"] <= _QUIET:
+            hidden.append(f"{slot}_fm_ratio")
+        if v[f"{slot}_shape"] < 2 / 3:  # no pulse in the morph (0 sine .. 2/3 saw)
+            hidden.append(f"{slot}_pulse_width")
+    groups = {  # switch -> what it silences
+        "noise_level": ("noise_color", "noise_decay", "noise_route"),
+        "sub_level": ("sub_octave", "sub_shape"),
+        "drive_mix": ("drive_gain", "drive_type", "drive_bias"),
+        "chorus_mix": ("chorus_rate", "chorus_depth", "chorus_delay"),
+        "delay_mix": ("delay_time", "delay_feedback", "delay_damping"),
+        "reverb_mix": ("reverb_decay", "reverb_predelay", "reverb_early", "reverb_damping"),
+        "lfo2_tremolo": (),
+    }
+    for switch, names in groups.items():
+        if v[switch] <= _QUIET:
+            hidden += list(names)
+    if abs(v["pitch_env_amount"] - 0.5) <= _QUIET / 2:
+        hidden.append("pitch_env_decay")
+    lfo1_used = any(v[f"{s}_vibrato"] > _QUIET for s in SLOT_NAMES) or v["lfo1_pwm"] > _QUIET
+    if not lfo1_used:
+        hidden += ["lfo1_rate", "lfo1_shape", "lfo1_phase", "lfo1_fade"]
+    if v["filter_lfo_amount"] <= _QUIET and v["lfo2_tremolo"] <= _QUIET:
+        hidden += ["lfo2_rate", "lfo2_shape", "lfo2_phase", "lfo2_fade"]
+    for band, names in (("eq_low_gain", ("eq_low_freq",)), ("eq_mid_gain", ("eq_mid_freq", "eq_mid_q")),
+                        ("eq_high_gain", ("eq_high_freq",))):
+        if abs(v[band] - 0.5) <= _QUIET / 2:
+            hidden += list(names)
+    return sorted({PARAM_INDEX[name] for name in hidden})
+
+
+def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 2) -> torch.Tensor:
+    """Patches that the synth's symmetries say should sound like ``patch`` ``Tensor[100]``, all different
+    from it: ``Tensor[M, 100]`` (M may be 0).
+
+    Slot orders that keep the sound (every order when ring modulation is off, else the 1-2 swap), one octave
+    offset written as 12 semitones, the note moved an octave against the oscillators' offsets, and
+    ``redraws`` copies with every inaudible parameter (:func:`inaudible`) drawn anew from ``generator``.
+    """
+    if patch.shape != (NUM_PARAMS,):
+        raise ValueError(f"expected one patch of shape (100,), got {tuple(patch.shape)}")
+    found: list[torch.Tensor] = []
+    ring_on = float(patch[PARAM_INDEX["ring_level"]]) > _QUIET
+    orders = [(1, 0, 2)] if ring_on else PERMUTATIONS[1:]
+    found += [permute_slots(patch, order) for order in orders]
+    for slot in SLOT_NAMES:
+        moved = _octave_as_semitones(patch, slot)
+        if moved is not None:
+            found.append(moved)
+    for octaves in (1, -1):
+        moved = _note_moved(patch, octaves)
+        if moved is not None:
+            found.append(moved)
+    hidden = inaudible(patch)
+    if hidden:
+        for _ in range(redraws):
+            redrawn = patch.clone()
+            redrawn[hidden] = torch.rand(len(hidden), generator=generator)
+            found.append(redrawn)
+    if not found:
+        return torch.zeros(0, NUM_PARAMS)
+    stacked = torch.stack(found)
+    different = (stacked - patch).abs().amax(dim=1) > 1e-6
+    return stacked[different]
