@@ -1,0 +1,94 @@
+"""Wall time of the commands a user runs, each in a fresh process, interleaved, with `import torch` as the
+baseline measured in the same run (a shared machine's speed drifts; ratios to the baseline do not).
+
+    python benchmarks/cli_timings.py [--repeats 3] [--out benchmarks/results]
+
+Measures: ``python -c 'import torch'``; ``inverse predict inverse/pretrained/example.png --samples 10`` (the
+shipped model, default pool); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf); ``specmask enhance``
+on the shipped 4.6 s noisy example (wall time and the real-time factor the command reports). Writes
+``cli_timings.{json,md}`` with the command line, machine facts and load averages before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+
+DATASET_ROWS = 64
+
+
+def wall(argv: list[str]) -> tuple[float, str]:
+    """Seconds a command takes in a fresh process (from the repository root), and its stdout."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def measure(repeats: int) -> dict:
+    python = sys.executable
+    readings: dict[str, list[float]] = {"import_torch_s": [], "predict_s": [], "dataset_s": [], "enhance_s": [],
+                                        "enhance_rtf": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_ in range(repeats):
+            readings["import_torch_s"].append(wall([python, "-c", "import torch"])[0])
+            readings["predict_s"].append(wall([python, "-m", "inverse", "predict", "inverse/pretrained/example.png",
+                                               "--samples", "10", "--json"])[0])
+            out = Path(scratch) / f"d{round_}.h5"
+            readings["dataset_s"].append(wall([python, "-m", "dataset_gen", "--n", str(DATASET_ROWS), "--out",
+                                               str(out), "--quiet"])[0])
+            seconds, stdout = wall([python, "-m", "specmask", "enhance", "specmask/pretrained/example_noisy.wav",
+                                    "-o", str(Path(scratch) / f"e{round_}.wav"), "--json"])
+            readings["enhance_s"].append(seconds)
+            readings["enhance_rtf"].append(json.loads(stdout)["real_time_factor"])
+    medians = {key: statistics.median(values) for key, values in readings.items()}
+    medians["dataset_examples_per_s"] = DATASET_ROWS / medians["dataset_s"]
+    medians["predict_minus_import_torch_s"] = medians["predict_s"] - medians["import_torch_s"]
+    return {"readings": readings, "median": medians}
+
+
+def markdown(results: dict) -> str:
+    m = results["median"]
+    return "\n".join([
+        "# Command wall times (fresh processes)", "",
+        f"Command: `{results['command']}`  ",
+        f"Machine: {results['machine']['cpu_model']}, {results['machine']['cpus']} CPUs, torch "
+        f"{results['machine']['torch']}; load average before {results['load_before']}, after "
+        f"{results['load_after']}; median of {results['repeats']} interleaved rounds.", "",
+        "| command | median wall time |", "|---|---:|",
+        f"| `python -c 'import torch'` (baseline) | {m['import_torch_s']:.2f} s |",
+        f"| `inverse predict inverse/pretrained/example.png --samples 10` | {m['predict_s']:.2f} s "
+        f"({m['predict_minus_import_torch_s']:+.2f} s vs import torch) |",
+        f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5` | {m['dataset_s']:.2f} s "
+        f"({m['dataset_examples_per_s']:.1f} examples/s end to end, start-up included) |",
+        f"| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | {m['enhance_s']:.2f} s "
+        f"(real-time factor {m['enhance_rtf']:.3f} as the command reports it: model compute only) |", ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = {"command": command_line(), "machine": machine_info(), "repeats": args.repeats,
+               "load_before": load_average()}
+    results.update(measure(args.repeats))
+    results["load_after"] = load_average()
+    text = markdown(results)
+    write_results(args.out, "cli_timings", results, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
