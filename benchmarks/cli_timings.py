@@ -72,7 +72,8 @@ def markdown(results: dict) -> str:
         f"({m['predict_minus_import_torch_s']:+.2f} s vs import torch) |",
         f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5` | {m['dataset_s']:.2f} s "
         f"({m['dataset_examples_per_s']:.1f} examples/s end to end, start-up included) |",
-        f"| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | {m['enhance_s']:.2f} s "
+        "| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | "
+        f"{m['enhance_s']:.2f} s "
         f"(real-time factor {m['enhance_rtf']:.3f} as the command reports it: model compute only) |", ""])
 
 
