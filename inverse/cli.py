@@ -12,12 +12,15 @@ import json
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
-from inverse.train import TrainConfig
+
+if TYPE_CHECKING:  # the training code is imported by the train command only: predict stays light
+    from inverse.train import TrainConfig
 from synth.errors import (
     InputError,
     json_kind,
@@ -34,6 +37,8 @@ from synth.paths import check_input_file, check_output_dir
 def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
     """``--config FILE`` (``best_config.json`` of ``inverse tune``, or written by hand) -> its model and training
     configs (a missing section: the defaults); anything malformed is one line naming the file and the section."""
+    from inverse.train import TrainConfig
+
     check_input_file(path)
     try:
         saved = json.loads(Path(path).read_text())
@@ -54,7 +59,7 @@ def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from inverse.train import train
+    from inverse.train import TrainConfig, train
 
     check_output_dir(args.out, "--out")
     base = TrainConfig()
@@ -88,8 +93,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from inverse.predict import Prediction, load_any_target
+    from inverse.predict import Prediction
     from inverse.search import SearchConfig, search
+    from inverse.target import load_any_target
 
     _check_out(args)
     config = SearchConfig(method=args.method, budget=args.budget, time_budget_s=args.time_budget,
@@ -98,9 +104,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
         config.validate()
     except ValueError as error:
         raise InputError(str(error)) from None
-    target, source, notes = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
+    target = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
     found = search(target, config, progress=not args.json)
-    _report(Prediction(target, found, f"{source} (search: {args.method})", notes), args)
+    target.source = f"{target.source} (search: {args.method})"
+    _report(Prediction(target, found), args)
     return 0
 
 

@@ -26,7 +26,7 @@ def evaluate_model(model: InverseModel, data_path: str | Path, targets: int = 10
         spec, truth = data[i]
         target = spec[0]
         found = sample(model, target, config)
-        metrics = candidate_metrics(found.params, found.distance_db, truth)
+        metrics = candidate_metrics(found.params, found.match, found.mss, found.distance_db, truth)
         metrics.update({f"point_{k}": v for k, v in param_errors(found.point, truth).items()})
         per_target.append(metrics)
     keys = per_target[0].keys() if per_target else []

@@ -15,8 +15,8 @@ from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
 
 
 def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor,
-                      path: str | Path, title: str = "") -> Path:
-    """Write a PNG grid: target first, then each candidate labelled with rank and distance in dB.
+                      path: str | Path, title: str = "", unit: str = "match") -> Path:
+    """Write a PNG grid: target first, then each candidate labelled with rank and its distance (``unit``).
 
     target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
     """
@@ -25,7 +25,7 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
     extent = (0, DEFAULT_CONFIG.duration_s, 0, DEFAULT_CONFIG.sample_rate / 2000)
-    panels = [("target", target)] + [(f"#{i + 1}: {float(d):.2f} dB", c)
+    panels = [("target", target)] + [(f"#{i + 1}: {unit} {float(d):.3f}", c)
                                      for i, (c, d) in enumerate(zip(candidates, distances))]
     for ax, (label, image) in zip(axes.flat, panels):
         ax.imshow(image.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES, PARAM_SPECS, discrete_index
+from synth.symmetry import symmetric_param_error
 
 _CONTINUOUS = list(CONTINUOUS_INDICES)
 
@@ -27,12 +28,22 @@ def diversity(params: torch.Tensor) -> float:
     return float(gaps.sum() / (k * (k - 1)))
 
 
-def candidate_metrics(params: torch.Tensor, distances: torch.Tensor, truth: torch.Tensor | None = None
-                      ) -> dict[str, float]:
-    """Metrics of ``K`` candidates ranked best first (``Tensor[K, 100]``, ``Tensor[K]`` dB)."""
-    best = float(distances.min())
-    out = {"best_db": best, "median_db": float(distances.median()), "diversity": diversity(params),
-           "within_1.5x_best": float((distances <= 1.5 * best).float().mean())}
+def candidate_metrics(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor | None = None,
+                      distance_db: torch.Tensor | None = None, truth: torch.Tensor | None = None) -> dict[str, float]:
+    """Metrics of ``K`` candidates (``Tensor[K, 100]``) from their distances to the target, each ``Tensor[K]``:
+    ``match`` (the ranking distance), optionally ``mss`` and ``distance_db`` (dB).
+
+    Best-of-K and median-of-K of each distance, the diversity of the set (:func:`diversity`), the share of
+    candidates within 1.5x the best match distance, and, with the ``truth`` parameters, the parameter errors of
+    the best candidate (by match): plain (:func:`param_errors`) and minimised over slot orders.
+    """
+    best = int(match.argmin())
+    out = {"best_match": float(match.min()), "median_match": float(match.median()), "diversity": diversity(params),
+           "within_1.5x_best": float((match <= 1.5 * match.min()).float().mean())}
+    for name, values in (("mss", mss), ("db", distance_db)):
+        if values is not None:
+            out.update({f"best_{name}": float(values.min()), f"median_{name}": float(values.median())})
     if truth is not None:
-        out.update({f"best_{k}": v for k, v in param_errors(params[int(distances.argmin())], truth).items()})
+        out.update({f"best_{k}": v for k, v in param_errors(params[best], truth).items()})
+        out["best_sym_param_error"] = float(symmetric_param_error(params[best][None], truth[None])[0])
     return out

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,10 +19,10 @@ from inverse.figures import comparison_figure
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
 from inverse.sampling import Candidates, SamplingConfig, sample
+from inverse.target import Target, load_any_target
 from synth.audio_io import write_wav
 from synth.errors import InputError
 from synth.image_io import write_png
-from synth.inputs import load_target
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
 from synth.spectrogram import DEFAULT_CONFIG, quantize
@@ -32,10 +32,16 @@ DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
 
 @dataclass
 class Prediction:
-    target: torch.Tensor  # normalised Tensor[512, 512]
+    target: Target
     candidates: Candidates
-    source: str = "tensor"
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.target.source
+
+    @property
+    def notes(self) -> list[str]:
+        return self.target.notes
 
     def differences(self, rank: int, top: int = 3) -> str:
         """How candidate ``rank`` (0-based) differs from the best: its largest normalised changes."""
@@ -46,22 +52,29 @@ class Prediction:
         return ", ".join(f"{PARAM_NAMES[i]} {float(delta[i]):+.2f}" for i in order.tolist())
 
     def table(self) -> str:
-        lines = [f"{'rank':>4}  {'distance dB':>11}  differs from #1 in (normalised)"]
-        for k, d in enumerate(self.candidates.distance_db.tolist()):
-            lines.append(f"{k + 1:>4}  {d:>11.2f}  {self.differences(k)}")
+        c = self.candidates
+        lines = [f"{'rank':>4}  {'match':>6}  {'MSS':>6}  {'dB':>5}  differs from #1 in (normalised)"]
+        for k in range(c.params.shape[0]):
+            lines.append(f"{k + 1:>4}  {float(c.match[k]):>6.3f}  {float(c.mss[k]):>6.3f}  "
+                         f"{float(c.distance_db[k]):>5.2f}  {self.differences(k)}")
+        against = "a reconstruction of the target spectrogram" if self.target.reconstructed else "the target audio"
+        lines.append(f"match: the ranking distance (MSS + spectral shape), MSS: multi-scale log-mel distance, both "
+                     f"against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
         if not self.candidates.diverse:
             lines.append("note: the pool had too few mutually different candidates; the last ones are the closest "
                          "remaining (raise --sigma or --pool)")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
+        c = self.candidates
         return {
-            "target": {"source": self.source, "notes": self.notes},
-            "diverse": self.candidates.diverse,
+            "target": {"source": self.source, "notes": self.notes, "audio_reconstructed": self.target.reconstructed},
+            "diverse": c.diverse,
             "candidates": [
-                {"rank": k + 1, "distance_db": round(float(d), 4), "params": physical_dict(p),
-                 "normalized": [round(float(x), 6) for x in p]}
-                for k, (p, d) in enumerate(zip(self.candidates.params, self.candidates.distance_db))
+                {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
+                 "distance_db": round(float(c.distance_db[k]), 4), "params": physical_dict(c.params[k]),
+                 "normalized": [round(float(x), 6) for x in c.params[k]]}
+                for k in range(c.params.shape[0])
             ],
         }
 
@@ -77,7 +90,7 @@ class Prediction:
             write_wav(stem.with_suffix(".wav"), self.candidates.audio[k], DEFAULT_CONFIG.sample_rate)
             write_png(stem.with_suffix(".png"), quantize(self.candidates.spectrogram[k]).numpy())
             written += [stem.with_suffix(s) for s in (".patch.json", ".wav", ".png")]
-        written.append(comparison_figure(self.target, self.candidates.spectrogram, self.candidates.distance_db,
+        written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
                                          out / "comparison.png", title=f"target: {self.source}"))
         return written
 
@@ -96,13 +109,13 @@ class Predictor:
                              "--train data/train.h5 --out runs/NAME`) and pass --model runs/NAME/best")
         return cls(checkpoint.load(path, device)[0])
 
-    def predict(self, target: torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
+    def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
                 seed: int = 0, convert: bool = False, downmix: bool = False,
                 refine: RefineConfig | None = None) -> Prediction:
-        """target: a normalised ``Tensor[512, 512]`` or a path to a spectrogram PNG, a WAV or a ``.npy``;
+        """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
+        spectrogram PNG, a WAV or a ``.npy``;
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`)."""
-        target, source, notes = load_any_target(target, convert=convert, downmix=downmix)
         config = SamplingConfig(pool=pool, samples=samples, sigma=sigma, min_distance=min_distance, seed=seed)
         refine = refine or RefineConfig()
         try:
@@ -110,19 +123,6 @@ class Predictor:
             refine.validate()
         except ValueError as error:
             raise InputError(str(error)) from None
+        target = load_any_target(target, convert=convert, downmix=downmix)
         found = sample(self.model, target, config)
-        return Prediction(target, refine_candidates(found, target, refine, min_distance), source, notes)
-
-
-def load_any_target(target: torch.Tensor | str | Path, *, convert: bool = False, downmix: bool = False
-                    ) -> tuple[torch.Tensor, str, list[str]]:
-    """A normalised ``Tensor[512, 512]`` or a path (PNG, WAV, ``.npy``) -> (float32 spectrogram, source
-    description, conversion notes); anything else is an :class:`InputError`."""
-    notes: list[str] = []
-    source = "tensor"
-    if not isinstance(target, torch.Tensor):
-        source = str(target)
-        target, notes = load_target(target, convert=convert, downmix=downmix)
-    if target.shape != (DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames):
-        raise InputError(f"expected a target spectrogram of shape (512, 512), got {tuple(target.shape)}")
-    return target.float(), source, notes
+        return Prediction(target, refine_candidates(found, target, refine, min_distance))

@@ -1,10 +1,16 @@
 """Latent sampling: many candidate parameter sets for one target, best and mutually different first.
 
 The target's latent is perturbed with Gaussian noise scaled by the spread of training latents
-(``model.latent_scale``, times ``sigma``); every perturbed latent is decoded, all candidates (plus the
-unperturbed point estimate) are rendered in one batch and scored by spectral distance in dB; then a
-greedy pass returns the best candidate and, in order of distance, each next one that is at least
-``min_distance`` away (mean absolute difference of normalised parameters) from all already chosen.
+(``model.latent_scale``, times ``sigma``); every perturbed latent is decoded, and all candidates (plus the
+unperturbed point estimate) are rendered in one batch and scored against the target's *sound*
+(:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more
+than a different tail; ``distance_db`` is reported beside it). The best ``expand`` candidates are then
+expanded by the synth's symmetries (:func:`synth.symmetry.equivalents`: other slot orders, octave offsets
+written as semitones, the note moved against the oscillators, inaudible parameters redrawn); those variants
+are rendered and kept where they still match (within ``keep_tolerance`` of their source), which gives
+different parameter sets for one sound by construction. Finally a greedy pass returns the best candidate and,
+in order of distance, each next one that is at least ``min_distance`` away (mean absolute difference of
+normalised parameters) from all already chosen.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from inverse.model import InverseModel
-from synth.spectrogram import distance_db, normalized_to_db, spectrogram
-from synth.voice import render
+from inverse.target import Scores, Target, as_target, score
+from synth.symmetry import equivalents
 
 
 @dataclass(frozen=True)
@@ -25,30 +31,51 @@ class SamplingConfig:
     sigma: float = 2.0  # latent noise in training-latent spreads (2 did best on validation: pretrained/RECIPE.md)
     min_distance: float = 0.05  # minimum mean |difference| of normalised parameters between returned ones
     seed: int = 0  # noise seed: same seed, same candidates
+    expand: int = 3  # best candidates expanded by the synth's symmetries (0: off)
+    keep_tolerance: float = 0.05  # a variant is kept if its match distance is at most its source's + this
 
     def validate(self) -> None:
         if self.pool < 1 or self.samples < 1:
             raise ValueError(f"pool and samples must be >= 1, got pool={self.pool}, samples={self.samples}")
         if self.samples > self.pool:
             raise ValueError(f"cannot return {self.samples} samples from a pool of {self.pool}")
-        if self.sigma < 0 or self.min_distance < 0:
-            raise ValueError("sigma and min_distance must be non-negative")
+        if self.sigma < 0 or self.min_distance < 0 or self.expand < 0 or self.keep_tolerance < 0:
+            raise ValueError("sigma, min_distance, expand and keep_tolerance must be non-negative")
 
 
 @dataclass
 class Candidates:
-    """Returned candidates, best first. params: ``Tensor[K, 100]`` normalised; distance_db: ``Tensor[K]``;
-    audio: ``Tensor[K, 65408]``; spectrogram: ``Tensor[K, 512, 512]`` normalised; ``diverse``: whether all
-    K met the distance threshold (False when the pool had too few different candidates); ``point``: the
-    unperturbed decode ``Tensor[100]`` (pool row 0), whether or not it was returned."""
+    """Returned candidates, best first. ``params``: ``Tensor[K, 100]`` normalised; ``scores``: their
+    :class:`~inverse.target.Scores` (match and MSS distances, ``distance_db``, audio, spectrograms);
+    ``pool_index``: their rows in the scored pool; ``diverse``: whether all K met the distance threshold
+    (False when the pool had too few different candidates); ``point``: the unperturbed decode ``Tensor[100]``
+    (pool row 0), whether or not it was returned."""
 
     params: torch.Tensor
-    distance_db: torch.Tensor
-    audio: torch.Tensor
-    spectrogram: torch.Tensor
+    scores: Scores
     pool_index: torch.Tensor
     diverse: bool
     point: torch.Tensor
+
+    @property
+    def match(self) -> torch.Tensor:
+        return self.scores.match
+
+    @property
+    def mss(self) -> torch.Tensor:
+        return self.scores.mss
+
+    @property
+    def distance_db(self) -> torch.Tensor:
+        return self.scores.distance_db
+
+    @property
+    def audio(self) -> torch.Tensor:
+        return self.scores.audio
+
+    @property
+    def spectrogram(self) -> torch.Tensor:
+        return self.scores.spectrogram
 
 
 def select_diverse(params: torch.Tensor, distances: torch.Tensor, count: int, min_distance: float
@@ -87,28 +114,39 @@ def perturbed_params(model: InverseModel, target: torch.Tensor, config: Sampling
     return model.decode(latents).cpu()
 
 
-@torch.no_grad()
-def score(params: torch.Tensor, target: torch.Tensor, batch: int = 64, compiled: bool = False
-          ) -> tuple[torch.Tensor, ...]:
-    """Render ``params`` ``Tensor[P, 100]`` and compare with the normalised target ``Tensor[512, 512]``.
+def expand_by_symmetry(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
+                       compiled: bool = False) -> tuple[torch.Tensor, Scores]:
+    """The pool plus the symmetric variants of its best ``config.expand`` rows that still match: variants are
+    rendered and kept where their match distance is at most their source's + ``keep_tolerance``."""
+    if config.expand == 0:
+        return params, scores
+    generator = torch.Generator().manual_seed(config.seed)
+    best = torch.argsort(scores.match, stable=True)[:config.expand].tolist()
+    found = [(equivalents(params[i], generator), i) for i in best]
+    variants = torch.cat([v for v, _ in found])
+    if variants.shape[0] == 0:
+        return params, scores
+    source = torch.cat([torch.full((v.shape[0],), i) for v, i in found])
+    judged = score(variants, target, compiled=compiled)
+    keep = judged.match <= scores.match[source] + config.keep_tolerance
+    return torch.cat([params, variants[keep]]), Scores.cat([scores, judged.select(keep.nonzero()[:, 0])])
 
-    Returns (distance in dB ``Tensor[P]``, audio ``Tensor[P, N]``, normalised spectrograms ``Tensor[P, 512, 512]``).
-    ``compiled`` renders through ``torch.compile`` (see :func:`synth.voice.render`): faster for long runs
-    such as benchmarks, after a compilation that costs more than one prediction.
-    """
-    audio = torch.cat([render(chunk, compiled=compiled) for chunk in params.split(batch)])
-    specs = torch.cat([spectrogram(chunk) for chunk in audio.split(batch)])
-    distances = distance_db(normalized_to_db(specs), normalized_to_db(target)[None])
-    return distances, audio, specs
+
+def choose(params: torch.Tensor, scores: Scores, config: SamplingConfig, point: torch.Tensor) -> Candidates:
+    """The best ``config.samples`` mutually different rows of a scored pool, as :class:`Candidates`."""
+    chosen, diverse = select_diverse(params, scores.match, config.samples, config.min_distance)
+    index = torch.tensor(chosen)
+    return Candidates(params[index], scores.select(index), index, diverse, point)
 
 
-def sample(model: InverseModel, target: torch.Tensor, config: SamplingConfig | None = None,
+def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingConfig | None = None,
            compiled: bool = False) -> Candidates:
-    """Candidates for one normalised target spectrogram ``Tensor[512, 512]`` (see the module docstring)."""
+    """Candidates for one target (a :class:`~inverse.target.Target` or a normalised spectrogram
+    ``Tensor[512, 512]``; see the module docstring)."""
     config = config or SamplingConfig()
     config.validate()
-    params = perturbed_params(model.eval(), target, config)
-    distances, audio, specs = score(params, target, compiled=compiled)
-    chosen, diverse = select_diverse(params, distances, config.samples, config.min_distance)
-    index = torch.tensor(chosen)
-    return Candidates(params[index], distances[index], audio[index], specs[index], index, diverse, params[0])
+    target = as_target(target)
+    params = perturbed_params(model.eval(), target.spectrogram, config)
+    scores = score(params, target, compiled=compiled)
+    pool, pool_scores = expand_by_symmetry(params, scores, target, config, compiled)
+    return choose(pool, pool_scores, config, params[0])

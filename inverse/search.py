@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from inverse.cma import cma_minimize
-from inverse.sampling import Candidates, score, select_diverse
+from inverse.sampling import Candidates, select_diverse
+from inverse.target import Target, as_target, score
 from synth.params import NUM_PARAMS, canonicalize
 from synth.prior import draw
 
@@ -45,19 +45,23 @@ class SearchConfig:
             raise ValueError(f"the time budget must be positive, got {self.time_budget_s}")
 
 
-def search(target: torch.Tensor, config: SearchConfig | None = None, progress: bool = False) -> Candidates:
-    """Search for parameters matching the normalised target ``Tensor[512, 512]``; see the module docstring.
+def search(target: Target | torch.Tensor, config: SearchConfig | None = None, progress: bool = False) -> Candidates:
+    """Search for parameters matching the target (a :class:`~inverse.target.Target` or a normalised spectrogram
+    ``Tensor[512, 512]``), ranked by the match distance; see the module docstring.
 
     Returns :class:`Candidates` best first (``point`` is the best found: there is no network estimate).
     """
+    from inverse.cma import cma_minimize  # scipy.stats: 1.3 s to import, so only when CMA-ES runs
+
     config = config or SearchConfig()
     config.validate()
+    target = as_target(target)
     deadline = None if config.time_budget_s is None else time.perf_counter() + config.time_budget_s
     bar = tqdm(total=config.budget, desc=f"search ({config.method})", unit="render", disable=not progress)
     seen_params, seen_distances = [], []
 
     def evaluate(params: torch.Tensor) -> torch.Tensor:
-        distances, _, _ = score(params, target)
+        distances = score(params, target).match
         seen_params.append(params)
         seen_distances.append(distances)
         bar.update(params.shape[0])
@@ -77,6 +81,5 @@ def search(target: torch.Tensor, config: SearchConfig | None = None, progress: b
     params, distances = torch.cat(seen_params), torch.cat(seen_distances)
     chosen, diverse = select_diverse(params, distances, min(config.samples, params.shape[0]), config.min_distance)
     index = torch.tensor(chosen)
-    final, audio, specs = score(params[index], target)
-    return Candidates(params[index], final, audio, specs, index, diverse, params[index[0]])
+    return Candidates(params[index], score(params[index], target), index, diverse, params[index[0]])
 

@@ -3,7 +3,7 @@
 Each trial trains a model with :func:`inverse.train.train` for ``epochs`` epochs, reporting a validation
 loss with *fixed* weights after every epoch (``val/l1 + 0.2 val/ce``, comparable between trials whatever
 their ``ce_weight``) so the median pruner can stop poor trials early. A finished trial is scored by what
-users get: the mean best-of-K spectral distance (dB) of latent sampling, with the trial's ``sigma``, on
+users get: the mean best-of-K match distance (synth.perceptual) of latent sampling, with the trial's ``sigma``, on
 the first ``eval_targets`` validation rows.
 
 The study lives in an optuna storage (default ``sqlite:///OUT/tune.db``; a PostgreSQL URL lets a study
@@ -124,14 +124,14 @@ def _one_line(error: BaseException) -> str:
 
 
 def sampling_quality(model, val_path: str | Path, config: TuneConfig, sampling: SamplingConfig) -> float:
-    """Mean best-of-K distance (dB) of latent sampling over the first ``eval_targets`` validation rows."""
+    """Mean best-of-K match distance of latent sampling over the first ``eval_targets`` validation rows."""
     data = SpectrogramDataset(val_path, audio=False)
     sampling = replace(sampling, pool=config.eval_pool, samples=min(config.eval_samples, config.eval_pool))
     best = []
     with torch.no_grad():
         for i in range(min(config.eval_targets, len(data))):
             spec, _ = data[i]
-            best.append(float(sample(model, spec[0], sampling).distance_db[0]))
+            best.append(float(sample(model, spec[0], sampling).match[0]))
     return statistics.fmean(best)
 
 
@@ -193,9 +193,9 @@ def write_summary(study: optuna.Study, out: Path) -> dict:
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
     lines = [f"study {study.study_name}: {len(states)} trials ({states.count('COMPLETE')} complete, "
              f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed)",
-             "objective: mean best-of-K spectral distance (dB) of latent sampling on validation targets", "",
+             "objective: mean best-of-K match distance of latent sampling on validation targets", "",
              "best trials:"]
-    lines += [f"  #{t.number:<4} {t.value:8.3f} dB  " + ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
+    lines += [f"  #{t.number:<4} {t.value:8.3f}  " + ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
               for t in ranked]
     lines += ["", "parameter importances (fANOVA):"]
     lines += [f"  {name:<14} {value:.3f}" for name, value in importances.items()] or ["  (needs 2+ completed trials)"]
@@ -222,7 +222,7 @@ def _figure(study: optuna.Study, importances: dict, path: Path) -> None:
     numbers, values = [t.number for t in complete], [t.value for t in complete]
     left.plot(numbers, values, "o", label="trial")
     left.plot(numbers, [min(values[: i + 1]) for i in range(len(values))], "-", label="best so far")
-    left.set(xlabel="trial", ylabel="best-of-K distance (dB)", title=f"study {study.study_name}")
+    left.set(xlabel="trial", ylabel="best-of-K match distance", title=f"study {study.study_name}")
     left.legend()
     names = list(importances)[::-1]
     right.barh(names, [importances[n] for n in names])

@@ -221,3 +221,30 @@ def spectrogram(audio: Tensor, config: SpectrogramConfig = DEFAULT_CONFIG) -> Te
     Convenience wrapper around a cached :class:`Spectrogram` for the audio's device and dtype.
     """
     return _module(config, audio.device, audio.dtype)(audio)
+
+
+def audio_from_spectrogram(v: Tensor, config: SpectrogramConfig = DEFAULT_CONFIG, iterations: int = 32,
+                           momentum: float = 0.99) -> Tensor:
+    """A sound whose spectrogram is (close to) ``v``: fast Griffin-Lim (Perraudin et al. 2013) from zero phase.
+
+    ``v``: normalised spectrogram ``Tensor[bins, frames]`` or ``Tensor[B, bins, frames]``. Levels at the
+    floor (-db_range) count as silence. Deterministic (no random initial phase). Returns ``Tensor[B,
+    num_samples]`` (or ``[num_samples]``). For comparing sounds when only a spectrogram was given: the
+    magnitudes are right, the phase is an estimate (some smearing of sharp onsets).
+    """
+    module = _module(config, v.device, torch.float32)
+    level_db = normalized_to_db(v.float(), config)
+    magnitude = torch.where(level_db > -config.db_range, module.reference_magnitude * 10.0 ** (level_db / 20.0),
+                            torch.zeros_like(level_db))
+    phase = torch.zeros_like(magnitude)
+    previous = None
+    for _ in range(iterations):
+        audio = module.istft(magnitude, phase)
+        estimate = module.stft(audio)
+        if previous is not None:
+            accelerated = estimate + momentum * (estimate - previous)
+        else:
+            accelerated = estimate
+        previous = estimate
+        phase = torch.angle(accelerated)
+    return module.istft(magnitude, phase)

@@ -148,13 +148,36 @@ def inaudible(patch: torch.Tensor) -> list[int]:
     return sorted({PARAM_INDEX[name] for name in hidden})
 
 
+# Controls whose value 0 (or, for the centred ones, 0.5) switches something off, silencing other controls.
+_SWITCHES = tuple(f"{slot}_{name}" for slot in SLOT_NAMES for name in ("level", "fm_index", "vibrato")) + (
+    "noise_level", "sub_level", "ring_level", "drive_mix", "chorus_mix", "delay_mix", "reverb_mix", "lfo1_pwm",
+    "filter_lfo_amount", "lfo2_tremolo")
+_CENTRED_SWITCHES = ("pitch_env_amount", "eq_low_gain", "eq_mid_gain", "eq_high_gain")
+
+
+def simplified(patch: torch.Tensor, below: float = 0.05) -> torch.Tensor:
+    """``patch`` with every nearly-off switch turned fully off (a level, depth or mix under ``below``
+    normalised, a centred control within ``below / 2`` of its centre): a network's outputs are never exactly 0,
+    so this is how its candidates get inaudible parameters to redraw. It may change the sound a little;
+    callers render it and judge."""
+    out = patch.clone()
+    for name in _SWITCHES:
+        if float(out[PARAM_INDEX[name]]) < below:
+            out[PARAM_INDEX[name]] = 0.0
+    for name in _CENTRED_SWITCHES:
+        if abs(float(out[PARAM_INDEX[name]]) - 0.5) < below / 2:
+            out[PARAM_INDEX[name]] = 0.5
+    return out
+
+
 def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 2) -> torch.Tensor:
     """Patches that the synth's symmetries say should sound like ``patch`` ``Tensor[100]``, all different
     from it: ``Tensor[M, 100]`` (M may be 0).
 
     Slot orders that keep the sound (every order when ring modulation is off, else the 1-2 swap), one octave
-    offset written as 12 semitones, the note moved an octave against the oscillators' offsets, and
-    ``redraws`` copies with every inaudible parameter (:func:`inaudible`) drawn anew from ``generator``.
+    offset written as 12 semitones, the note moved an octave against the oscillators' offsets, and ``redraws``
+    copies of the :func:`simplified` patch with every inaudible parameter (:func:`inaudible`) drawn anew from
+    ``generator`` (plus the simplified patch itself when it differs).
     """
     if patch.shape != (NUM_PARAMS,):
         raise ValueError(f"expected one patch of shape (100,), got {tuple(patch.shape)}")
@@ -170,10 +193,12 @@ def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 
         moved = _note_moved(patch, octaves)
         if moved is not None:
             found.append(moved)
-    hidden = inaudible(patch)
-    if hidden:
+    simple = simplified(patch)
+    hidden = inaudible(simple)
+    if hidden and redraws:
+        found.append(simple)
         for _ in range(redraws):
-            redrawn = patch.clone()
+            redrawn = simple.clone()
             redrawn[hidden] = torch.rand(len(hidden), generator=generator)
             found.append(redrawn)
     if not found:

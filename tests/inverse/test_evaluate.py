@@ -27,9 +27,12 @@ def test_param_errors_and_diversity_by_hand():
 
 def test_candidate_metrics():
     params = torch.stack([torch.zeros(100), torch.full((100,), 0.5), torch.ones(100)])
-    m = candidate_metrics(params, torch.tensor([2.0, 2.5, 4.0]))
-    assert m["best_db"] == 2.0 and m["median_db"] == 2.5
+    m = candidate_metrics(params, torch.tensor([2.0, 2.5, 4.0]), torch.tensor([1.0, 0.5, 3.0]),
+                          truth=torch.full((100,), 0.5))
+    assert m["best_match"] == 2.0 and m["median_match"] == 2.5
+    assert m["best_mss"] == 0.5 and m["median_mss"] == 1.0 and "best_db" not in m
     assert m["within_1.5x_best"] == pytest.approx(2 / 3)
+    assert m["best_sym_param_error"] == pytest.approx(0.5)  # of the best by match: the zeros
     assert m["diversity"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
 
 
@@ -43,6 +46,7 @@ def test_cli_eval_prints_json(tiny, tmp_path, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["targets"] == 2
-    for key in ("best_db", "median_db", "diversity", "best_param_mae", "point_discrete_acc"):
+    for key in ("best_match", "best_mss", "best_db", "median_db", "diversity", "best_param_mae",
+                "best_sym_param_error", "point_discrete_acc"):
         assert key in result["mean"]
-    assert result["mean"]["best_db"] <= result["mean"]["median_db"]
+    assert result["mean"]["best_match"] <= result["mean"]["median_match"]

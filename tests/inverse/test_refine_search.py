@@ -8,8 +8,9 @@ import torch
 
 from inverse.cli import main
 from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient
-from inverse.sampling import Candidates, score
+from inverse.sampling import Candidates
 from inverse.search import SearchConfig, search
+from inverse.target import Target, score
 from synth.image_io import write_png
 from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES
 from synth.prior import draw
@@ -25,8 +26,8 @@ def problem():
     start = truth.repeat(2, 1)
     start[:, list(CONTINUOUS_INDICES)] = (start[:, list(CONTINUOUS_INDICES)]
                                          + torch.tensor([[0.08], [-0.08]])).clamp(0, 1)
-    distances, _, _ = score(start, target)
-    return target, start, distances
+    target = Target.from_spectrogram(target)
+    return target, start, score(start, target).match
 
 
 def test_gradient_refinement_never_worse_and_moves_continuous_parameters_only(problem):
@@ -35,7 +36,7 @@ def test_gradient_refinement_never_worse_and_moves_continuous_parameters_only(pr
         refined, after = refine_gradient(start, target, steps=3, lr=0.02)
     assert torch.all(after <= before)
     assert torch.equal(refined[:, list(DISCRETE_INDICES)], start[:, list(DISCRETE_INDICES)])
-    again, _, _ = score(refined, target)
+    again = score(refined, target).match
     assert torch.allclose(again, after, atol=1e-4), "reported distances are those of the returned params"
 
 
@@ -54,10 +55,10 @@ def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypat
 
 def test_refined_candidates_stay_distinct_and_ranked(problem):
     target, start, before = problem
-    found = Candidates(start, before, render(start), spectrogram(render(start)), torch.arange(2), True, start[0])
+    found = Candidates(start, score(start, target), torch.arange(2), True, start[0])
     out = refine_candidates(found, target, RefineConfig(method="gradient", steps=2, lr=0.02), min_distance=0.05)
-    assert out.params.shape == (2, 100) and torch.all(out.distance_db[1:] >= out.distance_db[:-1])
-    assert float(out.distance_db[0]) <= float(before.min())
+    assert out.params.shape == (2, 100) and torch.all(out.match[1:] >= out.match[:-1])
+    assert float(out.match[0]) <= float(before.min()) + 1e-6
     assert float((out.params[0] - out.params[1]).abs().mean()) >= 0.05 or not out.diverse
     assert refine_candidates(found, target, RefineConfig(), 0.05) is found
 
@@ -72,7 +73,7 @@ def test_search_respects_the_budget_and_returns_distinct_candidates(problem, met
     monkeypatch.setattr(search_module, "score", lambda p, t: renders.append(p.shape[0]) or real_score(p, t))
     found = search(target, SearchConfig(method=method, budget=24, samples=3, batch=8, seed=1))
     assert sum(renders[:-1]) == 24 and renders[-1] == 3  # the budget, then the 3 returned re-rendered
-    assert found.params.shape == (3, 100) and torch.all(found.distance_db[1:] >= found.distance_db[:-1])
+    assert found.params.shape == (3, 100) and torch.all(found.match[1:] >= found.match[:-1])
     again = search(target, SearchConfig(method=method, budget=24, samples=3, batch=8, seed=1))
     assert torch.equal(again.params, found.params), "same seed, same candidates"
 
@@ -90,7 +91,7 @@ def test_time_budget_stops_early(problem):
 ])
 def test_search_bad_input_is_one_line(problem, tmp_path, argv, expected, capsys):
     png = tmp_path / "t.png"
-    write_png(png, quantize(problem[0]).numpy())
+    write_png(png, quantize(problem[0].spectrogram).numpy())
     try:
         status = main(["search", str(png), *argv])
     except SystemExit as usage:  # argparse's own errors
@@ -101,7 +102,7 @@ def test_search_bad_input_is_one_line(problem, tmp_path, argv, expected, capsys)
 
 def test_search_cli_prints_ranked_json(problem, tmp_path, capsys):
     png = tmp_path / "t.png"
-    write_png(png, quantize(problem[0]).numpy())
+    write_png(png, quantize(problem[0].spectrogram).numpy())
     status = main(["search", str(png), "--budget", "8", "--samples", "2", "--method", "random", "--json"])
     out = capsys.readouterr()
     assert status == 0, out.err

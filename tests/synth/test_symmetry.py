@@ -7,7 +7,15 @@ from synth import render
 from synth.params import PARAM_INDEX
 from synth.perceptual import match_distance
 from synth.prior import draw
-from synth.symmetry import PERMUTATIONS, equivalents, inaudible, permute_slots, slot_permutations, symmetric_param_error
+from synth.symmetry import (
+    PERMUTATIONS,
+    equivalents,
+    inaudible,
+    permute_slots,
+    simplified,
+    slot_permutations,
+    symmetric_param_error,
+)
 
 
 def quiet_patches(count: int) -> torch.Tensor:
@@ -36,14 +44,39 @@ def test_symmetric_param_error_ignores_slot_order_only():
 
 
 def test_expanded_candidates_render_near_identically_to_their_source():
+    """Slot orders, octave offsets as semitones and note moves (no redraws): near identical renders."""
     params = quiet_patches(6)
     generator = torch.Generator().manual_seed(0)
     for patch in params:
-        found = equivalents(patch, generator)
-        assert found.shape[0] >= 5  # slot orders at least
+        found = equivalents(patch, generator, redraws=0)
+        assert found.shape[0] >= 2
         assert bool(((found - patch).abs().amax(dim=1) > 1e-6).all())
         distances = match_distance(render(found), render(patch[None]))
         assert float(distances.max()) < 0.02, distances
+
+
+def test_redrawn_inaudible_parameters_render_near_identically():
+    """A patch whose switches are clearly on or exactly off: redrawing what they silence changes nothing."""
+    patch = quiet_patches(1)[0]
+    for name in ("osc3_level", "noise_level", "delay_mix", "chorus_mix", "osc1_fm_index", "osc2_fm_index",
+                 "lfo1_pwm", "osc1_vibrato", "osc2_vibrato", "osc3_vibrato", "ring_level", "sub_level"):
+        patch[PARAM_INDEX[name]] = 0.0
+    patch[PARAM_INDEX["osc1_level"]] = patch[PARAM_INDEX["osc2_level"]] = 0.8
+    found = equivalents(patch, torch.Generator().manual_seed(1), redraws=3)
+    redrawn = found[-3:]
+    assert float((redrawn - patch).abs().mean(dim=1).min()) > 0.05  # different parameter sets ...
+    assert float(match_distance(render(redrawn), render(patch[None])).max()) < 0.02  # ... one sound
+
+
+def test_simplified_turns_nearly_off_switches_off():
+    patch = torch.full((100,), 0.5)
+    patch[PARAM_INDEX["osc3_level"]] = 0.03
+    patch[PARAM_INDEX["delay_mix"]] = 0.2
+    patch[PARAM_INDEX["eq_mid_gain"]] = 0.51
+    out = simplified(patch)
+    assert float(out[PARAM_INDEX["osc3_level"]]) == 0.0
+    assert torch.equal(out[PARAM_INDEX["delay_mix"]], patch[PARAM_INDEX["delay_mix"]])
+    assert float(out[PARAM_INDEX["eq_mid_gain"]]) == 0.5
 
 
 def test_inaudible_lists_the_controls_a_switch_silences():

@@ -1,0 +1,135 @@
+"""The sound to match, in every form the rankers need, and how candidates are scored against it.
+
+A user hands ``inverse predict`` (or ``search``) a spectrogram PNG, a ``.npy`` or a WAV. Ranking compares
+*sounds* (:func:`synth.perceptual.match_distance`: multi-scale log-mel + spectral shape), so a target also
+needs audio: a WAV's own samples, or, for a spectrogram, a Griffin-Lim reconstruction
+(:func:`synth.spectrogram.audio_from_spectrogram`) whose magnitudes are the target's. Candidates are then
+judged against the same reference whatever the input, and ``distance_db`` (mean |dB| over the 512x512
+spectrogram) is reported beside the perceptual numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from synth.errors import InputError
+from synth.inputs import load_audio, load_target
+from synth.paths import check_input_file
+from synth.perceptual import Features, features, match_distance, mss_distance
+from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_db, normalized_to_db, spectrogram
+from synth.voice import render
+
+RECONSTRUCTION_ITERATIONS = 16  # Griffin-Lim: 16 iterations leave a reconstruction ~5x closer than another sound
+
+
+@dataclass
+class Target:
+    """One sound to match: ``spectrogram`` normalised ``Tensor[512, 512]``, ``audio`` ``Tensor[65408]`` at
+    16 kHz (``reconstructed``: rebuilt from the spectrogram), a description of the source and conversion
+    notes. ``features`` of the audio are computed once, on first use."""
+
+    spectrogram: torch.Tensor
+    audio: torch.Tensor
+    reconstructed: bool
+    source: str = "tensor"
+    notes: list[str] = field(default_factory=list)
+    _features: Features | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_spectrogram(cls, spec: torch.Tensor, source: str = "tensor", notes: list[str] | None = None) -> Target:
+        if spec.shape != (DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames):
+            raise InputError(f"expected a target spectrogram of shape (512, 512), got {tuple(spec.shape)}")
+        spec = spec.float()
+        with torch.no_grad():
+            audio = audio_from_spectrogram(spec, iterations=RECONSTRUCTION_ITERATIONS)
+        return cls(spec, audio, True, source, list(notes or []))
+
+    @classmethod
+    def from_audio(cls, audio: torch.Tensor, source: str = "tensor", notes: list[str] | None = None) -> Target:
+        if audio.shape != (DEFAULT_CONFIG.num_samples,):
+            raise InputError(f"expected target audio of shape ({DEFAULT_CONFIG.num_samples},), "
+                             f"got {tuple(audio.shape)}")
+        audio = audio.float()
+        with torch.no_grad():
+            spec = spectrogram(audio[None])[0]
+        return cls(spec, audio, False, source, list(notes or []))
+
+    @property
+    def features(self) -> Features:
+        if self._features is None:
+            with torch.no_grad():
+                self._features = features(self.audio[None])
+        return self._features
+
+
+def as_target(target: Target | torch.Tensor) -> Target:
+    """A :class:`Target`, or a normalised spectrogram ``Tensor[512, 512]`` made into one."""
+    return target if isinstance(target, Target) else Target.from_spectrogram(target)
+
+
+def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
+                    downmix: bool = False) -> Target:
+    """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
+    :class:`InputError`. A WAV keeps its own audio; a spectrogram gets a reconstruction."""
+    if isinstance(target, Target):
+        return target
+    if isinstance(target, torch.Tensor):
+        return Target.from_spectrogram(target)
+    name = os.fspath(target)
+    if name.lower().endswith(".wav"):
+        check_input_file(name)
+        audio, notes = load_audio(name, downmix=downmix)  # as load_target reads it, keeping the samples
+        return Target.from_audio(audio, name, notes)
+    spec, notes = load_target(name, convert=convert, downmix=downmix)
+    return Target.from_spectrogram(spec, name, notes)
+
+
+@dataclass
+class Scores:
+    """Rendered candidates against a target, per row: ``match`` (the ranking distance), ``mss`` (multi-scale
+    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]`` and normalised
+    ``spectrogram`` ``Tensor[P, 512, 512]``."""
+
+    match: torch.Tensor
+    mss: torch.Tensor
+    distance_db: torch.Tensor
+    audio: torch.Tensor
+    spectrogram: torch.Tensor
+
+    def select(self, index: torch.Tensor | list[int]) -> Scores:
+        index = torch.as_tensor(index, dtype=torch.long)
+        return Scores(self.match[index], self.mss[index], self.distance_db[index], self.audio[index],
+                      self.spectrogram[index])
+
+    @staticmethod
+    def cat(parts: list[Scores]) -> Scores:
+        return Scores(*(torch.cat([getattr(p, name) for p in parts]) for name in
+                        ("match", "mss", "distance_db", "audio", "spectrogram")))
+
+
+@torch.no_grad()
+def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64, compiled: bool = False) -> Scores:
+    """Render ``params`` ``Tensor[P, 100]`` and score every row against ``target``.
+
+    ``compiled`` renders through ``torch.compile`` (see :func:`synth.voice.render`): faster for long runs such
+    as benchmarks, after a compilation that costs more than one prediction.
+    """
+    target = as_target(target)
+    parts = []
+    for chunk in params.float().split(batch):
+        audio = render(chunk, compiled=compiled)
+        specs = spectrogram(audio)
+        candidate = features(audio)
+        parts.append(Scores(match_distance(candidate, target.features), mss_distance(candidate, target.features),
+                            distance_db(normalized_to_db(specs), normalized_to_db(target.spectrogram)[None]),
+                            audio, specs))
+    return Scores.cat(parts)
+
+
+def rendered_match(params: torch.Tensor, target: Target) -> torch.Tensor:
+    """Differentiable :func:`~synth.perceptual.match_distance` of ``render(params)`` to ``target``: ``Tensor[P]``
+    (what gradient refinement descends)."""
+    return match_distance(features(render(params.float())), target.features)
