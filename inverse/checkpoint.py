@@ -28,6 +28,7 @@ FORMAT = "inverse-synth-checkpoint"
 FORMAT_VERSION = 1
 OTHER_HEADS_PREFIX = "mask."
 DEFAULT_MODEL = Path(__file__).parent / "pretrained" / "default"  # the shipped model
+DEFAULT_FLOW = Path(__file__).parent / "pretrained" / "flow"  # the shipped flow sampler for it (inverse.flow)
 
 
 def param_spec_hash() -> str:

@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
@@ -84,7 +85,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_out(args)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
                           seed=args.seed)
-    predictor = Predictor.from_checkpoint(args.model, device="cpu")
+    flow = None if args.sampler == "latent" else (args.flow or "auto")
+    predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow)
+    if args.sampler == "flow" and predictor.flow is None:
+        raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
+                         "train-flow`)")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, sigma=args.sigma,
                                    min_distance=args.min_distance, seed=args.seed, convert=args.convert,
                                    downmix=args.downmix, refine=refine)
@@ -128,6 +133,18 @@ def _report(prediction, args: argparse.Namespace) -> None:
         print(prediction.table())
         if args.out:
             print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {args.out}")
+
+
+def _cmd_train_flow(args: argparse.Namespace) -> int:
+    from inverse.flow_train import CONFIG_FIELDS, FlowTrainConfig, train_flow
+
+    check_output_dir(args.out, "--out")
+    config = FlowTrainConfig(**{name: getattr(args, name) for name in CONFIG_FIELDS
+                                if getattr(args, name, None) is not None})
+    metrics = train_flow(args.train, args.val, args.out, model_path=args.model, config=config, resume=args.resume,
+                         progress=not args.quiet)
+    print(json.dumps(metrics, indent=2))
+    return 0
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -203,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
                                         "and score them, and print the best --samples mutually different ones.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
+    p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
+                   help="where the candidate pool comes from: the flow-matching sampler (inverse train-flow) or "
+                        "perturbed latents of the regression head; auto: the flow when one is given with --flow "
+                        "or shipped for the shipped model, else latent")
+    p.add_argument("--flow", help="flow checkpoint trained on --model's latents (runs/FLOW/best)")
     p.add_argument("--pool", type=positive_int, default=SamplingConfig.pool,
                    help=f"candidates rendered and scored (default {SamplingConfig.pool})")
     p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma,
@@ -228,6 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", dest="time_budget", type=positive_float, help="also stop after this many seconds")
     p.add_argument("--method", choices=SEARCH_METHODS, default="cmaes", help="cmaes (default) or random")
     p.set_defaults(func=_cmd_search)
+
+    p = commands.add_parser("train-flow", help="train the flow-matching sampler on a trained model's latents",
+                            description="Encode --train and --val once with the model's backbone (cached in --out), "
+                                        "then train a conditional flow-matching network that samples many different "
+                                        "parameter sets per target (inverse/flow.py). Writes best/last flow "
+                                        "checkpoints, log.csv and resumable state into --out; `inverse predict "
+                                        "--flow OUT/best` uses it.")
+    p.add_argument("--train", required=True, help="training dataset (.h5)")
+    p.add_argument("--val", required=True, help="validation dataset (.h5): picks the best checkpoint")
+    p.add_argument("--out", required=True, help="run directory, e.g. runs/flow")
+    p.add_argument("--model", default=str(DEFAULT_INVERSE_MODEL),
+                   help="inverse checkpoint whose frozen backbone gives the latents (default: the shipped model)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the cached latents (default 60)")
+    p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="rows per step (default 256)")
+    p.add_argument("--lr", type=positive_float, help="AdamW peak learning rate (default 1e-3)")
+    p.add_argument("--seed", type=non_negative_int)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --epochs to extend)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train_flow)
 
     p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",
                             description="Train --trials models with hyperparameters proposed by optuna (TPE), "

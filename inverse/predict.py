@@ -16,6 +16,7 @@ import torch
 
 from inverse import checkpoint
 from inverse.figures import comparison_figure
+from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
 from inverse.sampling import Candidates, SamplingConfig, sample
@@ -28,6 +29,7 @@ from synth.patch import save_patch
 from synth.spectrogram import DEFAULT_CONFIG, quantize
 
 DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
+DEFAULT_FLOW = checkpoint.DEFAULT_FLOW
 
 
 @dataclass
@@ -96,18 +98,26 @@ class Prediction:
 
 
 class Predictor:
-    """Wraps a trained :class:`InverseModel`; ``predict`` returns a :class:`Prediction`."""
+    """Wraps a trained :class:`InverseModel` and, optionally, a flow sampler trained on its latents
+    (:mod:`inverse.flow`); ``predict`` returns a :class:`Prediction`."""
 
-    def __init__(self, model: InverseModel):
+    def __init__(self, model: InverseModel, flow: FlowNet | None = None):
         self.model = model.eval()
+        self.flow = flow
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path | None = None, device: str = "cpu") -> Predictor:
+    def from_checkpoint(cls, path: str | Path | None = None, device: str = "cpu",
+                        flow: str | Path | None = "auto") -> Predictor:
+        """``flow``: a flow checkpoint, ``None`` (latent sampling), or ``"auto"``: the shipped flow when the
+        shipped model is used and a flow is shipped for it."""
         path = Path(path) if path is not None else DEFAULT_MODEL
         if path == DEFAULT_MODEL and not DEFAULT_MODEL.with_suffix(".json").exists():
             raise InputError("no default model is shipped with this installation; train one (`inverse train "
                              "--train data/train.h5 --out runs/NAME`) and pass --model runs/NAME/best")
-        return cls(checkpoint.load(path, device)[0])
+        if flow == "auto":
+            flow = DEFAULT_FLOW if path == DEFAULT_MODEL and DEFAULT_FLOW.with_suffix(".json").exists() else None
+        sampler = None if flow is None else load_flow(flow, checkpoint.paths(path)[0])[0].to(device)
+        return cls(checkpoint.load(path, device)[0], sampler)
 
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
@@ -124,5 +134,5 @@ class Predictor:
         except ValueError as error:
             raise InputError(str(error)) from None
         target = load_any_target(target, convert=convert, downmix=downmix)
-        found = sample(self.model, target, config)
+        found = sample(self.model, target, config, flow=self.flow)
         return Prediction(target, refine_candidates(found, target, refine, min_distance))

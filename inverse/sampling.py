@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from inverse.flow import FlowNet
 from inverse.model import InverseModel
 from inverse.target import Scores, Target, as_target, score
 from synth.symmetry import equivalents
@@ -139,14 +140,28 @@ def choose(params: torch.Tensor, scores: Scores, config: SamplingConfig, point: 
     return Candidates(params[index], scores.select(index), index, diverse, point)
 
 
+@torch.no_grad()
+def flow_params(model: InverseModel, flow: FlowNet, target: torch.Tensor, config: SamplingConfig) -> torch.Tensor:
+    """The pool drawn from the flow sampler: row 0 the regression head's point estimate (for reference),
+    then ``pool - 1`` flow samples conditioned on the target's latent: ``Tensor[pool, 100]``."""
+    device = next(model.parameters()).device
+    latent = model.encode(target.to(device)[None, None])
+    drawn = flow.to(device).sample(latent[0], config.pool - 1, seed=config.seed)
+    return torch.cat([model.decode(latent).cpu(), drawn])
+
+
 def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingConfig | None = None,
-           compiled: bool = False) -> Candidates:
+           compiled: bool = False, flow: FlowNet | None = None) -> Candidates:
     """Candidates for one target (a :class:`~inverse.target.Target` or a normalised spectrogram
-    ``Tensor[512, 512]``; see the module docstring)."""
+    ``Tensor[512, 512]``; see the module docstring). With ``flow`` the pool comes from the flow-matching
+    sampler (:mod:`inverse.flow`) instead of perturbed latents."""
     config = config or SamplingConfig()
     config.validate()
     target = as_target(target)
-    params = perturbed_params(model.eval(), target.spectrogram, config)
+    if flow is not None:
+        params = flow_params(model.eval(), flow, target.spectrogram, config)
+    else:
+        params = perturbed_params(model.eval(), target.spectrogram, config)
     scores = score(params, target, compiled=compiled)
     pool, pool_scores = expand_by_symmetry(params, scores, target, config, compiled)
     return choose(pool, pool_scores, config, params[0])
