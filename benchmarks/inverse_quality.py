@@ -1,26 +1,51 @@
-"""Sound-matching quality of the inverse model against baselines, in-domain and out-of-domain.
+"""Sound-matching quality of the inverse model against baselines, in-domain and out-of-domain (issue 13).
 
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
-        [--n 500] [--ood-per-source 20] [--samples 10] [--pool 64] [--pca 128] [--eager] [--resume]
+        [--methods latent point param_noise nearest prior] [--n 500] [--ood-per-source 20]
+        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--seed 0] [--pca 128]
+        [--nearest-rows N] [--eager] [--resume] [--out DIR]
 
-Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training), and
-out-of-domain sounds from sox, fluidsynth + fluid-soundfont-gm and espeak-ng (benchmarks/external_sounds.py).
-Every method returns up to ``--samples`` candidate patches per target; all are rendered and scored the
-same way (spectral distance in dB on the 512x512 spectrogram, :func:`inverse.sampling.score`):
+Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the
+model's or ``--train``'s seed), each matched against its exact audio (``Target.from_audio(render(truth))``),
+and ``--ood-per-source`` sounds from each of sox, fluidsynth + fluid-soundfont-gm and espeak-ng
+(benchmarks/external_sounds.py), matched against their own audio. Every method proposes candidate patches;
+each proposal is rendered and scored the same way (:func:`inverse.target.score` against the same
+:class:`~inverse.target.Target`), and a method that proposes more than ``--samples`` is cut to ``--samples``
+mutually different ones by the sampler's own selection (best by match distance first):
 
-- ``latent``: the product, latent sampling (a pool of ``--pool`` decodes, best and mutually different);
+- ``latent``: the product, :func:`inverse.sampling.sample` (a pool of ``--pool`` latent decodes, the best
+  ``--expand`` expanded by the synth's symmetries, best and mutually different returned);
 - ``point``: the regression head's point estimate alone (one candidate);
-- ``param_noise``: the same pool size drawn as Gaussian noise around the point estimate in *parameter*
-  space, its scale matched per target to the latent pool's mean spread (same diversity budget), then the
-  same selection;
-- ``nearest``: scikit-learn nearest neighbours over the training set (PCA of 8x8-pooled spectrograms),
-  its ``--samples`` nearest, ranked by their rendered distance;
-- ``prior``: ``--samples`` random draws from the synth's prior.
+- ``param_noise``: a pool of ``--pool`` drawn as Gaussian noise around the point estimate in *parameter*
+  space, its scale matched per target to the latent pool's mean spread (same diversity budget);
+- ``nearest``: the baseline, scikit-learn nearest neighbours over the training set ``--train`` (PCA of
+  8x8-pooled spectrograms), its ``--samples`` nearest;
+- ``prior``: ``--samples`` random draws from the synth's prior, of the version the training set was drawn
+  from (its ``prior`` attribute).
 
-Per target: best-of-K and median-of-K distance, parameter MAE and discrete accuracy of the best (in-domain),
-diversity (mean pairwise normalised-parameter distance) and the share of candidates within 1.5x the best.
-Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line; per-target records are
-appended to ``inverse_quality.partial.jsonl`` as they finish, and ``--resume`` skips the ones done.
+Per method and group (in-domain, sox, fluidsynth, espeak-ng): best-of-K MSS (the headline,
+:func:`synth.perceptual.mss_distance`), median-of-K MSS and best-of-K ``distance_db``; pitch agreement of the
+best candidate (lowest match distance) with the target, judged on targets with a clear pitch
+(:func:`synth.pitch.estimate_pitch`; only the first ``--pitch-targets`` targets of each group are tracked,
+because the tracker is slow); diversity (mean pairwise normalised-parameter distance of the returned) and the
+share of returned candidates within 1.5x the best one's MSS; in-domain, the best candidate's parameter error,
+plain and symmetry-aware. The markdown ends with issue 13's targets as a verdict table against ``nearest``.
+
+Adding a method is one decorated function ``fn(context, target, truth) -> Tensor[P, 100]`` (or the
+:class:`~inverse.sampling.Candidates` of a sampler that already scored them with :func:`inverse.target.score`
+on this target); ``truth`` is only for checks, a method must not look at it. For example::
+
+    @method("flow", "conditional flow matching (inverse/flow.py)", verdict=True)
+    def flow(context, target, truth):
+        sampler = context.once("flow", lambda: load_flow(context.options.flow_model))
+        return sampler.sample(target, context.config.samples, seed=context.config.seed)
+
+(plus a ``--flow-model`` option); ``verdict=True`` adds it to the verdict table. ``--methods`` chooses which run.
+
+Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line, machine and load
+averages; per-target records are appended to ``inverse_quality.partial.jsonl`` as they finish (after a header
+line with the settings). ``--resume`` keeps them and runs only what is missing, including methods added to
+``--methods`` since (the settings that change results must be the same).
 """
 
 from __future__ import annotations
@@ -32,7 +57,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -47,19 +75,31 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
+from dataset_gen.layout import FileAttrs, open_complete  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from inverse import checkpoint  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
-from inverse.sampling import SamplingConfig, perturbed_params, score, select_diverse  # noqa: E402
-from synth.inputs import load_target  # noqa: E402
+from inverse.sampling import Candidates, SamplingConfig, perturbed_params, sample, select_diverse  # noqa: E402
+from inverse.target import Scores, Target, load_any_target, score  # noqa: E402
 from synth.params import canonicalize  # noqa: E402
+from synth.pitch import CENTS_TOLERANCE, PitchConfig, estimate_pitch, pitch_agreement  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.spectrogram import dequantize  # noqa: E402
+from synth.voice import render  # noqa: E402
 
-METHODS = ("latent", "point", "param_noise", "nearest", "prior")
 PRIOR_SEED = 1_000_003  # never used for a dataset
 POOL = 8  # spectrogram pooling for the nearest-neighbour features (512x512 -> 64x64)
+OOD_INDEX = 1_000_000  # target numbers (seeds) of out-of-domain sounds: OOD_INDEX + 10_000 * source + k
+OUT_OF_DOMAIN = ("sox", "fluidsynth", "espeak-ng")
+GROUPS = ("in_domain", *OUT_OF_DOMAIN)
+BASELINE = "nearest"  # what issue 13's targets compare against
+WITHIN = 1.5  # "within 1.5x the best candidate's MSS"
+
+# Issue 13's targets.
+MSS_REDUCTION = 0.30  # in-domain best-of-K MSS at least 30 % below nearest neighbours'
+PITCH_IN_DOMAIN = 0.90  # share of clear-pitch in-domain targets whose best candidate is within 50 cents
+PITCH_OUT_OF_DOMAIN = 0.75  # the same for clear-pitch out-of-domain notes
 
 
 def pooled(spec_u8: torch.Tensor) -> np.ndarray:
@@ -89,7 +129,7 @@ class NearestBaseline:
     def query(self, target: torch.Tensor, k: int) -> torch.Tensor:
         """Normalised target ``Tensor[512, 512]`` -> the ``k`` nearest training rows' params ``Tensor[k, 100]``."""
         feature = F.avg_pool2d(target[None, None].float(), POOL).flatten(1).numpy()
-        _, index = self.index.kneighbors(self.pca.transform(feature), n_neighbors=k)
+        _, index = self.index.kneighbors(self.pca.transform(feature), n_neighbors=min(k, self.rows))
         return self.params[torch.from_numpy(index[0])]
 
 
@@ -106,123 +146,434 @@ def param_noise_pool(point: torch.Tensor, latent_pool: torch.Tensor, seed: int) 
     return canonicalize(pool)
 
 
-def evaluate_target(model, nearest: NearestBaseline, target: torch.Tensor, truth: torch.Tensor | None,
-                    index: int, args) -> dict[str, dict]:
-    """All methods on one normalised target; returns ``{method: metrics + time_s}``."""
-    config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed + index)
+def dataset_attrs(path: Path) -> FileAttrs:
+    """The root attributes of a finished dataset file (refuses partial or foreign files, as readers do)."""
+    file, attrs = open_complete(path)
+    file.close()
+    return attrs
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Methods: a registry of functions (context, target, truth) -> candidate params.
+
+
+@dataclass
+class Context:
+    """What a method may use for one target. One is made per run; :meth:`for_target` derives each target's."""
+
+    model: Any  # the inverse model (None where no method needs it, e.g. in tests)
+    nearest: NearestBaseline | None  # the baseline's index over the training set (None unless ``nearest`` runs)
+    prior: str  # prior version of the training set (synth.prior.draw's ``prior``)
+    compiled: bool = False  # render through torch.compile
+    options: argparse.Namespace | None = None  # the command line, for a method's own options
+    config: SamplingConfig = field(default_factory=SamplingConfig)  # this target's (seed = --seed + index)
+    index: int = 0  # target number: seeds noise and prior draws
+    shared: dict = field(default_factory=dict)  # run-wide cache (see once()), the same dict for every target
+    _latent_pool: torch.Tensor | None = None
+
+    def for_target(self, index: int, base: SamplingConfig) -> Context:
+        seed = base.seed + index
+        return replace(self, index=index, config=replace(base, seed=seed), _latent_pool=None)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()`` on first use in the run, the same object afterwards (a model to load, an index to build)."""
+        if key not in self.shared:
+            self.shared[key] = make()
+        return self.shared[key]
+
+    def latent_pool(self, target: Target) -> torch.Tensor:
+        """The point estimate and ``pool - 1`` latent decodes ``Tensor[pool, 100]`` (computed once per target)."""
+        if self._latent_pool is None:
+            self._latent_pool = perturbed_params(self.model, target.spectrogram, self.config)
+        return self._latent_pool
+
+
+MethodFn = Callable[[Context, Target, "torch.Tensor | None"], "torch.Tensor | Candidates"]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    run: MethodFn
+    about: str  # one line for the report
+    verdict: bool = False  # judged against issue 13's targets (a product, not a baseline)
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(name: str, about: str, verdict: bool = False) -> Callable[[MethodFn], MethodFn]:
+    """Register ``fn(context, target, truth) -> Tensor[P, 100] | Candidates`` under ``name``."""
+    def register(fn: MethodFn) -> MethodFn:
+        METHODS[name] = Method(name, fn, about, verdict)
+        return fn
+    return register
+
+
+@method("latent", "the product: latent sampling with symmetry expansion (`inverse.sampling.sample`)", verdict=True)
+def _latent(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    return sample(context.model, target, context.config, compiled=context.compiled)
+
+
+@method("point", "the regression head's point estimate alone (one candidate)")
+def _point(context: Context, target: Target, truth: torch.Tensor | None) -> torch.Tensor:
+    return context.latent_pool(target)[:1]
+
+
+@method("param_noise", "Gaussian noise around the point estimate in parameter space, the latent pool's spread")
+def _param_noise(context: Context, target: Target, truth: torch.Tensor | None) -> torch.Tensor:
+    pool = context.latent_pool(target)
+    return param_noise_pool(pool[0], pool, context.config.seed)
+
+
+@method("nearest", "the baseline: nearest neighbours over the training set (PCA of pooled spectrograms)")
+def _nearest(context: Context, target: Target, truth: torch.Tensor | None) -> torch.Tensor:
+    return context.nearest.query(target.spectrogram, context.config.samples)
+
+
+@method("prior", "random draws from the synth's prior (the training set's version)")
+def _prior(context: Context, target: Target, truth: torch.Tensor | None) -> torch.Tensor:
+    samples = context.config.samples
+    return draw(PRIOR_SEED, context.index * samples, samples, prior=context.prior)
+
+
+def returned(found: torch.Tensor | Candidates, target: Target, config: SamplingConfig, compiled: bool
+             ) -> tuple[torch.Tensor, Scores]:
+    """A method's answer as the candidates it returns, best first, and their scores: ``Candidates`` as they
+    are; params ``Tensor[P, 100]`` scored, and cut to ``config.samples`` by :func:`select_diverse`."""
+    if isinstance(found, Candidates):
+        return found.params, found.scores
+    if found.dim() != 2 or found.shape[0] == 0 or found.shape[1] != 100:
+        raise ValueError(f"a method must return candidate params of shape (P, 100), got {tuple(found.shape)}")
+    scores = score(found, target, compiled=compiled)
+    if found.shape[0] > config.samples:
+        chosen, _ = select_diverse(found, scores.match, config.samples, config.min_distance)
+    else:
+        chosen = torch.argsort(scores.match, stable=True).tolist()
+    return found[chosen], scores.select(chosen)
+
+
+def _finite(value: torch.Tensor | float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def pitch_of(estimate, row: int = 0) -> dict:
+    """One sound's :class:`~synth.pitch.PitchEstimate` as JSON (NaN / inf as null)."""
+    return {"f0_hz": _finite(estimate.f0_hz[row]), "clear": bool(estimate.clear[row]),
+            "clarity": _finite(estimate.clarity[row]), "spread_cents": _finite(estimate.spread_cents[row])}
+
+
+def evaluate_target(context: Context, names: list[str], target: Target, truth: torch.Tensor | None,
+                    judge_pitch: bool, target_pitch: dict | None = None) -> dict:
+    """Methods ``names`` on one target: ``{"methods": {name: metrics}, "target_pitch": ...}``.
+
+    Metrics: :func:`inverse.metrics.candidate_metrics` plus ``within_1.5x_best_mss``, ``candidates`` and
+    ``time_s`` (proposing and scoring). With ``judge_pitch`` the target's pitch is estimated (unless given as
+    ``target_pitch``) and, where it is clear, every method's best candidate's: ``metrics["pitch"]``.
+    """
     out: dict[str, dict] = {}
+    best_audio = {}
+    for name in names:
+        started = time.perf_counter()
+        params, scores = returned(METHODS[name].run(context, target, truth), target, context.config,
+                                  context.compiled)
+        elapsed = time.perf_counter() - started
+        metrics = candidate_metrics(params, scores.match, scores.mss, scores.distance_db, truth)
+        metrics[f"within_{WITHIN}x_best_mss"] = float((scores.mss <= WITHIN * scores.mss.min()).float().mean())
+        out[name] = {**metrics, "candidates": params.shape[0], "time_s": elapsed}
+        best_audio[name] = scores.audio[int(scores.match.argmin())]
+    record: dict = {"methods": out}
+    if judge_pitch:
+        started = time.perf_counter()
+        if target_pitch is None:
+            target_pitch = pitch_of(estimate_pitch(target.audio[None]))
+        if target_pitch["clear"] and best_audio:
+            estimate = estimate_pitch(torch.stack(list(best_audio.values())))
+            reference = torch.full((len(best_audio),), target_pitch["f0_hz"])
+            agreement = pitch_agreement(estimate.f0_hz, reference)
+            for k, name in enumerate(best_audio):
+                out[name]["pitch"] = {"f0_hz": _finite(estimate.f0_hz[k]), "cents": _finite(agreement["cents"][k]),
+                                      "within": bool(agreement["match"][k]),
+                                      "octave_error": bool(agreement["octave_error"][k])}
+        record["pitch_s"] = time.perf_counter() - started
+    if target_pitch is not None:
+        record["target_pitch"] = target_pitch
+    return record
 
-    def ranked(name: str, params: torch.Tensor, started: float, select: bool) -> None:
-        distances, _, _ = score(params, target, compiled=not args.eager)
-        if select:
-            chosen, _ = select_diverse(params, distances, args.samples, config.min_distance)
-        else:
-            chosen = torch.argsort(distances, stable=True)[: args.samples].tolist()
-        metrics = candidate_metrics(params[chosen], distances[chosen], truth)
-        out[name] = {**metrics, "time_s": time.perf_counter() - started}
 
-    started = time.perf_counter()
-    latent_pool = perturbed_params(model, target, config)
-    ranked("latent", latent_pool, started, select=True)
-    point = latent_pool[0]
-    started = time.perf_counter()
-    ranked("point", point[None], started, select=False)
-    started = time.perf_counter()
-    ranked("param_noise", param_noise_pool(point, latent_pool, args.seed + index), started, select=True)
-    started = time.perf_counter()
-    ranked("nearest", nearest.query(target, args.samples), started, select=False)
-    started = time.perf_counter()
-    ranked("prior", draw(PRIOR_SEED, index * args.samples, args.samples), started, select=False)
-    return out
+class ExternalTarget(NamedTuple):
+    source: str  # sox | fluidsynth | espeak-ng
+    number: int  # position among this source's sounds
+    name: str
+    target: Target  # the sound's own audio (16 kHz mono)
 
 
-def external_targets(folder: Path, per_source: int) -> list[tuple[str, str, torch.Tensor]]:
-    """``(source, name, normalised spectrogram)`` for sox, fluidsynth and espeak-ng sounds."""
+def external_targets(folder: Path, per_source: int) -> list[ExternalTarget]:
+    """``per_source`` sounds each from sox, fluidsynth and espeak-ng, as targets with their own audio."""
     targets = []
-    for source, make in (("sox", sox_notes), ("fluidsynth", fluidsynth_notes), ("espeak-ng", espeak_phrases)):
-        for name, path in make(folder / source, per_source):
-            spec, _ = load_target(path, downmix=True)
-            targets.append((source, name, spec))
+    for source, make in zip(OUT_OF_DOMAIN, (sox_notes, fluidsynth_notes, espeak_phrases)):
+        for k, (name, path) in enumerate(make(folder / source, per_source)):
+            targets.append(ExternalTarget(source, k, name, load_any_target(path, downmix=True)))
     return targets
 
 
-def aggregate(records: list[dict], group: str) -> dict:
-    """Mean and median of every metric per method over the records of one group."""
-    chosen = [r for r in records if r["group"] == group]
-    table = {}
-    for method in METHODS:
-        rows = [r["methods"][method] for r in chosen]
+def merge_records(lines: list[dict]) -> list[dict]:
+    """Per-target records from JSONL lines: later lines for the same ``(group, name)`` add methods."""
+    merged: dict[tuple[str, str], dict] = {}
+    for line in lines:
+        key = (line["group"], line["name"])
+        record = merged.setdefault(key, {"group": line["group"], "name": line["name"], "methods": {}})
+        record["methods"].update(line["methods"])
+        for extra in ("target_pitch", "pitch_s"):
+            if extra in line:
+                record[extra] = line[extra]
+    return list(merged.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Aggregation, issue 13's verdicts, report.
+
+
+def pitch_summary(records: list[dict], name: str) -> dict:
+    """Pitch agreement of method ``name``'s best candidates over the records whose target has a clear pitch
+    and whose candidate pitch was tracked: ``judged``, ``within`` (50 cents), ``octave_errors``, ``share``."""
+    judged = [r["methods"][name]["pitch"] for r in records
+              if r.get("target_pitch", {}).get("clear") and "pitch" in r["methods"].get(name, {})]
+    within = sum(p["within"] for p in judged)
+    return {"judged": len(judged), "within": within, "octave_errors": sum(p["octave_error"] for p in judged),
+            "share": within / len(judged) if judged else None}
+
+
+def aggregate(records: list[dict], groups: tuple[str, ...], names: list[str]) -> dict:
+    """Mean and median of every metric per method over the records of ``groups``, pitch agreement, how many
+    targets had their pitch tracked and clear, and each method's share of targets it beats the baseline on."""
+    chosen = [r for r in records if r["group"] in groups]
+    table: dict = {"targets": len(chosen), "pitch_tracked": sum("target_pitch" in r for r in chosen),
+                   "pitch_clear": sum(bool(r.get("target_pitch", {}).get("clear")) for r in chosen), "methods": {}}
+    for name in names:
+        rows = [r["methods"][name] for r in chosen if name in r["methods"]]
         if not rows:
             continue
-        table[method] = {key: {"mean": statistics.fmean(m[key] for m in rows),
-                               "median": statistics.median(m[key] for m in rows)} for key in rows[0]}
-    if chosen:
-        wins = [r["methods"]["latent"]["best_db"] < r["methods"]["nearest"]["best_db"] for r in chosen]
-        table["latent_beats_nearest_share"] = sum(wins) / len(wins)
-    table["targets"] = len(chosen)
+        keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and all(k in m for m in rows)]
+        stats: dict = {k: {"mean": statistics.fmean(m[k] for m in rows),
+                           "median": statistics.median(m[k] for m in rows)} for k in keys}
+        stats["targets"] = len(rows)
+        stats["pitch"] = pitch_summary(chosen, name)
+        if name != BASELINE:
+            pairs = [(r["methods"][name]["best_mss"], r["methods"][BASELINE]["best_mss"]) for r in chosen
+                     if name in r["methods"] and BASELINE in r["methods"]]
+            stats["beats_baseline_share"] = sum(a < b for a, b in pairs) / len(pairs) if pairs else None
+        table["methods"][name] = stats
     return table
 
 
+@dataclass
+class Verdict:
+    target: str  # issue 13's target, in words
+    baseline: str  # the baseline's figure ("" where the target is absolute)
+    values: dict[str, str]  # method -> its figure
+    met: dict[str, bool | None]  # method -> met / not met / None: not judged
+
+
+def _mean(table: dict | None, name: str, key: str) -> float | None:
+    methods = (table or {}).get("methods", {})
+    return methods[name][key]["mean"] if name in methods and key in methods[name] else None
+
+
+def verdicts(tables: dict[str, dict], contenders: list[str]) -> list[Verdict]:
+    """Issue 13's targets for each contender, from ``tables`` (:func:`aggregate` per group and for
+    ``"out_of_domain"``, all external groups together)."""
+    out = []
+
+    def mss_row(group: str, title: str, factor: float) -> None:
+        base = _mean(tables.get(group), BASELINE, "best_mss")
+        values, met = {}, {}
+        for name in contenders:
+            ours = _mean(tables.get(group), name, "best_mss")
+            values[name] = "-" if ours is None else (
+                f"{ours:.3f}" + (f" ({100 * (ours / base - 1):+.0f} %)" if base else ""))
+            met[name] = None if ours is None or base is None else (ours <= factor * base if factor < 1
+                                                                    else ours < base)
+        out.append(Verdict(title, "-" if base is None else f"{base:.3f}", values, met))
+
+    mss_row("in_domain", f"in-domain: best-of-K MSS at least {100 * MSS_REDUCTION:.0f} % below nearest's",
+            1 - MSS_REDUCTION)
+    for group in OUT_OF_DOMAIN:
+        mss_row(group, f"{group}: best-of-K MSS below nearest's", 1.0)
+
+    def pitch_row(group: str, title: str, threshold: float) -> None:
+        values, met = {}, {}
+        for name in contenders:
+            summary = (tables.get(group) or {}).get("methods", {}).get(name, {}).get("pitch")
+            if not summary or not summary["judged"]:
+                values[name], met[name] = "no clear-pitch targets", None
+            else:
+                values[name] = (f"{100 * summary['share']:.0f} % ({summary['within']}/{summary['judged']}; "
+                                f"{summary['octave_errors']} octave errors)")
+                met[name] = summary["share"] >= threshold
+        base = (tables.get(group) or {}).get("methods", {}).get(BASELINE, {}).get("pitch")
+        base_text = f"{100 * base['share']:.0f} % of {base['judged']}" if base and base["judged"] else "-"
+        out.append(Verdict(title, base_text, values, met))
+
+    pitch_row("in_domain", f"in-domain: best candidate within {CENTS_TOLERANCE:.0f} cents of a clear target "
+              f"pitch for >= {100 * PITCH_IN_DOMAIN:.0f} %", PITCH_IN_DOMAIN)
+    pitch_row("out_of_domain", f"out-of-domain: the same for >= {100 * PITCH_OUT_OF_DOMAIN:.0f} % of clear-pitch "
+              "notes", PITCH_OUT_OF_DOMAIN)
+
+    for group, where in (("in_domain", "in-domain"), ("out_of_domain", "out-of-domain")):
+        base = _mean(tables.get(group), BASELINE, "diversity")
+        values, met = {}, {}
+        for name in contenders:
+            ours = _mean(tables.get(group), name, "diversity")
+            values[name] = "-" if ours is None else f"{ours:.3f}"
+            met[name] = None if ours is None or base is None else ours >= base
+        out.append(Verdict(f"{where}: diversity at least nearest's", "-" if base is None else f"{base:.3f}",
+                           values, met))
+        values, met = {}, {}
+        for name in contenders:
+            ours = _mean(tables.get(group), name, f"within_{WITHIN}x_best_mss")
+            values[name] = "-" if ours is None else f"{100 * ours:.1f} % of candidates"
+            met[name] = None if ours is None else ours >= 1 - 1e-9
+        base_share = _mean(tables.get(group), BASELINE, f"within_{WITHIN}x_best_mss")
+        out.append(Verdict(f"{where}: every candidate within {WITHIN}x the best one's MSS",
+                           "-" if base_share is None else f"{100 * base_share:.1f} %", values, met))
+    return out
+
+
+def verdict_word(met: bool | None) -> str:
+    return "not judged" if met is None else ("met" if met else "**not met**")
+
+
+def _mean_median(m: dict, key: str, digits: int = 3) -> str:
+    return f"{m[key]['mean']:.{digits}f} ({m[key]['median']:.{digits}f})" if key in m else "-"
+
+
+def _pitch_cells(m: dict) -> list[str]:
+    p = m.get("pitch")
+    if not p or not p["judged"]:
+        return ["-", "-"]
+    return [f"{100 * p['share']:.0f} % ({p['within']}/{p['judged']})", str(p["octave_errors"])]
+
+
+def clear_pitch_rule(config: PitchConfig | None = None) -> str:
+    c = config or PitchConfig()
+    return (f"a target has a *clear pitch* when CREPE ({c.model}, `synth/pitch.py`) finds at least {c.min_frames} "
+            f"periodic frames (peak probability >= {c.periodic}) making up at least {100 * c.clear_share:.0f} % "
+            f"of its loud frames (within {c.loud_db:.0f} dB of the loudest and above {c.floor_dbfs:.0f} dBFS), "
+            f"and their pitches have an interquartile range of at most {c.clear_spread_cents:.0f} cents")
+
+
+def nearest_sentence(results: dict) -> str:
+    """Which training set the baseline searched, and whether it is the model's own."""
+    where = (f"Training set `{results['train']}` (prior {results['train_prior']}): "
+             + ("the model's own (same data fingerprint)." if results["train_is_models"] else
+                f"**not the model's training set** (fingerprint {results['train_fingerprint']}, the model's "
+                f"{results['model_train_fingerprint']})."))
+    if results["nearest_rows"] is None:
+        return where + " Nearest neighbours not run."
+    return (where + f" Nearest neighbours over {results['nearest_rows']} rows, PCA {results['pca_components']} "
+            f"components explaining {100 * results['pca_explained']:.1f} % of the variance.")
+
+
 def markdown(results: dict) -> str:
-    lines = ["# Inverse model quality", "", f"Command: `{results['command']}`", "",
-             f"Model: `{results['model']}`; training set for nearest neighbours: `{results['train']}` "
-             f"({results['nearest_rows']} rows, PCA {results['pca_components']} components explaining "
-             f"{100 * results['pca_explained']:.1f} % of the variance); {results['samples']} candidates per "
-             f"target from a pool of {results['pool']}; render path: {results['render']}.", "",
-             "Distances are spectral distances in dB on the 512x512 spectrogram (lower is better); mean over "
-             "targets (median in brackets). Diversity: mean pairwise mean |difference| of normalised parameters "
-             "among the returned candidates.", ""]
+    names = results["methods"]
+    lines = ["# Inverse model quality (issue 13)", "", f"Command: `{results['command']}`", "",
+             f"Model: `{results['model']}`. {nearest_sentence(results)} {results['samples']} candidates per "
+             f"target; latent pool {results['pool']}, symmetry expansion of the best {results['expand']}; render "
+             f"path: {results['render']}.", "",
+             "Methods (every returned candidate is rendered and scored against the same target, "
+             "`inverse.target.score`):", ""]
+    lines += [f"- `{name}`: {METHODS[name].about}" if name in METHODS else f"- `{name}`" for name in names]
+    lines += ["",
+              "**MSS**: multi-scale log-mel distance on the audio (`synth.perceptual.mss_distance`; natural-log "
+              "units, 1 = 8.7 dB; lower is better), the headline. Candidates are ranked by the match distance "
+              "(MSS + spectral shape); **best-of-K** is the lowest MSS among the K returned, **median-of-K** their "
+              "median, **dB** the lowest mean |dB| difference over the 512x512 spectrogram. Figures: mean over "
+              "targets (median in brackets).",
+              f"**Pitch**: {clear_pitch_rule()}. Only those targets are judged; the method's best candidate (lowest "
+              f"match distance) agrees when its dominant pitch is within {CENTS_TOLERANCE:.0f} cents of the "
+              f"target's; an *octave error* is a whole number of octaves off (within {CENTS_TOLERANCE:.0f} cents), "
+              "counted apart. The tracker is slow, so only the first "
+              f"{results['pitch_targets']} targets of each group are tracked.",
+              "**Diversity**: mean pairwise mean |difference| of normalised parameters among the returned "
+              f"candidates; **within {WITHIN}x**: share of returned candidates whose MSS is at most {WITHIN}x the "
+              "best one's. In-domain, the best candidate's (by match) continuous-parameter MAE, the same minimised "
+              "over oscillator-slot permutations (`synth.symmetry.symmetric_param_error`) and its discrete "
+              "accuracy. **s/target**: proposing and scoring.", ""]
+    groups = results["groups"]
     for group, title in results["group_titles"].items():
-        table = results["groups"].get(group)
+        table = groups.get(group)
         if not table or not table["targets"]:
             continue
         in_domain = group == "in_domain"
-        lines += [f"## {title} ({table['targets']} targets)", ""]
-        header = "| method | best-of-K dB | median-of-K dB | diversity | within 1.5x best | s/target |"
-        rule = "|---|---|---|---|---|---|"
+        lines += [f"## {title}", "",
+                  f"{table['targets']} targets; pitch tracked on {table['pitch_tracked']}, clear on "
+                  f"{table['pitch_clear']}.", ""]
+        header = (f"| method | K | best-of-K MSS | median-of-K MSS | best-of-K dB | pitch within "
+                  f"{CENTS_TOLERANCE:.0f} c | octave errors | diversity | within {WITHIN}x best MSS | s/target |")
+        rule = "|---|---:|---|---|---|---|---:|---:|---:|---:|"
         if in_domain:
-            header += " param MAE (best) | discrete acc (best) |"
-            rule += "---|---|"
+            header += " param MAE (best) | symmetric param error (best) | discrete acc (best) |"
+            rule += "---:|---:|---:|"
         lines += [header, rule]
-        for method in METHODS:
-            m = table.get(method)
+        for name in names:
+            m = table["methods"].get(name)
             if not m:
                 continue
-            cells = [f"{m['best_db']['mean']:.2f} ({m['best_db']['median']:.2f})",
-                     f"{m['median_db']['mean']:.2f} ({m['median_db']['median']:.2f})",
-                     f"{m['diversity']['mean']:.3f}", f"{m['within_1.5x_best']['mean']:.2f}",
-                     f"{m['time_s']['mean']:.2f}"]
+            cells = [f"{m['candidates']['mean']:.0f}", _mean_median(m, "best_mss"), _mean_median(m, "median_mss"),
+                     _mean_median(m, "best_db", 2), *_pitch_cells(m), f"{m['diversity']['mean']:.3f}",
+                     f"{100 * m[f'within_{WITHIN}x_best_mss']['mean']:.0f} %", f"{m['time_s']['mean']:.2f}"]
             if in_domain:
-                cells += [f"{m['best_param_mae']['mean']:.3f}", f"{m['best_discrete_acc']['mean']:.3f}"]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines += ["", f"Latent sampling's best beats nearest-neighbour retrieval's best on "
-                      f"{100 * table['latent_beats_nearest_share']:.0f} % of these targets.", ""]
+                cells += [f"{m[k]['mean']:.3f}" if k in m else "-"
+                          for k in ("best_param_mae", "best_sym_param_error", "best_discrete_acc")]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        wins = [f"`{name}` {100 * m['beats_baseline_share']:.0f} %" for name, m in table["methods"].items()
+                if m.get("beats_baseline_share") is not None]
+        if wins:
+            lines += ["", f"Share of targets where a method's best-of-K MSS beats `{BASELINE}`'s: "
+                      + ", ".join(wins) + "."]
+        lines.append("")
+    contenders = [name for name in names if name in METHODS and METHODS[name].verdict]
+    if results["verdicts"] and contenders:
+        lines += ["## Issue 13's targets", "",
+                  f"Mean over targets; out-of-domain pitch, diversity and the {WITHIN}x share pool sox, fluidsynth "
+                  "and espeak-ng.", "",
+                  "| target | nearest | " + " | ".join(f"{name} | verdict" for name in contenders) + " |",
+                  "|---|---|" + "---|---|" * len(contenders)]
+        for v in results["verdicts"]:
+            cells = [f"{v['values'].get(name, '-')} | {verdict_word(v['met'].get(name))}" for name in contenders]
+            lines.append(f"| {v['target']} | {v['baseline']} | " + " | ".join(cells) + " |")
+        lines.append("")
     if results.get("missing_tools"):
         lines += [f"Not run (tools missing): {', '.join(results['missing_tools'])}.", ""]
-    lines += [f"Machine: {results['machine']['cpu_model']}, {results['machine']['cpus']} CPUs, torch "
-              f"{results['machine']['torch']}; load average at the end {results['load_average']}; "
-              f"wall time {results['wall_s'] / 60:.1f} min.", ""]
+    machine = results["machine"]
+    load = results["load_average"]
+    lines += [f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, torch {machine['torch']} "
+              f"({machine['torch_threads']} threads); load average (1, 5, 15 min) {load['start']} at the start, "
+              f"{load['end']} at the end; wall time {results['wall_s'] / 60:.1f} min"
+              + (" (this invocation; resumed records kept)" if results["resumed"] else "") + ".", ""]
     return "\n".join(lines)
 
 
 def figure(results: dict, path: Path) -> Path:
-    """Grouped bars: mean best-of-K and median-of-K distance per method, one panel per target group."""
+    """Grouped bars: mean best-of-K and median-of-K MSS per method, one panel per target group."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = [g for g, t in results["groups"].items() if t.get("targets")]
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
+    groups = [g for g in GROUPS if results["groups"].get(g, {}).get("targets")]
+    fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(4.2 * max(len(groups), 1), 3.8), squeeze=False)
     for ax, group in zip(axes[0], groups):
-        table = results["groups"][group]
-        methods = [m for m in METHODS if m in table]
-        x = range(len(methods))
-        ax.bar([i - 0.2 for i in x], [table[m]["best_db"]["mean"] for m in methods], 0.4, label="best of K")
-        ax.bar([i + 0.2 for i in x], [table[m]["median_db"]["mean"] for m in methods], 0.4, label="median of K")
-        ax.set_xticks(list(x), methods, rotation=30, ha="right")
-        ax.set_title(f"{group.replace('_', '-')} ({table['targets']} targets)", fontsize=9)
-        ax.set_ylabel("spectral distance (dB)")
+        table = results["groups"][group]["methods"]
+        names = [m for m in results["methods"] if m in table]
+        x = range(len(names))
+        ax.bar([i - 0.2 for i in x], [table[m]["best_mss"]["mean"] for m in names], 0.4, label="best of K")
+        ax.bar([i + 0.2 for i in x], [table[m]["median_mss"]["mean"] for m in names], 0.4, label="median of K")
+        ax.set_xticks(list(x), names, rotation=30, ha="right")
+        ax.set_title(f"{group.replace('_', '-')} ({results['groups'][group]['targets']} targets)", fontsize=9)
+        ax.set_ylabel("MSS (log-mel distance, lower is better)")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -230,73 +581,150 @@ def figure(results: dict, path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+# ---------------------------------------------------------------------------------------------------------
+# Command line.
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    def at_least(low: int) -> Callable[[str], int]:
+        def parse(text: str) -> int:
+            value = int(text)
+            if value < low:
+                raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+            return value
+        return parse
+
+    positive, non_negative = at_least(1), at_least(0)
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint (default: the shipped model)")
     parser.add_argument("--train", required=True, type=Path, help="the model's training set (nearest neighbours)")
     parser.add_argument("--targets", required=True, type=Path, help="held-out dataset (a seed not used to train)")
-    parser.add_argument("--n", type=int, default=500, help="in-domain targets (default 500)")
-    parser.add_argument("--ood-per-source", type=int, default=20, help="targets per external source (default 20)")
-    parser.add_argument("--samples", type=int, default=10)
-    parser.add_argument("--pool", type=int, default=64)
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
+                        help="methods to run (default: all)")
+    parser.add_argument("--n", type=non_negative, default=500, help="in-domain targets (default 500)")
+    parser.add_argument("--ood-per-source", type=non_negative, default=20,
+                        help="targets per external source: sox, fluidsynth, espeak-ng (default 20)")
+    parser.add_argument("--pitch-targets", type=non_negative, default=200,
+                        help="pitch is tracked on the first N targets of each group (default 200: all external)")
+    parser.add_argument("--samples", type=positive, default=10, help="candidates returned per target (default 10)")
+    parser.add_argument("--pool", type=positive, default=64, help="latent pool per target (default 64)")
+    parser.add_argument("--expand", type=non_negative, default=SamplingConfig.expand,
+                        help=f"best candidates expanded by symmetry (default {SamplingConfig.expand}; 0: off)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pca", type=int, default=128, help="PCA components for nearest neighbours")
-    parser.add_argument("--nearest-rows", type=int, help="training rows indexed (default: all)")
+    parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
+    parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--eager", action="store_true", help="render eagerly instead of through torch.compile")
     parser.add_argument("--resume", action="store_true", help="keep the per-target records already written")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    args.methods = list(dict.fromkeys(args.methods))
+    try:
+        SamplingConfig(pool=args.pool, samples=args.samples, expand=args.expand).validate()
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
+
+
+def open_records(partial: Path, settings: dict, resume: bool) -> list[dict]:
+    """The records of an earlier run with the same ``settings`` (``--resume``), else a fresh file."""
+    if resume and partial.exists():
+        lines = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]
+        if not lines or lines[0].get("settings") != settings:
+            found = lines[0].get("settings") if lines else None
+            raise SystemExit(f"error: {partial} was written with other settings, so its records cannot be kept:\n"
+                             f"  it has {json.dumps(found)}\n  this run {json.dumps(settings)}\n"
+                             "run without --resume to start again")
+        return merge_records(lines[1:])
+    partial.write_text(json.dumps({"settings": settings}) + "\n")
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     progress = not args.quiet
     wall = time.perf_counter()
+    load_start = load_average()
     torch.set_grad_enabled(False)
 
     model, info = checkpoint.load(args.model)
     model.eval()
-    nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, progress)
-    partial = args.out / "inverse_quality.partial.jsonl"
-    args.out.mkdir(parents=True, exist_ok=True)
-    if not args.resume:
-        partial.unlink(missing_ok=True)
-    records = [json.loads(line) for line in partial.read_text().splitlines()] if partial.exists() else []
-    done = {(r["group"], r["name"]) for r in records}
-
-    def run(group: str, name: str, index: int, target: torch.Tensor, truth: torch.Tensor | None) -> None:
-        if (group, name) in done:
-            return
-        record = {"group": group, "name": name,
-                  "methods": evaluate_target(model, nearest, target, truth, index, args)}
-        records.append(record)
-        with partial.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
+    train_attrs = dataset_attrs(args.train)
     data = SpectrogramDataset(args.targets, audio=False)
-    if data.attrs.seed == info.get("data", {}).get("train", {}).get("seed"):
-        raise SystemExit(f"error: {args.targets} was rendered with the training seed {data.attrs.seed}")
+    model_train = info.get("data", {}).get("train", {})
+    if data.attrs.seed in (train_attrs.seed, model_train.get("seed")):
+        raise SystemExit(f"error: {args.targets} was rendered with seed {data.attrs.seed}, a training seed "
+                         "(targets must be held out)")
+    if model_train.get("fingerprint") != train_attrs.fingerprint():
+        print(f"warning: {args.train} is not the model's training set (fingerprint {train_attrs.fingerprint()}, "
+              f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
+              file=sys.stderr)
+    nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, progress) if BASELINE in args.methods else None
+    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand)
+    context = Context(model, nearest, train_attrs.prior, compiled=not args.eager, options=args)
+
+    settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
+                "sampling": asdict(base_config), "pca": args.pca, "nearest_rows": args.nearest_rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    partial = args.out / "inverse_quality.partial.jsonl"
+    records = open_records(partial, settings, args.resume)
+    resumed = bool(records)
+    by_key = {(r["group"], r["name"]): r for r in records}
+
+    def run(group: str, name: str, index: int, number: int, target: Target, truth: torch.Tensor | None) -> None:
+        earlier = by_key.get((group, name), {"methods": {}})
+        todo = [m for m in args.methods if m not in earlier["methods"]]
+        if not todo:
+            return
+        judge = number < args.pitch_targets
+        line = {"group": group, "name": name,
+                **evaluate_target(context.for_target(index, base_config), todo, target, truth, judge,
+                                  earlier.get("target_pitch"))}
+        with partial.open("a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        by_key[(group, name)] = merge_records([{"group": group, "name": name, **earlier}, line])[0]
+
     for i in tqdm(range(min(args.n, len(data))), desc="in-domain targets", disable=not progress, unit="target"):
-        spec, truth = data[i]
-        run("in_domain", f"row{i}", i, spec[0], truth)
+        if all(m in by_key.get(("in_domain", f"row{i}"), {"methods": {}})["methods"] for m in args.methods):
+            continue
+        _, truth = data[i]
+        target = Target.from_audio(render(truth[None])[0], source=f"{args.targets}:row{i}")
+        run("in_domain", f"row{i}", i, i, target, truth)
 
     missing = missing_tools()
-    if not missing:
+    if missing:
+        print(f"out-of-domain targets skipped: missing {', '.join(missing)}", file=sys.stderr)
+    elif args.ood_per_source:
         with tempfile.TemporaryDirectory() as folder:
             ood = external_targets(Path(folder), args.ood_per_source)
-            for k, (source, name, spec) in enumerate(tqdm(ood, desc="out-of-domain targets", disable=not progress,
-                                                          unit="target")):
-                run(source, name, 1_000_000 + k, spec, None)
-    else:
-        print(f"out-of-domain targets skipped: missing {', '.join(missing)}", file=sys.stderr)
+        for sound in tqdm(ood, desc="out-of-domain targets", disable=not progress, unit="target"):
+            index = OOD_INDEX + 10_000 * OUT_OF_DOMAIN.index(sound.source) + sound.number
+            run(sound.source, sound.name, index, sound.number, sound.target, None)
 
-    titles = {"in_domain": f"In-domain: held-out synth patches ({args.targets.name}, seed {data.attrs.seed})",
+    records = list(by_key.values())
+    titles = {"in_domain": f"In-domain: held-out synth patches ({args.targets.name}, seed {data.attrs.seed}, "
+                           f"prior {data.attrs.prior})",
               "sox": "Out-of-domain: sox synth notes", "fluidsynth": "Out-of-domain: fluidsynth GM instruments",
               "espeak-ng": "Out-of-domain: espeak-ng speech"}
+    groups = {group: aggregate(records, (group,), args.methods) for group in GROUPS}
+    tables = {**groups, "out_of_domain": aggregate(records, OUT_OF_DOMAIN, args.methods)}
+    contenders = [m for m in args.methods if METHODS[m].verdict]
     results = {"command": command_line(), "model": args.model, "model_data": info.get("data"),
-               "train": str(args.train), "targets": str(args.targets), "samples": args.samples, "pool": args.pool,
-               "nearest_rows": nearest.rows, "pca_components": nearest.pca.n_components_,
-               "pca_explained": nearest.explained, "render": "eager" if args.eager else "torch.compile",
-               "missing_tools": missing, "group_titles": titles,
-               "groups": {group: aggregate(records, group) for group in titles},
-               "machine": machine_info(), "load_average": load_average(), "wall_s": time.perf_counter() - wall}
+               "train": str(args.train), "train_prior": train_attrs.prior,
+               "train_fingerprint": train_attrs.fingerprint(),
+               "model_train_fingerprint": model_train.get("fingerprint"),
+               "train_is_models": model_train.get("fingerprint") == train_attrs.fingerprint(),
+               "targets": str(args.targets), "targets_prior": data.attrs.prior, "methods": args.methods,
+               "samples": args.samples, "pool": args.pool, "expand": args.expand, "pitch_targets": args.pitch_targets,
+               "nearest_rows": nearest.rows if nearest else None,
+               "pca_components": int(nearest.pca.n_components_) if nearest else None,
+               "pca_explained": nearest.explained if nearest else None,
+               "render": "eager" if args.eager else "torch.compile", "missing_tools": missing,
+               "group_titles": titles, "groups": groups, "out_of_domain": tables["out_of_domain"],
+               "verdicts": [asdict(v) for v in verdicts(tables, contenders)], "resumed": resumed,
+               "machine": machine_info(), "load_average": {"start": load_start, "end": load_average()},
+               "wall_s": time.perf_counter() - wall}
     json_path, md_path = write_results(args.out, "inverse_quality", results, markdown(results))
     png = figure(results, args.out / "inverse_quality.png")
     print(md_path.read_text())

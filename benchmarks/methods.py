@@ -6,7 +6,9 @@
 For every target (the first ``--n`` rows of a held-out dataset, and sox / fluidsynth / espeak-ng sounds as
 in inverse_quality.py) and every budget of seconds, each method runs until its budget is spent (checked
 between batches of renders, so a method can overrun by one batch; the time actually used is reported)
-and returns its best ``--samples`` mutually different candidates:
+and returns its best ``--samples`` mutually different candidates, ranked by the match distance
+(:func:`inverse.target.score`; in-domain targets are matched against their exact audio, external sounds
+against their own):
 
 - ``random``: random search from the prior (batches of 16 renders);
 - ``cmaes_prior``: CMA-ES over all 100 parameters from the centre of the cube (``inverse search``);
@@ -16,7 +18,9 @@ and returns its best ``--samples`` mutually different candidates:
 - ``latent+gradient``: latent sampling for half the budget, then gradient refinement of the chosen;
 - ``latent+cmaes``: latent sampling for half the budget, then CMA-ES around each chosen candidate.
 
-All render eagerly on the CPU (the path ``inverse predict`` uses). Results: ``benchmarks/results/methods.{json,md}``.
+The returned candidates are then scored once more (outside the budget) for their best-of-K and median-of-K
+MSS (:func:`synth.perceptual.mss_distance`, the headline) and best-of-K ``distance_db``. All render eagerly on
+the CPU (the path ``inverse predict`` uses). Results: ``benchmarks/results/methods.{json,md}``.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from inverse import checkpoint  # noqa: E402
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.refine import refine_cmaes, refine_gradient  # noqa: E402
-from inverse.sampling import SamplingConfig, perturbed_params, score, select_diverse  # noqa: E402
+from inverse.sampling import SamplingConfig, perturbed_params, select_diverse  # noqa: E402
 from inverse.search import SearchConfig, search  # noqa: E402
+from inverse.target import Target, score  # noqa: E402
+from synth.voice import render  # noqa: E402
 
 METHODS = ("random", "cmaes_prior", "nearest", "point", "latent", "latent+gradient", "latent+cmaes")
 CHUNK = 16  # renders per batch for the anytime methods
@@ -56,33 +62,34 @@ def _ranked(params: torch.Tensor, distances: torch.Tensor, samples: int) -> tupl
     return params[chosen], distances[chosen]
 
 
-def latent_until(model, target: torch.Tensor, deadline: float, samples: int, seed: int):
+def latent_until(model, target: Target, deadline: float, samples: int, seed: int):
     """Latent sampling whose pool grows in batches of ``CHUNK`` until ``deadline`` (at least one batch)."""
-    pool = perturbed_params(model, target, SamplingConfig(pool=MAX_POOL, samples=1, seed=seed))
+    pool = perturbed_params(model, target.spectrogram, SamplingConfig(pool=MAX_POOL, samples=1, seed=seed))
     params, distances = [], []
     for chunk in pool.split(CHUNK):
         params.append(chunk)
-        distances.append(score(chunk, target)[0])
+        distances.append(score(chunk, target).match)
         if time.perf_counter() >= deadline:
             break
     return _ranked(torch.cat(params), torch.cat(distances), samples)
 
 
-def run_method(name: str, model, nearest: NearestBaseline, target: torch.Tensor, budget: float, samples: int,
+def run_method(name: str, model, nearest: NearestBaseline, target: Target, budget: float, samples: int,
                seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One method on one target within ``budget`` seconds -> (params ``Tensor[K, 100]``, dB ``Tensor[K]``)."""
+    """One method on one target within ``budget`` seconds -> (params ``Tensor[K, 100]``, match distances
+    ``Tensor[K]``)."""
     start = time.perf_counter()
     deadline = start + budget
     if name in ("random", "cmaes_prior"):
         found = search(target, SearchConfig(method="random" if name == "random" else "cmaes", budget=10**9,
                                             time_budget_s=budget, samples=samples, batch=CHUNK, seed=seed))
-        return found.params, found.distance_db
+        return found.params, found.match
     if name == "nearest":
-        params = nearest.query(target, samples)
-        return _ranked(params, score(params, target)[0], samples)
+        params = nearest.query(target.spectrogram, samples)
+        return _ranked(params, score(params, target).match, samples)
     if name == "point":
-        params = perturbed_params(model, target, SamplingConfig(pool=1, samples=1, seed=seed))
-        return params, score(params, target)[0]
+        params = perturbed_params(model, target.spectrogram, SamplingConfig(pool=1, samples=1, seed=seed))
+        return params, score(params, target).match
     if name == "latent":
         return latent_until(model, target, deadline, samples, seed)
     params, distances = latent_until(model, target, start + budget / 2, samples, seed)
@@ -97,7 +104,8 @@ def run_method(name: str, model, nearest: NearestBaseline, target: torch.Tensor,
 
 
 def aggregate(records: list[dict], groups: tuple[str, ...], budgets: list[float]) -> dict:
-    """Mean best-of-K / median-of-K / diversity / seconds used, per method and budget, over the groups."""
+    """Mean best-of-K / median-of-K MSS, best-of-K dB, diversity and seconds used, per method and budget, over
+    the groups."""
     chosen = [r for r in records if r["group"] in groups]
     table: dict = {"targets": len({r["name"] for r in chosen})}
     for budget in budgets:
@@ -105,16 +113,19 @@ def aggregate(records: list[dict], groups: tuple[str, ...], budgets: list[float]
             rows = [r for r in chosen if r["budget_s"] == budget and r["method"] == method]
             if rows:
                 table[f"{method}@{budget:g}"] = {k: statistics.fmean(r[k] for r in rows)
-                                                 for k in ("best_db", "median_db", "diversity", "used_s")}
+                                                 for k in ("best_mss", "median_mss", "best_db", "diversity",
+                                                           "used_s")}
     return table
 
 
 def markdown(results: dict) -> str:
     budgets = results["budgets"]
     lines = ["# Sound-matching methods at equal wall-clock budgets", "", f"Command: `{results['command']}`", "",
-             f"Model: `{results['model']}`; {results['samples']} candidates per target; eager rendering on the "
-             "CPU. Each cell: mean best-of-K dB / mean median-of-K dB / diversity (mean pairwise mean |difference| "
-             "of normalised parameters); seconds actually used in brackets. Lower dB is better.", ""]
+             f"Model: `{results['model']}`; {results['samples']} candidates per target, ranked by the match "
+             "distance; eager rendering on the CPU. Each cell: mean best-of-K MSS / mean median-of-K MSS "
+             "(multi-scale log-mel distance, `synth.perceptual.mss_distance`) / mean best-of-K dB / diversity "
+             "(mean pairwise mean |difference| of normalised parameters); seconds actually used in brackets. "
+             "Lower distances are better.", ""]
     for group, title in (("in_domain", "In-domain (held-out synth patches)"),
                          ("out_of_domain", "Out-of-domain (sox, fluidsynth, espeak-ng)")):
         table = results["tables"][group]
@@ -127,8 +138,8 @@ def markdown(results: dict) -> str:
             cells = []
             for budget in budgets:
                 m = table.get(f"{method}@{budget:g}")
-                cells.append(f"{m['best_db']:.2f} / {m['median_db']:.2f} / {m['diversity']:.3f} "
-                             f"({m['used_s']:.1f} s)" if m else "-")
+                cells.append(f"{m['best_mss']:.3f} / {m['median_mss']:.3f} / {m['best_db']:.2f} / "
+                             f"{m['diversity']:.3f} ({m['used_s']:.1f} s)" if m else "-")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         verdicts = []
         for budget in budgets:
@@ -136,10 +147,10 @@ def markdown(results: dict) -> str:
             ours = [table.get(f"{m}@{budget:g}") for m in ("latent+gradient", "latent+cmaes")]
             ours = [m for m in ours if m]
             if cma and ours:
-                best = min(m["best_db"] for m in ours)
-                verdicts.append(f"{budget:g} s: {'yes' if best < cma['best_db'] else '**no**'} "
-                                f"({best:.2f} vs {cma['best_db']:.2f} dB)")
-        lines += ["", "Latent sampling with its best refinement beats CMA-ES from the prior (best-of-K): "
+                best = min(m["best_mss"] for m in ours)
+                verdicts.append(f"{budget:g} s: {'yes' if best < cma['best_mss'] else '**no**'} "
+                                f"({best:.3f} vs {cma['best_mss']:.3f} MSS)")
+        lines += ["", "Latent sampling with its best refinement beats CMA-ES from the prior (best-of-K MSS): "
                   + "; ".join(verdicts) + ".", ""]
     lines += [f"Machine: {results['machine']['cpu_model']}, {results['machine']['cpus']} CPUs, torch "
               f"{results['machine']['torch']}; load average at the end {results['load_average']}; wall time "
@@ -167,21 +178,25 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     nearest = NearestBaseline(args.train, args.pca, None, not args.quiet)
     data = SpectrogramDataset(args.targets, audio=False)
-    targets = [("in_domain", f"row{i}", data[i][0][0]) for i in range(min(args.n, len(data)))]
+    targets = [("in_domain", f"row{i}", Target.from_audio(render(data[i][1][None])[0]))
+               for i in range(min(args.n, len(data)))]
     missing = missing_tools()
     with tempfile.TemporaryDirectory() as folder:
         if not missing:
-            targets += [(source, name, spec) for source, name, spec in
+            targets += [(sound.source, sound.name, sound.target) for sound in
                         external_targets(Path(folder), args.ood_per_source)]
     records = []
     jobs = [(t, b, m) for t in targets for b in args.budgets for m in METHODS]
     for (group, name, target), budget, method in tqdm(jobs, desc="targets x budgets x methods",
                                                       disable=args.quiet):
         started = time.perf_counter()
-        params, distances = run_method(method, model, nearest, target, budget, args.samples, args.seed)
+        params, _ = run_method(method, model, nearest, target, budget, args.samples, args.seed)
+        used = time.perf_counter() - started
+        scores = score(params, target)  # outside the budget: the MSS and dB of what was returned
         records.append({"group": group, "name": name, "budget_s": budget, "method": method,
-                        "best_db": float(distances.min()), "median_db": float(distances.median()),
-                        "diversity": diversity(params), "used_s": time.perf_counter() - started})
+                        "best_mss": float(scores.mss.min()), "median_mss": float(scores.mss.median()),
+                        "best_db": float(scores.distance_db.min()), "median_db": float(scores.distance_db.median()),
+                        "diversity": diversity(params), "used_s": used})
     ood = ("sox", "fluidsynth", "espeak-ng")
     results = {"command": command_line(), "model": args.model, "samples": args.samples, "budgets": args.budgets,
                "missing_tools": missing, "records": records,
