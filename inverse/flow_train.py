@@ -22,8 +22,8 @@ from tqdm import tqdm
 from dataset_gen.reader import SpectrogramDataset
 from inverse import checkpoint
 from inverse.flow import FlowConfig, FlowNet, canonical_slots, encode_params, file_sha256, flow_loss, save_flow
-from inverse.runs import append_csv, load_state, save_state
-from synth.errors import InputError, non_negative_int, positive_float, positive_int
+from inverse.runs import append_csv, cosine_schedule, load_state, open_run, save_state
+from synth.errors import non_negative_int, positive_float, positive_int
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,10 @@ def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path
     config.validate()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if not resume and (out / "last.json").exists():
-        raise InputError(f"{out} already holds a flow run; pass --resume to continue it or choose another --out")
+    saved = open_run(out, resume)
     model, _ = checkpoint.load(model_path)
     flow_config = flow_config or FlowConfig(latent_dim=model.config.backbone.latent_dim)
-    if resume:
-        if not (out / "state.json").exists():
-            raise InputError(f"{out}: nothing to resume (no state.json)")
-        saved = json.loads((out / "config.json").read_text())
+    if saved is not None:
         flow_config = FlowConfig.from_json(saved["flow"])
         config = FlowTrainConfig(**{**saved["train"], "epochs": config.epochs})
     (out / "config.json").write_text(json.dumps({"flow": asdict(flow_config), "train": asdict(config),
@@ -128,10 +124,7 @@ def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path
         info = load_state(out, {"flow": optimizer})
         start_epoch, best = info["epoch"], info["best"]
     steps_per_epoch = math.ceil(len(train_x) / config.batch_size)
-    total_steps, done_steps = steps_per_epoch * config.epochs, steps_per_epoch * start_epoch
-    scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine to 5 %, continuing where a resumed run stopped
-        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step + done_steps, total_steps)
-                                                                    / total_steps)))
+    scheduler = cosine_schedule(optimizer, steps_per_epoch * config.epochs, steps_per_epoch * start_epoch)
     backbone_sha = file_sha256(checkpoint.paths(model_path)[0])
     fingerprints = {"train": SpectrogramDataset(train_path, audio=False).fingerprint,
                     "val": SpectrogramDataset(val_path, audio=False).fingerprint}

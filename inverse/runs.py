@@ -1,13 +1,15 @@
-"""What every training run needs, whichever head it trains: the device, ``torchrun`` process groups,
-optimizer state on disk for ``--resume`` (safetensors + JSON, never pickled) and the per-epoch CSV log.
+"""What every training run needs, whichever head it trains: the device, ``torchrun`` process groups, the
+run directory's start/resume rule, the learning-rate schedule, optimizer state on disk for ``--resume``
+(safetensors + JSON, never pickled) and the per-epoch CSV log.
 
-Used by ``inverse.train`` and ``specmask.train``.
+Used by ``inverse.train``, ``inverse.flow_train`` and ``specmask.train``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 
@@ -38,6 +40,27 @@ def setup_distributed(device: torch.device) -> tuple[int, int]:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def open_run(out: Path, resume: bool) -> dict | None:
+    """The start/resume rule of every trainer: a new run refuses a directory that already holds one; a resumed
+    run needs its saved state. Returns the saved ``config.json`` when resuming, else None."""
+    if not resume and (out / "last.json").exists():
+        raise InputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if not resume:
+        return None
+    if not (out / "state.json").exists() or not (out / "config.json").exists():
+        raise InputError(f"{out}: nothing to resume (no state.json)")
+    return json.loads((out / "config.json").read_text())
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, done_steps: int = 0,
+                    floor: float = 0.05) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine decay of every learning rate from its peak to ``floor`` x peak over ``total_steps``, continuing
+    after ``done_steps`` (a resumed run)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))),
+        last_epoch=done_steps - 1)
 
 
 def save_state(out: Path, optimizers: dict[str, torch.optim.Optimizer], progress: dict) -> None:

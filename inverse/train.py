@@ -26,7 +26,7 @@ from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
 from inverse.model import InverseModel
-from inverse.runs import append_csv, load_state, pick_device, save_state, setup_distributed
+from inverse.runs import append_csv, cosine_schedule, load_state, open_run, pick_device, save_state, setup_distributed
 from inverse.spectral_loss import spectral_loss
 from synth.errors import (
     InputError,
@@ -155,12 +155,8 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     out = Path(out_dir)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    if not resume and (out / "last.json").exists():
-        raise InputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if resume:
-        if not (out / "state.json").exists():
-            raise InputError(f"{out}: nothing to resume (no state.json)")
-        saved = json.loads((out / "config.json").read_text())
+    saved = open_run(out, resume)
+    if saved is not None:
         model_config = ModelConfig.from_json(saved["model"])
         config = TrainConfig.from_json({**saved["train"], "epochs": config.epochs})
 
@@ -195,9 +191,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     val_loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=0, collate_fn=collate)
     steps_per_epoch = max(1, len(loader))
     total_steps = steps_per_epoch * config.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))),
-        last_epoch=step - 1)
+    schedule = cosine_schedule(optimizer, total_steps, step)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     fingerprint = {"train": _fingerprint(data), "val": _fingerprint(val_set) if val_path else "split",

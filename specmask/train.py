@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from inverse import checkpoint as inverse_checkpoint
 from inverse.config import build_dataclass
-from inverse.runs import append_csv, load_state, pick_device, save_state, setup_distributed
+from inverse.runs import append_csv, cosine_schedule, load_state, open_run, pick_device, save_state, setup_distributed
 from specmask import checkpoint
 from specmask.config import DiscriminatorConfig, GeneratorConfig, LossConfig, MaskModelConfig
 from specmask.data import MixtureDataset, SourcePool, collate_pairs
@@ -50,7 +50,6 @@ from specmask.losses import (
 from specmask.mixing import MixConfig
 from specmask.perceptual import build_perceptual
 from synth.errors import (
-    InputError,
     NumberRule,
     any_integer,
     non_negative_int,
@@ -227,12 +226,8 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     device = pick_device(device)
     rank, world = setup_distributed(device)
     out = Path(out_dir)
-    if not resume and (out / "last.json").exists():
-        raise InputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if resume:
-        if not (out / "state.json").exists():
-            raise InputError(f"{out}: nothing to resume (no state.json)")
-        saved = json.loads((out / "config.json").read_text())
+    saved = open_run(out, resume)
+    if saved is not None:
         backbone = saved["backbone"]
         generator_config = build_dataclass(GeneratorConfig, saved["model"]["generator"])
         discriminator_config = build_dataclass(DiscriminatorConfig, saved["model"]["discriminator"])
@@ -286,9 +281,7 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     val_mixtures, val_cleans = val_set.__getitems__(range(config.val_examples)) if rank == 0 else (None, None)
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
     total_steps = steps_per_epoch * config.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        opt_g, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))),
-        last_epoch=step - 1)
+    schedule = cosine_schedule(opt_g, total_steps, step)
     training = {"losses": asdict(losses), "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)}
     metrics: dict[str, float] = {}
 
