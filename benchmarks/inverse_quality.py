@@ -35,12 +35,13 @@ Adding a method is one decorated function ``fn(context, target, truth) -> Tensor
 :class:`~inverse.sampling.Candidates` of a sampler that already scored them with :func:`inverse.target.score`
 on this target); ``truth`` is only for checks, a method must not look at it. For example::
 
-    @method("flow", "conditional flow matching (inverse/flow.py)", verdict=True)
+    @method("flow", "flow-matching pool + symmetry expansion (inverse/flow.py)", verdict=True)
     def flow(context, target, truth):
-        sampler = context.once("flow", lambda: load_flow(context.options.flow_model))
-        return sampler.sample(target, context.config.samples, seed=context.config.seed)
+        net = context.once("flow", lambda: load_flow(context.options.flow)[0])
+        return sample(context.model, target, context.config, compiled=context.compiled, flow=net)
 
-(plus a ``--flow-model`` option); ``verdict=True`` adds it to the verdict table. ``--methods`` chooses which run.
+(plus a ``--flow`` option for the checkpoint); ``verdict=True`` adds it to the verdict table. ``--methods``
+chooses which run.
 
 Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line, machine and load
 averages; per-target records are appended to ``inverse_quality.partial.jsonl`` as they finish (after a header
@@ -319,9 +320,12 @@ def external_targets(folder: Path, per_source: int) -> list[ExternalTarget]:
 
 
 def merge_records(lines: list[dict]) -> list[dict]:
-    """Per-target records from JSONL lines: later lines for the same ``(group, name)`` add methods."""
+    """Per-target records from JSONL lines: later lines for the same ``(group, name)`` add methods (lines
+    that are not target records, such as invocations, are skipped)."""
     merged: dict[tuple[str, str], dict] = {}
     for line in lines:
+        if "group" not in line:
+            continue
         key = (line["group"], line["name"])
         record = merged.setdefault(key, {"group": line["group"], "name": line["name"], "methods": {}})
         record["methods"].update(line["methods"])
@@ -360,10 +364,15 @@ def aggregate(records: list[dict], groups: tuple[str, ...], names: list[str]) ->
                            "median": statistics.median(m[k] for m in rows)} for k in keys}
         stats["targets"] = len(rows)
         stats["pitch"] = pitch_summary(chosen, name)
-        if name != BASELINE:
-            pairs = [(r["methods"][name]["best_mss"], r["methods"][BASELINE]["best_mss"]) for r in chosen
-                     if name in r["methods"] and BASELINE in r["methods"]]
-            stats["beats_baseline_share"] = sum(a < b for a, b in pairs) / len(pairs) if pairs else None
+        if name != BASELINE and BASELINE in names:  # on the targets both ran: what issue 13 compares
+            both = [(r["methods"][name], r["methods"][BASELINE]) for r in chosen
+                    if name in r["methods"] and BASELINE in r["methods"]]
+            stats["beats_baseline_share"] = (sum(a["best_mss"] < b["best_mss"] for a, b in both) / len(both)
+                                             if both else None)
+            stats["paired"] = {"targets": len(both), **{
+                key: {"ours": statistics.fmean(a[key] for a, _ in both),
+                      "baseline": statistics.fmean(b[key] for _, b in both)} for key in ("best_mss", "diversity")
+            }} if both else None
         table["methods"][name] = stats
     return table
 
@@ -386,16 +395,28 @@ def verdicts(tables: dict[str, dict], contenders: list[str]) -> list[Verdict]:
     ``"out_of_domain"``, all external groups together)."""
     out = []
 
-    def mss_row(group: str, title: str, factor: float) -> None:
-        base = _mean(tables.get(group), BASELINE, "best_mss")
+    def compared(group: str, key: str, title: str, better: Callable[[float, float], bool], digits: int) -> None:
+        """A row comparing each contender's mean ``key`` with the baseline's on the targets both ran."""
+        table = tables.get(group) or {}
+        base_all = _mean(table, BASELINE, key)
+        base_count = table.get("methods", {}).get(BASELINE, {}).get("targets")
         values, met = {}, {}
         for name in contenders:
-            ours = _mean(tables.get(group), name, "best_mss")
-            values[name] = "-" if ours is None else (
-                f"{ours:.3f}" + (f" ({100 * (ours / base - 1):+.0f} %)" if base else ""))
-            met[name] = None if ours is None or base is None else (ours <= factor * base if factor < 1
-                                                                    else ours < base)
-        out.append(Verdict(title, "-" if base is None else f"{base:.3f}", values, met))
+            paired = table.get("methods", {}).get(name, {}).get("paired")
+            if not paired:
+                values[name], met[name] = ("-" if _mean(table, name, key) is None
+                                           else f"{_mean(table, name, key):.{digits}f}"), None
+                continue
+            ours, base = paired[key]["ours"], paired[key]["baseline"]
+            values[name] = f"{ours:.{digits}f}" + (f" ({100 * (ours / base - 1):+.0f} %)" if base else "")
+            if paired["targets"] != base_count:
+                values[name] += f"; nearest {base:.{digits}f} on these {paired['targets']} targets"
+            met[name] = better(ours, base)
+        out.append(Verdict(title, "-" if base_all is None else f"{base_all:.{digits}f}", values, met))
+
+    def mss_row(group: str, title: str, factor: float) -> None:
+        compared(group, "best_mss", title, (lambda ours, base: ours <= factor * base) if factor < 1
+                 else (lambda ours, base: ours < base), 3)
 
     mss_row("in_domain", f"in-domain: best-of-K MSS at least {100 * MSS_REDUCTION:.0f} % below nearest's",
             1 - MSS_REDUCTION)
@@ -422,14 +443,7 @@ def verdicts(tables: dict[str, dict], contenders: list[str]) -> list[Verdict]:
               "notes", PITCH_OUT_OF_DOMAIN)
 
     for group, where in (("in_domain", "in-domain"), ("out_of_domain", "out-of-domain")):
-        base = _mean(tables.get(group), BASELINE, "diversity")
-        values, met = {}, {}
-        for name in contenders:
-            ours = _mean(tables.get(group), name, "diversity")
-            values[name] = "-" if ours is None else f"{ours:.3f}"
-            met[name] = None if ours is None or base is None else ours >= base
-        out.append(Verdict(f"{where}: diversity at least nearest's", "-" if base is None else f"{base:.3f}",
-                           values, met))
+        compared(group, "diversity", f"{where}: diversity at least nearest's", lambda ours, base: ours >= base, 3)
         values, met = {}, {}
         for name in contenders:
             ours = _mean(tables.get(group), name, f"within_{WITHIN}x_best_mss")
@@ -490,17 +504,19 @@ def markdown(results: dict) -> str:
               "units, 1 = 8.7 dB; lower is better), the headline. Candidates are ranked by the match distance "
               "(MSS + spectral shape); **best-of-K** is the lowest MSS among the K returned, **median-of-K** their "
               "median, **dB** the lowest mean |dB| difference over the 512x512 spectrogram. Figures: mean over "
-              "targets (median in brackets).",
+              "targets (median in brackets).", "",
               f"**Pitch**: {clear_pitch_rule()}. Only those targets are judged; the method's best candidate (lowest "
               f"match distance) agrees when its dominant pitch is within {CENTS_TOLERANCE:.0f} cents of the "
               f"target's; an *octave error* is a whole number of octaves off (within {CENTS_TOLERANCE:.0f} cents), "
               "counted apart. The tracker is slow, so only the first "
-              f"{results['pitch_targets']} targets of each group are tracked.",
+              f"{results['pitch_targets']} targets of each group are tracked.", "",
               "**Diversity**: mean pairwise mean |difference| of normalised parameters among the returned "
               f"candidates; **within {WITHIN}x**: share of returned candidates whose MSS is at most {WITHIN}x the "
               "best one's. In-domain, the best candidate's (by match) continuous-parameter MAE, the same minimised "
               "over oscillator-slot permutations (`synth.symmetry.symmetric_param_error`) and its discrete "
-              "accuracy. **s/target**: proposing and scoring.", ""]
+              "accuracy. **s/target**: proposing and scoring. A method with fewer records in a group than the "
+              "others (a run "
+              "resumed with other `--methods`) has its count beside its name.", ""]
     groups = results["groups"]
     for group, title in results["group_titles"].items():
         table = groups.get(group)
@@ -508,8 +524,8 @@ def markdown(results: dict) -> str:
             continue
         in_domain = group == "in_domain"
         lines += [f"## {title}", "",
-                  f"{table['targets']} targets; pitch tracked on {table['pitch_tracked']}, clear on "
-                  f"{table['pitch_clear']}.", ""]
+                  f"{table['targets']} target{'s' if table['targets'] != 1 else ''}; pitch tracked on "
+                  f"{table['pitch_tracked']}, clear on {table['pitch_clear']}.", ""]
         header = (f"| method | K | best-of-K MSS | median-of-K MSS | best-of-K dB | pitch within "
                   f"{CENTS_TOLERANCE:.0f} c | octave errors | diversity | within {WITHIN}x best MSS | s/target |")
         rule = "|---|---:|---|---|---|---|---:|---:|---:|---:|"
@@ -527,7 +543,8 @@ def markdown(results: dict) -> str:
             if in_domain:
                 cells += [f"{m[k]['mean']:.3f}" if k in m else "-"
                           for k in ("best_param_mae", "best_sym_param_error", "best_discrete_acc")]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            label = name if m["targets"] == table["targets"] else f"{name} ({m['targets']} of {table['targets']})"
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
         wins = [f"`{name}` {100 * m['beats_baseline_share']:.0f} %" for name, m in table["methods"].items()
                 if m.get("beats_baseline_share") is not None]
         if wins:
@@ -537,8 +554,8 @@ def markdown(results: dict) -> str:
     contenders = [name for name in names if name in METHODS and METHODS[name].verdict]
     if results["verdicts"] and contenders:
         lines += ["## Issue 13's targets", "",
-                  f"Mean over targets; out-of-domain pitch, diversity and the {WITHIN}x share pool sox, fluidsynth "
-                  "and espeak-ng.", "",
+                  f"Means over targets (MSS and diversity on the targets both the method and `{BASELINE}` ran); "
+                  f"out-of-domain pitch, diversity and the {WITHIN}x share pool sox, fluidsynth and espeak-ng.", "",
                   "| target | nearest | " + " | ".join(f"{name} | verdict" for name in contenders) + " |",
                   "|---|---|" + "---|---|" * len(contenders)]
         for v in results["verdicts"]:
@@ -549,10 +566,15 @@ def markdown(results: dict) -> str:
         lines += [f"Not run (tools missing): {', '.join(results['missing_tools'])}.", ""]
     machine = results["machine"]
     load = results["load_average"]
-    lines += [f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, torch {machine['torch']} "
-              f"({machine['torch_threads']} threads); load average (1, 5, 15 min) {load['start']} at the start, "
+    lines += [f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, torch {machine['torch']}, torch threads: "
+              f"{machine['torch_threads']}; load average (1, 5, 15 min) {load['start']} at the start, "
               f"{load['end']} at the end; wall time {results['wall_s'] / 60:.1f} min"
               + (" (this invocation; resumed records kept)" if results["resumed"] else "") + ".", ""]
+    if results["resumed"]:
+        lines += ["Records written by these invocations (`--resume` keeps earlier ones):", ""]
+        lines += [f"- {run['started']}, load average {run['load_average']}: `{run['command']}`"
+                  for run in results["invocations"]]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -572,7 +594,8 @@ def figure(results: dict, path: Path) -> Path:
         ax.bar([i - 0.2 for i in x], [table[m]["best_mss"]["mean"] for m in names], 0.4, label="best of K")
         ax.bar([i + 0.2 for i in x], [table[m]["median_mss"]["mean"] for m in names], 0.4, label="median of K")
         ax.set_xticks(list(x), names, rotation=30, ha="right")
-        ax.set_title(f"{group.replace('_', '-')} ({results['groups'][group]['targets']} targets)", fontsize=9)
+        count = results["groups"][group]["targets"]
+        ax.set_title(f"{group.replace('_', '-')} ({count} target{'s' if count != 1 else ''})", fontsize=9)
         ax.set_ylabel("MSS (log-mel distance, lower is better)")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
@@ -627,8 +650,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def open_records(partial: Path, settings: dict, resume: bool) -> list[dict]:
-    """The records of an earlier run with the same ``settings`` (``--resume``), else a fresh file."""
+def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) -> tuple[list[dict], list[dict]]:
+    """The target records and invocations (command lines, start times, load) of an earlier run with the same
+    ``settings`` (``--resume``), else of a fresh file; this ``invocation`` is appended to both."""
+    lines = []
     if resume and partial.exists():
         lines = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]
         if not lines or lines[0].get("settings") != settings:
@@ -636,14 +661,60 @@ def open_records(partial: Path, settings: dict, resume: bool) -> list[dict]:
             raise SystemExit(f"error: {partial} was written with other settings, so its records cannot be kept:\n"
                              f"  it has {json.dumps(found)}\n  this run {json.dumps(settings)}\n"
                              "run without --resume to start again")
-        return merge_records(lines[1:])
-    partial.write_text(json.dumps({"settings": settings}) + "\n")
-    return []
+    else:
+        partial.write_text(json.dumps({"settings": settings}) + "\n")
+    with partial.open("a") as handle:
+        handle.write(json.dumps({"invocation": invocation}) + "\n")
+    invocations = [line["invocation"] for line in lines if "invocation" in line]
+    return merge_records(lines[1:]), [*invocations, invocation]
+
+
+def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDataset, partial: Path,
+                 records: list[dict]) -> tuple[list[dict], list[str]]:
+    """Run the chosen methods on every target that lacks them, appending a line per target to ``partial``.
+    Returns all records (earlier ones included) and the external tools that are missing."""
+    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand)
+    by_key = {(r["group"], r["name"]): r for r in records}
+
+    def todo(group: str, name: str) -> list[str]:
+        return [m for m in args.methods if m not in by_key.get((group, name), {"methods": {}})["methods"]]
+
+    def run(group: str, name: str, index: int, number: int, target: Target, truth: torch.Tensor | None) -> None:
+        earlier = by_key.get((group, name), {"group": group, "name": name, "methods": {}})
+        line = {"group": group, "name": name,
+                **evaluate_target(context.for_target(index, base_config), todo(group, name), target, truth,
+                                  number < args.pitch_targets, earlier.get("target_pitch"))}
+        with partial.open("a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        by_key[(group, name)] = merge_records([earlier, line])[0]
+
+    for i in tqdm(range(min(args.n, len(data))), desc="in-domain targets", disable=args.quiet, unit="target"):
+        if todo("in_domain", f"row{i}"):
+            _, truth = data[i]
+            target = Target.from_audio(render(truth[None])[0], source=f"{args.targets}:row{i}")
+            run("in_domain", f"row{i}", i, i, target, truth)
+    missing = missing_tools()
+    if missing:
+        print(f"out-of-domain targets skipped: missing {', '.join(missing)}", file=sys.stderr)
+    elif args.ood_per_source:
+        with tempfile.TemporaryDirectory() as folder:
+            ood = external_targets(Path(folder), args.ood_per_source)
+        for sound in tqdm(ood, desc="out-of-domain targets", disable=args.quiet, unit="target"):
+            if todo(sound.source, sound.name):
+                index = OOD_INDEX + 10_000 * OUT_OF_DOMAIN.index(sound.source) + sound.number
+                run(sound.source, sound.name, index, sound.number, sound.target, None)
+    return list(by_key.values()), missing
+
+
+def reported_methods(records: list[dict], chosen: list[str]) -> list[str]:
+    """The methods this invocation ran and those earlier ones recorded, registry order first."""
+    recorded = {name for r in records for name in r["methods"]}
+    known = [name for name in METHODS if name in chosen or name in recorded]
+    return known + sorted(recorded - set(known))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    progress = not args.quiet
     wall = time.perf_counter()
     load_start = load_average()
     torch.set_grad_enabled(False)
@@ -656,75 +727,51 @@ def main(argv: list[str] | None = None) -> int:
     if data.attrs.seed in (train_attrs.seed, model_train.get("seed")):
         raise SystemExit(f"error: {args.targets} was rendered with seed {data.attrs.seed}, a training seed "
                          "(targets must be held out)")
-    if model_train.get("fingerprint") != train_attrs.fingerprint():
+    train_is_models = model_train.get("fingerprint") == train_attrs.fingerprint()
+    if not train_is_models:
         print(f"warning: {args.train} is not the model's training set (fingerprint {train_attrs.fingerprint()}, "
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)
-    nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, progress) if BASELINE in args.methods else None
-    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand)
+    invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                  "load_average": load_start, "render": "eager" if args.eager else "torch.compile"}
+    nearest = None
+    if BASELINE in args.methods:
+        nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
+        invocation["nearest"] = {"rows": nearest.rows, "pca_components": int(nearest.pca.n_components_),
+                                 "pca_explained": nearest.explained}
     context = Context(model, nearest, train_attrs.prior, compiled=not args.eager, options=args)
 
     settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
-                "sampling": asdict(base_config), "pca": args.pca, "nearest_rows": args.nearest_rows}
+                "sampling": asdict(SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed,
+                                                  expand=args.expand)),
+                "pca": args.pca, "nearest_rows": args.nearest_rows}
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / "inverse_quality.partial.jsonl"
-    records = open_records(partial, settings, args.resume)
-    resumed = bool(records)
-    by_key = {(r["group"], r["name"]): r for r in records}
+    records, invocations = open_records(partial, settings, args.resume, invocation)
+    records, missing = evaluate_all(args, context, data, partial, records)
 
-    def run(group: str, name: str, index: int, number: int, target: Target, truth: torch.Tensor | None) -> None:
-        earlier = by_key.get((group, name), {"methods": {}})
-        todo = [m for m in args.methods if m not in earlier["methods"]]
-        if not todo:
-            return
-        judge = number < args.pitch_targets
-        line = {"group": group, "name": name,
-                **evaluate_target(context.for_target(index, base_config), todo, target, truth, judge,
-                                  earlier.get("target_pitch"))}
-        with partial.open("a") as handle:
-            handle.write(json.dumps(line) + "\n")
-        by_key[(group, name)] = merge_records([{"group": group, "name": name, **earlier}, line])[0]
-
-    for i in tqdm(range(min(args.n, len(data))), desc="in-domain targets", disable=not progress, unit="target"):
-        if all(m in by_key.get(("in_domain", f"row{i}"), {"methods": {}})["methods"] for m in args.methods):
-            continue
-        _, truth = data[i]
-        target = Target.from_audio(render(truth[None])[0], source=f"{args.targets}:row{i}")
-        run("in_domain", f"row{i}", i, i, target, truth)
-
-    missing = missing_tools()
-    if missing:
-        print(f"out-of-domain targets skipped: missing {', '.join(missing)}", file=sys.stderr)
-    elif args.ood_per_source:
-        with tempfile.TemporaryDirectory() as folder:
-            ood = external_targets(Path(folder), args.ood_per_source)
-        for sound in tqdm(ood, desc="out-of-domain targets", disable=not progress, unit="target"):
-            index = OOD_INDEX + 10_000 * OUT_OF_DOMAIN.index(sound.source) + sound.number
-            run(sound.source, sound.name, index, sound.number, sound.target, None)
-
-    records = list(by_key.values())
+    names = reported_methods(records, args.methods)
     titles = {"in_domain": f"In-domain: held-out synth patches ({args.targets.name}, seed {data.attrs.seed}, "
                            f"prior {data.attrs.prior})",
               "sox": "Out-of-domain: sox synth notes", "fluidsynth": "Out-of-domain: fluidsynth GM instruments",
               "espeak-ng": "Out-of-domain: espeak-ng speech"}
-    groups = {group: aggregate(records, (group,), args.methods) for group in GROUPS}
-    tables = {**groups, "out_of_domain": aggregate(records, OUT_OF_DOMAIN, args.methods)}
-    contenders = [m for m in args.methods if METHODS[m].verdict]
+    groups = {group: aggregate(records, (group,), names) for group in GROUPS}
+    tables = {**groups, "out_of_domain": aggregate(records, OUT_OF_DOMAIN, names)}
+    contenders = [m for m in names if m in METHODS and METHODS[m].verdict]
+    nearest_info = next((run["nearest"] for run in reversed(invocations) if "nearest" in run), {})
     results = {"command": command_line(), "model": args.model, "model_data": info.get("data"),
                "train": str(args.train), "train_prior": train_attrs.prior,
                "train_fingerprint": train_attrs.fingerprint(),
-               "model_train_fingerprint": model_train.get("fingerprint"),
-               "train_is_models": model_train.get("fingerprint") == train_attrs.fingerprint(),
-               "targets": str(args.targets), "targets_prior": data.attrs.prior, "methods": args.methods,
+               "model_train_fingerprint": model_train.get("fingerprint"), "train_is_models": train_is_models,
+               "targets": str(args.targets), "targets_prior": data.attrs.prior, "methods": names,
                "samples": args.samples, "pool": args.pool, "expand": args.expand, "pitch_targets": args.pitch_targets,
-               "nearest_rows": nearest.rows if nearest else None,
-               "pca_components": int(nearest.pca.n_components_) if nearest else None,
-               "pca_explained": nearest.explained if nearest else None,
-               "render": "eager" if args.eager else "torch.compile", "missing_tools": missing,
-               "group_titles": titles, "groups": groups, "out_of_domain": tables["out_of_domain"],
-               "verdicts": [asdict(v) for v in verdicts(tables, contenders)], "resumed": resumed,
-               "machine": machine_info(), "load_average": {"start": load_start, "end": load_average()},
-               "wall_s": time.perf_counter() - wall}
+               "nearest_rows": nearest_info.get("rows"), "pca_components": nearest_info.get("pca_components"),
+               "pca_explained": nearest_info.get("pca_explained"), "render": invocation["render"],
+               "missing_tools": missing, "group_titles": titles, "groups": groups,
+               "out_of_domain": tables["out_of_domain"],
+               "verdicts": [asdict(v) for v in verdicts(tables, contenders)], "resumed": len(invocations) > 1,
+               "invocations": invocations, "machine": machine_info(),
+               "load_average": {"start": load_start, "end": load_average()}, "wall_s": time.perf_counter() - wall}
     json_path, md_path = write_results(args.out, "inverse_quality", results, markdown(results))
     png = figure(results, args.out / "inverse_quality.png")
     print(md_path.read_text())

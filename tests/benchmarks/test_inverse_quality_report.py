@@ -1,0 +1,199 @@
+"""The inverse benchmark's method registry, per-target evaluation, resumable records, aggregation and issue 13's
+verdicts (on hand-made records: nothing here runs the benchmark)."""
+
+import json
+
+import pytest
+import torch
+
+import benchmarks.inverse_quality as iq
+from inverse.target import Target
+from synth.pitch import PitchEstimate
+from synth.prior import draw
+from synth.voice import render
+
+
+def test_the_registry_holds_the_benchmarks_methods_and_the_cli_chooses_among_them(tmp_path):
+    assert list(iq.METHODS) == ["latent", "point", "param_noise", "nearest", "prior"]
+    assert [name for name, m in iq.METHODS.items() if m.verdict] == ["latent"]
+    base = ["--train", "a.h5", "--targets", "b.h5"]
+    assert iq.parse_args(base).methods == list(iq.METHODS)
+    assert iq.parse_args([*base, "--methods", "nearest", "latent", "nearest"]).methods == ["nearest", "latent"]
+    with pytest.raises(SystemExit):
+        iq.parse_args([*base, "--methods", "flow"])
+    with pytest.raises(SystemExit):  # more samples than the pool holds
+        iq.parse_args([*base, "--samples", "20", "--pool", "8"])
+
+
+def _fake_pitch(f0_by_row):
+    """A stand-in for the (slow) CREPE tracker: the given f0 per row, clear wherever there is one."""
+    def estimate(audio):
+        f0 = torch.tensor(f0_by_row(audio), dtype=torch.float32)
+        return PitchEstimate(f0, torch.ones(len(f0)), torch.zeros(len(f0)), ~torch.isnan(f0))
+    return estimate
+
+
+def test_a_method_is_one_function_and_is_scored_and_judged_like_the_others(monkeypatch):
+    monkeypatch.setattr(iq, "METHODS", dict(iq.METHODS))
+    truth = draw(5, 0, 1, prior="2")[0]
+
+    @iq.method("oracle", "the truth and three perturbations (a check, not a method)", verdict=True)
+    def oracle(context, target, seen_truth):
+        noise = 0.2 * torch.randn(3, 100, generator=torch.Generator().manual_seed(0))
+        return torch.cat([seen_truth[None], (seen_truth + noise).clamp(0, 1)])
+
+    assert "oracle" in iq.METHODS and iq.METHODS["oracle"].verdict
+    target = Target.from_audio(render(truth[None])[0])
+    context = iq.Context(None, None, prior="2").for_target(4, iq.SamplingConfig(pool=4, samples=2, seed=10))
+    assert context.config.seed == 14 and context.index == 4
+    # Target pitch 440 Hz; the oracle's best candidate (the truth) reads 440, prior's best an octave up.
+    calls = []
+    monkeypatch.setattr(iq, "estimate_pitch", _fake_pitch(lambda audio: calls.append(len(audio))
+                                                          or ([440.0] if len(audio) == 1 else [440.0, 880.0])))
+    record = iq.evaluate_target(context, ["oracle", "prior"], target, truth, judge_pitch=True)
+    oracle_m, prior_m = record["methods"]["oracle"], record["methods"]["prior"]
+    assert oracle_m["candidates"] == 2 and prior_m["candidates"] == 2  # 4 proposed, cut to the 2 best distinct
+    assert oracle_m["best_mss"] < 1e-4 and oracle_m["best_sym_param_error"] < 1e-6
+    assert prior_m["best_mss"] > 10 * max(oracle_m["best_mss"], 1e-3)
+    assert 0 < oracle_m["within_1.5x_best_mss"] <= 1 and oracle_m["time_s"] > 0
+    assert calls == [1, 2] and record["target_pitch"]["clear"] and record["target_pitch"]["f0_hz"] == 440.0
+    assert oracle_m["pitch"] == {"f0_hz": 440.0, "cents": 0.0, "within": True, "octave_error": False}
+    assert prior_m["pitch"]["octave_error"] and not prior_m["pitch"]["within"]
+    # A target already judged unclear: no tracking at all, and no candidate pitch.
+    calls.clear()
+    unclear = {"f0_hz": None, "clear": False, "clarity": 0.1, "spread_cents": None}
+    record = iq.evaluate_target(context, ["prior"], target, truth, judge_pitch=True, target_pitch=unclear)
+    assert calls == [] and record["target_pitch"] == unclear and "pitch" not in record["methods"]["prior"]
+    with pytest.raises(ValueError, match=r"\(P, 100\)"):
+        iq.returned(torch.zeros(3, 7), target, context.config, compiled=False)
+
+
+def _metrics(best_mss, diversity=0.1, within=1.0, **extra):
+    return {"best_match": best_mss, "median_match": best_mss, "best_mss": best_mss, "median_mss": 1.2 * best_mss,
+            "best_db": 10 * best_mss, "median_db": 12 * best_mss, "diversity": diversity,
+            "within_1.5x_best_mss": within, "candidates": 10, "time_s": 1.0, **extra}
+
+
+def _pitch(within, octave=False):
+    return {"f0_hz": 440.0, "cents": 0.0 if within else 1200.0, "within": within, "octave_error": octave}
+
+
+CLEAR = {"f0_hz": 440.0, "clear": True, "clarity": 1.0, "spread_cents": 5.0}
+UNCLEAR = {"f0_hz": None, "clear": False, "clarity": 0.1, "spread_cents": None}
+
+
+def _records():
+    """In-domain: latent 50 % below nearest, pitch right on both clear targets, more diverse, all within 1.5x.
+    sox: latent worse than nearest, pitch an octave off; fluidsynth better; espeak-ng: unclear pitch."""
+    return [
+        {"group": "in_domain", "name": "row0", "target_pitch": CLEAR,
+         "methods": {"latent": _metrics(0.5, 0.2, pitch=_pitch(True)), "nearest": _metrics(1.0, pitch=_pitch(False))}},
+        {"group": "in_domain", "name": "row1", "target_pitch": CLEAR,
+         "methods": {"latent": _metrics(0.5, 0.2, pitch=_pitch(True)), "nearest": _metrics(1.0, pitch=_pitch(True))}},
+        {"group": "in_domain", "name": "row2",  # pitch not tracked (beyond --pitch-targets)
+         "methods": {"latent": _metrics(0.5, 0.2), "nearest": _metrics(1.0)}},
+        {"group": "sox", "name": "sox_sine_A2", "target_pitch": CLEAR,
+         "methods": {"latent": _metrics(1.2, 0.05, 0.9, pitch=_pitch(False, octave=True)),
+                     "nearest": _metrics(1.0, pitch=_pitch(True))}},
+        {"group": "fluidsynth", "name": "fluidsynth_gm000_n45", "target_pitch": CLEAR,
+         "methods": {"latent": _metrics(0.8, 0.05, pitch=_pitch(True)), "nearest": _metrics(1.0, pitch=_pitch(True))}},
+        {"group": "espeak-ng", "name": "espeak_en_00", "target_pitch": UNCLEAR,
+         "methods": {"latent": _metrics(0.9, 0.05), "nearest": _metrics(1.0)}},
+    ]
+
+
+def test_aggregation_counts_pitch_only_on_clear_tracked_targets():
+    table = iq.aggregate(_records(), ("in_domain",), ["latent", "nearest"])
+    assert table["targets"] == 3 and table["pitch_tracked"] == 2 and table["pitch_clear"] == 2
+    latent, nearest = table["methods"]["latent"], table["methods"]["nearest"]
+    assert latent["best_mss"]["mean"] == pytest.approx(0.5) and latent["beats_baseline_share"] == 1.0
+    assert latent["pitch"] == {"judged": 2, "within": 2, "octave_errors": 0, "share": 1.0}
+    assert nearest["pitch"] == {"judged": 2, "within": 1, "octave_errors": 0, "share": 0.5}
+    assert "beats_baseline_share" not in nearest
+    ood = iq.aggregate(_records(), iq.OUT_OF_DOMAIN, ["latent", "nearest"])
+    assert ood["targets"] == 3 and ood["pitch_clear"] == 2
+    assert ood["methods"]["latent"]["pitch"] == {"judged": 2, "within": 1, "octave_errors": 1, "share": 0.5}
+    assert ood["methods"]["latent"]["beats_baseline_share"] == pytest.approx(2 / 3)
+
+
+def test_verdicts_say_met_and_not_met_honestly():
+    records, names = _records(), ["latent", "nearest"]
+    tables = {g: iq.aggregate(records, (g,), names) for g in iq.GROUPS}
+    tables["out_of_domain"] = iq.aggregate(records, iq.OUT_OF_DOMAIN, names)
+    found = iq.verdicts(tables, ["latent"])
+    assert [v.target.split(":")[0] for v in found] == ["in-domain", "sox", "fluidsynth", "espeak-ng", "in-domain",
+                                                       "out-of-domain", "in-domain", "in-domain", "out-of-domain",
+                                                       "out-of-domain"]
+    assert "pitch" in found[4].target and "diversity" in found[6].target and "1.5x" in found[7].target
+    # MSS: -50 % in-domain, worse on sox, better on fluidsynth and espeak-ng; pitch 2/2 in-domain, 1/2 outside
+    # (1 octave error); diversity and the 1.5x share fall short outside the domain.
+    assert [v.met["latent"] for v in found] == [True, False, True, True, True, False, True, True, False, False]
+    assert found[5].values["latent"] == "50 % (1/2; 1 octave errors)" and found[5].baseline == "100 % of 2"
+    assert found[9].values["latent"] == "96.7 % of candidates"
+    # 30 % is the bar in-domain: 25 % lower is not enough.
+    for record in records:
+        if record["group"] == "in_domain":
+            record["methods"]["latent"]["best_mss"] = 0.75
+    tables["in_domain"] = iq.aggregate(records, ("in_domain",), names)
+    assert iq.verdicts(tables, ["latent"])[0].met["latent"] is False
+    # Compared on the targets both ran: a contender missing from row0 (a resumed run) is judged on row1 and row2,
+    # where nearest is 2.0, not on nearest's mean over all three (1.67).
+    records[0]["methods"]["latent"]["best_mss"] = 0.1
+    records[1]["methods"]["nearest"]["best_mss"] = records[2]["methods"]["nearest"]["best_mss"] = 2.0
+    del records[0]["methods"]["latent"]
+    tables["in_domain"] = iq.aggregate(records, ("in_domain",), names)
+    first = iq.verdicts(tables, ["latent"])[0]
+    assert first.met["latent"] is True and first.baseline == "1.667"
+    assert first.values["latent"] == "0.750 (-62 %); nearest 2.000 on these 2 targets"
+    # Without the baseline nothing that compares with it is judged.
+    only_latent = {g: iq.aggregate(records, (g,), ["latent"]) for g in (*iq.GROUPS, "out_of_domain")}
+    only_latent["out_of_domain"] = iq.aggregate(records, iq.OUT_OF_DOMAIN, ["latent"])
+    judged = iq.verdicts(only_latent, ["latent"])
+    assert judged[0].met["latent"] is None and judged[0].baseline == "-"
+    assert [iq.verdict_word(x) for x in (True, False, None)] == ["met", "**not met**", "not judged"]
+
+
+def test_markdown_reports_groups_pitch_and_verdicts():
+    records, names = _records(), ["latent", "nearest"]
+    groups = {g: iq.aggregate(records, (g,), names) for g in iq.GROUPS}
+    tables = {**groups, "out_of_domain": iq.aggregate(records, iq.OUT_OF_DOMAIN, names)}
+    results = {"command": "python benchmarks/inverse_quality.py --n 3", "model": "m", "train": "t.h5",
+               "train_prior": "2", "train_is_models": False, "train_fingerprint": "aa", "model_train_fingerprint": "bb",
+               "nearest_rows": 24, "pca_components": 4, "pca_explained": 0.9, "samples": 10, "pool": 64, "expand": 3,
+               "render": "eager", "methods": names, "pitch_targets": 200, "missing_tools": [],
+               "group_titles": {g: g for g in iq.GROUPS}, "groups": groups,
+               "verdicts": [v.__dict__ for v in iq.verdicts(tables, ["latent"])], "resumed": False,
+               "machine": {"cpu_model": "cpu", "cpus": 2, "torch": "2.11.0", "torch_threads": 2},
+               "load_average": {"start": [1.0, 1.0, 1.0], "end": [2.0, 2.0, 2.0]}, "wall_s": 60.0}
+    text = iq.markdown(results)
+    assert "Command: `python benchmarks/inverse_quality.py --n 3`" in text
+    assert "**not the model's training set**" in text and "clear pitch" in text and "interquartile" in text
+    assert "| latent | 10 | 0.500 (0.500) |" in text and "100 % (2/2)" in text and "50 % (1/2)" in text
+    assert "symmetric param error" in text and "3 targets; pitch tracked on 2, clear on 2." in text
+    assert "| in-domain: best-of-K MSS at least 30 % below nearest's | 1.000 | 0.500 (-50 %) | met |" in text
+    assert "| sox: best-of-K MSS below nearest's | 1.000 | 1.200 (+20 %) | **not met** |" in text
+    assert "[1.0, 1.0, 1.0] at the start, [2.0, 2.0, 2.0] at the end" in text
+    assert "Records written by these invocations" not in text
+    runs = [{"command": f"python b{k}", "started": "2026-11-29", "load_average": [1.0, 1.0, 1.0]} for k in (1, 2)]
+    text = iq.markdown({**results, "resumed": True, "invocations": runs})
+    assert "(this invocation; resumed records kept)" in text and "`python b1`" in text and "`python b2`" in text
+
+
+def test_records_resume_only_with_the_same_settings_and_merge_added_methods(tmp_path):
+    partial = tmp_path / "inverse_quality.partial.jsonl"
+    first, second = {"command": "python a"}, {"command": "python a --resume"}
+    assert iq.open_records(partial, {"seed": 0}, True, first) == ([], [first])  # nothing yet: a fresh file
+    lines = [{"group": "sox", "name": "a", "target_pitch": CLEAR, "methods": {"latent": {"best_mss": 1.0}}},
+             {"group": "sox", "name": "b", "methods": {"latent": {"best_mss": 2.0}}},
+             {"group": "sox", "name": "a", "methods": {"flow": {"best_mss": 0.5}}}]
+    with partial.open("a") as handle:
+        handle.writelines(json.dumps(line) + "\n" for line in lines)
+    records, invocations = iq.open_records(partial, {"seed": 0}, True, second)
+    assert [(r["name"], sorted(r["methods"])) for r in records] == [("a", ["flow", "latent"]), ("b", ["latent"])]
+    assert records[0]["target_pitch"] == CLEAR and invocations == [first, second]
+    assert iq.open_records(partial, {"seed": 0}, True, first)[1] == [first, second, first]
+    with pytest.raises(SystemExit, match="other settings"):
+        iq.open_records(partial, {"seed": 1}, True, first)
+    assert iq.open_records(partial, {"seed": 1}, False, first) == ([], [first])
+    assert partial.read_text().splitlines() == [json.dumps({"settings": {"seed": 1}}),
+                                                json.dumps({"invocation": first})]
