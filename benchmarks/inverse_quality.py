@@ -13,6 +13,8 @@ each proposal is rendered and scored the same way (:func:`inverse.target.score` 
 :class:`~inverse.target.Target`), and a method that proposes more than ``--samples`` is cut to ``--samples``
 mutually different ones by the sampler's own selection (best by match distance first):
 
+- ``flow`` (with ``--flow``): the flow-matching sampler's pool (:mod:`inverse.flow`), then the same symmetry
+  expansion and selection as ``latent``;
 - ``latent``: the product, :func:`inverse.sampling.sample` (a pool of ``--pool`` latent decodes, the best
   ``--expand`` expanded by the synth's symmetries, best and mutually different returned);
 - ``point``: the regression head's point estimate alone (one candidate);
@@ -33,15 +35,8 @@ plain and symmetry-aware. The markdown ends with issue 13's targets as a verdict
 
 Adding a method is one decorated function ``fn(context, target, truth) -> Tensor[P, 100]`` (or the
 :class:`~inverse.sampling.Candidates` of a sampler that already scored them with :func:`inverse.target.score`
-on this target); ``truth`` is only for checks, a method must not look at it. For example::
-
-    @method("flow", "flow-matching pool + symmetry expansion (inverse/flow.py)", verdict=True)
-    def flow(context, target, truth):
-        net = context.once("flow", lambda: load_flow(context.options.flow)[0])
-        return sample(context.model, target, context.config, compiled=context.compiled, flow=net)
-
-(plus a ``--flow`` option for the checkpoint); ``verdict=True`` adds it to the verdict table. ``--methods``
-chooses which run.
+on this target); ``truth`` is only for checks, a method must not look at it (``flow`` below is one);
+``verdict=True`` adds it to the verdict table. ``--methods`` chooses which run.
 
 Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line, machine and load
 averages; per-target records are appended to ``inverse_quality.partial.jsonl`` as they finish (after a header
@@ -79,6 +74,7 @@ from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing
 from dataset_gen.layout import FileAttrs, open_complete  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from inverse import checkpoint  # noqa: E402
+from inverse.flow import load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.sampling import Candidates, SamplingConfig, perturbed_params, sample, select_diverse  # noqa: E402
@@ -214,6 +210,14 @@ def method(name: str, about: str, verdict: bool = False) -> Callable[[MethodFn],
 @method("latent", "the product: latent sampling with symmetry expansion (`inverse.sampling.sample`)", verdict=True)
 def _latent(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     return sample(context.model, target, context.config, compiled=context.compiled)
+
+
+@method("flow", "the flow-matching sampler's pool + symmetry expansion (inverse/flow.py; --flow)", verdict=True)
+def _flow(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    if context.options is None or context.options.flow is None:
+        raise SystemExit("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
+    net = context.once("flow", lambda: load_flow(context.options.flow, checkpoint.paths(context.options.model)[0])[0])
+    return sample(context.model, target, context.config, compiled=context.compiled, flow=net)
 
 
 @method("point", "the regression head's point estimate alone (one candidate)")
@@ -623,8 +627,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint (default: the shipped model)")
     parser.add_argument("--train", required=True, type=Path, help="the model's training set (nearest neighbours)")
     parser.add_argument("--targets", required=True, type=Path, help="held-out dataset (a seed not used to train)")
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
-                        help="methods to run (default: all)")
+    parser.add_argument("--flow", help="flow checkpoint for the flow method (`inverse train-flow`)")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS),
+                        help="methods to run (default: all; flow only with --flow)")
     parser.add_argument("--n", type=non_negative, default=500, help="in-domain targets (default 500)")
     parser.add_argument("--ood-per-source", type=non_negative, default=20,
                         help="targets per external source: sox, fluidsynth, espeak-ng (default 20)")
@@ -642,7 +647,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    args.methods = list(dict.fromkeys(args.methods))
+    args.methods = list(dict.fromkeys(args.methods or [m for m in METHODS if m != "flow" or args.flow]))
+    if "flow" in args.methods and not args.flow:
+        parser.error("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     try:
         SamplingConfig(pool=args.pool, samples=args.samples, expand=args.expand).validate()
     except ValueError as exc:
