@@ -239,7 +239,7 @@ def _naming(destination: str | os.PathLike) -> Iterator[None]:
 
 class _Staged:
     """The output files of one run, each written under a temporary name beside its destination
-    (``.NAME.XXXXXXXX.partial.SUFFIX``) and renamed into place by :meth:`commit` once all are complete; leaving
+    (``.NAME.XXXXXXXX.tmp.SUFFIX``) and renamed into place by :meth:`commit` once all are complete; leaving
     the ``with`` block by an exception removes them, so a failed run leaves no output, half-written or whole.
     Temporary files get the permissions ``open()`` gives (``0o666`` minus the umask; ``mkstemp`` gives 0o600)."""
 
@@ -259,7 +259,7 @@ class _Staged:
         destination = Path(destination)
         with _naming(destination):
             while True:
-                temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial"
+                temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.tmp"
                                                   f"{destination.suffix}")
                 try:
                     os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -18,7 +18,7 @@ import sys
 
 BROKEN_INSTALL_STATUS = 3
 FIX = ("rebuild the environment from the lock file: `make clean-venv && make test` (or `make demo`) in the "
-       "project folder, which installs the tested versions listed in requirements/test.txt")
+       "project folder, which installs the tested versions listed in requirements.lock")
 # Imported in this order: a failure of torch explains any failure of torchaudio after it.
 NATIVE_MODULES = ("torch", "torchaudio", "torchaudio.functional", "numpy", "soundfile", "h5py")
 

@@ -13,11 +13,12 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 LOCKS = {"test": ("test",), "bench": ("test", "bench")}
+LOCK_FILES = {"test": "requirements.lock", "bench": "requirements-bench.lock"}
 
 
 def read_lock(name: str) -> dict[str, tuple[str, int]]:
-    """``requirements/NAME.txt`` -> {canonical name: (version, number of hashes)}."""
-    text = (ROOT / "requirements" / f"{name}.txt").read_text()
+    """The lock file for extras set ``name`` -> {canonical name: (version, number of hashes)}."""
+    text = (ROOT / LOCK_FILES[name]).read_text()
     pins = {}
     for block in re.split(r"\n(?=\S)", text):
         match = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", block)
@@ -36,10 +37,10 @@ def test_every_declared_dependency_is_pinned_within_its_range(lock):
     pins = read_lock(lock)
     for requirement in declared(LOCKS[lock]):
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"requirements/{lock}.txt lacks {requirement}: run `make lock`"
+        assert name in pins, f"{LOCK_FILES[lock]} lacks {requirement}: run `make lock`"
         version, _ = pins[name]
         assert requirement.specifier.contains(version, prereleases=True), \
-            f"requirements/{lock}.txt pins {name}=={version}, outside pyproject's {requirement}: run `make lock`"
+            f"{LOCK_FILES[lock]} pins {name}=={version}, outside pyproject's {requirement}: run `make lock`"
 
 
 @pytest.mark.parametrize("lock", sorted(LOCKS))
@@ -64,5 +65,5 @@ def test_bench_lock_extends_the_test_lock():
 
 def test_make_installs_from_the_lock():
     makefile = (ROOT / "Makefile").read_text()
-    assert "--require-hashes -r $(LOCK)" in makefile and "LOCK := requirements/test.txt" in makefile
+    assert "--require-hashes -r $(LOCK)" in makefile and "LOCK := requirements.lock" in makefile
     assert "--no-deps" in makefile  # the project itself adds nothing the lock did not pin
