@@ -51,21 +51,28 @@ def save(model: InverseModel, path: str | Path, *, data_fingerprint: dict | None
     """Write ``path.safetensors`` and ``path.json`` (atomically: temporary names, then rename).
 
     ``extra_tensors`` (names starting with :data:`OTHER_HEADS_PREFIX`) are stored beside the model's."""
-    weights, meta = paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors = dict(model.state_dict())
     for name, value in (extra_tensors or {}).items():
         if not name.startswith(OTHER_HEADS_PREFIX):
             raise ValueError(f"extra tensor names must start with {OTHER_HEADS_PREFIX!r}, got {name!r}")
-        tensors[name] = value.detach().cpu().contiguous()
+        tensors[name] = value
     info = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "model_config": model.config.to_json(),
         "synth_version": SYNTH_VERSION, "spectrogram_config": DEFAULT_CONFIG.to_json(),
         "param_spec_sha256": param_spec_hash(), "data": data_fingerprint or {}, "metrics": metrics or {},
         **(extra or {}),
     }
+    return write_pair(path, tensors, info)
+
+
+def write_pair(path: str | Path, tensors: dict[str, torch.Tensor], info: dict) -> Path:
+    """Write ``path.safetensors`` (``tensors``) and ``path.json`` (``info``, whose ``format`` also goes into the
+    safetensors header) atomically: temporary names, then rename. Returns the weights path."""
+    weights, meta = paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
     tmp_w, tmp_m = weights.with_suffix(".safetensors.tmp"), meta.with_suffix(".json.tmp")
-    save_file(tensors, str(tmp_w), metadata={"format": FORMAT})
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp_w),
+              metadata={"format": info["format"]})
     tmp_m.write_text(json.dumps(info, indent=2))
     tmp_w.replace(weights)
     tmp_m.replace(meta)

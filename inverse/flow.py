@@ -36,9 +36,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
+from inverse.checkpoint import paths, write_pair
 from synth.errors import InputError
 from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES, NUM_PARAMS, PARAM_INDEX, PARAM_SPECS, SYNTH_VERSION
 from synth.symmetry import SLOTS
@@ -181,30 +182,17 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def flow_paths(path: str | Path) -> tuple[Path, Path]:
-    stem = Path(path)
-    stem = stem.with_suffix("") if stem.suffix in (".safetensors", ".json") else stem
-    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
-
-
 def save_flow(net: FlowNet, path: str | Path, *, backbone_sha256: str, data: dict, metrics: dict) -> Path:
-    """Write ``path.safetensors`` + ``path.json`` atomically (temporary names, then rename)."""
-    weights, meta = flow_paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``path.safetensors`` + ``path.json`` atomically (:func:`inverse.checkpoint.write_pair`)."""
     info = {"format": FORMAT, "format_version": FORMAT_VERSION, "flow_config": asdict(net.config),
             "synth_version": SYNTH_VERSION, "backbone_sha256": backbone_sha256, "data": data, "metrics": metrics}
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-              str(weights.with_suffix(".safetensors.tmp")), metadata={"format": FORMAT})
-    meta.with_suffix(".json.tmp").write_text(json.dumps(info, indent=2))
-    weights.with_suffix(".safetensors.tmp").replace(weights)
-    meta.with_suffix(".json.tmp").replace(meta)
-    return weights
+    return write_pair(path, net.state_dict(), info)
 
 
 def load_flow(path: str | Path, backbone_weights: str | Path | None = None) -> tuple[FlowNet, dict]:
     """Load a flow checkpoint (never unpickles); with ``backbone_weights`` (a ``.safetensors`` file), refuse a
     flow trained on another backbone's latents."""
-    weights, meta = flow_paths(path)
+    weights, meta = paths(path)
     if not weights.is_file() or not meta.is_file():
         raise InputError(f"{path}: expected a flow checkpoint ({weights.name} and {meta.name}), not found")
     try:

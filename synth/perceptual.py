@@ -20,6 +20,7 @@ spectral-shape distance, and the ranking distance that adds them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -80,18 +81,18 @@ class Features:
     shape: torch.Tensor
 
 
-_MEL: MultiScaleMel | None = None
+@functools.lru_cache(maxsize=4)
+def _extractors(device: torch.device) -> tuple[MultiScaleMel, torch.Tensor]:
+    """The multi-scale mel module and the shape window on ``device``, built once per device."""
+    return MultiScaleMel().to(device), torch.hann_window(SHAPE_FFT, device=device)
 
 
 def features(audio: torch.Tensor) -> Features:
     """Features of ``audio`` ``Tensor[B, N]`` at 16 kHz. Differentiable."""
-    global _MEL
-    if _MEL is None:
-        _MEL = MultiScaleMel()
-    window = torch.hann_window(SHAPE_FFT, device=audio.device)
+    mel, window = _extractors(audio.device)
     power = torch.stft(audio, SHAPE_FFT, SHAPE_HOP, window=window, center=True, return_complex=True).abs().pow(2)
     average = power.mean(dim=-1).clamp_min(1e-20).sqrt()
-    return Features(_MEL.to(audio.device)(audio), average / average.norm(dim=-1, keepdim=True))
+    return Features(mel(audio), average / average.norm(dim=-1, keepdim=True))
 
 
 def _features(x: torch.Tensor | Features) -> Features:
