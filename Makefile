@@ -13,7 +13,7 @@ LOCK_VENV := .venv-lock
 COMPILE = $(LOCK_VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --no-config --quiet --custom-compile-command "make lock"
 
-.PHONY: demo test bench bench-quality lint docs lock clean-venv
+.PHONY: demo app test bench bench-quality lint docs lock clean-venv
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,8 +29,12 @@ demo: $(STAMP)
 	$(PY) -m specmask enhance specmask/pretrained/example_noisy.wav -o demo_out/enhanced.wav \
 		--figure demo_out/enhanced.png
 
+# The local web app on http://127.0.0.1:7860 (Ctrl-C stops it); APP_ARGS="--port 8000" to change its options.
+app: $(STAMP)
+	$(PY) -m inverse app $(APP_ARGS)
+
 lint: $(STAMP)
-	$(PY) -m ruff check synth dataset_gen inverse specmask tests benchmarks
+	$(PY) -m ruff check synth dataset_gen inverse specmask webapp tests benchmarks
 
 test: lint
 	$(PY) -m pytest -q
@@ -64,8 +68,8 @@ docs: $(STAMP)
 # uv lives in its own small venv, so the project's venv holds exactly the locked set.
 lock:
 	@test -x $(LOCK_VENV)/bin/uv || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION))
-	$(COMPILE) --extra test -o $(LOCK)
-	$(COMPILE) --extra test --extra bench -c $(LOCK) -o $(BENCH_LOCK)
+	$(COMPILE) --extra test --extra app -o $(LOCK)
+	$(COMPILE) --extra test --extra app --extra bench -c $(LOCK) -o $(BENCH_LOCK)
 
 clean-venv:
 	rm -rf $(VENV)

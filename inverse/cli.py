@@ -170,9 +170,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    from webapp.cli import serve
+
+    return serve(args)
+
+
 def _candidate_options(p: argparse.ArgumentParser) -> None:
     """The target and the output options that `predict` and `search` share."""
-    p.add_argument("target", help="512x512 spectrogram PNG, WAV (resampled to 16 kHz), or .npy")
+    p.add_argument("target", help="512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; resampled to "
+                                  "16 kHz, its first 4.088 s), or .npy")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
@@ -239,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
     p.set_defaults(func=_cmd_predict)
+
+    p = commands.add_parser("app", help="the local web app: match a sound, enhance a recording, edit a patch",
+                            description="Start the web app (webapp/) on http://127.0.0.1:7860 and serve until Ctrl-C. "
+                                        "Match: upload or record a sound (or a spectrogram PNG), hear and download "
+                                        "the candidates; Enhance: the mask model on a noisy recording; Synth: "
+                                        "move the main parameters of a patch and hear it.")
+    from webapp.cli import add_arguments as app_arguments  # the launcher only: webapp loads gradio when serving
+
+    app_arguments(p)
+    p.set_defaults(func=_cmd_app)
 
     p = commands.add_parser("search", help="search-only baseline: CMA-ES or random search, no network",
                             description="Render --budget parameter sets chosen by CMA-ES (all 100 parameters, "

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,10 +123,13 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
                 seed: int = 0, convert: bool = False, downmix: bool = False,
-                refine: RefineConfig | None = None) -> Prediction:
+                refine: RefineConfig | None = None,
+                progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
-        spectrogram PNG, a WAV or a ``.npy``;
-        ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`)."""
+        spectrogram PNG, an audio file or a ``.npy``;
+        ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
+        ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
+        report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, samples=samples, sigma=sigma, min_distance=min_distance, seed=seed)
         refine = refine or RefineConfig()
         try:
@@ -133,6 +137,10 @@ class Predictor:
             refine.validate()
         except ValueError as error:
             raise InputError(str(error)) from None
+        report(0.0, "reading the target")
         target = load_any_target(target, convert=convert, downmix=downmix)
+        report(0.1, f"sampling, rendering and ranking {pool} candidates")
         found = sample(self.model, target, config, flow=self.flow)
+        if refine.method != "none":
+            report(0.5, f"refining the candidates ({refine.method})")
         return Prediction(target, refine_candidates(found, target, refine, min_distance))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from synth.errors import InputError
-from synth.inputs import load_audio, load_target
+from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
 from synth.paths import check_input_file
 from synth.perceptual import Features, features, match_distance, mss_distance
 from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_db, normalized_to_db, spectrogram
@@ -73,13 +73,14 @@ def as_target(target: Target | torch.Tensor) -> Target:
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
                     downmix: bool = False) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
-    :class:`InputError`. A WAV keeps its own audio; a spectrogram gets a reconstruction."""
+    :class:`InputError`. An audio file (WAV, FLAC, Ogg, MP3, ...) keeps its own audio; a spectrogram gets a
+    reconstruction."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
         return Target.from_spectrogram(target)
     name = os.fspath(target)
-    if name.lower().endswith(".wav"):
+    if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
         audio, notes = load_audio(name, downmix=downmix)  # as load_target reads it, keeping the samples
         return Target.from_audio(audio, name, notes)

@@ -6,6 +6,7 @@ resampling. Audio in memory is a float32 tensor in [-1, 1], one channel.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -17,10 +18,14 @@ from torch import Tensor
 from synth.errors import InputError, one_line
 
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+# Input frames beyond the kept ones that a resampled sample can depend on: torchaudio's sinc filter (6 zero
+# crossings, roll-off 0.99) reaches ~6 / 0.99 input periods of the lower rate; 8 kHz -> 16 kHz is the widest here,
+# 192 kHz -> 16 kHz needs 6 / 0.99 * 12 = 73 frames. 1024 leaves room.
+_RESAMPLER_REACH = 1024
 
 
 def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool = False,
-             resample: bool = True) -> tuple[Tensor, list[str]]:
+             resample: bool = True, max_samples: int | None = None) -> tuple[Tensor, list[str]]:
     """Read a mono audio file as float32 ``Tensor[num_samples_in_file]`` at ``sample_rate`` Hz.
 
     Conversions, each described in the returned notes (for a CLI to print to stderr):
@@ -30,14 +35,24 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
       interpolation, Hann window, 6 zero crossings, roll-off 0.99), or an :class:`InputError` if not
       ``resample``.
 
+    ``max_samples``: keep at most this many output samples, decoding only the head of the file that they need
+    (plus the resampler's reach, so the kept samples equal those of a whole-file read): a two-hour upload costs
+    no more than its first seconds. A truncation is described in the notes.
+
     An unreadable or non-audio file, an empty file and non-finite samples are an :class:`InputError`;
-    a missing file is a ``FileNotFoundError``. The length is the file's (see :func:`fit_length`).
+    a missing file is a ``FileNotFoundError``. The length is the file's (see :func:`fit_length`), or at most
+    ``max_samples``.
     """
     name = os.fspath(path)
     notes: list[str] = []
     with open(name, "rb") as f:
         try:
-            data, file_rate = soundfile.read(f, dtype="float32", always_2d=True)
+            with soundfile.SoundFile(f) as sound:
+                file_rate, total = sound.samplerate, sound.frames
+                frames = -1
+                if max_samples is not None:
+                    frames = math.ceil(max_samples * file_rate / sample_rate) + _RESAMPLER_REACH
+                data = sound.read(frames, dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
             reason = one_line(getattr(e, "error_string", None) or str(e)).rstrip(".")
             raise InputError(f"{name}: expected an audio file (WAV), could not decode it ({reason})") from None
@@ -58,6 +73,10 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
             raise InputError(f"{name}: expected a sample rate of {sample_rate} Hz, got {file_rate} Hz")
         audio = torchaudio.functional.resample(audio, file_rate, sample_rate)
         notes.append(f"{name}: resampled {file_rate} Hz -> {sample_rate} Hz")
+    if max_samples is not None and audio.shape[-1] > max_samples:
+        audio = audio[:max_samples].clone()
+        notes.append(f"{name}: truncated {total / file_rate:.3f} s to its first {max_samples / sample_rate:.3f} s "
+                     f"({max_samples} samples)")
     return audio, notes
 
 

@@ -15,7 +15,9 @@ from synth.image_io import read_png
 from synth.paths import check_input_file
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig, dequantize, spectrogram
 
-TARGET_SUFFIXES = (".png", ".wav", ".npy")
+#: Audio files libsndfile decodes (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF); read with :func:`synth.audio_io.read_wav`.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+TARGET_SUFFIXES = (".png", ".npy", *AUDIO_SUFFIXES)
 
 
 def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = False,
@@ -26,7 +28,8 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
 
     - ``.png``: a spectrogram image (:func:`synth.image_io.read_png`; ``convert`` opts in to converting
       colour images and resizing), dequantised ``v = u8 / 255``;
-    - ``.wav``: audio (:func:`synth.audio_io.read_wav`; resampled to ``config.sample_rate``; ``downmix``
+    - audio (``.wav``, ``.flac``, ``.ogg``, ``.mp3``, ...: :data:`AUDIO_SUFFIXES`) with
+      :func:`synth.audio_io.read_wav` (resampled to ``config.sample_rate``; ``downmix``
       averages the channels of multichannel files), zero-padded or truncated to ``config.num_samples``,
       then :func:`synth.spectrogram.spectrogram`;
     - ``.npy``: an array ``(bins, frames)``, either uint8 (as datasets store) or float in [0, 1]. Loaded
@@ -43,13 +46,15 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
         pixels = read_png(name, config=config, convert=convert, notes=notes,
                           hint="pass --convert to convert colour and resize")
         return torch.from_numpy(dequantize(pixels)), notes
-    if suffix == ".wav":
+    if suffix in AUDIO_SUFFIXES:
         audio, notes = load_audio(name, config, downmix=downmix)
         with torch.no_grad():
             return spectrogram(audio[None], config)[0], notes
     if suffix == ".npy":
         return _load_npy(name, config), notes
-    raise InputError(f"{name}: expected a .png, .wav or .npy file, got {suffix or 'a file without a suffix'!r}")
+    audio = ", ".join(AUDIO_SUFFIXES)
+    raise InputError(f"{name}: expected a spectrogram (.png, .npy) or audio ({audio}) file, got "
+                     f"{suffix or 'a file without a suffix'!r}")
 
 
 def load_audio(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *,
@@ -57,15 +62,14 @@ def load_audio(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONF
     """Read audio for the synth's spectrogram: ``float32 Tensor[num_samples]`` at ``config.sample_rate``.
 
     :func:`synth.audio_io.read_wav` (resampling; ``downmix`` for multichannel files), then
-    :func:`synth.audio_io.fit_length` to ``config.num_samples``. Returns the audio and notes describing
-    every conversion, padding and truncation included.
+    :func:`synth.audio_io.fit_length` to ``config.num_samples`` (only the head of a longer file is decoded).
+    Returns the audio and notes describing every conversion, padding and truncation included.
     """
     name = os.fspath(path)
-    audio, notes = read_wav(name, config.sample_rate, downmix=downmix)
+    audio, notes = read_wav(name, config.sample_rate, downmix=downmix, max_samples=config.num_samples)
     length = audio.shape[-1]
-    if length != config.num_samples:
-        action = "zero-padded" if length < config.num_samples else "truncated"
-        notes.append(f"{name}: {action} {length / config.sample_rate:.3f} s to the synth's "
+    if length < config.num_samples:
+        notes.append(f"{name}: zero-padded {length / config.sample_rate:.3f} s to the synth's "
                      f"{config.duration_s:.3f} s ({config.num_samples} samples)")
     return fit_length(audio, config.num_samples), notes
 

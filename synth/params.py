@@ -42,6 +42,15 @@ class ParamSpec:
             return self.low
         return self.low + index * (self.high - self.low) / (self.choices - 1)
 
+    def format(self, x: float) -> str:
+        """Normalised value ``x`` as people read it: a label (``"saw"``) or a number with its unit (``"440 Hz"``)."""
+        value = to_physical(self, x)
+        if self.labels:
+            return self.labels[int(round((value - self.low) * (self.choices - 1) / (self.high - self.low)))
+                               if self.choices and self.choices > 1 and self.high > self.low else 0]
+        number = f"{value:.0f}" if self.is_discrete or abs(value) >= 100 else f"{value:.3g}"
+        return number if self.unit == "index" else f"{number} {self.unit}"
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["labels"] = list(self.labels) if self.labels else None

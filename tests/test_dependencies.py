@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("synth", "dataset_gen", "inverse", "specmask")
+PACKAGES = ("synth", "dataset_gen", "inverse", "specmask", "webapp")
 ALLOWED = {
     "synth": set(),
     "dataset_gen": {"synth"},
-    "inverse": {"synth", "dataset_gen"},
+    "inverse": {"synth", "dataset_gen", "webapp.cli"},  # webapp.cli: the `inverse app` launcher, nothing else
     "specmask": {"synth", "dataset_gen", "inverse.backbone", "inverse.config", "inverse.model",
                  "inverse.checkpoint", "inverse.runs"},
+    "webapp": {"synth", "dataset_gen", "inverse", "specmask"},  # the web app sits on top of everything
 }
 
 

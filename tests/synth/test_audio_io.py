@@ -97,3 +97,17 @@ def test_fit_length_pads_and_truncates():
     assert fit_length(audio, 3).tolist() == [1, 2, 3]
     assert fit_length(audio, 7).tolist() == [1, 2, 3, 4, 5, 0, 0]
     assert fit_length(audio[None].repeat(2, 1), 6).shape == (2, 6)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000, 192000])
+def test_reading_only_the_head_gives_the_same_samples(tmp_path, rate):
+    """load_audio decodes only the first 4.088 s (+ the resampler's reach) of a long file: same samples as a
+    whole-file read, and the truncation is said."""
+    from synth.inputs import load_audio
+
+    noise = (np.random.default_rng(rate).standard_normal(rate * 6) * 0.1).astype(np.float32)
+    soundfile.write(tmp_path / "long.wav", noise, rate)
+    whole, _ = read_wav(tmp_path / "long.wav", 16000)
+    head, notes = load_audio(tmp_path / "long.wav")
+    assert torch.equal(head, fit_length(whole, 65408))
+    assert notes[-1].endswith("truncated 6.000 s to its first 4.088 s (65408 samples)")

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 from PIL import Image
 
@@ -60,9 +61,24 @@ def test_bad_npy_files(tmp_path):
 
 
 def test_unknown_suffix(tmp_path):
-    (tmp_path / "x.mp3").write_bytes(b"\0")
-    with pytest.raises(InputError, match=r"expected a \.png, \.wav or \.npy file, got '\.mp3'"):
-        load_target(tmp_path / "x.mp3")
+    (tmp_path / "x.txt").write_bytes(b"\0")
+    with pytest.raises(InputError, match=r"expected a spectrogram \(\.png, \.npy\) or audio \(\.wav, \.flac, .*\.mp3.*"
+                                         r"file, got '\.txt'"):
+        load_target(tmp_path / "x.txt")
+
+
+def test_other_audio_formats_load_like_wav(tmp_path):
+    """FLAC and Ogg (whatever libsndfile decodes) are targets too: FLAC is lossless, so the same spectrogram."""
+    audio = np.round(9000 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.int16)
+    soundfile.write(tmp_path / "a.wav", audio, 16000, subtype="PCM_16")
+    soundfile.write(tmp_path / "a.flac", audio, 16000, subtype="PCM_16")
+    soundfile.write(tmp_path / "a.ogg", audio, 16000)
+    wav, _ = load_target(tmp_path / "a.wav")
+    assert torch.equal(load_target(tmp_path / "a.flac")[0], wav)
+    assert (load_target(tmp_path / "a.ogg")[0] - wav).abs().mean() < 0.02
+    (tmp_path / "fake.mp3").write_bytes(b"\0" * 100)
+    with pytest.raises(InputError, match="fake.mp3: expected an audio file"):
+        load_target(tmp_path / "fake.mp3")
 
 
 def test_directory_is_refused_as_such(tmp_path):

@@ -1,0 +1,117 @@
+"""The Synth tab's patch editing and the Match tab's settings, differences and downloads (no browser)."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from inverse.predict import Prediction
+from inverse.sampling import Candidates
+from inverse.target import Target, score
+from synth.errors import InputError
+from synth.params import PARAM_INDEX
+from synth.patch import patch_from_dict, save_patch
+from webapp import editor
+from webapp.matching import MatchResult, MatchSettings, differences, result_page, result_zip, run_match
+
+
+def test_sliders_round_trip_and_leave_the_other_parameters_alone():
+    params = editor.default_patch()
+    edited = editor.apply_sliders(params, editor.slider_values(params))
+    names = [s.spec.name for s in editor.SLIDERS]
+    for name, index in PARAM_INDEX.items():
+        if name in names:  # continuous: 6-decimal physical values; discrete: the same bin
+            assert abs(float(edited[index]) - float(params[index])) < 1e-4, name
+        else:
+            assert float(edited[index]) == float(params[index]), name
+
+
+def test_slider_edits_change_the_sound_and_bad_values_are_refused():
+    params = editor.default_patch()
+    values = editor.slider_values(params)
+    values[[s.spec.name for s in editor.SLIDERS].index("note_pitch")] = 72.0
+    edited = editor.apply_sliders(params, values)
+    assert editor.slider_values(edited)[0] == pytest.approx(72.0)
+    before, _ = editor.render_patch(params)
+    after, spec = editor.render_patch(edited)
+    assert before.shape == after.shape == (65408,) and spec.shape == (512, 512)
+    assert np.abs(before - after).max() > 1e-3
+    values[0] = 200.0
+    with pytest.raises(InputError, match=r"note_pitch: 200 MIDI is outside \[24, 96\]"):
+        editor.apply_sliders(params, values)
+    values[0] = None
+    with pytest.raises(InputError, match="note_pitch: expected a number"):
+        editor.apply_sliders(params, values)
+
+
+def test_patch_upload_errors_name_the_file(tmp_path):
+    (tmp_path / "mine.patch.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"^mine.patch.json: expected a patch JSON file"):
+        editor.read_patch(tmp_path / "mine.patch.json")
+    save_patch(tmp_path / "good.json", editor.default_patch())
+    assert torch.equal(editor.read_patch(tmp_path / "good.json"), editor.default_patch())
+    path = editor.write_patch(editor.default_patch(), tmp_path)
+    assert torch.equal(patch_from_dict(json.loads(path.read_text())), editor.default_patch())
+
+
+def test_match_settings_from_the_form():
+    assert MatchSettings.from_form(10.0, "none", 3.0) == MatchSettings(10, "none", 3)
+    for samples, refine, seed, message in ((0, "none", 0, "candidates: expected a whole number from 1 to 20"),
+                                           (21, "none", 0, "from 1 to 20"), (2.5, "none", 0, "whole number"),
+                                           (5, "magic", 0, "refinement: expected one of none, gradient, cmaes"),
+                                           (5, "none", -1, "seed"), (5, "none", None, "seed")):
+        with pytest.raises(InputError, match=message):
+            MatchSettings.from_form(samples, refine, seed)
+
+
+def test_silent_upload_is_refused_before_any_prediction(tmp_path):
+    soundfile.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
+
+    class NoPredictor:
+        def predict(self, *args, **kwargs):
+            raise AssertionError("predicted on silence")
+
+    with pytest.raises(InputError, match=r"^quiet.wav: the first 4.088 s are silent"):
+        run_match(NoPredictor(), str(tmp_path / "quiet.wav"), MatchSettings())
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    """Three rendered candidates of the example patch family, against the first one's sound."""
+    params = editor.default_patch()[None].repeat(3, 1)
+    params[1, PARAM_INDEX["filter_cutoff"]] = 0.3
+    params[2, PARAM_INDEX["note_pitch"]] = 0.75
+    target = Target.from_audio(torch.from_numpy(editor.render_patch(params[0])[0]), "kick.wav")
+    scores = score(params, target)
+    candidates = Candidates(params, scores, torch.arange(3), True, params[0])
+    return MatchResult(Prediction(target, candidates), "kick.wav", 1.25)
+
+
+def test_differences_are_in_physical_units(small_result):
+    params = small_result.prediction.candidates.params
+    assert differences(params, 0) == []
+    name, best, this = differences(params, 2)[0]
+    assert name == "note_pitch" and this == "78 MIDI" and best.endswith("MIDI")
+    assert differences(params, 1)[0][0] == "filter_cutoff" and differences(params, 1)[0][2].endswith("Hz")
+
+
+def test_result_page_has_a_player_and_an_image_per_candidate(small_result):
+    page = result_page(small_result)
+    assert page.count("<audio ") == 3 and page.count("<img ") == 4  # target + 3
+    assert page.count('download="rank0') == 3 and "kick.wav: 3 candidates in 1.2 s" in page
+    assert "to the uploaded sound" in page
+
+
+def test_zip_holds_patches_wavs_and_the_summary(small_result):
+    with zipfile.ZipFile(io.BytesIO(result_zip(small_result))) as archive:
+        names = sorted(archive.namelist())
+        assert names == ["candidates.json", "rank01.patch.json", "rank01.wav", "rank02.patch.json", "rank02.wav",
+                         "rank03.patch.json", "rank03.wav"]
+        patch = patch_from_dict(json.loads(archive.read("rank03.patch.json")))
+        assert torch.allclose(patch, small_result.prediction.candidates.params[2], atol=1e-5)
+        audio, rate = soundfile.read(io.BytesIO(archive.read("rank01.wav")))
+        assert rate == 16000 and audio.shape == (65408,)

@@ -1,0 +1,117 @@
+"""The Synth tab's work: a small patch editor over the parameters that shape a sound most.
+
+A patch is the normalised ``Tensor[100]`` of :mod:`synth.params`; the page shows :data:`EDITABLE` of them as
+sliders in physical units (Hz, s, dB, semitones), keeps the other 90 as loaded, and renders on every change.
+It starts from the shipped example patch; a patch JSON upload or a matched candidate replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inverse.checkpoint import DEFAULT_MODEL
+from synth.errors import InputError
+from synth.params import PARAM_INDEX, PARAM_SPECS, ParamSpec, from_physical, to_physical
+from synth.patch import load_patch, patch_to_dict
+from synth.spectrogram import DEFAULT_CONFIG, spectrogram
+from synth.voice import render
+from webapp.uploads import display_name
+
+#: The sliders of the Synth tab: pitch, the oscillator mix, the filter, the amplitude envelope, effects, level.
+EDITABLE = ("note_pitch", "note_gate", "osc1_shape", "osc1_level", "osc2_level", "osc3_level", "noise_level",
+            "filter_cutoff", "filter_resonance", "filter_env_amount", "amp_env_attack", "amp_env_decay",
+            "amp_env_sustain", "amp_env_release", "drive_gain", "chorus_mix", "delay_mix", "reverb_mix",
+            "output_gain")
+DEFAULT_PATCH = DEFAULT_MODEL.parent / "example.patch.json"
+MAX_PATCH_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One slider: a parameter's range and step in its physical unit."""
+
+    spec: ParamSpec
+
+    @property
+    def label(self) -> str:
+        unit = "" if self.spec.unit == "index" else f" ({self.spec.unit})"
+        return f"{self.spec.name}{unit}"
+
+    @property
+    def step(self) -> float:
+        spec = self.spec
+        if spec.is_discrete:
+            return (spec.high - spec.low) / (spec.choices - 1) if spec.choices > 1 else 1.0
+        return float(f"{(spec.high - spec.low) / 1000:.1g}")
+
+
+SLIDERS = tuple(Slider(PARAM_SPECS[PARAM_INDEX[name]]) for name in EDITABLE)
+
+
+def read_patch(path: str | os.PathLike) -> torch.Tensor:
+    """An uploaded patch JSON -> normalised ``Tensor[100]``; problems are one line naming the file."""
+    name = display_name(path)
+    if os.path.getsize(path) > MAX_PATCH_BYTES:
+        raise InputError(f"{name}: a patch JSON is a few kB; this file is {os.path.getsize(path) / 1e6:.1f} MB")
+    try:
+        return load_patch(path)
+    except InputError as error:
+        raise InputError(str(error).replace(os.fspath(path), name)) from None
+
+
+def default_patch() -> torch.Tensor:
+    return load_patch(DEFAULT_PATCH)
+
+
+def slider_values(params: torch.Tensor) -> list[float]:
+    """The sliders' physical values for the normalised patch ``params`` ``Tensor[100]``."""
+    return [round(to_physical(s.spec, float(params[PARAM_INDEX[s.spec.name]])), 6) for s in SLIDERS]
+
+
+def apply_sliders(params: torch.Tensor, values: list[float | None]) -> torch.Tensor:
+    """``params`` with the sliders' physical ``values`` written in (one per :data:`SLIDERS`); out-of-range or
+    missing values are an :class:`InputError`."""
+    if len(values) != len(SLIDERS):
+        raise InputError(f"expected {len(SLIDERS)} slider values, got {len(values)}")
+    edited = params.clone()
+    for slider, value in zip(SLIDERS, values, strict=True):
+        if value is None:
+            raise InputError(f"{slider.spec.name}: expected a number")
+        try:
+            edited[PARAM_INDEX[slider.spec.name]] = from_physical(slider.spec, _snap(slider, float(value)))
+        except ValueError as error:
+            raise InputError(str(error)) from None
+    return edited
+
+
+def _snap(slider: Slider, value: float) -> float:
+    """Discrete values to the nearest allowed one (a slider can land between them)."""
+    spec = slider.spec
+    if not spec.is_discrete:
+        return value
+    k = round((value - spec.low) / slider.step)
+    return spec.value_of_index(min(max(k, 0), spec.choices - 1))
+
+
+@torch.no_grad()
+def render_patch(params: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+    """Render one normalised patch: float32 audio ``[65408]`` at 16 kHz and its normalised spectrogram
+    ``Tensor[512, 512]``."""
+    audio = render(params[None].float())
+    return audio[0].numpy(), spectrogram(audio)[0]
+
+
+def write_patch(params: torch.Tensor, folder: str | os.PathLike, name: str = "edited.patch.json") -> Path:
+    """The patch as JSON in ``folder`` (under the app's temporary directory), for the page's download."""
+    path = Path(folder) / name
+    path.write_text(json.dumps(patch_to_dict(params), indent=2) + "\n")
+    return path
+
+
+SAMPLE_RATE = DEFAULT_CONFIG.sample_rate

@@ -1,0 +1,170 @@
+"""The Match tab's work: an uploaded sound or spectrogram -> ranked candidate patches as a page and a zip.
+
+:func:`run_match` checks the upload (:mod:`webapp.uploads`), loads it as a :class:`~inverse.target.Target`
+(only the first 4.088 s of a long file are decoded), refuses silence, and calls
+:meth:`inverse.predict.Predictor.predict`. :func:`result_page` renders the answer as HTML: the target's
+spectrogram, then per candidate its spectrogram, an audio player, the distances, the parameters that differ
+most from the best, and a download of its patch JSON; :func:`result_zip` packs every patch, WAV and
+``candidates.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from inverse.predict import Prediction, Predictor
+from inverse.refine import REFINE_METHODS, RefineConfig
+from inverse.target import load_any_target
+from synth.errors import InputError
+from synth.params import PARAM_SPECS
+from synth.patch import patch_to_dict
+from webapp.media import data_uri, spectrogram_png, wav_bytes
+from webapp.uploads import MAX_UPLOAD_MB, check_audible, display_name, upload_kind
+
+MAX_CANDIDATES = 20
+MAX_SEED = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed."""
+
+    samples: int = 10
+    refine: str = "none"
+    seed: int = 0
+
+    def validate(self) -> None:
+        if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
+            raise InputError(f"candidates: expected a whole number from 1 to {MAX_CANDIDATES}, got {self.samples!r}")
+        if self.refine not in REFINE_METHODS:
+            raise InputError(f"refinement: expected one of {', '.join(REFINE_METHODS)}, got {self.refine!r}")
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
+
+    @classmethod
+    def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None) -> MatchSettings:
+        """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
+        def whole(value, name):
+            if value is None or (isinstance(value, float) and not value.is_integer()):
+                raise InputError(f"{name}: expected a whole number, got {value!r}")
+            return int(value)
+
+        settings = cls(whole(samples, "candidates"), refine or "none", whole(seed, "seed"))
+        settings.validate()
+        return settings
+
+
+@dataclass
+class MatchResult:
+    prediction: Prediction
+    name: str  # the upload's file name
+    seconds: float  # wall time of the prediction
+
+
+def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: float = MAX_UPLOAD_MB,
+              progress: Callable[[float, str], None] | None = None) -> MatchResult:
+    """Check and load the upload at ``path``, then predict ``settings.samples`` candidates."""
+    settings.validate()
+    kind = upload_kind(path, max_mb)
+    name = display_name(path)
+    started = time.perf_counter()
+    target = load_any_target(path)
+    check_audible(target.audio, name, "first 4.088 s" if kind == "audio" else "spectrogram's 4.088 s")
+    target.source = name
+    target.notes = [note.replace(path, name) for note in target.notes]
+    refine = RefineConfig(method=settings.refine, seed=settings.seed)
+    prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine, progress=progress)
+    return MatchResult(prediction, name, time.perf_counter() - started)
+
+
+def differences(params: torch.Tensor, rank: int, top: int = 3) -> list[tuple[str, str, str]]:
+    """The ``top`` parameters in which candidate ``rank`` (0-based) differs most from the best (largest
+    normalised change), as ``(name, best's value, this one's value)`` in the units people use."""
+    if rank == 0:
+        return []
+    delta = (params[rank] - params[0]).abs()
+    order = [i for i in torch.argsort(delta, descending=True).tolist()
+             if PARAM_SPECS[i].format(float(params[rank, i])) != PARAM_SPECS[i].format(float(params[0, i]))]
+    return [(PARAM_SPECS[i].name, PARAM_SPECS[i].format(float(params[0, i])),
+             PARAM_SPECS[i].format(float(params[rank, i]))) for i in order[:top]]
+
+
+def result_page(result: MatchResult) -> str:
+    """The result as HTML: a target panel, then one card per candidate (best first)."""
+    prediction = result.prediction
+    c = prediction.candidates
+    target = prediction.target
+    against = "a reconstruction of the spectrogram" if target.reconstructed else "the uploaded sound"
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in target.notes)
+    if not c.diverse:
+        notes += "<li>the pool had too few mutually different candidates; the last ones are the closest remaining</li>"
+    parts = [
+        '<div class="match-result">',
+        '<div class="match-target"><h3>Target</h3>',
+        f'<img class="spectrogram target-spectrogram" alt="target spectrogram" '
+        f'src="{data_uri("image/png", spectrogram_png(target.spectrogram))}">',
+        f'<p>{html.escape(result.name)}: {c.params.shape[0]} candidates in {result.seconds:.1f} s. '
+        f'Distances are to {against}: <b>match</b> ranks (multi-scale log-mel + spectral shape; lower is closer), '
+        f'<b>MSS</b> is the multi-scale log-mel distance alone, <b>dB</b> the mean |dB| difference of the '
+        f'spectrograms.</p>',
+        f"<ul class=\"match-notes\">{notes}</ul>" if notes else "",
+        "</div>",
+        '<div class="match-candidates">',
+    ]
+    for k in range(c.params.shape[0]):
+        parts.append(_card(c, k))
+    parts += ["</div>", "</div>"]
+    return "\n".join(parts)
+
+
+def _card(c, k: int) -> str:
+    name = f"rank{k + 1:02d}"
+    patch = json.dumps(patch_to_dict(c.params[k]), indent=2).encode()
+    changed = differences(c.params, k)
+    if changed:
+        rows = "".join(f"<li><code>{html.escape(n)}</code> {html.escape(a)} &rarr; {html.escape(b)}</li>"
+                       for n, a, b in changed)
+        diff = f'<ul class="differs">{rows}</ul>'
+    else:
+        diff = '<p class="differs">the best match</p>'
+    return (
+        f'<div class="candidate" data-rank="{k + 1}">'
+        f'<div class="card-title">#{k + 1} &middot; match {float(c.match[k]):.3f} &middot; '
+        f'MSS {float(c.mss[k]):.3f} &middot; '
+        f'{float(c.distance_db[k]):.2f} dB</div>'
+        f'<img class="spectrogram candidate-spectrogram" alt="spectrogram of candidate {k + 1}" '
+        f'src="{data_uri("image/png", spectrogram_png(c.spectrogram[k]))}">'
+        f'<audio controls preload="none" src="{data_uri("audio/wav", wav_bytes(c.audio[k]))}"></audio>'
+        f"{diff}"
+        f'<a class="download-patch" download="{name}.patch.json" '
+        f'href="{data_uri("application/json", patch)}">patch JSON</a>'
+        "</div>"
+    )
+
+
+def result_zip(result: MatchResult) -> bytes:
+    """``candidates.json`` plus ``rankNN.patch.json`` and ``rankNN.wav`` per candidate, zipped."""
+    c = result.prediction.candidates
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("candidates.json", json.dumps(result.prediction.to_json(), indent=2))
+        for k in range(c.params.shape[0]):
+            archive.writestr(f"rank{k + 1:02d}.patch.json", json.dumps(patch_to_dict(c.params[k]), indent=2))
+            archive.writestr(f"rank{k + 1:02d}.wav", wav_bytes(c.audio[k]))
+    return buffer.getvalue()
+
+
+def download_link(result: MatchResult) -> str:
+    """An HTML link that downloads :func:`result_zip` (no file on the server)."""
+    stem = result.name.rsplit(".", 1)[0] or "target"
+    return (f'<a class="download-all" download="{html.escape(stem)}-candidates.zip" '
+            f'href="{data_uri("application/zip", result_zip(result))}">all candidates (zip: patches, WAVs, '
+            f'candidates.json)</a>')

@@ -1,0 +1,214 @@
+"""The page: three gradio tabs (Match, Enhance, Synth) wired to :mod:`webapp.matching`,
+:mod:`webapp.enhancing` and :mod:`webapp.editor`.
+
+Event handlers never raise for bad input: an :class:`~synth.errors.InputError` becomes an error line in the
+tab's status box (it stays on the page, unlike a toast), and the server logs anything unexpected while the
+page shows gradio's generic error, never a stack trace. Each kind of event has its own queue
+(``concurrency_limit``), so one user's long match never blocks another user's synth renders or enhancements.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import torch
+
+from inverse.predict import Predictor
+from inverse.refine import REFINE_METHODS
+from specmask.enhance import MODES
+from synth.errors import InputError
+from webapp import editor
+from webapp.enhancing import run_enhance
+from webapp.matching import MAX_CANDIDATES, MatchSettings, download_link, result_page, run_match
+from webapp.media import spectrogram_image
+from webapp.uploads import user_message
+
+log = logging.getLogger("webapp")
+
+CSS = """
+.match-candidates { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 12px; }
+.candidate { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px; }
+.candidate .card-title { margin: 0 0 6px 0; font-weight: 600; font-size: 0.9em; }
+.candidate audio { width: 100%; margin: 6px 0; }
+.spectrogram { width: 256px; height: 256px; image-rendering: auto; border-radius: 4px; }
+.differs { font-size: 0.85em; margin: 4px 0; padding-left: 1.2em; }
+.match-target { margin-bottom: 12px; }
+.status-error { color: var(--error-text-color, #c00); font-weight: 600; }
+"""
+
+
+@dataclass
+class Services:
+    """What the handlers share: the loaded sound-matching model, the mask model's checkpoint, the app's
+    temporary directory (everything the app writes goes below it) and the upload limit in MB."""
+
+    predictor: Predictor
+    mask_model: Path
+    workdir: Path
+    max_mb: float
+
+
+def _error(message: str) -> str:
+    return f'<p class="status-error" id="error-message">error: {message}</p>'
+
+
+def build(services: Services) -> gr.Blocks:
+    """The Blocks app (not launched)."""
+    with gr.Blocks(title="inverse-synth: sound matching", analytics_enabled=False,
+                   delete_cache=(600, 3600)) as app:
+        gr.Markdown("# inverse-synth\nDrop a sound (or a 512x512 spectrogram PNG) to get synth patches that "
+                    "sound like it; clean a recording with the mask model; tweak a patch and hear it.")
+        params_state = gr.State(None)  # the last match's candidates, normalised [K][100]
+        patch_state = gr.State(None)  # the Synth tab's patch, normalised [100]
+        with gr.Tabs(selected="match") as tabs:
+            with gr.Tab("Match", id="match"):
+                match_inputs, match_outputs, match_button, open_rank, open_button = _match_tab()
+            with gr.Tab("Enhance", id="enhance"):
+                enhance_inputs, enhance_outputs, enhance_button = _enhance_tab()
+            with gr.Tab("Synth", id="synth"):
+                patch_file, sliders, synth_outputs = _synth_tab()
+
+        def match(upload, recording, samples, refine, seed, progress=gr.Progress()):  # noqa: B008 (gradio's way)
+            path = upload or recording
+            try:
+                settings = MatchSettings.from_form(samples, refine, seed)
+                result = run_match(services.predictor, path, settings, services.max_mb,
+                                   progress=lambda fraction, stage: progress(fraction, desc=stage))
+                progress(0.95, desc="building the page")
+                params = result.prediction.candidates.params
+                return (result_page(result), download_link(result),
+                        f"{params.shape[0]} candidates for {result.name} in {result.seconds:.1f} s",
+                        params.tolist())
+            except (InputError, FileNotFoundError) as error:
+                return "", "", _error(user_message(error, path)), None
+
+        match_button.click(match, match_inputs, [*match_outputs, params_state], concurrency_limit=2,
+                           concurrency_id="match")
+
+        def enhance(upload, recording, mode, strength, floor, allow_clipped):
+            path = upload or recording
+            try:
+                result = run_enhance(services.mask_model, path, services.workdir, mode, strength, floor,
+                                     allow_clipped, services.max_mb)
+                return str(result.audio), str(result.figure), str(result.mask), result.summary
+            except (InputError, FileNotFoundError) as error:
+                return None, None, None, _error(user_message(error, path))
+
+        enhance_button.click(enhance, enhance_inputs, enhance_outputs, concurrency_limit=2, concurrency_id="enhance")
+
+        def show_patch(params: torch.Tensor, note: str):
+            audio, spec = editor.render_patch(params)
+            audio = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype(np.int16)  # what the player expects
+            path = editor.write_patch(params, _request_dir(services.workdir))
+            return ((editor.SAMPLE_RATE, audio), spectrogram_image(spec), str(path), note, params.tolist())
+
+        def load(path):
+            try:
+                params = editor.read_patch(path) if path else editor.default_patch()
+            except (InputError, FileNotFoundError) as error:
+                return [gr.skip()] * (len(sliders) + 3) + [_error(user_message(error, path)), gr.skip()]
+            note = f"loaded {Path(path).name}" if path else "the shipped example patch"
+            return [*editor.slider_values(params), *show_patch(params, note)]
+
+        def edit(base, *values):
+            try:
+                params = editor.apply_sliders(torch.tensor(base) if base else editor.default_patch(), list(values))
+            except InputError as error:
+                return gr.skip(), gr.skip(), gr.skip(), _error(str(error)), gr.skip()
+            return show_patch(params, "rendered the edited patch")
+
+        def open_candidate(candidates, rank):
+            problem = ("match a sound first" if not candidates else None if rank is not None and
+                       1 <= int(rank) <= len(candidates) else f"candidate: expected 1 to {len(candidates)}")
+            if problem:
+                return [gr.skip()] * (len(sliders) + 3) + [_error(problem), gr.skip(), gr.skip()]
+            params = torch.tensor(candidates[int(rank) - 1])
+            return [*editor.slider_values(params), *show_patch(params, f"candidate #{int(rank)} of the last match"),
+                    gr.Tabs(selected="synth")]
+
+        synth_targets = [*synth_outputs, patch_state]
+        patch_file.upload(load, patch_file, [*sliders, *synth_targets], concurrency_id="synth")
+        for slider in sliders:
+            slider.release(edit, [patch_state, *sliders], synth_targets, concurrency_id="synth",
+                           concurrency_limit=2)
+        open_button.click(open_candidate, [params_state, open_rank], [*sliders, *synth_targets, tabs],
+                          concurrency_id="synth")
+        app.load(lambda: load(None), None, [*sliders, *synth_targets], concurrency_id="synth")
+    return app
+
+
+def _match_tab():
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            upload = gr.File(label="Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG",
+                             elem_id="match-upload")
+            recording = gr.Audio(sources=["microphone"], type="filepath", label="... or record one",
+                                 elem_id="match-record")
+            samples = gr.Slider(1, MAX_CANDIDATES, value=10, step=1, label="candidates", elem_id="match-samples")
+            refine = gr.Radio(list(REFINE_METHODS), value="none", label="refinement (gradient and cmaes take "
+                              "tens of seconds)", elem_id="match-refine")
+            seed = gr.Number(0, precision=0, minimum=0, label="seed (same seed, same candidates)",
+                             elem_id="match-seed")
+            button = gr.Button("Match", variant="primary", elem_id="match-button")
+            with gr.Row():
+                rank = gr.Number(1, precision=0, minimum=1, label="candidate", elem_id="open-rank", min_width=80)
+                open_button = gr.Button("Open in the Synth tab", elem_id="open-button")
+        with gr.Column(scale=3):
+            status = gr.HTML(elem_id="match-status")
+            download = gr.HTML(elem_id="match-download")
+            results = gr.HTML(elem_id="match-results")
+    return [upload, recording, samples, refine, seed], [results, download, status], button, rank, open_button
+
+
+def _enhance_tab():
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            upload = gr.File(label="Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)",
+                             elem_id="enhance-upload")
+            recording = gr.Audio(sources=["microphone"], type="filepath", label="... or record one",
+                                 elem_id="enhance-record")
+            mode = gr.Radio(list(MODES), value="denoise", label="mode", elem_id="enhance-mode")
+            strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="strength (0 = bypass)",
+                                 elem_id="enhance-strength")
+            floor = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label="floor (least gain of any bin)",
+                              elem_id="enhance-floor")
+            allow_clipped = gr.Checkbox(False, label="process clipped input", elem_id="enhance-clipped")
+            button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
+        with gr.Column(scale=3):
+            status = gr.HTML(elem_id="enhance-status")
+            output = gr.Audio(type="filepath", label="result (download with the player's button)",
+                              interactive=False, elem_id="enhance-output")
+            figure = gr.Image(type="filepath", label="before / after / removed (first 4 s)", interactive=False,
+                              elem_id="enhance-figure")
+            mask = gr.Image(type="filepath", label="mask of the first window (white = keep)", interactive=False,
+                            elem_id="enhance-mask", height=256)
+    return [upload, recording, mode, strength, floor, allow_clipped], [output, figure, mask, status], button
+
+
+def _synth_tab():
+    with gr.Row():
+        with gr.Column(scale=2):
+            patch_file = gr.File(label="Patch JSON (from a match or `python -m synth random`)", file_types=[".json"],
+                                 elem_id="synth-patch")
+            sliders = []
+            with gr.Row():
+                for slider in editor.SLIDERS:
+                    sliders.append(gr.Slider(slider.spec.low, slider.spec.high, step=slider.step, label=slider.label,
+                                             info=slider.spec.description, min_width=220,
+                                             elem_id=f"synth-{slider.spec.name}"))
+        with gr.Column(scale=1):
+            status = gr.HTML(elem_id="synth-status")
+            audio = gr.Audio(type="numpy", label="render", interactive=False, elem_id="synth-audio")
+            image = gr.Image(type="pil", label="spectrogram", interactive=False, elem_id="synth-spectrogram",
+                             height=256)
+            download = gr.File(label="edited patch JSON", interactive=False, elem_id="synth-download")
+    return patch_file, sliders, [audio, image, download, status]
+
+
+def _request_dir(workdir: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix="synth-", dir=workdir))
