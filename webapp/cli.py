@@ -77,6 +77,9 @@ def serve(args: argparse.Namespace) -> int:
     # gradio reads these at import: its uploads and cache go below workdir, and it reports nothing anywhere.
     os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    # torch's compiler caches (touched by the optimiser of --refine gradient) too, unless the user chose a place
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(workdir / "torchinductor"))
+    os.environ.setdefault("TRITON_CACHE_DIR", str(workdir / "triton"))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _serve(args, workdir)

@@ -26,6 +26,7 @@ from inverse.target import load_any_target
 from synth.errors import InputError
 from synth.params import PARAM_SPECS
 from synth.patch import patch_to_dict
+from synth.symmetry import inaudible
 from webapp.media import data_uri, spectrogram_png, wav_bytes
 from webapp.uploads import MAX_UPLOAD_MB, check_audible, display_name, upload_kind
 
@@ -86,13 +87,15 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
 
 
 def differences(params: torch.Tensor, rank: int, top: int = 3) -> list[tuple[str, str, str]]:
-    """The ``top`` parameters in which candidate ``rank`` (0-based) differs most from the best (largest
-    normalised change), as ``(name, best's value, this one's value)`` in the units people use."""
+    """The ``top`` audible parameters in which candidate ``rank`` (0-based) differs most from the best (largest
+    normalised change; a parameter that neither can be heard in, :func:`synth.symmetry.inaudible`, is skipped),
+    as ``(name, best's value, this one's value)`` in the units people use."""
     if rank == 0:
         return []
+    silent = set(inaudible(params[0])) & set(inaudible(params[rank]))
     delta = (params[rank] - params[0]).abs()
-    order = [i for i in torch.argsort(delta, descending=True).tolist()
-             if PARAM_SPECS[i].format(float(params[rank, i])) != PARAM_SPECS[i].format(float(params[0, i]))]
+    order = [i for i in torch.argsort(delta, descending=True).tolist() if i not in silent and
+             PARAM_SPECS[i].format(float(params[rank, i])) != PARAM_SPECS[i].format(float(params[0, i]))]
     return [(PARAM_SPECS[i].name, PARAM_SPECS[i].format(float(params[0, i])),
              PARAM_SPECS[i].format(float(params[rank, i]))) for i in order[:top]]
 
@@ -142,7 +145,7 @@ def _card(c, k: int) -> str:
         f'{float(c.distance_db[k]):.2f} dB</div>'
         f'<img class="spectrogram candidate-spectrogram" alt="spectrogram of candidate {k + 1}" '
         f'src="{data_uri("image/png", spectrogram_png(c.spectrogram[k]))}">'
-        f'<audio controls preload="none" src="{data_uri("audio/wav", wav_bytes(c.audio[k]))}"></audio>'
+        f'<audio controls preload="metadata" src="{data_uri("audio/wav", wav_bytes(c.audio[k]))}"></audio>'
         f"{diff}"
         f'<a class="download-patch" download="{name}.patch.json" '
         f'href="{data_uri("application/json", patch)}">patch JSON</a>'

@@ -1,21 +1,15 @@
 """The web app driven from a real headless browser (Debian's chromium + chromedriver, through selenium).
 
-One app process (``python -m webapp``, as a user starts it) on a free local port with its own TMPDIR, one
-browser for the module. Screenshots of each tab go to ``build/app-screenshots/`` (``APP_SCREENSHOTS``
-overrides). Skipped, with the reason, where chromium or chromedriver is not installed (``.ci/run`` installs
-both).
+One app process (``python -m webapp``, as a user starts it, with ``--max-upload-mb 5``) on a free local port
+with its own TMPDIR, one browser for the module (:mod:`webapp.harness`). Screenshots of each tab go to
+``build/app-screenshots/`` (``APP_SCREENSHOTS`` overrides). Skipped, with the reason, where chromium or
+chromedriver is not installed (``.ci/run`` installs both).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,87 +20,33 @@ from synth.patch import load_patch
 from synth.voice import render
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SCREENSHOTS = Path(os.environ.get("APP_SCREENSHOTS", REPO / "build" / "app-screenshots"))
 EXAMPLE = REPO / "inverse" / "pretrained" / "example.png"
 NOISY = REPO / "specmask" / "pretrained" / "example_noisy.wav"
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+pytestmark = pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("chromedriver") is None,
                                 reason="Debian's chromium and chromium-driver are not installed (.ci/run installs "
                                        "them): the browser tests of the web app are skipped")
-webdriver = pytest.importorskip("selenium.webdriver")
+harness = pytest.importorskip("webapp.harness")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from webapp.harness import click, count, open_page, tab, text, upload, wait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The app as a user starts it; yields (url, its TMPDIR, the process)."""
-    tmp = tmp_path_factory.mktemp("app")
-    (tmp / "tmp").mkdir()
-    port = free_port()
-    env = {**os.environ, "TMPDIR": str(tmp / "tmp")}
-    process = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the app did not start: {process.communicate()[0][-2000:]}")
-        time.sleep(0.5)
-    yield url, tmp / "tmp", process
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+    tmp = tmp_path_factory.mktemp("app") / "tmp"
+    tmp.mkdir()
+    process = harness.AppProcess(tmp, "--max-upload-mb", "5")
+    yield process
+    process.kill()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    downloads = tmp_path_factory.mktemp("downloads")
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100",
-                     "--disable-gpu"):
-        options.add_argument(argument)
-    options.binary_location = CHROMIUM
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
-    driver.downloads = downloads
+    driver = harness.browser(tmp_path_factory.mktemp("downloads"))
     yield driver
     driver.quit()
-
-
-def open_page(driver, url: str) -> None:
-    driver.get(url)
-    wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#match-upload input[type=file]"))
-
-
-def wait(driver, seconds: float) -> WebDriverWait:
-    return WebDriverWait(driver, seconds, poll_frequency=0.2)
-
-
-def upload(driver, component: str, path: Path) -> None:
-    driver.find_element(By.CSS_SELECTOR, f"#{component} input[type=file]").send_keys(str(path))
-    # the page shows the name in two parts ("example", ".png") once the upload is done
-    shown = lambda d: d.find_element(By.CSS_SELECTOR, f"#{component}").text.replace("\n", "")
-    wait(driver, 30).until(lambda d: path.name in shown(d))
-
-
-def tab(driver, name: str) -> None:
-    driver.find_element(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']").click()
 
 
 def screenshot(driver, name: str) -> None:
@@ -114,19 +54,13 @@ def screenshot(driver, name: str) -> None:
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
-def status(driver, component: str) -> str:
-    return driver.find_element(By.CSS_SELECTOR, f"#{component}").text
-
-
 def test_match_shows_ten_playable_candidates_and_a_patch_downloads(app, browser):
-    url, _, _ = app
-    open_page(browser, url)
-    upload(browser, "match-upload", EXAMPLE)
-    browser.find_element(By.CSS_SELECTOR, "#match-button").click()
-    wait(browser, 180).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#match-results audio")) == 10)
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#match-results img.spectrogram")) == 11
-    assert "10 candidates for example.png" in status(browser, "match-status")
-    assert browser.find_elements(By.CSS_SELECTOR, "#match-download a.download-all")
+    open_page(browser, app.url)
+    harness.match(browser, EXAMPLE)
+    assert count(browser, "#match-results audio") == 10
+    assert count(browser, "#match-results img.spectrogram") == 11
+    assert "10 candidates for example.png" in text(browser, "match-status")
+    assert count(browser, "#match-download a.download-all") == 1
     screenshot(browser, "match")
 
     browser.find_element(By.CSS_SELECTOR, "#match-results a.download-patch").click()
@@ -137,8 +71,8 @@ def test_match_shows_ten_playable_candidates_and_a_patch_downloads(app, browser)
 
 
 def test_a_candidate_opens_in_the_synth_tab(app, browser):
-    browser.find_element(By.CSS_SELECTOR, "#open-button").click()
-    wait(browser, 60).until(lambda d: "candidate #1" in status(d, "synth-status"))
+    click(browser, "open-button")
+    wait(browser, 60).until(lambda d: "candidate #1" in text(d, "synth-status"))
     assert browser.find_element(By.CSS_SELECTOR, "#synth-spectrogram img").is_displayed()
     pitch = browser.find_element(By.CSS_SELECTOR, "#synth-note_pitch input[type=number]").get_attribute("value")
     best = load_patch(browser.downloads / "rank01.patch.json")
@@ -149,30 +83,33 @@ def test_a_candidate_opens_in_the_synth_tab(app, browser):
 def test_enhance_returns_audio_figure_and_mask(app, browser):
     tab(browser, "Enhance")
     upload(browser, "enhance-upload", NOISY)
-    browser.find_element(By.CSS_SELECTOR, "#enhance-button").click()
-    wait(browser, 120).until(lambda d: "real-time factor" in status(d, "enhance-status"))
+    click(browser, "enhance-button")
+    wait(browser, 120).until(lambda d: "real-time factor" in text(d, "enhance-status"))
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-figure img").is_displayed()
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-mask img").is_displayed()
     screenshot(browser, "enhance")
 
 
 def test_bad_uploads_get_a_message_in_the_page(app, browser, tmp_path):
-    url, _, _ = app
     (tmp_path / "notes.wav").write_text("these are my notes, not a sound")
     soundfile.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
     for name, message in (("notes.wav", "error: notes.wav: expected an audio file"),
                           ("quiet.wav", "error: quiet.wav: the first 4.088 s are silent")):
-        open_page(browser, url)
+        open_page(browser, app.url)
         upload(browser, "match-upload", tmp_path / name)
-        browser.find_element(By.CSS_SELECTOR, "#match-button").click()
-        wait(browser, 60).until(lambda d, m=message: m in status(d, "match-status"))
+        click(browser, "match-button")
+        wait(browser, 60).until(lambda d, m=message: m in text(d, "match-status"))
         assert "Traceback" not in browser.page_source
     screenshot(browser, "match-error")
+    # an upload over the server's limit (--max-upload-mb 5) is refused by the page before it is sent
+    (tmp_path / "huge.wav").write_bytes(b"\0" * 6_000_000)
+    open_page(browser, app.url)
+    browser.find_element(By.CSS_SELECTOR, "#match-upload input[type=file]").send_keys(str(tmp_path / "huge.wav"))
+    wait(browser, 30).until(lambda d: 'exceed the maximum allowed size of 5.0 Mb: "huge.wav"' in
+                            d.find_element(By.TAG_NAME, "body").text)
 
 
 def test_stopping_the_app_removes_everything_it_wrote(app):
-    _, tmp, process = app
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, output[-2000:]
-    assert list(tmp.iterdir()) == [], output[-2000:]
+    status, output = app.stop()
+    assert status == 0, output[-2000:]
+    assert list(app.tmpdir.iterdir()) == [], output[-2000:]

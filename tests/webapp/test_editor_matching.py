@@ -115,3 +115,11 @@ def test_zip_holds_patches_wavs_and_the_summary(small_result):
         assert torch.allclose(patch, small_result.prediction.candidates.params[2], atol=1e-5)
         audio, rate = soundfile.read(io.BytesIO(archive.read("rank01.wav")))
         assert rate == 16000 and audio.shape == (65408,)
+
+
+def test_differences_skip_what_neither_candidate_lets_you_hear():
+    params = editor.default_patch()[None].repeat(2, 1)
+    params[:, PARAM_INDEX["reverb_mix"]] = 0.0  # reverb off in both: its decay cannot be heard
+    params[1, PARAM_INDEX["reverb_decay"]] = 1.0 - float(params[0, PARAM_INDEX["reverb_decay"]])
+    params[1, PARAM_INDEX["filter_cutoff"]] += 0.01
+    assert [name for name, _, _ in differences(params, 1)] == ["filter_cutoff"]
