@@ -21,8 +21,17 @@ from tqdm import tqdm
 
 from dataset_gen.reader import SpectrogramDataset
 from inverse import checkpoint
-from inverse.flow import FlowConfig, FlowNet, canonical_slots, encode_params, file_sha256, flow_loss, save_flow
-from inverse.runs import append_csv, cosine_schedule, load_state, open_run, save_state
+from inverse.flow import (
+    FlowConfig,
+    FlowNet,
+    canonical_slots,
+    encode_params,
+    file_sha256,
+    flow_loss,
+    load_flow,
+    save_flow,
+)
+from inverse.runs import TrainingRun
 from synth.errors import non_negative_int, positive_float, positive_int
 
 
@@ -98,16 +107,14 @@ def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path
     """Train (or resume) the flow on ``model_path``'s backbone latents; returns the final epoch's metrics."""
     config = config or FlowTrainConfig()
     config.validate()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    saved = open_run(out, resume)
+    run = TrainingRun(out_dir, resume)
+    out = run.out
     model, _ = checkpoint.load(model_path)
     flow_config = flow_config or FlowConfig(latent_dim=model.config.backbone.latent_dim)
-    if saved is not None:
-        flow_config = FlowConfig.from_json(saved["flow"])
-        config = FlowTrainConfig(**{**saved["train"], "epochs": config.epochs})
-    (out / "config.json").write_text(json.dumps({"flow": asdict(flow_config), "train": asdict(config),
-                                                 "model": str(model_path)}, indent=2))
+    if run.resumed:
+        flow_config = FlowConfig.from_json(run.saved["flow"])
+        config = FlowTrainConfig(**{**run.saved["train"], "epochs": config.epochs})
+    run.write_config({"flow": asdict(flow_config), "train": asdict(config), "model": str(model_path)})
     data = cached_latents(model, Path(model_path), {"train": Path(train_path), "val": Path(val_path)}, out,
                           config.encode_batch, progress)
     (train_latents, train_params), (val_latents, val_params) = data["train"], data["val"]
@@ -116,35 +123,32 @@ def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path
     torch.manual_seed(config.seed)
     net = FlowNet(flow_config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    start_epoch, best = 0, math.inf
-    if resume:
-        from inverse.flow import load_flow
-
+    if run.resumed:
         net.load_state_dict(load_flow(out / "last")[0].state_dict())
-        info = load_state(out, {"flow": optimizer})
-        start_epoch, best = info["epoch"], info["best"]
+    run.restore({"flow": optimizer})
     steps_per_epoch = math.ceil(len(train_x) / config.batch_size)
-    scheduler = cosine_schedule(optimizer, steps_per_epoch * config.epochs, steps_per_epoch * start_epoch)
+    run.step = steps_per_epoch * run.epoch  # every epoch is one pass over the cache
+    scheduler = run.schedule(optimizer, steps_per_epoch * config.epochs)
     backbone_sha = file_sha256(checkpoint.paths(model_path)[0])
     fingerprints = {"train": SpectrogramDataset(train_path, audio=False).fingerprint,
                     "val": SpectrogramDataset(val_path, audio=False).fingerprint}
     metrics: dict = {}
-    bar = tqdm(range(start_epoch, config.epochs), desc="flow epochs", unit="epoch", disable=not progress)
+    bar = tqdm(run.epochs(config.epochs), desc="flow epochs", unit="epoch", disable=not progress)
     for epoch in bar:
         started = time.perf_counter()
         net.train()
         train_loss = _epoch_loss(net, train_latents, train_x, config.batch_size, config.seed + epoch, optimizer,
                                  scheduler)
+        run.step += steps_per_epoch
         net.eval()
         val_loss = _epoch_loss(net, val_latents, val_x, config.batch_size, 12345)
         metrics = {"epoch": epoch + 1, "train/flow": round(train_loss, 5), "val/flow": round(val_loss, 5),
                    "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2)}
-        save_flow(net, out / "last", backbone_sha256=backbone_sha, data=fingerprints, metrics=metrics)
-        if val_loss < best:
-            best = val_loss
-            save_flow(net, out / "best", backbone_sha256=backbone_sha, data=fingerprints, metrics=metrics)
-        save_state(out, {"flow": optimizer}, {"epoch": epoch + 1, "best": best})
-        append_csv(out / "log.csv", metrics)
+
+        def save(name: str, metrics: dict = metrics) -> None:
+            save_flow(net, out / name, backbone_sha256=backbone_sha, data=fingerprints, metrics=metrics)
+
+        run.end_epoch(metrics, val_loss, save)
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
     return metrics
 

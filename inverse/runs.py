@@ -1,8 +1,10 @@
 """What every training run needs, whichever head it trains: the device, ``torchrun`` process groups, the
 run directory's start/resume rule, the learning-rate schedule, optimizer state on disk for ``--resume``
-(safetensors + JSON, never pickled) and the per-epoch CSV log.
+(safetensors + JSON, never pickled), best/last checkpoints and the per-epoch CSV log.
 
-Used by ``inverse.train``, ``inverse.flow_train`` and ``specmask.train``.
+:class:`TrainingRun` puts them together; ``inverse.train``, ``inverse.flow_train`` and ``specmask.train``
+each keep their own plain loop over epochs and batches and hand every finished epoch to
+:meth:`TrainingRun.end_epoch`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -45,7 +48,7 @@ def setup_distributed(device: torch.device) -> tuple[int, int]:
 def open_run(out: Path, resume: bool) -> dict | None:
     """The start/resume rule of every trainer: a new run refuses a directory that already holds one; a resumed
     run needs its saved state. Returns the saved ``config.json`` when resuming, else None."""
-    if not resume and (out / "last.json").exists():
+    if not resume and ((out / "last.json").exists() or (out / "state.json").exists()):
         raise InputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if not resume:
         return None
@@ -108,3 +111,84 @@ def append_csv(path: Path, row: dict) -> None:
         if header is None:
             writer.writeheader()
         writer.writerow(row)
+
+
+class TrainingRun:
+    """One training run: where it runs and where it writes, what it resumes, and the end of every epoch.
+
+    >>> run = TrainingRun(out_dir, resume, device="auto")          # device, torchrun group, start/resume rule
+    >>> run.write_config({...})                                     # config.json of a new run (rank 0)
+    >>> run.restore({"model": optimizer})                           # a resumed run's optimizer state and progress
+    >>> schedule = run.schedule(optimizer, total_steps)
+    >>> for epoch in run.epochs(config.epochs): ...; run.step += 1 per optimizer step
+    ...     run.end_epoch(metrics, metrics["val/loss"], save=lambda name: checkpoint.save(model, run.out / name))
+    >>> run.close()
+
+    ``saved`` is the resumed run's ``config.json`` (None for a new run); ``maximize`` says whether a higher
+    ``score`` is better when picking the ``best`` checkpoint.
+    """
+
+    def __init__(self, out_dir: str | Path, resume: bool, device: str = "cpu", maximize: bool = False):
+        self.device = pick_device(device)
+        self.rank, self.world = setup_distributed(self.device)
+        self.out = Path(out_dir)
+        self.saved = open_run(self.out, resume)
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        self.maximize = maximize
+        self.best = -math.inf if maximize else math.inf
+        self.epoch = 0  # epochs finished
+        self.step = 0  # optimizer steps taken
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the process that writes."""
+        return self.rank == 0
+
+    @property
+    def resumed(self) -> bool:
+        return self.saved is not None
+
+    def write_config(self, config: dict) -> None:
+        """``config.json`` of a new run (a resumed run keeps its own)."""
+        if self.main and not self.resumed:
+            (self.out / "config.json").write_text(json.dumps(config, indent=2))
+
+    def restore(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Remember the run's optimizers (saved at each epoch's end); a resumed run loads their state and its
+        progress (epochs finished, best score, steps)."""
+        self.optimizers = optimizers
+        if self.resumed:
+            info = load_state(self.out, optimizers)
+            self.epoch, self.best, self.step = info["epoch"], info["best"], info.get("step", 0)
+
+    def schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+        """:func:`cosine_schedule` over ``total_steps``, continuing after the steps already taken."""
+        return cosine_schedule(optimizer, total_steps, self.step)
+
+    def epochs(self, total: int) -> range:
+        """The epochs still to run (0-based)."""
+        return range(self.epoch, total)
+
+    def end_epoch(self, metrics: dict, score: float, save: Callable[[str], None]) -> bool:
+        """After an epoch: on rank 0, ``save("best")`` when ``score`` beats the best so far, ``save("last")``,
+        the optimizer state and progress (for ``--resume``), and a ``log.csv`` row; then every rank waits for
+        rank 0. Returns whether this epoch is the new best."""
+        self.epoch += 1
+        improved = False
+        if self.main:  # only rank 0 evaluates: the other ranks pass no metrics
+            improved = score > self.best if self.maximize else score < self.best
+            if improved:
+                self.best = score
+                save("best")
+            save("last")
+            save_state(self.out, self.optimizers, {"epoch": self.epoch, "best": self.best, "step": self.step})
+            append_csv(self.out / "log.csv", metrics)
+        if self.world > 1:
+            dist.barrier()
+        return improved
+
+    def close(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()

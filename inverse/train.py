@@ -8,7 +8,6 @@ last finished epoch is on disk and ``--resume`` continues from it with the same 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
@@ -26,7 +24,7 @@ from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
 from inverse.model import InverseModel
-from inverse.runs import append_csv, cosine_schedule, load_state, open_run, pick_device, save_state, setup_distributed
+from inverse.runs import TrainingRun
 from inverse.spectral_loss import spectral_loss
 from synth.errors import (
     InputError,
@@ -150,15 +148,11 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     optuna there, and may raise to stop a pruned run).
     """
     model_config, config = model_config or ModelConfig(), config or TrainConfig()
-    device = pick_device(device)
-    rank, world = setup_distributed(device)
-    out = Path(out_dir)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-    saved = open_run(out, resume)
-    if saved is not None:
-        model_config = ModelConfig.from_json(saved["model"])
-        config = TrainConfig.from_json({**saved["train"], "epochs": config.epochs})
+    run = TrainingRun(out_dir, resume, device)
+    device, out = run.device, run.out
+    if run.resumed:
+        model_config = ModelConfig.from_json(run.saved["model"])
+        config = TrainConfig.from_json({**run.saved["train"], "epochs": config.epochs})
 
     # uint8 items: 4x less to move from the loader workers; dequantized where the model runs.
     data = SpectrogramDataset(train_path, audio=False, as_uint8=True)
@@ -172,16 +166,13 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     torch.manual_seed(config.seed)
     model = InverseModel(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    start_epoch, best, step = 0, math.inf, 0
-    if resume:
+    if run.resumed:
         model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
-        info = load_state(out, {"model": optimizer})
-        start_epoch, best, step = info["epoch"], info["best"], info["step"]
-    elif rank == 0:
-        (out / "config.json").write_text(json.dumps({"model": model_config.to_json(), "train": asdict(config),
-                                                     "train_data": str(train_path),
-                                                     "val_data": str(val_path) if val_path else None}, indent=2))
+    run.restore({"model": optimizer})
+    run.write_config({"model": model_config.to_json(), "train": asdict(config), "train_data": str(train_path),
+                      "val_data": str(val_path) if val_path else None})
 
+    world, rank = run.world, run.rank
     net = DistributedDataParallel(model) if world > 1 else model
     sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=config.seed) if world > 1 else None
     generator = torch.Generator().manual_seed(config.seed)
@@ -189,22 +180,20 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
                         generator=generator, num_workers=config.num_workers, collate_fn=collate,
                         persistent_workers=config.num_workers > 0, drop_last=len(train_set) > config.batch_size)
     val_loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=0, collate_fn=collate)
-    steps_per_epoch = max(1, len(loader))
-    total_steps = steps_per_epoch * config.epochs
-    schedule = cosine_schedule(optimizer, total_steps, step)
+    schedule = run.schedule(optimizer, max(1, len(loader)) * config.epochs)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     fingerprint = {"train": _fingerprint(data), "val": _fingerprint(val_set) if val_path else "split",
                    "train_rows": len(train_set), "val_rows": len(val_set)}
     metrics: dict[str, float] = {}
 
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in run.epochs(config.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
         generator.manual_seed(config.seed + epoch)  # same order whether or not the run was resumed
         model.train()
         started, seen, sums = time.perf_counter(), 0, {"train/loss": 0.0}
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or not run.main,
                    unit="batch", leave=False)
         for spec, params in bar:
             spec, params = dequantize(spec.to(device, non_blocking=True)), params.to(device, non_blocking=True)
@@ -218,36 +207,34 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
             scaler.step(optimizer)
             scaler.update()
             schedule.step()
-            step += 1
+            run.step += 1
             n = spec.shape[0]
             seen += n
             sums["train/loss"] += float(loss.detach()) * n
             _accumulate(sums, "train", parts, n)
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-            if max_steps is not None and step >= max_steps:
+            if max_steps is not None and run.step >= max_steps:
                 break
-        if rank == 0:
-            metrics = {"epoch": epoch + 1, "step": step, "time_s": round(time.perf_counter() - started, 2),
+        metrics = {}
+        if run.main:
+            metrics = {"epoch": epoch + 1, "step": run.step, "time_s": round(time.perf_counter() - started, 2),
                        "lr": schedule.get_last_lr()[0], **{k: v / max(seen, 1) for k, v in sums.items()},
                        **evaluate(model, val_loader, device, config)}
             model.latent_scale.copy_(latent_scale(model, train_set, config.scale_rows, device))
-            if metrics["val/loss"] < best:
-                best = metrics["val/loss"]
-                checkpoint.save(model, out / "best", data_fingerprint=fingerprint, metrics=metrics)
-            checkpoint.save(model, out / "last", data_fingerprint=fingerprint, metrics=metrics)
-            save_state(out, {"model": optimizer}, {"epoch": epoch + 1, "best": best, "step": step})
-            append_csv(out / "log.csv", metrics)
+
+        def save(name: str, metrics: dict = metrics) -> None:
+            checkpoint.save(model, out / name, data_fingerprint=fingerprint, metrics=metrics)
+
+        run.end_epoch(metrics, metrics.get("val/loss", math.nan), save)
+        if run.main:
             if on_epoch is not None:
                 on_epoch(metrics)
             if progress:
                 tqdm.write(f"epoch {epoch + 1}: train {metrics['train/loss']:.4f}  val {metrics['val/loss']:.4f}  "
                            f"discrete acc {metrics['val/discrete_acc']:.3f}  ({metrics['time_s']:.0f} s)")
-        if world > 1:
-            dist.barrier()
-        if max_steps is not None and step >= max_steps:
+        if max_steps is not None and run.step >= max_steps:
             break
-    if world > 1:
-        dist.destroy_process_group()
+    run.close()
     return metrics
 
 

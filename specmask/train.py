@@ -16,14 +16,12 @@ One step, as in descript-audio-codec's GAN loop: the discriminator step on (clea
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -32,7 +30,7 @@ from tqdm import tqdm
 
 from inverse import checkpoint as inverse_checkpoint
 from inverse.config import build_dataclass
-from inverse.runs import append_csv, cosine_schedule, load_state, open_run, pick_device, save_state, setup_distributed
+from inverse.runs import TrainingRun
 from specmask import checkpoint
 from specmask.config import DiscriminatorConfig, GeneratorConfig, LossConfig, MaskModelConfig
 from specmask.data import MixtureDataset, SourcePool, collate_pairs
@@ -223,11 +221,10 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     """Train (or resume) the mask head on ``backbone`` (an inverse checkpoint); returns the last epoch's metrics.
 
     ``max_steps`` stops early (tests)."""
-    device = pick_device(device)
-    rank, world = setup_distributed(device)
-    out = Path(out_dir)
-    saved = open_run(out, resume)
-    if saved is not None:
+    run = TrainingRun(out_dir, resume, device, maximize=True)
+    device, out, rank, world = run.device, run.out, run.rank, run.world
+    if run.resumed:
+        saved = run.saved
         backbone = saved["backbone"]
         generator_config = build_dataclass(GeneratorConfig, saved["model"]["generator"])
         discriminator_config = build_dataclass(DiscriminatorConfig, saved["model"]["discriminator"])
@@ -259,18 +256,12 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
         groups.append({"params": list(generator.backbone.parameters()), "lr": config.lr * config.backbone_lr_scale})
     opt_g = torch.optim.Adam(groups, lr=config.lr, betas=config.betas)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_disc, betas=config.betas)
-    optimizers = {"generator": opt_g, "discriminator": opt_d}
-    start_epoch, best, step = 0, -math.inf, 0
-    if resume:
+    if run.resumed:
         generator.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
         discriminator.load_state_dict(load_file(str(out / "discriminator.safetensors"), device=str(device)))
-        info = load_state(out, optimizers)
-        start_epoch, best, step = info["epoch"], info["best"], info["step"]
-    elif rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps({
-            "backbone": str(backbone), "model": model_config.to_json(), "losses": asdict(losses), "mix": asdict(mix),
-            "train": asdict(config), "sources": asdict(sources)}, indent=2))
+    run.restore({"generator": opt_g, "discriminator": opt_d})
+    run.write_config({"backbone": str(backbone), "model": model_config.to_json(), "losses": asdict(losses),
+                      "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)})
 
     spectrogram = Spectrogram(DEFAULT_CONFIG).to(device)
     nets = {"g": DistributedDataParallel(generator) if world > 1 else generator,
@@ -278,14 +269,13 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     state = State(generator, discriminator, perceptual, opt_g, opt_d, spectrogram, losses, config, nets)
     pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
     val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
-    val_mixtures, val_cleans = val_set.__getitems__(range(config.val_examples)) if rank == 0 else (None, None)
+    val_mixtures, val_cleans = val_set.__getitems__(range(config.val_examples)) if run.main else (None, None)
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
-    total_steps = steps_per_epoch * config.epochs
-    schedule = cosine_schedule(opt_g, total_steps, step)
+    schedule = run.schedule(opt_g, steps_per_epoch * config.epochs)
     training = {"losses": asdict(losses), "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)}
     metrics: dict[str, float] = {}
 
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in run.epochs(config.epochs):
         data = MixtureDataset(pool, mix, config.data_seed, epoch * config.examples_per_epoch,
                               config.examples_per_epoch)
         sampler = DistributedSampler(data, world, rank, shuffle=False) if world > 1 else None
@@ -297,45 +287,43 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
             generator.backbone.eval()  # frozen: GroupNorm has no running statistics, but keep it explicit
         started = time.perf_counter()
         sums, counts = dict.fromkeys(LOGGED, 0.0), dict.fromkeys(LOGGED, 0)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or not run.main,
                    unit="batch", leave=False)
         for mixture, clean in bar:
-            report = train_step(state, mixture.to(device), clean.to(device), step)
+            report = train_step(state, mixture.to(device), clean.to(device), run.step)
             schedule.step()
-            step += 1
+            run.step += 1
             for name, value in report.items():
                 sums[name] += value
                 counts[name] += 1
             bar.set_postfix(loss=f"{report['loss']:.4f}")
-            if max_steps is not None and step >= max_steps:
+            if max_steps is not None and run.step >= max_steps:
                 break
-        if rank == 0:
+        metrics = {}
+        if run.main:
             means = {f"train/{k}": sums[k] / counts[k] if counts[k] else math.nan for k in LOGGED}
-            metrics = {"epoch": epoch + 1, "step": step, "time_s": round(time.perf_counter() - started, 2),
+            metrics = {"epoch": epoch + 1, "step": run.step, "time_s": round(time.perf_counter() - started, 2),
                        "lr": schedule.get_last_lr()[0], **means,
                        **validate(generator, spectrogram, val_mixtures, val_cleans, config.batch_size)}
-            data_info = {"data_seed": config.data_seed, "examples": step * config.batch_size * world,
-                         "sources": asdict(sources)}
-            save = dict(config=model_config, finetuned=config.finetune_backbone, inverse_info=inverse_info,
-                        metrics=metrics, data=data_info, training=training)
-            if metrics["val/sisdr_improvement_db"] > best:
-                best = metrics["val/sisdr_improvement_db"]
-                checkpoint.save(generator, inverse_model, out / "best", **save)
-            checkpoint.save(generator, inverse_model, out / "last", **save)
-            save_file({k: v.detach().cpu().contiguous() for k, v in discriminator.state_dict().items()},
-                      str(out / "discriminator.safetensors.tmp"))
-            (out / "discriminator.safetensors.tmp").replace(out / "discriminator.safetensors")
-            save_state(out, optimizers, {"epoch": epoch + 1, "best": best, "step": step})
-            append_csv(out / "log.csv", metrics)
-            if progress:
-                tqdm.write(f"epoch {epoch + 1}: loss {metrics.get('train/loss', math.nan):.4f}  val SI-SDR "
-                           f"{metrics['val/sisdr_db']:.2f} dB (noisy {metrics['val/sisdr_noisy_db']:.2f}, "
-                           f"+{metrics['val/sisdr_improvement_db']:.2f})  spectral "
-                           f"{metrics['val/spectral_db']:.2f} dB  ({metrics['time_s']:.0f} s)")
-        if world > 1:
-            dist.barrier()
-        if max_steps is not None and step >= max_steps:
+        data_info = {"data_seed": config.data_seed, "examples": run.step * config.batch_size * world,
+                     "sources": asdict(sources)}
+
+        def save(name: str, metrics: dict = metrics, data_info: dict = data_info) -> None:
+            checkpoint.save(generator, inverse_model, out / name, config=model_config,
+                            finetuned=config.finetune_backbone, inverse_info=inverse_info, metrics=metrics,
+                            data=data_info, training=training)
+            if name == "last":  # the discriminator resumes from the last epoch only
+                save_file({k: v.detach().cpu().contiguous() for k, v in discriminator.state_dict().items()},
+                          str(out / "discriminator.safetensors.tmp"))
+                (out / "discriminator.safetensors.tmp").replace(out / "discriminator.safetensors")
+
+        run.end_epoch(metrics, metrics.get("val/sisdr_improvement_db", math.nan), save)
+        if run.main and progress:
+            tqdm.write(f"epoch {epoch + 1}: loss {metrics.get('train/loss', math.nan):.4f}  val SI-SDR "
+                       f"{metrics['val/sisdr_db']:.2f} dB (noisy {metrics['val/sisdr_noisy_db']:.2f}, "
+                       f"+{metrics['val/sisdr_improvement_db']:.2f})  spectral "
+                       f"{metrics['val/spectral_db']:.2f} dB  ({metrics['time_s']:.0f} s)")
+        if max_steps is not None and run.step >= max_steps:
             break
-    if world > 1:
-        dist.destroy_process_group()
+    run.close()
     return metrics

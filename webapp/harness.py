@@ -30,14 +30,14 @@ def free_port() -> int:
 
 
 class AppProcess:
-    """``python -m webapp --port P [args]`` with ``TMPDIR=tmpdir``; :meth:`stop` sends SIGTERM and returns
-    the exit status and the output."""
+    """``python -m webapp --port P [args]`` with ``TMPDIR=tmpdir`` (and ``HOME=home`` when given);
+    :meth:`stop` sends SIGTERM and returns the exit status and the output."""
 
-    def __init__(self, tmpdir: Path, *args: str, startup_s: float = 120.0):
+    def __init__(self, tmpdir: Path, *args: str, home: Path | None = None, startup_s: float = 120.0):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmpdir = tmpdir
-        env = {**os.environ, "TMPDIR": str(tmpdir)}
+        env = {**os.environ, "TMPDIR": str(tmpdir), **({"HOME": str(home)} if home else {})}
         self.process = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(self.port), *args], cwd=REPO,
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + startup_s

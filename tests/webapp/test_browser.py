@@ -1,7 +1,7 @@
 """The web app driven from a real headless browser (Debian's chromium + chromedriver, through selenium).
 
 One app process (``python -m webapp``, as a user starts it, with ``--max-upload-mb 5``) on a free local port
-with its own TMPDIR, one browser for the module (:mod:`webapp.harness`). Screenshots of each tab go to
+with its own TMPDIR and HOME, one browser for the module (:mod:`webapp.harness`). Screenshots of each tab go to
 ``build/app-screenshots/`` (``APP_SCREENSHOTS`` overrides). Skipped, with the reason, where chromium or
 chromedriver is not installed (``.ci/run`` installs both).
 """
@@ -35,9 +35,10 @@ from webapp.harness import click, count, open_page, tab, text, upload, wait  # n
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app") / "tmp"
+    tmp, home = tmp_path_factory.mktemp("app") / "tmp", tmp_path_factory.mktemp("home")
     tmp.mkdir()
-    process = harness.AppProcess(tmp, "--max-upload-mb", "5")
+    process = harness.AppProcess(tmp, "--max-upload-mb", "5", home=home)
+    process.home = home
     yield process
     process.kill()
 
@@ -113,3 +114,4 @@ def test_stopping_the_app_removes_everything_it_wrote(app):
     status, output = app.stop()
     assert status == 0, output[-2000:]
     assert list(app.tmpdir.iterdir()) == [], output[-2000:]
+    assert list(app.home.iterdir()) == [], output[-2000:]  # no caches or settings left in the user's home
