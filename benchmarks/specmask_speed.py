@@ -11,7 +11,10 @@ sequence plus pink noise at 16 kHz mono:
 - ``streaming``: ``specmask.enhance.Streaming`` on ONE thread for a few (block, lookahead) settings, each
   block processed as it arrives; real-time factor (target below 1), algorithmic latency (block + lookahead)
   and the worst per-block compute time (which must stay below the block's duration for glitch-free audio);
-- baselines in the same run: ``noisereduce.reduce_noise`` stationary and non-stationary (whole signal).
+- baselines in the same run: ``noisereduce.reduce_noise`` stationary and non-stationary (whole signal);
+- full band at 48 kHz (:mod:`specmask.fullband`: the mask applied at the input's rate): the same signal
+  resampled to 48 kHz plus white noise above 8 kHz, offline on every thread (target again 0.05) and streaming
+  on one thread with the first setting's block and lookahead scaled to 48 kHz (the same latency in ms).
 
 Also the agreement between streaming and offline output (SI-SDR of one against the other, after removing
 the streaming delay). Results: ``specmask_speed.{json,md}``.
@@ -33,14 +36,24 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 from specmask import checkpoint  # noqa: E402
-from specmask.enhance import MaskControls, Streaming, WindowEnhancer, enhance_audio, model_mask_fn  # noqa: E402
+from specmask.enhance import (  # noqa: E402
+    MaskControls,
+    OverlapAdd,
+    Streaming,
+    WindowEnhancer,
+    enhance_audio,
+    model_mask_fn,
+)
+from specmask.fullband import FullBandEnhancer  # noqa: E402
 from specmask.losses import si_sdr  # noqa: E402
 from specmask.mixing import colored_noise, generator_for, mix_at_snr  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.voice import render  # noqa: E402
 
 RATE = 16000
+FULL_RATE = 48000
 STREAM_SETTINGS = ((4096, 1024), (2048, 512), (8192, 2048))
+FULL_STREAM = (3 * 4096, 3 * 1024)  # at 48 kHz: the first setting's 256 ms block and 64 ms lookahead
 
 
 def test_signal(seconds: float) -> torch.Tensor:
@@ -50,9 +63,27 @@ def test_signal(seconds: float) -> torch.Tensor:
     return mix_at_snr(notes, colored_noise("pink", n, generator_for(7, 0)), 5.0)[None] * 0.5
 
 
-def stream(mask_fn, audio: torch.Tensor, block: int, lookahead: int) -> tuple[torch.Tensor, float, float]:
+def full_band_signal(audio: torch.Tensor) -> torch.Tensor:
+    """``audio`` at 48 kHz with white noise above 8 kHz (what a 48 kHz recording has and 16 kHz lacks)."""
+    import torchaudio.functional as AF
+
+    up = AF.resample(audio, RATE, FULL_RATE)
+    highs = AF.highpass_biquad(0.02 * torch.randn(up.shape, generator=torch.Generator().manual_seed(7)),
+                               FULL_RATE, 8000.0)
+    return up + highs
+
+
+def full_band_offline(mask_fn, audio: torch.Tensor) -> torch.Tensor:
+    engine = OverlapAdd(FullBandEnhancer(mask_fn, FULL_RATE, MaskControls.for_mode("denoise")), 1)
+    return torch.cat([*(engine.push(piece) for piece in audio.split(FULL_RATE * 4, dim=1)), engine.flush()], dim=1)
+
+
+def stream(mask_fn, audio: torch.Tensor, block: int, lookahead: int, rate: int = RATE
+           ) -> tuple[torch.Tensor, float, float]:
     """Stream ``audio`` block by block; returns (output, total compute s, worst block s)."""
-    engine = Streaming(WindowEnhancer(mask_fn, MaskControls.for_mode("denoise")), 1, block, lookahead)
+    controls = MaskControls.for_mode("denoise")
+    enhancer = WindowEnhancer(mask_fn, controls) if rate == RATE else FullBandEnhancer(mask_fn, rate, controls)
+    engine = Streaming(enhancer, 1, block, lookahead)
     out, worst, total = [], 0.0, 0.0
     for piece in audio.split(block, dim=1):
         started = time.perf_counter()
@@ -74,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     generator, _ = checkpoint.load(args.model)
     mask_fn = model_mask_fn(generator)
     audio = test_signal(args.seconds)
+    full = full_band_signal(audio)
     threads = torch.get_num_threads()
     readings: dict[str, list[float]] = {}
     worst: dict[str, list[float]] = {}
@@ -92,7 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             noisereduce.reduce_noise(y=audio[0].numpy(), sr=RATE, stationary=stationary)
             record(f"noisereduce_{'stationary' if stationary else 'nonstationary'}", time.perf_counter() - started)
+        started = time.perf_counter()
+        outputs["offline_48k"] = full_band_offline(mask_fn, full)
+        record("offline_48k", time.perf_counter() - started)
         torch.set_num_threads(1)
+        name = f"streaming_48k_b{FULL_STREAM[0]}_l{FULL_STREAM[1]}"
+        out, total, slowest = stream(mask_fn, full, *FULL_STREAM, rate=FULL_RATE)
+        outputs[name] = out
+        record(name, total)
+        worst.setdefault(name, []).append(slowest)
         for block, lookahead in STREAM_SETTINGS:
             name = f"streaming_b{block}_l{lookahead}"
             out, total, slowest = stream(mask_fn, audio, block, lookahead)
@@ -106,16 +146,18 @@ def main(argv: list[str] | None = None) -> int:
                "streaming": {}}
     for name, values in readings.items():
         results["rtf"][name] = {"median": statistics.median(values), "all": values}
-    for block, lookahead in STREAM_SETTINGS:
-        name = f"streaming_b{block}_l{lookahead}"
+    settings = [(f"streaming_b{b}_l{la}", b, la, RATE, "offline") for b, la in STREAM_SETTINGS]
+    settings.append((f"streaming_48k_b{FULL_STREAM[0]}_l{FULL_STREAM[1]}", *FULL_STREAM, FULL_RATE, "offline_48k"))
+    for name, block, lookahead, rate, reference in settings:
         aligned = outputs[name][:, lookahead:]
         n = aligned.shape[1]
         results["streaming"][name] = {
-            "block": block, "lookahead": lookahead, "latency_ms": 1000 * (block + lookahead) / RATE,
-            "block_ms": 1000 * block / RATE, "worst_block_compute_ms": 1000 * max(worst[name]),
-            "si_sdr_vs_offline_db": float(si_sdr(aligned, outputs["offline"][:, :n]))}
+            "block": block, "lookahead": lookahead, "rate": rate, "latency_ms": 1000 * (block + lookahead) / rate,
+            "block_ms": 1000 * block / rate, "worst_block_compute_ms": 1000 * max(worst[name]),
+            "si_sdr_vs_offline_db": float(si_sdr(aligned, outputs[reference][:, :n]))}
     lines = ["# specmask speed (CPU)", "", f"`{results['command']}`", "",
-             f"{args.seconds:.0f} s of 16 kHz audio; median of {args.repeats} repeats; load average "
+             f"{args.seconds:.0f} s of 16 kHz audio (and of 48 kHz audio for the _48k rows: full band); median of "
+             f"{args.repeats} repeats; load average "
              f"{results['load_average']}; {machine_info()['cpu_model']}.", "",
              "| method | threads | real-time factor | x real time |", "|---|---|---|---|"]
     for name, value in results["rtf"].items():

@@ -62,7 +62,7 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
 
     options = EnhanceOptions(mode=args.mode, strength=args.strength, floor=args.floor, invert=args.invert,
                              channels=args.channels, save_mask=args.save_mask, mask=args.mask, rest=args.rest,
-                             figure=args.figure, allow_clipped=args.allow_clipped)
+                             figure=args.figure, allow_clipped=args.allow_clipped, band_limited=args.band_limited)
     if args.stream:
         report = stream_file(args.input, args.output, args.model, options, block=args.block,
                              lookahead=args.lookahead, input_rate=args.rate, threads=args.threads)
@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multichannel input: enhance each channel (default) or their mean")
     p.add_argument("--allow-clipped", dest="allow_clipped", action="store_true",
                    help="process an input with clipped samples instead of refusing it")
+    p.add_argument("--band-limited", dest="band_limited", action="store_true",
+                   help="an input above 16 kHz: enhance at 16 kHz only, so the output stops at 8 kHz (the default "
+                        "applies the mask at the input's own rate and keeps the full band)")
     p.add_argument("--stream", action="store_true", help="process blocks as they arrive; report RTF and latency")
     p.add_argument("--block", type=positive_int, default=4096, help="--stream block in samples at 16 kHz")
     p.add_argument("--lookahead", type=non_negative_int, default=1024, help="--stream lookahead in samples at 16 kHz")

@@ -65,19 +65,26 @@ class MaskControls:
 class WindowEnhancer:
     """``__call__(audio: Tensor[B, W]) -> (enhanced Tensor[B, W], mask Tensor[B, 512, 512])``."""
 
+    window = WINDOW  # samples per call (the engines' window)
+
     def __init__(self, mask_fn: MaskFn, controls: MaskControls | None = None, fixed_mask: torch.Tensor | None = None):
         self.mask_fn, self.controls = mask_fn, controls or MaskControls()
         self.fixed_mask = fixed_mask  # Tensor[512, 512]: apply this (edited) mask instead of the model's
         self.spectrogram = Spectrogram(DEFAULT_CONFIG)
 
     @torch.no_grad()
-    def __call__(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        stft = self.spectrogram.stft(audio)
+    def mask(self, audio: torch.Tensor) -> torch.Tensor:
+        """The controlled mask ``Tensor[B, 512, 512]`` for 16 kHz windows ``Tensor[B, W]``."""
         if self.fixed_mask is not None:
             mask = self.fixed_mask.expand(audio.shape[0], -1, -1)
         else:
             mask = self.mask_fn(self.spectrogram(audio)[:, None])[:, 0]
-        mask = self.controls.apply(mask)
+        return self.controls.apply(mask)
+
+    @torch.no_grad()
+    def __call__(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        stft = self.spectrogram.stft(audio)
+        mask = self.mask(audio)
         return self.spectrogram.istft(stft.abs() * mask, stft.angle()), mask
 
 
@@ -106,8 +113,9 @@ class OverlapAdd:
     """
 
     def __init__(self, enhancer: WindowEnhancer, channels: int):
-        self.enhancer, self.hop = enhancer, WINDOW // 2
-        self.crossfade = torch.hann_window(WINDOW, periodic=True)
+        self.enhancer, self.window = enhancer, enhancer.window
+        self.hop = self.window // 2
+        self.crossfade = torch.hann_window(self.window, periodic=True)
         self.pending = torch.zeros(channels, 0)  # input not yet fully used
         self.accumulated = torch.zeros(channels, self.hop)  # output of the previous window's second half
         self.started = False  # the leading padding is in place
@@ -132,11 +140,11 @@ class OverlapAdd:
             head = mirror_pad(self.pending[:, : self.hop], self.hop, before=True)
             self.pending, self.started = torch.cat([head, self.pending], dim=1), True
         if final:
-            tail = mirror_pad(self.pending[:, -self.hop:], WINDOW, before=False)
+            tail = mirror_pad(self.pending[:, -self.hop:], self.window, before=False)
             self.pending = torch.cat([self.pending, tail], dim=1)
         out = []
-        while self.started and self.pending.shape[1] >= WINDOW:
-            enhanced, self.last_mask = self.enhancer(self.pending[:, :WINDOW])
+        while self.started and self.pending.shape[1] >= self.window:
+            enhanced, self.last_mask = self.enhancer(self.pending[:, :self.window])
             weighted = enhanced * self.crossfade
             out.append(self.accumulated + weighted[:, : self.hop])
             self.accumulated = weighted[:, self.hop:]
@@ -160,10 +168,11 @@ class Streaming:
     """
 
     def __init__(self, enhancer: WindowEnhancer, channels: int, block: int = 2048, lookahead: int = 512):
-        if not 0 < block <= WINDOW // 2 or not 0 <= lookahead <= WINDOW // 4:
-            raise ValueError(f"expected 0 < block <= {WINDOW // 2} and 0 <= lookahead <= {WINDOW // 4} samples")
-        self.enhancer, self.block, self.lookahead = enhancer, block, lookahead
-        self.history: torch.Tensor | None = None  # the last WINDOW samples, once the first block has arrived
+        window = enhancer.window
+        if not 0 < block <= window // 2 or not 0 <= lookahead <= window // 4:
+            raise ValueError(f"expected 0 < block <= {window // 2} and 0 <= lookahead <= {window // 4} samples")
+        self.enhancer, self.block, self.lookahead, self.window = enhancer, block, lookahead, window
+        self.history: torch.Tensor | None = None  # the last window of samples, once the first block has arrived
         self.pending = torch.zeros(channels, 0)
         self.latency = block + lookahead
         self.last_mask: torch.Tensor | None = None  # the latest window's mask (Tensor[C, 512, 512])
@@ -174,11 +183,11 @@ class Streaming:
         while self.pending.shape[1] >= self.block:
             block, self.pending = self.pending[:, : self.block], self.pending[:, self.block:]
             if self.history is None:
-                self.history = torch.cat([mirror_pad(block, WINDOW - self.block, before=True), block], dim=1)
+                self.history = torch.cat([mirror_pad(block, self.window - self.block, before=True), block], dim=1)
             else:
                 self.history = torch.cat([self.history[:, self.block:], block], dim=1)
             enhanced, self.last_mask = self.enhancer(self.history)
-            end = WINDOW - self.lookahead
+            end = self.window - self.lookahead
             out.append(enhanced[:, end - self.block: end])
         return torch.cat(out, dim=1) if out else torch.zeros(self.pending.shape[0], 0)
 
@@ -187,7 +196,7 @@ class Streaming:
         received = self.pending if self.history is None else torch.cat([self.history, self.pending], dim=1)
         if received.shape[1] == 0:
             return received
-        tail = mirror_pad(received[:, -WINDOW // 2:], self.lookahead + 2 * self.block, before=False)
+        tail = mirror_pad(received[:, -self.window // 2:], self.lookahead + 2 * self.block, before=False)
         return self.push(tail)
 
 

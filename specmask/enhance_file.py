@@ -38,6 +38,7 @@ import torch
 
 from specmask import checkpoint
 from specmask.enhance import WINDOW, MaskControls, OverlapAdd, Streaming, WindowEnhancer, model_mask_fn
+from specmask.fullband import FullBandEnhancer
 from specmask.resample import StreamResampler
 from synth.errors import InputError, one_line
 from synth.image_io import read_png, write_png
@@ -63,6 +64,7 @@ class EnhanceOptions:
     rest: str | None = None  # --mode separate: also write input minus output
     figure: str | None = None  # PNG of the input's, the output's and the removed part's spectrograms (first window)
     allow_clipped: bool = False
+    band_limited: bool = False  # inputs above 16 kHz: process at 16 kHz only (no output above 8 kHz), as before
 
     def controls(self) -> MaskControls:
         try:
@@ -108,6 +110,19 @@ def _mask_fn(model: str, options: EnhanceOptions):
     return model_mask_fn(generator), None, notes
 
 
+def _enhancer(mask_fn, fixed: torch.Tensor | None, rate: int, options: EnhanceOptions, notes: list[str], name: str):
+    """The window enhancer for an input at ``rate`` and the rate its engine runs at: above 16 kHz the mask is
+    applied at the input's own rate (:mod:`specmask.fullband`) unless ``band_limited``."""
+    if rate > RATE and not options.band_limited:
+        notes.append(f"{name}: the mask is computed at {RATE} Hz and applied at {rate} Hz (full band: above 8 kHz "
+                     f"each frame's 6-8 kHz gain)")
+        return FullBandEnhancer(mask_fn, rate, options.controls(), fixed), rate
+    if rate != RATE:
+        notes.append(f"{name}: resampled {rate} Hz -> {RATE} Hz and back"
+                     + (" (--band-limited: nothing above 8 kHz in the output)" if rate > RATE else ""))
+    return WindowEnhancer(mask_fn, options.controls(), fixed), RATE
+
+
 def _check_rate(rate: int, name: str) -> None:
     if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
         raise InputError(f"{name}: expected a sample rate of {RATE_RANGE[0]}..{RATE_RANGE[1]} Hz, got {rate} Hz")
@@ -149,16 +164,17 @@ def _scan(path: str, allow_clipped: bool) -> tuple[soundfile.SoundFile, list[str
 
 
 class _Pipeline:
-    """Input rate -> 16 kHz -> engine -> input rate, channel handling, output writer; counts compute time."""
+    """Input rate -> the engine's rate (16 kHz, or the input's own for full band) -> engine -> input rate, channel
+    handling, output writer; counts compute time."""
 
     def __init__(self, engine, rate: int, channels_in: int, options: EnhanceOptions, output: str, subtype: str,
-                 delay: int, staged: _Staged):
+                 delay: int, staged: _Staged, engine_rate: int = RATE):
         self.engine, self.rate, self.options = engine, rate, options
         self.downmix = options.channels == "downmix" and channels_in > 1
         channels = 1 if self.downmix else channels_in
-        self.down = StreamResampler(rate, RATE, channels)
-        self.up = StreamResampler(RATE, rate, channels)
-        self.delay = delay  # 16 kHz samples the engine lags its input (streaming lookahead)
+        self.down = StreamResampler(rate, engine_rate, channels)  # pass-through when the engine runs at the input rate
+        self.up = StreamResampler(engine_rate, rate, channels)
+        self.delay = delay  # samples at engine_rate the engine lags its input (streaming lookahead)
         self.to_skip = delay
         self.received, self.written, self.compute_s = 0, 0, 0.0
         self.outputs = [_Writer(staged, output, rate, channels, subtype)]
@@ -346,15 +362,13 @@ def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptio
     notes += more
     if handle.channels > 1 and options.channels == "each":
         notes.append(f"{input_path}: {handle.channels} channels enhanced one by one (--channels downmix averages)")
-    if handle.samplerate != RATE:
-        notes.append(f"{input_path}: resampled {handle.samplerate} Hz -> {RATE} Hz and back")
-    enhancer = WindowEnhancer(mask_fn, options.controls(), fixed)
+    enhancer, engine_rate = _enhancer(mask_fn, fixed, handle.samplerate, options, notes, input_path)
     channels = 1 if options.channels == "downmix" else handle.channels
     engine = OverlapAdd(enhancer, channels)
     started = time.perf_counter()
     with handle, _Staged() as staged:
         pipeline = _Pipeline(engine, handle.samplerate, handle.channels, options, output, _subtype(handle.subtype), 0,
-                             staged)
+                             staged, engine_rate)
         first_mask = _FirstMask(engine)
         _run(pipeline, first_mask.watch(handle.blocks(_READ_BLOCK, dtype="float32", always_2d=True)), input_path)
         wall = time.perf_counter() - started
@@ -362,7 +376,8 @@ def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptio
     duration = handle.frames / handle.samplerate
     report = {"input": input_path, "output": output, "mode": options.mode, "duration_s": round(duration, 3),
               "sample_rate": handle.samplerate, "channels": channels, "compute_s": round(pipeline.compute_s, 3),
-              "real_time_factor": round(pipeline.compute_s / duration, 4), "notes": notes}
+              "real_time_factor": round(pipeline.compute_s / duration, 4), "full_band": engine_rate > RATE,
+              "notes": notes}
     if options.figure:
         report["figure"] = options.figure
     report["summary"] = (f"wrote {output} ({duration:.2f} s, {channels} channel(s), {handle.samplerate} Hz); "
@@ -436,10 +451,15 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
     mask_fn, fixed, more = _mask_fn(model, options)
     notes += more
     channels = 1 if options.channels == "downmix" else channels_in
-    engine = Streaming(WindowEnhancer(mask_fn, options.controls(), fixed), channels, block, lookahead)
+    name = "stdin" if input_path == "-" else input_path
+    enhancer, engine_rate = _enhancer(mask_fn, fixed, rate, options, notes, name)
+    scale = engine_rate / RATE  # --block and --lookahead are given at 16 kHz; the window is ~4.088 s at any rate
+    engine = Streaming(enhancer, channels, min(round(block * scale), enhancer.window // 2),
+                       min(round(lookahead * scale), enhancer.window // 4))
     try:
         with _Staged() as staged:
-            pipeline = _Pipeline(engine, rate, channels_in, options, output, subtype, lookahead, staged)
+            pipeline = _Pipeline(engine, rate, channels_in, options, output, subtype, engine.lookahead, staged,
+                                 engine_rate)
             _run(pipeline, blocks, input_path)
             if pipeline.received == 0:  # only stdin can be empty here: _scan refuses empty files
                 raise InputError("stdin: expected raw signed 16-bit PCM samples, got none (the input was empty)")
@@ -448,13 +468,13 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
         if handle is not None:
             handle.close()
     duration = pipeline.received / rate
-    resampler_ms = 0.0 if rate == RATE else 1000 * (pipeline.down.context / rate + pipeline.up.context / RATE)
-    latency_ms = 1000 * engine.latency / RATE + resampler_ms
+    resampler_ms = 0.0 if rate == engine_rate else 1000 * (pipeline.down.context / rate + pipeline.up.context / RATE)
+    latency_ms = 1000 * engine.latency / engine_rate + resampler_ms
     rtf = pipeline.compute_s / max(duration, 1e-9)
     report = {"input": input_path, "output": output, "mode": options.mode, "duration_s": round(duration, 3),
               "sample_rate": rate, "channels": channels, "block": block, "lookahead": lookahead,
               "threads": torch.get_num_threads(), "compute_s": round(pipeline.compute_s, 3),
-              "real_time_factor": round(rtf, 4), "latency_ms": round(latency_ms, 1),
+              "real_time_factor": round(rtf, 4), "latency_ms": round(latency_ms, 1), "full_band": engine_rate > RATE,
               "block_ms": round(1000 * block / RATE, 1), "notes": notes}
     if options.figure:
         report["figure"] = options.figure

@@ -74,15 +74,20 @@ def test_saved_mask_png_and_edited_masks(stereo, model, tmp_path, capsys):
     write_png(tmp_path / "unity.png", np.full((512, 512), 127, np.uint8))  # gain 1 everywhere
     write_png(tmp_path / "zero.png", np.zeros((512, 512), np.uint8))
     source, _ = soundfile.read(stereo, always_2d=True, dtype="float32")
-    # the model works at 16 kHz: a 44.1 kHz input comes back band-limited to 8 kHz
-    band_limited = AF.resample(AF.resample(torch.from_numpy(source.T), 44100, 16000), 16000, 44100).T.numpy()
+    # full band (default): a mask of ones gives the 44.1 kHz input back, highs included (16-bit output)
     run(["enhance", stereo, "-o", tmp_path / "unity.wav", "--mask", tmp_path / "unity.png"], capsys)
     unity, _ = soundfile.read(tmp_path / "unity.wav", always_2d=True)
-    assert np.abs(unity - band_limited).max() < 0.02  # 16-bit output, STFT round trip without the Nyquist bin
+    assert np.abs(unity - source).max() < 1e-3
     run(["enhance", stereo, "-o", tmp_path / "zero.wav", "--mask", tmp_path / "zero.png"], capsys)
     assert np.abs(soundfile.read(tmp_path / "zero.wav")[0]).max() < 1e-3
     run(["enhance", stereo, "-o", tmp_path / "inv.wav", "--mask", tmp_path / "zero.png", "--invert"], capsys)
-    assert np.abs(soundfile.read(tmp_path / "inv.wav", always_2d=True)[0] - band_limited).max() < 0.02
+    assert np.abs(soundfile.read(tmp_path / "inv.wav", always_2d=True)[0] - source).max() < 1e-3
+    # --band-limited: the 16 kHz path of before, nothing above 8 kHz
+    band_limited = AF.resample(AF.resample(torch.from_numpy(source.T), 44100, 16000), 16000, 44100).T.numpy()
+    run(["enhance", stereo, "-o", tmp_path / "narrow.wav", "--mask", tmp_path / "unity.png", "--band-limited"],
+        capsys)
+    narrow, _ = soundfile.read(tmp_path / "narrow.wav", always_2d=True)
+    assert np.abs(narrow - band_limited).max() < 0.02  # 16-bit output, STFT round trip without the Nyquist bin
 
 
 def test_streaming_from_a_file_reports_latency_and_matches_the_length(stereo, model, tmp_path, capsys):
@@ -90,7 +95,9 @@ def test_streaming_from_a_file_reports_latency_and_matches_the_length(stereo, mo
                            "4096", "--lookahead", "1024", "--threads", "1", "--json"], capsys)
     assert code == 0
     report = json.loads(stdout)
-    assert report["latency_ms"] > 1000 * 5120 / 16000 and report["real_time_factor"] > 0
+    # full band: block + lookahead at 44.1 kHz (11290 + 2822 samples), no resampler in the path
+    assert report["full_band"] and report["latency_ms"] == pytest.approx(1000 * 14112 / 44100, abs=0.1)
+    assert report["real_time_factor"] > 0
     audio, rate = soundfile.read(tmp_path / "s.wav", always_2d=True)
     assert audio.shape == soundfile.read(stereo, always_2d=True)[0].shape and rate == 44100
 
