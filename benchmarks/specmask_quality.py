@@ -20,7 +20,9 @@ mains hum (``specmask.mixing.colored_noise`` / ``hum``) over the sources of each
 together so the mixture's peak is 0.99.
 
 Methods, all run on every mixture: ``noisy`` (the mixture itself); ``noisereduce_stationary`` and
-``noisereduce_nonstationary`` (``noisereduce.reduce_noise``); every ``--model`` (offline
+``noisereduce_nonstationary`` (``noisereduce.reduce_noise``); the real denoisers ``rnnoise`` and
+``deepfilternet3`` (:mod:`benchmarks.denoisers`: their C runtimes at 48 kHz, resampled from and back to 16 kHz;
+a skip line where a wheel is missing); every ``--model`` (offline
 ``specmask.enhance.enhance_audio(..., mode="denoise")``; ``NAME=PATH`` names the row, so ablations sit side
 by side); and two oracles that know the clean source, computed at the project's STFT
 (``synth.spectrogram.Spectrogram``: 1024-point periodic Hann, hop 128, 512 bins) and inverted with the
@@ -33,8 +35,10 @@ Metrics per (source, SNR, method): SI-SDR (``specmask.losses.si_sdr``) and its i
 input, wideband PESQ (NaN where PESQ finds no utterance; counted), STOI, and the method's real-time factor
 (seconds of compute per second of audio, after one untimed warm-up call) on this machine. Results:
 ``specmask_quality.{json,md,png}`` in ``--out``: per-mixture rows, means per (domain, SNR, method), and the
-two targets: the share of the noisy -> oracle IRM SI-SDR gap each model closes on synth sources, and
-whether each model beats the better noisereduce variant on every metric at every SNR.
+targets: the share of the noisy -> oracle IRM SI-SDR gap each model closes on synth sources; whether each
+model beats the better noisereduce variant, and RNNoise, on every metric at every SNR in every domain; whether
+it beats DeepFilterNet3 likewise on synth and instrument sources; and its PESQ against DeepFilterNet3's on
+speech (target: within 0.2).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 from benchmarks.external_sounds import SOUNDFONT, espeak_phrases, fluidsynth_notes  # noqa: E402
+from benchmarks.noise_bank import NoiseBank  # noqa: E402
 from specmask.enhance import enhance_audio  # noqa: E402
 from specmask.losses import si_sdr  # noqa: E402
 from specmask.mixing import colored_noise, generator_for, hum, mix_at_snr  # noqa: E402
@@ -71,14 +76,17 @@ SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 WINDOW = DEFAULT_CONFIG.num_samples  # 65408 samples: one spectrogram, the longest test signal
 MIN_SAMPLES = SAMPLE_RATE  # shorter sources are zero-padded to 1 s
 SILENT_RMS = 1e-4  # -80 dBFS: a synth draw quieter than this is skipped (the training pool does the same)
+NON_STATIONARY_STREAM = 100_000  # generator index offset of the non-stationary interferers' draws
 PEAK = 0.99  # every mixture's peak after scaling (the clean source is scaled by the same factor)
 DEFAULT_SEED = 3  # held out: the training runs draw their synth sources and mixtures from other seeds
 DEFAULT_MODEL = str(REPO / "specmask" / "pretrained" / "default")
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
 ALSA_NOT_SPEECH = ("Noise.wav",)
 
-INTERFERERS = ("white", "pink", "brown", "hum")
+INTERFERERS = ("white", "pink", "brown", "hum")  # stationary; the non-stationary ones: benchmarks.noise_bank
 DOMAINS = ("synth", "speech", "instrument")
+NOISE_CLASSES = ("stationary", "non-stationary")
+GROUPS = tuple(f"{domain}, {noise}" for domain in DOMAINS for noise in NOISE_CLASSES)  # the report's tables
 TOOL_DOMAIN = {"synth": "synth", "espeak-ng": "speech", "alsa": "speech", "fluidsynth": "instrument"}
 BASELINES = ("noisy", "noisereduce_stationary", "noisereduce_nonstationary")
 NOISEREDUCE = BASELINES[1:]
@@ -116,6 +124,19 @@ class TestMixture:
     @property
     def domain(self) -> str:
         return TOOL_DOMAIN[self.tool]
+
+    @property
+    def noise(self) -> str:
+        return "stationary" if self.interferer in INTERFERERS else "non-stationary"
+
+
+def group_of(row: Mapping) -> str:
+    """A row's table: its domain and noise class, e.g. ``"speech, non-stationary"``."""
+    return f"{row['domain']}, {row['noise']}"
+
+
+def domain_of(group: str) -> str:
+    return group.split(", ")[0]
 
 
 # --- the test set -------------------------------------------------------------------------------------------
@@ -186,18 +207,25 @@ def mix(clean: torch.Tensor, noise: torch.Tensor, snr_db: float) -> tuple[torch.
     return mixture * scale, clean * scale
 
 
-def build_mixtures(sources: Sequence[Source], snrs: Iterable[float], seed: int) -> list[TestMixture]:
-    """Every source at every SNR; the interferer kind cycles over the sources of each tool."""
+def build_mixtures(sources: Sequence[Source], snrs: Iterable[float], seed: int, bank: NoiseBank | None = None
+                   ) -> list[TestMixture]:
+    """Every source at every SNR with a stationary interferer (white, pink, brown, hum, cycling over the sources
+    of each tool) and, given a ``bank``, again with a non-stationary one (babble, music, recorded, cycling)."""
     snrs = list(snrs)
     per_tool: dict[str, int] = {}
     mixtures = []
     for number, source in enumerate(sources):
         k = per_tool[source.tool] = per_tool.get(source.tool, -1) + 1
-        kind = INTERFERERS[k % len(INTERFERERS)]
-        noise = interferer(kind, source.audio.shape[-1], generator_for(seed, number))
-        for snr in snrs:
-            mixture, clean = mix(source.audio, noise, snr)
-            mixtures.append(TestMixture(number, source.tool, source.name, kind, float(snr), mixture, clean))
+        n = source.audio.shape[-1]
+        kinds = [(INTERFERERS[k % len(INTERFERERS)], interferer(INTERFERERS[k % len(INTERFERERS)], n,
+                                                                 generator_for(seed, number)))]
+        if bank is not None and bank.kinds:
+            kind = bank.kinds[k % len(bank.kinds)]
+            kinds.append((kind, bank.draw(kind, n, generator_for(seed, NON_STATIONARY_STREAM + number), source.name)))
+        for kind, noise in kinds:
+            for snr in snrs:
+                mixture, clean = mix(source.audio, noise, snr)
+                mixtures.append(TestMixture(number, source.tool, source.name, kind, float(snr), mixture, clean))
     return mixtures
 
 
@@ -267,6 +295,16 @@ def noisereduce_method(stationary: bool) -> Method:
 def baseline_methods() -> dict[str, Method]:
     return {"noisy": lambda noisy: noisy, "noisereduce_stationary": noisereduce_method(True),
             "noisereduce_nonstationary": noisereduce_method(False)}
+
+
+def anchor_methods() -> tuple[dict[str, Method], list[str]]:
+    """RNNoise and DeepFilterNet3 as methods at 16 kHz (:mod:`benchmarks.denoisers`), and a skip line for each
+    one that cannot run here."""
+    from benchmarks.denoisers import available
+
+    loaded, missing = available()
+    return {name: (lambda noisy, tool=tool: tool(noisy, SAMPLE_RATE)) for name, tool in loaded.items()}, \
+        list(missing.values())
 
 
 def model_method(generator: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor]) -> Method:
@@ -363,7 +401,7 @@ def evaluate_mixture(mixture: TestMixture, methods: Mapping[str, Method],
         started = time.perf_counter()
         enhanced = np.asarray(call(), dtype=np.float32)
         elapsed = time.perf_counter() - started
-        rows.append({"domain": mixture.domain, "tool": mixture.tool, "source": mixture.name,
+        rows.append({"domain": mixture.domain, "noise": mixture.noise, "tool": mixture.tool, "source": mixture.name,
                      "source_number": mixture.source_number, "interferer": mixture.interferer,
                      "snr_db": mixture.snr_db, "samples": int(noisy.shape[-1]), "method": name,
                      **quality(clean, enhanced, noisy_si_sdr), "time_s": elapsed, "rtf": elapsed / seconds_of_audio})
@@ -378,13 +416,14 @@ def snr_key(snr_db: float) -> str:
 
 
 def aggregate(rows: Iterable[dict]) -> dict:
-    """``{domain: {snr: {method: {metric: mean, "pesq_nan": count, "n": count, "rtf": mean}}}}``.
+    """``{group: {snr: {method: {metric: mean, "pesq_nan": count, "n": count, "rtf": mean}}}}``; a group is a
+    domain and a noise class (:func:`group_of`).
 
     PESQ's mean skips NaN (it is NaN only when every PESQ of the cell is); ``pesq_nan`` counts them.
     """
     cells: dict[tuple[str, str, str], list[dict]] = {}
     for row in rows:
-        cells.setdefault((row["domain"], snr_key(row["snr_db"]), row["method"]), []).append(row)
+        cells.setdefault((group_of(row), snr_key(row["snr_db"]), row["method"]), []).append(row)
     table: dict = {}
     for (domain, snr, method), chosen in cells.items():
         pesq_values = np.array([_nan(r["pesq"]) for r in chosen], dtype=np.float64)
@@ -401,7 +440,7 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def gap_closed(aggregates: Mapping, model: str, domain: str = "synth") -> dict | None:
+def gap_closed(aggregates: Mapping, model: str, domain: str = "synth, stationary") -> dict | None:
     """Share of the SI-SDR gap between the noisy input and the oracle IRM that ``model`` closes, in %:
     ``100 (SI-SDR_model - SI-SDR_noisy) / (SI-SDR_IRM - SI-SDR_noisy)`` per SNR (means over the domain's
     mixtures), and its mean over SNRs. ``None`` when the domain was not measured."""
@@ -416,34 +455,57 @@ def gap_closed(aggregates: Mapping, model: str, domain: str = "synth") -> dict |
     return {"per_snr": per_snr, "mean": float(np.mean(list(per_snr.values())))}
 
 
-def beats_noisereduce(aggregates: Mapping, model: str) -> tuple[bool, list[str]]:
-    """Whether ``model``'s mean beats the better noisereduce variant's on SI-SDR, PESQ and STOI in every
-    (domain, SNR) cell; the failures as readable lines. A metric NaN for the model but not the baseline
-    is a failure; NaN for both is skipped."""
-    failures = []
-    for domain in _ordered(aggregates, DOMAINS):
+def beats(aggregates: Mapping, model: str, rivals: Sequence[str] = NOISEREDUCE,
+          domains: Sequence[str] = DOMAINS) -> tuple[bool | None, list[str]]:
+    """Whether ``model``'s mean beats the best of ``rivals`` on SI-SDR, PESQ and STOI in every (domain, SNR)
+    cell of ``domains``; the failures as readable lines (None: no rival was measured). A metric NaN for the
+    model but not the rival is a failure; NaN for both is skipped."""
+    failures, compared = [], False
+    for domain in _ordered([g for g in aggregates if domain_of(g) in domains], GROUPS):
         for snr in sorted(aggregates[domain], key=float):
             methods = aggregates[domain][snr]
             if model not in methods:
                 continue
             for metric in CHECKED_METRICS:
-                baselines = [(methods[b][metric], b) for b in NOISEREDUCE
+                baselines = [(methods[b][metric], b) for b in rivals
                              if b in methods and math.isfinite(methods[b][metric])]
                 if not baselines:
                     continue
+                compared = True
                 best, best_name = max(baselines)
                 value = methods[model][metric]
                 if not (math.isfinite(value) and value > best):
                     failures.append(f"{domain} {snr} dB {metric}: {value:.3f} vs {best:.3f} ({best_name})")
-    return not failures, failures
+    return (not failures) if compared else None, failures
+
+
+def beats_noisereduce(aggregates: Mapping, model: str) -> tuple[bool, list[str]]:
+    return beats(aggregates, model, NOISEREDUCE)
+
+
+def speech_pesq_gap(aggregates: Mapping, model: str, rival: str = "deepfilternet3") -> dict | None:
+    """``model``'s speech PESQ minus ``rival``'s, per (noise class, SNR), and the worst; None when either was
+    not measured."""
+    per_snr = {f"{group.split(', ')[1]} {snr}": methods[model]["pesq"] - methods[rival]["pesq"]
+               for group in aggregates if domain_of(group) == "speech"
+               for snr, methods in aggregates[group].items() if model in methods and rival in methods}
+    finite = [v for v in per_snr.values() if math.isfinite(v)]
+    return {"per_snr": per_snr, "worst": min(finite)} if finite else None
 
 
 def targets(aggregates: Mapping, models: Iterable[str]) -> dict:
     out = {}
     for model in models:
         ok, failures = beats_noisereduce(aggregates, model)
-        out[model] = {"synth_gap_closed_percent": gap_closed(aggregates, model), "beats_noisereduce": ok,
-                      "failures": failures}
+        rnnoise_ok, rnnoise_failures = beats(aggregates, model, ("rnnoise",))
+        dfn_ok, dfn_failures = beats(aggregates, model, ("deepfilternet3",), ("synth", "instrument"))
+        out[model] = {"synth_gap_closed_percent": gap_closed(aggregates, model),
+                      "synth_gap_closed_percent_non_stationary": gap_closed(aggregates, model,
+                                                                            "synth, non-stationary"),
+                      "beats_noisereduce": ok,
+                      "failures": failures, "beats_rnnoise": rnnoise_ok, "rnnoise_failures": rnnoise_failures,
+                      "beats_deepfilternet3_synth_instrument": dfn_ok, "deepfilternet3_failures": dfn_failures,
+                      "speech_pesq_minus_deepfilternet3": speech_pesq_gap(aggregates, model)}
     return out
 
 
@@ -457,14 +519,31 @@ def target_lines(results: Mapping) -> list[str]:
         else:
             per_snr = ", ".join(f"{snr} dB {_percent(value)}" for snr, value in sorted(gap["per_snr"].items(),
                                                                                       key=lambda kv: float(kv[0])))
-            lines.append(f"- On synth sources `{model}` closes {gap['mean']:.1f} % of the SI-SDR gap between noisy "
-                         f"and oracle IRM (mean over SNRs; {per_snr}).")
-        verdict = "yes" if target["beats_noisereduce"] else "no"
-        line = (f"- `{model}` beats noisereduce (best of the two) on every metric ({', '.join(CHECKED_METRICS)}) "
-                f"at every SNR: **{verdict}**")
-        if target["failures"]:
-            line += " (failing: " + "; ".join(target["failures"]) + ")"
-        lines.append(line + ".")
+            lines.append(f"- On synth sources in stationary noise `{model}` closes {gap['mean']:.1f} % of the SI-SDR "
+                         f"gap between noisy and oracle IRM (mean over SNRs; {per_snr}).")
+        other = target.get("synth_gap_closed_percent_non_stationary")
+        if other is not None:
+            lines.append(f"- In non-stationary noise (babble, music, recordings) it closes {other['mean']:.1f} %.")
+        for rival, key, failures, where in (
+                ("noisereduce (best of the two)", "beats_noisereduce", "failures", "at every SNR in every domain"),
+                ("RNNoise", "beats_rnnoise", "rnnoise_failures", "at every SNR in every domain"),
+                ("DeepFilterNet3", "beats_deepfilternet3_synth_instrument", "deepfilternet3_failures",
+                 "at every SNR on synth and instrument sources")):
+            if target.get(key) is None:
+                lines.append(f"- `{model}` vs {rival}: not measured (see the skip lines).")
+                continue
+            line = (f"- `{model}` beats {rival} on every metric ({', '.join(CHECKED_METRICS)}) {where}: "
+                    f"**{'yes' if target[key] else 'no'}**")
+            if target[failures]:
+                shown, total = target[failures][:12], len(target[failures])
+                line += " (failing: " + "; ".join(shown) + (f"; ... {total} cells in all" if total > 12 else "") + ")"
+            lines.append(line + ".")
+        gap = target.get("speech_pesq_minus_deepfilternet3")
+        if gap is not None:
+            per_snr = ", ".join(f"{key} dB {value:+.2f}" for key, value in gap["per_snr"].items())
+            verdict = "yes" if gap["worst"] >= -0.2 else "no"
+            lines.append(f"- `{model}` on speech within 0.2 PESQ of DeepFilterNet3 or better at every SNR: "
+                         f"**{verdict}** ({per_snr}).")
     return lines
 
 
@@ -494,21 +573,25 @@ def markdown(results: Mapping) -> str:
     lines = ["# Spectral-mask enhancement quality", "", f"Command: `{results['command']}`", "",
              f"Models: {models}.", "",
              f"Test set: {test_set['mixtures']} mixtures = sources ({counts}) x SNRs "
-             f"{', '.join(snr_key(s) for s in results['config']['snrs'])} dB; interferers white, pink, brown "
-             f"noise and mains hum, cycled over each tool's sources; seed {results['config']['seed']} (synth "
+             f"{', '.join(snr_key(s) for s in results['config']['snrs'])} dB x interferers: stationary (white, "
+             f"pink, brown noise, mains hum) and non-stationary ("
+             f"{', '.join(results['config'].get('non_stationary', [])) or 'none'}), each cycled over each tool's "
+             f"sources; seed {results['config']['seed']} (synth "
              f"rows skipped as silent: {test_set['synth_skipped'] or 'none'}). Every signal is 1 to 4.088 s; the "
              "oracle masks (IRM power form sqrt(S^2/(S^2+N^2)), clipped PSM) use the project's STFT on one "
              "65408-sample window.", ""]
     if test_set["missing_tools"]:
         lines += [f"Not run (missing): {', '.join(test_set['missing_tools'])}.", ""]
+    for line in test_set.get("skipped_anchors", []):
+        lines += [f"Not run: {line}.", ""]
     lines += ["## Targets", "", *target_lines(results), ""]
     nan_counts = {m: n for m, n in results["pesq_nan"].items() if n}
     lines += [f"PESQ could not score {sum(nan_counts.values())} of {len(results['rows'])} outputs"
               + (f" ({', '.join(f'{m}: {n}' for m, n in nan_counts.items())}); means skip them." if nan_counts
                  else "."), ""]
-    for domain in _ordered(aggregates, DOMAINS):
+    for domain in _ordered(aggregates, GROUPS):
         snrs = sorted(aggregates[domain], key=float)
-        sources = test_set["sources_per_domain"].get(domain, 0)
+        sources = test_set["sources_per_domain"].get(domain_of(domain), 0)
         lines += [f"## {domain} ({sources} sources)", ""]
         for metric in METRICS:
             lines += [f"{METRIC_TITLES[metric]}, mean over sources (higher is better):", "",
@@ -539,18 +622,24 @@ def figure(results: Mapping, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     aggregates = results["aggregates"]
-    domains = _ordered(aggregates, DOMAINS)
-    fig, axes = plt.subplots(1, max(1, len(domains)), figsize=(4.4 * max(1, len(domains)), 3.8), squeeze=False)
-    for ax, domain in zip(axes[0], domains):
+    domains = _ordered(aggregates, GROUPS)
+    columns = min(3, max(1, len(domains)))
+    rows = -(-max(1, len(domains)) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.8 * rows), squeeze=False)
+    for ax, domain in zip(axes.flat, domains):
         snrs = sorted(aggregates[domain], key=float)
         for method in results["methods"]:
             values = [aggregates[domain][s].get(method, {}).get("si_sdr_i", math.nan) for s in snrs]
-            style = ":" if method.startswith("oracle") else "--" if method in BASELINES else "-"
+            style = (":" if method.startswith("oracle") else "--" if method in BASELINES else
+                     "-." if method in ("rnnoise", "deepfilternet3") else "-")
             ax.plot([float(s) for s in snrs], values, style, marker="o", markersize=3, label=method)
-        ax.set_title(f"{domain} ({results['test_set']['sources_per_domain'].get(domain, 0)} sources)", fontsize=9)
+        ax.set_title(f"{domain} ({results['test_set']['sources_per_domain'].get(domain_of(domain), 0)} sources)",
+                     fontsize=9)
         ax.set_xlabel("input SNR (dB)")
         ax.set_ylabel("SI-SDR improvement (dB)")
         ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(domains):]:
+        ax.axis("off")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -607,6 +696,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help="synth sources and noise (default 3, not used by training)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--stationary-only", dest="stationary_only", action="store_true",
+                        help="only the stationary interferers (no babble, music or recordings)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.synth_n < 0 or args.per_source < 0:
@@ -632,25 +723,32 @@ def main(argv: list[str] | None = None, models: Mapping[str, Method] | None = No
         model_specs = {name: {"path": args.models[name], "info": info} for name, (_, info) in loaded.items()}
     else:
         model_specs = {name: {"path": "(injected)", "info": None} for name in models}
-    methods = {**baseline_methods(), **models}
+    anchors, skipped_anchors = anchor_methods()
+    for line in skipped_anchors:
+        print(line, file=sys.stderr)
+    methods = {**baseline_methods(), **anchors, **models}
     method_names = [*methods, *ORACLE_METHODS]
 
     sources, skipped = synth_sources(args.synth_n, args.seed)
     with tempfile.TemporaryDirectory() as folder:
         external, missing = external_sources(Path(folder), args.per_source)
+        bank = None if args.stationary_only else NoiseBank(Path(folder) / "noise")
     sources += external
+    if bank is not None:
+        missing += [f"non-stationary interferer {kind}" for kind in bank.missing]
     if missing:
         print(f"skipped (missing): {', '.join(missing)}", file=sys.stderr)
-    mixtures = build_mixtures(sources, args.snrs, args.seed)
+    mixtures = build_mixtures(sources, args.snrs, args.seed, bank)
     rows = evaluate(mixtures, methods, ORACLE_METHODS, progress)
 
     per_domain = {d: sum(1 for s in sources if s.domain == d) for d in DOMAINS}
     results = {"command": command_line(), "machine": machine_info(),
                "config": {"synth_n": args.synth_n, "per_source": args.per_source, "snrs": args.snrs,
-                          "seed": args.seed, "peak": PEAK, "interferers": INTERFERERS},
+                          "seed": args.seed, "peak": PEAK, "interferers": INTERFERERS,
+                          "non_stationary": list(bank.kinds) if bank is not None else []},
                "models": model_specs, "methods": method_names,
                "test_set": {"mixtures": len(mixtures), "sources_per_domain": per_domain,
-                            "synth_skipped": skipped, "missing_tools": missing,
+                            "synth_skipped": skipped, "missing_tools": missing, "skipped_anchors": skipped_anchors,
                             "sources": [{"domain": s.domain, "tool": s.tool, "name": s.name,
                                          "samples": int(s.audio.shape[-1])} for s in sources]},
                **summarize(rows, models, method_names), "rows": rows}
