@@ -53,15 +53,15 @@ def sox_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
     return out
 
 
-def fluidsynth_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
-    """``count`` 2.5 s notes of General MIDI instruments rendered by fluidsynth from FluidR3_GM.sf2."""
+def fluidsynth_notes(folder: Path, count: int, rate: int = 16000) -> list[tuple[str, Path]]:
+    """``count`` 2.5 s notes of General MIDI instruments rendered by fluidsynth from FluidR3_GM.sf2 at ``rate``."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for k in range(count):
         program, note = _GM_PROGRAMS[k % len(_GM_PROGRAMS)], _GM_NOTES[(k // len(_GM_PROGRAMS)) % len(_GM_NOTES)]
         midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"fluidsynth_gm{program:03d}_n{note}.wav"
         midi.write_bytes(single_note_midi(program, note, seconds=2.5))
-        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", "16000", "-F", str(path), str(SOUNDFONT), str(midi)])
+        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
         out.append((path.stem, path))
     return out
 
