@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/dataset_speed.py
 	$(PY) benchmarks/specmask_speed.py
 	$(PY) benchmarks/specmask_quality.py
+	$(PY) benchmarks/specmask_fullband.py
 
 # Quality benchmarks of the shipped model: its training set (seed 1, prior 1, for nearest-neighbour retrieval;
 # ~35 min to render on 2 cores) and held-out targets (seed 3), then inverse_quality.py and methods.py.
