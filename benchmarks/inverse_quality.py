@@ -77,7 +77,16 @@ from inverse import checkpoint  # noqa: E402
 from inverse.flow import load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
-from inverse.sampling import Candidates, SamplingConfig, perturbed_params, sample, select_diverse  # noqa: E402
+from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
+from inverse.sampling import (  # noqa: E402
+    Candidates,
+    SamplingConfig,
+    choose,
+    expand_by_symmetry,
+    perturbed_params,
+    sample,
+    select_diverse,
+)
 from inverse.target import Scores, Target, load_any_target, score  # noqa: E402
 from synth.params import canonicalize  # noqa: E402
 from synth.pitch import CENTS_TOLERANCE, PitchConfig, estimate_pitch, pitch_agreement  # noqa: E402
@@ -234,6 +243,30 @@ def _param_noise(context: Context, target: Target, truth: torch.Tensor | None) -
 @method("nearest", "the baseline: nearest neighbours over the training set (PCA of pooled spectrograms)")
 def _nearest(context: Context, target: Target, truth: torch.Tensor | None) -> torch.Tensor:
     return context.nearest.query(target.spectrogram, context.config.samples)
+
+
+def nearest_candidates(context: Context, target: Target) -> Candidates:
+    """The pool's size of nearest training rows, ranked by the perceptual match, symmetry-expanded and
+    chosen as the product's sampler chooses (the same :func:`~inverse.sampling.expand_by_symmetry` and
+    :func:`~inverse.sampling.choose`)."""
+    params = context.nearest.query(target.spectrogram, context.config.pool)
+    scores = score(params, target, compiled=context.compiled)
+    pool, pool_scores = expand_by_symmetry(params, scores, target, context.config, context.compiled)
+    return choose(pool, pool_scores, context.config, params[0])
+
+
+@method("nearest_ranked", "retrieval as a sampler: the pool's size of nearest rows, ranked by the match distance "
+        "and symmetry-expanded like the product's pool")
+def _nearest_ranked(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    return nearest_candidates(context, target)
+
+
+@method("nearest_refined", "nearest_ranked, then 10 gradient steps on the match distance through the synth "
+        "(`inverse.refine`)")
+def _nearest_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    found = nearest_candidates(context, target)
+    config = RefineConfig(method="gradient", seed=context.config.seed)
+    return refine_candidates(found, target, config, context.config.min_distance)
 
 
 @method("prior", "random draws from the synth's prior (the training set's version)")
@@ -742,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
                   "load_average": load_start, "render": "eager" if args.eager else "torch.compile"}
     nearest = None
-    if BASELINE in args.methods:
+    if any(name.startswith(BASELINE) for name in args.methods):
         nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
         invocation["nearest"] = {"rows": nearest.rows, "pca_components": int(nearest.pca.n_components_),
                                  "pca_explained": nearest.explained}
