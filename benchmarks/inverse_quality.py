@@ -203,15 +203,16 @@ class Method:
     run: MethodFn
     about: str  # one line for the report
     verdict: bool = False  # judged against issue 13's targets (a product, not a baseline)
+    default: bool = True  # run when --methods is not given
 
 
 METHODS: dict[str, Method] = {}
 
 
-def method(name: str, about: str, verdict: bool = False) -> Callable[[MethodFn], MethodFn]:
+def method(name: str, about: str, verdict: bool = False, default: bool = True) -> Callable[[MethodFn], MethodFn]:
     """Register ``fn(context, target, truth) -> Tensor[P, 100] | Candidates`` under ``name``."""
     def register(fn: MethodFn) -> MethodFn:
-        METHODS[name] = Method(name, fn, about, verdict)
+        METHODS[name] = Method(name, fn, about, verdict, default)
         return fn
     return register
 
@@ -262,7 +263,7 @@ def _nearest_ranked(context: Context, target: Target, truth: torch.Tensor | None
 
 
 @method("nearest_refined", "nearest_ranked, then 10 gradient steps on the match distance through the synth "
-        "(`inverse.refine`)")
+        "(`inverse.refine`; ~11 s per target: only with --methods)", default=False)
 def _nearest_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     found = nearest_candidates(context, target)
     config = RefineConfig(method="gradient", seed=context.config.seed)
@@ -662,7 +663,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--targets", required=True, type=Path, help="held-out dataset (a seed not used to train)")
     parser.add_argument("--flow", help="flow checkpoint for the flow method (`inverse train-flow`)")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS),
-                        help="methods to run (default: all; flow only with --flow)")
+                        help="methods to run (default: all but nearest_refined, the slow experiment; flow only "
+                             "with --flow)")
     parser.add_argument("--n", type=non_negative, default=500, help="in-domain targets (default 500)")
     parser.add_argument("--ood-per-source", type=non_negative, default=20,
                         help="targets per external source: sox, fluidsynth, espeak-ng (default 20)")
@@ -680,7 +682,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    args.methods = list(dict.fromkeys(args.methods or [m for m in METHODS if m != "flow" or args.flow]))
+    args.methods = list(dict.fromkeys(args.methods or [m for m, spec in METHODS.items()
+                                                       if spec.default and (m != "flow" or args.flow)]))
     if "flow" in args.methods and not args.flow:
         parser.error("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     try:
