@@ -15,7 +15,7 @@ from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE
 from specmask.checkpoint import DEFAULT_MODEL
 from specmask.config import GeneratorConfig, LossConfig
 from specmask.enhance import MODES
-from specmask.mixing import INTERFERERS, MixConfig
+from specmask.mixing import BABBLE_SOURCES, DEFAULT_INTERFERERS, INTERFERERS, MixConfig
 from specmask.perceptual import NETWORKS
 from specmask.train import MaskTrainConfig, Sources
 from synth.errors import (
@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--external-share", dest="external_share", type=probability,
                    help="share of sources from --wav-dir/--audio-data (default 0.5)")
     g.add_argument("--snr", nargs=2, type=finite_float, metavar=("LOW", "HIGH"), help="SNR range in dB (default -5 15)")
-    g.add_argument("--interferers", nargs="+", choices=INTERFERERS, help="default: all")
+    g.add_argument("--interferers", nargs="+", choices=INTERFERERS,
+                   help=f"drawn uniformly (default: {' '.join(DEFAULT_INTERFERERS)}; babble = {BABBLE_SOURCES} other "
+                        "sources at once, opt in)")
     g.add_argument("--reverb-prob", dest="reverb_prob", type=probability)
     g.add_argument("--eq-prob", dest="eq_prob", type=probability)
     p.set_defaults(func=_cmd_train)

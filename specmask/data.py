@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dataset_gen.reader import SpectrogramDataset
-from specmask.mixing import MixConfig, generator_for, interferer_of, make_mixture
+from specmask.mixing import BABBLE_SOURCES, MixConfig, generator_for, interferer_of, make_mixture
 from synth.audio_io import read_wav
 from synth.errors import InputError
 from synth.prior import draw
@@ -132,11 +132,15 @@ class MixtureDataset(Dataset):
         if any(not 0 <= int(i) < self.count for i in items):
             raise IndexError(f"index out of range 0..{self.count - 1}")
         sources = self.pool.sources(indices)
-        voice_rows = [k for k, i in enumerate(indices) if interferer_of(i, self.seed, self.mix) == "voice"]
-        voices = self.pool.sources([indices[k] + _VOICE_INDEX for k in voice_rows]) if voice_rows else None
+        # other sources for the voice (1) and babble (BABBLE_SOURCES) interferers: of index i + j * _VOICE_INDEX
+        kinds = [interferer_of(i, self.seed, self.mix) for i in indices]
+        wanted = [{"voice": 1, "babble": BABBLE_SOURCES}.get(kind, 0) for kind in kinds]
+        keys = [(k, j) for k, count in enumerate(wanted) for j in range(count)]
+        others = self.pool.sources([indices[k] + (j + 1) * _VOICE_INDEX for k, j in keys]) if keys else None
         mixtures, cleans = [], []
         for k, index in enumerate(indices):
-            other = voices[voice_rows.index(k)] if k in voice_rows else None
+            rows = [others[keys.index((k, j))] for j in range(wanted[k])]
+            other = rows[0] if kinds[k] == "voice" else torch.stack(rows) if rows else None
             m = make_mixture(sources[k], index, self.seed, self.mix, other_voice=other)
             mixtures.append(m.mixture)
             cleans.append(m.clean)

@@ -88,3 +88,35 @@ def test_dataset_audio_rows_are_sources(tmp_path):
     stored = torch.stack([rows[i][2] for i in range(2)])
     for source in sources:  # each is one stored row (a whole row: the window is the dataset's length)
         assert any(torch.equal(source, row) for row in stored)
+
+
+def test_babble_is_several_other_sources_at_once_and_opt_in():
+    """The babble interferer sums BABBLE_SOURCES other pool sources (unit RMS each, shifted); it is drawn only
+    when asked for, so the default mixtures (and the shipped model's recipe) are unchanged."""
+    from specmask.mixing import BABBLE_SOURCES, DEFAULT_INTERFERERS, MixConfig, make_mixture
+
+    assert "babble" not in MixConfig().interferers and MixConfig().interferers == DEFAULT_INTERFERERS
+    source = torch.randn(8000, generator=torch.Generator().manual_seed(0))
+    t = torch.arange(8000) / 16000
+    tones = (300.0, 700.0, 1100.0)[:BABBLE_SOURCES]
+    others = torch.stack([torch.sin(2 * torch.pi * f * t) for f in tones])  # 8000 samples: whole periods
+    config = MixConfig(interferers=("babble",), reverb_prob=0.0, eq_prob=0.0)
+    m = make_mixture(source, 3, 7, config, other_voice=others, snr_db=0.0)
+    noise = m.mixture - m.clean
+    assert m.interferer == "babble"
+    assert float(noise.square().mean() / m.clean.square().mean()) == pytest.approx(1.0, rel=1e-3)  # 0 dB
+    spectrum = torch.fft.rfft(noise).abs()
+    peaks = [int(f * 8000 / 16000) for f in tones]  # every other source is in it, at equal level
+    assert all(float(spectrum[p]) > 0.3 * float(spectrum.max()) for p in peaks)
+    with pytest.raises(ValueError, match="babble interferer needs other sources of shape"):
+        make_mixture(source, 3, 7, config, other_voice=others[0], snr_db=0.0)
+
+
+def test_babble_mixtures_come_from_the_pool_deterministically():
+    pool = SourcePool(5)
+    data = MixtureDataset(pool, MixConfig(interferers=("babble",), snr_db=(0.0, 0.0)), seed=9, start=0, count=3)
+    first, clean = data.__getitems__([0, 1, 2])
+    again, _ = MixtureDataset(pool, MixConfig(interferers=("babble",), snr_db=(0.0, 0.0)), 9, 0, 3).__getitems__(
+        [2, 0])
+    assert torch.equal(again[0], first[2]) and torch.equal(again[1], first[0])  # batch-independent
+    assert not torch.equal(first, clean) and first.isfinite().all()
