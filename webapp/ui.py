@@ -142,13 +142,17 @@ def build(services: Services) -> gr.Blocks:
     return app
 
 
+def _sound_inputs(tab: str, label: str):
+    """A file upload (``#<tab>-upload``) and a microphone recording (``#<tab>-record``) of one sound."""
+    upload = gr.File(label=label, elem_id=f"{tab}-upload")
+    recording = gr.Audio(sources=["microphone"], type="filepath", label="... or record one", elem_id=f"{tab}-record")
+    return upload, recording
+
+
 def _match_tab():
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            upload = gr.File(label="Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG",
-                             elem_id="match-upload")
-            recording = gr.Audio(sources=["microphone"], type="filepath", label="... or record one",
-                                 elem_id="match-record")
+            upload, recording = _sound_inputs("match", "Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG")
             samples = gr.Slider(1, MAX_CANDIDATES, value=10, step=1, label="candidates", elem_id="match-samples")
             refine = gr.Radio(list(REFINE_METHODS), value="none", label="refinement (gradient and cmaes take "
                               "tens of seconds)", elem_id="match-refine")
@@ -168,10 +172,7 @@ def _match_tab():
 def _enhance_tab():
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            upload = gr.File(label="Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)",
-                             elem_id="enhance-upload")
-            recording = gr.Audio(sources=["microphone"], type="filepath", label="... or record one",
-                                 elem_id="enhance-record")
+            upload, recording = _sound_inputs("enhance", "Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)")
             mode = gr.Radio(list(MODES), value="denoise", label="mode", elem_id="enhance-mode")
             strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="strength (0 = bypass)",
                                  elem_id="enhance-strength")
