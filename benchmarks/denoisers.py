@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
@@ -27,9 +28,10 @@ RATE = 48000
 _FLOATS = ctypes.POINTER(ctypes.c_float)
 
 
-class FrameDenoiser:
+class FrameDenoiser(ABC):
     """``__call__(audio: float32 ndarray [n] at rate) -> ndarray [n]``: the tool's output aligned with its input.
-    ``compute_s`` accumulates the time spent in the tool's frames (for real-time factors)."""
+    ``compute_s`` accumulates the time spent in the tool's frames (for real-time factors). A tool supplies its
+    streaming state's life cycle: :meth:`_open`, :meth:`_process` (one frame), :meth:`_close`."""
 
     name = ""
     delay = 0  # output samples (at 48 kHz) by which the tool lags its input
@@ -59,14 +61,17 @@ class FrameDenoiser:
             y = AF.resample(torch.from_numpy(np.ascontiguousarray(y)), RATE, rate).numpy()[: audio.shape[0]]
         return y
 
+    @abstractmethod
     def _open(self):
-        raise NotImplementedError
+        """A fresh streaming state (one per file)."""
 
+    @abstractmethod
     def _process(self, state, frame: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """One frame ``[frame]`` of 48 kHz float samples in, one out."""
 
+    @abstractmethod
     def _close(self, state) -> None:
-        raise NotImplementedError
+        """Free the state."""
 
 
 class DeepFilterNet3(FrameDenoiser):

@@ -29,6 +29,7 @@ EDITABLE = ("note_pitch", "note_gate", "osc1_shape", "osc1_level", "osc2_level",
             "amp_env_sustain", "amp_env_release", "drive_gain", "chorus_mix", "delay_mix", "reverb_mix",
             "output_gain")
 DEFAULT_PATCH = DEFAULT_MODEL.parent / "example.patch.json"
+SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 MAX_PATCH_BYTES = 1_000_000
 
 
@@ -112,6 +113,3 @@ def write_patch(params: torch.Tensor, folder: str | os.PathLike, name: str = "ed
     path = Path(folder) / name
     path.write_text(json.dumps(patch_to_dict(params), indent=2) + "\n")
     return path
-
-
-SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
