@@ -78,6 +78,7 @@ from inverse.flow import load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
+from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex  # noqa: E402
 from inverse.sampling import (  # noqa: E402
     Candidates,
     SamplingConfig,
@@ -217,7 +218,8 @@ def method(name: str, about: str, verdict: bool = False, default: bool = True) -
     return register
 
 
-@method("latent", "the product: latent sampling with symmetry expansion (`inverse.sampling.sample`)", verdict=True)
+@method("latent", "the seed's sampler: latent sampling with symmetry expansion (`inverse.sampling.sample`)",
+        verdict=True)
 def _latent(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     return sample(context.model, target, context.config, compiled=context.compiled)
 
@@ -228,6 +230,25 @@ def _flow(context: Context, target: Target, truth: torch.Tensor | None) -> Candi
         raise SystemExit("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     net = context.once("flow", lambda: load_flow(context.options.flow, checkpoint.paths(context.options.model)[0])[0])
     return sample(context.model, target, context.config, compiled=context.compiled, flow=net)
+
+
+def retrieval_index(context: Context) -> RetrievalIndex:
+    """The ``--index`` the hybrid methods add to their pool (loaded once per run)."""
+    return context.once("index", lambda: RetrievalIndex.load(context.options.index))
+
+
+@method("hybrid", "latent pool + the retrieval index's nearest training patches (`--index`, `--retrieved`), "
+        "ranked and symmetry-expanded together (`inverse.sampling.sample`)", verdict=True)
+def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    return sample(context.model, target, context.config, compiled=context.compiled, index=retrieval_index(context))
+
+
+@method("hybrid_refined", "hybrid, then gradient refinement of the returned candidates through the synth "
+        "(`--refine-steps` Adam steps on the match distance): `inverse predict`'s default", verdict=True)
+def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
+    found = _hybrid(context, target, truth)
+    config = RefineConfig(method="gradient", steps=context.options.refine_steps, seed=context.config.seed)
+    return refine_candidates(found, target, config, context.config.min_distance)
 
 
 @method("point", "the regression head's point estimate alone (one candidate)")
@@ -675,6 +696,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--expand", type=non_negative, default=SamplingConfig.expand,
                         help=f"best candidates expanded by symmetry (default {SamplingConfig.expand}; 0: off)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--index", default=str(DEFAULT_INDEX),
+                        help="retrieval index of the hybrid methods (default: the shipped one; `inverse index`)")
+    parser.add_argument("--retrieved", type=non_negative, default=SamplingConfig.retrieved,
+                        help=f"index rows added to the hybrid methods' pool (default {SamplingConfig.retrieved})")
+    parser.add_argument("--refine-steps", type=positive, default=RefineConfig.steps,
+                        help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--eager", action="store_true", help="render eagerly instead of through torch.compile")
@@ -716,7 +743,8 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
                  records: list[dict]) -> tuple[list[dict], list[str]]:
     """Run the chosen methods on every target that lacks them, appending a line per target to ``partial``.
     Returns all records (earlier ones included) and the external tools that are missing."""
-    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand)
+    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
+                                 retrieved=args.retrieved)
     by_key = {(r["group"], r["name"]): r for r in records}
 
     def todo(group: str, name: str) -> list[str]:
@@ -777,6 +805,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
                   "load_average": load_start, "render": "eager" if args.eager else "torch.compile"}
+    if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
+        invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
+                                "index_data": RetrievalIndex.load(args.index).info["data"]}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):
         nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
@@ -785,8 +816,9 @@ def main(argv: list[str] | None = None) -> int:
     context = Context(model, nearest, train_attrs.prior, compiled=not args.eager, options=args)
 
     settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
-                "sampling": asdict(SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed,
-                                                  expand=args.expand)),
+                "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
+                                                                    seed=args.seed, expand=args.expand)).items()
+                             if k != "retrieved"},  # the hybrid methods' own option: in the invocation
                 "pca": args.pca, "nearest_rows": args.nearest_rows}
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / "inverse_quality.partial.jsonl"

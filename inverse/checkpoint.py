@@ -79,27 +79,34 @@ def write_pair(path: str | Path, tensors: dict[str, torch.Tensor], info: dict) -
     return weights
 
 
-def read_metadata(path: str | Path) -> dict:
-    """The checkpoint's JSON metadata, validated against this installation (InputError if it does not fit)."""
+def read_json(path: str | Path, fmt: str, version: int, what: str) -> dict:
+    """The JSON half of a ``NAME.safetensors`` + ``NAME.json`` pair of format ``fmt`` (a checkpoint, a flow, a
+    retrieval index), checked against this installation: format version, ``SYNTH_VERSION``, the spectrogram
+    config and the parameter specification. Anything else is an :class:`InputError` naming ``what`` it expected."""
     weights, meta = paths(path)
     if not meta.is_file() or not weights.is_file():
-        raise InputError(f"{path}: expected a checkpoint ({weights.name} and {meta.name}), not found")
+        raise InputError(f"{path}: expected a {what} ({weights.name} and {meta.name}), not found")
     try:
         info = json.loads(meta.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{meta}: not valid checkpoint JSON ({error.__class__.__name__})") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise InputError(f"{meta}: not an inverse-synth checkpoint")
-    if info.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"{meta}: checkpoint format {info.get('format_version')}, this version reads {FORMAT_VERSION}")
+        raise InputError(f"{meta}: not valid {what} JSON ({error.__class__.__name__})") from None
+    if not isinstance(info, dict) or info.get("format") != fmt:
+        raise InputError(f"{meta}: not an inverse-synth {what}")
+    if info.get("format_version") != version:
+        raise InputError(f"{meta}: {what} format {info.get('format_version')}, this version reads {version}")
     if info.get("synth_version") != SYNTH_VERSION:
-        raise InputError(f"{meta}: trained for synth version {info.get('synth_version')}, this synth is "
-                         f"{SYNTH_VERSION}; retrain on data rendered by this version")
+        raise InputError(f"{meta}: made for synth version {info.get('synth_version')}, this synth is "
+                         f"{SYNTH_VERSION}; make it again from data rendered by this version")
     if info.get("spectrogram_config") != DEFAULT_CONFIG.to_json():
-        raise InputError(f"{meta}: trained on another spectrogram configuration than this installation's")
+        raise InputError(f"{meta}: made for another spectrogram configuration than this installation's")
     if info.get("param_spec_sha256") != param_spec_hash():
-        raise InputError(f"{meta}: trained for another parameter specification")
+        raise InputError(f"{meta}: made for another parameter specification")
     return info
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The checkpoint's JSON metadata, validated against this installation (InputError if it does not fit)."""
+    return read_json(path, FORMAT, FORMAT_VERSION, "checkpoint")
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[InverseModel, dict]:

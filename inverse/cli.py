@@ -86,14 +86,29 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
                           seed=args.seed)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
-    predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow)
+    index = None if args.index == "none" else (args.index or "auto")
+    predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow, index=index)
     if args.sampler == "flow" and predictor.flow is None:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
-    prediction = predictor.predict(args.target, args.samples, pool=args.pool, sigma=args.sigma,
-                                   min_distance=args.min_distance, seed=args.seed, convert=args.convert,
-                                   downmix=args.downmix, refine=refine)
+    prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
+                                   sigma=args.sigma, min_distance=args.min_distance, seed=args.seed,
+                                   convert=args.convert, downmix=args.downmix, refine=refine)
     _report(prediction, args)
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from inverse.retrieval import IndexConfig, build_index
+
+    check_input_file(args.data)
+    check_output_dir(str(Path(args.out).parent), "--out's folder")
+    index = build_index(args.data, IndexConfig(components=args.components, rows=args.rows), progress=not args.quiet)
+    weights = index.save(args.out)
+    summary = {"index": str(weights), "rows": len(index), "components": args.components,
+               "explained_variance": index.info["explained_variance"], "data": index.info["data"],
+               "size_mb": round(weights.stat().st_size / 2**20, 2)}
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -233,12 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "or shipped for the shipped model, else latent")
     p.add_argument("--flow", help="flow checkpoint trained on --model's latents (runs/FLOW/best)")
     p.add_argument("--pool", type=positive_int, default=SamplingConfig.pool,
-                   help=f"candidates rendered and scored (default {SamplingConfig.pool})")
+                   help=f"model candidates rendered and scored (default {SamplingConfig.pool})")
+    p.add_argument("--index", help="retrieval index (`inverse index`) whose nearest training patches join the pool; "
+                                   "'none' for the model's candidates only (default: the shipped index)")
+    p.add_argument("--retrieved", type=non_negative_int, default=SamplingConfig.retrieved,
+                   help=f"nearest index patches added to the pool (default {SamplingConfig.retrieved}; 0: none)")
     p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
-    p.add_argument("--refine", choices=REFINE_METHODS, default="none",
-                   help="refine the candidates: gradient descent through the synth (continuous parameters) or "
-                        "CMA-ES around each candidate (default none)")
+    p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
+                   help="refine the candidates: gradient descent through the synth on the match distance "
+                        "(continuous parameters), CMA-ES around each candidate, or none (default "
+                        f"{RefineConfig.method}: best-of-10 MSS 14 %% lower for ~10 s)")
     p.add_argument("--steps", type=positive_int, default=RefineConfig.steps,
                    help=f"--refine gradient: steps (default {RefineConfig.steps})")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
@@ -246,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
     p.set_defaults(func=_cmd_predict)
+
+    p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",
+                            description="Index the spectrograms of a dataset from `python -m dataset_gen` (PCA of "
+                                        "8x8-pooled spectrograms, inverse/retrieval.py): `inverse predict --index "
+                                        "OUT` adds the training patches nearest to each target to the candidate "
+                                        "pool, where they are ranked, expanded and refined with the model's. "
+                                        "Writes OUT.safetensors and OUT.json.")
+    p.add_argument("--data", required=True, help="dataset to index (.h5), e.g. the model's training set")
+    p.add_argument("--out", required=True, help="index path without suffix, e.g. runs/index")
+    p.add_argument("--rows", type=positive_int, help="index only the first N rows (default: all)")
+    p.add_argument("--components", type=positive_int, default=64, help="principal components kept (default 64)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_index)
 
     p = commands.add_parser("app", help="the local web app: match a sound, enhance a recording, edit a patch",
                             description="Start the web app (webapp/) on http://127.0.0.1:7860 and serve until Ctrl-C. "

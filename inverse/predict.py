@@ -20,6 +20,7 @@ from inverse.figures import comparison_figure
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
+from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, sample
 from inverse.target import Target, load_any_target
 from synth.audio_io import write_wav
@@ -100,17 +101,21 @@ class Prediction:
 
 class Predictor:
     """Wraps a trained :class:`InverseModel` and, optionally, a flow sampler trained on its latents
-    (:mod:`inverse.flow`); ``predict`` returns a :class:`Prediction`."""
+    (:mod:`inverse.flow`) and a retrieval index over a training set (:mod:`inverse.retrieval`), whose nearest
+    patches join the model's pool; ``predict`` returns a :class:`Prediction`."""
 
-    def __init__(self, model: InverseModel, flow: FlowNet | None = None):
+    def __init__(self, model: InverseModel, flow: FlowNet | None = None, index: RetrievalIndex | None = None):
         self.model = model.eval()
         self.flow = flow
+        self.index = index
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None, device: str = "cpu",
-                        flow: str | Path | None = "auto") -> Predictor:
+                        flow: str | Path | None = "auto", index: str | Path | None = "auto") -> Predictor:
         """``flow``: a flow checkpoint, ``None`` (latent sampling), or ``"auto"``: the shipped flow when the
-        shipped model is used and a flow is shipped for it."""
+        shipped model is used and a flow is shipped for it. ``index``: a retrieval index (``inverse index``),
+        ``None`` (the model's candidates only), or ``"auto"``: the shipped index where one is shipped (it
+        depends on the synth, not on the model)."""
         path = Path(path) if path is not None else DEFAULT_MODEL
         if path == DEFAULT_MODEL and not DEFAULT_MODEL.with_suffix(".json").exists():
             raise InputError("no default model is shipped with this installation; train one (`inverse train "
@@ -118,19 +123,24 @@ class Predictor:
         if flow == "auto":
             flow = DEFAULT_FLOW if path == DEFAULT_MODEL and DEFAULT_FLOW.with_suffix(".json").exists() else None
         sampler = None if flow is None else load_flow(flow, checkpoint.paths(path)[0])[0].to(device)
-        return cls(checkpoint.load(path, device)[0], sampler)
+        if index == "auto":
+            index = DEFAULT_INDEX if DEFAULT_INDEX.with_suffix(".json").exists() else None
+        found = None if index is None else RetrievalIndex.load(index)
+        return cls(checkpoint.load(path, device)[0], sampler, found)
 
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
-                sigma: float = SamplingConfig.sigma, min_distance: float = SamplingConfig.min_distance,
-                seed: int = 0, convert: bool = False, downmix: bool = False,
-                refine: RefineConfig | None = None,
+                retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
+                min_distance: float = SamplingConfig.min_distance, seed: int = 0, convert: bool = False,
+                downmix: bool = False, refine: RefineConfig | None = None,
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
+        ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
-        config = SamplingConfig(pool=pool, samples=samples, sigma=sigma, min_distance=min_distance, seed=seed)
+        config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
+                                min_distance=min_distance, seed=seed)
         refine = refine or RefineConfig()
         try:
             config.validate()
@@ -139,8 +149,9 @@ class Predictor:
             raise InputError(str(error)) from None
         report(0.0, "reading the target")
         target = load_any_target(target, convert=convert, downmix=downmix)
-        report(0.1, f"sampling, rendering and ranking {pool} candidates")
-        found = sample(self.model, target, config, flow=self.flow)
+        size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
+        report(0.1, f"sampling, rendering and ranking {size} candidates")
+        found = sample(self.model, target, config, flow=self.flow, index=self.index)
         if refine.method != "none":
             report(0.5, f"refining the candidates ({refine.method})")
         return Prediction(target, refine_candidates(found, target, refine, min_distance))

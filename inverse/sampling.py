@@ -2,7 +2,8 @@
 
 The target's latent is perturbed with Gaussian noise scaled by the spread of training latents
 (``model.latent_scale``, times ``sigma``); every perturbed latent is decoded, and all candidates (plus the
-unperturbed point estimate) are rendered in one batch and scored against the target's *sound*
+unperturbed point estimate), and with a retrieval index (:mod:`inverse.retrieval`) the ``retrieved`` training
+patches nearest to the target, are rendered in one batch and scored against the target's *sound*
 (:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more
 than a different tail; ``distance_db`` is reported beside it). The best ``expand`` candidates are then
 expanded by the synth's symmetries (:func:`synth.symmetry.equivalents`: other slot orders, octave offsets
@@ -21,13 +22,15 @@ import torch
 
 from inverse.flow import FlowNet
 from inverse.model import InverseModel
+from inverse.retrieval import RetrievalIndex
 from inverse.target import Scores, Target, as_target, score
 from synth.symmetry import equivalents
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    pool: int = 64  # candidates rendered and scored per target (including the point estimate)
+    pool: int = 64  # model candidates rendered and scored per target (including the point estimate)
+    retrieved: int = 64  # nearest training patches added to the pool when an index is given (0: none)
     samples: int = 10  # candidates returned
     sigma: float = 2.0  # latent noise in training-latent spreads (2 did best on validation: pretrained/RECIPE.md)
     min_distance: float = 0.05  # minimum mean |difference| of normalised parameters between returned ones
@@ -40,6 +43,8 @@ class SamplingConfig:
             raise ValueError(f"pool and samples must be >= 1, got pool={self.pool}, samples={self.samples}")
         if self.samples > self.pool:
             raise ValueError(f"cannot return {self.samples} samples from a pool of {self.pool}")
+        if self.retrieved < 0:
+            raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if self.sigma < 0 or self.min_distance < 0 or self.expand < 0 or self.keep_tolerance < 0:
             raise ValueError("sigma, min_distance, expand and keep_tolerance must be non-negative")
 
@@ -151,10 +156,11 @@ def flow_params(model: InverseModel, flow: FlowNet, target: torch.Tensor, config
 
 
 def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingConfig | None = None,
-           compiled: bool = False, flow: FlowNet | None = None) -> Candidates:
+           compiled: bool = False, flow: FlowNet | None = None, index: RetrievalIndex | None = None) -> Candidates:
     """Candidates for one target (a :class:`~inverse.target.Target` or a normalised spectrogram
-    ``Tensor[512, 512]``; see the module docstring). With ``flow`` the pool comes from the flow-matching
-    sampler (:mod:`inverse.flow`) instead of perturbed latents."""
+    ``Tensor[512, 512]``; see the module docstring). With ``flow`` the model's pool comes from the flow-matching
+    sampler (:mod:`inverse.flow`) instead of perturbed latents; with ``index`` its ``config.retrieved`` rows
+    nearest to the target join the pool."""
     config = config or SamplingConfig()
     config.validate()
     target = as_target(target)
@@ -162,6 +168,8 @@ def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingC
         params = flow_params(model.eval(), flow, target.spectrogram, config)
     else:
         params = perturbed_params(model.eval(), target.spectrogram, config)
+    if index is not None and config.retrieved:
+        params = torch.cat([params, index.query(target.spectrogram, config.retrieved)])
     scores = score(params, target, compiled=compiled)
     pool, pool_scores = expand_by_symmetry(params, scores, target, config, compiled)
     return choose(pool, pool_scores, config, params[0])

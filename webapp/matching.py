@@ -39,7 +39,7 @@ class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed."""
 
     samples: int = 10
-    refine: str = "none"
+    refine: str = RefineConfig.method
     seed: int = 0
 
     def validate(self) -> None:
@@ -58,7 +58,7 @@ class MatchSettings:
                 raise InputError(f"{name}: expected a whole number, got {value!r}")
             return int(value)
 
-        settings = cls(whole(samples, "candidates"), refine or "none", whole(seed, "seed"))
+        settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"))
         settings.validate()
         return settings
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from inverse.predict import Predictor
-from inverse.refine import REFINE_METHODS
+from inverse.refine import REFINE_METHODS, RefineConfig
 from specmask.enhance import MODES
 from synth.errors import InputError
 from webapp import editor
@@ -154,8 +154,8 @@ def _match_tab():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("match", "Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG")
             samples = gr.Slider(1, MAX_CANDIDATES, value=10, step=1, label="candidates", elem_id="match-samples")
-            refine = gr.Radio(list(REFINE_METHODS), value="none", label="refinement (gradient and cmaes take "
-                              "tens of seconds)", elem_id="match-refine")
+            refine = gr.Radio(list(REFINE_METHODS), value=RefineConfig.method, label="refinement (gradient: ~10 s, "
+                              "cmaes: tens of seconds)", elem_id="match-refine")
             seed = gr.Number(0, precision=0, minimum=0, label="seed (same seed, same candidates)",
                              elem_id="match-seed")
             button = gr.Button("Match", variant="primary", elem_id="match-button")

@@ -91,7 +91,8 @@ def predict_args(model, target, tmp_path):
     checkpoint.save(model, tmp_path / "m")
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
-    return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--json"]
+    return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
+            "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:
@@ -120,11 +121,12 @@ def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
 
 def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
     runs = {}
-    for extra in ([], ["--refine", "gradient", "--steps", "1"], ["--refine", "cmaes", "--budget", "4"]):
+    for extra in (["--refine", "none"], ["--refine", "gradient", "--steps", "1"],
+                  ["--refine", "cmaes", "--budget", "4"]):
         status, out, err = run_inverse(predict_args + extra, capsys)
         assert status == 0, err
         runs[" ".join(extra)] = json.loads(out)["candidates"]
-    plain = runs[""][0]["distance_db"]
+    plain = runs["--refine none"][0]["distance_db"]
     for name, candidates in runs.items():
         assert candidates[0]["distance_db"] <= plain + 1e-4, name
     with pytest.raises(SystemExit) as usage:

@@ -7,6 +7,7 @@ import torch
 
 from inverse import checkpoint
 from inverse.predict import DEFAULT_MODEL, Predictor
+from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.target import score
 from synth.inputs import load_target
 from synth.prior import draw
@@ -22,6 +23,17 @@ def test_shipped_model_is_small_loadable_and_documented():
     assert (model.latent_scale != 1).any(), "the latent spread was measured on training data"
     recipe = (PRETRAINED / "RECIPE.md").read_text()
     assert "inverse train" in recipe and "dataset_gen" in recipe and "seed" in recipe
+
+
+def test_shipped_index_fits_with_the_model_in_20_mb_and_excludes_held_out_data():
+    files = [DEFAULT_MODEL.with_suffix(".safetensors"), DEFAULT_MODEL.with_suffix(".json"),
+             DEFAULT_INDEX.with_suffix(".safetensors"), DEFAULT_INDEX.with_suffix(".json")]
+    assert sum(f.stat().st_size for f in files) <= 20 * 1024 * 1024
+    index = RetrievalIndex.load(DEFAULT_INDEX)
+    assert len(index) >= 30_000 and index.info["data"]["prior"] == "2"
+    # neither the demo target (seed 5) nor the benchmark's held-out targets (seed 3) can be retrieved
+    assert index.info["data"]["seed"] not in (3, 5)
+    assert "inverse index" in (PRETRAINED / "RECIPE.md").read_text()
 
 
 def test_demo_target_was_not_in_the_training_data():

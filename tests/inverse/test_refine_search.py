@@ -60,7 +60,7 @@ def test_refined_candidates_stay_distinct_and_ranked(problem):
     assert out.params.shape == (2, 100) and torch.all(out.match[1:] >= out.match[:-1])
     assert float(out.match[0]) <= float(before.min()) + 1e-6
     assert float((out.params[0] - out.params[1]).abs().mean()) >= 0.05 or not out.diverse
-    assert refine_candidates(found, target, RefineConfig(), 0.05) is found
+    assert refine_candidates(found, target, RefineConfig(method="none"), 0.05) is found
 
 
 @pytest.mark.parametrize("method", ["random", "cmaes"])
