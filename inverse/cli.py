@@ -93,9 +93,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                          "train-flow`)")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                    sigma=args.sigma, min_distance=args.min_distance, seed=args.seed,
-                                   convert=args.convert, downmix=args.downmix, refine=refine)
+                                   convert=args.convert, downmix=args.downmix, refine=refine,
+                                   progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
+
+
+def _stage_lines(fraction: float, stage: str) -> None:
+    """predict's progress on a terminal: one line per stage on stderr (a prediction takes ~10-30 s)."""
+    print(f"[{fraction:4.0%}] {stage} ...", file=sys.stderr, flush=True)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
