@@ -14,9 +14,9 @@ from synth.voice import render
 
 
 def test_the_registry_holds_the_benchmarks_methods_and_the_cli_chooses_among_them(tmp_path):
-    assert list(iq.METHODS) == ["latent", "flow", "point", "param_noise", "nearest", "nearest_ranked",
-                                "nearest_refined", "prior"]
-    assert [name for name, m in iq.METHODS.items() if m.verdict] == ["latent", "flow"]
+    assert list(iq.METHODS) == ["latent", "flow", "hybrid", "hybrid_refined", "point", "param_noise", "nearest",
+                                "nearest_ranked", "nearest_refined", "prior"]
+    assert [name for name, m in iq.METHODS.items() if m.verdict] == ["latent", "flow", "hybrid", "hybrid_refined"]
     base = ["--train", "a.h5", "--targets", "b.h5"]
     everyday = [m for m in iq.METHODS if m != "nearest_refined"]  # the slow experiment only when asked for
     assert iq.parse_args(base).methods == [m for m in everyday if m != "flow"]  # flow only with --flow

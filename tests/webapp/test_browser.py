@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from inverse.refine import RefineConfig
 from synth.patch import load_patch
 from synth.voice import render
 
@@ -57,6 +58,10 @@ def screenshot(driver, name: str) -> None:
 
 def test_match_shows_ten_playable_candidates_and_a_patch_downloads(app, browser):
     open_page(browser, app.url)
+    checked = browser.find_element(By.CSS_SELECTOR, "#match-refine input[type=radio]:checked")
+    assert checked.get_attribute("value") == RefineConfig.method == "gradient"  # the CLI's default, too
+    # no refinement here (it adds ~15 s on 2 cores and is tested without the browser)
+    browser.find_element(By.XPATH, "//*[@id='match-refine']//label[.//input[@value='none']]").click()
     harness.match(browser, EXAMPLE)
     assert count(browser, "#match-results audio") == 10
     assert count(browser, "#match-results img.spectrogram") == 11
