@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
 from inverse.refine import REFINE_METHODS, RefineConfig
+from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
 
@@ -105,7 +106,7 @@ def _stage_lines(fraction: float, stage: str) -> None:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from inverse.retrieval import IndexConfig, build_index
+    from inverse.retrieval import build_index
 
     check_input_file(args.data)
     check_output_dir(str(Path(args.out).parent), "--out's folder")
@@ -244,8 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("predict", help="candidate patches for a target spectrogram PNG, WAV or .npy",
-                            description="Encode the target, sample --pool candidates around its latent, render "
-                                        "and score them, and print the best --samples mutually different ones.")
+                            description="Encode the target and sample --pool candidates around its latent, add the "
+                                        "--retrieved training patches nearest to it from the retrieval index, "
+                                        "render and rank them all by how they sound, expand the best by the "
+                                        "synth's symmetries, refine the best --samples mutually different ones "
+                                        "(--refine) and print them.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
@@ -282,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="dataset to index (.h5), e.g. the model's training set")
     p.add_argument("--out", required=True, help="index path without suffix, e.g. runs/index")
     p.add_argument("--rows", type=positive_int, help="index only the first N rows (default: all)")
-    p.add_argument("--components", type=positive_int, default=64, help="principal components kept (default 64)")
+    p.add_argument("--components", type=positive_int, default=IndexConfig.components,
+                   help=f"principal components kept (default {IndexConfig.components})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_index)
 
