@@ -1,7 +1,7 @@
 """Sound-matching quality of the inverse model against baselines, in-domain and out-of-domain (issue 13).
 
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
-        [--methods latent point param_noise nearest prior] [--n 500] [--ood-per-source 20]
+        [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
         [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--seed 0] [--pca 128]
         [--nearest-rows N] [--eager] [--resume] [--out DIR]
 
@@ -15,8 +15,12 @@ mutually different ones by the sampler's own selection (best by match distance f
 
 - ``flow`` (with ``--flow``): the flow-matching sampler's pool (:mod:`inverse.flow`), then the same symmetry
   expansion and selection as ``latent``;
-- ``latent``: the product, :func:`inverse.sampling.sample` (a pool of ``--pool`` latent decodes, the best
-  ``--expand`` expanded by the synth's symmetries, best and mutually different returned);
+- ``latent``: the seed's sampler, :func:`inverse.sampling.sample` without an index (a pool of ``--pool`` latent
+  decodes, the best ``--expand`` expanded by the synth's symmetries, best and mutually different returned);
+- ``hybrid``: the same pool plus the ``--retrieved`` nearest patches of the retrieval index ``--index``
+  (:mod:`inverse.retrieval`, the shipped one by default), ranked and expanded together;
+- ``hybrid_refined``: ``hybrid`` then ``--refine-steps`` gradient steps (:mod:`inverse.refine`): what
+  ``inverse predict`` does by default;
 - ``point``: the regression head's point estimate alone (one candidate);
 - ``param_noise``: a pool of ``--pool`` drawn as Gaussian noise around the point estimate in *parameter*
   space, its scale matched per target to the latent pool's mean spread (same diversity budget);
