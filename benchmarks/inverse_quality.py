@@ -64,7 +64,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from torch.utils.data import DataLoader
@@ -82,7 +81,7 @@ from inverse.flow import load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
-from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex  # noqa: E402
+from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex, pooled  # noqa: E402
 from inverse.sampling import (  # noqa: E402
     Candidates,
     SamplingConfig,
@@ -100,7 +99,6 @@ from synth.spectrogram import dequantize  # noqa: E402
 from synth.voice import render  # noqa: E402
 
 PRIOR_SEED = 1_000_003  # never used for a dataset
-POOL = 8  # spectrogram pooling for the nearest-neighbour features (512x512 -> 64x64)
 OOD_INDEX = 1_000_000  # target numbers (seeds) of out-of-domain sounds: OOD_INDEX + 10_000 * source + k
 OUT_OF_DOMAIN = ("sox", "fluidsynth", "espeak-ng")
 GROUPS = ("in_domain", *OUT_OF_DOMAIN)
@@ -113,11 +111,6 @@ PITCH_IN_DOMAIN = 0.90  # share of clear-pitch in-domain targets whose best cand
 PITCH_OUT_OF_DOMAIN = 0.75  # the same for clear-pitch out-of-domain notes
 
 
-def pooled(spec_u8: torch.Tensor) -> np.ndarray:
-    """uint8 spectrograms ``(B, 1, 512, 512)`` -> float32 features ``(B, 4096)`` (8x8 mean pooling)."""
-    return F.avg_pool2d(dequantize(spec_u8).float(), POOL).flatten(1).numpy()
-
-
 class NearestBaseline:
     """PCA of pooled spectrograms + k nearest neighbours over a training set (scikit-learn)."""
 
@@ -128,7 +121,7 @@ class NearestBaseline:
                             collate_fn=collate)
         features, params = [], []
         for spec, p in tqdm(loader, desc="nearest: reading training set", disable=not progress, unit="batch"):
-            features.append(pooled(spec))
+            features.append(pooled(dequantize(spec)).numpy())
             params.append(p)
         features_np = np.concatenate(features)
         self.params = torch.cat(params)
@@ -139,7 +132,7 @@ class NearestBaseline:
 
     def query(self, target: torch.Tensor, k: int) -> torch.Tensor:
         """Normalised target ``Tensor[512, 512]`` -> the ``k`` nearest training rows' params ``Tensor[k, 100]``."""
-        feature = F.avg_pool2d(target[None, None].float(), POOL).flatten(1).numpy()
+        feature = pooled(target[None]).numpy()
         _, index = self.index.kneighbors(self.pca.transform(feature), n_neighbors=min(k, self.rows))
         return self.params[torch.from_numpy(index[0])]
 
@@ -810,14 +803,17 @@ def main(argv: list[str] | None = None) -> int:
     invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
                   "load_average": load_start, "render": "eager" if args.eager else "torch.compile"}
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
+        index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
-                                "index_data": RetrievalIndex.load(args.index).info["data"]}
+                                "index_data": index.info["data"]}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):
         nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
         invocation["nearest"] = {"rows": nearest.rows, "pca_components": int(nearest.pca.n_components_),
                                  "pca_explained": nearest.explained}
     context = Context(model, nearest, train_attrs.prior, compiled=not args.eager, options=args)
+    if "hybrid" in invocation:
+        context.shared["index"] = index  # loaded once, for retrieval_index()
 
     settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
                 "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
