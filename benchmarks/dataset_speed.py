@@ -1,15 +1,17 @@
 """Dataset generation and reading speed on this machine (CPU), written to benchmarks/results/.
 
     python benchmarks/dataset_speed.py [--n 256] [--batch-size 32] [--memory-n 1000 10000]
-                                       [--memory-render real|stub] [--reader-examples 8000]
+                                       [--memory-render real|stub] [--reader-examples 8000] [--cli-n 256]
 
 Measures, in one run:
 
-1. end-to-end ``generate`` throughput (examples/s) for lzf, gzip and none, each right after a render-only
-   pass over the same rows (prior + synth + spectrogram + quantize, nothing written), so the ratio
-   end-to-end / render-only shows what writing costs when it overlaps rendering (target: >= 80 %); the
-   pairs are repeated ``--repeats`` times, interleaved, and the medians reported (single runs of a few
-   seconds vary by +-15 % on a shared 2-core machine);
+1. end-to-end ``generate`` throughput (examples/s) for lzf, gzip and none on each synth render path (eager;
+   fast, :mod:`synth.fast_render`), each right after a render-only pass over the same rows (prior + synth +
+   spectrogram + quantize, nothing written), so the ratio end-to-end / render-only shows what writing costs
+   when it overlaps rendering (target: >= 80 %); the pairs are repeated ``--repeats`` times, interleaved,
+   and the medians reported (single runs of a few seconds vary by +-15 % on a shared 2-core machine);
+   then ``python -m dataset_gen --n CLI_N`` itself in fresh processes, ``--render eager`` and ``--render
+   fast`` interleaved (start-up, imports and loading the compiled library included; target: fast >= 3x eager);
 2. bytes per example on disk for each compression;
 3. peak resident memory of ``python -m dataset_gen`` for two dataset sizes (it must not grow with N). With
    ``--memory-render stub`` the synth is replaced by a cheap stand-in in that child process (same shapes,
@@ -45,17 +47,21 @@ from dataset_gen.generate import GenerateOptions, generate  # noqa: E402
 from dataset_gen.layout import COMPRESSIONS  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from dataset_gen.rendering import ExampleRenderer  # noqa: E402
+from synth import fast_render  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SEED = 0
+PATHS = ("eager", "fast")
 
 # Child process for the memory measurement: runs the real CLI and prints its peak RSS (KiB) last.
 _MEMORY_CHILD = """
 import resource, sys
+from synth.allocator import tune_allocator
+tune_allocator()  # as python -m dataset_gen does at start-up
 if sys.argv[1] == "stub":
     import math, torch, synth
-    def stub(params):  # same shapes as the synth, a few decaying partials; no synth DSP
+    def stub(params, path="eager"):  # same shapes as the synth, a few decaying partials; no synth DSP
         t = torch.arange(65408, dtype=torch.float32, device=params.device) / 16000
         f = 60 + 1500 * params[:, :4, None]
         return (torch.sin(2 * math.pi * f * t) * torch.exp(-t * 4 * params[:, 4:8, None])).mean(1) * 0.5
@@ -67,20 +73,30 @@ sys.exit(status)
 """
 
 
-def render_only(n: int, batch_size: int) -> float:
+def render_only(n: int, batch_size: int, path: str) -> float:
     """Examples/s of the rendering half of generation (nothing written)."""
-    renderer = ExampleRenderer(SEED, "uniform", DEFAULT_CONFIG, "cpu")
+    renderer = ExampleRenderer(SEED, "uniform", DEFAULT_CONFIG, "cpu", render_path=path)
     start = time.perf_counter()
     for first in range(0, n, batch_size):
         renderer.render(first, min(batch_size, n - first))
     return n / (time.perf_counter() - start)
 
 
-def end_to_end(n: int, batch_size: int, compression: str, out: Path) -> tuple[float, float]:
+def end_to_end(n: int, batch_size: int, compression: str, out: Path, path: str) -> tuple[float, float]:
     """(examples/s, bytes per example) of a full ``generate`` run."""
     summary = generate(GenerateOptions(num_rows=n, out=out, seed=SEED, batch_size=batch_size,
-                                       compression=compression, overwrite=True), progress=False)
+                                       compression=compression, render=path, overwrite=True), progress=False)
     return summary.examples_per_second, summary.bytes_per_example
+
+
+def cli_run(n: int, batch_size: int, out: Path, path: str) -> float:
+    """Wall seconds of ``python -m dataset_gen --n n --render path`` in a fresh process (default lzf)."""
+    command = [sys.executable, "-m", "dataset_gen", "--n", str(n), "--out", str(out), "--batch-size",
+               str(batch_size), "--render", path, "--threads", str(torch.get_num_threads()), "--overwrite",
+               "--quiet"]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start
 
 
 def peak_memory_kib(n: int, batch_size: int, out: Path, render: str) -> tuple[int, float]:
@@ -145,6 +161,7 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, nargs=2, default=[1000, 10000])
     parser.add_argument("--memory-render", choices=("real", "stub"), default="real")
     parser.add_argument("--reader-examples", type=int, default=8000)
+    parser.add_argument("--cli-n", type=int, default=256, help="rows per `python -m dataset_gen` run")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite OUT.md from OUT.json, measure nothing")
@@ -166,29 +183,43 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        render_only(args.batch_size, args.batch_size)  # warm-up: first-call costs are not throughput
-        runs: dict[str, list[tuple[float, float, float]]] = {c: [] for c in COMPRESSIONS}
+        build_start = time.perf_counter()
+        fast_render.build(log=print)
+        results["fast_build_s"] = time.perf_counter() - build_start
+        for path in PATHS:  # warm-up: first-call costs are not throughput
+            render_only(args.batch_size, args.batch_size, path)
+        runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {
+            (c, p): [] for c in COMPRESSIONS for p in PATHS}
         for _ in range(args.repeats):
             for compression in COMPRESSIONS:
-                render_rate = render_only(args.n, args.batch_size)
-                rate, per_example = end_to_end(args.n, args.batch_size, compression, tmp / f"{compression}.h5")
-                runs[compression].append((render_rate, rate, per_example))
-                print(f"{compression}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
-                      f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
+                for path in PATHS:
+                    render_rate = render_only(args.n, args.batch_size, path)
+                    rate, per_example = end_to_end(args.n, args.batch_size, compression,
+                                                   tmp / f"{compression}_{path}.h5", path)
+                    runs[compression, path].append((render_rate, rate, per_example))
+                    print(f"{compression}, {path}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
+                          f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
         results["generation"] = {}
-        for compression, pairs in runs.items():
-            results["generation"][compression] = {
+        for (compression, path), pairs in runs.items():
+            results["generation"][f"{compression}, {path}"] = {
                 "render_only_examples_per_s": statistics.median(p[0] for p in pairs),
                 "end_to_end_examples_per_s": statistics.median(p[1] for p in pairs),
                 "ratio": statistics.median(p[1] / p[0] for p in pairs),
                 "ratios": [p[1] / p[0] for p in pairs],
                 "bytes_per_example": pairs[-1][2]}
-        results["filters"] = compression_levels(tmp / "none.h5")
+        cli: dict[str, list[float]] = {path: [] for path in PATHS}
+        for _ in range(args.repeats):
+            for path in PATHS:
+                cli[path].append(cli_run(args.cli_n, args.batch_size, tmp / f"cli_{path}.h5", path))
+                print(f"python -m dataset_gen --n {args.cli_n} --render {path}: {cli[path][-1]:.1f} s", flush=True)
+        results["cli"] = {"n": args.cli_n, "compression": "lzf", "seconds": cli,
+                          "examples_per_s": {p: args.cli_n / statistics.median(cli[p]) for p in PATHS}}
+        results["filters"] = compression_levels(tmp / "none_fast.h5")
         results["reader"] = []
         variants = [(c, False, True) for c in COMPRESSIONS] + [("lzf", False, False)] + \
                    [(c, True, True) for c in COMPRESSIONS]
         for compression, as_uint8, fast_collate in variants:
-            rate = reader_throughput(tmp / f"{compression}.h5", args.reader_examples, as_uint8, fast_collate)
+            rate = reader_throughput(tmp / f"{compression}_fast.h5", args.reader_examples, as_uint8, fast_collate)
             results["reader"].append({"compression": compression, "output": "uint8" if as_uint8 else "float32",
                                       "collate": "reader.collate" if fast_collate else "default_collate",
                                       "examples_per_s": rate, "workers": 2, "batch_size": 64})
@@ -222,7 +253,7 @@ def markdown(r: dict) -> str:
         "Render-only = prior + synth + spectrogram + 8-bit quantisation, nothing written, measured right before "
         "each end-to-end run over the same rows. Target: end-to-end >= 80 % of render-only.",
         "",
-        "| compression | render-only (ex/s) | end-to-end (ex/s) | end-to-end / render-only (each pair) | "
+        "| compression, render path | render-only (ex/s) | end-to-end (ex/s) | end-to-end / render-only (each pair) | "
         "bytes per example |",
         "|---|---|---|---|---|",
     ]
@@ -230,6 +261,24 @@ def markdown(r: dict) -> str:
         each = ", ".join(f"{100 * x:.0f}" for x in g["ratios"])
         lines.append(f"| {name} | {g['render_only_examples_per_s']:.1f} | {g['end_to_end_examples_per_s']:.1f} | "
                      f"{100 * g['ratio']:.0f} % ({each}) | {g['bytes_per_example']:,.0f} |")
+    generation = r["generation"]
+    for compression in COMPRESSIONS:
+        eager, fast = generation.get(f"{compression}, eager"), generation.get(f"{compression}, fast")
+        if eager and fast:
+            lines.append(f"\n{compression}: fast / eager end-to-end "
+                         f"{fast['end_to_end_examples_per_s'] / eager['end_to_end_examples_per_s']:.2f}x.")
+    if "cli" in r:
+        c = r["cli"]
+        rates = c["examples_per_s"]
+        lines += ["", f"## `python -m dataset_gen --n {c['n']}` in a fresh process ({c['compression']}, medians of "
+                  f"{len(c['seconds']['eager'])} interleaved runs; start-up and loading included)", "",
+                  "| render path | seconds (each run) | examples/s |", "|---|---|---|"]
+        for path, seconds in c["seconds"].items():
+            lines.append(f"| {path} | {', '.join(f'{x:.1f}' for x in seconds)} | {rates[path]:.1f} |")
+        ratio = rates["fast"] / rates["eager"]
+        lines += ["", f"fast / eager: {ratio:.2f}x (target >= 3: {'met' if ratio >= 3 else 'NOT met'}). The fast "
+                  f"render was {'built in this run' if r.get('fast_build_s', 0) > 5 else 'already built'} "
+                  f"({r.get('fast_build_s', 0):.0f} s)."]
     lines += ["", "## HDF5 filters on 64 stored spectrograms (chunk = one example, with fletcher32)", "",
               "| filter | bytes per example | write ms per example | read ms per example |", "|---|---|---|---|"]
     for name, g in r["filters"].items():

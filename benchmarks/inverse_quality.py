@@ -3,7 +3,7 @@
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
         [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
         [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--seed 0] [--pca 128]
-        [--nearest-rows N] [--eager] [--resume] [--out DIR]
+        [--nearest-rows N] [--render fast|eager] [--resume] [--out DIR]
 
 Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the
 model's or ``--train``'s seed), each matched against its exact audio (``Target.from_audio(render(truth))``),
@@ -168,7 +168,7 @@ class Context:
     model: Any  # the inverse model (None where no method needs it, e.g. in tests)
     nearest: NearestBaseline | None  # the baseline's index over the training set (None unless ``nearest`` runs)
     prior: str  # prior version of the training set (synth.prior.draw's ``prior``)
-    compiled: bool = False  # render through torch.compile
+    render_path: str = "fast"  # synth.render's path for every candidate
     options: argparse.Namespace | None = None  # the command line, for a method's own options
     config: SamplingConfig = field(default_factory=SamplingConfig)  # this target's (seed = --seed + index)
     index: int = 0  # target number: seeds noise and prior draws
@@ -218,7 +218,7 @@ def method(name: str, about: str, verdict: bool = False, default: bool = True) -
 @method("latent", "the seed's sampler: latent sampling with symmetry expansion (`inverse.sampling.sample`)",
         verdict=True)
 def _latent(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    return sample(context.model, target, context.config, compiled=context.compiled)
+    return sample(context.model, target, context.config, render_path=context.render_path)
 
 
 @method("flow", "the flow-matching sampler's pool + symmetry expansion (inverse/flow.py; --flow)", verdict=True)
@@ -226,7 +226,7 @@ def _flow(context: Context, target: Target, truth: torch.Tensor | None) -> Candi
     if context.options is None or context.options.flow is None:
         raise SystemExit("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     net = context.once("flow", lambda: load_flow(context.options.flow, checkpoint.paths(context.options.model)[0])[0])
-    return sample(context.model, target, context.config, compiled=context.compiled, flow=net)
+    return sample(context.model, target, context.config, render_path=context.render_path, flow=net)
 
 
 def retrieval_index(context: Context) -> RetrievalIndex:
@@ -237,7 +237,8 @@ def retrieval_index(context: Context) -> RetrievalIndex:
 @method("hybrid", "latent pool + the retrieval index's nearest training patches (`--index`, `--retrieved`), "
         "ranked and symmetry-expanded together (`inverse.sampling.sample`)", verdict=True)
 def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    return sample(context.model, target, context.config, compiled=context.compiled, index=retrieval_index(context))
+    return sample(context.model, target, context.config, render_path=context.render_path,
+                  index=retrieval_index(context))
 
 
 @method("hybrid_refined", "hybrid, then gradient refinement of the returned candidates through the synth "
@@ -245,7 +246,7 @@ def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Can
 def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     found = _hybrid(context, target, truth)
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, seed=context.config.seed)
-    return refine_candidates(found, target, config, context.config.min_distance)
+    return refine_candidates(found, target, config, context.config.min_distance, render_path=context.render_path)
 
 
 @method("point", "the regression head's point estimate alone (one candidate)")
@@ -269,8 +270,8 @@ def nearest_candidates(context: Context, target: Target) -> Candidates:
     chosen as the product's sampler chooses (the same :func:`~inverse.sampling.expand_by_symmetry` and
     :func:`~inverse.sampling.choose`)."""
     params = context.nearest.query(target.spectrogram, context.config.pool)
-    scores = score(params, target, compiled=context.compiled)
-    pool, pool_scores = expand_by_symmetry(params, scores, target, context.config, context.compiled)
+    scores = score(params, target, render_path=context.render_path)
+    pool, pool_scores = expand_by_symmetry(params, scores, target, context.config, context.render_path)
     return choose(pool, pool_scores, context.config, params[0])
 
 
@@ -285,7 +286,7 @@ def _nearest_ranked(context: Context, target: Target, truth: torch.Tensor | None
 def _nearest_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     found = nearest_candidates(context, target)
     config = RefineConfig(method="gradient", seed=context.config.seed)
-    return refine_candidates(found, target, config, context.config.min_distance)
+    return refine_candidates(found, target, config, context.config.min_distance, render_path=context.render_path)
 
 
 @method("prior", "random draws from the synth's prior (the training set's version)")
@@ -294,7 +295,7 @@ def _prior(context: Context, target: Target, truth: torch.Tensor | None) -> torc
     return draw(PRIOR_SEED, context.index * samples, samples, prior=context.prior)
 
 
-def returned(found: torch.Tensor | Candidates, target: Target, config: SamplingConfig, compiled: bool
+def returned(found: torch.Tensor | Candidates, target: Target, config: SamplingConfig, render_path: str
              ) -> tuple[torch.Tensor, Scores]:
     """A method's answer as the candidates it returns, best first, and their scores: ``Candidates`` as they
     are; params ``Tensor[P, 100]`` scored, and cut to ``config.samples`` by :func:`select_diverse`."""
@@ -302,7 +303,7 @@ def returned(found: torch.Tensor | Candidates, target: Target, config: SamplingC
         return found.params, found.scores
     if found.dim() != 2 or found.shape[0] == 0 or found.shape[1] != 100:
         raise ValueError(f"a method must return candidate params of shape (P, 100), got {tuple(found.shape)}")
-    scores = score(found, target, compiled=compiled)
+    scores = score(found, target, render_path=render_path)
     if found.shape[0] > config.samples:
         chosen, _ = select_diverse(found, scores.match, config.samples, config.min_distance)
     else:
@@ -334,7 +335,7 @@ def evaluate_target(context: Context, names: list[str], target: Target, truth: t
     for name in names:
         started = time.perf_counter()
         params, scores = returned(METHODS[name].run(context, target, truth), target, context.config,
-                                  context.compiled)
+                                  context.render_path)
         elapsed = time.perf_counter() - started
         metrics = candidate_metrics(params, scores.match, scores.mss, scores.distance_db, truth)
         metrics[f"within_{WITHIN}x_best_mss"] = float((scores.mss <= WITHIN * scores.mss.min()).float().mean())
@@ -701,7 +702,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
-    parser.add_argument("--eager", action="store_true", help="render eagerly instead of through torch.compile")
+    parser.add_argument("--render", choices=("fast", "eager"), default="fast",
+                        help="synth render path (default fast: compiled ahead of time, built on first use)")
     parser.add_argument("--resume", action="store_true", help="keep the per-target records already written")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true")
@@ -801,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)
     invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                  "load_average": load_start, "render": "eager" if args.eager else "torch.compile"}
+                  "load_average": load_start, "render": args.render}
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
@@ -811,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
         invocation["nearest"] = {"rows": nearest.rows, "pca_components": int(nearest.pca.n_components_),
                                  "pca_explained": nearest.explained}
-    context = Context(model, nearest, train_attrs.prior, compiled=not args.eager, options=args)
+    context = Context(model, nearest, train_attrs.prior, render_path=args.render, options=args)
     if "hybrid" in invocation:
         context.shared["index"] = index  # loaded once, for retrieval_index()
 

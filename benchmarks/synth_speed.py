@@ -1,23 +1,27 @@
 """Render speed of the synth against torchsynth's ``Voice``, written to benchmarks/results/.
 
     python benchmarks/synth_speed.py [--batch-size 128] [--repeats 7] [--threads 2] [--device cpu|cuda]
-                                     [--skip-compiled] [--cold-compile] [--out benchmarks/results]
+                                     [--allocator default|tuned|both] [--out benchmarks/results]
 
 Measures, interleaved in one process so that the ratios stay fair on a shared, noisy machine (the order
 rotates every repeat; medians after one warm-up call each):
 
 1. torchsynth ``Voice`` at its defaults (44.1 kHz, 4 s buffer), random parameters (``voice(batch_idx)``,
    its own benchmark's call, which includes re-drawing the parameters);
-2. our ``render`` (eager) and ``render(compiled=True)`` on prior patches (``synth.prior.draw``), all 100
-   parameters and the effects chain; the compiled path's first call (compilation, or loading inductor's
-   on-disk cache) is reported separately;
+2. our ``render`` on its eager path and on its fast path (``path="fast"``: the voice compiled ahead of time
+   into this machine's cache, :mod:`synth.fast_render`; built first if needed, and the build time reported)
+   on prior patches (``synth.prior.draw``), all 100 parameters and the effects chain;
 3. ``synth.spectrogram.spectrogram`` on the rendered batch.
+
+``--allocator tuned`` applies :func:`synth.allocator.tune_allocator` (what the command-line tools do at
+start-up) before anything runs, so torchsynth and ours share the settings; ``--allocator both`` runs the
+whole measurement twice in child processes (default settings, then tuned) and writes one report.
 
 Throughput is audio samples per second and times real time (samples/s over that synth's sample rate).
 Peak memory comes from a fresh child process per path that renders one batch (peak resident size, and
-its rise above the peak after imports; the compiled child also reports the render's own peak after
-compilation). Checks on
-the compiled path: batch invariance (40 rows as 1x40, 40x1 and 2x20 calls) and compiled vs eager.
+its rise above the peak after imports); the fast path's child also times its first call in a fresh process
+(loading the compiled library included) and a whole first batch. Checks: batch invariance of each path (40
+rows as 1x40, 40x1 and 2x20 calls) and fast vs eager (audio, ``distance_db``, multi-scale log-mel distance).
 
 Results: ``synth_speed.json`` (every reading, machine, load average, command line) and ``synth_speed.md``.
 """
@@ -25,7 +29,8 @@ Results: ``synth_speed.json`` (every reading, machine, load average, command lin
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +52,9 @@ from benchmarks.common import (  # noqa: E402
     timed,
     write_results,
 )
-from synth import render  # noqa: E402
+from synth import fast_render, render  # noqa: E402
+from synth.allocator import tune_allocator  # noqa: E402
+from synth.perceptual import features, mss_distance  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG, Spectrogram, distance_db, spectrogram  # noqa: E402
 from synth.voice import CHUNK_ROWS  # noqa: E402
@@ -63,13 +70,16 @@ SPECTROGRAM = Spectrogram(DEFAULT_CONFIG)
 _MEMORY_CHILD = r"""
 import json, resource, sys, time
 import torch
-device, batch, threads, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-compiled = path == "compiled"
+device, batch, threads, path, allocator = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+started = time.perf_counter()
+if allocator == "tuned":
+    from synth.allocator import tune_allocator
+    tune_allocator()
 torch.set_num_threads(threads)
 if path == "torchsynth":
     from benchmarks.synth_speed import TorchsynthRunner
     runner = TorchsynthRunner(batch, device)
-    render = lambda params, compiled: runner()
+    render = lambda params, path: runner()
 else:
     from synth import render
 from synth.prior import draw
@@ -85,18 +95,19 @@ params = draw(0, 0, batch).float().to(device)
 out = {"baseline_peak_rss_mib": status_mib("VmHWM"), "baseline_rss_mib": status_mib("VmRSS")}
 peak = 0.0
 with torch.no_grad():
-    if compiled:
+    if path == "fast":
         start = time.perf_counter()
-        render(params[:CHUNK_ROWS], compiled=True)  # compiles, or loads inductor's on-disk cache
+        render(params[:CHUNK_ROWS], path="fast")  # loads the compiled library from the cache
         out["first_call_s"] = time.perf_counter() - start
-        peak = out["after_compile_peak_rss_mib"] = status_mib("VmHWM")
-        out["after_compile_rss_mib"] = status_mib("VmRSS")
+        out["process_start_to_first_audio_s"] = time.perf_counter() - started
+        peak = out["after_load_peak_rss_mib"] = status_mib("VmHWM")
+        out["after_load_rss_mib"] = status_mib("VmRSS")
         with open("/proc/self/clear_refs", "w") as f:  # "5" resets VmHWM: the render's own peak comes next
             f.write("5")
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    audio = render(params, compiled=compiled)
+    audio = render(params, path="fast" if path == "fast" else "eager")
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         out["cuda_peak_allocated_mib"] = torch.cuda.max_memory_allocated() / 2**20
@@ -135,14 +146,14 @@ class TorchsynthRunner:
         return self.voice(self.batch_idx)[0]
 
 
-def invariance(params: torch.Tensor, compiled: bool) -> dict:
+def invariance(params: torch.Tensor, path: str) -> dict:
     """Render ``params`` as one call, one row per call and two halves; bit-identical or not, and by how much."""
     with torch.no_grad():
-        whole = render(params, compiled=compiled)
-        rows = torch.cat([render(params[i:i + 1], compiled=compiled) for i in range(len(params))])
+        whole = render(params, path=path)
+        rows = torch.cat([render(params[i:i + 1], path=path) for i in range(len(params))])
         half = len(params) // 2
-        halves = torch.cat([render(params[:half], compiled=compiled), render(params[half:], compiled=compiled)])
-    out = {"rows": len(params), "path": "compiled" if compiled else "eager"}
+        halves = torch.cat([render(params[:half], path=path), render(params[half:], path=path)])
+    out = {"rows": len(params), "path": path}
     for name, other in (("one_row_per_call", rows), ("two_halves", halves)):
         diff = (whole - other).abs()
         out[name] = {"bit_identical": torch.equal(whole, other), "max_abs_diff": float(diff.max()),
@@ -158,17 +169,12 @@ def compare(a: torch.Tensor, b: torch.Tensor) -> dict:
     row_max = diff.amax(dim=1)
     with torch.no_grad():
         dist = distance_db(SPECTROGRAM.to(a.device).db(a), SPECTROGRAM.to(a.device).db(b))
+        mss = mss_distance(features(a), features(b))
     return {"bit_identical": torch.equal(a, b), "max_abs_diff": float(diff.max()),
             "mean_abs_diff": float(diff.mean()), "median_row_max_abs_diff": float(row_max.median()),
             "rows_differing": int((row_max > 0).sum()), "rows_max_abs_diff_over_1e-3": int((row_max > 1e-3).sum()),
-            "rows": len(a), "distance_db_mean": float(dist.mean()), "distance_db_max": float(dist.max())}
-
-
-def inductor_cache_files() -> tuple[str, int]:
-    """Inductor's on-disk cache directory and how many files it holds (a warm cache makes compiling fast)."""
-    from torch._inductor.runtime.runtime_utils import cache_dir
-    path = cache_dir()
-    return path, sum(len(files) for _, _, files in os.walk(path))
+            "rows": len(a), "distance_db_mean": float(dist.mean()), "distance_db_max": float(dist.max()),
+            "mss_mean": float(mss.mean()), "mss_max": float(mss.max())}
 
 
 def throughput(seconds: float, batch_size: int, num_samples: int, sample_rate: int) -> dict:
@@ -183,24 +189,21 @@ def measure(args: argparse.Namespace) -> dict:
     params = draw(SEED, 0, batch_size).float().to(device)
     torchsynth = TorchsynthRunner(batch_size, device)
 
-    def ours(compiled: bool) -> Callable[[], torch.Tensor]:
+    def ours(path: str) -> Callable[[], torch.Tensor]:
         def run() -> torch.Tensor:
             with torch.no_grad():
-                return render(params, compiled=compiled)
+                return render(params, path=path)
         return run
 
-    runners = {"torchsynth": torchsynth, "eager": ours(False)}
-    results: dict = {"compile": None}
-    if not args.skip_compiled:
-        cache, files_before = inductor_cache_files()
-        timed(runners["eager"], device)  # eager warm-up first, so that only the compilation is extra
-        compiled_run = ours(True)
-        first = timed(compiled_run, device)
-        results["compile"] = {"first_call_s": first, "inductor_cache_dir": cache,
-                              "cache_files_before": files_before, "cache_files_after": inductor_cache_files()[1]}
-        print(f"compiled: first call {first:.1f} s (batch {batch_size}, compilation or cache load included)",
-              flush=True)
-        runners["compiled"] = compiled_run
+    runners = {"torchsynth": torchsynth, "eager": ours("eager")}
+    results: dict = {"fast_build": None}
+    if device == "cpu":
+        state = fast_render.state()
+        start = time.perf_counter()
+        fast_render.build(log=print)
+        results["fast_build"] = {"state_before": state, "seconds": time.perf_counter() - start,
+                                 "entry": str(fast_render.entry_dir())}
+        runners["fast"] = ours("fast")
     audio = runners["eager"]()
     runners["spectrogram"] = lambda: spectrogram(audio)
 
@@ -236,37 +239,37 @@ def measure(args: argparse.Namespace) -> dict:
     # torchsynth's timing includes drawing its random parameters; ours excludes the prior, timed here.
     results["prior_draw_s"] = summary([timed(lambda: draw(SEED, 0, batch_size)) for _ in range(3)])["median_s"]
     results["load_average_per_repeat"] = loads
-    if results["compile"] is not None:
-        results["compile"]["compile_s_estimate"] = results["compile"]["first_call_s"] - speed["compiled"]["median_s"]
 
     checks: dict = {}
     with torch.no_grad():
         eager_batch = runners["eager"]()
         checks["eager_output"] = {"finite": bool(torch.isfinite(eager_batch).all()),
                                   "max_abs": float(eager_batch.abs().max())}
-        if "compiled" in runners:
-            compiled_batch = runners["compiled"]()
-            checks["compiled_repeat_identical"] = torch.equal(compiled_batch, runners["compiled"]())
-            checks["compiled_vs_eager_batch"] = compare(compiled_batch, eager_batch)
+        if "fast" in runners:
+            fast_batch = runners["fast"]()
+            checks["fast_repeat_identical"] = torch.equal(fast_batch, runners["fast"]())
+            checks["fast_vs_eager_batch"] = compare(fast_batch, eager_batch)
     few = draw(SEED + 1, 0, INVARIANCE_ROWS).float().to(device)
-    eager_inv = invariance(few, compiled=False)
+    eager_inv = invariance(few, "eager")
     checks["eager_invariance"] = eager_inv
-    if "compiled" in runners:
-        compiled_inv = invariance(few, compiled=True)
-        checks["compiled_invariance"] = compiled_inv
-        checks["compiled_vs_eager_invariance_rows"] = compare(compiled_inv.pop("audio"), eager_inv["audio"])
+    if "fast" in runners:
+        fast_inv = invariance(few, "fast")
+        checks["fast_invariance"] = fast_inv
+        checks["fast_vs_eager_invariance_rows"] = compare(fast_inv.pop("audio"), eager_inv["audio"])
     eager_inv.pop("audio")
     results["checks"] = checks
     for name, result in checks.items():
         print(f"{name}: {result}", flush=True)
 
     results["memory"] = {}
-    for path in ["torchsynth", "eager"] + ([] if args.skip_compiled else ["compiled"]):
-        results["memory"][path] = run_child(_MEMORY_CHILD, device, str(batch_size), str(args.threads), path)
+    for path in ["torchsynth", "eager"] + (["fast"] if "fast" in runners else []):
+        results["memory"][path] = run_child(_MEMORY_CHILD, device, str(batch_size), str(args.threads), path,
+                                            args.allocator)
         m = results["memory"][path]
         m["delta_peak_rss_mib"] = m["peak_rss_mib"] - m["baseline_peak_rss_mib"]
-        if path == "compiled":
-            m["render_delta_rss_mib"] = m["render_peak_rss_mib"] - m["after_compile_rss_mib"]
+        if path == "fast":
+            m["render_delta_rss_mib"] = m["render_peak_rss_mib"] - m["after_load_rss_mib"]
+            m["fresh_process_first_batch_s"] = m["first_call_s"] + m["render_s"]
         print(f"memory ({path}): peak RSS {m['peak_rss_mib']:.0f} MiB, "
               f"{m['delta_peak_rss_mib']:.0f} MiB above the baseline after imports", flush=True)
     return results
@@ -278,37 +281,50 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed calls per path (median reported)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--skip-compiled", action="store_true", help="skip torch.compile (minutes when cold)")
-    parser.add_argument("--cold-compile", action="store_true",
-                        help="compile into a fresh inductor cache, to time a first-ever compilation")
+    parser.add_argument("--allocator", choices=("default", "tuned", "both"), default="both",
+                        help="glibc allocator settings for both synths (default both: two runs, one report)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for synth_speed.json and .md")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.repeats < 1 or args.threads < 1:
         parser.error("--batch-size, --repeats and --threads must be positive")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: CUDA is not available on this machine (torch.cuda.is_available() is False)")
-    torch.set_num_threads(args.threads)
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="synth_speed_inductor_") as cold_cache:
-        if args.cold_compile:
-            os.environ["TORCHINDUCTOR_CACHE_DIR"] = cold_cache  # the memory children inherit (and reuse) it
-        results = {
-            "command": command_line(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-            "machine": machine_info(), "device": args.device, "threads": args.threads,
-            "batch_size": args.batch_size, "repeats": args.repeats, "cold_compile": args.cold_compile,
-            "versions": {name: version(name) for name in ("torchsynth", "pytorch-lightning")},
-            "load_average_at_start": load_average(),
-        }
-        results.update(measure(args))
+    results = {
+        "command": command_line(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": machine_info(), "device": args.device, "threads": args.threads,
+        "batch_size": args.batch_size, "repeats": args.repeats,
+        "versions": {name: version(name) for name in ("torchsynth", "pytorch-lightning")},
+        "load_average_at_start": load_average(),
+    }
+    if args.allocator == "both":  # each setting in its own process: mallopt cannot be undone in one
+        settings = {}
+        for allocator in ("default", "tuned"):
+            with tempfile.TemporaryDirectory() as scratch:
+                subprocess.run([sys.executable, __file__, "--batch-size", str(args.batch_size), "--repeats",
+                                str(args.repeats), "--threads", str(args.threads), "--device", args.device,
+                                "--allocator", allocator, "--out", scratch], check=True)
+                settings[allocator] = json.loads((Path(scratch) / f"{NAME}.json").read_text())["runs"][allocator]
+    else:
+        if args.allocator == "tuned":
+            tune_allocator()
+        torch.set_num_threads(args.threads)
+        settings = {args.allocator: measure(args)}
+    results["runs"] = settings
     results["load_average_at_end"] = load_average()
     results["seconds"] = time.time() - started
     json_path, md_path = write_results(args.out, NAME, results, markdown(results))
     print(f"wrote {json_path} and {md_path}")
 
 
+LABELS = {"torchsynth": "torchsynth `Voice` (44.1 kHz, 4 s, random params)",
+          "eager": "ours, `render` eager (16 kHz, 4.088 s)",
+          "fast": "ours, `render(path=\"fast\")` (compiled ahead of time)",
+          "spectrogram": "`spectrogram(audio)` (512x512)"}
+
+
 def markdown(r: dict) -> str:
-    m, s = r["machine"], r["speed"]
-    target = s.get("compiled", s["eager"])
+    m = r["machine"]
     lines = [
         "# Synth render speed",
         "",
@@ -317,67 +333,77 @@ def markdown(r: dict) -> str:
         f"{r['versions']['torchsynth']}. Batch {r['batch_size']}, median of {r['repeats']} interleaved repeats "
         f"after a warm-up. Total {r['seconds']:.0f} s. 1-minute load average {r['load_average_at_start'][0]:.1f} "
         f"at the start, {r['load_average_at_end'][0]:.1f} at the end (other jobs share this machine: absolute "
-        "numbers move with it; interleaving keeps the ratios fairer, not immune).",
+        "numbers move with it; interleaving keeps the ratios fairer, not immune). torchsynth's time includes "
+        "drawing its random parameters; ours excludes `prior.draw`.",
         "",
-        "| path | s / batch (median) | min | samples/s | x real time | ratio to torchsynth |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| allocator | path | s / batch (median) | min | samples/s | x real time | ratio to torchsynth | "
+        "ratio to our eager |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    labels = {"torchsynth": "torchsynth `Voice` (44.1 kHz, 4 s, random params)",
-              "eager": "ours, `render` eager (16 kHz, 4.088 s)",
-              "compiled": "ours, `render(compiled=True)`",
-              "spectrogram": "`spectrogram(audio)` (512x512)"}
-    for name, stats in s.items():
-        ratio = f"{stats['ratio_to_torchsynth']:.2f}" if "ratio_to_torchsynth" in stats else "-"
-        lines.append(f"| {labels[name]} | {stats['median_s']:.3f} | {stats['min_s']:.3f} | "
-                     f"{stats['samples_per_s'] / 1e6:.2f} M | {stats['x_realtime']:.0f}x | {ratio} |")
-    lines += ["", f"Spectrogram: {s['spectrogram']['examples_per_s']:.0f} examples/s. torchsynth's time includes "
-              f"drawing its random parameters; ours excludes `prior.draw` ({r['prior_draw_s']:.3f} s per batch). "
-              f"Target (>= 1.0x torchsynth's samples/s on the CPU): best path "
-              f"{target['ratio_to_torchsynth']:.2f}x -> {'met' if target['ratio_to_torchsynth'] >= 1 else 'NOT met'}."]
-    busiest = max(r["load_average_per_repeat"])
-    if busiest > m["cpus"] + 0.5:
-        lines += ["", f"**Warning:** the 1-minute load average reached {busiest:.1f} on {m['cpus']} CPUs during the "
-                  "repeats: other processes competed for the cores, and the eager path (thousands of small "
-                  "multi-threaded ops) slows down far more than the others under contention. Re-run on a quiet "
-                  "machine before trusting these numbers."]
+    for allocator, run in r["runs"].items():
+        s = run["speed"]
+        for name, stats in s.items():
+            ratio = f"{stats['ratio_to_torchsynth']:.2f}" if "ratio_to_torchsynth" in stats else "-"
+            eager = f"{s['eager']['median_s'] / stats['median_s']:.2f}" if name in ("eager", "fast") else "-"
+            lines.append(f"| {allocator} | {LABELS[name]} | {stats['median_s']:.3f} | {stats['min_s']:.3f} | "
+                         f"{stats['samples_per_s'] / 1e6:.2f} M | {stats['x_realtime']:.0f}x | {ratio} | {eager} |")
+    lines.append("")
+    for allocator, run in r["runs"].items():
+        s, build = run["speed"], run["fast_build"]
+        best = s.get("fast", s["eager"])
+        lines.append(f"- {allocator} allocator: fast path {best['ratio_to_torchsynth']:.2f}x torchsynth's samples/s "
+                     f"(target >= 1.0: {'met' if best['ratio_to_torchsynth'] >= 1 else 'NOT met'}), "
+                     f"{s['eager']['median_s'] / best['median_s']:.2f}x our eager path (target >= 3).")
+        busiest = max(run["load_average_per_repeat"])
+        if busiest > m["cpus"] + 0.5:
+            lines.append(f"  **Warning:** the 1-minute load average reached {busiest:.1f} on {m['cpus']} CPUs "
+                         "during these repeats; re-run on a quiet machine before trusting them.")
+        if build:
+            how = ("built in this run" if build["state_before"] != "ready" else "already built (cache)")
+            lines.append(f"  Fast render {how}: {build['seconds']:.1f} s.")
+        fast_mem = run["memory"].get("fast")
+        if fast_mem:
+            lines.append(f"  Fresh process: first {CHUNK_ROWS} rows in {fast_mem['first_call_s']:.2f} s (loading "
+                         f"the library included; {fast_mem['process_start_to_first_audio_s']:.2f} s from process "
+                         f"start after imports), first batch of {r['batch_size']} in "
+                         f"{fast_mem['fresh_process_first_batch_s']:.2f} s.")
     if r["device"] == "cuda":
-        lines.append(f"torchsynth claims {TORCHSYNTH_GPU_CLAIM_X_REALTIME:,}x real time on one GPU.")
-    if r["compile"]:
-        c = r["compile"]
-        lines += ["", f"Compiled path: first call {c['first_call_s']:.1f} s (about {c['compile_s_estimate']:.1f} s "
-                  f"of compilation or cache loading; inductor cache {c['cache_files_before']} files before, "
-                  f"{c['cache_files_after']} after{', fresh cache' if r['cold_compile'] else ''}). "
-                  f"First call in a fresh process afterwards (cache warm, {CHUNK_ROWS} rows): "
-                  f"{r['memory']['compiled']['first_call_s']:.1f} s."]
+        lines.append(f"\ntorchsynth claims {TORCHSYNTH_GPU_CLAIM_X_REALTIME:,}x real time on one GPU.")
     lines += ["", "## Peak memory (fresh process, one batch)", "",
-              "| path | peak RSS | above baseline after imports | render alone (after compile) |",
-              "|---|---:|---:|---:|"]
-    for path, mem in r["memory"].items():
-        alone = f"{mem['render_delta_rss_mib']:.0f} MiB" if "render_delta_rss_mib" in mem else "-"
-        lines.append(f"| {path} | {mem['peak_rss_mib']:.0f} MiB | {mem['delta_peak_rss_mib']:.0f} MiB | {alone} |")
-    lines += ["", "Target: under 1.5 GB (1431 MiB) for a batch of 128.", "", "## Checks", "",
-              "| check | bit-identical | max abs diff | rows differing | distance_db mean / max |",
+              "| allocator | path | peak RSS | above baseline after imports | render alone (after loading) |",
               "|---|---|---:|---:|---:|"]
-    c = r["checks"]
-    rows = []
-    for path in ("eager", "compiled"):
-        inv = c.get(f"{path}_invariance")
-        if inv:
-            n = inv["rows"]
-            rows += [(f"{path}: {n} rows, 1x{n} vs {n}x1", inv["one_row_per_call"]),
-                     (f"{path}: {n} rows, 1x{n} vs 2x{n // 2}", inv["two_halves"])]
-    if "compiled_vs_eager_batch" in c:
-        rows += [(f"compiled vs eager, batch {r['batch_size']}", c["compiled_vs_eager_batch"]),
-                 (f"compiled vs eager, {INVARIANCE_ROWS} rows", c["compiled_vs_eager_invariance_rows"])]
-    for label, check in rows:
-        dist = "-"
-        if "distance_db_mean" in check:
-            dist = f"{check['distance_db_mean']:.4f} / {check['distance_db_max']:.4f} dB"
-        lines.append(f"| {label} | {'yes' if check['bit_identical'] else 'NO'} | {check['max_abs_diff']:.3g} | "
-                     f"{check['rows_differing']} of {check['rows']} | {dist} |")
-    if "compiled_repeat_identical" in c:
-        same = "bit-identical" if c["compiled_repeat_identical"] else "DIFFERS"
-        lines += ["", f"Compiled path, same batch twice: {same}."]
+    for allocator, run in r["runs"].items():
+        for path, mem in run["memory"].items():
+            alone = f"{mem['render_delta_rss_mib']:.0f} MiB" if "render_delta_rss_mib" in mem else "-"
+            lines.append(f"| {allocator} | {path} | {mem['peak_rss_mib']:.0f} MiB | {mem['delta_peak_rss_mib']:.0f} "
+                         f"MiB | {alone} |")
+    lines += ["", "Target: under 1.5 GB (1431 MiB) for a batch of 128.", "", "## Checks", "",
+              "| allocator | check | bit-identical | max abs diff | rows differing | distance_db mean / max | "
+              "MSS mean / max |",
+              "|---|---|---|---:|---:|---:|---:|"]
+    for allocator, run in r["runs"].items():
+        c = run["checks"]
+        rows = []
+        for path in ("eager", "fast"):
+            inv = c.get(f"{path}_invariance")
+            if inv:
+                n = inv["rows"]
+                rows += [(f"{path}: {n} rows, 1x{n} vs {n}x1", inv["one_row_per_call"]),
+                         (f"{path}: {n} rows, 1x{n} vs 2x{n // 2}", inv["two_halves"])]
+        if "fast_vs_eager_batch" in c:
+            rows += [(f"fast vs eager, batch {r['batch_size']}", c["fast_vs_eager_batch"]),
+                     (f"fast vs eager, {INVARIANCE_ROWS} rows", c["fast_vs_eager_invariance_rows"])]
+        for label, check in rows:
+            dist = mss = "-"
+            if "distance_db_mean" in check:
+                dist = f"{check['distance_db_mean']:.4f} / {check['distance_db_max']:.4f} dB"
+                mss = f"{check['mss_mean']:.4f} / {check['mss_max']:.4f}"
+            lines.append(f"| {allocator} | {label} | {'yes' if check['bit_identical'] else 'NO'} | "
+                         f"{check['max_abs_diff']:.3g} | {check['rows_differing']} of {check['rows']} | {dist} | "
+                         f"{mss} |")
+        if "fast_repeat_identical" in c:
+            lines.append(f"| {allocator} | fast, same batch twice | "
+                         f"{'yes' if c['fast_repeat_identical'] else 'NO'} | - | - | - | - |")
     return "\n".join(lines) + "\n"
 
 

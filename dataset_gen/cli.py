@@ -54,6 +54,10 @@ def _generate_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--compression", default="lzf", choices=tuple(COMPRESSIONS),
                    help="lzf (default: fastest to read), gzip (smaller, readable by every HDF5 tool) or none")
     p.add_argument("--device", default="cpu", help="where to render: cpu (default) or cuda")
+    p.add_argument("--render", choices=("fast", "eager"), default=None,
+                   help="synth render path: fast (default on the CPU: the synth compiled ahead of time for this "
+                        "machine, built on first use in 1-2 minutes and cached; see `python -m synth fast-render`) "
+                        "or eager (PyTorch ops; the default on cuda). Recorded in the file; verify re-renders on it")
     p.add_argument("--shard", default="0/1", help="write only shard i of N (contiguous rows), e.g. 3/8; "
                    "combine shards with `merge`")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -80,6 +84,9 @@ def _verify_parser(prog: str) -> argparse.ArgumentParser:
     group.add_argument("--all", action="store_true", help="re-render every row")
     p.add_argument("--sample-seed", type=int, default=0, help="which random rows (default 0)")
     p.add_argument("--device", default=None, help="re-render on this device (default: the one recorded)")
+    p.add_argument("--render", choices=("fast", "eager"), default=None,
+                   help="re-render on this synth path (default: the one recorded; files made before paths were "
+                        "recorded: eager)")
     p.add_argument("--tolerance", type=int, default=0,
                    help="allowed difference in 8-bit levels (default 0; 1 across devices)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -123,7 +130,8 @@ def _run_generate(args: argparse.Namespace) -> int:
     audio_dtype = args.audio_dtype or ("float16" if args.audio else NO_AUDIO)
     options = GenerateOptions(num_rows=args.n, out=args.out, seed=args.seed, sampler=args.sampler, prior=args.prior,
                               batch_size=args.batch_size, compression=args.compression, audio_dtype=audio_dtype,
-                              device=args.device, shard=Shard.parse(args.shard), overwrite=args.overwrite)
+                              device=args.device, render=args.render or ("fast" if args.device == "cpu" else "eager"),
+                              shard=Shard.parse(args.shard), overwrite=args.overwrite)
     try:
         summary = generate(options, progress=not args.quiet)
     except KeyboardInterrupt:
@@ -158,7 +166,8 @@ def _run_verify(args: argparse.Namespace) -> int:
 
     _set_threads(args.threads)
     report = verify(args.file, sample=args.sample, all_rows=args.all, sample_seed=args.sample_seed,
-                    device=args.device, tolerance=args.tolerance, progress=not args.json and sys.stderr.isatty())
+                    device=args.device, render=args.render, tolerance=args.tolerance,
+                    progress=not args.json and sys.stderr.isatty())
     print(json.dumps(report.to_json(), indent=2) if args.json else "\n".join(report.lines()))
     return 0 if report.ok else 1
 

@@ -96,7 +96,8 @@ def format_description(info: dict) -> list[str]:
         f"{info['row_range'][1] - 1} of {info['total_rows']})",
         f"  synth {a['synth_version']}, format {a['format_version']}, seed {a['seed']}, sampler {a['sampler']}, "
         f"prior {a.get('prior', '1')}, "
-        f"rendered on {a['render_device']}, compression {a['compression']}, audio {a['audio_dtype']}",
+        f"rendered on {a['render_device']} ({a.get('render_path', 'eager')} path), compression {a['compression']}, "
+        f"audio {a['audio_dtype']}",
         f"  parameters: {a['param_spec']['parameters']} (spec sha256 {a['param_spec']['sha256']}); data fingerprint "
         f"{info['fingerprint']}",
         "  spectrogram: " + ", ".join(f"{k}={v}" for k, v in a["spectrogram_config"].items()),

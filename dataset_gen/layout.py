@@ -114,6 +114,9 @@ class FileAttrs:
     audio_dtype: str  # "none", "float16" or "float32"
     render_device: str  # device type the rows were rendered on ("cpu", "cuda"; "mixed" if merged from both)
     prior: str = "1"  # synth.prior version the rows were drawn from (files written before it existed: "1")
+    # synth.render path the rows took: "eager" or "fast" (synth.fast_render; within float rounding of eager);
+    # "mixed" for a merged file whose shards differ; files written before it existed: "eager"
+    render_path: str = "eager"
 
     @property
     def num_rows(self) -> int:

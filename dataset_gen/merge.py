@@ -118,7 +118,8 @@ def _write_virtual(found: list[tuple[Path, FileAttrs]], out: Path) -> None:
         sources.append({"file": source_name, "row_start": attrs.row_start, "row_stop": attrs.row_stop})
     merged = replace(first, row_start=0, row_stop=total, complete_rows=total, complete=1,
                      compression=_common([a.compression for _, a in found]),
-                     render_device=_common([a.render_device for _, a in found]))
+                     render_device=_common([a.render_device for _, a in found]),
+                     render_path=_common([a.render_path for _, a in found]))
     temporary = partial_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

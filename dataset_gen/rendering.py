@@ -1,11 +1,12 @@
 """From global row indices to stored bytes: the prior, the synth and the 8-bit spectrogram, on one device.
 
 Generation and ``verify`` both go through :class:`ExampleRenderer`, so a re-render takes exactly the path
-the stored row took.
+the stored row took (device and render path, both recorded in the file).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,14 +55,24 @@ class ExampleRenderer:
     """
 
     def __init__(self, seed: int, sampler: str, config: SpectrogramConfig, device: str = "cpu",
-                 audio_dtype: str | None = None, prior: str = prior.LATEST_PRIOR) -> None:
-        from synth import render  # the voice is imported only when something is rendered
+                 audio_dtype: str | None = None, prior: str = prior.LATEST_PRIOR, render_path: str = "eager",
+                 log: Callable[[str], None] | None = None) -> None:
+        """``render_path``: ``synth.render``'s path; ``"fast"`` is built on first use (a line through ``log``)
+        and becomes ``"eager"`` where it cannot be built or the device is not the CPU; the path taken is
+        ``self.render_path``."""
+        from synth import fast_render, render  # the voice is imported only when something is rendered
 
         self._render = render
         self.seed = seed
         self.sampler = sampler
         self.prior = prior
         self.device = resolve_device(device)
+        if render_path not in fast_render.RENDER_PATHS:
+            raise InputError(f"unknown render path {render_path!r}; expected one of "
+                             f"{', '.join(fast_render.RENDER_PATHS)}")
+        if self.device.type != "cpu" and render_path == "fast":
+            raise InputError(f"the fast render runs on the CPU; with --device {device} pass --render eager")
+        self.render_path = fast_render.resolve(render_path, log=log) if self.device.type == "cpu" else "eager"
         self.audio_dtype = None if audio_dtype in (None, "none") else np.dtype(audio_dtype)
         self.spectrogram = Spectrogram(config).to(self.device)
 
@@ -72,7 +83,7 @@ class ExampleRenderer:
     @torch.no_grad()
     def render(self, start: int, count: int) -> RenderedBatch:
         params = self.params(start, count)
-        audio = self._render(torch.from_numpy(params).to(self.device))
+        audio = self._render(torch.from_numpy(params).to(self.device), path=self.render_path)
         spectrograms = quantize(self.spectrogram(audio)).cpu().numpy()
         stored_audio = None
         if self.audio_dtype is not None:

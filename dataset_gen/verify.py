@@ -3,13 +3,15 @@
 Every row's parameters are compared with the prior (cheap); spectrograms (and audio) are re-rendered and
 compared byte for byte for every row of a small file (up to :data:`FULL_CHECK_ROWS` rows) and for a random
 sample of :data:`DEFAULT_SAMPLE` rows otherwise (``sample=`` / ``--sample K`` and ``all_rows`` /
-``--all`` change that). Re-rendering uses the device the file was rendered on when it is available; a
-file rendered on another device can differ by float rounding, which ``tolerance`` (8-bit levels) allows.
+``--all`` change that). Re-rendering uses the device and the synth render path (``eager`` or ``fast``) the
+file records when they are available; a file re-rendered on another device or path can differ by float
+rounding, which ``tolerance`` (8-bit levels) allows.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +89,7 @@ def choose_rows(num_rows: int, sample: int | None, all_rows: bool, seed: int) ->
 
 
 def verify(path: Path | str, *, sample: int | None = None, all_rows: bool = False, sample_seed: int = 0,
-           rows: Sequence[int] | None = None, device: str | None = None, tolerance: int = 0,
+           rows: Sequence[int] | None = None, device: str | None = None, render: str | None = None, tolerance: int = 0,
            batch_size: int = 16, progress: bool = False) -> VerifyReport:
     """Verify ``path``; ``rows`` (file rows) re-renders exactly those instead of a sample.
 
@@ -106,7 +108,13 @@ def verify(path: Path | str, *, sample: int | None = None, all_rows: bool = Fals
         config = SpectrogramConfig.from_json(json.loads(attrs.spectrogram_config))
         device_name = _choose_device(attrs, device, report)
         renderer = ExampleRenderer(attrs.seed, attrs.sampler, config, device_name, prior=attrs.prior,
-                                   audio_dtype=attrs.audio_dtype if attrs.has_audio else None)
+                                   audio_dtype=attrs.audio_dtype if attrs.has_audio else None,
+                                   render_path=_choose_render_path(attrs, render, device_name),
+                                   log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True))
+        if renderer.render_path != attrs.render_path:
+            report.notes.append(f"rows were rendered on the {attrs.render_path} path, re-rendering on the "
+                                f"{renderer.render_path} path: float rounding may differ (--tolerance 1 allows one "
+                                "8-bit level)")
         report.device = renderer.device.type
         _check_params(file, attrs, renderer, rows_to_check, report)
         if rows is None:
@@ -152,6 +160,13 @@ def _check_header(file: h5py.File, attrs: FileAttrs, path: Path, report: VerifyR
         report.problems.append("its parameter spec differs from this synth's (same version string, other spec)")
         return False
     return True
+
+
+def _choose_render_path(attrs: FileAttrs, render: str | None, device: str) -> str:
+    """The requested path, else the recorded one where this device can take it, else eager."""
+    if render is not None:
+        return render
+    return "fast" if attrs.render_path == "fast" and resolve_device(device).type == "cpu" else "eager"
 
 
 def _choose_device(attrs: FileAttrs, device: str | None, report: VerifyReport) -> str:

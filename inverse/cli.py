@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,8 @@ from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
+from synth.fast_render import RENDER_PATHS
+from synth.fast_render import resolve as resolve_render_path
 
 if TYPE_CHECKING:  # the training code is imported by the train command only: predict stays light
     from inverse.train import TrainConfig
@@ -95,7 +97,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                    sigma=args.sigma, min_distance=args.min_distance, seed=args.seed,
                                    convert=args.convert, downmix=args.downmix, refine=refine,
-                                   progress=_stage_lines if sys.stderr.isatty() else None)
+                                   render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
 
@@ -126,13 +128,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     _check_out(args)
     config = SearchConfig(method=args.method, budget=args.budget, time_budget_s=args.time_budget,
-                          samples=args.samples, min_distance=args.min_distance, seed=args.seed)
+                          samples=args.samples, min_distance=args.min_distance, seed=args.seed,
+                          render=args.render)
     try:
         config.validate()
     except ValueError as error:
         raise InputError(str(error)) from None
     target = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
-    found = search(target, config, progress=not args.json)
+    found = search(target, replace(config, render=_render_path(args)), progress=not args.json)
     target.source = f"{target.source} (search: {args.method})"
     _report(Prediction(target, found), args)
     return 0
@@ -211,6 +214,19 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same candidates")
     p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    p.add_argument("--render", choices=RENDER_PATHS, default="auto",
+                   help="how candidates are rendered: fast (the synth compiled ahead of time for this machine; "
+                        "built on first use, 1-2 minutes once), eager (PyTorch ops), or auto (default: fast when "
+                        "already built, see `python -m synth fast-render build`, else eager)")
+
+
+def _render_path(args: argparse.Namespace) -> str:
+    """--render resolved here, building the fast render first (with a note on stderr) for --render fast."""
+    path = resolve_render_path(args.render, log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True))
+    if args.render == "auto" and path == "eager" and sys.stderr.isatty():
+        print("note: rendering on the eager path; `python -m synth fast-render build` (1-2 minutes, once per "
+              "machine) makes this several times faster", file=sys.stderr, flush=True)
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:

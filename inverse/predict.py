@@ -25,6 +25,8 @@ from inverse.sampling import Candidates, SamplingConfig, sample
 from inverse.target import Target, load_any_target
 from synth.audio_io import write_wav
 from synth.errors import InputError
+from synth.fast_render import RENDER_PATHS
+from synth.fast_render import resolve as resolve_render_path
 from synth.image_io import write_png
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
@@ -131,12 +133,14 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, seed: int = 0, convert: bool = False,
-                downmix: bool = False, refine: RefineConfig | None = None,
+                downmix: bool = False, refine: RefineConfig | None = None, render: str = "auto",
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
+        ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
+        is built on this machine (``python -m synth fast-render build``), ``fast`` builds it first if needed;
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
@@ -147,11 +151,14 @@ class Predictor:
             refine.validate()
         except ValueError as error:
             raise InputError(str(error)) from None
+        if render not in RENDER_PATHS:
+            raise InputError(f"unknown render path {render!r}; expected one of {', '.join(RENDER_PATHS)}")
         report(0.0, "reading the target")
+        render = resolve_render_path(render, log=lambda line: report(0.0, line))
         target = load_any_target(target, convert=convert, downmix=downmix)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.1, f"sampling, rendering and ranking {size} candidates")
-        found = sample(self.model, target, config, flow=self.flow, index=self.index)
+        found = sample(self.model, target, config, render_path=render, flow=self.flow, index=self.index)
         if refine.method != "none":
             report(0.5, f"refining the candidates ({refine.method})")
-        return Prediction(target, refine_candidates(found, target, refine, min_distance))
+        return Prediction(target, refine_candidates(found, target, refine, min_distance, render_path=render))

@@ -82,10 +82,10 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
 
 
 def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
-                 sigma0: float = 0.05, seed: int = 0, deadline: float | None = None
+                 sigma0: float = 0.05, seed: int = 0, deadline: float | None = None, render_path: str = "auto"
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """CMA-ES (:func:`inverse.cma.cma_minimize`) warm-started at each candidate's continuous parameters,
-    ``budget`` renders per candidate, discrete parameters fixed.
+    ``budget`` renders per candidate (on ``render_path``, :func:`synth.render`), discrete parameters fixed.
 
     ``start_distances`` ``Tensor[K]``: the candidates' current distances (no render spent on them).
     Returns the best point seen per candidate and its distance (never worse than the start). With a
@@ -101,7 +101,7 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
         def evaluate(points: np.ndarray, k: int = k) -> np.ndarray:
             batch = best[k].expand(points.shape[0], -1).clone()
             batch[:, _CONTINUOUS] = torch.from_numpy(points).float()
-            return score(batch, target).match.numpy()
+            return score(batch, target, render_path=render_path).match.numpy()
 
         points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k,
                                       share)
@@ -114,10 +114,13 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
     return best, best_d
 
 
-def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: RefineConfig, min_distance: float
-                      ) -> Candidates:
+def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: RefineConfig, min_distance: float,
+                      render_path: str = "auto") -> Candidates:
     """Refine the ``K`` returned candidates, then re-select ``K`` mutually different ones (best first) from
     the refined and the original ones, and re-render the chosen for their audio and spectrograms.
+
+    ``render_path`` (:func:`synth.render`) renders CMA-ES's points and the chosen candidates; gradient steps
+    need the differentiable eager path.
 
     ``pool_index`` of the result indexes ``[refined..., original...]`` (``i < K``: refined candidate ``i``).
     """
@@ -129,9 +132,10 @@ def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: 
         refined, distances = refine_gradient(found.params, target, config.steps, config.lr)
     else:
         refined, distances = refine_cmaes(found.params, target, found.match, config.budget, config.sigma0,
-                                          config.seed)
+                                          config.seed, render_path=render_path)
     params = torch.cat([refined, found.params])
     all_distances = torch.cat([distances, found.match])
     chosen, diverse = select_diverse(params, all_distances, found.params.shape[0], min_distance)
     index = torch.tensor(chosen)
-    return Candidates(params[index], score(params[index], target), index, diverse, found.point)
+    return Candidates(params[index], score(params[index], target, render_path=render_path), index, diverse,
+                      found.point)

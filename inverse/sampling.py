@@ -123,7 +123,7 @@ def perturbed_params(model: InverseModel, target: torch.Tensor, config: Sampling
 
 
 def expand_by_symmetry(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
-                       compiled: bool = False) -> tuple[torch.Tensor, Scores]:
+                       render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
     """The pool plus the symmetric variants of its best ``config.expand`` rows that still match: variants are
     rendered and kept where their match distance is at most their source's + ``keep_tolerance``."""
     if config.expand == 0:
@@ -135,7 +135,7 @@ def expand_by_symmetry(params: torch.Tensor, scores: Scores, target: Target, con
     if variants.shape[0] == 0:
         return params, scores
     source = torch.cat([torch.full((v.shape[0],), i) for v, i in found])
-    judged = score(variants, target, compiled=compiled)
+    judged = score(variants, target, render_path=render_path)
     keep = judged.match <= scores.match[source] + config.keep_tolerance
     return torch.cat([params, variants[keep]]), Scores.cat([scores, judged.select(keep.nonzero()[:, 0])])
 
@@ -158,11 +158,12 @@ def flow_params(model: InverseModel, flow: FlowNet, target: torch.Tensor, config
 
 
 def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingConfig | None = None,
-           compiled: bool = False, flow: FlowNet | None = None, index: RetrievalIndex | None = None) -> Candidates:
+           render_path: str = "auto", flow: FlowNet | None = None, index: RetrievalIndex | None = None
+           ) -> Candidates:
     """Candidates for one target (a :class:`~inverse.target.Target` or a normalised spectrogram
     ``Tensor[512, 512]``; see the module docstring). With ``flow`` the model's pool comes from the flow-matching
     sampler (:mod:`inverse.flow`) instead of perturbed latents; with ``index`` its ``config.retrieved`` rows
-    nearest to the target join the pool."""
+    nearest to the target join the pool. ``render_path``: how candidates are rendered (:func:`synth.render`)."""
     config = config or SamplingConfig()
     config.validate()
     target = as_target(target)
@@ -172,6 +173,6 @@ def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingC
         params = perturbed_params(model.eval(), target.spectrogram, config)
     if index is not None and config.retrieved:
         params = torch.cat([params, index.query(target.spectrogram, config.retrieved)])
-    scores = score(params, target, compiled=compiled)
-    pool, pool_scores = expand_by_symmetry(params, scores, target, config, compiled)
+    scores = score(params, target, render_path=render_path)
+    pool, pool_scores = expand_by_symmetry(params, scores, target, config, render_path)
     return choose(pool, pool_scores, config, params[0])

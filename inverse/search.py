@@ -17,6 +17,8 @@ from tqdm import tqdm
 
 from inverse.sampling import Candidates, select_diverse
 from inverse.target import Target, as_target, score
+from synth.fast_render import RENDER_PATHS
+from synth.fast_render import resolve as resolve_render_path
 from synth.params import NUM_PARAMS, canonicalize
 from synth.prior import draw
 
@@ -33,6 +35,7 @@ class SearchConfig:
     sigma0: float = 0.3  # cmaes: initial step size (normalised units), from the centre of the cube
     batch: int = 32  # random: renders per batch (cmaes renders one generation, 17 points, per batch)
     seed: int = 0
+    render: str = "auto"  # synth.render's path: auto (fast when built on this machine), fast, eager
 
     def validate(self) -> None:
         if self.method not in SEARCH_METHODS:
@@ -43,6 +46,8 @@ class SearchConfig:
             raise ValueError(f"samples must be between 1 and the budget ({self.budget}), got {self.samples}")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise ValueError(f"the time budget must be positive, got {self.time_budget_s}")
+        if self.render not in RENDER_PATHS:
+            raise ValueError(f"unknown render path {self.render!r}; expected one of {', '.join(RENDER_PATHS)}")
 
 
 def search(target: Target | torch.Tensor, config: SearchConfig | None = None, progress: bool = False) -> Candidates:
@@ -56,12 +61,13 @@ def search(target: Target | torch.Tensor, config: SearchConfig | None = None, pr
     config = config or SearchConfig()
     config.validate()
     target = as_target(target)
+    path = resolve_render_path(config.render)
     deadline = None if config.time_budget_s is None else time.perf_counter() + config.time_budget_s
     bar = tqdm(total=config.budget, desc=f"search ({config.method})", unit="render", disable=not progress)
     seen_params, seen_distances = [], []
 
     def evaluate(params: torch.Tensor) -> torch.Tensor:
-        distances = score(params, target).match
+        distances = score(params, target, render_path=path).match
         seen_params.append(params)
         seen_distances.append(distances)
         bar.update(params.shape[0])
@@ -81,5 +87,5 @@ def search(target: Target | torch.Tensor, config: SearchConfig | None = None, pr
     params, distances = torch.cat(seen_params), torch.cat(seen_distances)
     chosen, diverse = select_diverse(params, distances, min(config.samples, params.shape[0]), config.min_distance)
     index = torch.tensor(chosen)
-    return Candidates(params[index], score(params[index], target), index, diverse, params[index[0]])
+    return Candidates(params[index], score(params[index], target, render_path=path), index, diverse, params[index[0]])
 

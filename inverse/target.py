@@ -112,16 +112,17 @@ class Scores:
 
 
 @torch.no_grad()
-def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64, compiled: bool = False) -> Scores:
+def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
+          render_path: str = "auto") -> Scores:
     """Render ``params`` ``Tensor[P, 100]`` and score every row against ``target``.
 
-    ``compiled`` renders through ``torch.compile`` (see :func:`synth.voice.render`): faster for long runs such
-    as benchmarks, after a compilation that costs more than one prediction.
+    ``render_path``: :func:`synth.voice.render`'s path; ``"auto"`` takes the fast (ahead-of-time compiled)
+    render when it is built on this machine.
     """
     target = as_target(target)
     parts = []
     for chunk in params.float().split(batch):
-        audio = render(chunk, compiled=compiled)
+        audio = render(chunk, path=render_path)
         specs = spectrogram(audio)
         candidate = features(audio)
         parts.append(Scores(match_distance(candidate, target.features), mss_distance(candidate, target.features),

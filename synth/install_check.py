@@ -53,7 +53,11 @@ def check_install(modules: tuple[str, ...] = NATIVE_MODULES) -> None:
 
 def run_checked(cli_module: str) -> int:
     """Check the installation, then import ``cli_module`` (e.g. ``"inverse.cli"``) and run its ``main()``;
-    returns the exit status. An import failure of the command module is reported as a broken install too."""
+    returns the exit status. An import failure of the command module is reported as a broken install too.
+    The glibc allocator is tuned first (:mod:`synth.allocator`: renders ~10-25 % faster)."""
+    from synth.allocator import tune_allocator
+
+    tune_allocator()
     try:
         check_install()
         main = importlib.import_module(cli_module).main

@@ -68,7 +68,7 @@ def test_a_method_is_one_function_and_is_scored_and_judged_like_the_others(monke
     record = iq.evaluate_target(context, ["prior"], target, truth, judge_pitch=True, target_pitch=unclear)
     assert calls == [] and record["target_pitch"] == unclear and "pitch" not in record["methods"]["prior"]
     with pytest.raises(ValueError, match=r"\(P, 100\)"):
-        iq.returned(torch.zeros(3, 7), target, context.config, compiled=False)
+        iq.returned(torch.zeros(3, 7), target, context.config, render_path="eager")
 
 
 def _metrics(best_mss, diversity=0.1, within=1.0, **extra):

@@ -53,14 +53,15 @@ def test_layout_and_attributes(ds, reference):
         assert json.loads(a["spectrogram_config"]) == DEFAULT_CONFIG.to_json()
         assert (a["seed"], a["sampler"], a["prior"], a["total_rows"], a["row_start"], a["row_stop"]) == \
             (ds.SEED, "uniform", LATEST_PRIOR, ds.N, 0, ds.N)
-        assert (a["complete"], a["complete_rows"], a["compression"], a["audio_dtype"], a["render_device"]) == \
-            (1, ds.N, "lzf", "float16", "cpu")
+        assert (a["complete"], a["complete_rows"], a["compression"], a["audio_dtype"], a["render_device"],
+                a["render_path"]) == (1, ds.N, "lzf", "float16", "cpu", "fast")
         params, row, audio = f["params"][()], f["spectrograms"][4], f["audio"][4]
     assert not partial_path(reference).exists()
-    # Row i is the prior's row i, rendered alone (batch of one) by the synth and the spectrogram.
+    # Row i is the prior's row i, rendered alone (batch of one) by the synth (on the fast path, the default)
+    # and the spectrogram.
     assert np.array_equal(params, draw(ds.SEED, 0, ds.N, prior=LATEST_PRIOR).numpy())
     with torch.no_grad():
-        alone = render(torch.from_numpy(params[4:5]))
+        alone = render(torch.from_numpy(params[4:5]), path="fast")
         expected = quantize(Spectrogram(DEFAULT_CONFIG)(alone))[0].numpy()
     assert np.array_equal(row, expected)
     assert np.array_equal(audio, alone[0].to(torch.float16).numpy())

@@ -1,0 +1,140 @@
+"""The fast (ahead-of-time compiled) render: batch and thread invariance, agreement with the eager path, the
+cache (a stale entry is rebuilt, never loaded) and ``python -m synth fast-render``.
+
+The real build lands in this machine's cache (``~/.cache/inverse-synth``) like any user's, so it costs 1-2
+minutes once per machine and torch version, and nothing afterwards; the cache tests use a temporary cache
+folder and a stand-in compiler, since what they test is the cache's bookkeeping.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from synth import fast_render, render
+from synth.cli import main
+from synth.perceptual import features, mss_distance
+from synth.prior import draw
+
+#: The fast path's agreement with the eager path, measured on 64 + 64 prior patches (priors 1 and 2): largest
+#: multi-scale log-mel distance 0.0066 (a typical best match is ~0.3), largest audio difference 0.013. The
+#: bound leaves room for other CPUs' kernels.
+MSS_TOLERANCE = 0.02
+AUDIO_TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def fast() -> fast_render.FastVoice:
+    return fast_render.FastVoice.load(build_if_needed=True)
+
+
+@pytest.fixture(scope="module")
+def patches() -> torch.Tensor:
+    return torch.cat([draw(21, 0, 12, prior="1"), draw(22, 0, 12, prior="2")])
+
+
+def test_same_bits_across_batch_splits_and_thread_counts(fast, patches):
+    whole = fast(patches)
+    assert whole.shape == (24, 65408) and whole.dtype == torch.float32
+    assert torch.isfinite(whole).all() and whole.abs().max() <= 1.0
+    assert torch.equal(torch.cat([fast(patches[i:i + 1]) for i in range(24)]), whole)
+    assert torch.equal(torch.cat([fast(patches[:7]), fast(patches[7:])]), whole)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1 if before > 1 else 2)
+    try:
+        assert torch.equal(fast(patches), whole)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_close_to_the_eager_path(fast, patches):
+    with torch.no_grad():
+        eager = render(patches)
+        quick = render(patches, path="fast")
+    assert torch.equal(quick, fast(patches))
+    assert not torch.equal(quick, eager)  # another path: not bit-identical (that is why files record it)
+    assert (quick - eager).abs().max() < AUDIO_TOLERANCE
+    assert mss_distance(features(quick), features(eager)).max() < MSS_TOLERANCE
+
+
+def test_auto_takes_the_fast_path_once_built_but_eager_for_gradients(fast, patches):
+    assert fast_render.state() == "ready" and fast_render.resolve("auto") == "fast"
+    with torch.no_grad():
+        assert torch.equal(render(patches[:3], path="auto"), fast(patches[:3]))
+    wanted = patches[:2].clone().requires_grad_(True)
+    audio = render(wanted, path="auto")
+    assert torch.equal(audio.detach(), render(patches[:2]))
+    audio.square().sum().backward()
+    assert wanted.grad is not None and wanted.grad.abs().sum() > 0
+
+
+def _fake_compiler(calls: list):
+    def compiler(path: Path) -> None:
+        calls.append(path)
+        path.write_bytes(b"not a real package")
+    return compiler
+
+
+def test_a_stale_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, patches):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+    calls = []
+    assert fast_render.state() == "missing"
+    entry = fast_render.build(compiler=_fake_compiler(calls))
+    assert len(calls) == 1 and fast_render.state() == "ready" and entry.parent == tmp_path
+    fast_render.build(compiler=_fake_compiler(calls))
+    assert len(calls) == 1  # ready: not rebuilt
+
+    # The entry now records another torch (as after an upgrade): stale, so never loaded, never used by auto.
+    meta = json.loads((entry / fast_render.META).read_text())
+    meta["key"]["torch"] = "0.0.1"
+    (entry / fast_render.META).write_text(json.dumps(meta))
+    assert fast_render.state() == "stale" and fast_render.resolve("auto") == "eager"
+    with pytest.raises(FileNotFoundError, match="fast-render build"):
+        fast_render.FastVoice.load()
+    with torch.no_grad():
+        assert torch.equal(render(patches[:2], path="auto"), render(patches[:2]))
+    fast_render.build(compiler=_fake_compiler(calls))
+    assert len(calls) == 2 and fast_render.state() == "ready"
+    assert json.loads((entry / fast_render.META).read_text())["key"] == fast_render.cache_key()
+
+    # Another synth version is another key: another entry, built beside the old one.
+    monkeypatch.setattr(fast_render, "SYNTH_VERSION", "9.9.9")
+    assert fast_render.state() == "missing" and fast_render.entry_dir() != entry
+    assert fast_render.resolve("auto") == "eager"
+    fast_render.build(compiler=_fake_compiler(calls))
+    assert len(calls) == 3 and fast_render.clear() == 2 and fast_render.state() == "missing"
+
+
+def test_an_interrupted_build_leaves_nothing_that_looks_ready(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+
+    def interrupted(path: Path) -> None:
+        path.write_bytes(b"half a package")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fast_render.build(compiler=interrupted)
+    assert fast_render.state() == "stale"
+    assert not (fast_render.entry_dir() / fast_render.PACKAGE).exists()
+
+
+def test_fast_falls_back_to_eager_where_it_cannot_be_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+
+    def no_compiler(path: Path) -> None:
+        raise RuntimeError("g++: command not found\nmore detail")
+
+    monkeypatch.setattr(fast_render, "compile_package", no_compiler)
+    lines = []
+    assert fast_render.resolve("fast", log=lines.append) == "eager"
+    assert any("g++: command not found" in line and "eager" in line for line in lines)
+    with pytest.raises(ValueError, match="unknown render path"):
+        fast_render.resolve("turbo")
+
+
+def test_cli_status_json(fast, capsys):
+    assert main(["fast-render", "status", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["state"] == "ready" and summary["entry"] == str(fast.entry)
+    assert summary["synth_version"] == fast_render.SYNTH_VERSION and summary["torch"] == torch.__version__
