@@ -4,8 +4,9 @@ baseline measured in the same run (a shared machine's speed drifts; ratios to th
     python benchmarks/cli_timings.py [--repeats 3] [--out benchmarks/results]
 
 Measures: ``python -c 'import torch'``; ``inverse predict inverse/pretrained/example.png --samples 10`` (the
-shipped model, default pool); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf); ``specmask enhance``
-on the shipped 4.6 s noisy example (wall time and the real-time factor the command reports). Writes
+shipped model, default pool) rendering on the eager path and on the fast path (:mod:`synth.fast_render`, built
+before the first round); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf) on each path;
+``specmask enhance`` on the shipped 4.6 s noisy example (wall time and the real-time factor the command reports). Writes
 ``cli_timings.{json,md}`` with the command line, machine facts and load averages before and after.
 """
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 
 DATASET_ROWS = 64
+PATHS = ("eager", "fast")
 
 
 def wall(argv: list[str]) -> tuple[float, str]:
@@ -38,23 +40,28 @@ def wall(argv: list[str]) -> tuple[float, str]:
 
 def measure(repeats: int) -> dict:
     python = sys.executable
-    readings: dict[str, list[float]] = {"import_torch_s": [], "predict_s": [], "dataset_s": [], "enhance_s": [],
-                                        "enhance_rtf": []}
+    readings: dict[str, list[float]] = {"import_torch_s": [], "enhance_s": [], "enhance_rtf": [],
+                                        **{f"{job}_{path}_s": [] for job in ("predict", "dataset") for path in PATHS}}
+    wall([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(repeats):
             readings["import_torch_s"].append(wall([python, "-c", "import torch"])[0])
-            readings["predict_s"].append(wall([python, "-m", "inverse", "predict", "inverse/pretrained/example.png",
-                                               "--samples", "10", "--json"])[0])
-            out = Path(scratch) / f"d{round_}.h5"
-            readings["dataset_s"].append(wall([python, "-m", "dataset_gen", "--n", str(DATASET_ROWS), "--out",
-                                               str(out), "--quiet"])[0])
+            for path in PATHS:
+                readings[f"predict_{path}_s"].append(wall([python, "-m", "inverse", "predict",
+                                                           "inverse/pretrained/example.png", "--samples", "10",
+                                                           "--json", "--render", path])[0])
+            for path in PATHS:
+                out = Path(scratch) / f"d{round_}_{path}.h5"
+                readings[f"dataset_{path}_s"].append(wall([python, "-m", "dataset_gen", "--n", str(DATASET_ROWS),
+                                                           "--out", str(out), "--quiet", "--render", path])[0])
             seconds, stdout = wall([python, "-m", "specmask", "enhance", "specmask/pretrained/example_noisy.wav",
                                     "-o", str(Path(scratch) / f"e{round_}.wav"), "--json"])
             readings["enhance_s"].append(seconds)
             readings["enhance_rtf"].append(json.loads(stdout)["real_time_factor"])
     medians = {key: statistics.median(values) for key, values in readings.items()}
-    medians["dataset_examples_per_s"] = DATASET_ROWS / medians["dataset_s"]
-    medians["predict_minus_import_torch_s"] = medians["predict_s"] - medians["import_torch_s"]
+    for path in PATHS:
+        medians[f"dataset_{path}_examples_per_s"] = DATASET_ROWS / medians[f"dataset_{path}_s"]
+        medians[f"predict_{path}_minus_import_torch_s"] = medians[f"predict_{path}_s"] - medians["import_torch_s"]
     return {"readings": readings, "median": medians}
 
 
@@ -68,13 +75,17 @@ def markdown(results: dict) -> str:
         f"{results['load_after']}; median of {results['repeats']} interleaved rounds.", "",
         "| command | median wall time |", "|---|---:|",
         f"| `python -c 'import torch'` (baseline) | {m['import_torch_s']:.2f} s |",
-        f"| `inverse predict inverse/pretrained/example.png --samples 10` | {m['predict_s']:.2f} s "
-        f"({m['predict_minus_import_torch_s']:+.2f} s vs import torch) |",
-        f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5` | {m['dataset_s']:.2f} s "
-        f"({m['dataset_examples_per_s']:.1f} examples/s end to end, start-up included) |",
+        *[f"| `inverse predict inverse/pretrained/example.png --samples 10 --render {path}` | "
+          f"{m[f'predict_{path}_s']:.2f} s ({m[f'predict_{path}_minus_import_torch_s']:+.2f} s vs import torch) |"
+          for path in PATHS],
+        *[f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5 --render {path}` | {m[f'dataset_{path}_s']:.2f} s "
+          f"({m[f'dataset_{path}_examples_per_s']:.1f} examples/s end to end, start-up included) |" for path in PATHS],
         "| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | "
         f"{m['enhance_s']:.2f} s "
-        f"(real-time factor {m['enhance_rtf']:.3f} as the command reports it: model compute only) |", ""])
+        f"(real-time factor {m['enhance_rtf']:.3f} as the command reports it: model compute only) |", "",
+        f"predict, fast / eager: {m['predict_eager_s'] / m['predict_fast_s']:.2f}x less wall time; dataset_gen "
+        f"--n {DATASET_ROWS}: {m['dataset_fast_examples_per_s'] / m['dataset_eager_examples_per_s']:.2f}x the "
+        "examples/s. `--render auto` (predict's default) takes the fast path once it is built.", ""])
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypat
 
     renders = []
     real_score = refine_module.score
-    monkeypatch.setattr(refine_module, "score", lambda p, t: renders.append(p.shape[0]) or real_score(p, t))
+    monkeypatch.setattr(refine_module, "score", lambda p, t, **kw: renders.append(p.shape[0]) or real_score(p, t, **kw))
     refined, after = refine_cmaes(start, target, before, budget=20, sigma0=0.05, seed=0)
     assert sum(renders) == 2 * 20 and max(renders) <= 20
     assert torch.all(after <= before)
@@ -70,7 +70,7 @@ def test_search_respects_the_budget_and_returns_distinct_candidates(problem, met
 
     renders = []
     real_score = search_module.score
-    monkeypatch.setattr(search_module, "score", lambda p, t: renders.append(p.shape[0]) or real_score(p, t))
+    monkeypatch.setattr(search_module, "score", lambda p, t, **kw: renders.append(p.shape[0]) or real_score(p, t, **kw))
     found = search(target, SearchConfig(method=method, budget=24, samples=3, batch=8, seed=1))
     assert sum(renders[:-1]) == 24 and renders[-1] == 3  # the budget, then the 3 returned re-rendered
     assert found.params.shape == (3, 100) and torch.all(found.match[1:] >= found.match[:-1])
@@ -117,6 +117,6 @@ def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch
     import inverse.refine as refine_module
 
     renders = []
-    monkeypatch.setattr(refine_module, "score", lambda p, t: renders.append(p.shape[0]))
+    monkeypatch.setattr(refine_module, "score", lambda p, t, **kw: renders.append(p.shape[0]))
     refined, after = refine_cmaes(start, target, before, budget=50, deadline=time.perf_counter())
     assert renders == [] and torch.equal(refined, start) and torch.equal(after, before)
