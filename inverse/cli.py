@@ -215,16 +215,18 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
     p.add_argument("--render", choices=RENDER_PATHS, default="auto",
-                   help="how candidates are rendered: fast (the synth compiled ahead of time for this machine; "
-                        "built on first use, 1-2 minutes once), eager (PyTorch ops), or auto (default: fast when "
-                        "already built, see `python -m synth fast-render build`, else eager)")
+                   help="how candidates are rendered: fast (the synth and its gradient compiled ahead of time for "
+                        "this machine; built on first use, 3-6 minutes once), eager (PyTorch ops), or auto "
+                        "(default: fast when already built, see `python -m synth fast-render build`, else eager)")
 
 
 def _render_path(args: argparse.Namespace) -> str:
     """--render resolved here, building the fast render first (with a note on stderr) for --render fast."""
-    path = resolve_render_path(args.render, log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True))
+    gradients = getattr(args, "refine", None) == "gradient"
+    path = resolve_render_path(args.render, log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True),
+                               gradients=gradients)
     if args.render == "auto" and path == "eager" and sys.stderr.isatty():
-        print("note: rendering on the eager path; `python -m synth fast-render build` (1-2 minutes, once per "
+        print("note: rendering on the eager path; `python -m synth fast-render build` (3-6 minutes, once per "
               "machine) makes this several times faster", file=sys.stderr, flush=True)
     return path
 

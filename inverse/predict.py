@@ -140,7 +140,8 @@ class Predictor:
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
-        is built on this machine (``python -m synth fast-render build``), ``fast`` builds it first if needed;
+        is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
+        library too), ``fast`` builds what is missing first;
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
@@ -154,7 +155,8 @@ class Predictor:
         if render not in RENDER_PATHS:
             raise InputError(f"unknown render path {render!r}; expected one of {', '.join(RENDER_PATHS)}")
         report(0.0, "reading the target")
-        render = resolve_render_path(render, log=lambda line: report(0.0, line))
+        render = resolve_render_path(render, log=lambda line: report(0.0, line),
+                                     gradients=refine.method == "gradient")
         target = load_any_target(target, convert=convert, downmix=downmix)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.1, f"sampling, rendering and ranking {size} candidates")

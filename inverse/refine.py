@@ -49,12 +49,14 @@ class RefineConfig:
 
 
 def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: int = 10, lr: float = 0.01,
-                    deadline: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    deadline: float | None = None, render_path: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
 
     Returns the best point seen per candidate and its match distance (``Tensor[K, 100]``, ``Tensor[K]``);
     the starting point counts, so no distance gets worse. Costs ``steps + 1`` renders per candidate.
     ``deadline`` (a ``time.perf_counter()`` value) stops earlier, checked after each evaluation.
+    ``render_path``: :func:`synth.render`'s (the fast path needs its gradient library, see
+    :mod:`synth.fast_render`).
     """
     target = as_target(target)
     params = params.detach().float()
@@ -65,7 +67,7 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
         with torch.enable_grad():  # also when the caller runs under torch.no_grad()
             current = params.clone()
             current[:, _CONTINUOUS] = x.clamp(0.0, 1.0)
-            d = rendered_match(current, target)
+            d = rendered_match(current, target, render_path)
             total = d.sum()
         seen = d.detach()
         if best_d is None:
@@ -119,8 +121,7 @@ def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: 
     """Refine the ``K`` returned candidates, then re-select ``K`` mutually different ones (best first) from
     the refined and the original ones, and re-render the chosen for their audio and spectrograms.
 
-    ``render_path`` (:func:`synth.render`) renders CMA-ES's points and the chosen candidates; gradient steps
-    need the differentiable eager path.
+    ``render_path`` (:func:`synth.render`) renders the gradient steps, CMA-ES's points and the chosen candidates.
 
     ``pool_index`` of the result indexes ``[refined..., original...]`` (``i < K``: refined candidate ``i``).
     """
@@ -129,7 +130,8 @@ def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: 
         return found
     target = as_target(target)
     if config.method == "gradient":
-        refined, distances = refine_gradient(found.params, target, config.steps, config.lr)
+        refined, distances = refine_gradient(found.params, target, config.steps, config.lr,
+                                             render_path=render_path)
     else:
         refined, distances = refine_cmaes(found.params, target, found.match, config.budget, config.sigma0,
                                           config.seed, render_path=render_path)

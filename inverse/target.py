@@ -131,7 +131,7 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
     return Scores.cat(parts)
 
 
-def rendered_match(params: torch.Tensor, target: Target) -> torch.Tensor:
-    """Differentiable :func:`~synth.perceptual.match_distance` of ``render(params)`` to ``target``: ``Tensor[P]``
-    (what gradient refinement descends)."""
-    return match_distance(features(render(params.float())), target.features)
+def rendered_match(params: torch.Tensor, target: Target, render_path: str = "auto") -> torch.Tensor:
+    """Differentiable :func:`~synth.perceptual.match_distance` of ``render(params, render_path)`` to ``target``:
+    ``Tensor[P]`` (what gradient refinement descends)."""
+    return match_distance(features(render(params.float(), path=render_path)), target.features)

@@ -169,8 +169,11 @@ def _cmd_fast_render(args: argparse.Namespace) -> int:
         summary = {"removed": fast_render.clear(), "cache": str(fast_render.cache_root())}
     else:
         if args.action == "build":
-            fast_render.build(force=args.force, log=_note)
-        summary = {"state": fast_render.state(), "entry": str(fast_render.entry_dir()), **fast_render.cache_key()}
+            for kind in fast_render.KINDS:
+                fast_render.build(kind, force=args.force, log=_note)
+        summary = {**{kind: {"state": fast_render.state(kind), "entry": str(fast_render.entry_dir(kind))}
+                      for kind in fast_render.KINDS}, **fast_render.cache_key()}
+        summary.pop("kind")
     print(json.dumps(summary, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0
 
@@ -237,11 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fast-render", help="build, check or clear the fast (compiled) render for this machine",
                             description="The fast render is the synth compiled ahead of time (AOTInductor) for this "
                                         "machine, torch version and synth version, kept in a cache folder "
-                                        "($SYNTH_CACHE_DIR, else ~/.cache/inverse-synth). Once built (1-2 minutes on "
-                                        "2 cores), `inverse predict`, `inverse search` and `python -m dataset_gen` "
-                                        "render with it; a stale build (other torch, synth or CPU) is never used.")
+                                        "($SYNTH_CACHE_DIR, else ~/.cache/inverse-synth): the voice (1-2 minutes on 2 "
+                                        "cores) and its gradient (2-4 minutes). Once built, `inverse predict`, "
+                                        "`inverse search` and `python -m dataset_gen` render with it; a stale build "
+                                        "(other torch, synth or CPU) is never used.")
     p.add_argument("action", choices=("status", "build", "clear"),
-                   help="status: ready, stale or missing; build: build unless ready; clear: remove every build")
+                   help="status: ready, stale or missing (each library); build: build what is not ready; clear: "
+                        "remove every build")
     p.add_argument("--force", action="store_true", help="build: rebuild even when ready")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_fast_render)

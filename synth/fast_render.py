@@ -3,6 +3,10 @@
 ``torch.compile`` makes the voice ~4x faster but costs ~35 s of tracing and compilation in every new
 process. This module compiles the voice's signal path once per machine into a shared library (an
 AOTInductor ``.pt2`` package, ~1-2 minutes on 2 cores) and loads it in about a second in any later process.
+Two libraries, built on demand: ``voice`` (parameters -> audio) and ``vjp`` (the voice's vector-Jacobian
+product: parameters and a gradient of the audio -> the gradient of the parameters, from the joint forward
+and backward graph that ``aot_export_module`` traces; ~3 more minutes to build). With both, the fast path
+is differentiable (:class:`_Differentiable`), which gradient refinement uses.
 
 The cache entry is keyed by everything that changes what the library computes or whether it runs here:
 ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size and the
@@ -13,7 +17,8 @@ whose key differs from this process's is *stale*: it is never loaded, and :func:
 Rendering on this path runs rows in fixed chunks of ``CHUNK_ROWS`` (the last one padded with copies of its
 first row), like the eager path, so a row's audio does not depend on the batch it came in: bit-identical
 across batch sizes and splits on this path; within float tolerance of the eager path, not bit for bit (a
-dataset records which path made it). No gradients: refinement by gradient stays on the eager path.
+dataset records which path made it). Its gradients agree with the eager path's to ~1 % (float rounding
+through the backward pass).
 
 The cache folder is ``$SYNTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/inverse-synth``, else
 ``~/.cache/inverse-synth``. ``python -m synth fast-render {status,build,clear}`` manages it.
@@ -44,8 +49,9 @@ from synth.params import NUM_PARAMS, SYNTH_VERSION
 from synth.spectrogram import DEFAULT_CONFIG
 
 FORMAT = "inverse-synth fast render 1"
-PACKAGE = "voice.pt2"
+PACKAGE = "compiled.pt2"
 META = "meta.json"
+KINDS = ("voice", "vjp")
 #: Render paths: ``eager`` (PyTorch ops, differentiable), ``fast`` (this module; built on first use),
 #: ``auto`` (``fast`` when already built for this machine, else ``eager``; never builds).
 RENDER_PATHS = ("eager", "fast", "auto")
@@ -69,31 +75,32 @@ def _cpu_flags() -> str:
     return hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16]
 
 
-def cache_key() -> dict[str, str | int]:
-    """Everything the compiled library depends on, as JSON-ready values."""
+def cache_key(kind: str = "voice") -> dict[str, str | int]:
+    """Everything the compiled library ``kind`` (one of :data:`KINDS`) depends on, as JSON-ready values."""
     from synth.voice import CHUNK_ROWS
 
-    return {"format": FORMAT, "synth_version": SYNTH_VERSION, "torch": torch.__version__,
+    if kind not in KINDS:
+        raise ValueError(f"unknown fast-render library {kind!r}; expected one of {', '.join(KINDS)}")
+    return {"format": FORMAT, "kind": kind, "synth_version": SYNTH_VERSION, "torch": torch.__version__,
             "machine": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_flags": _cpu_flags(), "chunk_rows": CHUNK_ROWS, "sample_rate": DEFAULT_CONFIG.sample_rate,
             "num_samples": DEFAULT_CONFIG.num_samples}
 
 
-def entry_dir(key: dict | None = None) -> Path:
-    """The cache entry for ``key`` (default: this process's): ``<cache root>/voice-<digest>``."""
-    key = cache_key() if key is None else key
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    return cache_root() / f"voice-{digest}"
+def entry_dir(kind: str = "voice") -> Path:
+    """This process's cache entry for library ``kind``: ``<cache root>/<kind>-<digest of the key>``."""
+    digest = hashlib.sha256(json.dumps(cache_key(kind), sort_keys=True).encode()).hexdigest()[:20]
+    return cache_root() / f"{kind}-{digest}"
 
 
-def state() -> str:
+def state(kind: str = "voice") -> str:
     """``"ready"`` (built for this machine, torch and synth), ``"stale"`` (an entry whose recorded key is not
     this process's: never loaded) or ``"missing"``."""
-    entry = entry_dir()
+    entry = entry_dir(kind)
     meta = _read_meta(entry)
     if meta is None:
         return "missing" if not entry.exists() else "stale"
-    return "ready" if meta.get("key") == cache_key() and (entry / PACKAGE).is_file() else "stale"
+    return "ready" if meta.get("key") == cache_key(kind) and (entry / PACKAGE).is_file() else "stale"
 
 
 def _read_meta(entry: Path) -> dict | None:
@@ -131,60 +138,114 @@ def _quiet():
         logger.setLevel(level)
 
 
-def compile_package(path: Path) -> None:
-    """Export the voice's signal path for ``(CHUNK_ROWS, 100)`` float32 input and AOT-compile it to ``path``."""
-    from synth.voice import CHUNK_ROWS, Voice
+class _Signal(torch.nn.Module):
+    """``forward(params: Tensor[CHUNK_ROWS, 100]) -> Tensor[CHUNK_ROWS, N]``: the voice's signal path."""
 
-    class _Signal(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.voice = Voice()
+    def __init__(self) -> None:
+        from synth.voice import Voice
 
-        def forward(self, params: torch.Tensor) -> torch.Tensor:
-            return self.voice.synthesize(params)
+        super().__init__()
+        self.voice = Voice()
 
-    example = torch.full((CHUNK_ROWS, NUM_PARAMS), 0.5)
-    with torch.no_grad(), _quiet():
-        exported = torch.export.export(_Signal().eval(), (example,))
-        torch._inductor.aoti_compile_and_package(exported, package_path=str(path))
+    def forward(self, params: torch.Tensor) -> torch.Tensor:
+        return self.voice.synthesize(params)
 
 
-def build(force: bool = False, log: Callable[[str], None] | None = None,
-          compiler: Callable[[Path], None] | None = None) -> Path:
-    """Build this process's cache entry unless it is ready (or ``force``): returns the entry folder.
+class _Product(torch.nn.Module):
+    """``forward(cotangent) -> (sum(voice(self.params) * cotangent),)``: the scalar whose gradient with respect
+    to ``self.params`` is the voice's vector-Jacobian product, for ``aot_export_module(trace_joint=True)``."""
 
-    ``log`` gets a line before and after the build (which takes 1-2 minutes on 2 CPU cores). A stale
-    entry at the same place is replaced. The package is written under a temporary name and moved into
-    place, and ``meta.json`` is written last, so an interrupted build leaves nothing that looks ready.
+    def __init__(self) -> None:
+        from synth.voice import CHUNK_ROWS, Voice
+
+        super().__init__()
+        self.voice = Voice()
+        self.params = torch.nn.Parameter(torch.full((CHUNK_ROWS, NUM_PARAMS), 0.5))
+
+    def forward(self, cotangent: torch.Tensor) -> tuple[torch.Tensor]:
+        return ((self.voice.synthesize(self.params) * cotangent).sum(),)
+
+
+class _VectorJacobian(torch.nn.Module):
+    """``forward(params, cotangent) -> Tensor[CHUNK_ROWS, 100]``: the joint graph of :class:`_Product`, with
+    its parameter as an input and its buffers as buffers, returning the parameter's gradient."""
+
+    def __init__(self) -> None:
+        from torch._functorch.aot_autograd import aot_export_module
+
+        super().__init__()
+        product = _Product()
+        example = torch.zeros(product.params.shape[0], DEFAULT_CONFIG.num_samples)
+        self.joint, signature = aot_export_module(product, (example,), trace_joint=True, output_loss_index=0)
+        buffers = dict(product.named_buffers())
+        self.buffer_names = [f"b{i}" for i in range(len(signature.buffers))]
+        for name, source in zip(self.buffer_names, signature.buffers):
+            self.register_buffer(name, buffers[source])
+        outputs = [node.name for node in self.joint.graph.find_nodes(op="output")[0].args[0]]
+        self.gradient_index = outputs.index(next(iter(signature.backward_signature.gradients_to_parameters)))
+
+    def forward(self, params: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+        buffers = [getattr(self, name) for name in self.buffer_names]
+        return self.joint(params, *buffers, cotangent)[self.gradient_index]
+
+
+def compile_package(path: Path, kind: str = "voice") -> None:
+    """Export library ``kind`` (``voice`` or ``vjp``) for ``CHUNK_ROWS`` rows of float32 input and AOT-compile
+    it to ``path``."""
+    from synth.voice import CHUNK_ROWS
+
+    params = torch.full((CHUNK_ROWS, NUM_PARAMS), 0.5)
+    with _quiet():
+        if kind == "voice":
+            module, inputs = _Signal().eval(), (params,)
+        else:
+            module, inputs = _VectorJacobian(), (params, torch.zeros(CHUNK_ROWS, DEFAULT_CONFIG.num_samples))
+        with torch.no_grad():
+            exported = torch.export.export(module, inputs)
+            torch._inductor.aoti_compile_and_package(exported, package_path=str(path))
+
+
+BUILD_MINUTES = {"voice": "1-2", "vjp": "2-4"}  # on 2 CPU cores
+
+
+def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] | None = None,
+          compiler: Callable[[Path, str], None] | None = None) -> Path:
+    """Build this process's cache entry for library ``kind`` unless it is ready (or ``force``): returns the
+    entry folder.
+
+    ``log`` gets a line before and after the build (see :data:`BUILD_MINUTES`). A stale entry at the same
+    place is replaced. The package is written under a temporary name and moved into place, and
+    ``meta.json`` is written last, so an interrupted build leaves nothing that looks ready.
+    ``compiler(path, kind)`` writes the package (default :func:`compile_package`).
     """
-    entry = entry_dir()
+    entry = entry_dir(kind)
     with _locked(cache_root()):
-        if not force and state() == "ready":
+        if not force and state(kind) == "ready":
             return entry
         if log:
-            log(f"building the fast render for this machine into {entry} (once per machine and torch "
-                "version; 1-2 minutes on 2 cores)...")
+            log(f"building the fast render ({kind}) for this machine into {entry} (once per machine and torch "
+                f"version; {BUILD_MINUTES[kind]} minutes on 2 cores)...")
         start = time.perf_counter()
         shutil.rmtree(entry, ignore_errors=True)
         entry.mkdir(parents=True)
         with tempfile.TemporaryDirectory(dir=entry) as scratch:
             package = Path(scratch) / PACKAGE
-            (compiler or compile_package)(package)
+            (compiler or compile_package)(package, kind)
             os.replace(package, entry / PACKAGE)
         seconds = time.perf_counter() - start
-        meta = {"key": cache_key(), "build_seconds": round(seconds, 1),
+        meta = {"key": cache_key(kind), "build_seconds": round(seconds, 1),
                 "built": time.strftime("%Y-%m-%d %H:%M:%S %z"), "python": sys.version.split()[0]}
         (entry / META).write_text(json.dumps(meta, indent=2) + "\n")
         _load.cache_clear()
         if log:
-            log(f"fast render built in {seconds:.0f} s")
+            log(f"fast render ({kind}) built in {seconds:.0f} s")
         return entry
 
 
 def clear() -> int:
     """Remove every fast-render entry in the cache folder (any key); returns how many were removed."""
     root = cache_root()
-    entries = sorted(root.glob("voice-*")) if root.is_dir() else []
+    entries = sorted(e for kind in KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
     with _locked(root):
         for entry in entries:
             shutil.rmtree(entry, ignore_errors=True)
@@ -192,9 +253,9 @@ def clear() -> int:
     return len(entries)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def _load(entry: Path):
-    """The compiled voice of a ready entry (callable ``Tensor[CHUNK_ROWS, 100] -> Tensor[CHUNK_ROWS, N]``).
+    """The compiled library of a ready entry (callable on ``CHUNK_ROWS``-row tensors).
 
     Loaded with the package loader directly: ``torch._inductor.aoti_load_package`` first re-derives the
     CPU's SIMD level by compiling and running ten test programs (~25 s on 2 cores), which the cache key
@@ -209,53 +270,87 @@ def _load(entry: Path):
     return AOTICompiledModel(loader_type(package, "model", False, 1, -1))
 
 
+def _chunked(function: Callable, *tensors: torch.Tensor) -> torch.Tensor:
+    """``function`` over rows in chunks of ``CHUNK_ROWS`` (the last one padded with copies of its first row)."""
+    from synth.voice import CHUNK_ROWS
+
+    outputs = []
+    for chunk in zip(*(t.split(CHUNK_ROWS) for t in tensors)):
+        rows = chunk[0].shape[0]
+        if rows < CHUNK_ROWS:
+            chunk = [torch.cat([c, c[:1].expand(CHUNK_ROWS - rows, -1)]) for c in chunk]
+        outputs.append(function(*(c.contiguous() for c in chunk))[:rows])
+    return torch.cat(outputs)
+
+
+class _Differentiable(torch.autograd.Function):
+    """The fast voice, with the fast vector-Jacobian product as its backward pass."""
+
+    @staticmethod
+    def forward(params: torch.Tensor, voice: Path, vjp: Path) -> torch.Tensor:
+        return _chunked(_load(voice), params)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.vjp = inputs[2]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (params,) = ctx.saved_tensors
+        return _chunked(_load(ctx.vjp), params, grad.to(torch.float32)), None, None
+
+
 @dataclass(frozen=True)
 class FastVoice:
     """A loaded fast render: ``FastVoice.load()(params: Tensor[B, 100]) -> Tensor[B, N]`` float32 audio.
 
-    ``params`` as for :func:`synth.render` (validated there); runs on the CPU, without gradients.
+    ``params`` as for :func:`synth.render` (validated there); runs on the CPU. Differentiable when the
+    ``vjp`` library is loaded too (``vjp`` is not None).
     """
 
-    entry: Path
+    voice: Path
+    vjp: Path | None = None
 
     @classmethod
-    def load(cls, build_if_needed: bool = False, log: Callable[[str], None] | None = None) -> FastVoice:
-        """This machine's fast render; builds it first when ``build_if_needed`` (else a stale or missing
-        entry raises ``FileNotFoundError``)."""
-        if state() != "ready":
-            if not build_if_needed:
-                raise FileNotFoundError(f"the fast render is not built for this machine ({state()}); "
-                                        "build it with `python -m synth fast-render build`")
-            build(log=log)
-        return cls(entry_dir())
+    def load(cls, build_if_needed: bool = False, log: Callable[[str], None] | None = None,
+             gradients: bool = False) -> FastVoice:
+        """This machine's fast render, with the ``vjp`` library when it is ready or ``gradients`` asks for it.
+        With ``build_if_needed`` what is missing is built first; otherwise a missing or stale library raises
+        ``FileNotFoundError``."""
+        for kind in KINDS if gradients else ("voice",):
+            if state(kind) != "ready":
+                if not build_if_needed:
+                    raise FileNotFoundError(f"the fast render ({kind}) is not built for this machine "
+                                            f"({state(kind)}); build it with `python -m synth fast-render build`")
+                build(kind, log=log)
+        return cls(entry_dir("voice"), entry_dir("vjp") if state("vjp") == "ready" else None)
 
-    @torch.no_grad()
     def __call__(self, params: torch.Tensor) -> torch.Tensor:
-        from synth.voice import CHUNK_ROWS
-
-        compiled = _load(self.entry)
-        params = params.detach().to(device="cpu", dtype=torch.float32)
-        outputs = []
-        for chunk in params.split(CHUNK_ROWS):
-            rows = chunk.shape[0]
-            if rows < CHUNK_ROWS:
-                chunk = torch.cat([chunk, chunk[:1].expand(CHUNK_ROWS - rows, -1)])
-            outputs.append(compiled(chunk.contiguous())[:rows])
-        return torch.cat(outputs)
+        params = params.to(device="cpu", dtype=torch.float32)
+        if params.requires_grad and torch.is_grad_enabled():
+            if self.vjp is None:
+                raise RuntimeError("the fast render's gradient library is not built (`python -m synth fast-render "
+                                   "build`); render on the eager path for gradients")
+            return _Differentiable.apply(params, self.voice, self.vjp)
+        with torch.no_grad():
+            return _chunked(_load(self.voice), params)
 
 
-def resolve(path: str, log: Callable[[str], None] | None = None) -> str:
-    """The render path a request means here: ``auto`` -> ``fast`` when built for this machine, else
-    ``eager``; ``fast`` builds first when needed (and falls back to ``eager``, saying so through ``log``,
-    where this machine cannot build it, e.g. without a C++ compiler). Raises ``ValueError`` for an
-    unknown path."""
+def resolve(path: str, log: Callable[[str], None] | None = None, gradients: bool = False) -> str:
+    """The render path a request means here: ``auto`` -> ``fast`` when built for this machine (with
+    ``gradients``: its ``vjp`` library too), else ``eager``; ``fast`` builds what is missing first (and falls
+    back to ``eager``, saying so through ``log``, where this machine cannot build it, e.g. without a C++
+    compiler). Raises ``ValueError`` for an unknown path."""
     if path not in RENDER_PATHS:
         raise ValueError(f"unknown render path {path!r}; expected one of {', '.join(RENDER_PATHS)}")
+    kinds = KINDS if gradients else ("voice",)
     if path == "auto":
-        return "fast" if state() == "ready" else "eager"
-    if path == "fast" and state() != "ready":
+        return "fast" if all(state(kind) == "ready" for kind in kinds) else "eager"
+    if path == "fast":
         try:
-            build(log=log)
+            for kind in kinds:
+                build(kind, log=log)
         except Exception as error:  # noqa: BLE001 - any build failure means: render eagerly, and say why
             if log:
                 first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

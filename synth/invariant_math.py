@@ -53,26 +53,81 @@ def row_sum(x: torch.Tensor, block: int = 256) -> torch.Tensor:
     return x.reshape(x.shape[0], -1, block).sum(dim=2).sum(dim=1, keepdim=True)
 
 
+class _RealFFT(torch.autograd.Function):
+    """``view_as_real(torch.fft.rfft(x, n))`` over the last axis: ``Tensor[..., L]`` -> ``Tensor[..., n // 2 + 1, 2]``.
+
+    The same values as ``torch.fft.rfft``; the backward pass is written out (``n / 2 * irfft`` of the
+    gradient with doubled end bins) with out-of-place real arithmetic, because ATen's own backward
+    writes into a slice of a complex tensor, which ahead-of-time autograd tracing cannot differentiate
+    (see :mod:`synth.fast_render`'s gradient). ``n`` is even.
+    """
+
+    @staticmethod
+    def forward(x: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.view_as_real(torch.fft.rfft(x, n=n))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.n, ctx.length = inputs[1], inputs[0].shape[-1]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        n = ctx.n
+        ends = torch.ones(n // 2 + 1, 1, dtype=grad.dtype, device=grad.device)
+        ends[0] = ends[-1] = 2.0
+        spectrum = torch.view_as_complex((grad * ends).contiguous())
+        return (0.5 * n) * torch.fft.irfft(spectrum, n=n)[..., :ctx.length], None
+
+
+class _InverseRealFFT(torch.autograd.Function):
+    """``torch.fft.irfft(view_as_complex(pair), n)`` over the last axis of the spectrum:
+    ``Tensor[..., n // 2 + 1, 2]`` -> ``Tensor[..., n]``; same values, backward written out like
+    :class:`_RealFFT`'s (``rfft / n`` of the gradient with doubled inner bins)."""
+
+    @staticmethod
+    def forward(pair: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.fft.irfft(torch.view_as_complex(pair), n=n)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.n = inputs[1]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        n = ctx.n
+        inner = torch.full((n // 2 + 1, 1), 2.0 / n, dtype=grad.dtype, device=grad.device)
+        inner[0] = inner[-1] = 1.0 / n
+        return torch.view_as_real(torch.fft.rfft(grad, n=n)) * inner, None
+
+
+def real_fft(x: torch.Tensor, n: int) -> Complex:
+    """``torch.fft.rfft(x, n)`` over the last axis of any ``Tensor[..., L]`` as an (re, im) pair (no
+    batch-size guard: see :func:`rfft`)."""
+    pair = _RealFFT.apply(x, n)
+    return pair[..., 0], pair[..., 1]
+
+
+def inverse_real_fft(x: Complex, n: int) -> torch.Tensor:
+    """``torch.fft.irfft`` of an (re, im) pair over the last axis (no batch-size guard: see :func:`irfft`).
+    Stacking the pair lets a compiled graph write the interleaved values from the kernel that computes them."""
+    return _InverseRealFFT.apply(torch.stack(x, dim=-1), n)
+
+
 def rfft(x: torch.Tensor, n: int) -> Complex:
     """``torch.fft.rfft(x, n)`` over the last axis of ``Tensor[B, L]``, as an (re, im) pair.
 
     MKL takes another code path for a single transform than for a batch, so a lone row is
     transformed beside a copy of itself.
     """
-    spectrum = torch.fft.rfft(x.expand(2, -1), n=n)[:1] if x.shape[0] == 1 else torch.fft.rfft(x, n=n)
-    return spectrum.real, spectrum.imag
-
-
-def as_complex(x: Complex) -> torch.Tensor:
-    """(re, im) pair -> complex tensor. Stacking and viewing lets a compiled graph write the interleaved
-    values directly from the kernel that computes them (``torch.complex`` is a separate copy)."""
-    return torch.view_as_complex(torch.stack(x, dim=-1))
+    if x.shape[0] == 1:
+        re, im = real_fft(x.expand(2, -1), n)
+        return re[:1], im[:1]
+    return real_fft(x, n)
 
 
 def irfft(x: Complex, n: int) -> torch.Tensor:
     """``torch.fft.irfft`` of an (re, im) pair ``Tensor[B, F]`` over the last axis, batch-invariant like
     :func:`rfft`."""
-    spectrum = as_complex(x)
-    if spectrum.shape[0] == 1:
-        return torch.fft.irfft(spectrum.expand(2, -1), n=n)[:1]
-    return torch.fft.irfft(spectrum, n=n)
+    if x[0].shape[0] == 1:
+        return inverse_real_fft((x[0].expand(2, -1), x[1].expand(2, -1)), n)[:1]
+    return inverse_real_fft(x, n)

@@ -24,7 +24,7 @@ from synth import tables
 from synth.control import CONTROL_HOP, adsr, lfo, upsample
 from synth.effects import chorus, drive, echo_response, reverb_response
 from synth.filters import equalizer, highpass, main_filter
-from synth.invariant_math import Complex, as_complex, cmul, exp2, irfft, power, rfft
+from synth.invariant_math import Complex, cmul, exp2, inverse_real_fft, irfft, power, real_fft, rfft
 from synth.oscillators import morph, phase, pulse
 from synth.params import NUM_PARAMS, PARAM_SPECS
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig
@@ -97,8 +97,8 @@ class Voice(nn.Module):
         for i, spec in enumerate(PARAM_SPECS):
             values[spec.name] = physical[:, i:i + 1]
             if spec.is_discrete:
-                onehot = torch.nn.functional.one_hot(index[:, i].long(), spec.choices).to(params.dtype)
-                onehots[spec.name] = onehot.T[:, :, None]
+                choices = torch.arange(spec.choices, dtype=index.dtype, device=index.device)[:, None, None]
+                onehots[spec.name] = (index[:, i:i + 1] == choices).to(params.dtype)  # (choices, B, 1)
         return values, onehots
 
     def _stft(self, x: torch.Tensor) -> Complex:
@@ -114,8 +114,7 @@ class Voice(nn.Module):
         blocks = torch.nn.functional.pad(x, (FILTER_HOP, tail)).reshape(x.shape[0], frames + 1, FILTER_HOP)
         windowed = torch.cat([blocks[:, :-1], blocks[:, 1:]], dim=2) * self.filter_window
         margin = (FILTER_FFT - FILTER_FRAME) // 2
-        spectrum = torch.fft.rfft(torch.nn.functional.pad(windowed, (margin, margin)), dim=2)
-        return spectrum.real, spectrum.imag
+        return real_fft(torch.nn.functional.pad(windowed, (margin, margin)), FILTER_FFT)
 
     def _istft(self, spectrum: Complex) -> torch.Tensor:
         """Overlap-add without a synthesis window (Hann at 50 % overlap sums to 1), so filter tails of
@@ -124,7 +123,7 @@ class Voice(nn.Module):
         spectrum: (re, im) of ``Tensor[B, M, FILTER_FFT // 2 + 1]``. Each ``FILTER_FFT``-sample output
         frame is split into hop-sized quarters; quarter q of frame m lands on output block m + q.
         """
-        frames = torch.fft.irfft(as_complex(spectrum), n=FILTER_FFT, dim=2)  # (B, M, FILTER_FFT)
+        frames = inverse_real_fft(spectrum, FILTER_FFT)  # (B, M, FILTER_FFT)
         batch, count = frames.shape[:2]
         parts = FILTER_FFT // FILTER_HOP
         quarters = frames.reshape(batch, count, parts, FILTER_HOP)
@@ -284,10 +283,11 @@ def render(params: torch.Tensor, path: str = "eager") -> torch.Tensor:
     Runs on the device of ``params`` in float32. Raises ``ValueError`` (one line) for anything but a finite
     float tensor ``(B, 100)`` in [0, 1].
 
-    ``path`` (see :mod:`synth.fast_render`): ``"eager"`` runs PyTorch's ops (differentiable with respect to
-    continuous parameters; any device); ``"fast"`` runs the ahead-of-time compiled voice (CPU, no
-    gradients, ~5x faster; built into a per-machine cache on first use, 1-2 minutes); ``"auto"`` takes the
-    fast path when it is already built and the input is on the CPU without gradients, else the eager path.
+    ``path`` (see :mod:`synth.fast_render`): ``"eager"`` runs PyTorch's ops (any device); ``"fast"`` runs the
+    ahead-of-time compiled voice (CPU, ~5x faster; built into a per-machine cache on first use: 1-2 minutes,
+    and 2-4 more for its gradient library the first time gradients are needed); ``"auto"`` takes the fast
+    path when what it needs is already built and the input is on the CPU, else the eager path. Both are
+    differentiable with respect to continuous parameters.
     Both paths are batch-invariant bit for bit; they agree with each other to float tolerance, not bit for
     bit (a dataset records which path made it).
     """
@@ -295,16 +295,16 @@ def render(params: torch.Tensor, path: str = "eager") -> torch.Tensor:
 
     check_params(params)
     params = params.to(torch.float32)
+    gradients = params.requires_grad and torch.is_grad_enabled()
     if path == "auto":
-        usable = params.device.type == "cpu" and not (params.requires_grad and torch.is_grad_enabled())
-        path = fast_render.resolve("auto") if usable else "eager"
+        path = fast_render.resolve("auto", gradients=gradients) if params.device.type == "cpu" else "eager"
     if path == "eager":
         return _voice(str(params.device)).synthesize_chunked(params)
     if path != "fast":
         raise ValueError(f"unknown render path {path!r}; expected one of {', '.join(fast_render.RENDER_PATHS)}")
     if params.device.type != "cpu":
         raise ValueError(f"the fast render runs on the CPU; got params on {params.device} (use path='eager')")
-    return fast_render.FastVoice.load(build_if_needed=True, log=_note)(params)
+    return fast_render.FastVoice.load(build_if_needed=True, log=_note, gradients=gradients)(params)
 
 
 def _note(message: str) -> None:
