@@ -53,7 +53,7 @@ from benchmarks.common import (  # noqa: E402
     write_results,
 )
 from synth import fast_render, render  # noqa: E402
-from synth.allocator import tune_allocator  # noqa: E402
+from synth.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD, tune_allocator  # noqa: E402
 from synth.perceptual import features, mss_distance  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG, Spectrogram, distance_db, spectrogram  # noqa: E402
@@ -334,7 +334,10 @@ def markdown(r: dict) -> str:
         f"after a warm-up. Total {r['seconds']:.0f} s. 1-minute load average {r['load_average_at_start'][0]:.1f} "
         f"at the start, {r['load_average_at_end'][0]:.1f} at the end (other jobs share this machine: absolute "
         "numbers move with it; interleaving keeps the ratios fairer, not immune). torchsynth's time includes "
-        "drawing its random parameters; ours excludes `prior.draw`.",
+        "drawing its random parameters; ours excludes `prior.draw`. Allocator `tuned`: "
+        "`synth.allocator.tune_allocator()` in the measuring process before anything runs (glibc `mallopt`: mmap "
+        f"threshold {MMAP_THRESHOLD >> 20} MiB, trim threshold {TRIM_THRESHOLD >> 20} MiB; what the command-line "
+        "tools do at start-up), for both synths.",
         "",
         "| allocator | path | s / batch (median) | min | samples/s | x real time | ratio to torchsynth | "
         "ratio to our eager |",

@@ -20,8 +20,8 @@ import platform
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest accepted value on 64-bit systems (HEAP_MAX_SIZE / 2)
-TRIM_THRESHOLD = 1024 * 1024 * 1024
+MMAP_THRESHOLD = 1024 * 1024 * 1024  # blocks up to 1 GiB come from the heap (a batch's buffers are 4-90 MB)
+TRIM_THRESHOLD = 1024 * 1024 * 1024  # keep up to 1 GiB of freed heap for the next batch
 ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 

@@ -5,14 +5,14 @@ process. This module compiles the voice's signal path once per machine into a sh
 AOTInductor ``.pt2`` package, ~1-2 minutes on 2 cores) and loads it in about a second in any later process.
 Two libraries, built on demand: ``voice`` (parameters -> audio) and ``vjp`` (the voice's vector-Jacobian
 product: parameters and a gradient of the audio -> the gradient of the parameters, from the joint forward
-and backward graph that ``aot_export_module`` traces; ~3 more minutes to build). With both, the fast path
-is differentiable (:class:`_Differentiable`), which gradient refinement uses.
+and backward graph that ``aot_export_module`` traces; 2-4 more minutes to build, ~2x faster than eager
+autograd). With both, the fast path is differentiable (:class:`_Differentiable`): gradient refinement uses it.
 
-The cache entry is keyed by everything that changes what the library computes or whether it runs here:
-``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size and the
-CPU (architecture, the SIMD level ATen picked, the CPU's feature flags). A directory is named by the key's
-digest and holds ``meta.json`` (the full key, checked field by field on load) and ``voice.pt2``; an entry
-whose key differs from this process's is *stale*: it is never loaded, and :func:`ensure` rebuilds it.
+A cache entry is keyed by everything that changes what its library computes or whether it runs here: the
+library, ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size
+and the CPU (architecture, the SIMD level ATen picked, the CPU's feature flags). A directory is named by the
+key's digest and holds ``meta.json`` (the full key, compared as a whole before use) and ``compiled.pt2``; an
+entry whose key differs from this process's is *stale*: it is never loaded, and :func:`build` replaces it.
 
 Rendering on this path runs rows in fixed chunks of ``CHUNK_ROWS`` (the last one padded with copies of its
 first row), like the eager path, so a row's audio does not depend on the batch it came in: bit-identical
@@ -29,14 +29,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import platform
 import shutil
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +43,8 @@ from pathlib import Path
 
 import torch
 
-from synth.params import NUM_PARAMS, SYNTH_VERSION
+from synth.aot_compile import compile_package
+from synth.params import SYNTH_VERSION
 from synth.spectrogram import DEFAULT_CONFIG
 
 FORMAT = "inverse-synth fast render 1"
@@ -123,88 +122,6 @@ def _locked(root: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextmanager
-def _quiet():
-    """Torch's warnings and log lines during a build (fallback kernels, compiler notes) are for torch's
-    developers, not for users: errors still surface as exceptions."""
-    logger = logging.getLogger("torch")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-class _Signal(torch.nn.Module):
-    """``forward(params: Tensor[CHUNK_ROWS, 100]) -> Tensor[CHUNK_ROWS, N]``: the voice's signal path."""
-
-    def __init__(self) -> None:
-        from synth.voice import Voice
-
-        super().__init__()
-        self.voice = Voice()
-
-    def forward(self, params: torch.Tensor) -> torch.Tensor:
-        return self.voice.synthesize(params)
-
-
-class _Product(torch.nn.Module):
-    """``forward(cotangent) -> (sum(voice(self.params) * cotangent),)``: the scalar whose gradient with respect
-    to ``self.params`` is the voice's vector-Jacobian product, for ``aot_export_module(trace_joint=True)``."""
-
-    def __init__(self) -> None:
-        from synth.voice import CHUNK_ROWS, Voice
-
-        super().__init__()
-        self.voice = Voice()
-        self.params = torch.nn.Parameter(torch.full((CHUNK_ROWS, NUM_PARAMS), 0.5))
-
-    def forward(self, cotangent: torch.Tensor) -> tuple[torch.Tensor]:
-        return ((self.voice.synthesize(self.params) * cotangent).sum(),)
-
-
-class _VectorJacobian(torch.nn.Module):
-    """``forward(params, cotangent) -> Tensor[CHUNK_ROWS, 100]``: the joint graph of :class:`_Product`, with
-    its parameter as an input and its buffers as buffers, returning the parameter's gradient."""
-
-    def __init__(self) -> None:
-        from torch._functorch.aot_autograd import aot_export_module
-
-        super().__init__()
-        product = _Product()
-        example = torch.zeros(product.params.shape[0], DEFAULT_CONFIG.num_samples)
-        self.joint, signature = aot_export_module(product, (example,), trace_joint=True, output_loss_index=0)
-        buffers = dict(product.named_buffers())
-        self.buffer_names = [f"b{i}" for i in range(len(signature.buffers))]
-        for name, source in zip(self.buffer_names, signature.buffers):
-            self.register_buffer(name, buffers[source])
-        outputs = [node.name for node in self.joint.graph.find_nodes(op="output")[0].args[0]]
-        self.gradient_index = outputs.index(next(iter(signature.backward_signature.gradients_to_parameters)))
-
-    def forward(self, params: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
-        buffers = [getattr(self, name) for name in self.buffer_names]
-        return self.joint(params, *buffers, cotangent)[self.gradient_index]
-
-
-def compile_package(path: Path, kind: str = "voice") -> None:
-    """Export library ``kind`` (``voice`` or ``vjp``) for ``CHUNK_ROWS`` rows of float32 input and AOT-compile
-    it to ``path``."""
-    from synth.voice import CHUNK_ROWS
-
-    params = torch.full((CHUNK_ROWS, NUM_PARAMS), 0.5)
-    with _quiet():
-        if kind == "voice":
-            module, inputs = _Signal().eval(), (params,)
-        else:
-            module, inputs = _VectorJacobian(), (params, torch.zeros(CHUNK_ROWS, DEFAULT_CONFIG.num_samples))
-        with torch.no_grad():
-            exported = torch.export.export(module, inputs)
-            torch._inductor.aoti_compile_and_package(exported, package_path=str(path))
-
-
 BUILD_MINUTES = {"voice": "1-2", "vjp": "2-4"}  # on 2 CPU cores
 
 
@@ -254,20 +171,20 @@ def clear() -> int:
 
 
 @lru_cache(maxsize=4)
-def _load(entry: Path):
-    """The compiled library of a ready entry (callable on ``CHUNK_ROWS``-row tensors).
+def _load(entry: Path) -> Callable[..., torch.Tensor]:
+    """The compiled library of a ready entry: ``f(*tensors) -> Tensor`` on ``CHUNK_ROWS``-row tensors.
 
-    Loaded with the package loader directly: ``torch._inductor.aoti_load_package`` first re-derives the
-    CPU's SIMD level by compiling and running ten test programs (~25 s on 2 cores), which the cache key
-    has already pinned.
+    Called through the package loader directly (~20 ms): ``torch._inductor.aoti_load_package`` first
+    re-derives the CPU's SIMD level by compiling and running ten test programs (~25 s on 2 cores), which
+    the cache key has already pinned, and its wrapper class imports ``torch.export`` (~2 s).
     """
     package = str(entry / PACKAGE)
     loader_type = getattr(getattr(torch._C, "_aoti", None), "AOTIModelPackageLoader", None)
     if loader_type is None:  # another torch layout: the public (slower) loader
-        return torch._inductor.aoti_load_package(package)
-    from torch.export.pt2_archive._package import AOTICompiledModel
-
-    return AOTICompiledModel(loader_type(package, "model", False, 1, -1))
+        compiled = torch._inductor.aoti_load_package(package)
+        return lambda *tensors: compiled(*tensors)
+    loader = loader_type(package, "model", False, 1, -1)
+    return lambda *tensors: loader.boxed_run(list(tensors))[0]
 
 
 def _chunked(function: Callable, *tensors: torch.Tensor) -> torch.Tensor:
