@@ -221,14 +221,15 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
 
 
 def _render_path(args: argparse.Namespace) -> str:
-    """--render resolved here, building the fast render first (with a note on stderr) for --render fast."""
-    gradients = getattr(args, "refine", None) == "gradient"
-    path = resolve_render_path(args.render, log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True),
-                               gradients=gradients)
-    if args.render == "auto" and path == "eager" and sys.stderr.isatty():
+    """--render fast: build what is missing first (with notes on stderr); auto: a hint on a terminal when the fast
+    render is not built. Returns the path to pass on (auto decides per render, with or without gradients)."""
+    if args.render == "fast":
+        return resolve_render_path("fast", log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True),
+                                   gradients=getattr(args, "refine", None) == "gradient")
+    if args.render == "auto" and resolve_render_path("auto") == "eager" and sys.stderr.isatty():
         print("note: rendering on the eager path; `python -m synth fast-render build` (3-6 minutes, once per "
               "machine) makes this several times faster", file=sys.stderr, flush=True)
-    return path
+    return args.render
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ DEFAULT_FLOW = checkpoint.DEFAULT_FLOW
 class Prediction:
     target: Target
     candidates: Candidates
+    render: dict[str, str] | None = None  # synth.render path per stage ({"ranking": "fast", "refinement": ...})
 
     @property
     def source(self) -> str:
@@ -76,6 +77,7 @@ class Prediction:
         return {
             "target": {"source": self.source, "notes": self.notes, "audio_reconstructed": self.target.reconstructed},
             "diverse": c.diverse,
+            **({"render": self.render} if self.render else {}),
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
                  "distance_db": round(float(c.distance_db[k]), 4), "params": physical_dict(c.params[k]),
@@ -155,12 +157,18 @@ class Predictor:
         if render not in RENDER_PATHS:
             raise InputError(f"unknown render path {render!r}; expected one of {', '.join(RENDER_PATHS)}")
         report(0.0, "reading the target")
-        render = resolve_render_path(render, log=lambda line: report(0.0, line),
-                                     gradients=refine.method == "gradient")
+        gradients = refine.method == "gradient"
+        if render == "fast":  # build what is missing now
+            render = resolve_render_path(render, log=lambda line: report(0.0, line), gradients=gradients)
+        # auto: the fast path where what it needs is built (ranking needs the voice, gradient steps its gradient too)
+        paths = {"ranking": resolve_render_path(render),
+                 "refinement": resolve_render_path(render, gradients=gradients) if refine.method != "none" else "-"}
         target = load_any_target(target, convert=convert, downmix=downmix)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.1, f"sampling, rendering and ranking {size} candidates")
-        found = sample(self.model, target, config, render_path=render, flow=self.flow, index=self.index)
-        if refine.method != "none":
-            report(0.5, f"refining the candidates ({refine.method})")
-        return Prediction(target, refine_candidates(found, target, refine, min_distance, render_path=render))
+        found = sample(self.model, target, config, render_path=paths["ranking"], flow=self.flow, index=self.index)
+        if refine.method == "none":
+            return Prediction(target, found, paths)
+        report(0.5, f"refining the candidates ({refine.method})")
+        return Prediction(target, refine_candidates(found, target, refine, min_distance,
+                                                    render_path=paths["refinement"]), paths)

@@ -64,6 +64,7 @@ def cache_root() -> Path:
     return Path(base) / "inverse-synth"
 
 
+@lru_cache(maxsize=1)
 def _cpu_flags() -> str:
     """Digest of the CPU's feature flags (``/proc/cpuinfo``), or of the processor name elsewhere."""
     try:

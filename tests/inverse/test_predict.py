@@ -127,6 +127,10 @@ def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
         assert status == 0, err
         runs[" ".join(extra)] = json.loads(out)["candidates"]
     plain = runs["--refine none"][0]["distance_db"]
+    # The render path of each stage is recorded; --render eager keeps everything on the eager path.
+    status, out, err = run_inverse(predict_args + ["--refine", "gradient", "--steps", "1", "--render", "eager"], capsys)
+    assert status == 0, err
+    assert json.loads(out)["render"] == {"ranking": "eager", "refinement": "eager"}
     for name, candidates in runs.items():
         assert candidates[0]["distance_db"] <= plain + 1e-4, name
     with pytest.raises(SystemExit) as usage:
