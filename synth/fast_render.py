@@ -148,7 +148,12 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
         entry.mkdir(parents=True)
         with tempfile.TemporaryDirectory(dir=entry) as scratch:
             package = Path(scratch) / PACKAGE
-            (compiler or compile_package)(package, kind)
+            try:
+                (compiler or compile_package)(package, kind)
+            except Exception as error:  # one line that says what failed; the cause stays chained
+                first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+                raise RuntimeError(f"could not build the fast render ({kind}) here: {first} (a C++ compiler, "
+                                   "g++ or clang, is needed; `--render eager` works without one)") from error
             os.replace(package, entry / PACKAGE)
         seconds = time.perf_counter() - start
         meta = {"key": cache_key(kind), "build_seconds": round(seconds, 1),
@@ -271,7 +276,6 @@ def resolve(path: str, log: Callable[[str], None] | None = None, gradients: bool
                 build(kind, log=log)
         except Exception as error:  # noqa: BLE001 - any build failure means: render eagerly, and say why
             if log:
-                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                log(f"the fast render could not be built here ({first[:200]}); rendering on the eager path")
+                log(f"{error}; rendering on the eager path")
             return "eager"
     return path

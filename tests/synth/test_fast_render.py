@@ -133,6 +133,10 @@ def test_fast_falls_back_to_eager_where_it_cannot_be_built(tmp_path, monkeypatch
     lines = []
     assert fast_render.resolve("fast", log=lines.append) == "eager"
     assert any("g++: command not found" in line and "eager" in line for line in lines)
+    with pytest.raises(RuntimeError, match=r"could not build the fast render \(voice\) here: g\+\+: command not fo"
+                                           r"und \(a C\+\+ compiler") as failed:
+        fast_render.build()
+    assert "more detail" not in str(failed.value) and fast_render.state() == "stale"
     with pytest.raises(ValueError, match="unknown render path"):
         fast_render.resolve("turbo")
 
