@@ -174,7 +174,11 @@ def _cmd_fast_render(args: argparse.Namespace) -> int:
         summary = {**{kind: {"state": fast_render.state(kind), "entry": str(fast_render.entry_dir(kind))}
                       for kind in fast_render.KINDS}, **fast_render.cache_key()}
         summary.pop("kind")
-    print(json.dumps(summary, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print("\n".join(f"{k}: {v['state']} ({v['entry']})" if isinstance(v, dict) else f"{k}: {v}"
+                        for k, v in summary.items()))
     return 0
 
 

@@ -147,3 +147,5 @@ def test_cli_status_json(fast, capsys):
     assert summary["voice"] == {"state": "ready", "entry": str(fast.voice)}
     assert summary["vjp"] == {"state": "ready", "entry": str(fast.vjp)}
     assert summary["synth_version"] == fast_render.SYNTH_VERSION and summary["torch"] == torch.__version__
+    assert main(["fast-render", "status"]) == 0
+    assert f"voice: ready ({fast.voice})" in capsys.readouterr().out.splitlines()
