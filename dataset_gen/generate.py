@@ -47,7 +47,7 @@ from dataset_gen.layout import (
     spectrogram_shape,
 )
 from dataset_gen.rendering import ExampleRenderer, RenderedBatch
-from synth.errors import InputError
+from synth.errors import InputError, note
 from synth.params import NUM_PARAMS, SYNTH_VERSION, spec_json
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import DEFAULT_CONFIG, SpectrogramConfig
@@ -167,7 +167,7 @@ def generate(options: GenerateOptions, *, config: SpectrogramConfig = DEFAULT_CO
         raise InputError(f"{out} already exists; pass --overwrite to replace it")
     renderer = ExampleRenderer(options.seed, options.sampler, config, options.device,
                                None if options.audio_dtype == NO_AUDIO else options.audio_dtype, options.prior,
-                               options.render, log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True))
+                               options.render, log=note)
     attrs = expected_attrs(options, config, renderer.device.type, renderer.render_path)
     file, done = _open_partial(partial, attrs, renderer, options.overwrite, warn)
     total = attrs.num_rows

@@ -11,7 +11,6 @@ rounding, which ``tolerance`` (8-bit levels) allows.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from dataset_gen.layout import (
     spectrogram_shape,
 )
 from dataset_gen.rendering import ExampleRenderer, resolve_device
-from synth.errors import InputError
+from synth.errors import InputError, note
 from synth.params import SYNTH_VERSION, spec_json
 from synth.prior import PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import SpectrogramConfig
@@ -110,7 +109,7 @@ def verify(path: Path | str, *, sample: int | None = None, all_rows: bool = Fals
         renderer = ExampleRenderer(attrs.seed, attrs.sampler, config, device_name, prior=attrs.prior,
                                    audio_dtype=attrs.audio_dtype if attrs.has_audio else None,
                                    render_path=_choose_render_path(attrs, render, device_name),
-                                   log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True))
+                                   log=note)
         if renderer.render_path != attrs.render_path:
             report.notes.append(f"rows were rendered on the {attrs.render_path} path, re-rendering on the "
                                 f"{renderer.render_path} path: float rounding may differ (--tolerance 1 allows one "

@@ -30,6 +30,7 @@ from synth.errors import (
     json_kind,
     non_negative_float,
     non_negative_int,
+    note,
     one_line,
     positive_float,
     positive_int,
@@ -148,8 +149,8 @@ def _check_out(args: argparse.Namespace) -> None:
 
 def _report(prediction, args: argparse.Namespace) -> None:
     """Notes to stderr; files with --out; the ranked table, or JSON with --json."""
-    for note in prediction.notes:
-        print(f"note: {note}", file=sys.stderr)
+    for message in prediction.notes:
+        note(message)
     if args.out:
         prediction.write(args.out)
     if args.json:
@@ -224,8 +225,7 @@ def _render_path(args: argparse.Namespace) -> str:
     """--render fast: build what is missing first (with notes on stderr); auto: a hint on a terminal when the fast
     render is not built. Returns the path to pass on (auto decides per render, with or without gradients)."""
     if args.render == "fast":
-        return resolve_render_path("fast", log=lambda line: print(f"note: {line}", file=sys.stderr, flush=True),
-                                   gradients=getattr(args, "refine", None) == "gradient")
+        return resolve_render_path("fast", log=note, gradients=getattr(args, "refine", None) == "gradient")
     if args.render == "auto" and resolve_render_path("auto") == "eager" and sys.stderr.isatty():
         print("note: rendering on the eager path; `python -m synth fast-render build` (3-6 minutes, once per "
               "machine) makes this several times faster", file=sys.stderr, flush=True)

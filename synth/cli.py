@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch
 from torch import Tensor
 
 from synth.audio_io import write_wav
-from synth.errors import InputError, non_negative_int, one_line, run_command
+from synth.errors import InputError, non_negative_int, note, run_command
 from synth.image_io import write_png
 from synth.inputs import load_audio
 from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
@@ -156,8 +155,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_spectrogram(args: argparse.Namespace) -> int:
-    for note in audio_to_png(args.input, args.output, downmix=args.downmix):
-        _note(note)
+    for message in audio_to_png(args.input, args.output, downmix=args.downmix):
+        note(message)
     print(f"spectrogram: {args.output}")
     return 0
 
@@ -170,7 +169,7 @@ def _cmd_fast_render(args: argparse.Namespace) -> int:
     else:
         if args.action == "build":
             for kind in fast_render.KINDS:
-                fast_render.build(kind, force=args.force, log=_note)
+                fast_render.build(kind, force=args.force, log=note)
         summary = {**{kind: {"state": fast_render.state(kind), "entry": str(fast_render.entry_dir(kind))}
                       for kind in fast_render.KINDS}, **fast_render.cache_key()}
         summary.pop("kind")
@@ -255,10 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_fast_render)
     return parser
-
-
-def _note(message: str) -> None:
-    print(f"note: {one_line(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

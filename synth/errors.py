@@ -24,6 +24,11 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def note(message: object) -> None:
+    """Tell the user something on stderr, as one ``note: ...`` line (flushed: it may precede minutes of work)."""
+    print(f"note: {one_line(message)}", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class NumberRule:
     """What one numeric option or config field must be, declared once and used twice: called with the text

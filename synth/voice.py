@@ -14,7 +14,6 @@ with respect to every continuous parameter.
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import torch
@@ -23,6 +22,7 @@ from torch import nn
 from synth import tables
 from synth.control import CONTROL_HOP, adsr, lfo, upsample
 from synth.effects import chorus, drive, echo_response, reverb_response
+from synth.errors import note
 from synth.filters import equalizer, highpass, main_filter
 from synth.invariant_math import Complex, cmul, exp2, inverse_real_fft, irfft, power, real_fft, rfft
 from synth.oscillators import morph, phase, pulse
@@ -304,8 +304,4 @@ def render(params: torch.Tensor, path: str = "eager") -> torch.Tensor:
         raise ValueError(f"unknown render path {path!r}; expected one of {', '.join(fast_render.RENDER_PATHS)}")
     if params.device.type != "cpu":
         raise ValueError(f"the fast render runs on the CPU; got params on {params.device} (use path='eager')")
-    return fast_render.FastVoice.load(build_if_needed=True, log=_note, gradients=gradients)(params)
-
-
-def _note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr, flush=True)
+    return fast_render.FastVoice.load(build_if_needed=True, log=note, gradients=gradients)(params)
