@@ -2,7 +2,7 @@
 
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
         [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
-        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--seed 0] [--pca 128]
+        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--transpose 32] [--seed 0] [--pca 128]
         [--nearest-rows N] [--render fast|eager] [--resume] [--out DIR]
 
 Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the
@@ -89,6 +89,7 @@ from inverse.sampling import (  # noqa: E402
     expand_by_symmetry,
     perturbed_params,
     sample,
+    scored_pool,
     select_diverse,
 )
 from inverse.target import Scores, Target, load_any_target, score  # noqa: E402
@@ -244,9 +245,9 @@ def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Can
 @method("hybrid_refined", "hybrid, then gradient refinement of the returned candidates through the synth "
         "(`--refine-steps` Adam steps on the match distance): `inverse predict`'s default", verdict=True)
 def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    found = _hybrid(context, target, truth)
+    pool = scored_pool(context.model, target, context.config, context.render_path, index=retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, seed=context.config.seed)
-    return refine_candidates(found, target, config, context.config.min_distance, render_path=context.render_path)
+    return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
 @method("point", "the regression head's point estimate alone (one candidate)")
@@ -265,28 +266,26 @@ def _nearest(context: Context, target: Target, truth: torch.Tensor | None) -> to
     return context.nearest.query(target.spectrogram, context.config.samples)
 
 
-def nearest_candidates(context: Context, target: Target) -> Candidates:
-    """The pool's size of nearest training rows, ranked by the perceptual match, symmetry-expanded and
-    chosen as the product's sampler chooses (the same :func:`~inverse.sampling.expand_by_symmetry` and
-    :func:`~inverse.sampling.choose`)."""
+def nearest_pool(context: Context, target: Target) -> tuple[torch.Tensor, Scores, torch.Tensor]:
+    """The pool's size of nearest training rows, scored by the perceptual match and symmetry-expanded as the
+    product's pool is (:func:`~inverse.sampling.expand_by_symmetry`), with the nearest row as the "point"."""
     params = context.nearest.query(target.spectrogram, context.config.pool)
     scores = score(params, target, render_path=context.render_path)
     pool, pool_scores = expand_by_symmetry(params, scores, target, context.config, context.render_path)
-    return choose(pool, pool_scores, context.config, params[0])
+    return pool, pool_scores, params[0]
 
 
 @method("nearest_ranked", "retrieval as a sampler: the pool's size of nearest rows, ranked by the match distance "
         "and symmetry-expanded like the product's pool")
 def _nearest_ranked(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    return nearest_candidates(context, target)
+    return choose(*nearest_pool(context, target), context.config)
 
 
 @method("nearest_refined", "nearest_ranked, then 10 gradient steps on the match distance through the synth "
         "(`inverse.refine`; ~11 s per target: only with --methods)", default=False)
 def _nearest_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    found = nearest_candidates(context, target)
     config = RefineConfig(method="gradient", seed=context.config.seed)
-    return refine_candidates(found, target, config, context.config.min_distance, render_path=context.render_path)
+    return refine_candidates(*nearest_pool(context, target), target, config, context.config, context.render_path)
 
 
 @method("prior", "random draws from the synth's prior (the training set's version)")
@@ -693,6 +692,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", type=positive, default=64, help="latent pool per target (default 64)")
     parser.add_argument("--expand", type=non_negative, default=SamplingConfig.expand,
                         help=f"best candidates expanded by symmetry (default {SamplingConfig.expand}; 0: off)")
+    parser.add_argument("--transpose", type=non_negative, default=SamplingConfig.transpose,
+                        help=f"best pool rows given a pitch-aligned copy (default {SamplingConfig.transpose}; 0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--index", default=str(DEFAULT_INDEX),
                         help="retrieval index of the hybrid methods (default: the shipped one; `inverse index`)")
@@ -713,7 +714,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "flow" in args.methods and not args.flow:
         parser.error("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     try:
-        SamplingConfig(pool=args.pool, samples=args.samples, expand=args.expand).validate()
+        SamplingConfig(pool=args.pool, samples=args.samples, expand=args.expand, transpose=args.transpose).validate()
     except ValueError as exc:
         parser.error(str(exc))
     return args
@@ -743,7 +744,7 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
     """Run the chosen methods on every target that lacks them, appending a line per target to ``partial``.
     Returns all records (earlier ones included) and the external tools that are missing."""
     base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
-                                 retrieved=args.retrieved)
+                                 retrieved=args.retrieved, transpose=args.transpose)
     by_key = {(r["group"], r["name"]): r for r in records}
 
     def todo(group: str, name: str) -> list[str]:
@@ -819,7 +820,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
                 "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
-                                                                    seed=args.seed, expand=args.expand)).items()
+                                                                    seed=args.seed, expand=args.expand,
+                                                                    transpose=args.transpose)).items()
                              if k != "retrieved"},  # the hybrid methods' own option: in the invocation
                 "pca": args.pca, "nearest_rows": args.nearest_rows}
     args.out.mkdir(parents=True, exist_ok=True)

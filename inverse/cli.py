@@ -96,8 +96,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
-                                   sigma=args.sigma, min_distance=args.min_distance, seed=args.seed,
-                                   convert=args.convert, downmix=args.downmix, refine=refine,
+                                   sigma=args.sigma, min_distance=args.min_distance, within=args.within,
+                                   seed=args.seed, convert=args.convert, downmix=args.downmix, refine=refine,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
@@ -210,7 +210,8 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
-                   help="minimum mean |difference| of normalised parameters between candidates "
+                   help="minimum mean |difference| of normalised parameters between candidates (predict: between "
+                        "the refined starting points; the returned ones are spread as far apart as the pool allows) "
                         f"(default {SamplingConfig.min_distance:g})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same candidates")
     p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
@@ -266,9 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="candidate patches for a target spectrogram PNG, WAV or .npy",
                             description="Encode the target and sample --pool candidates around its latent, add the "
                                         "--retrieved training patches nearest to it from the retrieval index, "
-                                        "render and rank them all by how they sound, expand the best by the "
-                                        "synth's symmetries, refine the best --samples mutually different ones "
-                                        "(--refine) and print them.")
+                                        "render and rank them all by how they sound, add pitch-aligned copies of "
+                                        "the best and their variants by the synth's symmetries, refine the best 16 "
+                                        "mutually different ones (--refine), expand the refined by symmetry again "
+                                        "and print --samples that all sound close to the target (MSS within "
+                                        "--within x the best's) and differ as much as possible in parameters.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
@@ -284,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"nearest index patches added to the pool (default {SamplingConfig.retrieved}; 0: none)")
     p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
+    p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
+                   help="every returned candidate's multi-scale spectral distance at most this x the best one's "
+                        f"(default {SamplingConfig.within:g}; >= 1)")
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "

@@ -21,7 +21,7 @@ from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
-from inverse.sampling import Candidates, SamplingConfig, sample
+from inverse.sampling import Candidates, SamplingConfig, scored_pool
 from inverse.target import Target, load_any_target
 from synth.audio_io import write_wav
 from synth.errors import InputError
@@ -68,8 +68,9 @@ class Prediction:
         lines.append(f"match: the ranking distance (MSS + spectral shape), MSS: multi-scale log-mel distance, both "
                      f"against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
         if not self.candidates.diverse:
-            lines.append("note: the pool had too few mutually different candidates; the last ones are the closest "
-                         "remaining (raise --sigma or --pool)")
+            lines.append("note: the pool had too few candidates both close to the target (within --within x the best "
+                         "one's MSS) and different from each other (--min-distance); the last ones are the closest "
+                         "remaining (raise --pool or --retrieved)")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -134,7 +135,8 @@ class Predictor:
 
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
-                min_distance: float = SamplingConfig.min_distance, seed: int = 0, convert: bool = False,
+                min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
+                seed: int = 0, convert: bool = False,
                 downmix: bool = False, refine: RefineConfig | None = None, render: str = "auto",
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
@@ -147,7 +149,7 @@ class Predictor:
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, seed=seed)
+                                min_distance=min_distance, within=within, seed=seed)
         refine = refine or RefineConfig()
         try:
             config.validate()
@@ -166,9 +168,7 @@ class Predictor:
         target = load_any_target(target, convert=convert, downmix=downmix)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.1, f"sampling, rendering and ranking {size} candidates")
-        found = sample(self.model, target, config, render_path=paths["ranking"], flow=self.flow, index=self.index)
-        if refine.method == "none":
-            return Prediction(target, found, paths)
-        report(0.5, f"refining the candidates ({refine.method})")
-        return Prediction(target, refine_candidates(found, target, refine, min_distance,
-                                                    render_path=paths["refinement"]), paths)
+        pool = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
+        if refine.method != "none":
+            report(0.5, f"refining the best {min(refine.rows, pool[0].shape[0])} candidates ({refine.method})")
+        return Prediction(target, refine_candidates(*pool, target, refine, config, paths["refinement"]), paths)

@@ -7,9 +7,10 @@
   of renders per candidate.
 
 Both keep, per candidate, the best point seen *including the starting point*, so refinement never
-leaves a candidate farther from the target than it started. Keeping the returned candidates distinct
-is :func:`refine_candidates`' job: it re-selects from the refined and the original candidates with the
-same minimum distance.
+leaves a candidate farther from the target than it started. :func:`refine_candidates` is the pipeline around
+them: it refines the best mutually different rows of a scored pool (16, one chunk of the render: the same
+compiled gradient evaluations as 10), expands the refined ones by the synth's symmetries, and chooses the
+returned candidates from all of them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inverse.sampling import Candidates, select_diverse
-from inverse.target import Target, as_target, rendered_match, score
+from inverse.sampling import Candidates, SamplingConfig, choose, expand_by_symmetry, select_diverse
+from inverse.target import Scores, Target, as_target, rendered_match, score
 from synth.params import CONTINUOUS_INDICES
 
 REFINE_METHODS = ("none", "gradient", "cmaes")
@@ -38,12 +39,14 @@ class RefineConfig:
     budget: int = 32  # cmaes: renders per candidate
     sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units
     seed: int = 0  # cmaes: sampler seed (candidate k uses seed + k)
+    rows: int = 16  # best mutually different pool rows refined: one chunk of the render (synth.voice.CHUNK_ROWS)
 
     def validate(self) -> None:
         if self.method not in REFINE_METHODS:
             raise ValueError(f"unknown refinement {self.method!r}; expected one of {', '.join(REFINE_METHODS)}")
-        if self.steps < 1 or self.budget < 1:
-            raise ValueError(f"steps and budget must be >= 1, got steps={self.steps}, budget={self.budget}")
+        if self.steps < 1 or self.budget < 1 or self.rows < 1:
+            raise ValueError(f"steps, budget and rows must be >= 1, got steps={self.steps}, budget={self.budget}, "
+                             f"rows={self.rows}")
         if self.lr <= 0 or self.sigma0 <= 0:
             raise ValueError(f"lr and sigma0 must be positive, got lr={self.lr}, sigma0={self.sigma0}")
 
@@ -116,28 +119,30 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
     return best, best_d
 
 
-def refine_candidates(found: Candidates, target: Target | torch.Tensor, config: RefineConfig, min_distance: float,
-                      render_path: str = "auto") -> Candidates:
-    """Refine the ``K`` returned candidates, then re-select ``K`` mutually different ones (best first) from
-    the refined and the original ones, and re-render the chosen for their audio and spectrograms.
+def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
+                      config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto") -> Candidates:
+    """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
+    :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
+    mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the
+    refined ones, expand the best ``sampling.expand`` of refined and unrefined by the synth's symmetries
+    (:func:`~inverse.sampling.expand_by_symmetry`) and choose ``sampling.samples`` that sound alike and differ
+    in parameters (:func:`~inverse.sampling.choose`). With method ``none``, only the choice.
 
-    ``render_path`` (:func:`synth.render`) renders the gradient steps, CMA-ES's points and the chosen candidates.
-
-    ``pool_index`` of the result indexes ``[refined..., original...]`` (``i < K``: refined candidate ``i``).
+    ``render_path`` (:func:`synth.render`) renders the gradient steps, CMA-ES's points and everything scored.
+    ``pool_index`` of the result indexes ``[refined..., starting points..., their variants...]``.
     """
     config.validate()
-    if config.method == "none":
-        return found
     target = as_target(target)
+    if config.method == "none":
+        return choose(params, scores, point, sampling)
+    starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
+    params, scores = params[starts], scores.select(starts)
     if config.method == "gradient":
-        refined, distances = refine_gradient(found.params, target, config.steps, config.lr,
-                                             render_path=render_path)
+        refined, _ = refine_gradient(params, target, config.steps, config.lr, render_path=render_path)
     else:
-        refined, distances = refine_cmaes(found.params, target, found.match, config.budget, config.sigma0,
-                                          config.seed, render_path=render_path)
-    params = torch.cat([refined, found.params])
-    all_distances = torch.cat([distances, found.match])
-    chosen, diverse = select_diverse(params, all_distances, found.params.shape[0], min_distance)
-    index = torch.tensor(chosen)
-    return Candidates(params[index], score(params[index], target, render_path=render_path), index, diverse,
-                      found.point)
+        refined, _ = refine_cmaes(params, target, scores.match, config.budget, config.sigma0, config.seed,
+                                  render_path=render_path)
+    pool = torch.cat([refined, params])
+    pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
+    pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
+    return choose(pool, pool_scores, point, sampling)

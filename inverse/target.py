@@ -11,7 +11,7 @@ spectrogram) is reported beside the perceptual numbers.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -91,24 +91,24 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
 @dataclass
 class Scores:
     """Rendered candidates against a target, per row: ``match`` (the ranking distance), ``mss`` (multi-scale
-    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]`` and normalised
-    ``spectrogram`` ``Tensor[P, 512, 512]``."""
+    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]``, normalised
+    ``spectrogram`` ``Tensor[P, 512, 512]`` and ``shape``, the long-term average spectrum ``Tensor[P, 4097]``
+    (:class:`~synth.perceptual.Features`' ``shape``: what :mod:`inverse.transpose` aligns)."""
 
     match: torch.Tensor
     mss: torch.Tensor
     distance_db: torch.Tensor
     audio: torch.Tensor
     spectrogram: torch.Tensor
+    shape: torch.Tensor
 
     def select(self, index: torch.Tensor | list[int]) -> Scores:
         index = torch.as_tensor(index, dtype=torch.long)
-        return Scores(self.match[index], self.mss[index], self.distance_db[index], self.audio[index],
-                      self.spectrogram[index])
+        return Scores(*(getattr(self, f.name)[index] for f in fields(self)))
 
     @staticmethod
     def cat(parts: list[Scores]) -> Scores:
-        return Scores(*(torch.cat([getattr(p, name) for p in parts]) for name in
-                        ("match", "mss", "distance_db", "audio", "spectrogram")))
+        return Scores(*(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
 
 
 @torch.no_grad()
@@ -127,7 +127,7 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
         candidate = features(audio)
         parts.append(Scores(match_distance(candidate, target.features), mss_distance(candidate, target.features),
                             distance_db(normalized_to_db(specs), normalized_to_db(target.spectrogram)[None]),
-                            audio, specs))
+                            audio, specs, candidate.shape))
     return Scores.cat(parts)
 
 

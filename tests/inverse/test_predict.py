@@ -14,7 +14,7 @@ from inverse import checkpoint
 from inverse.cli import main
 from inverse.model import InverseModel
 from inverse.predict import Predictor
-from inverse.sampling import SamplingConfig, sample, select_diverse
+from inverse.sampling import SamplingConfig, sample, select_diverse, select_spread
 from inverse.target import score
 from synth import render
 from synth.errors import InputError
@@ -42,6 +42,19 @@ def test_select_diverse_skips_near_duplicates():
     assert chosen == [0, 2, 3] and diverse
     chosen, diverse = select_diverse(params, torch.tensor([1.0, 1.1, 2.0, 3.0]), 3, 0.9)
     assert chosen[0] == 0 and not diverse and len(set(chosen)) == 3
+
+
+def test_select_spread_keeps_close_sounds_and_spreads_them():
+    #            best match  best MSS   near dup   far        too far in sound (MSS > 1.5 x 1.0)
+    params = torch.tensor([[0.0] * 100, [0.2] * 100, [0.01] * 100, [0.9] * 100, [0.5] * 100])
+    match = torch.tensor([1.0, 1.2, 1.05, 1.4, 1.1])
+    mss = torch.tensor([1.1, 1.0, 1.1, 1.4, 1.6])
+    chosen, diverse = select_spread(params, match, mss, 3, within=1.5, min_distance=0.1)
+    assert chosen == [0, 1, 3] and diverse  # best match, best MSS, then the farthest eligible; ranked by match
+    chosen, diverse = select_spread(params, match, mss, 5, within=1.5, min_distance=0.1)
+    assert chosen == [0, 2, 4, 1, 3] and not diverse  # only 4 eligible: the ineligible 4th fills the last place
+    chosen, diverse = select_spread(params, match, mss, 4, within=1.5, min_distance=0.1)
+    assert sorted(chosen) == [0, 1, 2, 3] and not diverse  # the near duplicate is eligible but too close
 
 
 def test_candidates_are_ranked_scored_and_different(model, target):
@@ -110,7 +123,7 @@ def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert [c["rank"] for c in out["candidates"]] == [1, 2]
-    assert out["candidates"][0]["distance_db"] <= out["candidates"][1]["distance_db"]
+    assert out["candidates"][0]["match"] <= out["candidates"][1]["match"]  # ranked by the match distance
 
     rgb = tmp_path / "rgb.png"
     Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(rgb)
@@ -126,13 +139,13 @@ def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
         status, out, err = run_inverse(predict_args + extra, capsys)
         assert status == 0, err
         runs[" ".join(extra)] = json.loads(out)["candidates"]
-    plain = runs["--refine none"][0]["distance_db"]
+    plain = runs["--refine none"][0]["match"]
     # The render path of each stage is recorded; --render eager keeps everything on the eager path.
     status, out, err = run_inverse(predict_args + ["--refine", "gradient", "--steps", "1", "--render", "eager"], capsys)
     assert status == 0, err
     assert json.loads(out)["render"] == {"ranking": "eager", "refinement": "eager"}
     for name, candidates in runs.items():
-        assert candidates[0]["distance_db"] <= plain + 1e-4, name
+        assert candidates[0]["match"] <= plain + 1e-4, name
     with pytest.raises(SystemExit) as usage:
         main(predict_args + ["--refine", "magic"])
     assert usage.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import torch
 
 from inverse.cli import main
 from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient
-from inverse.sampling import Candidates
+from inverse.sampling import SamplingConfig
 from inverse.search import SearchConfig, search
 from inverse.target import Target, score
 from synth.image_io import write_png
@@ -53,14 +53,18 @@ def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypat
     assert torch.equal(refined[:, list(DISCRETE_INDICES)], start[:, list(DISCRETE_INDICES)])
 
 
-def test_refined_candidates_stay_distinct_and_ranked(problem):
+def test_refined_candidates_are_ranked_within_tolerance_and_expanded(problem):
     target, start, before = problem
-    found = Candidates(start, score(start, target), torch.arange(2), True, start[0])
-    out = refine_candidates(found, target, RefineConfig(method="gradient", steps=2, lr=0.02), min_distance=0.05)
-    assert out.params.shape == (2, 100) and torch.all(out.match[1:] >= out.match[:-1])
+    sampling = SamplingConfig(pool=2, samples=4, min_distance=0.05, expand=1)
+    out = refine_candidates(start, score(start, target), start[0], target,
+                            RefineConfig(method="gradient", steps=2, lr=0.02), sampling)
+    assert out.params.shape == (4, 100) and torch.all(out.match[1:] >= out.match[:-1])
     assert float(out.match[0]) <= float(before.min()) + 1e-6
-    assert float((out.params[0] - out.params[1]).abs().mean()) >= 0.05 or not out.diverse
-    assert refine_candidates(found, target, RefineConfig(method="none"), 0.05) is found
+    assert torch.all(out.mss <= sampling.within * out.mss.min() + 1e-6) or not out.diverse
+    # 2 starting points, 2 refined: the other 2 returned are symmetric variants of the best
+    assert int(out.pool_index.max()) >= 4
+    plain = refine_candidates(start, score(start, target), start[0], target, RefineConfig(method="none"), sampling)
+    assert plain.params.shape == (2, 100) and torch.equal(plain.params[0], start[int(torch.argmin(before))])
 
 
 @pytest.mark.parametrize("method", ["random", "cmaes"])
