@@ -97,7 +97,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                          "train-flow`)")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                    sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                   seed=args.seed, convert=args.convert, downmix=args.downmix, refine=refine,
+                                   expand=args.expand, seed=args.seed, convert=args.convert, downmix=args.downmix,
+                                   refine=refine,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
@@ -287,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"nearest index patches added to the pool (default {SamplingConfig.retrieved}; 0: none)")
     p.add_argument("--sigma", type=non_negative_float, default=SamplingConfig.sigma,
                    help=f"latent noise in training-latent spreads (default {SamplingConfig.sigma:g})")
+    p.add_argument("--expand", type=non_negative_int, default=SamplingConfig.expand,
+                   help="best candidates expanded by the synth's symmetries, before and after refinement (default "
+                        f"{SamplingConfig.expand}; 0: off)")
     p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
                    help="every returned candidate's multi-scale spectral distance at most this x the best one's "
                         f"(default {SamplingConfig.within:g}; >= 1)")

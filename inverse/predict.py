@@ -136,7 +136,7 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
-                seed: int = 0, convert: bool = False,
+                expand: int = SamplingConfig.expand, seed: int = 0, convert: bool = False,
                 downmix: bool = False, refine: RefineConfig | None = None, render: str = "auto",
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
@@ -149,7 +149,7 @@ class Predictor:
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, within=within, seed=seed)
+                                min_distance=min_distance, within=within, expand=expand, seed=seed)
         refine = refine or RefineConfig()
         try:
             config.validate()

@@ -72,17 +72,17 @@ def test_candidates_are_ranked_scored_and_different(model, target):
 
 
 def test_same_seed_same_candidates(model, target):
-    config = SamplingConfig(pool=8, samples=3, seed=5)
+    config = SamplingConfig(pool=8, samples=3, seed=5, expand=2)
     a, b = sample(model, target, config), sample(model, target, config)
     assert torch.equal(a.params, b.params) and torch.equal(a.match, b.match)
-    c = sample(model, target, SamplingConfig(pool=8, samples=3, seed=6))
+    c = sample(model, target, SamplingConfig(pool=8, samples=3, seed=6, expand=2))
     assert not torch.equal(a.params, c.params)
 
 
 def test_predictor_writes_every_output(model, target, tmp_path):
     png = tmp_path / "target.png"
     write_png(png, quantize(target).numpy())
-    prediction = Predictor(model).predict(png, samples=3, pool=6)
+    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1)
     assert "rank" in prediction.table()
     files = prediction.write(tmp_path / "out")
     assert all(f.is_file() for f in files)
@@ -105,7 +105,7 @@ def predict_args(model, target, tmp_path):
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
     return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
-            "--json"]
+            "--expand", "1", "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:
