@@ -14,6 +14,7 @@ from inverse import checkpoint
 from inverse.cli import main
 from inverse.model import InverseModel
 from inverse.predict import Predictor
+from inverse.refine import RefineConfig
 from inverse.sampling import SamplingConfig, sample, select_diverse, select_spread
 from inverse.target import score
 from synth import render
@@ -82,7 +83,7 @@ def test_same_seed_same_candidates(model, target):
 def test_predictor_writes_every_output(model, target, tmp_path):
     png = tmp_path / "target.png"
     write_png(png, quantize(target).numpy())
-    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1)
+    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2))
     assert "rank" in prediction.table()
     files = prediction.write(tmp_path / "out")
     assert all(f.is_file() for f in files)
@@ -105,7 +106,7 @@ def predict_args(model, target, tmp_path):
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
     return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
-            "--expand", "1", "--json"]
+            "--expand", "1", "--steps", "2", "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:
