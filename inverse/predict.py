@@ -168,7 +168,7 @@ class Predictor:
         target = load_any_target(target, convert=convert, downmix=downmix)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.1, f"sampling, rendering and ranking {size} candidates")
-        pool = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
+        scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
         if refine.method != "none":
-            report(0.5, f"refining the best {min(refine.rows, pool[0].shape[0])} candidates ({refine.method})")
-        return Prediction(target, refine_candidates(*pool, target, refine, config, paths["refinement"]), paths)
+            report(0.5, f"refining the best {min(refine.rows, scored[0].shape[0])} candidates ({refine.method})")
+        return Prediction(target, refine_candidates(*scored, target, refine, config, paths["refinement"]), paths)

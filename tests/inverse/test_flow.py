@@ -120,6 +120,6 @@ def test_train_flow_cli_resumes_and_predict_uses_it(tiny_run, capsys):
 
     write_png(png, quantize(spectrogram(render(draw(5, 0, 1)))[0]).numpy())
     assert main(["predict", str(png), "--model", str(tiny_run / "m"), "--flow", str(tiny_run / "run" / "best"),
-                 "--samples", "2", "--pool", "4", "--expand", "1", "--json"]) == 0
+                 "--samples", "2", "--pool", "4", "--expand", "1", "--refine", "none", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["candidates"]) == 2
