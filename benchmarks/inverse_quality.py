@@ -2,7 +2,7 @@
 
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
         [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
-        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 3] [--transpose 32] [--seed 0] [--pca 128]
+        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 6] [--transpose 32] [--seed 0] [--pca 128]
         [--nearest-rows N] [--render fast|eager] [--resume] [--out DIR]
 
 Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the

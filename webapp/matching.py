@@ -22,6 +22,7 @@ import torch
 
 from inverse.predict import Prediction, Predictor
 from inverse.refine import REFINE_METHODS, RefineConfig
+from inverse.sampling import SamplingConfig
 from inverse.target import load_any_target
 from synth.errors import InputError
 from synth.params import PARAM_SPECS
@@ -108,8 +109,9 @@ def result_page(result: MatchResult) -> str:
     against = "a reconstruction of the spectrogram" if target.reconstructed else "the uploaded sound"
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in target.notes)
     if not c.diverse:
-        notes += ("<li>the pool had too few candidates both close to the target (within 1.5x the best one's MSS) "
-                  "and different from each other; the last ones are the closest remaining</li>")
+        notes += ("<li>the pool had too few candidates both close to the target (within "
+                  f"{SamplingConfig.within:g}x the best one's MSS) and different from each other; the last ones are "
+                  "the closest remaining</li>")
     parts = [
         '<div class="match-result">',
         '<div class="match-target"><h3>Target</h3>',
