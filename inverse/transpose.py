@@ -19,7 +19,7 @@ import math
 import torch
 
 from synth.params import PARAM_INDEX, PARAM_SPECS
-from synth.perceptual import SHAPE_FFT
+from synth.perceptual import SHAPE_FFT, SHAPE_POWER
 from synth.spectrogram import DEFAULT_CONFIG
 
 BINS_PER_OCTAVE = 120  # 10 cents per bin
@@ -51,9 +51,14 @@ def log_frequency_bank(device: str = "cpu") -> torch.Tensor:
 
 
 def log_spectrum(shape: torch.Tensor) -> torch.Tensor:
-    """``Tensor[B, L]``: long-term average magnitude spectra ``Tensor[B, SHAPE_FFT // 2 + 1]`` on the log axis,
-    square-root compressed (strong partials lead, weaker ones still count)."""
-    return (shape @ log_frequency_bank(str(shape.device)).T).clamp_min(0.0).sqrt()
+    """``Tensor[B, L]``: long-term average spectra ``Tensor[B, SHAPE_FFT // 2 + 1]`` (``Features.shape``) pooled onto
+    the log axis as linear magnitudes, then square-root compressed (strong partials lead, weaker ones still count).
+
+    Pooling compressed magnitudes instead would raise a noise floor with the number of linear bins per log bin
+    (and the alignment would stick at 0); compressing more (magnitude ** 0.25) would weigh every partial about
+    the same, so that a harmonic stack matched itself an octave up."""
+    linear = shape.clamp_min(0.0) ** (1.0 / SHAPE_POWER)
+    return (linear @ log_frequency_bank(str(shape.device)).T).clamp_min(0.0).sqrt()
 
 
 def best_shifts(candidates: torch.Tensor, target: torch.Tensor, max_cents: float = MAX_CENTS) -> torch.Tensor:

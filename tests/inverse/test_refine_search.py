@@ -111,7 +111,7 @@ def test_search_cli_prints_ranked_json(problem, tmp_path, capsys):
     out = capsys.readouterr()
     assert status == 0, out.err
     candidates = json.loads(out.out)["candidates"]
-    assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["distance_db"] <= candidates[1]["distance_db"]
+    assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["match"] <= candidates[1]["match"]
 
 
 def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch):
