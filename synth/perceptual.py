@@ -7,10 +7,10 @@ spectral-shape distance, and the ranking distance that adds them.
   contract), floored at -80 dB (the contract's range) and compared as natural logs: one unit is 8.7 dB, and
   the largest possible distance (full scale against silence) is ln(10^4) = 9.21. Benchmarks headline it.
 - :func:`shape_distance`: 1 - cosine similarity of the two sounds' long-term average magnitude spectra at
-  2 Hz resolution (8192-point frames), square-root compressed (:data:`SHAPE_POWER`), in [0, 1]. It ignores time (a longer tail leaves it near 0) and sees
-  every partial as a separate line, so a pitch a semitone off scores near 1 for a sine, where MSS barely
-  moves: a mel band at 110 Hz is wider than a semitone, and a single partial is a small part of the
-  spectrogram (``tests/synth/test_perceptual.py`` has the numbers).
+  2 Hz resolution (8192-point frames), square-root compressed (:data:`SHAPE_POWER`), in [0, 1]. It ignores
+  time (a longer tail leaves it near 0) and sees every partial as a separate line, so a pitch a semitone off
+  scores near 1 for a sine, where MSS barely moves: a mel band at 110 Hz is wider than a semitone, and a
+  single partial is a small part of the spectrogram (``tests/synth/test_perceptual.py`` has the numbers).
 - :func:`match_distance` = MSS + :data:`SHAPE_WEIGHT` x shape: what ranks candidates. It penalises a wrong
   pitch far more than a slightly different tail, which MSS alone does not for simple tones.
 
