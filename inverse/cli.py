@@ -98,7 +98,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                    sigma=args.sigma, min_distance=args.min_distance, within=args.within,
                                    expand=args.expand, seed=args.seed, convert=args.convert, downmix=args.downmix,
-                                   refine=refine,
+                                   refine=refine, pitch_check=not args.no_pitch_check,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
@@ -272,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "the best and their variants by the synth's symmetries, refine the best 16 "
                                         "mutually different ones (--refine), expand the refined by symmetry again "
                                         "and print --samples that all sound close to the target (MSS within "
-                                        "--within x the best's) and differ as much as possible in parameters.")
+                                        "--within x the best's) and differ as much as possible in parameters; "
+                                        "where the target has a clear pitch, those with its pitch first.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
@@ -294,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
                    help="every returned candidate's multi-scale spectral distance at most this x the best one's "
                         f"(default {SamplingConfig.within:g}; >= 1)")
+    p.add_argument("--no-pitch-check", action="store_true",
+                   help="keep the match order: do not track the pitch of a pitched target and its candidates "
+                        "(the check lists those with the target's pitch first; ~1.5 s for 10 candidates)")
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "

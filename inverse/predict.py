@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,10 @@ DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
 DEFAULT_FLOW = checkpoint.DEFAULT_FLOW
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 @dataclass
 class Prediction:
     target: Target
@@ -58,15 +63,31 @@ class Prediction:
         order = torch.argsort(delta.abs(), descending=True)[:top]
         return ", ".join(f"{PARAM_NAMES[i]} {float(delta[i]):+.2f}" for i in order.tolist())
 
+    def _pitch_hz(self, k: int) -> float | None:
+        """Candidate ``k``'s pitch from the pitch check (None where it did not run or found none)."""
+        check = self.candidates.pitch
+        if check is None or not check.checked or math.isnan(float(check.candidate_hz[k])):
+            return None
+        return float(check.candidate_hz[k])
+
     def table(self) -> str:
         c = self.candidates
-        lines = [f"{'rank':>4}  {'match':>6}  {'MSS':>6}  {'dB':>5}  differs from #1 in (normalised)"]
+        check = c.pitch
+        pitched = check is not None and check.checked
+        lines = [f"{'rank':>4}  {'match':>6}  {'MSS':>6}  {'dB':>5}  {'pitch':>7}  differs from #1 in (normalised)"]
         for k in range(c.params.shape[0]):
+            hz = self._pitch_hz(k)
+            pitch = "-" if hz is None else f"{hz:.0f}Hz{'' if bool(check.agrees[k]) else '!'}"
             lines.append(f"{k + 1:>4}  {float(c.match[k]):>6.3f}  {float(c.mss[k]):>6.3f}  "
-                         f"{float(c.distance_db[k]):>5.2f}  {self.differences(k)}")
+                         f"{float(c.distance_db[k]):>5.2f}  {pitch:>7}  {self.differences(k)}")
         against = "a reconstruction of the target spectrogram" if self.target.reconstructed else "the target audio"
         lines.append(f"match: the ranking distance (MSS + spectral shape), MSS: multi-scale log-mel distance, both "
                      f"against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
+        if pitched:
+            lines.append(f"pitch: the target's is {check.target_hz:.1f} Hz; the {int(check.agrees.sum())} candidates "
+                         f"within 50 cents of it come first ('!': another pitch, '-': none found)")
+        elif check is not None:
+            lines.append("pitch: the target has no clear pitch; candidates in match order")
         if not self.candidates.diverse:
             lines.append("note: the pool had too few candidates both close to the target (within --within x the best "
                          "one's MSS) and different from each other (--min-distance); the last ones are the closest "
@@ -75,14 +96,19 @@ class Prediction:
 
     def to_json(self) -> dict:
         c = self.candidates
+        check = c.pitch
+        pitch = {} if check is None else {"pitch_hz": round(check.target_hz, 2) if check.checked else None}
         return {
-            "target": {"source": self.source, "notes": self.notes, "audio_reconstructed": self.target.reconstructed},
+            "target": {"source": self.source, "notes": self.notes, "audio_reconstructed": self.target.reconstructed,
+                       **pitch},
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
-                 "distance_db": round(float(c.distance_db[k]), 4), "params": physical_dict(c.params[k]),
-                 "normalized": [round(float(x), 6) for x in c.params[k]]}
+                 "distance_db": round(float(c.distance_db[k]), 4),
+                 **({"pitch_hz": _rounded(self._pitch_hz(k)), "pitch_agrees": bool(check.agrees[k])}
+                    if check is not None and check.checked else {}),
+                 "params": physical_dict(c.params[k]), "normalized": [round(float(x), 6) for x in c.params[k]]}
                 for k in range(c.params.shape[0])
             ],
         }
@@ -137,19 +163,22 @@ class Predictor:
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
                 expand: int = SamplingConfig.expand, seed: int = 0, convert: bool = False,
-                downmix: bool = False, refine: RefineConfig | None = None, render: str = "auto",
-                progress: Callable[[float, str], None] | None = None) -> Prediction:
+                downmix: bool = False, refine: RefineConfig | None = None, pitch_check: bool = True,
+                render: str = "auto", progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
+        ``pitch_check``: where the target has a clear pitch, candidates with its pitch first
+        (:mod:`inverse.pitch_check`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, within=within, expand=expand, seed=seed)
+                                min_distance=min_distance, within=within, expand=expand, seed=seed,
+                                pitch_check=pitch_check)
         refine = refine or RefineConfig()
         try:
             config.validate()
@@ -171,4 +200,5 @@ class Predictor:
         scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
         if refine.method != "none":
             report(0.5, f"refining the best {min(refine.rows, scored[0].shape[0])} candidates ({refine.method})")
-        return Prediction(target, refine_candidates(*scored, target, refine, config, paths["refinement"]), paths)
+        final = paths["refinement"] if refine.method != "none" else paths["ranking"]  # also the pitch check's
+        return Prediction(target, refine_candidates(*scored, target, refine, config, final), paths)

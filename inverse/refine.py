@@ -134,7 +134,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     config.validate()
     target = as_target(target)
     if config.method == "none":
-        return choose(params, scores, point, sampling)
+        return choose(params, scores, point, sampling, target, render_path)
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
     params, scores = params[starts], scores.select(starts)
     if config.method == "gradient":
@@ -145,4 +145,4 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
-    return choose(pool, pool_scores, point, sampling)
+    return choose(pool, pool_scores, point, sampling, target, render_path)

@@ -12,17 +12,19 @@ octave offsets written as semitones, the note moved against the oscillators, ina
 those variants are rendered and kept where they still match (within ``keep_tolerance`` of their source), which
 gives different parameter sets for one sound by construction. Finally :func:`select_spread` returns the best
 candidate and others that all sound close (MSS within ``within`` x the pool's best) and are as far apart in
-parameters as the pool allows. :func:`inverse.refine.refine_candidates` runs the same choice after refinement.
+parameters as the pool allows; where the target has a clear pitch, those with its pitch come first
+(:mod:`inverse.pitch_check`). :func:`inverse.refine.refine_candidates` runs the same choice after refinement.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from inverse.flow import FlowNet
 from inverse.model import InverseModel
+from inverse.pitch_check import PitchCheck, check_pitch
 from inverse.retrieval import RetrievalIndex
 from inverse.target import Scores, Target, as_target, score
 from inverse.transpose import best_shifts, transposed
@@ -47,6 +49,7 @@ class SamplingConfig:
     # returned candidates' MSS at most this x the pool's best (issue 13), spread out in parameters among those
     within: float = 1.5
     transpose: int = 32  # best pool rows given a pitch-aligned copy (inverse.transpose; 0: off)
+    pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
 
     def validate(self) -> None:
         if self.pool < 1 or self.samples < 1:
@@ -65,15 +68,23 @@ class SamplingConfig:
 class Candidates:
     """Returned candidates, best first. ``params``: ``Tensor[K, 100]`` normalised; ``scores``: their
     :class:`~inverse.target.Scores` (match and MSS distances, ``distance_db``, audio, spectrograms);
-    ``pool_index``: their rows in the scored pool; ``diverse``: whether all K are within the MSS tolerance and
+    ``pool_index``: their rows in the scored pool (-1: a copy moved onto the target's pitch); ``diverse``:
+    whether all K are within the MSS tolerance and
     ``min_distance`` apart (False when the pool had too few such candidates); ``point``: the unperturbed
-    decode ``Tensor[100]`` (pool row 0), whether or not it was returned."""
+    decode ``Tensor[100]`` (pool row 0), whether or not it was returned; ``pitch``: the pitch check's findings
+    (:func:`inverse.pitch_check.check_pitch`; None when it did not run)."""
 
     params: torch.Tensor
     scores: Scores
     pool_index: torch.Tensor
     diverse: bool
     point: torch.Tensor
+    pitch: PitchCheck | None = None
+
+    def select(self, index: torch.Tensor) -> Candidates:
+        """The candidates at ``index`` (``Tensor[K']`` long), in that order."""
+        return replace(self, params=self.params[index], scores=self.scores.select(index),
+                       pool_index=self.pool_index[index])
 
     @property
     def match(self) -> torch.Tensor:
@@ -202,13 +213,19 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     return chosen, all_eligible and (len(chosen) < 2 or float(apart.min()) >= min_distance)
 
 
-def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: SamplingConfig) -> Candidates:
+def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: SamplingConfig,
+           target: Target | None = None, render_path: str = "auto") -> Candidates:
     """``config.samples`` rows of a scored pool that sound alike and differ in parameters
-    (:func:`select_spread`), best first, as :class:`Candidates`."""
+    (:func:`select_spread`), best first, as :class:`Candidates`; with ``target`` and ``config.pitch_check``,
+    moved onto the target's pitch where that keeps them as close and those with its pitch first
+    (:func:`~inverse.pitch_check.check_pitch`, rendering on ``render_path``)."""
     chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
                                     config.min_distance)
     index = torch.tensor(chosen)
-    return Candidates(params[index], scores.select(index), index, diverse, point)
+    found = Candidates(params[index], scores.select(index), index, diverse, point)
+    if target is None or not config.pitch_check:
+        return found
+    return check_pitch(found, target, config.keep_tolerance, render_path)
 
 
 @torch.no_grad()
@@ -247,4 +264,5 @@ def sample(model: InverseModel, target: Target | torch.Tensor, config: SamplingC
     sampler (:mod:`inverse.flow`) instead of perturbed latents; with ``index`` its ``config.retrieved`` rows
     nearest to the target join the pool. ``render_path``: how candidates are rendered (:func:`synth.render`)."""
     config = config or SamplingConfig()
-    return choose(*scored_pool(model, as_target(target), config, render_path, flow, index), config)
+    target = as_target(target)
+    return choose(*scored_pool(model, target, config, render_path, flow, index), config, target, render_path)

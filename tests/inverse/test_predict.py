@@ -90,6 +90,7 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     data = json.loads((tmp_path / "out" / "candidates.json").read_text())
     assert [c["rank"] for c in data["candidates"]] == [1, 2, 3]
     assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
+    assert "pitch_hz" in data["target"] and "pitch:" in prediction.table()  # the pitch check ran (inverse.pitch_check)
 
 
 def test_predict_validates_its_options(model, target):
@@ -101,12 +102,13 @@ def test_predict_validates_its_options(model, target):
 
 @pytest.fixture
 def predict_args(model, target, tmp_path):
-    """``inverse predict t.png --model m ... --json`` arguments, the tiny model saved as a checkpoint."""
+    """``inverse predict t.png --model m ... --json`` arguments, the tiny model saved as a checkpoint; no pitch
+    check, so that the candidates are in match order."""
     checkpoint.save(model, tmp_path / "m")
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
     return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
-            "--expand", "1", "--steps", "2", "--json"]
+            "--expand", "1", "--steps", "2", "--no-pitch-check", "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:
@@ -125,6 +127,7 @@ def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
     out = json.loads(done.stdout)
     assert [c["rank"] for c in out["candidates"]] == [1, 2]
     assert out["candidates"][0]["match"] <= out["candidates"][1]["match"]  # ranked by the match distance
+    assert "pitch_hz" not in out["target"]  # --no-pitch-check
 
     rgb = tmp_path / "rgb.png"
     Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(rgb)
