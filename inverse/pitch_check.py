@@ -8,10 +8,11 @@ candidates admits any within 1.5x the best one's MSS, which barely sees a semito
 clear pitch (:func:`synth.pitch.estimate_pitch`: CREPE tiny, whose weights ship in its wheel), the returned
 candidates' pitches are estimated too. A candidate more than :data:`~synth.pitch.CENTS_TOLERANCE` off gets a
 copy with its note moved by the difference (:func:`inverse.transpose.transposed`), which replaces it when its
-match distance is at most the original's + ``keep_tolerance`` (an octave-low patch moved up an octave is often
-another timbre, and stays as it was). Then those within the tolerance come first, each group in match order
-(:class:`PitchCheck` holds the pitches). Targets without a clear pitch (chords, noise, speech) are left as they
-are, after one estimate of the target (~0.5 s); a pitched one costs ~1.5-3 s more for 10 candidates on 2 cores.
+match distance is at most the original's + ``keep_tolerance`` and every candidate's MSS stays within ``within``
+x the best one's (an octave-low patch moved up an octave is often another timbre, and stays as it was). Then
+those within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches).
+Targets without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target
+(~0.5 s); a pitched one costs ~1.5-3 s more for 10 candidates on 2 cores.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ class PitchCheck:
 
 
 def _moved_onto(candidates: Candidates, target: Target, target_hz: float, found: torch.Tensor,
-                keep_tolerance: float, render_path: str) -> tuple[Candidates, torch.Tensor]:
+                keep_tolerance: float, within: float, render_path: str) -> tuple[Candidates, torch.Tensor]:
     """Candidates whose pitch ``found`` (``Tensor[K]`` Hz) is off ``target_hz`` replaced by their copy moved onto
-    it where that copy's match is at most theirs + ``keep_tolerance``; and their pitches (re-estimated there)."""
+    it where that copy's match is at most theirs + ``keep_tolerance`` and the candidates' MSS stay within
+    ``within`` x the best one's (copies taken in match order, one at a time: a copy much closer than the rest
+    would leave them out of the bound); and their pitches (re-estimated where moved)."""
     cents = pitch_agreement(found, torch.full_like(found, target_hz))["cents"]
     off = (cents.abs() > CENTS_TOLERANCE).nonzero()[:, 0]  # NaN (no pitch found) compares False: stays
     moved, movable = transposed(candidates.params[off], -cents[off])
@@ -61,6 +64,13 @@ def _moved_onto(candidates: Candidates, target: Target, target_hz: float, found:
         return candidates, found
     judged = score(moved, target, render_path=render_path)
     keep = judged.match <= candidates.match[off] + keep_tolerance
+    mss = candidates.mss.clone()
+    for k in torch.argsort(judged.match, stable=True).tolist():
+        trial = mss.clone()
+        trial[off[k]] = judged.mss[k]
+        keep[k] &= bool(trial.max() <= within * trial.min())
+        if keep[k]:
+            mss = trial
     if not bool(keep.any()):
         return candidates, found
     judged, moved = judged.select(keep.nonzero()[:, 0]), moved[keep]
@@ -73,10 +83,11 @@ def _moved_onto(candidates: Candidates, target: Target, target_hz: float, found:
     return both.select(index), torch.cat([found, estimate_pitch(judged.audio, CANDIDATE_CONFIG).f0_hz])[index]
 
 
-def check_pitch(candidates: Candidates, target: Target, keep_tolerance: float = 0.05,
+def check_pitch(candidates: Candidates, target: Target, keep_tolerance: float = 0.05, within: float = 1.5,
                 render_path: str = "auto") -> Candidates:
     """``candidates`` (best first) with those off the target's pitch moved onto it where that keeps them within
-    ``keep_tolerance`` of their match distance (rendered on ``render_path``), then reordered so that those with
+    ``keep_tolerance`` of their match distance and within ``within`` x the best one's MSS (rendered on
+    ``render_path``), then reordered so that those with
     the target's pitch come first, with their :class:`PitchCheck` attached (``candidates.pitch``); unchanged but
     for the check when the target's pitch is not clear. A moved candidate's ``pool_index`` is -1."""
     estimate = estimate_pitch(target.audio[None])
@@ -85,7 +96,7 @@ def check_pitch(candidates: Candidates, target: Target, keep_tolerance: float = 
         return replace(candidates, pitch=PitchCheck(float("nan"), empty, empty.bool()))
     target_hz = float(estimate.f0_hz[0])
     found = estimate_pitch(candidates.audio, CANDIDATE_CONFIG).f0_hz
-    candidates, found = _moved_onto(candidates, target, target_hz, found, keep_tolerance, render_path)
+    candidates, found = _moved_onto(candidates, target, target_hz, found, keep_tolerance, within, render_path)
     agrees = pitch_agreement(found, torch.full_like(found, target_hz))["match"]
     match = candidates.match
     order = torch.cat([group[torch.argsort(match[group], stable=True)]

@@ -225,7 +225,7 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
     found = Candidates(params[index], scores.select(index), index, diverse, point)
     if target is None or not config.pitch_check:
         return found
-    return check_pitch(found, target, config.keep_tolerance, render_path)
+    return check_pitch(found, target, config.keep_tolerance, config.within, render_path)
 
 
 @torch.no_grad()

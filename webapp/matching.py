@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 import time
 import zipfile
 from collections.abc import Callable
@@ -112,6 +113,9 @@ def result_page(result: MatchResult) -> str:
         notes += ("<li>the pool had too few candidates both close to the target (within "
                   f"{SamplingConfig.within:g}x the best one's MSS) and different from each other; the last ones are "
                   "the closest remaining</li>")
+    if c.pitch is not None and c.pitch.checked:
+        notes += (f"<li>the target's pitch is {c.pitch.target_hz:.1f} Hz; the {int(c.pitch.agrees.sum())} "
+                  "candidates within 50 cents of it come first</li>")
     parts = [
         '<div class="match-result">',
         '<div class="match-target"><h3>Target</h3>',
@@ -131,6 +135,16 @@ def result_page(result: MatchResult) -> str:
     return "\n".join(parts)
 
 
+def _pitch_note(c, k: int) -> str:
+    """Candidate ``k``'s pitch where the pitch check ran on a pitched target (``inverse.pitch_check``)."""
+    if c.pitch is None or not c.pitch.checked:
+        return ""
+    hz = float(c.pitch.candidate_hz[k])
+    if math.isnan(hz):
+        return " &middot; no pitch found"
+    return f" &middot; {hz:.0f} Hz" + ("" if bool(c.pitch.agrees[k]) else " (not the target's pitch)")
+
+
 def _card(c, k: int) -> str:
     name = f"rank{k + 1:02d}"
     patch = json.dumps(patch_to_dict(c.params[k]), indent=2).encode()
@@ -145,7 +159,7 @@ def _card(c, k: int) -> str:
         f'<div class="candidate" data-rank="{k + 1}">'
         f'<div class="card-title">#{k + 1} &middot; match {float(c.match[k]):.3f} &middot; '
         f'MSS {float(c.mss[k]):.3f} &middot; '
-        f'{float(c.distance_db[k]):.2f} dB</div>'
+        f'{float(c.distance_db[k]):.2f} dB{_pitch_note(c, k)}</div>'
         f'<img class="spectrogram candidate-spectrogram" alt="spectrogram of candidate {k + 1}" '
         f'src="{data_uri("image/png", spectrogram_png(c.spectrogram[k]))}">'
         f'<audio controls preload="metadata" src="{data_uri("audio/wav", wav_bytes(c.audio[k]))}"></audio>'

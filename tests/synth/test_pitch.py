@@ -3,11 +3,12 @@ decision that keeps a tracker's guesses about clusters and noise out of the stat
 
 import math
 
+import pytest
 import torch
 
 from synth import render
 from synth.params import PARAM_INDEX
-from synth.pitch import cents, estimate_pitch, midi_to_hz, pitch_agreement
+from synth.pitch import cents, estimate_pitch, midi_to_hz, pitch_agreement, pyin_pitch
 from synth.prior import draw
 
 T = torch.arange(65408) / 16000
@@ -55,3 +56,9 @@ def test_synth_notes_read_at_their_pitch():
     expected = torch.tensor([midi_to_hz(float(n)) for n in notes])
     assert bool(estimate.clear.all())
     assert float(cents(estimate.f0_hz, expected).abs().max()) < 50
+
+
+@pytest.mark.benchmark  # librosa compiles pYIN's kernels on first use in a new environment (10-30 s)
+def test_pyin_the_second_opinion_reads_tones_and_finds_nothing_in_silence():
+    found = pyin_pitch(torch.stack([tone(220.0, 10), torch.zeros(65408)]))
+    assert abs(float(cents(found[:1], torch.tensor([220.0])))) < 25 and math.isnan(float(found[1]))
