@@ -87,9 +87,9 @@ def check_pitch(candidates: Candidates, target: Target, keep_tolerance: float = 
                 render_path: str = "auto") -> Candidates:
     """``candidates`` (best first) with those off the target's pitch moved onto it where that keeps them within
     ``keep_tolerance`` of their match distance and within ``within`` x the best one's MSS (rendered on
-    ``render_path``), then reordered so that those with
-    the target's pitch come first, with their :class:`PitchCheck` attached (``candidates.pitch``); unchanged but
-    for the check when the target's pitch is not clear. A moved candidate's ``pool_index`` is -1."""
+    ``render_path``), then reordered so that those with the target's pitch come first, with their
+    :class:`PitchCheck` attached (``candidates.pitch``); unchanged but for the check when the target's pitch is
+    not clear. A moved candidate's ``pool_index`` is -1."""
     estimate = estimate_pitch(target.audio[None])
     if not bool(estimate.clear[0]):
         empty = torch.empty(0)

@@ -169,8 +169,8 @@ class Predictor:
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
-        ``pitch_check``: where the target has a clear pitch, candidates with its pitch first
-        (:mod:`inverse.pitch_check`);
+        ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
+        close, and those with its pitch first (:mod:`inverse.pitch_check`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
