@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "mutually different ones (--refine), expand the refined by symmetry again "
                                         "and print --samples that all sound close to the target (MSS within "
                                         "--within x the best's) and differ as much as possible in parameters; "
-                                        "where the target has a clear pitch, those with its pitch first.")
+                                        "where the target has a clear pitch, those off it are moved onto it where "
+                                        "they stay as close, and those with its pitch come first.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
@@ -297,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {SamplingConfig.within:g}; >= 1)")
     p.add_argument("--no-pitch-check", action="store_true",
                    help="keep the match order: do not track the pitch of a pitched target and its candidates "
-                        "(the check lists those with the target's pitch first; ~1.5 s for 10 candidates)")
+                        "(the check moves off-pitch candidates onto the target's pitch where they stay as close "
+                        "and lists those with its pitch first; ~2-4 s on a pitched target)")
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "

@@ -12,7 +12,7 @@ match distance is at most the original's + ``keep_tolerance`` and every candidat
 x the best one's (an octave-low patch moved up an octave is often another timbre, and stays as it was). Then
 those within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches).
 Targets without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target
-(~0.5 s); a pitched one costs ~1.5-3 s more for 10 candidates on 2 cores.
+(~0.5 s); a pitched one costs ~1.5-4 s more for 10 candidates on 2 cores (more when copies are moved).
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class PitchCheck:
     @property
     def checked(self) -> bool:
         return not math.isnan(self.target_hz)
+
+    def candidate(self, k: int) -> float | None:
+        """Candidate ``k``'s pitch in Hz; None where the target has no clear pitch or the tracker found none."""
+        if not self.checked or math.isnan(float(self.candidate_hz[k])):
+            return None
+        return float(self.candidate_hz[k])
 
 
 def _moved_onto(candidates: Candidates, target: Target, target_hz: float, found: torch.Tensor,

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from synth.fast_render import resolve as resolve_render_path
 from synth.image_io import write_png
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
+from synth.pitch import CENTS_TOLERANCE
 from synth.spectrogram import DEFAULT_CONFIG, quantize
 
 DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
@@ -63,20 +63,13 @@ class Prediction:
         order = torch.argsort(delta.abs(), descending=True)[:top]
         return ", ".join(f"{PARAM_NAMES[i]} {float(delta[i]):+.2f}" for i in order.tolist())
 
-    def _pitch_hz(self, k: int) -> float | None:
-        """Candidate ``k``'s pitch from the pitch check (None where it did not run or found none)."""
-        check = self.candidates.pitch
-        if check is None or not check.checked or math.isnan(float(check.candidate_hz[k])):
-            return None
-        return float(check.candidate_hz[k])
-
     def table(self) -> str:
         c = self.candidates
         check = c.pitch
         pitched = check is not None and check.checked
         lines = [f"{'rank':>4}  {'match':>6}  {'MSS':>6}  {'dB':>5}  {'pitch':>7}  differs from #1 in (normalised)"]
         for k in range(c.params.shape[0]):
-            hz = self._pitch_hz(k)
+            hz = check.candidate(k) if pitched else None
             pitch = "-" if hz is None else f"{hz:.0f}Hz{'' if bool(check.agrees[k]) else '!'}"
             lines.append(f"{k + 1:>4}  {float(c.match[k]):>6.3f}  {float(c.mss[k]):>6.3f}  "
                          f"{float(c.distance_db[k]):>5.2f}  {pitch:>7}  {self.differences(k)}")
@@ -85,7 +78,7 @@ class Prediction:
                      f"against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
         if pitched:
             lines.append(f"pitch: the target's is {check.target_hz:.1f} Hz; the {int(check.agrees.sum())} candidates "
-                         f"within 50 cents of it come first ('!': another pitch, '-': none found)")
+                         f"within {CENTS_TOLERANCE:.0f} cents of it come first ('!': another pitch, '-': none found)")
         elif check is not None:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
         if not self.candidates.diverse:
@@ -106,7 +99,7 @@ class Prediction:
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
                  "distance_db": round(float(c.distance_db[k]), 4),
-                 **({"pitch_hz": _rounded(self._pitch_hz(k)), "pitch_agrees": bool(check.agrees[k])}
+                 **({"pitch_hz": _rounded(check.candidate(k)), "pitch_agrees": bool(check.agrees[k])}
                     if check is not None and check.checked else {}),
                  "params": physical_dict(c.params[k]), "normalized": [round(float(x), 6) for x in c.params[k]]}
                 for k in range(c.params.shape[0])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import math
 import time
 import zipfile
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from inverse.target import load_any_target
 from synth.errors import InputError
 from synth.params import PARAM_SPECS
 from synth.patch import patch_to_dict
+from synth.pitch import CENTS_TOLERANCE
 from synth.symmetry import inaudible
 from webapp.media import data_uri, spectrogram_png, wav_bytes
 from webapp.uploads import MAX_UPLOAD_MB, check_audible, display_name, upload_kind
@@ -115,7 +115,7 @@ def result_page(result: MatchResult) -> str:
                   "the closest remaining</li>")
     if c.pitch is not None and c.pitch.checked:
         notes += (f"<li>the target's pitch is {c.pitch.target_hz:.1f} Hz; the {int(c.pitch.agrees.sum())} "
-                  "candidates within 50 cents of it come first</li>")
+                  f"candidates within {CENTS_TOLERANCE:.0f} cents of it come first</li>")
     parts = [
         '<div class="match-result">',
         '<div class="match-target"><h3>Target</h3>',
@@ -139,8 +139,8 @@ def _pitch_note(c, k: int) -> str:
     """Candidate ``k``'s pitch where the pitch check ran on a pitched target (``inverse.pitch_check``)."""
     if c.pitch is None or not c.pitch.checked:
         return ""
-    hz = float(c.pitch.candidate_hz[k])
-    if math.isnan(hz):
+    hz = c.pitch.candidate(k)
+    if hz is None:
         return " &middot; no pitch found"
     return f" &middot; {hz:.0f} Hz" + ("" if bool(c.pitch.agrees[k]) else " (not the target's pitch)")
 

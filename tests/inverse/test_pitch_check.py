@@ -70,4 +70,5 @@ def test_a_target_without_a_clear_pitch_keeps_the_order(case):
     before = candidates(torch.cat([off, truth]), noise)
     found = check_pitch(before, noise, render_path="eager")
     assert not found.pitch.checked and math.isnan(found.pitch.target_hz)
+    assert found.pitch.candidate(0) is None  # no pitch reported without a pitched target
     assert torch.equal(found.params, before.params) and torch.equal(found.match, before.match)
