@@ -48,6 +48,25 @@ class PitchEstimate:
     clear: torch.Tensor
 
 
+BIN_CENTS_OFFSET = 1997.3794084376191  # torchcrepe's bin 0, in cents above 10 Hz (torchcrepe.convert.bins_to_cents)
+
+
+def weighted_argmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchcrepe's ``weighted_argmax`` decoder without its dither: ``logits`` ``Tensor[B, 360, T]`` ->
+    (``bins`` ``Tensor[B, T]``, ``f0`` Hz ``Tensor[B, T]``), the sigmoid-weighted mean of the bin centres within
+    4 bins of the peak. torchcrepe's own weights the bin centres with random (unseeded) dither drawn once per
+    process, so the same sound read a few cents differently in every new process."""
+    import torchcrepe
+
+    bins = logits.argmax(dim=1)  # (B, T)
+    index = torch.arange(logits.shape[1], device=logits.device)[None, :, None]
+    window = (index >= bins[:, None] - 4) & (index < bins[:, None] + 5)
+    probabilities = torch.sigmoid(logits).masked_fill(~window, 0.0)
+    centres = torchcrepe.CENTS_PER_BIN * index + BIN_CENTS_OFFSET
+    cents = (centres * probabilities).sum(dim=1) / probabilities.sum(dim=1)
+    return bins, torchcrepe.convert.cents_to_frequency(cents)
+
+
 def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
     """``Tensor[B, N]`` -> centred frames ``Tensor[B, T, 1024]`` (zero padding of half a frame each side)."""
     padded = torch.nn.functional.pad(audio, (FRAME // 2, FRAME // 2))
@@ -70,8 +89,8 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
     flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
     probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
     probabilities = probabilities.reshape(batch, count, -1).transpose(1, 2)  # (B, 360, T)
-    f0, periodicity = torchcrepe.postprocess(probabilities, config.fmin_hz, config.fmax_hz,
-                                             torchcrepe.decode.weighted_argmax, return_periodicity=True)
+    f0, periodicity = torchcrepe.postprocess(probabilities, config.fmin_hz, config.fmax_hz, weighted_argmax,
+                                             return_periodicity=True)
     periodicity = periodicity.reshape(batch, count)
     f0 = f0.reshape(batch, count)
     loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)

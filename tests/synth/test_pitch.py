@@ -8,7 +8,15 @@ import torch
 
 from synth import render
 from synth.params import PARAM_INDEX
-from synth.pitch import cents, estimate_pitch, midi_to_hz, pitch_agreement, pyin_pitch
+from synth.pitch import (
+    BIN_CENTS_OFFSET,
+    cents,
+    estimate_pitch,
+    midi_to_hz,
+    pitch_agreement,
+    pyin_pitch,
+    weighted_argmax,
+)
 from synth.prior import draw
 
 T = torch.arange(65408) / 16000
@@ -62,3 +70,16 @@ def test_synth_notes_read_at_their_pitch():
 def test_pyin_the_second_opinion_reads_tones_and_finds_nothing_in_silence():
     found = pyin_pitch(torch.stack([tone(220.0, 10), torch.zeros(65408)]))
     assert abs(float(cents(found[:1], torch.tensor([220.0])))) < 25 and math.isnan(float(found[1]))
+
+
+def test_decoding_is_the_bin_centre_without_dither():
+    """A posterior peaked on one bin reads as that bin's centre exactly, in every process (torchcrepe's own
+    decoder weights the centres with dither drawn once per process)."""
+    import torchcrepe
+
+    logits = torch.full((1, 360, 2), -20.0)
+    logits[0, 150, :] = 5.0
+    bins, f0 = weighted_argmax(logits)
+    centre = torchcrepe.CENTS_PER_BIN * 150 + BIN_CENTS_OFFSET
+    assert bins.tolist() == [[150, 150]]
+    assert torch.allclose(f0, torchcrepe.convert.cents_to_frequency(torch.full((1, 2), centre)), rtol=1e-6)
