@@ -240,7 +240,7 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
 
 def _fingerprint(data: SpectrogramDataset) -> dict:
     """Identify a dataset without hashing gigabytes: the hash of its definition and row range (equal for a
-    merged file and a single run of the same rows), seed, sampler and rows."""
+    merged file and a single run of the same rows), seed, sampler, prior version (:mod:`synth.prior`) and rows."""
     return {"path": str(data.path), "fingerprint": data.fingerprint, "seed": data.attrs.seed,
-            "sampler": data.attrs.sampler, "rows": len(data)}
+            "sampler": data.attrs.sampler, "prior": data.attrs.prior, "rows": len(data)}
 

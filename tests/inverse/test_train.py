@@ -33,6 +33,7 @@ def test_one_epoch_writes_checkpoints_log_and_loads(tiny, data, tmp_path):
     model, info = checkpoint.load(tmp_path / "run" / "best")
     assert isinstance(model, InverseModel) and ModelConfig.from_json(info["model_config"]) == tiny
     assert info["data"]["train_rows"] == 6 and info["data"]["val_rows"] == 2
+    assert info["data"]["train"]["prior"] == "2", "the checkpoint records the prior its data was drawn from"
     assert (model.latent_scale != 1.0).any(), "latent spread must be measured on training data"
     with torch.no_grad():
         out = model.decode(model.encode(torch.rand(2, 1, 512, 512)))
