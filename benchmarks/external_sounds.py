@@ -97,16 +97,20 @@ _TRAIN_VOICES = ("en-gb", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp", "
 def training_sounds(folder: Path) -> list[Path]:
     """WAV sources for training the mask model (``specmask train --wav-dir``): 64 espeak-ng readings (8 texts
     x 8 voices, two speeds) and 126 fluidsynth notes (18 GM programs x 7 notes), none of them a phrase,
-    program or note of :func:`espeak_phrases` / :func:`fluidsynth_notes` (the benchmarks' test sounds)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    program or note of :func:`espeak_phrases` / :func:`fluidsynth_notes` (the benchmarks' test sounds).
+    Speech goes to ``folder/speech``, notes to ``folder/instrument``: one class each (``specmask train --wav-dir
+    speech=FOLDER/speech --wav-dir instrument=FOLDER/instrument``)."""
+    for name in ("speech", "instrument"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
     out = []
     for k, (text, voice) in enumerate((t, v) for t in _TRAIN_TEXTS for v in _TRAIN_VOICES):
-        path = folder / f"speech_{k:03d}.wav"
+        path = folder / "speech" / f"speech_{k:03d}.wav"
         _run(["espeak-ng", "-v", voice, "-s", str(130 + 40 * (k % 2)), "-w", str(path), text])
         out.append(path)
     for program in _TRAIN_GM_PROGRAMS:
         for note in _TRAIN_GM_NOTES:
-            midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"note_gm{program:03d}_n{note}.wav"
+            midi = folder / "instrument" / f"gm{program:03d}_{note}.mid"
+            path = folder / "instrument" / f"note_gm{program:03d}_n{note}.wav"
             midi.write_bytes(single_note_midi(program, note, seconds=3.0))
             _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", "16000", "-F", str(path), str(SOUNDFONT), str(midi)])
             midi.unlink()

@@ -24,7 +24,9 @@ Methods, all run on every mixture: ``noisy`` (the mixture itself); ``noisereduce
 ``deepfilternet3`` (:mod:`benchmarks.denoisers`: their C runtimes at 48 kHz, resampled from and back to 16 kHz;
 a skip line where a wheel is missing); every ``--model`` (offline
 ``specmask.enhance.enhance_audio(..., mode="denoise")``; ``NAME=PATH`` names the row, so ablations sit side
-by side); and two oracles that know the clean source, computed at the project's STFT
+by side; a model trained with the sound classes synth, speech and instrument gives two rows: ``NAME``, told the
+source's domain as a user would say it with ``specmask enhance --keep``, and ``NAME_any``, not told); and two
+oracles that know the clean source, computed at the project's STFT
 (``synth.spectrogram.Spectrogram``: 1024-point periodic Hann, hop 128, 512 bins) and inverted with the
 mixture's phase: ``oracle_irm``, the ideal ratio mask in its power form ``sqrt(|S|^2 / (|S|^2 + |N|^2))``,
 and ``oracle_psm``, the phase-sensitive mask ``clip(|S| / |Y| cos(theta_S - theta_Y), 0, 1)``. Because no
@@ -307,22 +309,44 @@ def anchor_methods() -> tuple[dict[str, Method], list[str]]:
         list(missing.values())
 
 
-def model_method(generator: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor]) -> Method:
-    """A mask generator (or any mask function) as a method: offline ``enhance_audio`` in ``denoise`` mode."""
+class CuedMethod:
+    """A method told which sound to keep: ``method(noisy, domain)``, the source's domain (``synth``, ``speech``
+    or ``instrument``) as a user would name it with ``specmask enhance --keep``."""
 
-    def enhance(noisy: np.ndarray) -> np.ndarray:
+    def __init__(self, enhance: Callable[[np.ndarray, str], np.ndarray]):
+        self.enhance = enhance
+
+    def __call__(self, noisy: np.ndarray, domain: str) -> np.ndarray:
+        return self.enhance(noisy, domain)
+
+
+def call_method(method: Method | CuedMethod, noisy: np.ndarray, domain: str) -> np.ndarray:
+    """Run a method on one mixture (a :class:`CuedMethod` is told the source's domain)."""
+    return method(noisy, domain) if isinstance(method, CuedMethod) else method(noisy)
+
+
+def model_method(generator: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor], cued: bool = False
+                 ) -> Method | CuedMethod:
+    """A mask generator (or any mask function) as a method: offline ``enhance_audio`` in ``denoise`` mode;
+    ``cued``: told to keep the source's domain (a generator trained with those classes)."""
+
+    def enhance(noisy: np.ndarray, keep: str | None = None) -> np.ndarray:
         audio = torch.as_tensor(noisy, dtype=torch.float32)[None]
-        return enhance_audio(generator, audio, mode="denoise")[0].numpy()
+        return enhance_audio(generator, audio, mode="denoise", keep=keep)[0].numpy()
 
-    return enhance
+    return CuedMethod(enhance) if cued else enhance
 
 
-def load_model_method(path: str) -> tuple[Method, dict]:
-    """Load a mask-model checkpoint (``specmask.checkpoint.load``) as a method; also its metadata."""
+def load_model_methods(name: str, path: str) -> tuple[dict[str, Method | CuedMethod], dict]:
+    """Load a mask-model checkpoint (``specmask.checkpoint.load``) as methods, and its metadata: ``name``;
+    for a model trained with sound classes covering the test domains, ``name`` told the source's domain
+    (``--keep``) and ``name_any`` not told."""
     from specmask.checkpoint import load as load_mask_model
 
     generator, info = load_mask_model(path)
-    return model_method(generator), info
+    if not set(DOMAINS) <= set(generator.config.classes):
+        return {name: model_method(generator)}, info
+    return {name: model_method(generator, cued=True), f"{name}_any": model_method(generator)}, info
 
 
 def parse_model_specs(specs: Sequence[str]) -> dict[str, str]:
@@ -395,7 +419,7 @@ def evaluate_mixture(mixture: TestMixture, methods: Mapping[str, Method],
     noisy_si_sdr = si_sdr_db(noisy, clean)
     seconds_of_audio = noisy.shape[-1] / SAMPLE_RATE
     rows = []
-    calls = [(name, lambda fn=fn: fn(noisy.copy())) for name, fn in methods.items()]
+    calls = [(name, lambda fn=fn: call_method(fn, noisy.copy(), mixture.domain)) for name, fn in methods.items()]
     calls += [(name, lambda fn=fn: fn(noisy.copy(), clean.copy())) for name, fn in oracles.items()]
     for name, call in calls:
         started = time.perf_counter()
@@ -668,7 +692,7 @@ def evaluate(mixtures: Sequence[TestMixture], methods: Mapping[str, Method],
     """All methods on all mixtures (each method warmed up once, untimed, on the first mixture)."""
     if mixtures:
         for fn in methods.values():
-            fn(mixtures[0].mixture.numpy().copy())
+            call_method(fn, mixtures[0].mixture.numpy().copy(), mixtures[0].domain)
     rows = []
     for mixture in tqdm(mixtures, desc="mixtures", unit="mixture", disable=not progress):
         rows += evaluate_mixture(mixture, methods, oracles)
@@ -716,11 +740,12 @@ def main(argv: list[str] | None = None, models: Mapping[str, Method] | None = No
     progress = not args.quiet
     if models is None:
         try:
-            loaded = {name: load_model_method(path) for name, path in args.models.items()}
+            loaded = {name: load_model_methods(name, path) for name, path in args.models.items()}
         except (InputError, OSError) as error:
             raise SystemExit(f"error: cannot load a --model checkpoint: {error}") from None
-        models = {name: method for name, (method, _) in loaded.items()}
-        model_specs = {name: {"path": args.models[name], "info": info} for name, (_, info) in loaded.items()}
+        models = {row: method for rows, _ in loaded.values() for row, method in rows.items()}
+        model_specs = {row: {"path": args.models[name], "info": info, "told_domain": isinstance(method, CuedMethod)}
+                       for name, (rows, info) in loaded.items() for row, method in rows.items()}
     else:
         model_specs = {name: {"path": "(injected)", "info": None} for name in models}
     anchors, skipped_anchors = anchor_methods()

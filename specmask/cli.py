@@ -62,7 +62,8 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
 
     options = EnhanceOptions(mode=args.mode, strength=args.strength, floor=args.floor, invert=args.invert,
                              channels=args.channels, save_mask=args.save_mask, mask=args.mask, rest=args.rest,
-                             figure=args.figure, allow_clipped=args.allow_clipped, band_limited=args.band_limited)
+                             figure=args.figure, allow_clipped=args.allow_clipped, band_limited=args.band_limited,
+                             keep=args.keep)
     if args.stream:
         report = stream_file(args.input, args.output, args.model, options, block=args.block,
                              lookahead=args.lookahead, input_rate=args.rate, threads=args.threads)
@@ -130,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vggish-weights", dest="vggish_weights",
                    help="safetensors file with converted official VGGish weights (see specmask/vggish.py)")
     g = p.add_argument_group("data")
-    g.add_argument("--wav-dir", dest="wav_dir", action="append", help="folder of clean WAV sources (repeatable)")
+    g.add_argument("--wav-dir", dest="wav_dir", action="append", metavar="[CLASS=]FOLDER",
+                   help="folder of clean WAV sources (repeatable). Label every folder with its sound class (e.g. "
+                        "speech=data/speech) and the model learns to keep the class it is told (enhance --keep): "
+                        "synth renders are class synth, and a voice or babble interferer comes from another class"),
     g.add_argument("--audio-data", dest="audio_data", help="dataset made with `python -m dataset_gen --audio`")
     g.add_argument("--external-share", dest="external_share", type=probability,
                    help="share of sources from --wav-dir/--audio-data (default 0.5)")
@@ -154,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
     p.add_argument("--mode", choices=MODES, default="denoise")
+    p.add_argument("--keep", help="the sound to keep, for a model trained with sound classes (the shipped one: "
+                                  "synth, speech or instrument): other sounds count as noise (a voice over a synth "
+                                  "note, music under speech). Default: keep every sound, remove noise")
     p.add_argument("--strength", type=non_negative_float, default=1.0, help="wet/dry on the mask, 0..2 (default 1)")
     p.add_argument("--floor", type=non_negative_float, default=0.0, help="lowest mask value, 0..1: limits suppression")
     p.add_argument("--invert", action="store_true", help="keep what the mask removes")

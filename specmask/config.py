@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from inverse.config import BackboneConfig, build_dataclass
 from synth.errors import InputError
 
+ANY = "any"  # the cue that names no class: keep every sound
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -16,11 +18,25 @@ class GeneratorConfig:
     subpixel_channels: int = 64  # channels of the sub-pixel stage that places the mask to the bin
     mask_max: float = 1.0  # masks lie in [0, mask_max]; 1 suppresses only, > 1 lets `enhance` boost bands
     identity_init: bool = True  # start as the identity mask (the sparsity prior's optimum)
+    # Sound classes the model can be told to keep (``specmask enhance --keep CLASS``; cue 0 is "any": keep every
+    # sound, remove noise). Empty: no cue (the first models). See specmask.generator.
+    classes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.decoder_width < 1 or self.subpixel_channels < 1 or not self.mask_max >= 1.0:
             raise InputError(f"decoder_width and subpixel_channels must be positive and mask_max >= 1, got "
                              f"{self.decoder_width}, {self.subpixel_channels}, {self.mask_max}")
+        if len(set(self.classes)) != len(self.classes) or ANY in self.classes or not all(self.classes):
+            raise InputError(f"classes must be distinct non-empty names other than {ANY!r}, got {self.classes}")
+
+    def cue(self, keep: str | None) -> int:
+        """The cue index of ``keep`` (a class name, or ``None`` / ``"any"``: 0)."""
+        if keep is None or keep == ANY:
+            return 0
+        if keep not in self.classes:
+            known = ", ".join(self.classes) if self.classes else "none: this model takes no --keep"
+            raise InputError(f"unknown class to keep {keep!r}; this model knows {known}")
+        return 1 + self.classes.index(keep)
 
 
 @dataclass(frozen=True)

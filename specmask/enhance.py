@@ -200,31 +200,36 @@ class Streaming:
         return self.push(tail)
 
 
-def model_mask_fn(generator: torch.nn.Module) -> MaskFn:
-    """A mask generator in eval mode as a :data:`MaskFn` (on the generator's device; mask back on the CPU)."""
+def model_mask_fn(generator: torch.nn.Module, keep: str | None = None) -> MaskFn:
+    """A mask generator in eval mode as a :data:`MaskFn` (on the generator's device; mask back on the CPU);
+    ``keep``: the sound class to keep, for a model trained with classes (``None`` or ``"any"``: every sound;
+    an :class:`~synth.errors.InputError` names the model's classes when it does not know ``keep``)."""
     generator.eval()
     device = next(generator.parameters()).device
+    cue = generator.config.cue(keep)
 
     def mask_fn(spec: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return generator(spec.to(device)).float().cpu()
+            cues = torch.full((spec.shape[0],), cue, dtype=torch.long, device=device)
+            return generator(spec.to(device), cues if cue else None).float().cpu()
 
     return mask_fn
 
 
 def enhance_audio(generator: torch.nn.Module | MaskFn, audio: torch.Tensor, mode: str = "denoise",
                   controls: MaskControls | None = None, fixed_mask: torch.Tensor | None = None,
-                  chunk: int = WINDOW) -> torch.Tensor:
+                  chunk: int = WINDOW, keep: str | None = None) -> torch.Tensor:
     """Offline enhancement of a whole signal: ``audio`` ``float32 Tensor[C, n]`` at 16 kHz -> ``Tensor[C, n]``.
 
     ``generator`` is a :class:`~specmask.generator.MaskGenerator` (or any :data:`MaskFn`); ``controls``
-    default to the mode's (:meth:`MaskControls.for_mode`). Memory stays constant in ``n`` apart from the
+    default to the mode's (:meth:`MaskControls.for_mode`); ``keep``: the class to keep (:func:`model_mask_fn`,
+    a generator only). Memory stays constant in ``n`` apart from the
     returned signal (the input is fed in ``chunk``-sample pieces).
     """
     if audio.ndim != 2:
         raise ValueError(f"expected audio of shape (channels, samples), got {tuple(audio.shape)}")
     controls = controls or MaskControls.for_mode(mode)
-    mask_fn = model_mask_fn(generator) if isinstance(generator, torch.nn.Module) else generator
+    mask_fn = model_mask_fn(generator, keep) if isinstance(generator, torch.nn.Module) else generator
     engine = OverlapAdd(WindowEnhancer(mask_fn, controls, fixed_mask), channels=audio.shape[0])
     pieces = [engine.push(piece) for piece in audio.float().split(chunk, dim=1)]
     return torch.cat([*pieces, engine.flush()], dim=1)

@@ -65,6 +65,7 @@ class EnhanceOptions:
     figure: str | None = None  # PNG of the input's, the output's and the removed part's spectrograms (first window)
     allow_clipped: bool = False
     band_limited: bool = False  # inputs above 16 kHz: process at 16 kHz only (no output above 8 kHz), as before
+    keep: str | None = None  # the sound class to keep (models trained with classes); None: every sound
 
     def controls(self) -> MaskControls:
         try:
@@ -107,7 +108,7 @@ def _mask_fn(model: str, options: EnhanceOptions):
     if options.mode == "enhance" and generator.config.mask_max <= 1.0:
         notes.append(f"{model}: masks of this model never exceed 1 (mask_max 1), so --mode enhance cannot "
                      "boost; train with --mask-max 2 for that")
-    return model_mask_fn(generator), None, notes
+    return model_mask_fn(generator, options.keep), None, notes
 
 
 def _enhancer(mask_fn, fixed: torch.Tensor | None, rate: int, options: EnhanceOptions, notes: list[str], name: str):
@@ -374,7 +375,8 @@ def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptio
         wall = time.perf_counter() - started
         _finish(staged, input_path, output, options, first_mask.mask)
     duration = handle.frames / handle.samplerate
-    report = {"input": input_path, "output": output, "mode": options.mode, "duration_s": round(duration, 3),
+    report = {"input": input_path, "output": output, "mode": options.mode, "keep": options.keep or "any",
+              "duration_s": round(duration, 3),
               "sample_rate": handle.samplerate, "channels": channels, "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(pipeline.compute_s / duration, 4), "full_band": engine_rate > RATE,
               "notes": notes}
@@ -471,7 +473,8 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
     resampler_ms = 0.0 if rate == engine_rate else 1000 * (pipeline.down.context / rate + pipeline.up.context / RATE)
     latency_ms = 1000 * engine.latency / engine_rate + resampler_ms
     rtf = pipeline.compute_s / max(duration, 1e-9)
-    report = {"input": input_path, "output": output, "mode": options.mode, "duration_s": round(duration, 3),
+    report = {"input": input_path, "output": output, "mode": options.mode, "keep": options.keep or "any",
+              "duration_s": round(duration, 3),
               "sample_rate": rate, "channels": channels, "block": block, "lookahead": lookahead,
               "threads": torch.get_num_threads(), "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(rtf, 4), "latency_ms": round(latency_ms, 1), "full_band": engine_rate > RATE,

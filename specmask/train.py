@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -48,6 +48,7 @@ from specmask.losses import (
 from specmask.mixing import MixConfig
 from specmask.perceptual import build_perceptual
 from synth.errors import (
+    InputError,
     NumberRule,
     any_integer,
     non_negative_int,
@@ -100,7 +101,7 @@ MASK_TRAIN_RULES: dict[str, NumberRule] = {
 class Sources:
     """Where clean sources come from besides the synth (recorded in config.json and the checkpoint)."""
 
-    wav_dirs: tuple[str, ...] = ()
+    wav_dirs: tuple[str, ...] = ()  # folders, or CLASS=folder (labelled: the model learns to keep a class)
     audio_data: str | None = None
 
 
@@ -129,9 +130,10 @@ def _spectrograms(spectrogram: Spectrogram, mixture: torch.Tensor, clean: torch.
     return magnitude, phase, mix_spec, clean_spec
 
 
-def _enhance(spectrogram: Spectrogram, net, magnitude, phase, mix_spec, need_audio: bool):
-    """Mask ``(B, 1, F, T)``, enhanced normalised spectrogram ``(B, 1, F, T)`` and (``need_audio``) audio."""
-    mask = net(mix_spec)
+def _enhance(spectrogram: Spectrogram, net, magnitude, phase, mix_spec, cue, need_audio: bool):
+    """Mask ``(B, 1, F, T)``, enhanced normalised spectrogram ``(B, 1, F, T)`` and (``need_audio``) audio;
+    ``cue`` ``LongTensor[B]``: the class to keep (:mod:`specmask.generator`)."""
+    mask = net(mix_spec, cue)
     enhanced_magnitude = magnitude * mask[:, 0]
     enhanced_spec = spectrogram.normalized_from_magnitude(enhanced_magnitude)[:, None]
     audio = spectrogram.istft(enhanced_magnitude, phase) if need_audio else None
@@ -153,13 +155,15 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: torch.
     return True
 
 
-def train_step(state: State, mixture: torch.Tensor, clean: torch.Tensor, step: int) -> dict[str, float]:
-    """One discriminator step then one generator step on a batch ``Tensor[B, 65408]``; returns the losses."""
+def train_step(state: State, mixture: torch.Tensor, clean: torch.Tensor, cue: torch.Tensor, step: int
+               ) -> dict[str, float]:
+    """One discriminator step then one generator step on a batch ``Tensor[B, 65408]`` with its cues
+    ``LongTensor[B]`` (the class to keep); returns the losses."""
     losses, config = state.losses, state.config
     magnitude, phase, mix_spec, clean_spec = _spectrograms(state.spectrogram, mixture, clean)
     need_audio = losses.waveform > 0 or config.perceptual_network == "vggish"
     mask, enhanced_spec, enhanced_audio = _enhance(state.spectrogram, state.nets["g"], magnitude, phase, mix_spec,
-                                                   need_audio)
+                                                   cue, need_audio)
     adversarial = losses.adversarial > 0 and step >= config.adversarial_start
     report: dict[str, float] = {}
     if adversarial:
@@ -195,15 +199,16 @@ def train_step(state: State, mixture: torch.Tensor, clean: torch.Tensor, step: i
 
 @torch.no_grad()
 def validate(generator: MaskGenerator, spectrogram: Spectrogram, mixtures: torch.Tensor, cleans: torch.Tensor,
-             batch_size: int) -> dict[str, float]:
-    """Mean spectral L1 (dB) and SI-SDR of enhanced vs noisy over fixed validation mixtures (one window each)."""
+             cues: torch.Tensor, batch_size: int) -> dict[str, float]:
+    """Mean spectral L1 (dB) and SI-SDR of enhanced vs noisy over fixed validation mixtures (one window each,
+    each with its cue)."""
     generator.eval()
     sums = {"val/spectral_db": 0.0, "val/sisdr_db": 0.0, "val/sisdr_noisy_db": 0.0}
     device = next(generator.parameters()).device
-    for mixture, clean in zip(mixtures.split(batch_size), cleans.split(batch_size)):
-        mixture, clean = mixture.to(device), clean.to(device)
+    for mixture, clean, cue in zip(mixtures.split(batch_size), cleans.split(batch_size), cues.split(batch_size)):
+        mixture, clean, cue = mixture.to(device), clean.to(device), cue.to(device)
         magnitude, phase, mix_spec, clean_spec = _spectrograms(spectrogram, mixture, clean)
-        _, enhanced_spec, audio = _enhance(spectrogram, generator, magnitude, phase, mix_spec, need_audio=True)
+        _, enhanced_spec, audio = _enhance(spectrogram, generator, magnitude, phase, mix_spec, cue, need_audio=True)
         gap = (enhanced_spec - clean_spec).abs().mean(dim=(1, 2, 3)).sum()
         sums["val/spectral_db"] += float(gap) * spectrogram.config.db_range
         sums["val/sisdr_db"] += float(si_sdr(audio, clean).sum())
@@ -234,6 +239,10 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
         sources = build_dataclass(Sources, saved["sources"])
     generator_config, losses = generator_config or GeneratorConfig(), losses or LossConfig()
     mix, config, sources = mix or MixConfig(), config or MaskTrainConfig(), sources or Sources()
+    pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
+    if generator_config.classes and generator_config.classes != pool.classes:
+        raise InputError(f"the generator's classes {generator_config.classes} are not the sources' {pool.classes}")
+    generator_config = replace(generator_config, classes=pool.classes)  # from the labelled --wav-dir folders
 
     inverse_model, inverse_info = inverse_checkpoint.load(backbone, "cpu")
     model_config = MaskModelConfig(backbone=inverse_model.config.backbone, generator=generator_config,
@@ -267,9 +276,8 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     nets = {"g": DistributedDataParallel(generator) if world > 1 else generator,
             "d": DistributedDataParallel(discriminator) if world > 1 else discriminator}
     state = State(generator, discriminator, perceptual, opt_g, opt_d, spectrogram, losses, config, nets)
-    pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
     val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
-    val_mixtures, val_cleans = val_set.__getitems__(range(config.val_examples)) if run.main else (None, None)
+    val_batch = val_set.__getitems__(range(config.val_examples)) if run.main else None
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
     schedule = run.schedule(opt_g, steps_per_epoch * config.epochs)
     training = {"losses": asdict(losses), "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)}
@@ -289,8 +297,8 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
         sums, counts = dict.fromkeys(LOGGED, 0.0), dict.fromkeys(LOGGED, 0)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or not run.main,
                    unit="batch", leave=False)
-        for mixture, clean in bar:
-            report = train_step(state, mixture.to(device), clean.to(device), run.step)
+        for mixture, clean, cue in bar:
+            report = train_step(state, mixture.to(device), clean.to(device), cue.to(device), run.step)
             schedule.step()
             run.step += 1
             for name, value in report.items():
@@ -304,7 +312,7 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
             means = {f"train/{k}": sums[k] / counts[k] if counts[k] else math.nan for k in LOGGED}
             metrics = {"epoch": epoch + 1, "step": run.step, "time_s": round(time.perf_counter() - started, 2),
                        "lr": schedule.get_last_lr()[0], **means,
-                       **validate(generator, spectrogram, val_mixtures, val_cleans, config.batch_size)}
+                       **validate(generator, spectrogram, *val_batch, config.batch_size)}
         data_info = {"data_seed": config.data_seed, "examples": run.step * config.batch_size * world,
                      "sources": asdict(sources)}
 

@@ -16,11 +16,12 @@ def dataset():
 
 
 def test_an_example_is_the_same_in_any_batch(dataset):
-    mixtures, cleans = dataset.__getitems__([0, 1, 2, 3])
-    again, again_clean = dataset.__getitems__([3, 1])
+    mixtures, cleans, cues = dataset.__getitems__([0, 1, 2, 3])
+    again, again_clean, _ = dataset.__getitems__([3, 1])
     assert torch.equal(again[0], mixtures[3]) and torch.equal(again[1], mixtures[1])
     assert torch.equal(again_clean[0], cleans[3])
-    single, _ = dataset[2]
+    single, _, cue = dataset[2]
+    assert int(cue) == 0 and not cues.any(), "no sound classes: no cue"
     assert torch.equal(single, mixtures[2])
     assert mixtures.shape == (4, 65408) and float(mixtures.abs().max()) <= 0.99 + 1e-6
     with pytest.raises(IndexError):
@@ -115,8 +116,8 @@ def test_babble_is_several_other_sources_at_once_and_opt_in():
 def test_babble_mixtures_come_from_the_pool_deterministically():
     pool = SourcePool(5)
     data = MixtureDataset(pool, MixConfig(interferers=("babble",), snr_db=(0.0, 0.0)), seed=9, start=0, count=3)
-    first, clean = data.__getitems__([0, 1, 2])
-    again, _ = MixtureDataset(pool, MixConfig(interferers=("babble",), snr_db=(0.0, 0.0)), 9, 0, 3).__getitems__(
+    first, clean, _ = data.__getitems__([0, 1, 2])
+    again, _, _ = MixtureDataset(pool, MixConfig(interferers=("babble",), snr_db=(0.0, 0.0)), 9, 0, 3).__getitems__(
         [2, 0])
     assert torch.equal(again[0], first[2]) and torch.equal(again[1], first[0])  # batch-independent
     assert not torch.equal(first, clean) and first.isfinite().all()

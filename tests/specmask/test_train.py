@@ -118,7 +118,7 @@ def test_each_generator_loss_term_is_finite_and_reaches_the_generator(term):
                   MaskTrainConfig(adversarial_start=0), {"g": generator, "d": discriminator})
     clean = render(draw(3, 0, 2))
     mixture = clean + 0.05 * torch.randn_like(clean)
-    report = train_step(state, mixture, clean, step=0)
+    report = train_step(state, mixture, clean, torch.zeros(2, dtype=torch.long), step=0)
     assert math.isfinite(report[term]) and report["skipped/gen"] == 0.0
     grad = generator.decoder.subpixel[-1].weight.grad
     assert grad is not None and torch.isfinite(grad).all() and float(grad.abs().sum()) > 0
