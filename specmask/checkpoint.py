@@ -68,6 +68,13 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[MaskGene
     return generator.to(device).eval(), info
 
 
+def classes(path: str | Path) -> tuple[str, ...]:
+    """The sound classes a mask checkpoint can be told to keep (``enhance --keep``), from its metadata only;
+    ``()`` for a model without classes."""
+    info = inverse_checkpoint.read_metadata(path)
+    return tuple(info.get("mask_model_config", {}).get("generator", {}).get("classes", ()))
+
+
 def train_command(backbone: str | Path) -> str:
     """A ``specmask train`` command line that trains a mask head on ``backbone`` (an inverse checkpoint) into
     a run directory that does not hold a run yet (``runs/mask``, else ``runs/mask-2``, ...), quoted for the shell."""

@@ -82,6 +82,7 @@ class MaskTrainConfig:
     perceptual_network: str = "backbone"  # backbone (frozen inverse backbone) or vggish
     vggish_weights: str | None = None  # safetensors file with converted official VGGish weights
     external_share: float = 0.5  # share of clean sources from --wav-dir / --audio-data when given
+    init: str | None = None  # a mask checkpoint on the same backbone whose decoder this run starts from
 
     def __post_init__(self):
         for name, rule in MASK_TRAIN_RULES.items():
@@ -218,6 +219,20 @@ def validate(generator: MaskGenerator, spectrogram: Spectrogram, mixtures: torch
     return metrics
 
 
+def start_from(generator: MaskGenerator, path: str | Path) -> None:
+    """Load the decoder of mask checkpoint ``path`` into ``generator`` (same backbone weights, same decoder
+    shape; a cue embedding it lacks starts at zero, so the run starts from that model's masks)."""
+    trained, _ = checkpoint.load(path)
+    ours, theirs = generator.backbone.state_dict(), trained.backbone.state_dict()
+    if ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in ours):
+        raise InputError(f"--init {path}: its backbone is not --backbone's; pass --backbone {path}")
+    state = {k: v for k, v in trained.decoder.state_dict().items() if not k.startswith("film.")}
+    missing, unexpected = generator.decoder.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("film.") for k in missing):
+        raise InputError(f"--init {path}: its decoder does not fit this one (missing {missing}, unexpected "
+                         f"{unexpected}); use the same --decoder-width, --subpixel-channels and --mask-max")
+
+
 def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFAULT_MODEL,
           generator_config: GeneratorConfig | None = None, discriminator_config: DiscriminatorConfig | None = None,
           losses: LossConfig | None = None,
@@ -258,6 +273,8 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     if losses.perceptual > 0:
         perceptual = build_perceptual(config.perceptual_network, inverse_model.backbone, config.vggish_weights,
                                       share=not config.finetune_backbone).to(device)
+    if config.init and not run.resumed:
+        start_from(generator, config.init)
     generator.to(device)
     discriminator.to(device)
     groups = [{"params": list(generator.decoder.parameters())}]

@@ -20,6 +20,7 @@ import torch
 
 from inverse.predict import Predictor
 from inverse.refine import REFINE_METHODS, RefineConfig
+from specmask.checkpoint import classes as mask_classes
 from specmask.enhance import MODES
 from synth.errors import InputError
 from webapp import editor
@@ -69,7 +70,7 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Match", id="match"):
                 match_inputs, match_outputs, match_button, open_rank, open_button = _match_tab()
             with gr.Tab("Enhance", id="enhance"):
-                enhance_inputs, enhance_outputs, enhance_button = _enhance_tab()
+                enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(mask_classes(services.mask_model))
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs = _synth_tab()
 
@@ -90,11 +91,11 @@ def build(services: Services) -> gr.Blocks:
         match_button.click(match, match_inputs, [*match_outputs, params_state], concurrency_limit=2,
                            concurrency_id="match")
 
-        def enhance(upload, recording, mode, strength, floor, allow_clipped):
+        def enhance(upload, recording, mode, strength, floor, allow_clipped, keep):
             path = upload or recording
             try:
                 result = run_enhance(services.mask_model, path, services.workdir, mode, strength, floor,
-                                     allow_clipped, services.max_mb)
+                                     allow_clipped, services.max_mb, keep)
                 return str(result.audio), str(result.figure), str(result.mask), result.summary
             except (InputError, FileNotFoundError) as error:
                 return None, None, None, _error(user_message(error, path))
@@ -169,7 +170,8 @@ def _match_tab():
     return [upload, recording, samples, refine, seed], [results, download, status], button, rank, open_button
 
 
-def _enhance_tab():
+def _enhance_tab(classes: tuple[str, ...]):
+    """The Enhance tab's inputs, outputs and button; ``classes``: what the mask model can be told to keep."""
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("enhance", "Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)")
@@ -179,6 +181,8 @@ def _enhance_tab():
             floor = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label="floor (least gain of any bin)",
                               elem_id="enhance-floor")
             allow_clipped = gr.Checkbox(False, label="process clipped input", elem_id="enhance-clipped")
+            keep = gr.Radio(["any", *classes], value="any", label="keep (other sounds count as noise)",
+                            visible=bool(classes), elem_id="enhance-keep")
             button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
         with gr.Column(scale=3):
             status = gr.HTML(elem_id="enhance-status")
@@ -188,7 +192,7 @@ def _enhance_tab():
                               elem_id="enhance-figure")
             mask = gr.Image(type="filepath", label="mask of the first window (white = keep)", interactive=False,
                             elem_id="enhance-mask", height=256)
-    return [upload, recording, mode, strength, floor, allow_clipped], [output, figure, mask, status], button
+    return [upload, recording, mode, strength, floor, allow_clipped, keep], [output, figure, mask, status], button
 
 
 def _synth_tab():

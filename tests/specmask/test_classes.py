@@ -110,6 +110,7 @@ def test_a_model_trained_on_labelled_folders_keeps_its_classes_and_takes_keep(fo
           device="cpu", progress=False)
     generator, _ = checkpoint.load(tmp_path / "run" / "best")
     assert generator.config.classes == ("synth", "speech", "instrument")
+    assert checkpoint.classes(tmp_path / "run" / "best") == generator.config.classes  # metadata only (web app)
     audio = torch.randn(1, 20000) * 0.1
     out = enhance_audio(generator, audio, keep="speech")
     assert out.shape == audio.shape and out.isfinite().all()
@@ -118,3 +119,24 @@ def test_a_model_trained_on_labelled_folders_keeps_its_classes_and_takes_keep(fo
     rows, _ = load_model_methods("specmask", str(tmp_path / "run" / "best"))
     assert list(rows) == ["specmask", "specmask_any"] and isinstance(rows["specmask"], CuedMethod)
     assert rows["specmask"](audio[0].numpy(), "speech").shape == (20000,)
+
+
+def test_a_run_can_start_from_a_trained_decoder_on_the_same_backbone(inverse_ckpt, mask_run):
+    run, _ = mask_run
+    from inverse import checkpoint as inverse_checkpoint
+    from inverse.backbone import Backbone
+    from specmask import checkpoint
+    from specmask.generator import MaskGenerator
+    from specmask.train import start_from
+    from tests.specmask.tiny import TINY_BACKBONE, TINY_GENERATOR
+
+    trained, _ = checkpoint.load(run / "best")
+    backbone = inverse_checkpoint.load(inverse_ckpt)[0].backbone
+    generator = MaskGenerator(backbone, GeneratorConfig(**{**TINY_GENERATOR.__dict__, "classes": ("synth", "x")}))
+    start_from(generator, run / "best")
+    theirs = trained.decoder.state_dict()
+    for name, value in generator.decoder.state_dict().items():
+        assert torch.equal(value, torch.zeros_like(value) if name.startswith("film.") else theirs[name]), name
+    other = MaskGenerator(Backbone(TINY_BACKBONE), TINY_GENERATOR)  # fresh weights: another backbone
+    with pytest.raises(InputError, match="its backbone is not --backbone's"):
+        start_from(other, run / "best")
