@@ -65,7 +65,7 @@ class SourcePool:
     any are given (a random 4.088 s excerpt, zero-padded at a random place when shorter), the rest are
     synth renders. WAV files are read once (resampled to 16 kHz, channels averaged) and kept in memory.
     ``wav_dirs`` entries ``CLASS=PATH`` label their folder's sounds (all or none labelled); then ``classes``
-    is ``("synth", labels...)`` and :meth:`classes_of` gives each source's cue (1 + its class's position).
+    is ``("synth", labels...)`` and :meth:`cue_of` gives each source's cue (1 + its class's position).
     """
 
     def __init__(self, seed: int, wav_dirs: Sequence[str | Path] = (), audio_data: str | Path | None = None,

@@ -200,3 +200,17 @@ def test_records_resume_only_with_the_same_settings_and_merge_added_methods(tmp_
     assert iq.open_records(partial, {"seed": 1}, False, first) == ([], [first])
     assert partial.read_text().splitlines() == [json.dumps({"settings": {"seed": 1}}),
                                                 json.dumps({"invocation": first})]
+
+
+def test_the_two_tracker_rule_judges_only_targets_both_trackers_hear_at_one_pitch():
+    clear = {"f0_hz": 220.0, "clear": True, "clarity": 0.9, "spread_cents": 5.0}
+    assert iq.with_pyin_reading(clear, 221.0)["trackers_agree"]
+    assert not iq.with_pyin_reading(clear, 110.0)["trackers_agree"]  # pYIN an octave below: not one clear pitch
+    assert not iq.with_pyin_reading(clear, float("nan"))["trackers_agree"]
+    assert iq.with_pyin_reading(clear, float("nan"))["pyin_f0_hz"] is None
+    records = [{"group": "in_domain", "name": f"row{k}", "target_pitch": iq.with_pyin_reading(clear, hz),
+                "methods": {"m": {"pitch": _pitch(ok), "pitch_pyin": _pitch(ok)}}}
+               for k, (hz, ok) in enumerate([(220.0, True), (110.0, False), (219.0, False)])]
+    assert iq.pitch_summary(records, "m", "pitch_pyin")["judged"] == 3
+    assert iq.pitch_summary(records, "m", "pitch_pyin", agreed_only=True) == {
+        "judged": 2, "within": 1, "octave_errors": 0, "share": 0.5}
