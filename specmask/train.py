@@ -221,12 +221,14 @@ def validate(generator: MaskGenerator, spectrogram: Spectrogram, mixtures: torch
 
 def start_from(generator: MaskGenerator, path: str | Path) -> None:
     """Load the decoder of mask checkpoint ``path`` into ``generator`` (same backbone weights, same decoder
-    shape; a cue embedding it lacks starts at zero, so the run starts from that model's masks)."""
+    shape), so the run starts from that model's masks; its cue embedding too where it has the same classes (a
+    model without them, or with others, leaves the cues at zero: no effect yet)."""
     trained, _ = checkpoint.load(path)
     ours, theirs = generator.backbone.state_dict(), trained.backbone.state_dict()
     if ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in ours):
         raise InputError(f"--init {path}: its backbone is not --backbone's; pass --backbone {path}")
-    state = {k: v for k, v in trained.decoder.state_dict().items() if not k.startswith("film.")}
+    same_classes = trained.config.classes == generator.config.classes
+    state = {k: v for k, v in trained.decoder.state_dict().items() if same_classes or not k.startswith("film.")}
     missing, unexpected = generator.decoder.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("film.") for k in missing):
         raise InputError(f"--init {path}: its decoder does not fit this one (missing {missing}, unexpected "
