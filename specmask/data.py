@@ -120,12 +120,16 @@ class SourcePool:
         """The cue of source ``index``'s class, without drawing its audio (0 without classes)."""
         if not self.classes:
             return 0
+        k, _ = self._pick(index)
+        return self.file_cues[k] if k is not None and k < len(self.files) else 1 + self.classes.index(SYNTH_CLASS)
+
+    def _pick(self, index: int) -> tuple[int | None, torch.Generator]:
+        """Which external sound source ``index`` is (``None``: a synth render), and its generator for the
+        draws that follow (excerpt or onset)."""
         g = generator_for(self.seed + _SOURCE_STREAM, index)
         if self.num_external > 0 and float(torch.rand((), generator=g)) < self.external_share:
-            k = int(torch.randint(self.num_external, (), generator=g))
-            if k < len(self.files):
-                return self.file_cues[k]
-        return 1 + self.classes.index(SYNTH_CLASS)
+            return int(torch.randint(self.num_external, (), generator=g)), g
+        return None, g
 
     def other_class_index(self, index: int, cue: int) -> int:
         """``index`` or the first of ``index + k * _OTHER_CLASS_INDEX`` whose source has another class than
@@ -141,10 +145,9 @@ class SourcePool:
         out = torch.zeros(len(indices), NUM_SAMPLES)
         synth_rows, synth_indices, offsets = [], [], []
         for row, index in enumerate(indices):
-            g = generator_for(self.seed + _SOURCE_STREAM, index)
-            external = self.num_external > 0 and float(torch.rand((), generator=g)) < self.external_share
-            if external:
-                out[row] = self._external(int(torch.randint(self.num_external, (), generator=g)), g)
+            k, g = self._pick(index)
+            if k is not None:
+                out[row] = self._external(k, g)
             else:
                 synth_rows.append(row)
                 synth_indices.append(index)
