@@ -160,9 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
     p.add_argument("--mode", choices=MODES, default="denoise")
-    p.add_argument("--keep", help="the sound to keep, for a model trained with sound classes (the shipped one: "
-                                  "synth, speech or instrument): other sounds count as noise (a voice over a synth "
-                                  "note, music under speech). Default: keep every sound, remove noise")
+    p.add_argument("--keep", help="the sound class to keep, for a model trained with sound classes (`specmask train "
+                                  "--wav-dir CLASS=DIR`; the shipped model has none): other sounds count as noise "
+                                  "(a voice over a synth note, music under speech). Default: keep every sound, "
+                                  "remove noise")
     p.add_argument("--strength", type=non_negative_float, default=1.0, help="wet/dry on the mask, 0..2 (default 1)")
     p.add_argument("--floor", type=non_negative_float, default=0.0, help="lowest mask value, 0..1: limits suppression")
     p.add_argument("--invert", action="store_true", help="keep what the mask removes")

@@ -44,7 +44,7 @@ def run_enhance(model: str | os.PathLike, path: str, workdir: str | os.PathLike,
     stem = Path(name).stem or "audio"
     options = EnhanceOptions(mode=mode, strength=float(strength), floor=float(floor), allow_clipped=allow_clipped,
                              figure=str(out / f"{stem}-{mode}.png"), save_mask=str(out / f"{stem}-mask.png"),
-                             keep=None if keep in (None, "any") else keep)
+                             keep=keep)
     output = out / f"{stem}-{mode}.wav"
     try:
         report = enhance_file(path, str(output), str(model), options)

@@ -21,6 +21,7 @@ import torch
 from inverse.predict import Predictor
 from inverse.refine import REFINE_METHODS, RefineConfig
 from specmask.checkpoint import classes as mask_classes
+from specmask.config import ANY
 from specmask.enhance import MODES
 from synth.errors import InputError
 from webapp import editor
@@ -181,7 +182,7 @@ def _enhance_tab(classes: tuple[str, ...]):
             floor = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label="floor (least gain of any bin)",
                               elem_id="enhance-floor")
             allow_clipped = gr.Checkbox(False, label="process clipped input", elem_id="enhance-clipped")
-            keep = gr.Radio(["any", *classes], value="any", label="keep (other sounds count as noise)",
+            keep = gr.Radio([ANY, *classes], value=ANY, label="keep (other sounds count as noise)",
                             visible=bool(classes), elem_id="enhance-keep")
             button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
         with gr.Column(scale=3):
