@@ -36,7 +36,8 @@ best candidate (lowest match distance) with the target, judged on targets with a
 (:func:`synth.pitch.estimate_pitch`; only the first ``--pitch-targets`` targets of each group are tracked,
 because the tracker is slow); diversity (mean pairwise normalised-parameter distance of the returned) and the
 share of returned candidates within 1.5x the best one's MSS; in-domain, the best candidate's parameter error,
-plain and symmetry-aware. The markdown ends with issue 13's targets as a verdict table against ``nearest``.
+plain and symmetry-aware. The markdown ends with issue 13's targets as a verdict table against ``nearest``
+(relative changes with a 95 % bootstrap interval over targets, shares with a 95 % Wilson interval).
 
 Adding a method is one decorated function ``fn(context, target, truth) -> Tensor[P, 100]`` (or the
 :class:`~inverse.sampling.Candidates` of a sampler that already scored them with :func:`inverse.target.score`
@@ -413,6 +414,26 @@ def merge_records(lines: list[dict]) -> list[dict]:
 # Aggregation, issue 13's verdicts, report.
 
 
+def change_interval(ours: list[float], base: list[float], resamples: int = 2000, seed: int = 0
+                    ) -> tuple[float, float]:
+    """95 % bootstrap interval (percentile; targets resampled with their pairs) of ``mean(ours) / mean(base) - 1``,
+    the relative change the verdicts report. Deterministic for a given ``seed``."""
+    a, b = np.asarray(ours, dtype=np.float64), np.asarray(base, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(a), size=(resamples, len(a)))
+    low, high = np.percentile(a[picks].mean(axis=1) / b[picks].mean(axis=1) - 1.0, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def share_interval(hits: int, judged: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % for the default ``z``) of the share ``hits / judged``."""
+    if judged == 0:
+        return 0.0, 1.0
+    share = hits / judged
+    centre = (share + z * z / (2 * judged)) / (1 + z * z / judged)
+    half = z / (1 + z * z / judged) * math.sqrt(share * (1 - share) / judged + z * z / (4 * judged * judged))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def pitch_summary(records: list[dict], name: str, key: str = "pitch", agreed_only: bool = False) -> dict:
     """Pitch agreement of method ``name``'s first candidates over the records whose target has a clear pitch
     and whose candidate pitch was tracked (``key``: ``pitch``, CREPE, or ``pitch_pyin``): ``judged``, ``within``
@@ -456,7 +477,9 @@ def aggregate(records: list[dict], groups: tuple[str, ...], names: list[str]) ->
                                              if both else None)
             stats["paired"] = {"targets": len(both), **{
                 key: {"ours": statistics.fmean(a[key] for a, _ in both),
-                      "baseline": statistics.fmean(b[key] for _, b in both)} for key in ("best_mss", "diversity")
+                      "baseline": statistics.fmean(b[key] for _, b in both),
+                      "change_interval": change_interval([a[key] for a, _ in both], [b[key] for _, b in both])}
+                for key in ("best_mss", "diversity")
             }} if both else None
         table["methods"][name] = stats
     return table
@@ -494,6 +517,9 @@ def verdicts(tables: dict[str, dict], contenders: list[str]) -> list[Verdict]:
                 continue
             ours, base = paired[key]["ours"], paired[key]["baseline"]
             values[name] = f"{ours:.{digits}f}" + (f" ({100 * (ours / base - 1):+.0f} %)" if base else "")
+            if base and "change_interval" in paired[key]:
+                low, high = paired[key]["change_interval"]
+                values[name] += f"; 95 % interval {100 * low:+.0f} .. {100 * high:+.0f} %"
             if paired["targets"] != base_count:
                 values[name] += f"; nearest {base:.{digits}f} on these {paired['targets']} targets"
             met[name] = better(ours, base)
@@ -515,7 +541,9 @@ def verdicts(tables: dict[str, dict], contenders: list[str]) -> list[Verdict]:
             if not summary or not summary["judged"]:
                 values[name], met[name] = "no clear-pitch targets", None
             else:
+                low, high = share_interval(summary["within"], summary["judged"])
                 values[name] = (f"{100 * summary['share']:.0f} % ({summary['within']}/{summary['judged']}; "
+                                f"95 % interval {100 * low:.0f}-{100 * high:.0f} %; "
                                 f"{summary['octave_errors']} octave errors)")
                 met[name] = summary["share"] >= threshold
         base = (tables.get(group) or {}).get("methods", {}).get(BASELINE, {}).get("pitch")

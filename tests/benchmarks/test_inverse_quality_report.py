@@ -131,7 +131,8 @@ def test_verdicts_say_met_and_not_met_honestly():
     # MSS: -50 % in-domain, worse on sox, better on fluidsynth and espeak-ng; pitch 2/2 in-domain, 1/2 outside
     # (1 octave error); diversity and the 1.5x share fall short outside the domain.
     assert [v.met["latent"] for v in found] == [True, False, True, True, True, False, True, True, False, False]
-    assert found[5].values["latent"] == "50 % (1/2; 1 octave errors)" and found[5].baseline == "100 % of 2"
+    assert found[5].values["latent"] == "50 % (1/2; 95 % interval 9-91 %; 1 octave errors)"
+    assert found[5].baseline == "100 % of 2"
     assert found[9].values["latent"] == "96.7 % of candidates"
     # 30 % is the bar in-domain: 25 % lower is not enough.
     for record in records:
@@ -147,13 +148,30 @@ def test_verdicts_say_met_and_not_met_honestly():
     tables["in_domain"] = iq.aggregate(records, ("in_domain",), names)
     first = iq.verdicts(tables, ["latent"])[0]
     assert first.met["latent"] is True and first.baseline == "1.667"
-    assert first.values["latent"] == "0.750 (-62 %); nearest 2.000 on these 2 targets"
+    assert first.values["latent"] == "0.750 (-62 %); 95 % interval -62 .. -62 %; nearest 2.000 on these 2 targets"
     # Without the baseline nothing that compares with it is judged.
     only_latent = {g: iq.aggregate(records, (g,), ["latent"]) for g in (*iq.GROUPS, "out_of_domain")}
     only_latent["out_of_domain"] = iq.aggregate(records, iq.OUT_OF_DOMAIN, ["latent"])
     judged = iq.verdicts(only_latent, ["latent"])
     assert judged[0].met["latent"] is None and judged[0].baseline == "-"
     assert [iq.verdict_word(x) for x in (True, False, None)] == ["met", "**not met**", "not judged"]
+
+
+def test_intervals_of_the_verdicts_relative_change_and_shares():
+    # A constant ratio is its own interval whatever the resampling; a noisy one brackets the observed change.
+    assert iq.change_interval([0.8, 1.6, 2.4], [1.0, 2.0, 3.0]) == pytest.approx((-0.2, -0.2))
+    generator = torch.Generator().manual_seed(0)
+    base = torch.rand(200, generator=generator) + 0.5
+    ours = base * (0.8 + 0.2 * torch.rand(200, generator=generator))
+    low, high = iq.change_interval(ours.tolist(), base.tolist())
+    observed = float(ours.mean() / base.mean() - 1)
+    assert low < observed < high and high - low < 0.05
+    assert iq.change_interval(ours.tolist(), base.tolist()) == (low, high)  # deterministic
+    # Wilson score intervals as statsmodels' proportion_confint(method="wilson") gives them.
+    assert iq.share_interval(9, 10) == pytest.approx((0.5958, 0.9821), abs=1e-4)
+    assert iq.share_interval(21, 24) == pytest.approx((0.6900, 0.9566), abs=1e-4)
+    assert iq.share_interval(0, 5)[0] == 0.0 and iq.share_interval(5, 5)[1] == 1.0
+    assert iq.share_interval(0, 0) == (0.0, 1.0)
 
 
 def test_markdown_reports_groups_pitch_and_verdicts():
@@ -173,8 +191,11 @@ def test_markdown_reports_groups_pitch_and_verdicts():
     assert "**not the model's training set**" in text and "clear pitch" in text and "interquartile" in text
     assert "| latent | 10 | 0.500 (0.500) |" in text and "100 % (2/2)" in text and "50 % (1/2)" in text
     assert "symmetric param error" in text and "3 targets; pitch tracked on 2, clear on 2." in text
-    assert "| in-domain: best-of-K MSS at least 30 % below nearest's | 1.000 | 0.500 (-50 %) | met |" in text
-    assert "| sox: best-of-K MSS below nearest's | 1.000 | 1.200 (+20 %) | **not met** |" in text
+    # Relative changes with their 95 % bootstrap interval over targets (one target in sox: a single point).
+    assert ("| in-domain: best-of-K MSS at least 30 % below nearest's | 1.000 | 0.500 (-50 %); 95 % interval "
+            "-50 .. -50 % | met |") in text
+    assert ("| sox: best-of-K MSS below nearest's | 1.000 | 1.200 (+20 %); 95 % interval +20 .. +20 % "
+            "| **not met** |") in text
     assert "[1.0, 1.0, 1.0] at the start, [2.0, 2.0, 2.0] at the end" in text
     assert "Records written by these invocations" not in text
     runs = [{"command": f"python b{k}", "started": "2026-11-29", "load_average": [1.0, 1.0, 1.0]} for k in (1, 2)]
