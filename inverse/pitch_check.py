@@ -7,18 +7,22 @@ first, and a listener (or a pitch tracker) hears the lower note; and the choice 
 candidates admits any within 1.5x the best one's MSS, which barely sees a semitone. So when the target has a
 clear pitch (:func:`synth.pitch.estimate_pitch`: CREPE tiny, whose weights ship in its wheel), the returned
 candidates' pitches are estimated too. A candidate more than :data:`~synth.pitch.CENTS_TOLERANCE` off gets a
-copy with its note moved by the difference (:func:`inverse.transpose.transposed`), which replaces it when its
-match distance is at most the original's + ``keep_tolerance`` and every candidate's MSS stays within ``within``
-x the best one's (an octave-low patch moved up an octave is often another timbre, and stays as it was). Then
-those within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches).
-Targets without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target
-(~0.5 s); a pitched one costs ~1.5-4 s more for 10 candidates on 2 cores (more when copies are moved).
+copy with its note moved by the difference (:func:`inverse.transpose.transposed`), which replaces it in the pool
+when its match distance is at most the original's + ``keep_tolerance`` (an octave-low patch moved up an octave
+is often another timbre, and stays as it was). When any copy was kept, the candidates are chosen again from
+that pool: a copy closer than all of them leads, and the others are chosen around it within the MSS bound (a
+check that only swapped copies in place had to refuse such a copy whenever it left another candidate outside
+1.5x its MSS). Then those within the tolerance come first, each group in match order (:class:`PitchCheck`
+holds the pitches). Targets without a clear pitch (chords, noise, speech) are left as they are, after one
+estimate of the target (~0.5 s); a pitched one costs ~1.5-4 s more for 10 candidates on 2 cores (more when
+copies are moved).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -56,55 +60,66 @@ class PitchCheck:
         return float(self.candidate_hz[k])
 
 
-def _moved_onto(candidates: Candidates, target: Target, target_hz: float, found: torch.Tensor,
-                keep_tolerance: float, within: float, render_path: str) -> tuple[Candidates, torch.Tensor]:
-    """Candidates whose pitch ``found`` (``Tensor[K]`` Hz) is off ``target_hz`` replaced by their copy moved onto
-    it where that copy's match is at most theirs + ``keep_tolerance`` and the candidates' MSS stay within
-    ``within`` x the best one's (copies taken in match order, one at a time: a copy much closer than the rest
-    would leave them out of the bound); and their pitches (re-estimated where moved)."""
-    cents = pitch_agreement(found, torch.full_like(found, target_hz))["cents"]
-    off = (cents.abs() > CENTS_TOLERANCE).nonzero()[:, 0]  # NaN (no pitch found) compares False: stays
-    moved, movable = transposed(candidates.params[off], -cents[off])
-    off, moved = off[movable], moved[movable]
-    if off.numel() == 0:
-        return candidates, found
-    judged = score(moved, target, render_path=render_path)
-    keep = judged.match <= candidates.match[off] + keep_tolerance
-    mss = candidates.mss.clone()
-    for k in torch.argsort(judged.match, stable=True).tolist():
-        trial = mss.clone()
-        trial[off[k]] = judged.mss[k]
-        keep[k] &= bool(trial.max() <= within * trial.min())
-        if keep[k]:
-            mss = trial
-    if not bool(keep.any()):
-        return candidates, found
-    judged, moved = judged.select(keep.nonzero()[:, 0]), moved[keep]
-    count = found.shape[0]
-    index = torch.arange(count)
-    index[off[keep]] = count + torch.arange(moved.shape[0])  # each replaced row points at its moved copy
-    both = replace(candidates, params=torch.cat([candidates.params, moved]),
-                   scores=Scores.cat([candidates.scores, judged]),
-                   pool_index=torch.cat([candidates.pool_index, torch.full((moved.shape[0],), -1)]))  # -1: a copy
-    return both.select(index), torch.cat([found, estimate_pitch(judged.audio, CANDIDATE_CONFIG).f0_hz])[index]
+Selection = Callable[[torch.Tensor, Scores], "Candidates"]  # a scored pool -> the candidates chosen from it
 
 
-def check_pitch(candidates: Candidates, target: Target, keep_tolerance: float = 0.05, within: float = 1.5,
-                render_path: str = "auto") -> Candidates:
-    """``candidates`` (best first) with those off the target's pitch moved onto it where that keeps them within
-    ``keep_tolerance`` of their match distance and within ``within`` x the best one's MSS (rendered on
-    ``render_path``), then reordered so that those with the target's pitch come first, with their
-    :class:`PitchCheck` attached (``candidates.pitch``); unchanged but for the check when the target's pitch is
-    not clear. A moved candidate's ``pool_index`` is -1."""
+def _tracked(audio: torch.Tensor) -> torch.Tensor:
+    """Each candidate's dominant pitch ``Tensor[K]`` in Hz (NaN where the tracker found no periodic loud frame)."""
+    return estimate_pitch(audio, CANDIDATE_CONFIG).f0_hz
+
+
+def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target: Target,
+                keep_tolerance: float = 0.05, render_path: str = "auto") -> Candidates:
+    """The candidates ``select(params, scores)`` chooses from a scored pool (``Tensor[P, 100]`` and its
+    :class:`Scores`), checked against the target's pitch, with their :class:`PitchCheck` attached.
+
+    Where the target has a clear pitch, each chosen candidate more than 50 cents off gets a copy with its note
+    moved by the difference (:func:`inverse.transpose.transposed`, rendered on ``render_path``); a copy whose
+    match distance is at most its source's + ``keep_tolerance`` replaces its source *in the pool*, and when any
+    did the choice is made again from that pool (so a copy closer than every candidate is taken and the others
+    are chosen around it, within ``select``'s MSS bound of it). Candidates chosen only then are tracked too
+    (not moved). Those with the target's pitch come first, each group in match order. A moved copy's
+    ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice with an empty check.
+    """
+    chosen = select(params, scores)
     estimate = estimate_pitch(target.audio[None])
     if not bool(estimate.clear[0]):
         empty = torch.empty(0)
-        return replace(candidates, pitch=PitchCheck(float("nan"), empty, empty.bool()))
+        return replace(chosen, pitch=PitchCheck(float("nan"), empty, empty.bool()))
     target_hz = float(estimate.f0_hz[0])
-    found = estimate_pitch(candidates.audio, CANDIDATE_CONFIG).f0_hz
-    candidates, found = _moved_onto(candidates, target, target_hz, found, keep_tolerance, within, render_path)
+    known = torch.full((params.shape[0],), float("nan"))
+    tracked = torch.zeros(params.shape[0], dtype=torch.bool)
+    known[chosen.pool_index], tracked[chosen.pool_index] = _tracked(chosen.audio), True
+    moved_rows = torch.zeros(params.shape[0], dtype=torch.bool)
+    cents = pitch_agreement(known[chosen.pool_index], torch.full((len(chosen.pool_index),), target_hz))["cents"]
+    off = (cents.abs() > CENTS_TOLERANCE).nonzero()[:, 0]  # NaN (no pitch found) compares False: stays
+    moved, movable = transposed(chosen.params[off], -cents[off])
+    off, moved = off[movable], moved[movable]
+    if off.numel():
+        judged = score(moved, target, render_path=render_path)
+        keep = (judged.match <= chosen.match[off] + keep_tolerance).nonzero()[:, 0]
+        if keep.numel():
+            rows = chosen.pool_index[off[keep]]
+            params, scores = params.clone(), _replaced(scores, rows, judged.select(keep))
+            params[rows], moved_rows[rows] = moved[keep], True
+            known[rows] = _tracked(scores.audio[rows])
+            chosen = select(params, scores)
+            new = chosen.pool_index[~tracked[chosen.pool_index] & ~moved_rows[chosen.pool_index]]
+            if new.numel():
+                known[new] = _tracked(scores.audio[new])
+    found = known[chosen.pool_index]
+    chosen = replace(chosen, pool_index=torch.where(moved_rows[chosen.pool_index], -1, chosen.pool_index))
     agrees = pitch_agreement(found, torch.full_like(found, target_hz))["match"]
-    match = candidates.match
+    match = chosen.match
     order = torch.cat([group[torch.argsort(match[group], stable=True)]
                        for group in (agrees.nonzero()[:, 0], (~agrees).nonzero()[:, 0])])
-    return replace(candidates.select(order), pitch=PitchCheck(target_hz, found[order], agrees[order]))
+    return replace(chosen.select(order), pitch=PitchCheck(target_hz, found[order], agrees[order]))
+
+
+def _replaced(scores: Scores, rows: torch.Tensor, new: Scores) -> Scores:
+    """``scores`` with ``rows`` (``Tensor[M]`` long) replaced by ``new`` (M rows)."""
+    columns = {}
+    for column in fields(Scores):
+        columns[column.name] = getattr(scores, column.name).clone()
+        columns[column.name][rows] = getattr(new, column.name)
+    return Scores(**columns)

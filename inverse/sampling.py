@@ -217,15 +217,19 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
            target: Target | None = None, render_path: str = "auto") -> Candidates:
     """``config.samples`` rows of a scored pool that sound alike and differ in parameters
     (:func:`select_spread`), best first, as :class:`Candidates`; with ``target`` and ``config.pitch_check``,
-    moved onto the target's pitch where that keeps them as close and those with its pitch first
-    (:func:`~inverse.pitch_check.check_pitch`, rendering on ``render_path``)."""
-    chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
-                                    config.min_distance)
-    index = torch.tensor(chosen)
-    found = Candidates(params[index], scores.select(index), index, diverse, point)
+    those off a clear target pitch moved onto it where that keeps them as close, the choice made again around
+    the moved copies, and those with its pitch first (:func:`~inverse.pitch_check.check_pitch`, rendering on
+    ``render_path``)."""
+
+    def select(params: torch.Tensor, scores: Scores) -> Candidates:
+        chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
+                                        config.min_distance)
+        index = torch.tensor(chosen)
+        return Candidates(params[index], scores.select(index), index, diverse, point)
+
     if target is None or not config.pitch_check:
-        return found
-    return check_pitch(found, target, config.keep_tolerance, config.within, render_path)
+        return select(params, scores)
+    return check_pitch(params, scores, select, target, config.keep_tolerance, render_path)
 
 
 @torch.no_grad()

@@ -1,6 +1,7 @@
 """The pitch check on a clearly pitched synth note: a candidate 300 cents off is moved back onto the target's
-pitch; where no moved copy may be kept, the candidate with the target's pitch comes first; a target without a
-clear pitch leaves the candidates as they were."""
+pitch; a moved copy closer than every candidate leads and the others are chosen again around it; where no moved
+copy may be kept, the candidate with the target's pitch comes first; a target without a clear pitch leaves the
+candidates as they were."""
 
 import math
 
@@ -8,8 +9,8 @@ import pytest
 import torch
 
 from inverse.pitch_check import check_pitch
-from inverse.sampling import Candidates
-from inverse.target import Target, score
+from inverse.sampling import Candidates, SamplingConfig, choose
+from inverse.target import Scores, Target, score
 from inverse.transpose import transposed
 from synth import render
 from synth.params import PARAM_INDEX
@@ -37,38 +38,68 @@ def case() -> tuple[torch.Tensor, Target, torch.Tensor]:
     return truth, Target.from_audio(render(truth, path="eager")[0]), off
 
 
-def candidates(params: torch.Tensor, target: Target) -> Candidates:
-    return Candidates(params, score(params, target, render_path="eager"), torch.arange(params.shape[0]), True,
-                      params[0])
+def pool(params: torch.Tensor, target: Target) -> tuple[torch.Tensor, Scores]:
+    return params, score(params, target, render_path="eager")
+
+
+def every_row(params: torch.Tensor, scores: Scores) -> Candidates:
+    """A selection that returns the whole pool in match order."""
+    order = torch.argsort(scores.match, stable=True)
+    return Candidates(params[order], scores.select(order), order, True, params[0])
+
+
+def with_pitch(params: torch.Tensor, name: str, value: float) -> torch.Tensor:
+    params = params.clone()
+    params[:, PARAM_INDEX[name]] = value
+    return params
 
 
 def test_a_candidate_off_the_targets_pitch_is_moved_onto_it(case):
     truth, target, off = case
-    before = candidates(off, target)
-    found = check_pitch(before, target, render_path="eager")
+    params, scores = pool(off, target)
+    found = check_pitch(params, scores, every_row, target, render_path="eager")
     assert found.pitch.checked and found.pitch.agrees.tolist() == [True]
     assert int(found.pool_index[0]) == -1  # a moved copy, not a pool row
     assert abs(float(found.params[0, NOTE] - truth[0, NOTE])) * 72 * 100 <= 25  # back within 25 cents
-    assert float(found.match[0]) < float(before.match[0])
+    assert float(found.match[0]) < float(scores.match[0])
     others = [i for i in range(100) if i != NOTE]
     assert torch.equal(found.params[0, others], off[0, others])
 
 
 def test_the_candidate_with_the_targets_pitch_comes_first(case):
     truth, target, off = case
-    before = candidates(torch.cat([off, truth]), target)
-    before.scores.match = torch.tensor([0.1, 0.2])  # as if the ranking had put the one 300 cents off first
-    found = check_pitch(before, target, keep_tolerance=-1.0, render_path="eager")  # no moved copy is kept
+    params, scores = pool(torch.cat([off, truth]), target)
+    scores.match = torch.tensor([0.1, 0.2])  # as if the ranking had put the one 300 cents off first
+    found = check_pitch(params, scores, every_row, target, keep_tolerance=-1.0, render_path="eager")  # none kept
     assert found.pool_index.tolist() == [1, 0] and found.pitch.agrees.tolist() == [True, False]
     off_by = float(cents(found.pitch.candidate_hz[1], torch.tensor(found.pitch.target_hz)))
     assert abs(off_by + 300) <= 25
 
 
+def test_a_moved_copy_closer_than_every_candidate_leads_and_the_choice_is_made_again(case):
+    truth, target, _ = case
+    source = with_pitch(truth, "filter_cutoff", 0.9)  # a near miss whose copy (MSS 0.097) beats the rest
+    off, _ = transposed(source, torch.tensor([-300.0]))
+    params, scores = pool(torch.cat([off, with_pitch(truth, "filter_cutoff", 0.8),
+                                     with_pitch(truth, "filter_cutoff", 0.7)]), target)
+    # As if the one 300 cents off had ranked first and the two others were within 1.5x its MSS: both are
+    # outside 1.5x the copy's, so a copy swapped in place of its source would have to be refused.
+    scores.match, scores.mss = torch.tensor([0.11, 0.12, 0.13]), torch.tensor([0.10, 0.148, 0.149])
+    config = SamplingConfig(samples=2, min_distance=0.0, within=1.5)
+    found = choose(params, scores, params[0], config, target, render_path="eager")
+    assert found.pool_index.tolist()[0] == -1 and found.pitch.agrees.tolist()[0]
+    assert float(found.mss[0]) < 0.148 / 1.5 and float(found.match[0]) < 0.11
+    assert abs(float(found.params[0, NOTE] - source[0, NOTE])) * 72 * 100 <= 25
+    assert found.pool_index.tolist()[1] == 1 and not found.diverse  # the best of the rest, flagged: out of bound
+    assert torch.equal(found.pitch.agrees, torch.tensor([True, True]))  # the one chosen again is tracked too
+
+
 def test_a_target_without_a_clear_pitch_keeps_the_order(case):
     truth, _, off = case
     noise = Target.from_audio(0.3 * torch.randn(65408, generator=torch.Generator().manual_seed(0)))
-    before = candidates(torch.cat([off, truth]), noise)
-    found = check_pitch(before, noise, render_path="eager")
+    params, scores = pool(torch.cat([off, truth]), noise)
+    before = every_row(params, scores)
+    found = check_pitch(params, scores, every_row, noise, render_path="eager")
     assert not found.pitch.checked and math.isnan(found.pitch.target_hz)
     assert found.pitch.candidate(0) is None  # no pitch reported without a pitched target
     assert torch.equal(found.params, before.params) and torch.equal(found.match, before.match)
