@@ -48,7 +48,7 @@ def test_two_processes_share_one_sqlite_study(data, tmp_path):
     train_path, val_path = data
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, "-m", "inverse", "tune", "--train", str(train_path), "--val", str(val_path),
-               "--trials", "4", "--epochs", "1", "--eval-targets", "1", "--eval-pool", "2", "--num-workers", "0",
+               "--trials", "2", "--epochs", "1", "--eval-targets", "1", "--eval-pool", "2", "--num-workers", "0",
                "--storage", storage, "--quiet"]
     workers = [subprocess.Popen(command + ["--out", str(tmp_path / f"w{i}")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for i in range(2)]
@@ -57,7 +57,7 @@ def test_two_processes_share_one_sqlite_study(data, tmp_path):
         assert worker.returncode == 0, err
     trials = optuna.load_study(study_name="inverse", storage=storage).get_trials(deepcopy=False)
     states = [t.state for t in trials]
-    assert len(trials) >= 4 and optuna.trial.TrialState.FAIL not in states
+    assert len(trials) >= 2 and optuna.trial.TrialState.FAIL not in states
     assert optuna.trial.TrialState.RUNNING not in states, "every started trial was finished and recorded"
     assert sorted(t.number for t in trials) == list(range(len(trials)))
 
