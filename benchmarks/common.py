@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -64,6 +65,25 @@ def command_line() -> str:
     change its speed (allocator, OpenMP, MKL, inductor settings) in front."""
     env = [f"{key}={value}" for key, value in sorted(os.environ.items()) if key.startswith(PERFORMANCE_ENV)]
     return shlex.join([*env, "python", *sys.argv])
+
+
+def git_commit() -> str:
+    """The repository's commit (``git describe --always --dirty``), or ``"unknown"`` outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def file_digest(path: Path) -> str:
+    """The first 16 hex digits of a file's SHA-256: which weights, whatever their path."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def machine_info() -> dict:

@@ -46,8 +46,11 @@ on this target); ``truth`` is only for checks, a method must not look at it (``f
 
 Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command line, machine and load
 averages; per-target records are appended to ``inverse_quality.partial.jsonl`` as they finish (after a header
-line with the settings). ``--resume`` keeps them and runs only what is missing, including methods added to
-``--methods`` since (the settings that change results must be the same).
+line with the settings: the model's and the index's weights by digest, the data by fingerprint). ``--resume``
+keeps them and runs only what is missing, including methods added to ``--methods`` since (the settings that
+change results must be the same; each invocation records the commit that ran it, and records written before a
+change of ``predict`` itself must be dropped by hand). The records of ``benchmarks/results/predict_default`` are
+kept in the repository, so that the long default run continues in any checkout.
 """
 
 from __future__ import annotations
@@ -74,7 +77,15 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    RESULTS,
+    command_line,
+    file_digest,
+    git_commit,
+    load_average,
+    machine_info,
+    write_results,
+)
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
 from dataset_gen.layout import FileAttrs, open_complete  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
@@ -899,7 +910,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {args.train} is not the model's training set (fingerprint {train_attrs.fingerprint()}, "
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)
-    invocation = {"command": command_line(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    invocation = {"command": command_line(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
                   "load_average": load_start, "render": args.render}
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
@@ -914,7 +925,12 @@ def main(argv: list[str] | None = None) -> int:
     if "hybrid" in invocation:
         context.shared["index"] = index  # loaded once, for retrieval_index()
 
-    settings = {"model": str(args.model), "train": train_attrs.fingerprint(), "targets": data.fingerprint,
+    # What the records depend on, by content (the weights' digests, the data's fingerprints), so that records kept in
+    # the repository resume in any checkout and never survive a retrained model or index at the same path
+    index_weights = checkpoint.paths(args.index)[0]
+    settings = {"model": file_digest(checkpoint.paths(args.model)[0]),
+                "index": file_digest(index_weights) if index_weights.exists() else None,
+                "train": train_attrs.fingerprint(), "targets": data.fingerprint,
                 "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
                                                                     seed=args.seed, expand=args.expand,
                                                                     transpose=args.transpose,

@@ -1,5 +1,6 @@
 """The inverse benchmark's baselines and out-of-domain sound makers (real sox / fluidsynth / espeak-ng)."""
 
+import hashlib
 import math
 import shutil
 
@@ -7,6 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from benchmarks.common import file_digest
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, single_note_midi, sox_notes
 from benchmarks.inverse_quality import NearestBaseline, param_noise_pool
 from dataset_gen.generate import GenerateOptions, generate
@@ -56,3 +58,13 @@ def test_midi_file_structure():
     data = single_note_midi(program=24, note=60, seconds=2.5)
     assert data[:4] == b"MThd" and data[14:18] == b"MTrk" and data.endswith(b"\xff\x2f\x00")
     assert bytes([0xC0, 24]) in data and bytes([0x90, 60, 100]) in data and bytes([0x80, 60, 0]) in data
+
+
+def test_kept_records_are_keyed_by_the_weights_bytes_not_their_path(tmp_path):
+    data = bytes(range(256)) * 12_000  # 3 MB: more than one read block
+    first, second = tmp_path / "a.safetensors", tmp_path / "elsewhere.safetensors"
+    first.write_bytes(data)
+    second.write_bytes(data)
+    assert file_digest(first) == file_digest(second) == hashlib.sha256(data).hexdigest()[:16]
+    second.write_bytes(data[:-1] + b"x")  # a retrained model at the same path
+    assert file_digest(second) != file_digest(first)
