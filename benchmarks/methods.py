@@ -1,6 +1,6 @@
 """Sound-matching methods at equal wall-clock budgets per target: the method comparison table.
 
-    python benchmarks/methods.py --train data/train.h5 --targets data/test.h5 [--model PATH]
+    python benchmarks/methods.py --train data/train.h5 --targets data/test.h5 [--model PATH] [--index PATH]
         [--budgets 1 5 20] [--n 10] [--ood-per-source 2] [--samples 10]
 
 For every target (the first ``--n`` rows of a held-out dataset, and sox / fluidsynth / espeak-ng sounds as
@@ -16,11 +16,16 @@ against their own):
 - ``point``: the regression head's point estimate;
 - ``latent``: latent sampling, the pool rendered in batches of 16 until the budget is spent;
 - ``latent+gradient``: latent sampling for half the budget, then gradient refinement of the chosen;
-- ``latent+cmaes``: latent sampling for half the budget, then CMA-ES around each chosen candidate.
+- ``latent+cmaes``: latent sampling for half the budget, then CMA-ES around each chosen candidate;
+- ``hybrid+gradient``: ``inverse predict``'s pool (the model's 64 latent samples and the retrieval index's 64
+  nearest training patches, scored together; this alone takes ~1-2 s), then gradient refinement of its 16 best
+  mutually different rows until the budget is spent, refined and unrefined ranked together (``predict`` without
+  its symmetry expansion and pitch check, so that the budget is the only difference).
 
 The returned candidates are then scored once more (outside the budget) for their best-of-K and median-of-K
-MSS (:func:`synth.perceptual.mss_distance`, the headline) and best-of-K ``distance_db``. All render eagerly on
-the CPU (the path ``inverse predict`` uses). Results: ``benchmarks/results/methods.{json,md}``.
+MSS (:func:`synth.perceptual.mss_distance`, the headline) and best-of-K ``distance_db``. All render on the path
+``inverse predict`` takes (``auto``: the fast render where it is built on this machine, with its gradient library
+for refinement). Results: ``benchmarks/results/methods.{json,md}``.
 """
 
 from __future__ import annotations
@@ -45,13 +50,15 @@ from dataset_gen.reader import SpectrogramDataset  # noqa: E402
 from inverse import checkpoint  # noqa: E402
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
-from inverse.refine import refine_cmaes, refine_gradient  # noqa: E402
+from inverse.refine import RefineConfig, refine_cmaes, refine_gradient  # noqa: E402
+from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex  # noqa: E402
 from inverse.sampling import SamplingConfig, perturbed_params, select_diverse  # noqa: E402
 from inverse.search import SearchConfig, search  # noqa: E402
 from inverse.target import Target, score  # noqa: E402
+from synth.fast_render import resolve as resolve_render_path  # noqa: E402
 from synth.voice import render  # noqa: E402
 
-METHODS = ("random", "cmaes_prior", "nearest", "point", "latent", "latent+gradient", "latent+cmaes")
+METHODS = ("random", "cmaes_prior", "nearest", "point", "latent", "latent+gradient", "latent+cmaes", "hybrid+gradient")
 CHUNK = 16  # renders per batch for the anytime methods
 MAX_POOL = 4096  # latent decodes prepared per target (rendered until the budget is spent)
 MIN_DISTANCE = SamplingConfig.min_distance
@@ -74,8 +81,22 @@ def latent_until(model, target: Target, deadline: float, samples: int, seed: int
     return _ranked(torch.cat(params), torch.cat(distances), samples)
 
 
-def run_method(name: str, model, nearest: NearestBaseline, target: Target, budget: float, samples: int,
-               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def hybrid_then_gradient(model, index: RetrievalIndex, target: Target, deadline: float, samples: int, seed: int):
+    """``inverse predict``'s pool, scored, then gradient refinement of its best rows until ``deadline``."""
+    config = SamplingConfig(seed=seed)
+    params = torch.cat([perturbed_params(model, target.spectrogram, config),
+                        index.query(target.spectrogram, config.retrieved)])
+    distances = score(params, target).match
+    if time.perf_counter() < deadline:
+        starts, _ = select_diverse(params, distances, RefineConfig.rows, MIN_DISTANCE)
+        refined, refined_d = refine_gradient(params[starts], target, steps=10**6, lr=RefineConfig.lr,
+                                             deadline=deadline)
+        params, distances = torch.cat([refined, params]), torch.cat([refined_d, distances])
+    return _ranked(params, distances, samples)
+
+
+def run_method(name: str, model, nearest: NearestBaseline, index: RetrievalIndex, target: Target, budget: float,
+               samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """One method on one target within ``budget`` seconds -> (params ``Tensor[K, 100]``, match distances
     ``Tensor[K]``)."""
     start = time.perf_counter()
@@ -92,11 +113,13 @@ def run_method(name: str, model, nearest: NearestBaseline, target: Target, budge
         return params, score(params, target).match
     if name == "latent":
         return latent_until(model, target, deadline, samples, seed)
+    if name == "hybrid+gradient":
+        return hybrid_then_gradient(model, index, target, deadline, samples, seed)
     params, distances = latent_until(model, target, start + budget / 2, samples, seed)
     if time.perf_counter() >= deadline:  # sampling used the whole budget
         return params, distances
     if name == "latent+gradient":
-        refined, refined_d = refine_gradient(params, target, steps=10**6, lr=0.01, deadline=deadline)
+        refined, refined_d = refine_gradient(params, target, steps=10**6, lr=RefineConfig.lr, deadline=deadline)
     else:
         refined, refined_d = refine_cmaes(params, target, distances, budget=10**6, sigma0=0.05, seed=seed,
                                           deadline=deadline)
@@ -121,8 +144,9 @@ def aggregate(records: list[dict], groups: tuple[str, ...], budgets: list[float]
 def markdown(results: dict) -> str:
     budgets = results["budgets"]
     lines = ["# Sound-matching methods at equal wall-clock budgets", "", f"Command: `{results['command']}`", "",
-             f"Model: `{results['model']}`; {results['samples']} candidates per target, ranked by the match "
-             "distance; eager rendering on the CPU. Each cell: mean best-of-K MSS / mean median-of-K MSS "
+             f"Model: `{results['model']}`, retrieval index `{results['index']}`; {results['samples']} candidates "
+             f"per target, ranked by the match distance; render path: {results['render']}. "
+             "Each cell: mean best-of-K MSS / mean median-of-K MSS "
              "(multi-scale log-mel distance, `synth.perceptual.mss_distance`) / mean best-of-K dB / diversity "
              "(mean pairwise mean |difference| of normalised parameters); seconds actually used in brackets. "
              "Lower distances are better.", ""]
@@ -141,17 +165,16 @@ def markdown(results: dict) -> str:
                 cells.append(f"{m['best_mss']:.3f} / {m['median_mss']:.3f} / {m['best_db']:.2f} / "
                              f"{m['diversity']:.3f} ({m['used_s']:.1f} s)" if m else "-")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        verdicts = []
-        for budget in budgets:
-            cma = table.get(f"cmaes_prior@{budget:g}")
-            ours = [table.get(f"{m}@{budget:g}") for m in ("latent+gradient", "latent+cmaes")]
-            ours = [m for m in ours if m]
-            if cma and ours:
-                best = min(m["best_mss"] for m in ours)
-                verdicts.append(f"{budget:g} s: {'yes' if best < cma['best_mss'] else '**no**'} "
-                                f"({best:.3f} vs {cma['best_mss']:.3f} MSS)")
-        lines += ["", "Latent sampling with its best refinement beats CMA-ES from the prior (best-of-K MSS): "
-                  + "; ".join(verdicts) + ".", ""]
+        for rival in ("cmaes_prior", "nearest"):
+            verdicts = []
+            for budget in budgets:
+                theirs, ours = table.get(f"{rival}@{budget:g}"), table.get(f"hybrid+gradient@{budget:g}")
+                if theirs and ours:
+                    verdicts.append(f"{budget:g} s: {'yes' if ours['best_mss'] < theirs['best_mss'] else '**no**'} "
+                                    f"({ours['best_mss']:.3f} vs {theirs['best_mss']:.3f})")
+            lines += ["", f"`hybrid+gradient` (predict's pool and refinement) beats `{rival}` on best-of-K MSS: "
+                      + "; ".join(verdicts) + "."]
+        lines += [""]
     lines += [f"Machine: {results['machine']['cpu_model']}, {results['machine']['cpus']} CPUs, torch "
               f"{results['machine']['torch']}; load average at the end {results['load_average']}; wall time "
               f"{results['wall_s'] / 60:.1f} min.", ""]
@@ -161,6 +184,7 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--index", default=str(DEFAULT_INDEX), help="retrieval index of hybrid+gradient")
     parser.add_argument("--train", required=True, type=Path, help="the model's training set (nearest neighbours)")
     parser.add_argument("--targets", required=True, type=Path, help="held-out dataset (a seed not used to train)")
     parser.add_argument("--budgets", type=float, nargs="+", default=[1.0, 5.0, 20.0], help="seconds per target")
@@ -177,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     model, _ = checkpoint.load(args.model)
     model.eval()
     nearest = NearestBaseline(args.train, args.pca, None, not args.quiet)
+    index = RetrievalIndex.load(args.index)
     data = SpectrogramDataset(args.targets, audio=False)
     targets = [("in_domain", f"row{i}", Target.from_audio(render(data[i][1][None])[0]))
                for i in range(min(args.n, len(data)))]
@@ -190,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for (group, name, target), budget, method in tqdm(jobs, desc="targets x budgets x methods",
                                                       disable=args.quiet):
         started = time.perf_counter()
-        params, _ = run_method(method, model, nearest, target, budget, args.samples, args.seed)
+        params, _ = run_method(method, model, nearest, index, target, budget, args.samples, args.seed)
         used = time.perf_counter() - started
         scores = score(params, target)  # outside the budget: the MSS and dB of what was returned
         records.append({"group": group, "name": name, "budget_s": budget, "method": method,
@@ -198,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         "best_db": float(scores.distance_db.min()), "median_db": float(scores.distance_db.median()),
                         "diversity": diversity(params), "used_s": used})
     ood = ("sox", "fluidsynth", "espeak-ng")
-    results = {"command": command_line(), "model": args.model, "samples": args.samples, "budgets": args.budgets,
+    results = {"command": command_line(), "model": args.model, "index": args.index,
+               "render": resolve_render_path("auto", gradients=True), "samples": args.samples, "budgets": args.budgets,
                "missing_tools": missing, "records": records,
                "tables": {"in_domain": aggregate(records, ("in_domain",), args.budgets),
                           "out_of_domain": aggregate(records, ood, args.budgets)},
