@@ -170,8 +170,10 @@ def markdown(results: dict) -> str:
             for budget in budgets:
                 theirs, ours = table.get(f"{rival}@{budget:g}"), table.get(f"hybrid+gradient@{budget:g}")
                 if theirs and ours:
-                    verdicts.append(f"{budget:g} s: {'yes' if ours['best_mss'] < theirs['best_mss'] else '**no**'} "
-                                    f"({ours['best_mss']:.3f} vs {theirs['best_mss']:.3f})")
+                    change = ours["best_mss"] - theirs["best_mss"]
+                    word = "tie" if abs(change) < 5e-5 else "yes" if change < 0 else "**no**"
+                    verdicts.append(f"{budget:g} s: {word} "
+                                    f"({ours['best_mss']:.4f} vs {theirs['best_mss']:.4f})")
             lines += ["", f"`hybrid+gradient` (predict's pool and refinement) beats `{rival}` on best-of-K MSS: "
                       + "; ".join(verdicts) + "."]
         lines += [""]
