@@ -712,8 +712,8 @@ def markdown(results: dict) -> str:
               + (" (this invocation; resumed records kept)" if results["resumed"] else "") + ".", ""]
     if results["resumed"]:
         lines += ["Records written by these invocations (`--resume` keeps earlier ones):", ""]
-        lines += [f"- {run['started']}, load average {run['load_average']}: `{run['command']}`"
-                  for run in results["invocations"]]
+        lines += [f"- {run['started']}, commit {run.get('commit', 'not recorded')}, load average "
+                  f"{run['load_average']}: `{run['command']}`" for run in results["invocations"]]
         lines.append("")
     return "\n".join(lines)
 

@@ -199,8 +199,10 @@ def test_markdown_reports_groups_pitch_and_verdicts():
     assert "[1.0, 1.0, 1.0] at the start, [2.0, 2.0, 2.0] at the end" in text
     assert "Records written by these invocations" not in text
     runs = [{"command": f"python b{k}", "started": "2026-11-29", "load_average": [1.0, 1.0, 1.0]} for k in (1, 2)]
+    runs[1]["commit"] = "abc1234"  # invocations before commits were recorded have none
     text = iq.markdown({**results, "resumed": True, "invocations": runs})
     assert "(this invocation; resumed records kept)" in text and "`python b1`" in text and "`python b2`" in text
+    assert "commit not recorded, load" in text and "commit abc1234, load" in text
 
 
 def test_records_resume_only_with_the_same_settings_and_merge_added_methods(tmp_path):
