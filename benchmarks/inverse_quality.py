@@ -80,7 +80,6 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import (  # noqa: E402
     RESULTS,
     command_line,
-    file_digest,
     git_commit,
     load_average,
     machine_info,
@@ -90,7 +89,7 @@ from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing
 from dataset_gen.layout import FileAttrs, open_complete  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from inverse import checkpoint  # noqa: E402
-from inverse.flow import load_flow  # noqa: E402
+from inverse.flow import file_sha256, load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
@@ -928,8 +927,8 @@ def main(argv: list[str] | None = None) -> int:
     # What the records depend on, by content (the weights' digests, the data's fingerprints), so that records kept in
     # the repository resume in any checkout and never survive a retrained model or index at the same path
     index_weights = checkpoint.paths(args.index)[0]
-    settings = {"model": file_digest(checkpoint.paths(args.model)[0]),
-                "index": file_digest(index_weights) if index_weights.exists() else None,
+    settings = {"model": file_sha256(checkpoint.paths(args.model)[0]),
+                "index": file_sha256(index_weights) if index_weights.exists() else None,
                 "train": train_attrs.fingerprint(), "targets": data.fingerprint,
                 "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
                                                                     seed=args.seed, expand=args.expand,

@@ -8,11 +8,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from benchmarks.common import file_digest
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, single_note_midi, sox_notes
 from benchmarks.inverse_quality import NearestBaseline, param_noise_pool
 from dataset_gen.generate import GenerateOptions, generate
 from dataset_gen.reader import SpectrogramDataset
+from inverse.flow import file_sha256
 from synth.params import DISCRETE_INDICES, canonicalize
 from synth.prior import draw
 from synth.spectrogram import dequantize
@@ -61,10 +61,10 @@ def test_midi_file_structure():
 
 
 def test_kept_records_are_keyed_by_the_weights_bytes_not_their_path(tmp_path):
-    data = bytes(range(256)) * 12_000  # 3 MB: more than one read block
+    data = bytes(range(256)) * 12_000
     first, second = tmp_path / "a.safetensors", tmp_path / "elsewhere.safetensors"
     first.write_bytes(data)
     second.write_bytes(data)
-    assert file_digest(first) == file_digest(second) == hashlib.sha256(data).hexdigest()[:16]
+    assert file_sha256(first) == file_sha256(second) == hashlib.sha256(data).hexdigest()[:16]
     second.write_bytes(data[:-1] + b"x")  # a retrained model at the same path
-    assert file_digest(second) != file_digest(first)
+    assert file_sha256(second) != file_sha256(first)
