@@ -29,6 +29,7 @@ Results: ``synth_speed.json`` (every reading, machine, load average, command lin
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -289,6 +290,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--batch-size, --repeats and --threads must be positive")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: CUDA is not available on this machine (torch.cuda.is_available() is False)")
+    missing = [name for name in ("torchsynth", "pytorch-lightning") if importlib.util.find_spec(
+        name.replace("-", "_")) is None]
+    if missing:
+        parser.error(f"{' and '.join(missing)} not installed: the baseline comes with the bench extra "
+                     "(`make bench`, or `pip install --require-hashes -r requirements-bench.lock`)")
     started = time.time()
     results = {
         "command": command_line(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
