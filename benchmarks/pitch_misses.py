@@ -44,17 +44,19 @@ SAMPLE_RATE = 16000
 LABELS = {"misses": "miss", "controls": "control"}
 
 
-def split_targets(records: Path) -> tuple[list[int], list[int]]:
-    """Rows of the in-domain two-tracker targets whose first candidate pYIN misses, and those it hears right."""
-    misses, hits = [], []
+def two_tracker_targets(records: Path) -> tuple[list[int], list[int], dict[int, float | None]]:
+    """Rows of the in-domain targets whose pitch both trackers read alike: those whose first candidate pYIN
+    misses, those it hears right, and every such row's recorded pYIN reading of that candidate (Hz)."""
+    misses, hits, readings = [], [], {}
     for line in records.read_text().splitlines():
         r = json.loads(line)
         pitch = r.get("target_pitch") or {}
         if r.get("group") != "in_domain" or not (pitch.get("clear") and pitch.get("trackers_agree")):
             continue
-        judged = (r["methods"]["hybrid_refined"].get("pitch_pyin") or {}).get("within")
-        (hits if judged else misses).append(int(r["name"].removeprefix("row")))
-    return misses, hits
+        row, judged = int(r["name"].removeprefix("row")), r["methods"]["hybrid_refined"].get("pitch_pyin") or {}
+        (hits if judged.get("within") else misses).append(row)
+        readings[row] = judged.get("f0_hz")
+    return misses, hits, readings
 
 
 def energy_share_db(audio: torch.Tensor, hz: float, width: float = 0.03) -> float:
@@ -131,12 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"need {args.records} (inverse_quality.py's records) and {args.targets}")
     torch.set_grad_enabled(False)
     started, load_start = time.perf_counter(), load_average()
-    misses, hits = split_targets(args.records)
-    recorded = {}
-    for line in args.records.read_text().splitlines():
-        r = json.loads(line)
-        if r.get("group") == "in_domain":
-            recorded[int(r["name"].removeprefix("row"))] = (r["methods"]["hybrid_refined"].get("pitch_pyin") or {})
+    misses, hits, recorded = two_tracker_targets(args.records)
     predictor = Predictor.from_checkpoint()
     results = {"command": command_line(), "commit": git_commit(), "machine": machine_info(), "args": vars(args) | {
         "targets": str(args.targets), "records": str(args.records)}}
@@ -147,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             for row in rows:
                 r = examine(predictor, data, row, args.seed)
                 r["adds_suboctave"] = adds_suboctave(r, args.excess_db, args.floor_db)
-                r["reproduced"] = same_reading(r["candidate_pyin_hz"], recorded[row].get("f0_hz"))
+                r["reproduced"] = same_reading(r["candidate_pyin_hz"], recorded[row])
                 results[group].append(r)
                 print(f"{group} row {row}: pYIN {r['candidate_pyin_hz']:.1f} Hz, sub-octave "
                       f"{'yes' if r['adds_suboctave'] else 'no'}", flush=True)
