@@ -3,12 +3,13 @@ make them sound worse, and those with the target's pitch come first.
 
 The ranking distance (:func:`synth.perceptual.match_distance`) compares spectra, not pitch: a candidate one or
 two octaves below a note, whose partials include all of the note's and whose extra ones are weak, can rank
-first, and a listener (or a pitch tracker) hears the lower note; and the choice of mutually different
-candidates admits any within 1.5x the best one's MSS, which barely sees a semitone. So when the target has a
-clear pitch (:func:`synth.pitch.estimate_pitch`: CREPE tiny, whose weights ship in its wheel), the returned
-candidates' pitches are estimated too. A candidate more than :data:`~synth.pitch.CENTS_TOLERANCE` off gets a
-copy with its note moved by the difference (:func:`inverse.transpose.transposed`), which replaces it in the pool
-when its match distance is at most the original's + ``keep_tolerance`` (an octave-low patch moved up an octave
+first, and a listener (or a pitch tracker) hears the lower note (its sub-octave term, given the target's pitch
+from the same tracker, :attr:`inverse.target.Target.pitch`, keeps most such layers out); and the choice of
+mutually different candidates admits any within 1.5x the best one's MSS, which barely sees a semitone. So when
+the target has a clear pitch (:func:`synth.pitch.estimate_pitch`: CREPE tiny, whose weights ship in its wheel),
+the returned candidates' pitches are estimated too. A candidate more than :data:`~synth.pitch.CENTS_TOLERANCE`
+off gets a copy with its note moved by the difference (:func:`inverse.transpose.transposed`), which replaces it in
+the pool when its match distance is at most the original's + ``keep_tolerance`` (an octave-low patch moved up an octave
 is often another timbre, and stays as it was). When any copy was kept, the candidates are chosen again from
 that pool: a copy closer than all of them leads, and the others are chosen around it within the MSS bound (a
 check that only swapped copies in place had to refuse such a copy whenever it left another candidate outside
@@ -82,7 +83,7 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice with an empty check.
     """
     chosen = select(params, scores)
-    estimate = estimate_pitch(target.audio[None])
+    estimate = target.pitch
     if not bool(estimate.clear[0]):
         empty = torch.empty(0)
         return replace(chosen, pitch=PitchCheck(float("nan"), empty, empty.bool()))

@@ -19,6 +19,7 @@ from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
 from synth.paths import check_input_file
 from synth.perceptual import Features, features, match_distance, mss_distance
+from synth.pitch import PitchEstimate, estimate_pitch
 from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_db, normalized_to_db, spectrogram
 from synth.voice import render
 
@@ -37,6 +38,7 @@ class Target:
     source: str = "tensor"
     notes: list[str] = field(default_factory=list)
     _features: Features | None = field(default=None, repr=False)
+    _pitch: PitchEstimate | None = field(default=None, repr=False)
 
     @classmethod
     def from_spectrogram(cls, spec: torch.Tensor, source: str = "tensor", notes: list[str] | None = None) -> Target:
@@ -63,6 +65,18 @@ class Target:
             with torch.no_grad():
                 self._features = features(self.audio[None])
         return self._features
+
+    @property
+    def pitch(self) -> PitchEstimate:
+        """The audio's dominant pitch by CREPE (:func:`synth.pitch.estimate_pitch`, one sound), on first use."""
+        if self._pitch is None:
+            self._pitch = estimate_pitch(self.audio[None])
+        return self._pitch
+
+    @property
+    def pitch_hz(self) -> float:
+        """The target's pitch in Hz where it is clear, else NaN: what the ranking's sub-octave term needs."""
+        return float(self.pitch.f0_hz[0]) if bool(self.pitch.clear[0]) else float("nan")
 
 
 def as_target(target: Target | torch.Tensor) -> Target:
@@ -125,7 +139,8 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
         audio = render(chunk, path=render_path)
         specs = spectrogram(audio)
         candidate = features(audio)
-        parts.append(Scores(match_distance(candidate, target.features), mss_distance(candidate, target.features),
+        match = match_distance(candidate, target.features, target.pitch_hz)
+        parts.append(Scores(match, mss_distance(candidate, target.features),
                             distance_db(normalized_to_db(specs), normalized_to_db(target.spectrogram)[None]),
                             audio, specs, candidate.shape))
     return Scores.cat(parts)
@@ -134,4 +149,5 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
 def rendered_match(params: torch.Tensor, target: Target, render_path: str = "auto") -> torch.Tensor:
     """Differentiable :func:`~synth.perceptual.match_distance` of ``render(params, render_path)`` to ``target``:
     ``Tensor[P]`` (what gradient refinement descends)."""
-    return match_distance(features(render(params.float(), path=render_path)), target.features)
+    audio = render(params.float(), path=render_path)
+    return match_distance(features(audio), target.features, target.pitch_hz)

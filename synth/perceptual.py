@@ -11,8 +11,12 @@ spectral-shape distance, and the ranking distance that adds them.
   time (a longer tail leaves it near 0) and sees every partial as a separate line, so a pitch a semitone off
   scores near 1 for a sine, where MSS barely moves: a mel band at 110 Hz is wider than a semitone, and a
   single partial is a small part of the spectrogram (``tests/synth/test_perceptual.py`` has the numbers).
-- :func:`match_distance` = MSS + :data:`SHAPE_WEIGHT` x shape: what ranks candidates. It penalises a wrong
-  pitch far more than a slightly different tail, which MSS alone does not for simple tones.
+- :func:`suboctave_excess`: given the target's pitch f0, how far (in 10 dB units) a sound's energy at f0 / 2 and
+  3 f0 / 2, the partials a layer an octave below adds, exceeds the target's there. CREPE (the pitch check's
+  tracker) does not hear such a layer; pYIN and listeners do (``benchmarks/pitch_misses.py``).
+- :func:`match_distance` = MSS + :data:`SHAPE_WEIGHT` x shape (+ :data:`SUBOCTAVE_WEIGHT` x sub-octave excess
+  where the target's pitch is known): what ranks candidates. It penalises a wrong pitch far more than a slightly
+  different tail, which MSS alone does not for simple tones.
 
 :func:`synth.spectrogram.distance_db` stays reported beside them. Compute a target's features once with
 :func:`features` and compare many candidates against them.
@@ -21,6 +25,7 @@ spectral-shape distance, and the ranking distance that adds them.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +42,10 @@ SHAPE_HOP = 2048
 # the wrong pitch), the best candidate's pitch was right on 13 with 0.5, 11 with 1.0 (linear) and 11 with 0.3,
 # at a best-of-10 MSS of 0.264, 0.281 and 0.265 (issue 13's notes).
 SHAPE_POWER = 0.5
+SUBOCTAVE_WEIGHT = 0.1  # match distance added per 10 dB of sub-octave excess
+SUBOCTAVE_PARTIALS = (0.5, 1.5)  # multiples of the target's f0 where a layer an octave below puts partials
+SUBOCTAVE_FLOOR_DB = -40.0  # energy shares below this (of the sound's energy) count as this
+SUBOCTAVE_WIDTH = 0.03  # relative half-width of the band around each partial
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,35 @@ def shape_distance(a: torch.Tensor | Features, b: torch.Tensor | Features) -> to
     return (1.0 - (fa.shape * fb.shape).sum(dim=-1)).clamp_min(0.0)
 
 
-def match_distance(a: torch.Tensor | Features, b: torch.Tensor | Features) -> torch.Tensor:
-    """The ranking distance: ``mss_distance + SHAPE_WEIGHT * shape_distance``, ``Tensor[B]``."""
+def band_share_db(shape: torch.Tensor, hz: float, width: float = SUBOCTAVE_WIDTH) -> torch.Tensor:
+    """Share of each sound's energy within ``hz`` +- ``width`` (relative), in dB, ``Tensor[B]``, from its
+    :class:`Features` ``shape`` (``Tensor[B, SHAPE_FFT // 2 + 1]``). Differentiable."""
+    power = shape.pow(2.0 / SHAPE_POWER)
+    bin_hz = DEFAULT_CONFIG.sample_rate / SHAPE_FFT
+    band = power[:, int(hz * (1 - width) / bin_hz): int(hz * (1 + width) / bin_hz) + 1].sum(dim=1)
+    return 10 * torch.log10(band / power.sum(dim=1) + 1e-12)
+
+
+def suboctave_excess(a: torch.Tensor | Features, b: torch.Tensor | Features, f0_hz: float) -> torch.Tensor:
+    """How far ``a``'s energy shares at :data:`SUBOCTAVE_PARTIALS` x ``f0_hz`` (``b``'s pitch) exceed ``b``'s,
+    summed over those partials, in units of 10 dB (shares floored at :data:`SUBOCTAVE_FLOOR_DB`): ``Tensor[B]``,
+    0 where ``a`` adds no layer an octave below ``b``, and everywhere when ``f0_hz`` is NaN (no clear pitch)."""
     fa, fb = _features(a), _features(b)
-    return mss_distance(fa, fb) + SHAPE_WEIGHT * shape_distance(fa, fb)
+    excess = torch.zeros(fa.shape.shape[0], device=fa.shape.device)
+    if math.isnan(f0_hz) or f0_hz * max(SUBOCTAVE_PARTIALS) * (1 + SUBOCTAVE_WIDTH) >= DEFAULT_CONFIG.sample_rate / 2:
+        return excess
+    for multiple in SUBOCTAVE_PARTIALS:
+        share_a, share_b = (band_share_db(f.shape, multiple * f0_hz).clamp_min(SUBOCTAVE_FLOOR_DB) for f in (fa, fb))
+        excess = excess + (share_a - share_b).clamp_min(0.0) / 10.0
+    return excess
+
+
+def match_distance(a: torch.Tensor | Features, b: torch.Tensor | Features,
+                   f0_hz: float = float("nan")) -> torch.Tensor:
+    """The ranking distance ``Tensor[B]``: ``mss_distance + SHAPE_WEIGHT * shape_distance``, plus
+    ``SUBOCTAVE_WEIGHT * suboctave_excess`` where ``b``'s pitch ``f0_hz`` (Hz) is known."""
+    fa, fb = _features(a), _features(b)
+    distance = mss_distance(fa, fb) + SHAPE_WEIGHT * shape_distance(fa, fb)
+    if math.isnan(f0_hz) or SUBOCTAVE_WEIGHT == 0:
+        return distance
+    return distance + SUBOCTAVE_WEIGHT * suboctave_excess(fa, fb, f0_hz)

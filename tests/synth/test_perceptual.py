@@ -1,12 +1,21 @@
 """The perceptual distances on known cases: a tone against itself, a semitone up, an octave up, the same
-note with a longer tail; the ranking distance penalises a wrong pitch far more than a different tail."""
+note with a longer tail; the ranking distance penalises a wrong pitch far more than a different tail, and, given
+the target's pitch, a layer an octave below it."""
 
 import math
 
 import pytest
 import torch
 
-from synth.perceptual import features, match_distance, mss_distance, shape_distance
+from synth.perceptual import (
+    SUBOCTAVE_WEIGHT,
+    band_share_db,
+    features,
+    match_distance,
+    mss_distance,
+    shape_distance,
+    suboctave_excess,
+)
 
 N = 65408
 T = torch.arange(N) / 16000
@@ -55,3 +64,34 @@ def test_differentiable():
     audio = note(220.0, harmonics=5)[None].clone().requires_grad_()
     match_distance(audio * 0.5, note(220.0, harmonics=5)[None]).sum().backward()
     assert audio.grad is not None and torch.isfinite(audio.grad).all() and float(audio.grad.abs().sum()) > 0
+
+
+def test_band_share_of_a_sine():
+    """A sine holds (nearly) all its energy within 3 % of its frequency and none an octave below."""
+    shape = features(note(440.0)[None]).shape
+    assert float(band_share_db(shape, 440.0)) > -0.5
+    assert float(band_share_db(shape, 220.0)) < -30  # the 1.5 s gate's click spreads a little
+
+
+def test_suboctave_layer_is_penalised_given_the_pitch():
+    """A note plus a layer an octave below at -20 dB against the note alone: its shares at f0 / 2 and 3 f0 / 2
+    (-22 and -32 dB here; the target's are -33 and -50, from its gate's click) exceed the target's by ~18 dB in
+    all, and the match distance grows by the weighted excess only when the target's pitch is given; the note
+    itself and the same note with a longer tail get (nearly) none."""
+    f0 = 220.0
+    target = note(f0, harmonics=20)[None]
+    layered = note(f0, harmonics=20) + 0.1 * note(f0 / 2, harmonics=40)
+    cases = torch.stack([note(f0, harmonics=20), note(f0, 0.6, harmonics=20), layered])
+    excess = suboctave_excess(cases, target, f0)
+    assert float(excess[0]) == 0 and float(excess[1]) < 0.05
+    assert 1.5 < float(excess[2]) < 2.1  # units of 10 dB
+    plain, pitched = match_distance(cases, target), match_distance(cases, target, f0)
+    assert torch.allclose(plain[:2], pitched[:2], atol=0.01)
+    assert float(pitched[2] - plain[2]) == pytest.approx(SUBOCTAVE_WEIGHT * float(excess[2]), rel=1e-4)
+    assert bool((suboctave_excess(cases, target, float("nan")) == 0).all())
+
+
+def test_suboctave_excess_is_relative_to_the_target():
+    """A target that has the layer itself does not penalise a candidate that has it too."""
+    layered = (note(220.0, harmonics=20) + 0.1 * note(110.0, harmonics=40))[None]
+    assert float(suboctave_excess(layered, layered, 220.0)) == 0
