@@ -7,7 +7,8 @@ re-runs predict's default exactly as ``inverse_quality.py`` did (target: the eag
 parameters; sampling seed = ``--seed`` + row; the shipped model and index), checks that the first candidate's
 pYIN pitch is the recorded one, and measures, on the long-term average power spectrum the ranking already
 computed (8192-point frames, 2 Hz bins), the share of the sound's energy within +-3 % of the target's f0 / 2 and
-3 f0 / 2: the partials that a sound an octave below adds (its odd harmonics). A candidate *adds a sub-octave*
+3 f0 / 2 (:func:`synth.perceptual.band_share_db`, which the ranking's sub-octave term now uses): the partials that
+a sound an octave below adds (its odd harmonics). A candidate *adds a sub-octave*
 when either share is at least ``--excess-db`` above the target's and above ``--floor-db`` of its own energy.
 
     python benchmarks/pitch_misses.py --targets data/test_p2.h5 [--records DIR/inverse_quality.partial.jsonl]
@@ -35,9 +36,8 @@ from inverse.predict import Predictor  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
 from inverse.sampling import SamplingConfig, scored_pool  # noqa: E402
 from inverse.target import Target  # noqa: E402
-from synth.perceptual import SHAPE_FFT, SHAPE_POWER  # noqa: E402
+from synth.perceptual import band_share_db  # noqa: E402
 from synth.pitch import pyin_pitch  # noqa: E402
-from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
 from synth.voice import render  # noqa: E402
 
 RECORDS = RESULTS / "predict_default" / "inverse_quality.partial.jsonl"
@@ -59,16 +59,6 @@ def two_tracker_targets(records: Path) -> tuple[list[int], list[int], dict[int, 
     return misses, hits, readings
 
 
-def energy_share_db(shape: torch.Tensor, hz: float, width: float = 0.03) -> float:
-    """Share of a sound's energy within ``hz`` +- ``width`` (relative), in dB, from its long-term average spectrum
-    ``shape`` (``Tensor[SHAPE_FFT // 2 + 1]``: :class:`synth.perceptual.Features`' ``shape``, the mean power's
-    ``SHAPE_POWER / 2`` power, unit norm; what the ranking already computed for the target and every candidate)."""
-    power = shape.double() ** (2.0 / SHAPE_POWER)
-    bin_hz = DEFAULT_CONFIG.sample_rate / SHAPE_FFT
-    band = power[int(hz * (1 - width) / bin_hz): int(hz * (1 + width) / bin_hz) + 1].sum()
-    return float(10 * torch.log10(band / power.sum() + 1e-12))
-
-
 def examine(predictor: Predictor, data: h5py.File, row: int, seed: int) -> dict:
     """predict's default on in-domain row ``row`` as the held-out run made it; sub-octave energy of both sounds."""
     target = Target.from_audio(render(torch.from_numpy(data["params"][row:row + 1]))[0])
@@ -78,8 +68,8 @@ def examine(predictor: Predictor, data: h5py.File, row: int, seed: int) -> dict:
     f0 = candidates.pitch.target_hz  # the pitch check's CREPE reading (these targets have a clear pitch)
     result = {"row": row, "f0_hz": f0, "candidate_pyin_hz": float(pyin_pitch(candidates.audio[:1])[0])}
     for name, hz in (("half", f0 / 2), ("three_halves", 1.5 * f0)):
-        result[name] = {"target_db": energy_share_db(target.features.shape[0], hz),
-                        "candidate_db": energy_share_db(candidates.scores.shape[0], hz)}
+        result[name] = {"target_db": float(band_share_db(target.features.shape, hz)[0]),
+                        "candidate_db": float(band_share_db(candidates.scores.shape[:1], hz)[0])}
     return result
 
 
