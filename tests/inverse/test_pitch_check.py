@@ -1,7 +1,7 @@
 """The pitch check on a clearly pitched synth note: a candidate 300 cents off is moved back onto the target's
 pitch; a moved copy closer than every candidate leads and the others are chosen again around it; where no moved
 copy may be kept, the candidate with the target's pitch comes first; a target without a clear pitch leaves the
-candidates as they were."""
+candidates as they were; a sub-oscillator an octave below costs a candidate the ranking's sub-octave term."""
 
 import math
 
@@ -14,6 +14,7 @@ from inverse.target import Scores, Target, score
 from inverse.transpose import transposed
 from synth import render
 from synth.params import PARAM_INDEX
+from synth.perceptual import SUBOCTAVE_WEIGHT, features, match_distance, suboctave_excess
 from synth.pitch import cents
 from synth.prior import draw
 
@@ -103,3 +104,17 @@ def test_a_target_without_a_clear_pitch_keeps_the_order(case):
     assert not found.pitch.checked and math.isnan(found.pitch.target_hz)
     assert found.pitch.candidate(0) is None  # no pitch reported without a pitched target
     assert torch.equal(found.params, before.params) and torch.equal(found.match, before.match)
+
+
+def test_a_sub_oscillator_an_octave_below_costs_the_sub_octave_term(case):
+    """The ranking (``score``) adds the sub-octave term on the target's CREPE pitch: the note itself pays none of it,
+    the same note with the synth's sub-oscillator an octave below (what pYIN hears as the lower note) pays it."""
+    truth, target, _ = case
+    assert abs(float(cents(torch.tensor(target.pitch_hz), torch.tensor(261.63)))) < 50
+    layered = with_pitch(with_pitch(truth, "sub_level", 0.5), "sub_octave", 1.0)  # -1 octave
+    params = torch.cat([truth, layered])
+    scores = score(params, target, render_path="eager")
+    plain = match_distance(features(scores.audio), target.features)  # without the target's pitch
+    excess = suboctave_excess(features(scores.audio), target.features, target.pitch_hz)
+    assert float(excess[0]) < 0.05 and float(excess[1]) > 1.0  # > 10 dB more energy at f0/2 and 3f0/2
+    assert torch.allclose(scores.match - plain, SUBOCTAVE_WEIGHT * excess, atol=1e-5)
