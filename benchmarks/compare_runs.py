@@ -1,0 +1,108 @@
+"""Two runs of ``inverse_quality.py`` on the same targets, paired target by target: what a change of ``predict``
+did (issue 13).
+
+    python benchmarks/compare_runs.py BEFORE_DIR AFTER_DIR [--method hybrid_refined]
+
+Reads each directory's per-target records (``inverse_quality.partial.jsonl``) and pairs the targets both hold.
+Per group (in-domain, sox, fluidsynth, espeak-ng): mean best-of-10 MSS before and after, the relative change with
+its 95 % bootstrap interval over targets and on how many targets it got better or worse; then, on the targets with
+a clear pitch, how often the first candidate has the target's pitch before and after, by CREPE, by pYIN, and by
+pYIN on the targets both trackers read alike (the two-tracker rule), with the targets that gained or lost it.
+Writes ``compare_<BEFORE>.{json,md}`` into AFTER_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import command_line, git_commit, write_results  # noqa: E402
+from benchmarks.inverse_quality import GROUPS, change_interval, merge_records  # noqa: E402
+
+RECORDS = "inverse_quality.partial.jsonl"
+JUDGES = {"CREPE": ("pitch", False), "pYIN": ("pitch_pyin", False), "pYIN, two-tracker rule": ("pitch_pyin", True)}
+
+
+def records(folder: Path) -> dict[tuple[str, str], dict]:
+    lines = [json.loads(line) for line in (folder / RECORDS).read_text().splitlines()]
+    return {(r["group"], r["name"]): r for r in merge_records(lines)}
+
+
+def pitch_within(record: dict, method: str, key: str, agreed_only: bool) -> bool | None:
+    """Whether ``method``'s first candidate has the target's pitch by the judge ``key``; None where not judged."""
+    pitch = record.get("target_pitch") or {}
+    judged = record["methods"].get(method, {}).get(key)
+    if not pitch.get("clear") or judged is None or (agreed_only and not pitch.get("trackers_agree")):
+        return None
+    return bool(judged["within"])
+
+
+def compare(before: dict, after: dict, method: str) -> dict:
+    out = {}
+    for group in GROUPS:
+        keys = sorted(k for k in after if k[0] == group and k in before
+                      and method in before[k]["methods"] and method in after[k]["methods"])
+        if not keys:
+            continue
+        old = [before[k]["methods"][method]["best_mss"] for k in keys]
+        new = [after[k]["methods"][method]["best_mss"] for k in keys]
+        entry: dict = {"targets": len(keys), "best_mss_before": sum(old) / len(keys),
+                       "best_mss_after": sum(new) / len(keys), "change": sum(new) / sum(old) - 1,
+                       "change_interval": change_interval(new, old),
+                       "better": sum(b < a - 1e-6 for a, b in zip(old, new)),
+                       "worse": sum(b > a + 1e-6 for a, b in zip(old, new)), "pitch": {}}
+        for judge, (key, agreed_only) in JUDGES.items():
+            pairs = {k[1]: (pitch_within(before[k], method, key, agreed_only),
+                            pitch_within(after[k], method, key, agreed_only)) for k in keys}
+            pairs = {name: p for name, p in pairs.items() if None not in p}
+            entry["pitch"][judge] = {"judged": len(pairs), "before": sum(p[0] for p in pairs.values()),
+                                     "after": sum(p[1] for p in pairs.values()),
+                                     "gained": [n for n, p in pairs.items() if p[1] and not p[0]],
+                                     "lost": [n for n, p in pairs.items() if p[0] and not p[1]]}
+        out[group] = entry
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# `{results['method']}`: {results['before']} -> {results['after']}", "",
+             f"Command: `{results['command']}` (commit {results['commit']}). Targets paired by name; best-of-10 MSS "
+             "(lower is better) with the relative change's 95 % bootstrap interval over targets; first candidate "
+             "within 50 cents of the target's pitch on the targets with a clear one.", "",
+             "| group | targets | best-of-10 MSS before | after | change | better / worse |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for group, e in results["groups"].items():
+        low, high = e["change_interval"]
+        lines.append(f"| {group} | {e['targets']} | {e['best_mss_before']:.3f} | {e['best_mss_after']:.3f} | "
+                     f"{100 * e['change']:+.1f} % ({100 * low:+.1f} .. {100 * high:+.1f}) | "
+                     f"{e['better']} / {e['worse']} |")
+    lines += ["", "| group | judge | judged | before | after | gained | lost |", "|---|---|---:|---:|---:|---|---|"]
+    for group, e in results["groups"].items():
+        for judge, p in e["pitch"].items():
+            lines.append(f"| {group} | {judge} | {p['judged']} | {p['before']} | {p['after']} | "
+                         f"{', '.join(p['gained'])} | {', '.join(p['lost'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("before", type=Path, help="directory of the earlier run's records")
+    parser.add_argument("after", type=Path, help="directory of the later run's records (the report goes here)")
+    parser.add_argument("--method", default="hybrid_refined", help="the method compared (default: predict's)")
+    args = parser.parse_args(argv)
+    for folder in (args.before, args.after):
+        if not (folder / RECORDS).exists():
+            parser.error(f"{folder} holds no {RECORDS} (inverse_quality.py's per-target records)")
+    results = {"command": command_line(), "commit": git_commit(), "method": args.method,
+               "before": args.before.name, "after": args.after.name,
+               "groups": compare(records(args.before), records(args.after), args.method)}
+    paths = write_results(args.after, f"compare_{args.before.name}", results, markdown(results))
+    print(f"wrote {paths[0]} and {paths[1]}")
+
+
+if __name__ == "__main__":
+    main()
