@@ -1,0 +1,43 @@
+"""Two runs' records paired target by target (hand-made records: nothing here runs the benchmark)."""
+
+import json
+
+import pytest
+
+from benchmarks.compare_runs import main
+
+
+def _record(name: str, mss: float, pitch: dict | None = None, crepe: bool = True, pyin: bool = True) -> dict:
+    record = {"group": "in_domain", "name": name, "methods": {"hybrid_refined": {"best_mss": mss}}}
+    if pitch is not None:
+        record["target_pitch"] = pitch
+        record["methods"]["hybrid_refined"] |= {"pitch": {"within": crepe}, "pitch_pyin": {"within": pyin}}
+    return record
+
+
+def _write(folder, records):
+    folder.mkdir()
+    lines = [{"settings": {}}, *records]
+    (folder / "inverse_quality.partial.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def test_pairs_targets_and_counts_gains_and_losses(tmp_path):
+    clear, agreed = {"clear": True, "trackers_agree": False}, {"clear": True, "trackers_agree": True}
+    _write(tmp_path / "before", [_record("row0", 0.4), _record("row1", 0.2, agreed, pyin=False),
+                                 _record("row2", 0.3, clear), _record("row3", 0.5)])
+    _write(tmp_path / "after", [_record("row0", 0.2), _record("row1", 0.2, agreed, pyin=True),
+                                _record("row2", 0.3, clear, crepe=False)])  # row3 not yet run: not paired
+    main([str(tmp_path / "before"), str(tmp_path / "after")])
+    result = json.loads((tmp_path / "after" / "compare_before.json").read_text())["groups"]["in_domain"]
+    assert result["targets"] == 3 and (result["better"], result["worse"]) == (1, 0)
+    assert result["best_mss_before"] == pytest.approx(0.3) and result["change"] == pytest.approx(0.7 / 0.9 - 1)
+    crepe, pyin, two = (result["pitch"][k] for k in ("CREPE", "pYIN", "pYIN, two-tracker rule"))
+    assert (crepe["judged"], crepe["before"], crepe["after"], crepe["lost"]) == (2, 2, 1, ["row2"])
+    assert (pyin["before"], pyin["after"], pyin["gained"]) == (1, 2, ["row1"])
+    assert (two["judged"], two["gained"]) == (1, ["row1"])
+    assert "| in_domain | 3 | 0.300 | 0.233 |" in (tmp_path / "after" / "compare_before.md").read_text()
+
+
+def test_refuses_a_folder_without_records(tmp_path):
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), str(tmp_path)])
