@@ -4,7 +4,7 @@
         [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
         [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 6] [--transpose 32] [--seed 0] [--pca 128]
         [--no-pyin] [--no-pitch-check]
-        [--nearest-rows N] [--render fast|eager] [--resume] [--out DIR]
+        [--nearest-rows N] [--render fast|eager] [--resume] [--keep-unpitched-from RECORDS] [--out DIR]
 
 Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the
 model's or ``--train``'s seed), each matched against its exact audio (``Target.from_audio(render(truth))``),
@@ -49,7 +49,9 @@ averages; per-target records are appended to ``inverse_quality.partial.jsonl`` a
 line with the settings: the model's and the index's weights by digest, the data by fingerprint). ``--resume``
 keeps them and runs only what is missing, including methods added to ``--methods`` since (the settings that
 change results must be the same; each invocation records the commit that ran it, and records written before a
-change of ``predict`` itself must be dropped by hand). The records of ``benchmarks/results/predict_default`` are
+change of ``predict`` itself must be dropped by hand, or, for a change that acts only on targets with a clear
+pitch, ``--keep-unpitched-from OLD/inverse_quality.partial.jsonl`` starts a new ``--out`` from the old run's
+records of the other targets). The records of ``benchmarks/results/predict_default`` are
 kept in the repository, so that the long default run continues in any checkout.
 """
 
@@ -712,9 +714,15 @@ def markdown(results: dict) -> str:
     if results["resumed"]:
         lines += ["Records written by these invocations (`--resume` keeps earlier ones):", ""]
         lines += [f"- {run['started']}, commit {run.get('commit', 'not recorded')}, load average "
-                  f"{run['load_average']}: `{run['command']}`" for run in results["invocations"]]
+                  f"{run['load_average']}: `{run['command']}`" + kept_note(run) for run in results["invocations"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def kept_note(run: dict) -> str:
+    kept = run.get("kept_unpitched")
+    return (f" (kept the records of the {kept['targets']} targets without a clear pitch from `{kept['from']}` and its "
+            "invocations, listed above it; re-ran the others)") if kept else ""
 
 
 def figure(results: dict, path: Path) -> Path:
@@ -793,6 +801,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--render", choices=("fast", "eager"), default="fast",
                         help="synth render path (default fast: compiled ahead of time, built on first use)")
     parser.add_argument("--resume", action="store_true", help="keep the per-target records already written")
+    parser.add_argument("--keep-unpitched-from", type=Path, metavar="RECORDS",
+                        help="start the records from another run's (its inverse_quality.partial.jsonl, same "
+                             "settings), keeping only its targets without a clear pitch: after a change of predict "
+                             "that acts only where the target has one (e.g. the match distance's sub-octave term)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -805,6 +817,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError as exc:
         parser.error(str(exc))
     return args
+
+
+def seed_unpitched(partial: Path, source: Path, settings: dict) -> int:
+    """Start ``partial`` from ``source``'s header, invocations and the records of its targets whose pitch was
+    tracked and not clear (what a change acting only on pitched targets leaves as it was); returns how many."""
+    lines = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    if not lines or lines[0].get("settings") != settings:
+        raise SystemExit(f"error: {source} was written with other settings; --keep-unpitched-from needs the same")
+    unpitched = {(r["group"], r["name"]) for r in merge_records(lines[1:])
+                 if "target_pitch" in r and not r["target_pitch"].get("clear")}
+    kept = [line for line in lines[1:] if "invocation" in line or (line.get("group"), line.get("name")) in unpitched]
+    partial.write_text("".join(json.dumps(line) + "\n" for line in [lines[0], *kept]))
+    return len(unpitched)
 
 
 def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) -> tuple[list[dict], list[dict]]:
@@ -938,7 +963,10 @@ def main(argv: list[str] | None = None) -> int:
                 "pca": args.pca, "nearest_rows": args.nearest_rows}
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / "inverse_quality.partial.jsonl"
-    records, invocations = open_records(partial, settings, args.resume, invocation)
+    if args.keep_unpitched_from and not (args.resume and partial.exists()):
+        invocation["kept_unpitched"] = {"from": str(args.keep_unpitched_from),
+                                        "targets": seed_unpitched(partial, args.keep_unpitched_from, settings)}
+    records, invocations = open_records(partial, settings, args.resume or bool(args.keep_unpitched_from), invocation)
     records, missing = evaluate_all(args, context, data, partial, records)
 
     names = reported_methods(records, args.methods)

@@ -237,3 +237,20 @@ def test_the_two_tracker_rule_judges_only_targets_both_trackers_hear_at_one_pitc
     assert iq.pitch_summary(records, "m", "pitch_pyin")["judged"] == 3
     assert iq.pitch_summary(records, "m", "pitch_pyin", agreed_only=True) == {
         "judged": 2, "within": 1, "octave_errors": 0, "share": 0.5}
+
+
+def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_path):
+    settings = {"model": "m", "targets": "t"}
+    lines = [{"settings": settings}, {"invocation": {"command": "first"}},
+             {"group": "in_domain", "name": "row0", "methods": {"a": {}}, "target_pitch": {"clear": False}},
+             {"group": "in_domain", "name": "row1", "methods": {"a": {}}, "target_pitch": {"clear": True}},
+             {"group": "in_domain", "name": "row2", "methods": {"a": {}}},  # pitch not tracked: re-run
+             {"group": "sox", "name": "n0", "methods": {"b": {}}, "target_pitch": {"clear": False}}]
+    source = tmp_path / "old.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    partial = tmp_path / "new.jsonl"
+    assert iq.seed_unpitched(partial, source, settings) == 2
+    kept = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert kept == [lines[0], lines[1], lines[2], lines[5]]
+    with pytest.raises(SystemExit, match="other settings"):
+        iq.seed_unpitched(partial, source, {"model": "other"})
