@@ -13,6 +13,9 @@ when either share is at least ``--excess-db`` above the target's and above ``--f
 
     python benchmarks/pitch_misses.py --targets data/test_p2.h5 [--records DIR/inverse_quality.partial.jsonl]
 
+The records must come from the ``predict`` that runs here: ``benchmarks/results/predict_default``'s were made before
+the ranking's sub-octave term (its results here, at commit 8c1d1e6); ``predict_suboctave``'s with it.
+
 Writes ``pitch_misses.{json,md}`` beside the records.
 """
 
