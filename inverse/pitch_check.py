@@ -4,7 +4,7 @@ make them sound worse, and those with the target's pitch come first.
 The ranking distance (:func:`synth.perceptual.match_distance`) compares spectra, not pitch: a candidate one or
 two octaves below a note, whose partials include all of the note's and whose extra ones are weak, can rank
 first, and a listener (or a pitch tracker) hears the lower note (its sub-octave term, given the target's pitch
-from the same tracker, :attr:`inverse.target.Target.pitch`, keeps most such layers out); and the choice of
+from the same tracker, :attr:`inverse.target.Target.pitch`, penalises a layer an octave below); and the choice of
 mutually different candidates admits any within 1.5x the best one's MSS, which barely sees a semitone. So when
 the target has a clear pitch (:func:`synth.pitch.estimate_pitch`: CREPE tiny, whose weights ship in its wheel),
 the returned candidates' pitches are estimated too. A candidate more than :data:`~synth.pitch.CENTS_TOLERANCE`
