@@ -86,7 +86,9 @@ def wait(driver, seconds: float, poll_s: float = 0.05) -> WebDriverWait:
 
 def open_page(driver, url: str) -> None:
     driver.get(url)
-    wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#match-upload input[type=file]"))
+    # the page renders its components one by one: wait for the last one the tests read first, not only the upload
+    ready = ("#match-upload input[type=file]", "#match-refine input[type=radio]:checked")
+    wait(driver, 60).until(lambda d: all(d.find_elements(By.CSS_SELECTOR, css) for css in ready))
 
 
 def upload(driver, component: str, path: Path) -> None:
