@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
-from inverse.sampling import SamplingConfig, scored_pool  # noqa: E402
+from inverse.sampling import Candidates, SamplingConfig, scored_pool  # noqa: E402
 from inverse.target import Target  # noqa: E402
 from synth.perceptual import band_share_db  # noqa: E402
 from synth.pitch import pyin_pitch  # noqa: E402
@@ -62,12 +62,18 @@ def two_tracker_targets(records: Path) -> tuple[list[int], list[int], dict[int, 
     return misses, hits, readings
 
 
-def examine(predictor: Predictor, data: h5py.File, row: int, seed: int) -> dict:
-    """predict's default on in-domain row ``row`` as the held-out run made it; sub-octave energy of both sounds."""
-    target = Target.from_audio(render(torch.from_numpy(data["params"][row:row + 1]))[0])
+def row_default(predictor: Predictor, data: h5py.File, row: int, seed: int) -> tuple[Target, Candidates]:
+    """predict's default on dataset row ``row`` as ``inverse_quality.py`` runs it: the target is the eager render
+    of the row's parameters, the sampling seed ``seed + row``, ranking and refinement on the fast render."""
+    target = Target.from_audio(render(torch.from_numpy(data["params"][row:row + 1]), path="eager")[0])
     config = SamplingConfig(seed=seed + row)
     pool = scored_pool(predictor.model, target, config, "fast", index=predictor.index)
-    candidates = refine_candidates(*pool, target, RefineConfig(), config, "fast")
+    return target, refine_candidates(*pool, target, RefineConfig(), config, "fast")
+
+
+def examine(predictor: Predictor, data: h5py.File, row: int, seed: int) -> dict:
+    """predict's default on in-domain row ``row`` as the held-out run made it; sub-octave energy of both sounds."""
+    target, candidates = row_default(predictor, data, row, seed)
     f0 = candidates.pitch.target_hz  # the pitch check's CREPE reading (these targets have a clear pitch)
     result = {"row": row, "f0_hz": f0, "candidate_pyin_hz": float(pyin_pitch(candidates.audio[:1])[0])}
     for name, hz in (("half", f0 / 2), ("three_halves", 1.5 * f0)):

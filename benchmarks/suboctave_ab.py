@@ -34,10 +34,8 @@ sys.path.insert(0, str(REPO))
 import synth.perceptual as perceptual  # noqa: E402
 from benchmarks.common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
 from benchmarks.inverse_quality import change_interval, share_interval  # noqa: E402
+from benchmarks.pitch_misses import row_default  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
-from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
-from inverse.sampling import SamplingConfig, scored_pool  # noqa: E402
-from inverse.target import Target  # noqa: E402
 from synth.pitch import estimate_pitch, pitch_agreement, pyin_pitch  # noqa: E402
 from synth.voice import render  # noqa: E402
 
@@ -56,10 +54,7 @@ def two_tracker_rows(data: h5py.File, rows: int) -> dict[int, float]:
 def judged(predictor: Predictor, data: h5py.File, row: int, target_pyin_hz: float, seed: int) -> dict:
     """predict's default on ``row`` under the current ``SUBOCTAVE_WEIGHT``; pYIN's verdict on its first."""
     started = time.perf_counter()
-    target = Target.from_audio(render(torch.from_numpy(data["params"][row:row + 1]), path="eager")[0])
-    config = SamplingConfig(seed=seed + row)
-    pool = scored_pool(predictor.model, target, config, "fast", index=predictor.index)
-    candidates = refine_candidates(*pool, target, RefineConfig(), config, "fast")
+    target, candidates = row_default(predictor, data, row, seed)
     first_hz = float(pyin_pitch(candidates.audio[:1])[0])
     within = bool(pitch_agreement(torch.tensor([first_hz]), torch.tensor([target_pyin_hz]))["match"][0])
     excess = perceptual.suboctave_excess(perceptual.features(candidates.audio[:1]), target.features, target.pitch_hz)
