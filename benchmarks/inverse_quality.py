@@ -91,7 +91,7 @@ from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing
 from dataset_gen.layout import FileAttrs, open_complete  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from inverse import checkpoint  # noqa: E402
-from inverse.flow import file_sha256, load_flow  # noqa: E402
+from inverse.flow import FlowNet, file_sha256, load_flow  # noqa: E402
 from inverse.metrics import candidate_metrics  # noqa: E402
 from inverse.predict import DEFAULT_MODEL  # noqa: E402
 from inverse.refine import RefineConfig, refine_candidates  # noqa: E402
@@ -236,12 +236,18 @@ def _latent(context: Context, target: Target, truth: torch.Tensor | None) -> Can
     return sample(context.model, target, context.config, render_path=context.render_path)
 
 
+def flow_net(context: Context) -> FlowNet | None:
+    """The ``--flow`` sampler (loaded once per run, tied to ``--model``'s backbone), or None without one."""
+    if context.options is None or context.options.flow is None:
+        return None
+    return context.once("flow", lambda: load_flow(context.options.flow, checkpoint.paths(context.options.model)[0])[0])
+
+
 @method("flow", "the flow-matching sampler's pool + symmetry expansion (inverse/flow.py; --flow)", verdict=True)
 def _flow(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    if context.options is None or context.options.flow is None:
+    if flow_net(context) is None:
         raise SystemExit("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
-    net = context.once("flow", lambda: load_flow(context.options.flow, checkpoint.paths(context.options.model)[0])[0])
-    return sample(context.model, target, context.config, render_path=context.render_path, flow=net)
+    return sample(context.model, target, context.config, render_path=context.render_path, flow=flow_net(context))
 
 
 def retrieval_index(context: Context) -> RetrievalIndex:
@@ -249,17 +255,19 @@ def retrieval_index(context: Context) -> RetrievalIndex:
     return context.once("index", lambda: RetrievalIndex.load(context.options.index))
 
 
-@method("hybrid", "latent pool + the retrieval index's nearest training patches (`--index`, `--retrieved`), "
+@method("hybrid", "the model's pool (the --flow sampler's where one is given, as `predict` with a shipped flow; "
+        "else latent sampling) + the retrieval index's nearest training patches (`--index`, `--retrieved`), "
         "ranked and symmetry-expanded together (`inverse.sampling.sample`)", verdict=True)
 def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    return sample(context.model, target, context.config, render_path=context.render_path,
+    return sample(context.model, target, context.config, render_path=context.render_path, flow=flow_net(context),
                   index=retrieval_index(context))
 
 
 @method("hybrid_refined", "hybrid, then gradient refinement of the returned candidates through the synth "
         "(`--refine-steps` Adam steps on the match distance): `inverse predict`'s default", verdict=True)
 def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
-    pool = scored_pool(context.model, target, context.config, context.render_path, index=retrieval_index(context))
+    pool = scored_pool(context.model, target, context.config, context.render_path, flow_net(context),
+                       retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, seed=context.config.seed)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 

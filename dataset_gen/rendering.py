@@ -81,10 +81,19 @@ class ExampleRenderer:
         return prior.draw(self.seed, start, count, self.sampler, self.prior).numpy()
 
     @torch.no_grad()
+    def render_tensors(self, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows ``start .. start + count - 1`` left on the renderer's device: normalised parameters
+        ``float32 Tensor[count, 100]``, the stored 8-bit spectrograms ``uint8 Tensor[count, bins, frames]`` and the
+        audio ``float32 Tensor[count, num_samples]`` (what :meth:`render` copies to NumPy; a trainer that renders
+        its batches on the fly uses them where they are)."""
+        params = torch.from_numpy(self.params(start, count)).to(self.device)
+        audio = self._render(params, path=self.render_path)
+        return params, quantize(self.spectrogram(audio)), audio
+
+    @torch.no_grad()
     def render(self, start: int, count: int) -> RenderedBatch:
-        params = self.params(start, count)
-        audio = self._render(torch.from_numpy(params).to(self.device), path=self.render_path)
-        spectrograms = quantize(self.spectrogram(audio)).cpu().numpy()
+        params, spectrograms, audio = self.render_tensors(start, count)
+        params, spectrograms = params.cpu().numpy(), spectrograms.cpu().numpy()
         stored_audio = None
         if self.audio_dtype is not None:
             torch_dtype = torch.float16 if self.audio_dtype == np.float16 else torch.float32

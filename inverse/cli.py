@@ -63,6 +63,12 @@ def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
             section("train", TrainConfig.from_json, TrainConfig()))
 
 
+def _model_config(args: argparse.Namespace) -> ModelConfig:
+    """The model of ``--widths`` / ``--stem-stride`` (defaults where not given)."""
+    backbone = {"widths": tuple(args.widths) if args.widths else None, "stem_stride": args.stem_stride}
+    return ModelConfig(BackboneConfig(**{k: v for k, v in backbone.items() if v is not None}), HeadConfig())
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from inverse.train import TrainConfig, train
 
@@ -71,9 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.config:
         model_config, base = _read_config(args.config)
     else:
-        backbone = {"widths": tuple(args.widths) if args.widths else None, "stem_stride": args.stem_stride}
-        model_config = ModelConfig(BackboneConfig(**{k: v for k, v in backbone.items() if v is not None}),
-                                   HeadConfig())
+        model_config = _model_config(args)
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
     config = TrainConfig.from_json({**{f.name: getattr(base, f.name) for f in fields(TrainConfig)}, **overrides})
@@ -174,6 +178,18 @@ def _cmd_train_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_online(args: argparse.Namespace) -> int:
+    from inverse.online_train import CONFIG_FIELDS, OnlineTrainConfig, train_online
+
+    check_output_dir(args.out, "--out")
+    config = OnlineTrainConfig(**{name: getattr(args, name) for name in CONFIG_FIELDS
+                                  if getattr(args, name, None) is not None})
+    metrics = train_online(args.out, model_config=_model_config(args), config=config, device=args.device,
+                           resume=args.resume, progress=not args.quiet)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     from inverse.tune import TuneConfig, tune
 
@@ -234,6 +250,13 @@ def _render_path(args: argparse.Namespace) -> str:
     return args.render
 
 
+def _backbone_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--widths", type=positive_int, nargs="+",
+                   help=f"backbone channels per stage (default {' '.join(map(str, BackboneConfig().widths))})")
+    p.add_argument("--stem-stride", dest="stem_stride", type=positive_int,
+                   help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inverse", description="Sound matching for the 100-parameter synth: "
                                      "spectrogram or sound -> several different patches that sound like it.")
@@ -257,10 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the spectral loss that renders predictions through the synth (default 0: off)")
     p.add_argument("--spectral-rows", dest="spectral_rows", type=positive_int,
                    help="rows per batch rendered for the spectral loss (default 8)")
-    p.add_argument("--widths", type=positive_int, nargs="+",
-                   help=f"backbone channels per stage (default {' '.join(map(str, BackboneConfig().widths))})")
-    p.add_argument("--stem-stride", dest="stem_stride", type=positive_int,
-                   help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
+    _backbone_options(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     p.set_defaults(func=_cmd_train)
@@ -365,6 +385,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --epochs to extend)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train_flow)
+
+    p = commands.add_parser("train-online", help="train backbone, head and flow sampler on batches rendered on the fly",
+                            description="Render every training batch with the synth as it is needed (no dataset file; "
+                                        "meant for a GPU, where rendering keeps up with learning) and train the "
+                                        "backbone, its regression head and the flow-matching sampler together, the "
+                                        "flow's loss flowing into the backbone (inverse/online_train.py). Every "
+                                        "--steps-per-epoch steps: validation on rows of --val-seed, best/last model "
+                                        "and flow checkpoints, log.csv and state for --resume. `inverse predict "
+                                        "--model OUT/best --flow OUT/best_flow` uses the result.")
+    p.add_argument("--out", required=True, help="run directory, e.g. runs/online")
+    p.add_argument("--steps", type=positive_int, help="optimizer steps in all (default 20000; with --minutes at most)")
+    p.add_argument("--minutes", type=non_negative_float,
+                   help="train about this long: the first epoch is timed and the total steps set from it")
+    p.add_argument("--steps-per-epoch", dest="steps_per_epoch", type=positive_int,
+                   help="steps between validations and checkpoints (default 500)")
+    p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="rows rendered per step (default 256)")
+    p.add_argument("--lr", type=positive_float, help="AdamW peak learning rate (default 1e-3)")
+    p.add_argument("--flow-weight", dest="flow_weight", type=non_negative_float,
+                   help="weight of the flow loss beside the regression loss (default 1)")
+    p.add_argument("--data-seed", dest="data_seed", type=non_negative_int,
+                   help="prior seed of training rows (default 11)")
+    p.add_argument("--val-seed", dest="val_seed", type=non_negative_int,
+                   help="prior seed of validation rows (default 2)")
+    p.add_argument("--val-rows", dest="val_rows", type=positive_int, help="validation rows (default 1000)")
+    p.add_argument("--prior", help="prior version of the rows (default: the latest)")
+    p.add_argument("--seed", type=non_negative_int, help="weights and flow noise (default 0)")
+    _backbone_options(p)
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --steps to extend)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train_online)
 
     p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",
                             description="Train --trials models with hyperparameters proposed by optuna (TPE), "

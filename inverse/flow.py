@@ -71,7 +71,7 @@ def canonical_slots(params: torch.Tensor) -> torch.Tensor:
     order = torch.argsort(-levels, dim=1, stable=True)  # (B, 3): source slot for each canonical slot
     out = params.clone()
     for k in range(3):
-        source = SLOTS[order[:, k]]  # (B, 10) indices of the source slot's parameters
+        source = SLOTS.to(params.device)[order[:, k]]  # (B, 10) indices of the source slot's parameters
         out[:, SLOTS[k]] = params.gather(1, source)
     return out
 

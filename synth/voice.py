@@ -35,7 +35,8 @@ FILTER_FFT = 2 * FILTER_FRAME
 EFFECTS_FFT = 2 ** 17  # >= signal + reverb length - 1, so echo and reverb never wrap around
 REVERB_LENGTH = 2 ** 16
 MAX_OSC_HZ = 7500.0
-CHUNK_ROWS = 16  # rows rendered at once inside a larger batch
+CHUNK_ROWS = 16  # rows rendered at once inside a larger batch on the CPU
+CUDA_CHUNK_ROWS = 128  # on a GPU: kernel launches, not cache, bound the speed there, so larger chunks
 
 
 class Voice(nn.Module):
@@ -137,10 +138,11 @@ class Voice(nn.Module):
 
     def synthesize_chunked(self, params: torch.Tensor) -> torch.Tensor:
         """:meth:`synthesize` in chunks of ``CHUNK_ROWS`` rows, without input validation."""
-        if params.shape[0] <= CHUNK_ROWS:
+        rows = CUDA_CHUNK_ROWS if params.device.type == "cuda" else CHUNK_ROWS
+        if params.shape[0] <= rows:
             return self.synthesize(params)
         # Rows are independent, so chunking changes no bit; 16-row working sets stay in cache (~2x faster).
-        return torch.cat([self.synthesize(chunk) for chunk in params.split(CHUNK_ROWS)])
+        return torch.cat([self.synthesize(chunk) for chunk in params.split(rows)])
 
     def synthesize(self, params: torch.Tensor) -> torch.Tensor:
         """The signal path without input validation (what ``torch.compile`` compiles)."""

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The one prepared script for a lent GPU (the `device` tool: one H200, ~10 minutes a command): GPU speed figures
+# (issue 14), then `inverse train-online` for the rest of the time (issue 13), the weights and logs under $OUT.
+#
+#   OUT=dir bash benchmarks/gpu_session.sh [SECONDS]     # SECONDS: the whole script's budget (default 580)
+#
+# Needs python3 with torch (CUDA), numpy, scipy, h5py, safetensors, tqdm and pytorch-lightning; torchsynth is
+# installed from .whl/ when that folder holds its wheel (`pip download --no-deps torchsynth==1.0.2 -d .whl`).
+# Writes into $OUT (at most 8 files): best{,_flow}.{safetensors,json} (the best checkpoint by validation loss, and
+# its flow), train.log, bench.log and meta.tar (the run's config/plan/log.csv, synth_speed.{json,md}, machine.txt).
+set -u
+OUT=${OUT:?set OUT to the folder for the results}
+BUDGET=${1:-580}
+PY=${PYTHON:-python3}
+DEVICE=${DEVICE:-cuda}   # cpu: a dry run of this script's steps (with TRAIN_ARGS="--widths 8 16 --batch-size 4 ...")
+TRAIN_ARGS=${TRAIN_ARGS:-}
+SPEED=${SPEED:-1}        # 0: skip synth_speed.py (measured already)
+START=$(date +%s)
+export PYTHONUNBUFFERED=1
+elapsed() { echo $(( $(date +%s) - START )); }
+mkdir -p /tmp/gpu_meta
+if ls .whl/torchsynth-*.whl >/dev/null 2>&1; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
+fi
+{ date; uptime; nproc; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > /tmp/gpu_meta/machine.txt 2>&1
+cat /tmp/gpu_meta/machine.txt
+
+# 1. Render speed against torchsynth on the GPU, batch 128 (benchmarks/synth_speed.py), and dataset_gen end to
+#    end on the GPU against the CPU path on this machine's 16 cores (same rows, same compression).
+{
+  echo "== synth_speed (t=$(elapsed) s)"
+  [ "$SPEED" = 1 ] && timeout -k 5 100 $PY benchmarks/synth_speed.py --device $DEVICE --batch-size 128 --repeats 3 --threads 16 \
+    --allocator default --out /tmp/gpu_meta
+  for device in $DEVICE cpu; do
+    n=$([ $device = cuda ] && echo 2048 || echo 256)
+    echo "== dataset_gen --device $device --n $n (t=$(elapsed) s)"
+    t0=$(date +%s.%N)
+    timeout -k 5 40 $PY -m dataset_gen --n $n --out /tmp/ds_$device.h5 --seed 21 --prior 2 --device $device \
+      --render eager --threads 16 --quiet --overwrite && \
+      $PY -c "import sys; n, t0, t1 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]); \
+print(f'dataset_gen $device: {n} rows in {t1 - t0:.1f} s = {n / (t1 - t0):.1f} rows/s end to end')" \
+        $n $t0 "$(date +%s.%N)"
+  done
+} 2>&1 | tee $OUT/bench.log
+
+# 2. Train backbone, head and flow together on batches rendered on the GPU, for the time that is left.
+LEFT=$(( BUDGET - $(elapsed) - 20 ))          # 20 s to copy the results out
+MINUTES=$($PY -c "print(round(max(1.0, ($LEFT - 50) / 60), 2))")   # 50 s: start, validation rows
+echo "== train-online for $MINUTES minutes (t=$(elapsed) s, hard stop in $LEFT s)" | tee $OUT/train.log
+rm -rf /tmp/run_gpu
+timeout -k 5 $LEFT $PY -m inverse train-online --out /tmp/run_gpu --device $DEVICE --minutes $MINUTES --steps 100000 \
+  --steps-per-epoch 400 --batch-size 256 --quiet $TRAIN_ARGS 2>&1 | tee -a $OUT/train.log
+echo "== done training (t=$(elapsed) s)" | tee -a $OUT/train.log
+
+for f in best.safetensors best.json best_flow.safetensors best_flow.json; do
+  [ -f /tmp/run_gpu/$f ] && cp /tmp/run_gpu/$f $OUT/
+done
+cp /tmp/run_gpu/{config.json,plan.json,log.csv} /tmp/gpu_meta/ 2>/dev/null
+tar -C /tmp -cf $OUT/meta.tar gpu_meta
+ls -la $OUT

@@ -1,0 +1,105 @@
+"""`inverse train-online`: it trains on dataset_gen's own rows, writes model + flow checkpoints that predict
+loads together, resumes to the same weights as an uninterrupted run, plans its length from a time budget, and
+refuses bad options with one line."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from dataset_gen.generate import GenerateOptions, generate
+from dataset_gen.reader import SpectrogramDataset
+from dataset_gen.rendering import ExampleRenderer
+from inverse.cli import main
+from inverse.flow import FlowConfig, load_flow
+from inverse.online_train import OnlineTrainConfig, planned_steps, train_online
+from inverse.predict import Predictor
+from synth.spectrogram import DEFAULT_CONFIG
+
+FLOW = FlowConfig(latent_dim=16, hidden=32, blocks=1, steps=4)
+
+
+def small(**changes) -> OnlineTrainConfig:
+    base = dict(steps=4, steps_per_epoch=2, batch_size=2, val_rows=2, scale_rows=2, data_seed=11, val_seed=12)
+    return OnlineTrainConfig(**{**base, **changes})
+
+
+def test_the_rows_it_trains_on_are_the_rows_dataset_gen_stores(tmp_path):
+    path = tmp_path / "rows.h5"
+    generate(GenerateOptions(num_rows=3, out=path, seed=11, prior="2", render="eager"), progress=False)
+    stored = SpectrogramDataset(path, audio=False, as_uint8=True)
+    params, spectrograms, audio = ExampleRenderer(11, "uniform", DEFAULT_CONFIG, prior="2").render_tensors(1, 2)
+    assert spectrograms.dtype == torch.uint8 and audio.shape == (2, DEFAULT_CONFIG.num_samples)
+    for k in range(2):
+        spec, row_params = stored[1 + k]
+        assert torch.equal(spectrograms[k], spec[0]) and torch.equal(params[k], row_params)
+
+
+def test_it_writes_a_model_and_its_flow_that_predict_uses(tmp_path, tiny):
+    metrics = train_online(tmp_path / "run", model_config=tiny, flow_config=FLOW, config=small(), device="cpu",
+                           progress=False)
+    assert metrics["step"] == 4 and metrics["rows_seen"] == 8 and np.isfinite(metrics["val/flow"])
+    out = tmp_path / "run"
+    log = (out / "log.csv").read_text().splitlines()
+    assert len(log) == 3 and "val/flow" in log[0]
+    info = json.loads((out / "best.json").read_text())
+    assert info["data"]["train"] == {"online": True, "seed": 11, "sampler": "uniform", "prior": "2", "rows": 8}
+    load_flow(out / "best_flow", out / "best.safetensors")  # tied to that backbone: loads without complaint
+    predictor = Predictor.from_checkpoint(out / "best", device="cpu", flow=out / "best_flow", index=None)
+    assert predictor.flow is not None
+    assert float(load_file(str(out / "best.safetensors"))["latent_scale"].std()) > 0  # measured, not the ones
+
+
+def test_resuming_takes_exactly_the_steps_it_would_have_taken(tmp_path, tiny, monkeypatch):
+    """Interrupt a 4-step run after its first epoch (2 steps) and resume it: the same weights, bit for bit."""
+    train_online(tmp_path / "whole", model_config=tiny, flow_config=FLOW, config=small(), device="cpu",
+                 progress=False)
+
+    import inverse.online_train as online
+
+    calls = {"n": 0}
+    real = online.TrainingRun.end_epoch
+
+    def end_epoch_then_stop(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        calls["n"] += 1
+        raise KeyboardInterrupt  # the run stops after its first epoch is on disk
+
+    monkeypatch.setattr(online.TrainingRun, "end_epoch", end_epoch_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        train_online(tmp_path / "parts", model_config=tiny, flow_config=FLOW, config=small(), device="cpu",
+                     progress=False)
+    monkeypatch.setattr(online.TrainingRun, "end_epoch", real)
+    train_online(tmp_path / "parts", config=small(), device="cpu", resume=True, progress=False)
+    whole, parts = (load_file(str(tmp_path / name / "last.safetensors")) for name in ("whole", "parts"))
+    assert calls["n"] == 1 and all(torch.equal(whole[k], parts[k]) for k in whole)
+    whole_flow, parts_flow = (load_file(str(tmp_path / name / "last_flow.safetensors")) for name in ("whole", "parts"))
+    assert all(torch.equal(whole_flow[k], parts_flow[k]) for k in whole_flow)
+
+
+def test_a_time_budget_sets_whole_epochs_of_steps():
+    config = OnlineTrainConfig(minutes=1.0, steps_per_epoch=10, steps=1000)
+    assert planned_steps(config, 0.1) == 600  # 60 s / 0.1 s = 600 steps, 60 epochs
+    assert planned_steps(config, 0.07) == 850  # 857 steps -> 85 whole epochs
+    assert planned_steps(config, 0.01) == 1000  # never beyond --steps
+    assert planned_steps(config, 100.0) == 10  # at least one epoch
+
+
+def test_a_planned_run_records_its_plan(tmp_path, tiny):
+    train_online(tmp_path / "run", model_config=tiny, flow_config=FLOW, config=small(steps=100, minutes=1e-6),
+                 device="cpu", progress=False)
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert plan["steps"] == 2 and plan["seconds_per_step"] > 0  # one epoch: the budget is spent by then
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--data-seed", "2", "--val-seed", "2"], "validation rows would be trained on"),
+    (["--prior", "9"], "unknown prior"),
+    (["--device", "tpu"], "unknown device"),
+])
+def test_bad_options_are_one_line(tmp_path, capsys, args, expected):
+    code = main(["train-online", "--out", str(tmp_path / "run"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and expected in err and "Traceback" not in err
