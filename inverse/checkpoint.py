@@ -45,13 +45,24 @@ def paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
+def module_tensors(module: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
+    """``module.state_dict()``, with the learned parameters stored as float16 when ``half`` (half the file; loading
+    casts them back to float32). Buffers (constants, measured spreads) keep their dtype."""
+    state = dict(module.state_dict())
+    if half:
+        learned = {name for name, _ in module.named_parameters()}
+        state = {k: v.half() if k in learned and v.dtype == torch.float32 else v for k, v in state.items()}
+    return state
+
+
 def save(model: InverseModel, path: str | Path, *, data_fingerprint: dict | None = None,
          metrics: dict | None = None, extra: dict | None = None,
-         extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
+         extra_tensors: dict[str, torch.Tensor] | None = None, half: bool = False) -> Path:
     """Write ``path.safetensors`` and ``path.json`` (atomically: temporary names, then rename).
 
-    ``extra_tensors`` (names starting with :data:`OTHER_HEADS_PREFIX`) are stored beside the model's."""
-    tensors = dict(model.state_dict())
+    ``extra_tensors`` (names starting with :data:`OTHER_HEADS_PREFIX`) are stored beside the model's; ``half``
+    stores the learned weights as float16 (:func:`module_tensors`)."""
+    tensors = module_tensors(model, half)
     for name, value in (extra_tensors or {}).items():
         if not name.startswith(OTHER_HEADS_PREFIX):
             raise ValueError(f"extra tensor names must start with {OTHER_HEADS_PREFIX!r}, got {name!r}")

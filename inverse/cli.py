@@ -190,6 +190,14 @@ def _cmd_train_online(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from inverse.export import export
+
+    result = export(args.model, args.out, flow_path=args.flow, flow_out=args.flow_out, half=not args.full)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     from inverse.tune import TuneConfig, tune
 
@@ -416,6 +424,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --steps to extend)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train_online)
+
+    p = commands.add_parser("export", help="write a trained model (and its flow) as a pair to ship",
+                            description="Rewrite --model (and --flow, the sampler trained on its backbone) to --out "
+                                        "(and --flow-out), learned weights as float16 unless --full (half the bytes; "
+                                        "loading casts them back), the flow tied to the exported model's bytes. "
+                                        "E.g. --model runs/online/best --flow runs/online/best_flow --out "
+                                        "inverse/pretrained/default --flow-out inverse/pretrained/flow.")
+    p.add_argument("--model", required=True, help="checkpoint to export, e.g. runs/online/best")
+    p.add_argument("--flow", help="its flow sampler, e.g. runs/online/best_flow")
+    p.add_argument("--out", required=True, help="where the model goes (NAME: NAME.safetensors + NAME.json)")
+    p.add_argument("--flow-out", dest="flow_out", help="where the flow goes (default: OUT_flow)")
+    p.add_argument("--full", action="store_true", help="keep float32 weights")
+    p.set_defaults(func=_cmd_export)
 
     p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",
                             description="Train --trials models with hyperparameters proposed by optuna (TPE), "

@@ -39,7 +39,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from inverse.checkpoint import paths, write_pair
+from inverse.checkpoint import module_tensors, paths, write_pair
 from synth.errors import InputError
 from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES, NUM_PARAMS, PARAM_INDEX, PARAM_SPECS, SYNTH_VERSION
 from synth.symmetry import SLOTS
@@ -182,11 +182,13 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def save_flow(net: FlowNet, path: str | Path, *, backbone_sha256: str, data: dict, metrics: dict) -> Path:
-    """Write ``path.safetensors`` + ``path.json`` atomically (:func:`inverse.checkpoint.write_pair`)."""
+def save_flow(net: FlowNet, path: str | Path, *, backbone_sha256: str, data: dict, metrics: dict,
+              half: bool = False) -> Path:
+    """Write ``path.safetensors`` + ``path.json`` atomically (:func:`inverse.checkpoint.write_pair`); ``half``
+    stores the weights as float16 (:func:`inverse.checkpoint.module_tensors`)."""
     info = {"format": FORMAT, "format_version": FORMAT_VERSION, "flow_config": asdict(net.config),
             "synth_version": SYNTH_VERSION, "backbone_sha256": backbone_sha256, "data": data, "metrics": metrics}
-    return write_pair(path, net.state_dict(), info)
+    return write_pair(path, module_tensors(net, half), info)
 
 
 def load_flow(path: str | Path, backbone_weights: str | Path | None = None) -> tuple[FlowNet, dict]:

@@ -169,7 +169,8 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
     generator = torch.Generator()
     data = {"train": {"online": True, "seed": config.data_seed, "sampler": config.sampler, "prior": config.prior},
             "val": {"online": True, "seed": config.val_seed, "sampler": config.sampler, "prior": config.prior,
-                    "rows": config.val_rows}}
+                    "rows": config.val_rows},
+            "val_rows": config.val_rows}  # + train_rows: the keys `inverse train` records too
     metrics: dict = {}
     bar = tqdm(total=total["steps"], initial=run.step, desc="training", unit="step", disable=not progress)
     while run.step < total["steps"]:
@@ -200,7 +201,7 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
                    "time_s": round(seconds, 2), "lr": schedule.get_last_lr()[0],
                    **{f"train/{key}": float(value) / steps for key, value in sums.items()},
                    **_validate(model, flow, val, config)}
-        data["train"]["rows"] = run.step * config.batch_size
+        data["train"]["rows"] = data["train_rows"] = run.step * config.batch_size
 
         def save(name: str, metrics: dict = metrics) -> None:
             weights = checkpoint.save(model, out / name, data_fingerprint=data, metrics=metrics)

@@ -46,6 +46,7 @@ def test_it_writes_a_model_and_its_flow_that_predict_uses(tmp_path, tiny):
     assert len(log) == 3 and "val/flow" in log[0]
     info = json.loads((out / "best.json").read_text())
     assert info["data"]["train"] == {"online": True, "seed": 11, "sampler": "uniform", "prior": "2", "rows": 8}
+    assert info["data"]["train_rows"] == 8 and info["data"]["val_rows"] == 2
     load_flow(out / "best_flow", out / "best.safetensors")  # tied to that backbone: loads without complaint
     predictor = Predictor.from_checkpoint(out / "best", device="cpu", flow=out / "best_flow", index=None)
     assert predictor.flow is not None
@@ -103,3 +104,28 @@ def test_bad_options_are_one_line(tmp_path, capsys, args, expected):
     code = main(["train-online", "--out", str(tmp_path / "run"), *args])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_export_halves_the_pair_and_keeps_it_together(tmp_path, tiny, capsys):
+    """`inverse export`: float16 weights (about half the bytes), the flow tied to the exported model, and
+    predictions from the exported pair close to the run's own (float16 rounding only)."""
+    from inverse import checkpoint
+    from synth.spectrogram import spectrogram
+
+    run = tmp_path / "run"
+    train_online(run, model_config=tiny, flow_config=FLOW, config=small(), device="cpu", progress=False)
+    capsys.readouterr()
+    assert main(["export", "--model", str(run / "best"), "--flow", str(run / "best_flow"),
+                 "--out", str(tmp_path / "ship" / "default"), "--flow-out", str(tmp_path / "ship" / "flow")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    before = sum((run / f"best{s}").stat().st_size for s in ("_flow.safetensors", ".safetensors"))
+    after = sum((tmp_path / "ship" / f).stat().st_size for f in ("flow.safetensors", "default.safetensors"))
+    assert after < 0.6 * before and result["bytes"] > after
+    shipped = Predictor.from_checkpoint(tmp_path / "ship" / "default", flow=tmp_path / "ship" / "flow", index=None)
+    original, _ = checkpoint.load(run / "best")
+    spec = spectrogram(torch.zeros(1, DEFAULT_CONFIG.num_samples))[:, None]
+    a, b = original.encode(spec), shipped.model.encode(spec)
+    assert torch.allclose(a, b, atol=5e-2) and not torch.equal(a, b)
+    assert load_file(str(tmp_path / "ship" / "default.safetensors"))["latent_scale"].dtype == torch.float32
+    with pytest.raises(Exception, match="another backbone"):  # the run's flow does not fit the exported model
+        load_flow(run / "best_flow", tmp_path / "ship" / "default.safetensors")
