@@ -89,15 +89,16 @@ def planned_steps(config: OnlineTrainConfig, seconds_per_step: float) -> int:
 
 
 def _losses(model: InverseModel, flow: FlowNet, spec_u8: torch.Tensor, params: torch.Tensor,
-            config: OnlineTrainConfig, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """Loss parts of one batch: ``uint8 Tensor[B, bins, frames]`` spectrograms, normalised ``Tensor[B, 100]``."""
+            config: OnlineTrainConfig, generator: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Loss parts of one batch (``uint8 Tensor[B, bins, frames]`` spectrograms, normalised ``Tensor[B, 100]``)
+    and the head's raw outputs ``Tensor[B, NUM_OUTPUTS]``."""
     spec = dequantize(spec_u8[:, None])
     with torch.autocast(spec.device.type, dtype=torch.bfloat16, enabled=spec.device.type == "cuda"):
         raw, latent = model(spec)
     parts = model.head.loss(raw.float(), params)
     parts["flow"] = flow_loss(flow, encode_params(canonical_slots(params)), latent.float(), generator)
     parts["loss"] = parts["param/l1"] + config.ce_weight * parts["param/ce"] + config.flow_weight * parts["flow"]
-    return parts
+    return parts, raw
 
 
 @torch.no_grad()
@@ -111,9 +112,8 @@ def _validate(model: InverseModel, flow: FlowNet, val: tuple[torch.Tensor, torch
     sums: dict[str, float] = {}
     for start in range(0, len(params_all), config.batch_size):
         spec, params = spec_all[start:start + config.batch_size], params_all[start:start + config.batch_size]
-        parts = _losses(model, flow, spec, params, config, generator)
-        raw, _ = model(dequantize(spec[:, None]))
-        _, logits = model.head.split(raw)
+        parts, raw = _losses(model, flow, spec, params, config, generator)
+        _, logits = model.head.split(raw.float())
         parts["discrete_acc"] = torch.stack([(lg.argmax(1) == discrete_index(params[:, i], lg.shape[1])).float()
                                              for i, lg in zip(DISCRETE_INDICES, logits)]).mean()
         for key, value in parts.items():
@@ -182,7 +182,7 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
             torch.manual_seed(config.seed * 1_000_003 + run.step)
             generator.manual_seed(config.seed * 1_000_003 + run.step)
             params, spec, _ = renderer.render_tensors(run.step * config.batch_size, config.batch_size)
-            parts = _losses(model, flow, spec, params, config, generator)
+            parts, _ = _losses(model, flow, spec, params, config, generator)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
             torch.nn.utils.clip_grad_norm_([*model.parameters(), *flow.parameters()], config.grad_clip)
