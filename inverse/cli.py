@@ -193,7 +193,8 @@ def _cmd_train_online(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from inverse.export import export
 
-    result = export(args.model, args.out, flow_path=args.flow, flow_out=args.flow_out, half=not args.full)
+    result = export(args.model, args.out, flow_path=args.flow, flow_out=args.flow_out, half=not args.full,
+                    guidance=args.guidance)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -436,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="where the model goes (NAME: NAME.safetensors + NAME.json)")
     p.add_argument("--flow-out", dest="flow_out", help="where the flow goes (default: OUT_flow)")
     p.add_argument("--full", action="store_true", help="keep float32 weights")
+    p.add_argument("--guidance", type=non_negative_float,
+                   help="the flow's classifier-free guidance scale at sampling (default: as trained; 1 = none)")
     p.set_defaults(func=_cmd_export)
 
     p = commands.add_parser("tune", help="optuna study over the training's hyperparameters",

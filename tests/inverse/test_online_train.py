@@ -129,3 +129,13 @@ def test_export_halves_the_pair_and_keeps_it_together(tmp_path, tiny, capsys):
     assert load_file(str(tmp_path / "ship" / "default.safetensors"))["latent_scale"].dtype == torch.float32
     with pytest.raises(Exception, match="another backbone"):  # the run's flow does not fit the exported model
         load_flow(run / "best_flow", tmp_path / "ship" / "default.safetensors")
+
+
+def test_export_can_set_the_flows_guidance(tmp_path, tiny, capsys):
+    run = tmp_path / "run"
+    train_online(run, model_config=tiny, flow_config=FLOW, config=small(steps=2), device="cpu", progress=False)
+    assert main(["export", "--model", str(run / "best"), "--flow", str(run / "best_flow"), "--full",
+                 "--out", str(tmp_path / "ship" / "m"), "--guidance", "1"]) == 0
+    net, info = load_flow(tmp_path / "ship" / "m_flow", tmp_path / "ship" / "m.safetensors")
+    assert net.config.guidance == 1.0 and info["flow_config"]["guidance"] == 1.0 and FLOW.guidance != 1.0
+    assert load_file(str(tmp_path / "ship" / "m.safetensors"))["head.net.0.weight"].dtype == torch.float32
