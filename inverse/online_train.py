@@ -34,9 +34,18 @@ from tqdm import tqdm
 from dataset_gen.rendering import ExampleRenderer
 from inverse import checkpoint
 from inverse.config import ModelConfig
-from inverse.flow import FlowConfig, FlowNet, canonical_slots, encode_params, file_sha256, flow_loss, save_flow
+from inverse.flow import (
+    FlowConfig,
+    FlowNet,
+    canonical_slots,
+    encode_params,
+    file_sha256,
+    flow_loss,
+    load_flow,
+    save_flow,
+)
 from inverse.model import InverseModel
-from inverse.runs import TrainingRun
+from inverse.runs import TrainingRun, cosine_schedule
 from synth.errors import InputError, non_negative_float, non_negative_int, positive_float, positive_int
 from synth.params import DISCRETE_INDICES, discrete_index
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
@@ -153,15 +162,13 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
                                   weight_decay=config.weight_decay)
     if run.resumed:
         model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
-        flow.load_state_dict(_load_flow_weights(out / "last_flow", device))
+        flow.load_state_dict(load_flow(out / "last_flow")[0].state_dict())
     run.restore({"model_and_flow": optimizer})
 
     plan_path = out / "plan.json"
     planned = config.minutes > 0 and plan_path.is_file()  # a resumed budget run keeps its plan; --steps overrides
     total = {"steps": json.loads(plan_path.read_text())["steps"] if planned else config.steps}
-    schedule = torch.optim.lr_scheduler.LambdaLR(  # cosine to 5 % over the (planned) total, continuing on resume
-        optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total["steps"])))),
-        last_epoch=run.step - 1)
+    schedule = cosine_schedule(optimizer, lambda: total["steps"], run.step)  # the plan may set the total later
 
     path = "auto" if device.type == "cpu" else "eager"  # the CPU's compiled render where it is built (~4x eager)
     renderer = ExampleRenderer(config.data_seed, config.sampler, DEFAULT_CONFIG, str(device), prior=config.prior,
@@ -243,8 +250,3 @@ def _latent_scale(model: InverseModel, renderer: ExampleRenderer, config: Online
     z = torch.cat([model.encode(dequantize(s[:, None])) for s in spec.split(config.batch_size)])
     return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1], device=z.device)
 
-
-def _load_flow_weights(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
-    from inverse.flow import load_flow
-
-    return {k: v.to(device) for k, v in load_flow(path)[0].state_dict().items()}

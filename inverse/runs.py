@@ -57,12 +57,14 @@ def open_run(out: Path, resume: bool) -> dict | None:
     return json.loads((out / "config.json").read_text())
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, done_steps: int = 0,
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int | Callable[[], int], done_steps: int = 0,
                     floor: float = 0.05) -> torch.optim.lr_scheduler.LambdaLR:
-    """Cosine decay of every learning rate from its peak to ``floor`` x peak over ``total_steps``, continuing
-    after ``done_steps`` (a resumed run)."""
+    """Cosine decay of every learning rate from its peak to ``floor`` x peak over ``total_steps`` (or what the
+    callable returns at each step: a run that plans its length after it started), continuing after ``done_steps``
+    (a resumed run)."""
+    total = total_steps if callable(total_steps) else (lambda: total_steps)
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))),
+        optimizer, lambda s: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total())))),
         last_epoch=done_steps - 1)
 
 
