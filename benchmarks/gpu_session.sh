@@ -4,8 +4,12 @@
 #
 #   OUT=dir bash benchmarks/gpu_session.sh [SECONDS]     # SECONDS: the whole script's budget (default 580)
 #
-# Needs python3 with torch (CUDA), numpy, scipy, h5py, safetensors, tqdm and pytorch-lightning; torchsynth is
-# installed from .whl/ when that folder holds its wheel (`pip download --no-deps torchsynth==1.0.2 -d .whl`).
+# Needs python3 with torch (CUDA), torchaudio, numpy, scipy, h5py, safetensors, tqdm and pytorch-lightning; what the
+# device image lacks travels as wheels in .whl/ (carried, git-ignored), installed when it holds torchsynth's:
+#   pip download --no-deps --only-binary=:all: -d .whl torchsynth==1.0.2 "setuptools==80.9.0"   # pkg_resources
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl soundfile cffi pycparser
+# (the command-line tools check soundfile at start).
 # Writes into $OUT (at most 8 files): best{,_flow}.{safetensors,json} (the best checkpoint by validation loss, and
 # its flow), train.log, bench.log and meta.tar (the run's config/plan/log.csv, synth_speed.{json,md}, machine.txt).
 set -u
