@@ -27,14 +27,15 @@ def export(model_path: str | Path, out: str | Path, *, flow_path: str | Path | N
     model, info = checkpoint.load(model_path)
     flow = load_flow(flow_path, checkpoint.paths(model_path)[0]) if flow_path is not None else None
     weights = checkpoint.save(model, out, data_fingerprint=info.get("data"), metrics=info.get("metrics"), half=half)
-    written = [weights, checkpoint.paths(out)[1]]
+    flow_weights = None
     if flow is not None:
         net, flow_info = flow
         if guidance is not None:
             non_negative_float.check(guidance, "guidance")
             net.config = replace(net.config, guidance=float(guidance))
-        target = flow_out if flow_out is not None else Path(str(out) + "_flow")
-        written += [save_flow(net, target, backbone_sha256=file_sha256(weights), data=flow_info["data"],
-                              metrics=flow_info["metrics"], half=half), checkpoint.paths(target)[1]]
-    return {"model": str(weights), "flow": str(written[2]) if flow is not None else None,
-            "bytes": sum(p.stat().st_size for p in written)}
+        flow_weights = save_flow(net, flow_out if flow_out is not None else Path(str(out) + "_flow"),
+                                 backbone_sha256=file_sha256(weights), data=flow_info["data"],
+                                 metrics=flow_info["metrics"], half=half)
+    pairs = [weights] + ([flow_weights] if flow_weights is not None else [])
+    return {"model": str(weights), "flow": str(flow_weights) if flow_weights is not None else None,
+            "bytes": sum(f.stat().st_size for w in pairs for f in checkpoint.paths(w))}

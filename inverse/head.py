@@ -53,6 +53,12 @@ class ParamHead(nn.Module):
             columns[index] = ((lg.argmax(dim=1).to(raw.dtype) + 0.5) / DISCRETE_CHOICES[position]).detach()
         return torch.stack(columns, dim=1)
 
+    def discrete_correct(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per row, the share of discrete parameters whose arg-max choice is the target's: ``Tensor[B]``."""
+        _, logits = self.split(raw)
+        return torch.stack([(lg.argmax(1) == discrete_index(target[:, i], lg.shape[1])).float()
+                            for i, lg in zip(DISCRETE_INDICES, logits)]).mean(0)
+
     def loss(self, raw: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"param/l1": mean L1 over continuous parameters, "param/ce": mean cross-entropy over
         discrete ones}`` against normalised targets ``Tensor[B, 100]``."""

@@ -36,3 +36,11 @@ class InverseModel(nn.Module):
         """Returns (raw head outputs ``Tensor[B, NUM_OUTPUTS]``, latent ``Tensor[B, latent_dim]``)."""
         latent = self.encode(spec)
         return self.head(latent), latent
+
+
+def latent_spread(latents: torch.Tensor) -> torch.Tensor:
+    """Per-dimension standard deviation of ``Tensor[N, latent_dim]`` latents (floored at 1e-4; ones for a single
+    row): what :attr:`InverseModel.latent_scale` holds, latent sampling's unit."""
+    if latents.shape[0] < 2:
+        return torch.ones(latents.shape[1], device=latents.device)
+    return latents.std(dim=0, unbiased=False).clamp(min=1e-4)

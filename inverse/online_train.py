@@ -44,10 +44,9 @@ from inverse.flow import (
     load_flow,
     save_flow,
 )
-from inverse.model import InverseModel
+from inverse.model import InverseModel, latent_spread
 from inverse.runs import TrainingRun, cosine_schedule
 from synth.errors import InputError, non_negative_float, non_negative_int, positive_float, positive_int
-from synth.params import DISCRETE_INDICES, discrete_index
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import DEFAULT_CONFIG, dequantize
 
@@ -122,9 +121,7 @@ def _validate(model: InverseModel, flow: FlowNet, val: tuple[torch.Tensor, torch
     for start in range(0, len(params_all), config.batch_size):
         spec, params = spec_all[start:start + config.batch_size], params_all[start:start + config.batch_size]
         parts, raw = _losses(model, flow, spec, params, config, generator)
-        _, logits = model.head.split(raw.float())
-        parts["discrete_acc"] = torch.stack([(lg.argmax(1) == discrete_index(params[:, i], lg.shape[1])).float()
-                                             for i, lg in zip(DISCRETE_INDICES, logits)]).mean()
+        parts["discrete_acc"] = model.head.discrete_correct(raw.float(), params).mean()
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + float(value) * len(params)
     return {f"val/{key}": value / len(params_all) for key, value in sums.items()}
@@ -249,6 +246,5 @@ def _latent_scale(model: InverseModel, renderer: ExampleRenderer, config: Online
     """Per-dimension spread of the latent over the first ``scale_rows`` training rows (latent sampling's unit)."""
     model.eval()
     _, spec = _render_rows(renderer, 0, config.scale_rows, config.batch_size)
-    z = torch.cat([model.encode(dequantize(s[:, None])) for s in spec.split(config.batch_size)])
-    return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1], device=z.device)
+    return latent_spread(torch.cat([model.encode(dequantize(s[:, None])) for s in spec.split(config.batch_size)]))
 

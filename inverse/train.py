@@ -23,7 +23,7 @@ from tqdm import tqdm
 from dataset_gen.reader import SpectrogramDataset, collate, train_val_split
 from inverse import checkpoint
 from inverse.config import ModelConfig
-from inverse.model import InverseModel
+from inverse.model import InverseModel, latent_spread
 from inverse.runs import TrainingRun
 from inverse.spectral_loss import spectral_loss
 from synth.errors import (
@@ -36,7 +36,6 @@ from synth.errors import (
     positive_float,
     positive_int,
 )
-from synth.params import DISCRETE_INDICES, discrete_index
 from synth.spectrogram import dequantize
 
 
@@ -116,9 +115,7 @@ def evaluate(model: InverseModel, loader: DataLoader, device: torch.device, conf
         spec, params = dequantize(spec.to(device)), params.to(device)
         raw, _ = model(spec)
         loss, parts = _loss(raw, params, spec, model.head, config)
-        _, logits = model.head.split(raw)
-        correct = torch.stack([(lg.argmax(1) == discrete_index(params[:, i], lg.shape[1])).float()
-                               for i, lg in zip(DISCRETE_INDICES, logits)]).mean(0)
+        correct = model.head.discrete_correct(raw, params)
         n = spec.shape[0]
         totals["val/loss"] += float(loss) * n
         _accumulate(totals, "val", parts, n)
@@ -134,8 +131,7 @@ def latent_scale(model: InverseModel, dataset, rows: int, device: torch.device) 
     subset = Subset(dataset, range(min(rows, len(dataset))))
     loader = DataLoader(subset, batch_size=32, collate_fn=collate)
     latents = [model.encode(dequantize(spec.to(device))) for spec, _ in loader]
-    z = torch.cat(latents)
-    return z.std(dim=0, unbiased=False).clamp(min=1e-4) if z.shape[0] > 1 else torch.ones(z.shape[1])
+    return latent_spread(torch.cat(latents))
 
 
 def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path | None = None,
