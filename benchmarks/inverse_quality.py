@@ -633,7 +633,9 @@ def nearest_sentence(results: dict) -> str:
 def markdown(results: dict) -> str:
     names = results["methods"]
     lines = ["# Inverse model quality (issue 13)", "", f"Command: `{results['command']}`", "",
-             f"Model: `{results['model']}`. {nearest_sentence(results)} {results['samples']} candidates per "
+             f"Model: `{results['model']}`"
+             + (f", its flow sampler `{results['flow']}` (the hybrid methods' pool)" if results.get("flow") else "")
+             + f". {nearest_sentence(results)} {results['samples']} candidates per "
              f"target; latent pool {results['pool']}, symmetry expansion of the best {results['expand']}; render "
              f"path: {results['render']}.", "",
              "Methods (every returned candidate is rendered and scored against the same target, "
@@ -840,6 +842,24 @@ def seed_unpitched(partial: Path, source: Path, settings: dict) -> int:
     return len(unpitched)
 
 
+def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fingerprint: str) -> dict:
+    """What the records depend on, by content (the weights' digests, the data's fingerprints), so that records kept
+    in the repository resume in any checkout and never survive a retrained model, flow or index at the same path."""
+    index_weights = checkpoint.paths(args.index)[0]
+    settings = {"model": file_sha256(checkpoint.paths(args.model)[0]),
+                "index": file_sha256(index_weights) if index_weights.exists() else None,
+                "train": train_fingerprint, "targets": targets_fingerprint,
+                "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
+                                                                    seed=args.seed, expand=args.expand,
+                                                                    transpose=args.transpose,
+                                                                    pitch_check=not args.no_pitch_check)).items()
+                             if k != "retrieved"},  # the hybrid methods' own option: in the invocation
+                "pca": args.pca, "nearest_rows": args.nearest_rows}
+    if args.flow:  # the flow's pool replaces the latent samples (records without a flow keep their settings)
+        settings["flow"] = file_sha256(checkpoint.paths(args.flow)[0])
+    return settings
+
+
 def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) -> tuple[list[dict], list[dict]]:
     """The target records and invocations (command lines, start times, load) of an earlier run with the same
     ``settings`` (``--resume``), else of a fresh file; this ``invocation`` is appended to both."""
@@ -947,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
-                                "index_data": index.info["data"]}
+                                "index_data": index.info["data"], "flow": args.flow}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):
         nearest = NearestBaseline(args.train, args.pca, args.nearest_rows, not args.quiet)
@@ -957,18 +977,7 @@ def main(argv: list[str] | None = None) -> int:
     if "hybrid" in invocation:
         context.shared["index"] = index  # loaded once, for retrieval_index()
 
-    # What the records depend on, by content (the weights' digests, the data's fingerprints), so that records kept in
-    # the repository resume in any checkout and never survive a retrained model or index at the same path
-    index_weights = checkpoint.paths(args.index)[0]
-    settings = {"model": file_sha256(checkpoint.paths(args.model)[0]),
-                "index": file_sha256(index_weights) if index_weights.exists() else None,
-                "train": train_attrs.fingerprint(), "targets": data.fingerprint,
-                "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
-                                                                    seed=args.seed, expand=args.expand,
-                                                                    transpose=args.transpose,
-                                                                    pitch_check=not args.no_pitch_check)).items()
-                             if k != "retrieved"},  # the hybrid methods' own option: in the invocation
-                "pca": args.pca, "nearest_rows": args.nearest_rows}
+    settings = record_settings(args, train_attrs.fingerprint(), data.fingerprint)
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / "inverse_quality.partial.jsonl"
     if args.keep_unpitched_from and not (args.resume and partial.exists()):
@@ -986,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = {**groups, "out_of_domain": aggregate(records, OUT_OF_DOMAIN, names)}
     contenders = [m for m in names if m in METHODS and METHODS[m].verdict]
     nearest_info = next((run["nearest"] for run in reversed(invocations) if "nearest" in run), {})
-    results = {"command": command_line(), "model": args.model, "model_data": info.get("data"),
+    results = {"command": command_line(), "model": args.model, "flow": args.flow, "model_data": info.get("data"),
                "train": str(args.train), "train_prior": train_attrs.prior,
                "train_fingerprint": train_attrs.fingerprint(),
                "model_train_fingerprint": model_train.get("fingerprint"), "train_is_models": train_is_models,

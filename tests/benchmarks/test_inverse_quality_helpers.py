@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from benchmarks import inverse_quality as iq
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, single_note_midi, sox_notes
 from benchmarks.inverse_quality import NearestBaseline, param_noise_pool
 from dataset_gen.generate import GenerateOptions, generate
@@ -68,3 +69,15 @@ def test_kept_records_are_keyed_by_the_weights_bytes_not_their_path(tmp_path):
     assert file_sha256(first) == file_sha256(second) == hashlib.sha256(data).hexdigest()[:16]
     second.write_bytes(data[:-1] + b"x")  # a retrained model at the same path
     assert file_sha256(second) != file_sha256(first)
+
+
+def test_records_of_another_flow_are_never_kept(tmp_path):
+    for name in ("model", "flow", "other_flow"):
+        (tmp_path / f"{name}.safetensors").write_bytes(name.encode() * 1000)
+    base = ["--train", "t.h5", "--targets", "x.h5", "--model", str(tmp_path / "model"), "--index", str(tmp_path / "i")]
+    without = iq.record_settings(iq.parse_args(base), "train", "targets")
+    assert "flow" not in without  # records written before flows existed keep their settings
+    with_flow = iq.record_settings(iq.parse_args([*base, "--flow", str(tmp_path / "flow")]), "train", "targets")
+    other = iq.record_settings(iq.parse_args([*base, "--flow", str(tmp_path / "other_flow")]), "train", "targets")
+    assert with_flow["flow"] != other["flow"] and with_flow != without
+    assert {k: v for k, v in with_flow.items() if k != "flow"} == without
