@@ -1,13 +1,14 @@
-"""The shipped default model: present, small, loadable, trained on >= 30,000 prior-2 examples (the prior
-`dataset_gen` draws by default) that exclude the demo target, documented, and better on the demo target than
-the synth's prior."""
+"""The shipped default model and its flow sampler: present, small, loadable, trained on >= 30,000 prior-2
+examples (the prior `dataset_gen` draws by default) that exclude the demo target, documented, and better on the
+demo target than the synth's prior."""
 
 import json
 
 import torch
 
 from inverse import checkpoint
-from inverse.predict import DEFAULT_MODEL, Predictor
+from inverse.flow import load_flow
+from inverse.predict import DEFAULT_FLOW, DEFAULT_MODEL, Predictor
 from inverse.refine import RefineConfig
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.target import score
@@ -21,15 +22,22 @@ def test_shipped_model_is_small_loadable_and_documented():
     weights, meta = DEFAULT_MODEL.with_suffix(".safetensors"), DEFAULT_MODEL.with_suffix(".json")
     assert weights.stat().st_size + meta.stat().st_size <= 20 * 1024 * 1024
     model, info = checkpoint.load(DEFAULT_MODEL)
-    assert info["data"]["train_rows"] >= 30_000 and info["data"]["train"]["prior"] == "2"
+    assert info["data"]["train"]["rows"] >= 30_000 and info["data"]["train"]["prior"] == "2"
     assert (model.latent_scale != 1).any(), "the latent spread was measured on training data"
     recipe = (PRETRAINED / "RECIPE.md").read_text()
-    assert "inverse train" in recipe and "dataset_gen" in recipe and "seed" in recipe
+    assert "inverse train-online" in recipe and "inverse export" in recipe and "seed" in recipe
 
 
-def test_shipped_index_fits_with_the_model_in_20_mb_and_excludes_held_out_data():
-    files = [DEFAULT_MODEL.with_suffix(".safetensors"), DEFAULT_MODEL.with_suffix(".json"),
-             DEFAULT_INDEX.with_suffix(".safetensors"), DEFAULT_INDEX.with_suffix(".json")]
+def test_shipped_flow_is_tied_to_the_shipped_model_and_used_by_default():
+    _, info = load_flow(DEFAULT_FLOW, DEFAULT_MODEL.with_suffix(".safetensors"))  # raises unless tied to these bytes
+    assert info["data"]["train"]["prior"] == "2"
+    assert Predictor.from_checkpoint().flow is not None
+    assert Predictor.from_checkpoint(flow=None).flow is None
+
+
+def test_shipped_model_flow_and_index_fit_in_20_mb_and_exclude_held_out_data():
+    files = [path.with_suffix(suffix) for path in (DEFAULT_MODEL, DEFAULT_FLOW, DEFAULT_INDEX)
+             for suffix in (".safetensors", ".json")]
     assert sum(f.stat().st_size for f in files) <= 20 * 1024 * 1024
     index = RetrievalIndex.load(DEFAULT_INDEX)
     assert len(index) >= 30_000 and index.info["data"]["prior"] == "2"
