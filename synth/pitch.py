@@ -84,16 +84,17 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
     frames = _frames(audio.float().cpu(), config.hop)  # (B, T, 1024)
     batch, count = frames.shape[:2]
     rms_db = 20 * torch.log10(frames.pow(2).mean(dim=2).sqrt().clamp_min(1e-10) * math.sqrt(2))  # re a full-scale sine
-    flat = frames.reshape(-1, FRAME)
+    loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)
+    # Only the loud frames are tracked (the others never count): on 182 candidates of the demo, a third of them.
+    flat = frames[loud]  # (L, 1024)
     flat = flat - flat.mean(dim=1, keepdim=True)
     flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
-    probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
-    probabilities = probabilities.reshape(batch, count, -1).transpose(1, 2)  # (B, 360, T)
-    f0, periodicity = torchcrepe.postprocess(probabilities, config.fmin_hz, config.fmax_hz, weighted_argmax,
-                                             return_periodicity=True)
-    periodicity = periodicity.reshape(batch, count)
-    f0 = f0.reshape(batch, count)
-    loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)
+    f0, periodicity = torch.full((batch, count), float("nan")), torch.zeros(batch, count)
+    if flat.shape[0]:
+        probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
+        loud_f0, loud_periodicity = torchcrepe.postprocess(probabilities.T[None], config.fmin_hz, config.fmax_hz,
+                                                           weighted_argmax, return_periodicity=True)  # (1, L)
+        f0[loud], periodicity[loud] = loud_f0[0], loud_periodicity[0]
     voiced = loud & (periodicity >= config.periodic)
     out_f0, clarity, spread = [], [], []
     for row in range(batch):
