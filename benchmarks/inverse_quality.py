@@ -360,10 +360,12 @@ def evaluate_target(context: Context, names: list[str], target: Target, truth: t
     ``target_pitch``) and, where it is clear, the pitch of every method's first candidate (rank 1, as the user
     sees it): ``metrics["pitch"]`` (CREPE), and with ``pyin`` also ``metrics["pitch_pyin"]``
     (:func:`synth.pitch.pyin_pitch` on the candidate and the target: a second tracker, independent of the CREPE
-    that the product's pitch check uses; the target's pYIN reading is kept, :func:`with_pyin_reading`).
+    that the product's pitch check uses; the target's pYIN reading is kept, :func:`with_pyin_reading`). Every
+    returned candidate's pitch is also tracked (CREPE): ``metrics["pitch_all"]``, how many of the K are within
+    the tolerance (the user asked for K that sound like the target, not only a first one).
     """
     out: dict[str, dict] = {}
-    best_audio = {}
+    best_audio, all_audio = {}, {}
     for name in names:
         started = time.perf_counter()
         params, scores = returned(METHODS[name].run(context, target, truth), target, context.config,
@@ -372,7 +374,7 @@ def evaluate_target(context: Context, names: list[str], target: Target, truth: t
         metrics = candidate_metrics(params, scores.match, scores.mss, scores.distance_db, truth)
         metrics[f"within_{WITHIN}x_best_mss"] = float((scores.mss <= WITHIN * scores.mss.min()).float().mean())
         out[name] = {**metrics, "candidates": params.shape[0], "time_s": elapsed}
-        best_audio[name] = scores.audio[0]  # rank 1
+        best_audio[name], all_audio[name] = scores.audio[0], scores.audio  # rank 1; all K
     record: dict = {"methods": out}
     if judge_pitch:
         started = time.perf_counter()
@@ -387,6 +389,10 @@ def evaluate_target(context: Context, names: list[str], target: Target, truth: t
                 found = pyin_pitch(torch.stack([target.audio, *best_audio.values()]))
                 target_pitch = with_pyin_reading(target_pitch, float(found[0]))
                 judges["pitch_pyin"] = (found[1:], pitch_agreement(found[1:], found[:1].expand(len(best_audio))))
+            every = estimate_pitch(torch.cat(list(all_audio.values()))).f0_hz
+            every_within = pitch_agreement(every, torch.full_like(every, target_pitch["f0_hz"]))["match"]
+            for name, within in zip(all_audio, every_within.split([a.shape[0] for a in all_audio.values()])):
+                out[name]["pitch_all"] = {"within": int(within.sum()), "candidates": within.numel()}
             for key, (f0, agreed) in judges.items():
                 for k, name in enumerate(best_audio):
                     out[name][key] = {"f0_hz": _finite(f0[k]), "cents": _finite(agreed["cents"][k]),
@@ -490,6 +496,11 @@ def aggregate(records: list[dict], groups: tuple[str, ...], names: list[str]) ->
         stats["pitch_pyin"] = pitch_summary(chosen, name, "pitch_pyin")
         for key in ("pitch", "pitch_pyin"):
             stats[f"{key}_agreed"] = pitch_summary(chosen, name, key, agreed_only=True)
+        every = [r["methods"][name]["pitch_all"] for r in chosen if "pitch_all" in r["methods"].get(name, {})
+                 and r.get("target_pitch", {}).get("clear")]
+        if every:
+            within, total = sum(e["within"] for e in every), sum(e["candidates"] for e in every)
+            stats["pitch_all"] = {"within": within, "candidates": total, "share": within / total}
         if name != BASELINE and BASELINE in names:  # on the targets both ran: what issue 13 compares
             both = [(r["methods"][name], r["methods"][BASELINE]) for r in chosen
                     if name in r["methods"] and BASELINE in r["methods"]]
@@ -601,6 +612,9 @@ def _pitch_cells(m: dict) -> list[str]:
     if not p or not p["judged"]:
         return ["-", "-"]
     cells = [f"{100 * p['share']:.0f} % ({p['within']}/{p['judged']})", str(p["octave_errors"])]
+    if m.get("pitch_all"):
+        cells[0] += f"; all K: {100 * m['pitch_all']['share']:.0f} % ({m['pitch_all']['within']}/" \
+                    f"{m['pitch_all']['candidates']})"
     if second and second["judged"]:
         cells[0] += f"; pYIN {100 * second['share']:.0f} % ({second['within']}/{second['judged']})"
     agreed, agreed_pyin = m.get("pitch_agreed"), m.get("pitch_pyin_agreed")
@@ -656,7 +670,9 @@ def markdown(results: dict) -> str:
               "(`synth.pitch.pyin_pitch`, no learned weights; target and candidate both by pYIN) unless `--no-pyin`: "
               "the second figure. pYIN misreads some targets that CREPE calls clear (an octave or more below, on "
               "FM clusters), so the last figures judge only the targets both trackers put at the same pitch "
-              f"(within {CENTS_TOLERANCE:.0f} cents): a stricter rule for *one clear pitch*. The trackers are slow, "
+              f"(within {CENTS_TOLERANCE:.0f} cents): a stricter rule for *one clear pitch*. **All K**: the share "
+              "of all returned candidates (not only the first) whose CREPE pitch is within the tolerance. The "
+              "trackers are slow, "
               "so only the first "
               f"{results['pitch_targets']} targets of each group are tracked.", "",
               "**Diversity**: mean pairwise mean |difference| of normalised parameters among the returned "

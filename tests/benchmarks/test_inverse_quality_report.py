@@ -49,19 +49,22 @@ def test_a_method_is_one_function_and_is_scored_and_judged_like_the_others(monke
     target = Target.from_audio(render(truth[None])[0])
     context = iq.Context(None, None, prior="2").for_target(4, iq.SamplingConfig(pool=4, samples=2, seed=10))
     assert context.config.seed == 14 and context.index == 4
-    # Target pitch 440 Hz; the oracle's best candidate (the truth) reads 440, prior's best an octave up.
+    # Target pitch 440 Hz; the oracle's best candidate (the truth) reads 440, prior's best an octave up; of all
+    # four returned (oracle's two, then prior's two), the oracle's both and prior's second read 440.
     calls = []
+    readings = {1: [440.0], 2: [440.0, 880.0], 4: [440.0, 440.0, 880.0, 440.0]}
     monkeypatch.setattr(iq, "estimate_pitch", _fake_pitch(lambda audio: calls.append(len(audio))
-                                                          or ([440.0] if len(audio) == 1 else [440.0, 880.0])))
+                                                          or readings[len(audio)]))
     record = iq.evaluate_target(context, ["oracle", "prior"], target, truth, judge_pitch=True)
     oracle_m, prior_m = record["methods"]["oracle"], record["methods"]["prior"]
     assert oracle_m["candidates"] == 2 and prior_m["candidates"] == 2  # 4 proposed, cut to the 2 best distinct
     assert oracle_m["best_mss"] < 1e-4 and oracle_m["best_sym_param_error"] < 1e-6
     assert prior_m["best_mss"] > 10 * max(oracle_m["best_mss"], 1e-3)
     assert 0 < oracle_m["within_1.5x_best_mss"] <= 1 and oracle_m["time_s"] > 0
-    assert calls == [1, 2] and record["target_pitch"]["clear"] and record["target_pitch"]["f0_hz"] == 440.0
+    assert calls == [1, 2, 4] and record["target_pitch"]["clear"] and record["target_pitch"]["f0_hz"] == 440.0
     assert oracle_m["pitch"] == {"f0_hz": 440.0, "cents": 0.0, "within": True, "octave_error": False}
     assert prior_m["pitch"]["octave_error"] and not prior_m["pitch"]["within"]
+    assert oracle_m["pitch_all"] == {"within": 2, "candidates": 2} and prior_m["pitch_all"]["within"] == 1
     # A target already judged unclear: no tracking at all, and no candidate pitch.
     calls.clear()
     unclear = {"f0_hz": None, "clear": False, "clarity": 0.1, "spread_cents": None}
