@@ -13,7 +13,10 @@ the pool when its match distance is at most the original's + ``keep_tolerance`` 
 is often another timbre, and stays as it was). When any copy was kept, the candidates are chosen again from
 that pool: a copy closer than all of them leads, and the others are chosen around it within the MSS bound (a
 check that only swapped copies in place had to refuse such a copy whenever it left another candidate outside
-1.5x its MSS). Then those within the tolerance come first, each group in match order (:class:`PitchCheck`
+1.5x its MSS). A candidate still off the pitch (or with none: a noise burst gated like the target) is then
+replaced: the choice is made again without the rows tracked off the pitch, a few rounds while any remains, each
+tracking only the rows new to the choice (the pool's best by match and by MSS are never excluded: the ten's
+best MSS stays the same). Those within the tolerance come first, each group in match order (:class:`PitchCheck`
 holds the pitches). Targets without a clear pitch (chords, noise, speech) are left as they are, after one
 estimate of the target (~0.5 s); a pitched one costs ~1.5-4 s more for 10 candidates on 2 cores (more when
 copies are moved).
@@ -61,7 +64,8 @@ class PitchCheck:
         return float(self.candidate_hz[k])
 
 
-Selection = Callable[[torch.Tensor, Scores], "Candidates"]  # a scored pool -> the candidates chosen from it
+# a scored pool and the rows it may not choose (``Tensor[P]`` bool; None: all may) -> the candidates chosen
+Selection = Callable[[torch.Tensor, Scores, "torch.Tensor | None"], "Candidates"]
 
 
 def _tracked(audio: torch.Tensor) -> torch.Tensor:
@@ -70,19 +74,21 @@ def _tracked(audio: torch.Tensor) -> torch.Tensor:
 
 
 def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target: Target,
-                keep_tolerance: float = 0.05, render_path: str = "auto") -> Candidates:
-    """The candidates ``select(params, scores)`` chooses from a scored pool (``Tensor[P, 100]`` and its
+                keep_tolerance: float = 0.05, render_path: str = "auto", rounds: int = 10) -> Candidates:
+    """The candidates ``select(params, scores, None)`` chooses from a scored pool (``Tensor[P, 100]`` and its
     :class:`Scores`), checked against the target's pitch, with their :class:`PitchCheck` attached.
 
-    Where the target has a clear pitch, each chosen candidate more than 50 cents off gets a copy with its note
-    moved by the difference (:func:`inverse.transpose.transposed`, rendered on ``render_path``); a copy whose
-    match distance is at most its source's + ``keep_tolerance`` replaces its source *in the pool*, and when any
-    did the choice is made again from that pool (so a copy closer than every candidate is taken and the others
-    are chosen around it, within ``select``'s MSS bound of it). Candidates chosen only then are tracked too
-    (not moved). Those with the target's pitch come first, each group in match order. A moved copy's
-    ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice with an empty check.
+    Where the target has a clear pitch, up to ``rounds`` times: the chosen candidates not yet tracked are
+    tracked; each one more than 50 cents off and not yet tried gets a copy with its note moved by the difference
+    (:func:`inverse.transpose.transposed`, rendered on ``render_path``), and a copy whose match distance is at
+    most its source's + ``keep_tolerance`` replaces its source *in the pool*; when none did, every tracked row
+    off the pitch (or with none) is excluded, except the pool's best by match and by MSS; then the choice is made
+    again (so a copy closer than every candidate leads and the others are chosen around it, within ``select``'s
+    MSS bound of it). It stops when no row is left to exclude. Those with the target's pitch come first, each
+    group in match order. A moved copy's ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice
+    with an empty check.
     """
-    chosen = select(params, scores)
+    chosen = select(params, scores, None)
     estimate = target.pitch
     if not bool(estimate.clear[0]):
         empty = torch.empty(0)
@@ -90,37 +96,55 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     target_hz = float(estimate.f0_hz[0])
     known = torch.full((params.shape[0],), float("nan"))
     tracked = torch.zeros(params.shape[0], dtype=torch.bool)
-    known[chosen.pool_index], tracked[chosen.pool_index] = _tracked(chosen.audio), True
-    moved_rows = torch.zeros(params.shape[0], dtype=torch.bool)
-    cents = pitch_agreement(known[chosen.pool_index], torch.full((len(chosen.pool_index),), target_hz))["cents"]
-    off = (cents.abs() > CENTS_TOLERANCE).nonzero()[:, 0]  # NaN (no pitch found) compares False: stays
-    moved, movable = transposed(chosen.params[off], -cents[off])
-    off, moved = off[movable], moved[movable]
-    if off.numel():
-        judged = score(moved, target, render_path=render_path)
-        keep = (judged.match <= chosen.match[off] + keep_tolerance).nonzero()[:, 0]
+
+    def track(rows: torch.Tensor) -> None:
+        rows = rows[~tracked[rows]]
+        if rows.numel():
+            known[rows], tracked[rows] = _tracked(scores.audio[rows]), True
+
+    def agreeing(hz: torch.Tensor) -> torch.Tensor:
+        return pitch_agreement(hz, torch.full_like(hz, target_hz))["match"]
+
+    moved_rows = torch.zeros(params.shape[0], dtype=torch.bool)  # rows replaced by their moved copy
+    tried = torch.zeros(params.shape[0], dtype=torch.bool)  # rows whose copy was judged (kept or not)
+    excluded = torch.zeros(params.shape[0], dtype=torch.bool)
+    owned = False  # the pool is the caller's until the first copy replaces a row
+    for step in range(rounds + 1):
+        track(chosen.pool_index)
+        if step == rounds:
+            break
+        rows = chosen.pool_index
+        cents = pitch_agreement(known[rows], torch.full((len(rows),), target_hz))["cents"]
+        off = ((cents.abs() > CENTS_TOLERANCE) & ~tried[rows]).nonzero()[:, 0]  # NaN (no pitch) compares False
+        tried[rows[off]] = True
+        moved, movable = transposed(chosen.params[off], -cents[off])
+        off, moved = off[movable], moved[movable]
+        keep = torch.empty(0, dtype=torch.long)
+        if off.numel():
+            judged = score(moved, target, render_path=render_path)
+            keep = (judged.match <= chosen.match[off] + keep_tolerance).nonzero()[:, 0]
         if keep.numel():
-            rows = chosen.pool_index[off[keep]]
-            params, scores = params.clone(), _replaced(scores, rows, judged.select(keep))
-            params[rows], moved_rows[rows] = moved[keep], True
-            known[rows] = _tracked(scores.audio[rows])
-            chosen = select(params, scores)
-            new = chosen.pool_index[~tracked[chosen.pool_index] & ~moved_rows[chosen.pool_index]]
-            if new.numel():
-                known[new] = _tracked(scores.audio[new])
+            rows = rows[off[keep]]
+            if not owned:
+                params, scores, owned = params.clone(), _copied(scores), True
+            for column in fields(Scores):
+                getattr(scores, column.name)[rows] = getattr(judged, column.name)[keep]
+            params[rows], moved_rows[rows], tracked[rows] = moved[keep], True, False
+        else:
+            more = tracked & ~agreeing(known) & ~excluded
+            more[torch.argmin(scores.match)] = more[torch.argmin(scores.mss)] = False
+            if not bool(more.any()):
+                break
+            excluded |= more
+        chosen = select(params, scores, excluded)
     found = known[chosen.pool_index]
     chosen = replace(chosen, pool_index=torch.where(moved_rows[chosen.pool_index], -1, chosen.pool_index))
-    agrees = pitch_agreement(found, torch.full_like(found, target_hz))["match"]
+    agrees = agreeing(found)
     match = chosen.match
     order = torch.cat([group[torch.argsort(match[group], stable=True)]
                        for group in (agrees.nonzero()[:, 0], (~agrees).nonzero()[:, 0])])
     return replace(chosen.select(order), pitch=PitchCheck(target_hz, found[order], agrees[order]))
 
 
-def _replaced(scores: Scores, rows: torch.Tensor, new: Scores) -> Scores:
-    """``scores`` with ``rows`` (``Tensor[M]`` long) replaced by ``new`` (M rows)."""
-    columns = {}
-    for column in fields(Scores):
-        columns[column.name] = getattr(scores, column.name).clone()
-        columns[column.name][rows] = getattr(new, column.name)
-    return Scores(**columns)
+def _copied(scores: Scores) -> Scores:
+    return Scores(*(getattr(scores, column.name).clone() for column in fields(Scores)))

@@ -124,24 +124,31 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
     mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the
-    refined ones, expand the best ``sampling.expand`` of refined and unrefined by the synth's symmetries
+    refined ones, expand the best ``sampling.expand`` of refined and pool rows by the synth's symmetries
     (:func:`~inverse.sampling.expand_by_symmetry`) and choose ``sampling.samples`` that sound alike and differ
     in parameters (:func:`~inverse.sampling.choose`). With method ``none``, only the choice.
 
     ``render_path`` (:func:`synth.render`) renders the gradient steps, CMA-ES's points and everything scored.
-    ``pool_index`` of the result indexes ``[refined..., starting points..., their variants...]``.
+    The rest of the pool stays eligible (on 60 validation targets: diversity 0.310 against 0.304 when only the
+    refined rows and their starting points were, best-of-10 MSS unchanged on 59 of 60 targets); on a clearly
+    pitched target the pitch check then replaces those off its pitch (:func:`~inverse.pitch_check.check_pitch`;
+    on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
+    ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., variants...]``.
     """
     config.validate()
     target = as_target(target)
     if config.method == "none":
         return choose(params, scores, point, sampling, target, render_path)
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
-    params, scores = params[starts], scores.select(starts)
+    refined_rows = set(starts)
+    order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
+    params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
+    first = params[:len(starts)]
     if config.method == "gradient":
-        refined, _ = refine_gradient(params, target, config.steps, config.lr, render_path=render_path)
+        refined, _ = refine_gradient(first, target, config.steps, config.lr, render_path=render_path)
     else:
-        refined, _ = refine_cmaes(params, target, scores.match, config.budget, config.sigma0, config.seed,
-                                  render_path=render_path)
+        refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
+                                  config.seed, render_path=render_path)
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)

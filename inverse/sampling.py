@@ -176,10 +176,11 @@ def add_transposed(params: torch.Tensor, scores: Scores, target: Target, config:
 
 
 def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, count: int, within: float,
-                  min_distance: float) -> tuple[list[int], bool]:
+                  min_distance: float, excluded: torch.Tensor | None = None) -> tuple[list[int], bool]:
     """``count`` rows of a scored pool that all sound close to the target and are spread out in parameters.
 
-    Eligible: rows whose MSS is at most ``within`` x the pool's lowest. The best by match distance and the best
+    Eligible: rows whose MSS is at most ``within`` x the pool's lowest, except ``excluded`` ones (``Tensor[P]``
+    bool; they fill places last). The best by match distance and the best
     by MSS come first; then, one at a time, the eligible row with the largest mean distance (mean |difference|
     of normalised parameters) to those chosen, among those at least ``min_distance`` from each (the others
     only when none is). Where fewer than ``count`` are eligible, the best remaining by match fill the places.
@@ -188,7 +189,8 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     best-first selection with a distance threshold (0.292 vs 0.264 in-domain) and kept every one within 1.5x
     (threshold: 97 %; sox 63 %).
     """
-    eligible = (mss <= within * mss.min()).nonzero()[:, 0]
+    excluded = torch.zeros_like(match, dtype=torch.bool) if excluded is None else excluded
+    eligible = ((mss <= within * mss.min()) & ~excluded).nonzero()[:, 0]
     order = eligible[torch.argsort(match[eligible], stable=True)]
     chosen = [int(order[0])]
     best_mss = int(eligible[torch.argmin(mss[eligible])])
@@ -202,7 +204,8 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
         chosen.append(int(order[k]))
         distances = torch.cat([distances, (params[order] - params[order[k]]).abs().mean(dim=1)[None]])
     all_eligible = len(chosen) == count
-    for i in torch.argsort(match, stable=True).tolist():
+    by_match = torch.argsort(match, stable=True)
+    for i in by_match[torch.argsort(excluded[by_match].int(), stable=True)].tolist():  # the excluded last
         if len(chosen) >= count:
             break
         if i not in chosen:
@@ -221,9 +224,9 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
     the moved copies, and those with its pitch first (:func:`~inverse.pitch_check.check_pitch`, rendering on
     ``render_path``)."""
 
-    def select(params: torch.Tensor, scores: Scores) -> Candidates:
+    def select(params: torch.Tensor, scores: Scores, excluded: torch.Tensor | None = None) -> Candidates:
         chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
-                                        config.min_distance)
+                                        config.min_distance, excluded)
         index = torch.tensor(chosen)
         return Candidates(params[index], scores.select(index), index, diverse, point)
 

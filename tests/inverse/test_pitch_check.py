@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from inverse.pitch_check import check_pitch
-from inverse.sampling import Candidates, SamplingConfig, choose
+from inverse.sampling import Candidates, SamplingConfig, choose, select_spread
 from inverse.target import Scores, Target, score
 from inverse.transpose import transposed
 from synth import render
@@ -43,9 +43,11 @@ def pool(params: torch.Tensor, target: Target) -> tuple[torch.Tensor, Scores]:
     return params, score(params, target, render_path="eager")
 
 
-def every_row(params: torch.Tensor, scores: Scores) -> Candidates:
-    """A selection that returns the whole pool in match order."""
+def every_row(params: torch.Tensor, scores: Scores, excluded: torch.Tensor | None = None) -> Candidates:
+    """A selection that returns the whole pool in match order, the excluded rows last."""
     order = torch.argsort(scores.match, stable=True)
+    if excluded is not None:
+        order = order[torch.argsort(excluded[order].int(), stable=True)]
     return Candidates(params[order], scores.select(order), order, True, params[0])
 
 
@@ -93,6 +95,25 @@ def test_a_moved_copy_closer_than_every_candidate_leads_and_the_choice_is_made_a
     assert abs(float(found.params[0, NOTE] - source[0, NOTE])) * 72 * 100 <= 25
     assert found.pool_index.tolist()[1] == 1 and not found.diverse  # the best of the rest, flagged: out of bound
     assert torch.equal(found.pitch.agrees, torch.tensor([True, True]))  # the one chosen again is tracked too
+
+
+def spread_of_two(params: torch.Tensor, scores: Scores, excluded: torch.Tensor | None = None) -> Candidates:
+    """The spread choice (:func:`select_spread`) of two rows, no minimum distance."""
+    chosen, diverse = select_spread(params, scores.match, scores.mss, 2, 1.5, 0.0, excluded)
+    index = torch.tensor(chosen)
+    return Candidates(params[index], scores.select(index), index, diverse, params[0])
+
+
+def test_a_candidate_left_off_the_pitch_is_replaced_by_one_on_it(case):
+    truth, target, off = case
+    near = with_pitch(truth, "filter_cutoff", 0.99)  # on the pitch, nearer the best in parameters than `off`
+    params, scores = pool(torch.cat([truth, off, near]), target)
+    scores.match, scores.mss = torch.tensor([0.10, 0.12, 0.13]), torch.tensor([0.10, 0.11, 0.12])
+    assert spread_of_two(params, scores).pool_index.tolist() == [0, 1]  # the farther: the one 300 cents off
+    found = check_pitch(params, scores, spread_of_two, target, keep_tolerance=-1.0, render_path="eager")  # not moved
+    assert found.pool_index.tolist() == [0, 2] and found.pitch.agrees.tolist() == [True, True]
+    kept = check_pitch(params, scores, spread_of_two, target, keep_tolerance=-1.0, render_path="eager", rounds=0)
+    assert kept.pool_index.tolist() == [0, 1] and kept.pitch.agrees.tolist() == [True, False]  # no round: stays
 
 
 def test_a_target_without_a_clear_pitch_keeps_the_order(case):

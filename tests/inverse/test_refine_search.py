@@ -67,6 +67,18 @@ def test_refined_candidates_are_ranked_within_tolerance_and_expanded(problem):
     assert plain.params.shape == (2, 100) and torch.equal(plain.params[0], start[int(torch.argmin(before))])
 
 
+def test_unrefined_pool_rows_stay_eligible_after_refinement(problem):
+    """Only the best row is refined; the other pool row can still be returned (diversity from the whole pool)."""
+    target, start, before = problem
+    sampling = SamplingConfig(pool=2, samples=3, expand=0, pitch_check=False)
+    out = refine_candidates(start, score(start, target), start[0], target,
+                            RefineConfig(method="gradient", steps=1, lr=0.02, rows=1), sampling)
+    assert out.params.shape == (3, 100)  # refined best, its starting point and the unrefined other row
+    other = int(torch.argmax(before))
+    returned = out.params[out.pool_index == 2]
+    assert returned.shape[0] == 1 and torch.equal(returned[0], start[other])
+
+
 @pytest.mark.parametrize("method", ["random", "cmaes"])
 def test_search_respects_the_budget_and_returns_distinct_candidates(problem, method, monkeypatch):
     target, _, _ = problem
