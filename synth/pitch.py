@@ -86,11 +86,11 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
     rms_db = 20 * torch.log10(frames.pow(2).mean(dim=2).sqrt().clamp_min(1e-10) * math.sqrt(2))  # re a full-scale sine
     loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)
     # Only the loud frames are tracked (the others never count): on 182 candidates of the demo, a third of them.
-    flat = frames[loud]  # (L, 1024)
-    flat = flat - flat.mean(dim=1, keepdim=True)
-    flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
     f0, periodicity = torch.full((batch, count), float("nan")), torch.zeros(batch, count)
-    if flat.shape[0]:
+    if bool(loud.any()):
+        flat = frames[loud]  # (L, 1024)
+        flat = flat - flat.mean(dim=1, keepdim=True)
+        flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
         probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
         loud_f0, loud_periodicity = torchcrepe.postprocess(probabilities.T[None], config.fmin_hz, config.fmax_hz,
                                                            weighted_argmax, return_periodicity=True)  # (1, L)

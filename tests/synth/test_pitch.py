@@ -45,6 +45,8 @@ def test_noise_silence_and_clusters_have_no_clear_pitch():
     estimate = estimate_pitch(torch.stack([noise, torch.zeros(65408), cluster]))
     assert estimate.clear.tolist() == [False, False, False]
     assert math.isnan(float(estimate.f0_hz[1]))
+    alone = estimate_pitch(torch.zeros(2, 65408))  # no loud frame at all: nothing is tracked
+    assert not alone.clear.any() and alone.f0_hz.isnan().all() and alone.clarity.tolist() == [0.0, 0.0]
 
 
 def test_synth_notes_read_at_their_pitch():
