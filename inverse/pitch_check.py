@@ -14,12 +14,13 @@ is often another timbre, and stays as it was). When any copy was kept, the candi
 that pool: a copy closer than all of them leads, and the others are chosen around it within the MSS bound (a
 check that only swapped copies in place had to refuse such a copy whenever it left another candidate outside
 1.5x its MSS). A candidate still off the pitch (or with none: a noise burst gated like the target) is then
-replaced: the choice is made again without the rows tracked off the pitch, a few rounds while any remains, each
-tracking only the rows new to the choice (the pool's best by match and by MSS are never excluded: the ten's
-best MSS stays the same). Those within the tolerance come first, each group in match order (:class:`PitchCheck`
-holds the pitches). Targets without a clear pitch (chords, noise, speech) are left as they are, after one
-estimate of the target (~0.5 s); a pitched one costs ~1.5-4 s more for 10 candidates on 2 cores (more when
-copies are moved).
+replaced: the choice is made again without the rows tracked off the pitch; this runs in rounds (each tracks
+only the rows new to the choice, moves those of them that are off, or else excludes them) until all ten agree,
+no row is left to exclude, or 10 rounds. The pool's best by match and by MSS are never excluded, so the ten's
+best MSS stays the same. On the 17 clear-pitch validation targets this put 114 of the 170 returned candidates
+on the target's pitch, against 76 when the ten were checked once (``benchmarks/results/pitchfill_ab/``). Those
+within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches). Targets
+without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target.
 """
 
 from __future__ import annotations
@@ -147,4 +148,5 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
 
 
 def _copied(scores: Scores) -> Scores:
+    """A copy of every column (the caller's pool stays as it was)."""
     return Scores(*(getattr(scores, column.name).clone() for column in fields(Scores)))
