@@ -5,9 +5,11 @@ did (issue 13).
 
 Reads each directory's per-target records (``inverse_quality.partial.jsonl``) and pairs the targets both hold.
 Per group (in-domain, sox, fluidsynth, espeak-ng): mean best-of-10 MSS before and after, the relative change with
-its 95 % bootstrap interval over targets and on how many targets it got better or worse; then, on the targets with
-a clear pitch, how often the first candidate has the target's pitch before and after, by CREPE, by pYIN, and by
-pYIN on the targets both trackers read alike (the two-tracker rule), with the targets that gained or lost it.
+its 95 % bootstrap interval over targets and on how many targets it got better or worse; the mean diversity of the
+returned candidates before and after (its change and interval the same way); then, on the targets with a clear
+pitch, how often the first candidate has the target's pitch before and after, by CREPE, by pYIN, and by pYIN on the
+targets both trackers read alike (the two-tracker rule), with the targets that gained or lost it, and, where both
+runs recorded it, how many of all returned candidates have it ("all K", CREPE).
 Writes ``compare_<BEFORE>.{json,md}`` into AFTER_DIR.
 """
 
@@ -56,6 +58,11 @@ def compare(before: dict, after: dict, method: str) -> dict:
                        "change_interval": change_interval(new, old),
                        "better": sum(b < a - 1e-6 for a, b in zip(old, new)),
                        "worse": sum(b > a + 1e-6 for a, b in zip(old, new)), "pitch": {}}
+        old_div = [before[k]["methods"][method]["diversity"] for k in keys]
+        new_div = [after[k]["methods"][method]["diversity"] for k in keys]
+        entry["diversity"] = {"before": sum(old_div) / len(keys), "after": sum(new_div) / len(keys),
+                              "change": sum(new_div) / sum(old_div) - 1,
+                              "change_interval": change_interval(new_div, old_div)}
         for judge, (key, agreed_only) in JUDGES.items():
             pairs = {k[1]: (pitch_within(before[k], method, key, agreed_only),
                             pitch_within(after[k], method, key, agreed_only)) for k in keys}
@@ -64,6 +71,13 @@ def compare(before: dict, after: dict, method: str) -> dict:
                                      "after": sum(p[1] for p in pairs.values()),
                                      "gained": [n for n, p in pairs.items() if p[1] and not p[0]],
                                      "lost": [n for n, p in pairs.items() if p[0] and not p[1]]}
+        pairs_all = [(before[k]["methods"][method]["pitch_all"], after[k]["methods"][method]["pitch_all"])
+                     for k in keys if "pitch_all" in before[k]["methods"][method]
+                     and "pitch_all" in after[k]["methods"][method]]
+        entry["pitch_all"] = {"targets": len(pairs_all),
+                              "candidates": sum(a["candidates"] for a, _ in pairs_all),
+                              "before": sum(a["within"] for a, _ in pairs_all),
+                              "after": sum(b["within"] for _, b in pairs_all)}
         out[group] = entry
     return out
 
@@ -73,18 +87,29 @@ def markdown(results: dict) -> str:
              f"Command: `{results['command']}` (commit {results['commit']}). Targets paired by name; best-of-10 MSS "
              "(lower is better) with the relative change's 95 % bootstrap interval over targets; first candidate "
              "within 50 cents of the target's pitch on the targets with a clear one.", "",
-             "| group | targets | best-of-10 MSS before | after | change | better / worse |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| group | targets | best-of-10 MSS before | after | change | better / worse | diversity before | after "
+             "| change |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for group, e in results["groups"].items():
         low, high = e["change_interval"]
+        d = e["diversity"]
+        d_low, d_high = d["change_interval"]
         lines.append(f"| {group} | {e['targets']} | {e['best_mss_before']:.3f} | {e['best_mss_after']:.3f} | "
                      f"{100 * e['change']:+.1f} % ({100 * low:+.1f} .. {100 * high:+.1f}) | "
-                     f"{e['better']} / {e['worse']} |")
+                     f"{e['better']} / {e['worse']} | {d['before']:.3f} | {d['after']:.3f} | "
+                     f"{100 * d['change']:+.1f} % ({100 * d_low:+.1f} .. {100 * d_high:+.1f}) |")
     lines += ["", "| group | judge | judged | before | after | gained | lost |", "|---|---|---:|---:|---:|---|---|"]
     for group, e in results["groups"].items():
         for judge, p in e["pitch"].items():
             lines.append(f"| {group} | {judge} | {p['judged']} | {p['before']} | {p['after']} | "
                          f"{', '.join(p['gained'])} | {', '.join(p['lost'])} |")
+    every = {group: e["pitch_all"] for group, e in results["groups"].items() if e["pitch_all"]["targets"]}
+    if every:
+        lines += ["", "All K: every returned candidate within 50 cents of the target's pitch (CREPE), on the clear "
+                  "targets both runs judged so.", "", "| group | clear targets | candidates | before | after |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {group} | {a['targets']} | {a['candidates']} | {a['before']} | {a['after']} |"
+                  for group, a in every.items()]
     return "\n".join(lines) + "\n"
 
 

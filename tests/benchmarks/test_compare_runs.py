@@ -7,11 +7,15 @@ import pytest
 from benchmarks.compare_runs import main
 
 
-def _record(name: str, mss: float, pitch: dict | None = None, crepe: bool = True, pyin: bool = True) -> dict:
-    record = {"group": "in_domain", "name": name, "methods": {"hybrid_refined": {"best_mss": mss}}}
+def _record(name: str, mss: float, pitch: dict | None = None, crepe: bool = True, pyin: bool = True,
+            diversity: float = 0.3, all_k: int | None = None) -> dict:
+    record = {"group": "in_domain", "name": name,
+              "methods": {"hybrid_refined": {"best_mss": mss, "diversity": diversity}}}
     if pitch is not None:
         record["target_pitch"] = pitch
         record["methods"]["hybrid_refined"] |= {"pitch": {"within": crepe}, "pitch_pyin": {"within": pyin}}
+    if all_k is not None:
+        record["methods"]["hybrid_refined"]["pitch_all"] = {"within": all_k, "candidates": 10}
     return record
 
 
@@ -23,10 +27,10 @@ def _write(folder, records):
 
 def test_pairs_targets_and_counts_gains_and_losses(tmp_path):
     clear, agreed = {"clear": True, "trackers_agree": False}, {"clear": True, "trackers_agree": True}
-    _write(tmp_path / "before", [_record("row0", 0.4), _record("row1", 0.2, agreed, pyin=False),
-                                 _record("row2", 0.3, clear), _record("row3", 0.5)])
-    _write(tmp_path / "after", [_record("row0", 0.2), _record("row1", 0.2, agreed, pyin=True),
-                                _record("row2", 0.3, clear, crepe=False)])  # row3 not yet run: not paired
+    _write(tmp_path / "before", [_record("row0", 0.4, diversity=0.2), _record("row1", 0.2, agreed, pyin=False),
+                                 _record("row2", 0.3, clear, all_k=4), _record("row3", 0.5)])
+    _write(tmp_path / "after", [_record("row0", 0.2), _record("row1", 0.2, agreed, pyin=True, all_k=9),
+                                _record("row2", 0.3, clear, crepe=False, all_k=7)])  # row3 not yet run: not paired
     main([str(tmp_path / "before"), str(tmp_path / "after")])
     result = json.loads((tmp_path / "after" / "compare_before.json").read_text())["groups"]["in_domain"]
     assert result["targets"] == 3 and (result["better"], result["worse"]) == (1, 0)
@@ -35,7 +39,13 @@ def test_pairs_targets_and_counts_gains_and_losses(tmp_path):
     assert (crepe["judged"], crepe["before"], crepe["after"], crepe["lost"]) == (2, 2, 1, ["row2"])
     assert (pyin["before"], pyin["after"], pyin["gained"]) == (1, 2, ["row1"])
     assert (two["judged"], two["gained"]) == (1, ["row1"])
-    assert "| in_domain | 3 | 0.300 | 0.233 |" in (tmp_path / "after" / "compare_before.md").read_text()
+    diversity = result["diversity"]
+    assert (diversity["before"], diversity["after"]) == (pytest.approx(0.8 / 3), pytest.approx(0.3))
+    assert diversity["change"] == pytest.approx(0.9 / 0.8 - 1)
+    # "all K" only where both runs recorded it (row1's before did not): row2, 4 -> 7 of 10.
+    assert result["pitch_all"] == {"targets": 1, "candidates": 10, "before": 4, "after": 7}
+    report = (tmp_path / "after" / "compare_before.md").read_text()
+    assert "| in_domain | 3 | 0.300 | 0.233 |" in report and "| in_domain | 1 | 10 | 4 | 7 |" in report
 
 
 def test_refuses_a_folder_without_records(tmp_path):
