@@ -191,6 +191,8 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     """
     excluded = torch.zeros_like(match, dtype=torch.bool) if excluded is None else excluded
     eligible = ((mss <= within * mss.min()) & ~excluded).nonzero()[:, 0]
+    if not eligible.numel():
+        raise ValueError("select_spread: `excluded` leaves no row within `within` x the pool's lowest MSS")
     order = eligible[torch.argsort(match[eligible], stable=True)]
     chosen = [int(order[0])]
     best_mss = int(eligible[torch.argmin(mss[eligible])])
