@@ -2,8 +2,8 @@
 
     python benchmarks/inverse_quality.py --train data/train.h5 --targets data/test.h5 [--model PATH]
         [--methods latent hybrid hybrid_refined point param_noise nearest prior] [--n 500] [--ood-per-source 20]
-        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 6] [--transpose 32] [--seed 0] [--pca 128]
-        [--no-pyin] [--no-pitch-check]
+        [--pitch-targets 200] [--samples 10] [--pool 64] [--expand 6] [--transpose 32] [--spread 4] [--seed 0]
+        [--pca 128] [--no-pyin] [--no-pitch-check]
         [--nearest-rows N] [--render fast|eager] [--resume] [--keep-unpitched-from RECORDS] [--out DIR]
 
 Targets: the first ``--n`` rows of a held-out dataset (a seed never used for training; the script refuses the
@@ -815,6 +815,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"best candidates expanded by symmetry (default {SamplingConfig.expand}; 0: off)")
     parser.add_argument("--transpose", type=non_negative, default=SamplingConfig.transpose,
                         help=f"best pool rows given a pitch-aligned copy (default {SamplingConfig.transpose}; 0: off)")
+    parser.add_argument("--spread", type=non_negative, default=SamplingConfig.spread,
+                        help="draws of inaudible parameters when the returned are written in their most mutually "
+                             f"different forms (default {SamplingConfig.spread}; 0: as chosen, an ablation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--index", default=str(DEFAULT_INDEX),
                         help="retrieval index of the hybrid methods (default: the shipped one; `inverse index`)")
@@ -839,7 +842,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "flow" in args.methods and not args.flow:
         parser.error("method flow needs --flow runs/FLOW/best (a checkpoint from `inverse train-flow`)")
     try:
-        SamplingConfig(pool=args.pool, samples=args.samples, expand=args.expand, transpose=args.transpose).validate()
+        sampling_config(args).validate()
     except ValueError as exc:
         parser.error(str(exc))
     return args
@@ -858,6 +861,13 @@ def seed_unpitched(partial: Path, source: Path, settings: dict) -> int:
     return len(unpitched)
 
 
+def sampling_config(args: argparse.Namespace) -> SamplingConfig:
+    """The product's sampling settings as the command line sets them."""
+    return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
+                          retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
+                          pitch_check=not args.no_pitch_check)
+
+
 def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fingerprint: str) -> dict:
     """What the records depend on, by content (the weights' digests, the data's fingerprints), so that records kept
     in the repository resume in any checkout and never survive a retrained model, flow or index at the same path."""
@@ -865,10 +875,7 @@ def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fi
     settings = {"model": file_sha256(checkpoint.paths(args.model)[0]),
                 "index": file_sha256(index_weights) if index_weights.exists() else None,
                 "train": train_fingerprint, "targets": targets_fingerprint,
-                "sampling": {k: v for k, v in asdict(SamplingConfig(pool=args.pool, samples=args.samples,
-                                                                    seed=args.seed, expand=args.expand,
-                                                                    transpose=args.transpose,
-                                                                    pitch_check=not args.no_pitch_check)).items()
+                "sampling": {k: v for k, v in asdict(sampling_config(args)).items()
                              if k != "retrieved"},  # the hybrid methods' own option: in the invocation
                 "pca": args.pca, "nearest_rows": args.nearest_rows}
     if args.flow:  # the flow's pool replaces the latent samples (records without a flow keep their settings)
@@ -899,9 +906,7 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
                  records: list[dict]) -> tuple[list[dict], list[str]]:
     """Run the chosen methods on every target that lacks them, appending a line per target to ``partial``.
     Returns all records (earlier ones included) and the external tools that are missing."""
-    base_config = SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
-                                 retrieved=args.retrieved, transpose=args.transpose,
-                                 pitch_check=not args.no_pitch_check)
+    base_config = sampling_config(args)
     by_key = {(r["group"], r["name"]): r for r in records}
 
     def todo(group: str, name: str) -> list[str]:

@@ -101,7 +101,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                          "train-flow`)")
     prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                    sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                   expand=args.expand, seed=args.seed, convert=args.convert, downmix=args.downmix,
+                                   expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
+                                   downmix=args.downmix,
                                    refine=refine, pitch_check=not args.no_pitch_check,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
@@ -322,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expand", type=non_negative_int, default=SamplingConfig.expand,
                    help="best candidates expanded by the synth's symmetries, before and after refinement (default "
                         f"{SamplingConfig.expand}; 0: off)")
+    p.add_argument("--spread", type=non_negative_int, default=SamplingConfig.spread,
+                   help="write each returned candidate in the form of its sound (slot order, note vs octave offsets, "
+                        "values of inaudible parameters, N random draws of those) farthest from the others', kept "
+                        f"where it renders the same (default {SamplingConfig.spread}; 0: as chosen)")
     p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
                    help="every returned candidate's multi-scale spectral distance at most this x the best one's "
                         f"(default {SamplingConfig.within:g}; >= 1)")

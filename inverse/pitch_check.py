@@ -58,6 +58,10 @@ class PitchCheck:
     def checked(self) -> bool:
         return not math.isnan(self.target_hz)
 
+    def select(self, index: torch.Tensor) -> PitchCheck:
+        """The findings of the candidates at ``index`` (``Tensor[K']`` long), in that order."""
+        return replace(self, candidate_hz=self.candidate_hz[index], agrees=self.agrees[index]) if self.checked else self
+
     def candidate(self, k: int) -> float | None:
         """Candidate ``k``'s pitch in Hz; None where the target has no clear pitch or the tracker found none."""
         if not self.checked or math.isnan(float(self.candidate_hz[k])):

@@ -155,13 +155,16 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
-                expand: int = SamplingConfig.expand, seed: int = 0, convert: bool = False,
+                expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread, seed: int = 0,
+                convert: bool = False,
                 downmix: bool = False, refine: RefineConfig | None = None, pitch_check: bool = True,
                 render: str = "auto", progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
+        ``spread``: draws of inaudible parameters when the returned are written in their most mutually
+        different forms (:mod:`inverse.spread`; 0: as chosen);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
@@ -170,8 +173,8 @@ class Predictor:
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, within=within, expand=expand, seed=seed,
-                                pitch_check=pitch_check)
+                                min_distance=min_distance, within=within, expand=expand, spread=spread,
+                                seed=seed, pitch_check=pitch_check)
         refine = refine or RefineConfig()
         try:
             config.validate()

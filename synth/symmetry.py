@@ -170,6 +170,22 @@ def simplified(patch: torch.Tensor, below: float = 0.05) -> torch.Tensor:
     return out
 
 
+def forms(patch: torch.Tensor) -> torch.Tensor:
+    """Every way (1) and (2) write the sound of ``patch`` ``Tensor[100]``: ``Tensor[M, 100]``, ``patch`` itself
+    first, no two alike. The patch and its note moved an octave either way against the oscillators, each with
+    one slot's octave offset written as semitones (or none), each in every slot order that keeps the sound
+    (all six when ring modulation is off, else the 1-2 swap)."""
+    if patch.shape != (NUM_PARAMS,):
+        raise ValueError(f"expected one patch of shape (100,), got {tuple(patch.shape)}")
+    pitched = [patch] + [moved for octaves in (1, -1) if (moved := _note_moved(patch, octaves)) is not None]
+    written = pitched + [moved for p in pitched for slot in SLOT_NAMES
+                         if (moved := _octave_as_semitones(p, slot)) is not None]
+    orders = [(0, 1, 2), (1, 0, 2)] if float(patch[PARAM_INDEX["ring_level"]]) > _QUIET else PERMUTATIONS
+    found = torch.stack([permute_slots(p, order) for p in written for order in orders])
+    repeated = (found[:, None] == found[None]).all(dim=2).tril(diagonal=-1).any(dim=1)  # equals an earlier row
+    return found[~repeated]
+
+
 def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 2) -> torch.Tensor:
     """Patches that the synth's symmetries say should sound like ``patch`` ``Tensor[100]``, all different
     from it: ``Tensor[M, 100]`` (M may be 0).

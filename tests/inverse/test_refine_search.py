@@ -55,7 +55,7 @@ def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypat
 
 def test_refined_candidates_are_ranked_within_tolerance_and_expanded(problem):
     target, start, before = problem
-    sampling = SamplingConfig(pool=2, samples=4, min_distance=0.05, expand=1, pitch_check=False)  # match order
+    sampling = SamplingConfig(pool=2, samples=4, min_distance=0.05, expand=1, pitch_check=False, spread=0)  # as chosen
     out = refine_candidates(start, score(start, target), start[0], target,
                             RefineConfig(method="gradient", steps=2, lr=0.02), sampling)
     assert out.params.shape == (4, 100) and torch.all(out.match[1:] >= out.match[:-1])

@@ -1,0 +1,109 @@
+"""Each returned candidate written in the form of its sound that is farthest, in parameters, from the others.
+
+The ten candidates :func:`inverse.sampling.choose` returns are ten sounds, and the synth can write each of them
+many ways (:func:`synth.symmetry.forms`: other oscillator-slot orders, octave offsets as semitones, the note
+moved an octave against the oscillators), with every parameter that cannot be heard in that setting
+(:func:`synth.symmetry.inaudible`) free to take any value. Issue 13 asks for *random* parameter sets that give
+a similar sound, and its diversity measure is the mean pairwise distance of the returned parameters, so the
+form in which a sound is handed over matters: two candidates that both leave a silent oscillator's controls
+where the network put them look alike there, though nobody can hear them.
+
+:func:`farthest_forms` picks, candidate by candidate (two passes), the form and the draw of its inaudible
+parameters (``draws`` random draws per form) with the largest mean distance to the other candidates as they
+stand. :func:`spread_out` renders the candidates that changed and keeps a new form only where it sounds the
+same as the one chosen (match and MSS distances to the target each within ``SAME`` of the original's), and
+keeps the originals when the kept forms would not raise the set's diversity. The candidates' sounds, order
+and pitch check stay as they were; only how they are written changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import torch
+
+from inverse.metrics import diversity
+from inverse.target import Scores, Target, score
+from synth.symmetry import forms, inaudible
+
+if TYPE_CHECKING:
+    from inverse.sampling import Candidates, SamplingConfig
+
+# A new form sounds the same when its match and MSS distances to the target each grow by at most this: the forms
+# that move only the note or inaudible parameters change them by < 1e-4, slot swaps by up to ~0.01 either way
+# (each slot has its own analog-drift table); a typical best match distance is ~0.3.
+SAME = 5e-3
+
+
+def drawn_forms(patch: torch.Tensor, generator: torch.Generator, draws: int) -> torch.Tensor:
+    """Every form of ``patch`` ``Tensor[100]`` (:func:`synth.symmetry.forms`, ``patch`` itself first), each as it
+    is and with its inaudible parameters drawn uniformly ``draws`` times: ``Tensor[M, 100]``."""
+    rows = []
+    for form in forms(patch):
+        rows.append(form[None])
+        hidden = inaudible(form)
+        if hidden and draws:
+            redrawn = form.repeat(draws, 1)
+            redrawn[:, hidden] = torch.rand(draws, len(hidden), generator=generator)
+            rows.append(redrawn)
+    return torch.cat(rows)
+
+
+def farthest_forms(params: torch.Tensor, generator: torch.Generator, draws: int, passes: int = 2) -> torch.Tensor:
+    """``params`` ``Tensor[K, 100]`` with each row replaced, in turn and ``passes`` times over, by the one of its
+    :func:`drawn_forms` with the largest mean |difference| (normalised parameters) to the other rows as they
+    stand then: ``Tensor[K, 100]``. Deterministic for a given ``generator`` state."""
+    options = [drawn_forms(row, generator, draws) for row in params]
+    current = params.clone()
+    for _ in range(passes):
+        for k, rows in enumerate(options):
+            others = torch.cat([current[:k], current[k + 1:]])
+            if not others.numel():
+                break
+            gain = (rows[:, None] - others[None]).abs().mean(dim=2).mean(dim=1)
+            current[k] = rows[int(torch.argmax(gain))]  # the first of equals: the form as it is
+    return current
+
+
+def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, render_path: str = "auto"
+               ) -> Candidates:
+    """``candidates`` with each written in its :func:`farthest_forms` form (``config.spread`` draws, generator
+    seeded with ``config.seed``) where that renders as the same sound: its match and MSS distances to ``target``
+    each at most the original's + :data:`SAME`, and its MSS within ``config.within`` x the candidates' lowest.
+    The new forms' renders and scores replace the old, and the candidates are put in match order again (within
+    the pitch check's groups: those on the target's pitch first). Unchanged when ``config.spread`` is 0, with
+    fewer than two candidates, or when the kept forms do not raise :func:`~inverse.metrics.diversity` or would
+    bring two candidates closer than ``config.min_distance`` and than the closest two were (so the
+    ``diverse`` flag stays true)."""
+    if config.spread == 0 or candidates.params.shape[0] < 2:
+        return candidates
+    params = farthest_forms(candidates.params, torch.Generator().manual_seed(config.seed), config.spread)
+    changed = (params != candidates.params).any(dim=1).nonzero()[:, 0]
+    if not changed.numel():
+        return candidates
+    judged = score(params[changed], target, render_path=render_path)
+    old = candidates.scores.select(changed)
+    same = ((judged.match <= old.match + SAME) & (judged.mss <= old.mss + SAME)
+            & (judged.mss <= config.within * candidates.mss.min()))
+    changed, judged = changed[same], judged.select(same.nonzero()[:, 0])
+    new_params = candidates.params.clone()
+    new_params[changed] = params[changed]
+    closest = min(config.min_distance, _closest_pair(candidates.params))
+    if diversity(new_params) <= diversity(candidates.params) or _closest_pair(new_params) < closest:
+        return candidates
+    columns = {}
+    for name, column in vars(candidates.scores).items():
+        column = column.clone()
+        column[changed] = getattr(judged, name)
+        columns[name] = column
+    spread = replace(candidates, params=new_params, scores=Scores(**columns))
+    order = torch.argsort(spread.match, stable=True)
+    if candidates.pitch is not None and candidates.pitch.checked:  # those on the target's pitch first
+        order = order[torch.argsort((~candidates.pitch.agrees[order]).int(), stable=True)]
+    return spread.select(order)
+
+
+def _closest_pair(params: torch.Tensor) -> float:
+    """The smallest mean |difference| between two rows of ``params`` ``Tensor[K, 100]`` (K >= 2)."""
+    return float((params[:, None] - params[None]).abs().mean(dim=2).fill_diagonal_(float("inf")).min())

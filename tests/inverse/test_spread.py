@@ -1,0 +1,103 @@
+"""Spreading the returned candidates: every form of a patch keeps each oscillator's pitch; the farthest forms raise
+the set's diversity, deterministically; spread candidates sound as they did, stay in match order, and nothing
+changes where no form may be kept."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from inverse.metrics import diversity
+from inverse.sampling import Candidates, SamplingConfig
+from inverse.spread import SAME, drawn_forms, farthest_forms, spread_out
+from inverse.target import Target, score
+from synth import render
+from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
+from synth.prior import draw
+from synth.symmetry import SLOT_NAMES, forms, inaudible
+
+
+def oscillator_pitches(patch: torch.Tensor) -> list[float]:
+    """Each audible oscillator's pitch in semitones (note + 12 x octave + semitone), sorted."""
+    def value(name: str) -> float:
+        return to_physical(PARAM_SPECS[PARAM_INDEX[name]], float(patch[PARAM_INDEX[name]]))
+
+    return sorted(round(value("note_pitch") + 12 * value(f"{s}_octave") + value(f"{s}_semitone"), 3)
+                  for s in SLOT_NAMES if value(f"{s}_level") > 0)
+
+
+@pytest.fixture(scope="module")
+def patches() -> torch.Tensor:
+    params = draw(31, 0, 6, prior="2")
+    params[:, PARAM_INDEX["analog_drift"]] = 0.0  # each slot has its own drift table: swaps would differ a little
+    params[:, PARAM_INDEX["ring_level"]] = 0.0
+    return params
+
+
+def test_every_form_keeps_the_oscillator_pitches(patches):
+    for patch in patches:
+        found = forms(patch)
+        assert torch.equal(found[0], patch)
+        assert found.shape[0] >= 6  # at least the six slot orders
+        assert not bool((found[:, None] == found[None]).all(dim=2).fill_diagonal_(False).any())  # no repeats
+        for form in found:
+            assert oscillator_pitches(form) == oscillator_pitches(patch)
+
+
+def test_with_ring_modulation_only_oscillators_1_and_2_swap():
+    patch = draw(32, 0, 1, prior="2")[0]
+    patch[PARAM_INDEX["ring_level"]] = 0.5
+    for name in (patch[PARAM_INDEX["osc1_level"]], patch[PARAM_INDEX["osc2_level"]]):
+        assert float(name) != float(patch[PARAM_INDEX["osc3_level"]])
+    found = forms(patch)
+    assert torch.equal(found[:, PARAM_INDEX["osc3_level"]], patch[PARAM_INDEX["osc3_level"]].expand(len(found)))
+    assert bool((found[:, PARAM_INDEX["osc1_level"]] == patch[PARAM_INDEX["osc2_level"]]).any())  # 1-2 swapped
+
+
+def test_drawn_forms_redraw_only_inaudible_parameters(patches):
+    patch = patches[0].clone()
+    patch[PARAM_INDEX["delay_mix"]] = 0.0  # delay time, feedback and damping cannot be heard
+    written = forms(patch)
+    drawn = drawn_forms(patch, torch.Generator().manual_seed(0), draws=3)
+    assert drawn.shape[0] == 4 * written.shape[0]
+    hidden = [set(inaudible(form)) for form in written]
+    for row in drawn:
+        assert any(set((row != form).nonzero()[:, 0].tolist()) <= h for form, h in zip(written, hidden, strict=True))
+    assert bool((drawn[:, PARAM_INDEX["delay_time"]] != patch[PARAM_INDEX["delay_time"]]).any())
+
+
+def test_farthest_forms_raise_diversity_deterministically(patches):
+    first = farthest_forms(patches, torch.Generator().manual_seed(1), draws=4)
+    again = farthest_forms(patches, torch.Generator().manual_seed(1), draws=4)
+    assert torch.equal(first, again)
+    assert diversity(first) > diversity(patches) + 0.01
+    for row, patch in zip(first, patches, strict=True):
+        assert oscillator_pitches(row) == oscillator_pitches(patch)
+
+
+def candidates_for(params: torch.Tensor, target: Target) -> Candidates:
+    scores = score(params, target, render_path="eager")
+    order = torch.argsort(scores.match, stable=True)
+    return Candidates(params[order], scores.select(order), order, True, params[0])
+
+
+def test_spread_candidates_sound_as_before_and_stay_in_match_order(patches):
+    target = Target.from_audio(render(draw(33, 0, 1, prior="2"), path="eager")[0])
+    before = candidates_for(patches, target)
+    after = spread_out(before, target, SamplingConfig(spread=4, within=100.0), render_path="eager")
+    assert diversity(after.params) > diversity(before.params)
+    assert bool((after.match[1:] >= after.match[:-1]).all())
+    rows = {int(i): k for k, i in enumerate(before.pool_index)}
+    for k, i in enumerate(after.pool_index.tolist()):
+        assert float(after.match[k]) <= float(before.match[rows[i]]) + SAME
+        assert float(after.mss[k]) <= float(before.mss[rows[i]]) + SAME
+    assert torch.equal(after.audio, render(after.params, path="eager"))
+
+
+def test_nothing_changes_without_draws_or_when_no_form_may_be_kept(patches):
+    target = Target.from_audio(render(draw(33, 0, 1, prior="2"), path="eager")[0])
+    before = candidates_for(patches, target)
+    assert spread_out(before, target, SamplingConfig(spread=0), render_path="eager") is before
+    tight = dataclasses.replace(before, scores=dataclasses.replace(before.scores, mss=before.mss * 0 + 1e-6))
+    # no form as close to the target as the originals
+    assert spread_out(tight, target, SamplingConfig(spread=4), render_path="eager") is tight
