@@ -70,7 +70,8 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
                ) -> Candidates:
     """``candidates`` with each written in its :func:`farthest_forms` form (``config.spread`` draws, generator
     seeded with ``config.seed``) where that renders as the same sound: its match and MSS distances to ``target``
-    each at most the original's + :data:`SAME`, and its MSS within ``config.within`` x the candidates' lowest.
+    each at most the original's + :data:`SAME`, and its MSS within ``config.within`` x the candidates' lowest
+    (where forms that lowered the lowest would leave others outside that bound, those forms are not kept).
     The new forms' renders and scores replace the old, and the candidates are put in match order again (within
     the pitch check's groups: those on the target's pitch first). Unchanged when ``config.spread`` is 0, with
     fewer than two candidates, or when the kept forms do not raise :func:`~inverse.metrics.diversity` or would
@@ -84,8 +85,13 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
         return candidates
     judged = score(params[changed], target, render_path=render_path)
     old = candidates.scores.select(changed)
+    lowest = candidates.mss.min()
     same = ((judged.match <= old.match + SAME) & (judged.mss <= old.mss + SAME)
-            & (judged.mss <= config.within * candidates.mss.min()))
+            & (judged.mss <= config.within * lowest))
+    mss = candidates.mss.clone()
+    mss[changed[same]] = judged.mss[same]
+    if _outside(mss, config.within) and not _outside(candidates.mss, config.within):
+        same &= judged.mss >= lowest  # a form that lowered the best MSS left others outside the bound: not kept
     changed, judged = changed[same], judged.select(same.nonzero()[:, 0])
     new_params = candidates.params.clone()
     new_params[changed] = params[changed]
@@ -102,6 +108,11 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
     if candidates.pitch is not None and candidates.pitch.checked:  # those on the target's pitch first
         order = order[torch.argsort((~candidates.pitch.agrees[order]).int(), stable=True)]
     return spread.select(order)
+
+
+def _outside(mss: torch.Tensor, within: float) -> bool:
+    """Whether any of ``mss`` ``Tensor[K]`` is above ``within`` x the lowest."""
+    return bool((mss > within * mss.min()).any())
 
 
 def _closest_pair(params: torch.Tensor) -> float:

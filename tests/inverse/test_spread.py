@@ -1,16 +1,17 @@
 """Spreading the returned candidates: every form of a patch keeps each oscillator's pitch; the farthest forms raise
-the set's diversity, deterministically; spread candidates sound as they did, stay in match order, and nothing
-changes where no form may be kept."""
+the set's diversity, deterministically; spread candidates sound as they did, stay in match order and within 1.5x
+the best one's MSS, and nothing changes where no form may be kept."""
 
 import dataclasses
 
 import pytest
 import torch
 
+import inverse.spread as spread_module
 from inverse.metrics import diversity
 from inverse.sampling import Candidates, SamplingConfig
 from inverse.spread import SAME, drawn_forms, farthest_forms, spread_out
-from inverse.target import Target, score
+from inverse.target import Scores, Target, score
 from synth import render
 from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
 from synth.prior import draw
@@ -101,3 +102,26 @@ def test_nothing_changes_without_draws_or_when_no_form_may_be_kept(patches):
     tight = dataclasses.replace(before, scores=dataclasses.replace(before.scores, mss=before.mss * 0 + 1e-6))
     # no form as close to the target as the originals
     assert spread_out(tight, target, SamplingConfig(spread=4), render_path="eager") is tight
+
+
+@pytest.mark.parametrize("lowered, kept", [(0.97, False), (0.995, True)])
+def test_a_form_that_lowers_the_best_mss_is_kept_only_where_the_others_stay_within_the_bound(
+        patches, monkeypatch, lowered, kept):
+    """MSS 1.0, 1.45, 1.49 and the best one's form at ``lowered``: 1.49 is outside 1.5 x 0.97, inside 1.5 x 0.995."""
+    params = patches[:3]
+    key = PARAM_INDEX["amp_env_attack"]  # no form changes it: tells which candidate a form comes from
+
+    def fake_scores(mss: torch.Tensor) -> Scores:
+        n = len(mss)
+        return Scores(mss, mss, mss, torch.zeros(n, 8), torch.zeros(n, 2, 2), torch.zeros(n, 3))
+
+    def fake_score(rows: torch.Tensor, target: Target, render_path: str = "auto") -> Scores:
+        source = [int((params[:, key] == row[key]).nonzero()[0, 0]) for row in rows]
+        return fake_scores(torch.tensor([lowered, 1.45, 1.49])[source])
+
+    monkeypatch.setattr(spread_module, "score", fake_score)
+    before = Candidates(params, fake_scores(torch.tensor([1.0, 1.45, 1.49])), torch.arange(3), True, params[0])
+    after = spread_out(before, None, SamplingConfig(spread=4))
+    assert not torch.equal(after.params[1:], before.params[1:])  # the other two take their farthest forms
+    assert torch.equal(after.params[0], before.params[0]) is not kept
+    assert float(after.mss.max()) <= 1.5 * float(after.mss.min())
