@@ -73,7 +73,7 @@ class PitchCheck:
 Selection = Callable[[torch.Tensor, Scores, "torch.Tensor | None"], "Candidates"]
 
 
-def _tracked(audio: torch.Tensor) -> torch.Tensor:
+def candidate_pitch(audio: torch.Tensor) -> torch.Tensor:
     """Each candidate's dominant pitch ``Tensor[K]`` in Hz (NaN where the tracker found no periodic loud frame)."""
     return estimate_pitch(audio, CANDIDATE_CONFIG).f0_hz
 
@@ -105,7 +105,7 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     def track(rows: torch.Tensor) -> None:
         rows = rows[~tracked[rows]]
         if rows.numel():
-            known[rows], tracked[rows] = _tracked(scores.audio[rows]), True
+            known[rows], tracked[rows] = candidate_pitch(scores.audio[rows]), True
 
     def agreeing(hz: torch.Tensor) -> torch.Tensor:
         return pitch_agreement(hz, torch.full_like(hz, target_hz))["match"]

@@ -1,6 +1,6 @@
 """Spreading the returned candidates: every form of a patch keeps each oscillator's pitch; the farthest forms raise
-the set's diversity, deterministically; spread candidates sound as they did, stay in match order and within 1.5x
-the best one's MSS, and nothing changes where no form may be kept."""
+the set's diversity, deterministically; spread candidates sound as they did, stay in match order, within 1.5x the
+best one's MSS and on the target's pitch, and nothing changes where no form may be kept."""
 
 import dataclasses
 
@@ -9,6 +9,7 @@ import torch
 
 import inverse.spread as spread_module
 from inverse.metrics import diversity
+from inverse.pitch_check import PitchCheck
 from inverse.sampling import Candidates, SamplingConfig
 from inverse.spread import SAME, drawn_forms, farthest_forms, spread_out
 from inverse.target import Scores, Target, score
@@ -125,3 +126,24 @@ def test_a_form_that_lowers_the_best_mss_is_kept_only_where_the_others_stay_with
     assert not torch.equal(after.params[1:], before.params[1:])  # the other two take their farthest forms
     assert torch.equal(after.params[0], before.params[0]) is not kept
     assert float(after.mss.max()) <= 1.5 * float(after.mss.min())
+
+
+def test_a_candidate_on_the_targets_pitch_keeps_its_form_where_the_new_one_reads_off_it(patches, monkeypatch):
+    """Forms that sound the same by the distances but that the pitch tracker reads an octave off are not kept."""
+    params = patches[:3]
+    mss = torch.tensor([1.0, 1.1, 1.2])
+
+    def fake_scores(values: torch.Tensor) -> Scores:
+        n = len(values)
+        return Scores(values, values, values, torch.zeros(n, 8), torch.zeros(n, 2, 2), torch.zeros(n, 3))
+
+    key = PARAM_INDEX["amp_env_attack"]
+    monkeypatch.setattr(spread_module, "score", lambda rows, target, render_path="auto": fake_scores(
+        mss[[int((params[:, key] == row[key]).nonzero()[0, 0]) for row in rows]]))
+    checked = PitchCheck(220.0, torch.full((3,), 220.0), torch.ones(3, dtype=torch.bool))
+    before = Candidates(params, fake_scores(mss), torch.arange(3), True, params[0], checked)
+    monkeypatch.setattr(spread_module, "candidate_pitch", lambda audio: torch.full((len(audio),), 440.0))
+    assert spread_out(before, None, SamplingConfig(spread=4)) is before
+    monkeypatch.setattr(spread_module, "candidate_pitch", lambda audio: torch.full((len(audio),), 221.0))
+    after = spread_out(before, None, SamplingConfig(spread=4))
+    assert not torch.equal(after.params, before.params) and bool(after.pitch.agrees.all())
