@@ -16,8 +16,8 @@ Three kinds (see the README's signal flow):
 
 :func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
 patch, the different patches that (1)-(3) say should sound like it; :func:`forms` lists every way (1) and (2)
-together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew). Callers render them and keep those
-that still match (``inverse`` does), because "nearly" is decided by ear, not here.
+together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew). Callers render them and
+keep those that still match (``inverse`` does), because "nearly" is decided by ear, not here.
 """
 
 from __future__ import annotations
