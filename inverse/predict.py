@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from inverse import checkpoint
+from inverse.differences import heard_changes
 from inverse.figures import comparison_figure
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
@@ -56,12 +57,13 @@ class Prediction:
         return self.target.notes
 
     def differences(self, rank: int, top: int = 3) -> str:
-        """How candidate ``rank`` (0-based) differs from the best: its largest normalised changes."""
+        """How candidate ``rank`` (0-based) differs from the best: its largest normalised changes that can be
+        heard, its slots in the order closest to the best's (:func:`inverse.differences.heard_changes`)."""
         if rank == 0:
             return "(best)"
-        delta = self.candidates.params[rank] - self.candidates.params[0]
-        order = torch.argsort(delta.abs(), descending=True)[:top]
-        return ", ".join(f"{PARAM_NAMES[i]} {float(delta[i]):+.2f}" for i in order.tolist())
+        row, order = heard_changes(self.candidates.params, rank)
+        best = self.candidates.params[0]
+        return ", ".join(f"{PARAM_NAMES[i]} {float(row[i] - best[i]):+.2f}" for i in order[:top])
 
     def table(self) -> str:
         c = self.candidates

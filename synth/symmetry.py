@@ -46,6 +46,12 @@ def permute_slots(params: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
     return out
 
 
+def kept_orders(patch: torch.Tensor) -> tuple[tuple[int, ...], ...]:
+    """The slot orders that keep the sound of ``patch`` ``Tensor[100]``, the identity first: all six without ring
+    modulation, else the 1-2 swap only (ring modulation multiplies oscillators 1 and 2)."""
+    return (PERMUTATIONS[0], (1, 0, 2)) if float(patch[PARAM_INDEX["ring_level"]]) > _QUIET else PERMUTATIONS
+
+
 def slot_permutations(params: torch.Tensor) -> torch.Tensor:
     """All 6 slot orders of ``params`` ``Tensor[B, 100]``: ``Tensor[6, B, 100]`` (identity first)."""
     return torch.stack([permute_slots(params, order) for order in PERMUTATIONS])
@@ -181,8 +187,7 @@ def forms(patch: torch.Tensor) -> torch.Tensor:
     pitched = [patch] + [moved for octaves in (1, -1) if (moved := _note_moved(patch, octaves)) is not None]
     written = pitched + [moved for p in pitched for slot in SLOT_NAMES
                          if (moved := _octave_as_semitones(p, slot)) is not None]
-    orders = [(0, 1, 2), (1, 0, 2)] if float(patch[PARAM_INDEX["ring_level"]]) > _QUIET else PERMUTATIONS
-    found = torch.stack([permute_slots(p, order) for p in written for order in orders])
+    found = torch.stack([permute_slots(p, order) for p in written for order in kept_orders(patch)])
     repeated = (found[:, None] == found[None]).all(dim=2).tril(diagonal=-1).any(dim=1)  # equals an earlier row
     return found[~repeated]
 
@@ -199,9 +204,7 @@ def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 
     if patch.shape != (NUM_PARAMS,):
         raise ValueError(f"expected one patch of shape (100,), got {tuple(patch.shape)}")
     found: list[torch.Tensor] = []
-    ring_on = float(patch[PARAM_INDEX["ring_level"]]) > _QUIET
-    orders = [(1, 0, 2)] if ring_on else PERMUTATIONS[1:]
-    found += [permute_slots(patch, order) for order in orders]
+    found += [permute_slots(patch, order) for order in kept_orders(patch)[1:]]
     for slot in SLOT_NAMES:
         moved = _octave_as_semitones(patch, slot)
         if moved is not None:

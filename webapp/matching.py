@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from inverse.differences import heard_changes
 from inverse.predict import Prediction, Predictor
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
@@ -28,7 +29,6 @@ from synth.errors import InputError
 from synth.params import PARAM_SPECS
 from synth.patch import patch_to_dict
 from synth.pitch import CENTS_TOLERANCE
-from synth.symmetry import inaudible
 from webapp.media import data_uri, spectrogram_png, wav_bytes
 from webapp.uploads import MAX_UPLOAD_MB, check_audible, display_name, upload_kind
 
@@ -90,16 +90,15 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
 
 def differences(params: torch.Tensor, rank: int, top: int = 3) -> list[tuple[str, str, str]]:
     """The ``top`` audible parameters in which candidate ``rank`` (0-based) differs most from the best (largest
-    normalised change; a parameter that neither can be heard in, :func:`synth.symmetry.inaudible`, is skipped),
+    normalised change, its slots in the order closest to the best's; a parameter that neither can be heard in is
+    skipped: :func:`inverse.differences.heard_changes`),
     as ``(name, best's value, this one's value)`` in the units people use."""
     if rank == 0:
         return []
-    silent = set(inaudible(params[0])) & set(inaudible(params[rank]))
-    delta = (params[rank] - params[0]).abs()
-    order = [i for i in torch.argsort(delta, descending=True).tolist() if i not in silent and
-             PARAM_SPECS[i].format(float(params[rank, i])) != PARAM_SPECS[i].format(float(params[0, i]))]
-    return [(PARAM_SPECS[i].name, PARAM_SPECS[i].format(float(params[0, i])),
-             PARAM_SPECS[i].format(float(params[rank, i]))) for i in order[:top]]
+    row, order = heard_changes(params, rank)
+    shown = [(PARAM_SPECS[i].name, PARAM_SPECS[i].format(float(params[0, i])), PARAM_SPECS[i].format(float(row[i])))
+             for i in order]
+    return [item for item in shown if item[1] != item[2]][:top]
 
 
 def result_page(result: MatchResult) -> str:

@@ -1,0 +1,31 @@
+"""How a returned candidate differs from the best one, in what can be heard.
+
+The returned candidates are written in mutually distant forms (:mod:`inverse.spread`): their oscillator slots in
+other orders, their inaudible parameters drawn at random. A list of their largest parameter changes would then
+name slot swaps and settings nobody hears. So a candidate is compared with its slots in the order closest to the
+best one's (of the orders that keep its sound), and parameters that neither of the two lets you hear
+(:func:`synth.symmetry.inaudible`) are skipped.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from synth.symmetry import inaudible, kept_orders, permute_slots
+
+
+def aligned(row: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+    """``row`` ``Tensor[100]`` with its oscillator slots in the order (of those that keep its sound: all six
+    without ring modulation, else the 1-2 swap) closest to ``best``'s in mean |difference|."""
+    forms = torch.stack([permute_slots(row, order) for order in kept_orders(row)])
+    return forms[int((forms - best).abs().mean(dim=1).argmin())]
+
+
+def heard_changes(params: torch.Tensor, rank: int) -> tuple[torch.Tensor, list[int]]:
+    """Candidate ``rank`` of ``params`` ``Tensor[K, 100]`` aligned to the best (row 0; :func:`aligned`), and the
+    indices of the parameters it changes, largest normalised change first, without those neither can hear."""
+    row = aligned(params[rank], params[0])
+    silent = set(inaudible(params[0])) & set(inaudible(row))
+    delta = (row - params[0]).abs()
+    return row, [i for i in torch.argsort(delta, descending=True, stable=True).tolist()
+                 if i not in silent and float(delta[i]) > 0]

@@ -1,0 +1,30 @@
+"""A candidate's differences from the best are the audible ones: slot order and inaudible settings do not count."""
+
+import torch
+
+from inverse.differences import aligned, heard_changes
+from synth.params import PARAM_INDEX
+from synth.prior import draw
+from synth.symmetry import permute_slots
+
+
+def test_a_slot_swapped_candidate_with_redrawn_inaudible_settings_differs_only_where_it_is_heard():
+    best = draw(41, 0, 1, prior="2")[0]
+    best[PARAM_INDEX["ring_level"]] = 0.0
+    best[PARAM_INDEX["delay_mix"]] = 0.0  # delay settings cannot be heard
+    other = permute_slots(best, (2, 0, 1))
+    other[PARAM_INDEX["delay_time"]] = 1.0 - float(best[PARAM_INDEX["delay_time"]])
+    other[PARAM_INDEX["filter_cutoff"]] = float(best[PARAM_INDEX["filter_cutoff"]]) + 0.02
+    changed = (aligned(other, best) != best).nonzero()[:, 0].tolist()
+    assert changed == sorted([PARAM_INDEX["delay_time"], PARAM_INDEX["filter_cutoff"]])  # slots back in order
+    row, order = heard_changes(torch.stack([best, other]), 1)
+    assert order == [PARAM_INDEX["filter_cutoff"]]
+    assert abs(float(row[order[0]] - best[order[0]]) - 0.02) < 1e-6
+
+
+def test_with_ring_modulation_oscillator_3_is_never_swapped_in():
+    best = draw(42, 0, 1, prior="2")[0]
+    best[PARAM_INDEX["ring_level"]] = 0.5
+    other = permute_slots(best, (2, 1, 0))  # not a sound-keeping order with ring modulation
+    assert not torch.equal(aligned(other, best), best)
+    assert torch.equal(aligned(permute_slots(best, (1, 0, 2)), best), best)
