@@ -15,8 +15,9 @@ same as the one chosen (match and MSS distances to the target each at most ``SAM
 ten's best MSS never higher, every one within 1.5x of it, and a candidate on the target's pitch still on it by
 the pitch check's tracker), and keeps the originals when the kept forms would not raise the set's diversity. On
 the held-out set a first version without the pitch rule and the best-MSS rule turned one first candidate's
-reading an octave up (a slot swap of a weak match) and raised best-of-10 MSS by 0.1 %. The candidates' sounds, order
-and pitch check stay as they were; only how they are written changes.
+reading an octave up (a slot swap of a weak match) and raised best-of-10 MSS by 0.1 %. The candidates' sounds and
+pitch groups stay as they were (a form may move a candidate by up to ``SAME`` in match order, so they are sorted
+again); only how they are written changes.
 """
 
 from __future__ import annotations
