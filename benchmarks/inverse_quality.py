@@ -107,6 +107,7 @@ from inverse.sampling import (  # noqa: E402
     select_diverse,
 )
 from inverse.target import Scores, Target, load_any_target, score  # noqa: E402
+from synth.errors import positive_float  # noqa: E402
 from synth.params import canonicalize  # noqa: E402
 from synth.pitch import CENTS_TOLERANCE, PitchConfig, estimate_pitch, pitch_agreement, pyin_pitch  # noqa: E402
 from synth.prior import draw  # noqa: E402
@@ -268,7 +269,8 @@ def _hybrid(context: Context, target: Target, truth: torch.Tensor | None) -> Can
 def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None) -> Candidates:
     pool = scored_pool(context.model, target, context.config, context.render_path, flow_net(context),
                        retrieval_index(context))
-    config = RefineConfig(method="gradient", steps=context.options.refine_steps, seed=context.config.seed)
+    config = RefineConfig(method="gradient", steps=context.options.refine_steps, lr=context.options.refine_lr,
+                          seed=context.config.seed)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
@@ -825,6 +827,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"index rows added to the hybrid methods' pool (default {SamplingConfig.retrieved})")
     parser.add_argument("--refine-steps", type=positive, default=RefineConfig.steps,
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
+    parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
+                        help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--render", choices=("fast", "eager"), default="fast",
@@ -988,6 +992,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
+                                "refine_lr": args.refine_lr,
                                 "index_data": index.info["data"], "flow": args.flow}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):
