@@ -28,6 +28,11 @@ def diversity(params: torch.Tensor) -> float:
     return float(gaps.sum() / (k * (k - 1)))
 
 
+def closest_pair(params: torch.Tensor) -> float:
+    """The smallest mean |difference| between two rows of ``params`` ``Tensor[K, 100]`` (K >= 2)."""
+    return float((params[:, None] - params[None]).abs().mean(dim=2).fill_diagonal_(float("inf")).min())
+
+
 def candidate_metrics(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor | None = None,
                       distance_db: torch.Tensor | None = None, truth: torch.Tensor | None = None) -> dict[str, float]:
     """Metrics of ``K`` candidates (``Tensor[K, 100]``) from their distances to the target, each ``Tensor[K]``:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from inverse.flow import FlowNet
+from inverse.metrics import closest_pair
 from inverse.model import InverseModel
 from inverse.pitch_check import PitchCheck, check_pitch
 from inverse.retrieval import RetrievalIndex
@@ -221,9 +222,7 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
         if i not in chosen:
             chosen.append(i)
     chosen.sort(key=lambda i: (float(match[i]), i))
-    rows = params[chosen]
-    apart = (rows[:, None] - rows[None]).abs().mean(dim=2).fill_diagonal_(float("inf"))
-    return chosen, all_eligible and (len(chosen) < 2 or float(apart.min()) >= min_distance)
+    return chosen, all_eligible and (len(chosen) < 2 or closest_pair(params[chosen]) >= min_distance)
 
 
 def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: SamplingConfig,

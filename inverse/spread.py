@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from inverse.metrics import diversity
+from inverse.metrics import closest_pair, diversity
 from inverse.pitch_check import candidate_pitch
 from inverse.target import Scores, Target, score
 from synth.pitch import pitch_agreement
@@ -112,8 +112,8 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
     changed, judged = changed[same], judged.select(same.nonzero()[:, 0])
     new_params = candidates.params.clone()
     new_params[changed] = params[changed]
-    closest = min(config.min_distance, _closest_pair(candidates.params))
-    if diversity(new_params) <= diversity(candidates.params) or _closest_pair(new_params) < closest:
+    closest = min(config.min_distance, closest_pair(candidates.params))
+    if diversity(new_params) <= diversity(candidates.params) or closest_pair(new_params) < closest:
         return candidates
     columns = {}
     for name, column in vars(candidates.scores).items():
@@ -130,8 +130,3 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
 def _outside(mss: torch.Tensor, within: float) -> bool:
     """Whether any of ``mss`` ``Tensor[K]`` is above ``within`` x the lowest."""
     return bool((mss > within * mss.min()).any())
-
-
-def _closest_pair(params: torch.Tensor) -> float:
-    """The smallest mean |difference| between two rows of ``params`` ``Tensor[K, 100]`` (K >= 2)."""
-    return float((params[:, None] - params[None]).abs().mean(dim=2).fill_diagonal_(float("inf")).min())
