@@ -17,7 +17,6 @@ import torch
 
 from inverse import checkpoint
 from inverse.differences import heard_changes
-from inverse.figures import comparison_figure
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
@@ -110,6 +109,8 @@ class Prediction:
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png."""
+        from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when files are written
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = [out / "candidates.json"]

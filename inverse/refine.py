@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from inverse.plain_adam import PlainAdam
 from inverse.sampling import Candidates, SamplingConfig, choose, expand_by_symmetry, select_diverse
 from inverse.target import Scores, Target, as_target, rendered_match, score
 from synth.params import CONTINUOUS_INDICES
@@ -64,7 +65,7 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
     target = as_target(target)
     params = params.detach().float()
     x = params[:, _CONTINUOUS].clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([x], lr=lr)
+    optimizer = PlainAdam(x, lr=lr)  # torch.optim.Adam's update without its 2.6 s import of torch._dynamo
     best, best_d = params.clone(), None
     for step in range(steps + 1):
         with torch.enable_grad():  # also when the caller runs under torch.no_grad()
@@ -80,7 +81,7 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
             best[better], best_d[better] = current.detach()[better], seen[better]
         if step == steps or (deadline is not None and time.perf_counter() >= deadline):
             break
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         total.backward()
         optimizer.step()
     return best, best_d
