@@ -1,8 +1,8 @@
 """Adam for one tensor, without ``torch.optim``: the optimiser of gradient refinement.
 
 ``torch.optim``'s optimisers import ``torch._dynamo`` on first use (their ``__init__`` and ``step`` are
-wrapped to keep the compiler out), which costs ~2.6 s in every fresh process: a fifth of an ``inverse
-predict`` answer on the 2-core machine. Refinement needs nothing of it, so :class:`PlainAdam` performs the
+wrapped to keep the compiler out): ``inverse predict`` took 1.3 s longer in every fresh process with it (20.9
+vs 19.6 s on the 2-core machine, README). Refinement needs nothing of it, so :class:`PlainAdam` performs the
 same update with the same tensor operations in the same order as ``torch.optim.Adam``'s single-tensor path
 (the one it takes on the CPU; no weight decay, amsgrad or maximize): the same bytes, tested against it.
 """

@@ -65,7 +65,7 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
     target = as_target(target)
     params = params.detach().float()
     x = params[:, _CONTINUOUS].clone().requires_grad_(True)
-    optimizer = PlainAdam(x, lr=lr)  # torch.optim.Adam's update without its 2.6 s import of torch._dynamo
+    optimizer = PlainAdam(x, lr=lr)  # torch.optim.Adam's update without its import of torch._dynamo
     best, best_d = params.clone(), None
     for step in range(steps + 1):
         with torch.enable_grad():  # also when the caller runs under torch.no_grad()
