@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="The fast render is the synth compiled ahead of time (AOTInductor) for this "
                                         "machine, torch version and synth version, kept in a cache folder "
                                         "($SYNTH_CACHE_DIR, else ~/.cache/inverse-synth): the voice (1-2 minutes on 2 "
-                                        "cores) and its gradient (2-4 minutes). Once built, `inverse predict`, "
+                                        "cores) and its gradient (3-6 minutes). Once built, `inverse predict`, "
                                         "`inverse search` and `python -m dataset_gen` render with it; a stale build "
                                         "(other torch, synth or CPU) is never used.")
     p.add_argument("action", choices=("status", "build", "clear"),

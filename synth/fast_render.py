@@ -3,10 +3,13 @@
 ``torch.compile`` makes the voice ~4x faster but costs ~35 s of tracing and compilation in every new
 process. This module compiles the voice's signal path once per machine into a shared library (an
 AOTInductor ``.pt2`` package, ~1-2 minutes on 2 cores) and loads it in about a second in any later process.
-Two libraries, built on demand: ``voice`` (parameters -> audio) and ``vjp`` (the voice's vector-Jacobian
-product: parameters and a gradient of the audio -> the gradient of the parameters, from the joint forward
-and backward graph that ``aot_export_module`` traces; 2-4 more minutes to build, ~2x faster than eager
-autograd). With both, the fast path is differentiable (:class:`_Differentiable`): gradient refinement uses it.
+Two libraries, built on demand: ``voice`` (parameters -> audio) and ``gradient`` (two models: ``forward``,
+parameters -> audio and the residuals its backward pass needs, and ``backward``, residuals and a gradient of
+the audio -> the gradient of the parameters; split by AOTAutograd's min-cut partitioner,
+:func:`synth.aot_compile.gradient_pair`; 3-6 more minutes to build). With both, the fast path is
+differentiable (:class:`_Differentiable`): gradient refinement uses it. A forward and backward pass of 16 rows
+take about half of eager autograd's time (``benchmarks/gradient_speed.py``) and half of what the library
+before it took (a vector-Jacobian product of the joint graph, which ran the forward pass again).
 
 A cache entry is keyed by everything that changes what its library computes or whether it runs here: the
 library, ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size
@@ -50,7 +53,8 @@ from synth.spectrogram import DEFAULT_CONFIG
 FORMAT = "inverse-synth fast render 1"
 PACKAGE = "compiled.pt2"
 META = "meta.json"
-KINDS = ("voice", "vjp")
+KINDS = ("voice", "gradient")
+RETIRED_KINDS = ("vjp",)  # libraries of earlier versions: never loaded, removed by clear()
 #: Render paths: ``eager`` (PyTorch ops, differentiable), ``fast`` (this module; built on first use),
 #: ``auto`` (``fast`` when already built for this machine, else ``eager``; never builds).
 RENDER_PATHS = ("eager", "fast", "auto")
@@ -123,7 +127,7 @@ def _locked(root: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-BUILD_MINUTES = {"voice": "1-2", "vjp": "2-4"}  # on 2 CPU cores
+BUILD_MINUTES = {"voice": "1-2", "gradient": "3-6"}  # on 2 CPU cores
 
 
 def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] | None = None,
@@ -168,7 +172,7 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
 def clear() -> int:
     """Remove every fast-render entry in the cache folder (any key); returns how many were removed."""
     root = cache_root()
-    entries = sorted(e for kind in KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
+    entries = sorted(e for kind in KINDS + RETIRED_KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
     with _locked(root):
         for entry in entries:
             shutil.rmtree(entry, ignore_errors=True)
@@ -177,8 +181,8 @@ def clear() -> int:
 
 
 @lru_cache(maxsize=4)
-def _load(entry: Path) -> Callable[..., torch.Tensor]:
-    """The compiled library of a ready entry: ``f(*tensors) -> Tensor`` on ``CHUNK_ROWS``-row tensors.
+def _load(entry: Path, model: str = "model") -> Callable[..., list[torch.Tensor]]:
+    """Model ``model`` of a ready entry's package: ``f(*tensors) -> [Tensor, ...]`` on ``CHUNK_ROWS``-row tensors.
 
     Called through the package loader directly (~20 ms): ``torch._inductor.aoti_load_package`` first
     re-derives the CPU's SIMD level by compiling and running ten test programs (~25 s on 2 cores), which
@@ -187,41 +191,50 @@ def _load(entry: Path) -> Callable[..., torch.Tensor]:
     package = str(entry / PACKAGE)
     loader_type = getattr(getattr(torch._C, "_aoti", None), "AOTIModelPackageLoader", None)
     if loader_type is None:  # another torch layout: the public (slower) loader
-        compiled = torch._inductor.aoti_load_package(package)
-        return lambda *tensors: compiled(*tensors)
-    loader = loader_type(package, "model", False, 1, -1)
-    return lambda *tensors: loader.boxed_run(list(tensors))[0]
+        compiled = torch._inductor.aoti_load_package(package, model_name=model)
+        return lambda *tensors: list(compiled(*tensors))
+    loader = loader_type(package, model, False, 1, -1)
+    return lambda *tensors: loader.boxed_run(list(tensors))
 
 
-def _chunked(function: Callable, *tensors: torch.Tensor) -> torch.Tensor:
-    """``function`` over rows in chunks of ``CHUNK_ROWS`` (the last one padded with copies of its first row)."""
+def _chunks(x: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
+    """``Tensor[B, ...]`` in ``CHUNK_ROWS``-row chunks, each with its number of real rows (the last one padded
+    with copies of its first row, so every chunk has the compiled shape)."""
     from synth.voice import CHUNK_ROWS
 
-    outputs = []
-    for chunk in zip(*(t.split(CHUNK_ROWS) for t in tensors)):
-        rows = chunk[0].shape[0]
+    chunks = []
+    for chunk in x.split(CHUNK_ROWS):
+        rows = chunk.shape[0]
         if rows < CHUNK_ROWS:
-            chunk = [torch.cat([c, c[:1].expand(CHUNK_ROWS - rows, -1)]) for c in chunk]
-        outputs.append(function(*(c.contiguous() for c in chunk))[:rows])
-    return torch.cat(outputs)
+            chunk = torch.cat([chunk, chunk[:1].expand(CHUNK_ROWS - rows, *chunk.shape[1:])])
+        chunks.append((chunk.contiguous(), rows))
+    return chunks
 
 
 class _Differentiable(torch.autograd.Function):
-    """The fast voice, with the fast vector-Jacobian product as its backward pass."""
+    """The fast voice with its compiled gradient: the ``gradient`` library's ``forward`` model renders and keeps
+    its residuals (~9 MB per row, until the backward pass), its ``backward`` model turns them and the audio's
+    gradient into the parameters' gradient. The audio is the ``voice`` library's, bit for bit, on this machine
+    (``tests/synth/test_fast_render.py``)."""
 
     @staticmethod
-    def forward(params: torch.Tensor, voice: Path, vjp: Path) -> torch.Tensor:
-        return _chunked(_load(voice), params)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        ctx.save_for_backward(inputs[0])
-        ctx.vjp = inputs[2]
+    def forward(ctx, params: torch.Tensor, gradient: Path) -> torch.Tensor:
+        model = _load(gradient, "forward")
+        audio, ctx.residuals = [], []
+        for chunk, rows in _chunks(params):
+            outputs = model(chunk)
+            audio.append(outputs[0][:rows])
+            ctx.residuals.append(outputs[1:])
+        ctx.gradient = gradient
+        return torch.cat(audio)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (params,) = ctx.saved_tensors
-        return _chunked(_load(ctx.vjp), params, grad.to(torch.float32)), None, None
+        model = _load(ctx.gradient, "backward")
+        chunks = _chunks(grad.to(torch.float32))
+        result = torch.cat([model(*residuals, chunk)[0][:rows] for residuals, (chunk, rows)
+                            in zip(ctx.residuals, chunks)])
+        return result, None
 
 
 @dataclass(frozen=True)
@@ -229,16 +242,16 @@ class FastVoice:
     """A loaded fast render: ``FastVoice.load()(params: Tensor[B, 100]) -> Tensor[B, N]`` float32 audio.
 
     ``params`` as for :func:`synth.render` (validated there); runs on the CPU. Differentiable when the
-    ``vjp`` library is loaded too (``vjp`` is not None).
+    ``gradient`` library is loaded too (``gradient`` is not None).
     """
 
     voice: Path
-    vjp: Path | None = None
+    gradient: Path | None = None
 
     @classmethod
     def load(cls, build_if_needed: bool = False, log: Callable[[str], None] | None = None,
              gradients: bool = False) -> FastVoice:
-        """This machine's fast render, with the ``vjp`` library when it is ready or ``gradients`` asks for it.
+        """This machine's fast render, with the ``gradient`` library when it is ready or ``gradients`` asks for it.
         With ``build_if_needed`` what is missing is built first; otherwise a missing or stale library raises
         ``FileNotFoundError``."""
         for kind in KINDS if gradients else ("voice",):
@@ -247,22 +260,23 @@ class FastVoice:
                     raise FileNotFoundError(f"the fast render ({kind}) is not built for this machine "
                                             f"({state(kind)}); build it with `python -m synth fast-render build`")
                 build(kind, log=log)
-        return cls(entry_dir("voice"), entry_dir("vjp") if state("vjp") == "ready" else None)
+        return cls(entry_dir("voice"), entry_dir("gradient") if state("gradient") == "ready" else None)
 
     def __call__(self, params: torch.Tensor) -> torch.Tensor:
         params = params.to(device="cpu", dtype=torch.float32)
         if params.requires_grad and torch.is_grad_enabled():
-            if self.vjp is None:
+            if self.gradient is None:
                 raise RuntimeError("the fast render's gradient library is not built (`python -m synth fast-render "
                                    "build`); render on the eager path for gradients")
-            return _Differentiable.apply(params, self.voice, self.vjp)
+            return _Differentiable.apply(params, self.gradient)
         with torch.no_grad():
-            return _chunked(_load(self.voice), params)
+            model = _load(self.voice)
+            return torch.cat([model(chunk)[0][:rows] for chunk, rows in _chunks(params)])
 
 
 def resolve(path: str, log: Callable[[str], None] | None = None, gradients: bool = False) -> str:
     """The render path a request means here: ``auto`` -> ``fast`` when built for this machine (with
-    ``gradients``: its ``vjp`` library too), else ``eager``; ``fast`` builds what is missing first (and falls
+    ``gradients``: its ``gradient`` library too), else ``eager``; ``fast`` builds what is missing first (and falls
     back to ``eager``, saying so through ``log``, where this machine cannot build it, e.g. without a C++
     compiler). Raises ``ValueError`` for an unknown path."""
     if path not in RENDER_PATHS:
