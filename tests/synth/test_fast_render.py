@@ -1,9 +1,9 @@
 """The fast (ahead-of-time compiled) render: batch and thread invariance, agreement with the eager path (audio
 and gradients), the cache (a stale entry is rebuilt, never loaded) and ``python -m synth fast-render``.
 
-The real build lands in this machine's cache (``~/.cache/inverse-synth``) like any user's, so it costs 3-6
-minutes once per machine and torch version, and nothing afterwards; the cache tests use a temporary cache
-folder and a stand-in compiler, since what they test is the cache's bookkeeping.
+The real build lands in this machine's cache (``~/.cache/inverse-synth``) like any user's, so it costs 4-8
+minutes (the voice 1-2, its gradient 3-6) once per machine and torch version, and nothing afterwards; the cache
+tests use a temporary cache folder and a stand-in compiler, since what they test is the cache's bookkeeping.
 """
 
 import json
