@@ -270,7 +270,7 @@ def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None
     pool = scored_pool(context.model, target, context.config, context.render_path, flow_net(context),
                        retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, lr=context.options.refine_lr,
-                          seed=context.config.seed)
+                          seed=context.config.seed, retune=context.options.retune)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
@@ -829,6 +829,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
+    parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
+                        help=f"best starting points retuned before hybrid_refined's steps "
+                             f"(default {RefineConfig.retune})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--render", choices=("fast", "eager"), default="fast",
@@ -992,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
-                                "refine_lr": args.refine_lr,
+                                "refine_lr": args.refine_lr, "retune": args.retune,
                                 "index_data": index.info["data"], "flow": args.flow}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):

@@ -92,7 +92,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     _check_out(args)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
-                          seed=args.seed)
+                          seed=args.seed, retune=args.retune)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
     index = None if args.index == "none" else (args.index or "auto")
     predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow, index=index)
@@ -344,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
+    p.add_argument("--retune", type=non_negative_int, default=RefineConfig.retune,
+                   help="before refining, search the oscillators' octave and semitone offsets of this many of the best "
+                        "starting points, one change at a time (up to 84 renders each; "
+                        f"default {RefineConfig.retune})")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",

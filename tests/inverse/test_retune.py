@@ -1,0 +1,59 @@
+"""Retuning: the single changes of the heard oscillators' pitch offsets, and a candidate one interval off found back."""
+
+import torch
+
+from inverse.refine import RefineConfig
+from inverse.retune import interval_changes, retune
+from inverse.target import Target, score
+from synth.params import PARAM_INDEX, PARAM_SPECS
+from synth.prior import draw
+from synth.voice import render
+
+OFFSETS = [PARAM_INDEX[f"osc{k}_{field}"] for k in (1, 2, 3) for field in ("octave", "semitone")]
+
+
+def offsets_in_semitones(patch: torch.Tensor) -> list[int]:
+    """Each oscillator's total offset, 12 x octave + semitone (indices from the bottom of their ranges)."""
+    index = [min(PARAM_SPECS[i].choices - 1, int(float(patch[i]) * PARAM_SPECS[i].choices)) for i in OFFSETS]
+    return [12 * index[2 * k] + index[2 * k + 1] for k in range(3)]
+
+
+def one_oscillator_patch() -> torch.Tensor:
+    """A musical-prior patch with only its first oscillator heard (no ring modulation, no analog drift)."""
+    patch = draw(5, 0, 1, prior="2")[0]
+    for name in ("osc2_level", "osc3_level", "ring_level", "analog_drift"):
+        patch[PARAM_INDEX[name]] = 0.0
+    patch[PARAM_INDEX["osc1_level"]] = 0.8
+    return patch
+
+
+def test_interval_changes_change_one_heard_oscillator_once_per_new_offset():
+    patch = one_oscillator_patch()
+    variants = interval_changes(patch)
+    before = offsets_in_semitones(patch)
+    totals = [offsets_in_semitones(v)[0] for v in variants]
+    assert len(totals) == len(set(totals)) and before[0] not in totals  # every new total offset once
+    assert 24 <= len(totals) <= 28  # 4 octaves + 24 semitones, less the totals that coincide
+    changed = (variants != patch).sum(dim=1)
+    assert torch.all((changed >= 1) & (changed <= 2))  # one oscillator's octave and/or semitone, nothing else
+    assert all(offsets_in_semitones(v)[1:] == before[1:] for v in variants)  # silent oscillators are left alone
+    everything = draw(6, 0, 1, prior="1")[0]
+    everything[PARAM_INDEX["osc1_level"]] = everything[PARAM_INDEX["osc2_level"]] = 0.5
+    everything[PARAM_INDEX["osc3_level"]] = 0.5
+    assert 3 * 24 <= interval_changes(everything).shape[0] <= 3 * 28
+
+
+def test_a_candidate_a_fifth_off_is_retuned_to_the_target_and_never_made_worse():
+    patch = one_oscillator_patch()
+    semitone = PARAM_INDEX["osc1_semitone"]
+    index = min(24, int(float(patch[semitone]) * 25))
+    moved = patch.clone()
+    moved[semitone] = ((index + 7 if index + 7 <= 24 else index - 7) + 0.5) / 25  # a fifth up (or down)
+    target = Target.from_audio(render(moved[None])[0])
+    start = torch.stack([patch, moved])
+    match = score(start, target).match
+    retuned, after = retune(start, match, target, render_path="eager")
+    assert offsets_in_semitones(retuned[0]) == offsets_in_semitones(moved)  # the fifth found (values re-centred)
+    assert float(after[0]) < 0.01 < float(match[0])
+    assert torch.equal(retuned[1], moved) and float(after[1]) == float(match[1])  # already right: kept as it was
+    assert RefineConfig(retune=1).retune == 1
