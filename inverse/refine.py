@@ -42,7 +42,7 @@ class RefineConfig:
     sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units
     seed: int = 0  # cmaes: sampler seed (candidate k uses seed + k)
     rows: int = 16  # best mutually different pool rows refined: one chunk of the render (synth.voice.CHUNK_ROWS)
-    retune: int = 0  # of those, the best retuned first (inverse.retune: their oscillators' discrete pitch offsets)
+    retune: int = 0  # best refined ones retuned after (inverse.retune: their oscillators' discrete pitch offsets)
 
     def validate(self) -> None:
         if self.method not in REFINE_METHODS:
@@ -128,9 +128,9 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
                       config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto") -> Candidates:
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
-    mutually different rows (``sampling.min_distance`` apart; one chunk of the render; the best ``config.retune`` of
-    them retuned first, :func:`inverse.retune.retune`), render and score the refined ones, expand the best
-    ``sampling.expand`` of refined and pool rows by the synth's symmetries
+    mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the refined
+    ones (the best ``config.retune`` of them retuned, :func:`inverse.retune.retune`, what that finds added), expand
+    the best ``sampling.expand`` of refined and pool rows by the synth's symmetries
     (:func:`~inverse.sampling.expand_by_symmetry`) and choose ``sampling.samples`` that sound alike and differ in
     parameters (:func:`~inverse.sampling.choose`). With method ``none``, only the choice.
 
@@ -139,7 +139,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     refined rows and their starting points were, best-of-10 MSS unchanged on 59 of 60 targets); on a clearly
     pitched target the pitch check then replaces those off its pitch (:func:`~inverse.pitch_check.check_pitch`;
     on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
-    ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., variants...]``.
+    ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
+    variants...]``.
     """
     config.validate()
     target = as_target(target)
@@ -150,9 +151,6 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
     params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
     first = params[:len(starts)]
-    if config.retune:  # the best starting points with their oscillators retuned (the originals stay in the pool)
-        count = min(config.retune, first.shape[0])
-        first = torch.cat([retune(first[:count], scores.match[:count], target, render_path)[0], first[count:]])
     if config.method == "gradient":
         refined, _ = refine_gradient(first, target, config.steps, config.lr, render_path=render_path)
     else:
@@ -160,5 +158,9 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
                                   config.seed, render_path=render_path)
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
+    if config.retune:  # the best refined ones with their oscillators retuned, beside them
+        best = torch.argsort(pool_scores.match[:refined.shape[0]], stable=True)[:config.retune]
+        found, found_scores = retune(refined[best], pool_scores.match[best], target, render_path)
+        pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
     return choose(pool, pool_scores, point, sampling, target, render_path)

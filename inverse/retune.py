@@ -6,7 +6,8 @@ target's sits a fifth keeps that interval through refinement, and so does a cand
 octave off. Retuning renders every single change of one heard oscillator's offset (a new octave, -2 .. +2, or a
 new semitone offset, -12 .. +12; changes that give a total offset already tried are rendered once), scores them
 against the target and keeps the best where it lowers the match distance. With three heard oscillators that is
-at most 3 x 28 = 84 renders per candidate.
+at most 3 x 28 = 84 renders per candidate. :func:`inverse.refine.refine_candidates` retunes the best refined
+candidates and adds what it finds to the pool.
 
 Measured before it was built (8 validation targets, the best three returned candidates of each, up to two
 rounds): the best-of-10 MSS fell 3 % on average (0 .. 13 %), mostly by a semitone change of the second or third
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from inverse.target import Target, score
+from inverse.target import Scores, Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS
 from synth.symmetry import SLOT_NAMES, inaudible
 
@@ -52,19 +53,22 @@ def interval_changes(patch: torch.Tensor) -> torch.Tensor:
 
 
 def retune(params: torch.Tensor, match: torch.Tensor, target: Target, render_path: str = "auto"
-           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row of ``params`` ``Tensor[K, 100]`` (normalised; ``match`` ``Tensor[K]`` its match distances) replaced
-    by the best of its :func:`interval_changes` where that has a lower match distance to ``target``.
+           ) -> tuple[torch.Tensor, Scores]:
+    """For each row of ``params`` ``Tensor[K, 100]`` (normalised; ``match`` ``Tensor[K]`` its match distances), the
+    best of its :func:`interval_changes` where that has a lower match distance to ``target``.
 
-    Renders on ``render_path`` (:func:`synth.render`). Returns the new rows and their match distances, never worse
-    than the given ones."""
-    params, match = params.clone(), match.clone()
+    Renders on ``render_path`` (:func:`synth.render`). Returns those retuned rows ``Tensor[R, 100]`` (R <= K, in the
+    order of their sources) and their :class:`~inverse.target.Scores`."""
+    found, judged = [], []
     for k in range(params.shape[0]):
         variants = interval_changes(params[k])
         if variants.shape[0] == 0:
             continue
-        judged = score(variants, target, render_path=render_path).match
-        best = int(torch.argmin(judged))
-        if float(judged[best]) < float(match[k]):
-            params[k], match[k] = variants[best], judged[best]
-    return params, match
+        scores = score(variants, target, render_path=render_path)
+        best = int(torch.argmin(scores.match))
+        if float(scores.match[best]) < float(match[k]):
+            found.append(variants[best])
+            judged.append(scores.select([best]))
+    if not found:
+        return params[:0].clone(), score(params[:0], target, render_path=render_path)
+    return torch.stack(found), Scores.cat(judged)
