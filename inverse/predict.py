@@ -198,6 +198,8 @@ class Predictor:
         report(0.1, f"sampling, rendering and ranking {size} candidates")
         scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
         if refine.method != "none":
-            report(0.5, f"refining the best {min(refine.rows, scored[0].shape[0])} candidates ({refine.method})")
+            retuned = f", then retuning the best {refine.retune}" if refine.retune else ""
+            rows = min(refine.rows, scored[0].shape[0])
+            report(0.5, f"refining the best {rows} candidates ({refine.method}{retuned})")
         final = paths["refinement"] if refine.method != "none" else paths["ranking"]  # also the pitch check's
         return Prediction(target, refine_candidates(*scored, target, refine, config, final), paths)
