@@ -70,5 +70,5 @@ def retune(params: torch.Tensor, match: torch.Tensor, target: Target, render_pat
             found.append(variants[best])
             judged.append(scores.select([best]))
     if not found:
-        return params[:0].clone(), score(params[:0], target, render_path=render_path)
+        return params[:0].clone(), score(params[:0], target)
     return torch.stack(found), Scores.cat(judged)

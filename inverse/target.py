@@ -134,6 +134,10 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
     render when it is built on this machine.
     """
     target = as_target(target)
+    if params.shape[0] == 0:  # no rows (e.g. a search that found nothing): nothing rendered
+        n = DEFAULT_CONFIG.num_samples
+        return Scores(*(torch.zeros(0, *size) for size in ((), (), (), (n,), target.spectrogram.shape,
+                                                            target.features.shape.shape[1:])))
     parts = []
     for chunk in params.float().split(batch):
         audio = render(chunk, path=render_path)

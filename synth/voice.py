@@ -297,13 +297,15 @@ def render(params: torch.Tensor, path: str = "eager") -> torch.Tensor:
 
     check_params(params)
     params = params.to(torch.float32)
+    if path not in fast_render.RENDER_PATHS:
+        raise ValueError(f"unknown render path {path!r}; expected one of {', '.join(fast_render.RENDER_PATHS)}")
+    if params.shape[0] == 0:  # nothing to render (a search that found nothing): no FFT of zero rows
+        return params[:, :1].expand(-1, DEFAULT_CONFIG.num_samples) * 0.0  # Tensor[0, N], in the autograd graph
     gradients = params.requires_grad and torch.is_grad_enabled()
     if path == "auto":
         path = fast_render.resolve("auto", gradients=gradients) if params.device.type == "cpu" else "eager"
     if path == "eager":
         return _voice(str(params.device)).synthesize_chunked(params)
-    if path != "fast":
-        raise ValueError(f"unknown render path {path!r}; expected one of {', '.join(fast_render.RENDER_PATHS)}")
     if params.device.type != "cpu":
         raise ValueError(f"the fast render runs on the CPU; got params on {params.device} (use path='eager')")
     return fast_render.FastVoice.load(build_if_needed=True, log=note, gradients=gradients)(params)

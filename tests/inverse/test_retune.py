@@ -58,3 +58,12 @@ def test_a_candidate_a_fifth_off_is_retuned_to_the_target_and_a_right_one_is_lef
     assert float(judged.match[0]) < 0.01 < float(match[0])
     assert torch.equal(judged.match, score(found, target, render_path="eager").match)
     assert RefineConfig(retune=1).retune == 1
+
+
+def test_nothing_to_improve_gives_no_rows_and_empty_scores():
+    patch = one_oscillator_patch()
+    target = Target.from_audio(render(patch[None])[0])
+    found, judged = retune(patch[None], score(patch[None], target, render_path="eager").match, target,
+                           render_path="eager")
+    assert found.shape == (0, 100) and judged.match.shape == (0,) and judged.audio.shape == (0, 65408)
+    assert judged.spectrogram.shape == (0, 512, 512) and judged.shape.shape[0] == 0

@@ -60,6 +60,8 @@ def test_shape_dtype_and_range():
     assert audio.shape == (3, NUM_SAMPLES) and audio.dtype == torch.float32
     assert torch.isfinite(audio).all() and float(audio.abs().max()) <= 1.0
     assert (audio.abs().amax(dim=1) > 1e-3).all(), "prior patches should be audible"
+    for path in ("eager", "fast"):  # an empty batch is empty audio (no fast library loaded or built for it)
+        assert render(torch.zeros(0, 100), path=path).shape == (0, NUM_SAMPLES)
 
 
 def test_same_input_same_bits():
