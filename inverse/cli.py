@@ -300,8 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "--retrieved training patches nearest to it from the retrieval index, "
                                         "render and rank them all by how they sound, add pitch-aligned copies of "
                                         "the best and their variants by the synth's symmetries, refine the best 16 "
-                                        "mutually different ones (--refine), expand the refined by symmetry again "
-                                        "and print --samples that all sound close to the target (MSS within "
+                                        "mutually different ones (--refine) and retune the oscillators of the "
+                                        "best (--retune), expand the refined by symmetry again and print "
+                                        "--samples that all sound close to the target (MSS within "
                                         "--within x the best's) and differ as much as possible in parameters; "
                                         "where the target has a clear pitch, those off it are moved onto it where "
                                         "they stay as close, and those with its pitch come first.")
@@ -337,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "
-                        f"{RefineConfig.method}: best-of-10 MSS 14 %% lower for ~10 s)")
+                        f"{RefineConfig.method}: best-of-10 MSS 14 %% lower for ~10 s with 10 steps)")
     p.add_argument("--steps", type=positive_int, default=RefineConfig.steps,
                    help=f"--refine gradient: steps (default {RefineConfig.steps})")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
@@ -345,9 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,
                    help=f"--refine cmaes: renders per candidate (default {RefineConfig.budget})")
     p.add_argument("--retune", type=non_negative_int, default=RefineConfig.retune,
-                   help="before refining, search the oscillators' octave and semitone offsets of this many of the best "
-                        "starting points, one change at a time (up to 84 renders each; "
-                        f"default {RefineConfig.retune})")
+                   help="after refining, search the oscillators' octave and semitone offsets of this many of the best "
+                        "refined candidates, one change at a time (up to 84 renders, ~2 s, each), and add what sounds "
+                        f"closer to the pool (default {RefineConfig.retune}; 0: off)")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",

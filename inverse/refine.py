@@ -36,13 +36,18 @@ class RefineConfig:
     # none | gradient | cmaes. gradient by default: on 16 held-out targets it took the best-of-10 MSS of the
     # hybrid pool from 0.360 to 0.309 in ~10 s (20 steps: 0.293 in ~21 s; benchmarks/results/inverse_quality.md)
     method: str = "gradient"
-    steps: int = 10  # gradient: Adam steps (one render + backward pass per candidate each)
+    # gradient: Adam steps (one render + backward pass per candidate each). 15 with retune 1: on 60 validation targets
+    # best-of-10 MSS 6 % below 10 steps without retuning, in about the answer time 10 steps took before the perceptual
+    # match's backward pass got faster (benchmarks/results/refine_retune/)
+    steps: int = 15
     lr: float = 0.01  # gradient: Adam step size, in normalised parameter units
     budget: int = 32  # cmaes: renders per candidate
     sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units
     seed: int = 0  # cmaes: sampler seed (candidate k uses seed + k)
     rows: int = 16  # best mutually different pool rows refined: one chunk of the render (synth.voice.CHUNK_ROWS)
-    retune: int = 0  # best refined ones retuned after (inverse.retune: their oscillators' discrete pitch offsets)
+    # best refined ones retuned after (inverse.retune: their oscillators' discrete pitch offsets; ~2 s each). 1: with
+    # 10 steps, -1.8 % on 22 validation targets (15 better, 6 worse); 3 did no better than 1 on the first 10
+    retune: int = 1
 
     def validate(self) -> None:
         if self.method not in REFINE_METHODS:

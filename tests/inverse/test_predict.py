@@ -85,7 +85,7 @@ def test_same_seed_same_candidates(model, target):
 def test_predictor_writes_every_output(model, target, tmp_path):
     png = tmp_path / "target.png"
     write_png(png, quantize(target).numpy())
-    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2))
+    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2, retune=0))
     assert "rank" in prediction.table()
     files = prediction.write(tmp_path / "out")
     assert all(f.is_file() for f in files)
@@ -110,7 +110,7 @@ def predict_args(model, target, tmp_path):
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
     return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
-            "--expand", "1", "--steps", "2", "--no-pitch-check", "--json"]
+            "--expand", "1", "--steps", "2", "--retune", "0", "--no-pitch-check", "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:

@@ -57,7 +57,7 @@ def test_refined_candidates_are_ranked_within_tolerance_and_expanded(problem):
     target, start, before = problem
     sampling = SamplingConfig(pool=2, samples=4, min_distance=0.05, expand=1, pitch_check=False, spread=0)  # as chosen
     out = refine_candidates(start, score(start, target), start[0], target,
-                            RefineConfig(method="gradient", steps=2, lr=0.02), sampling)
+                            RefineConfig(method="gradient", steps=2, lr=0.02, retune=0), sampling)
     assert out.params.shape == (4, 100) and torch.all(out.match[1:] >= out.match[:-1])
     assert float(out.match[0]) <= float(before.min()) + 1e-6
     assert torch.all(out.mss <= sampling.within * out.mss.min() + 1e-6) or not out.diverse
@@ -72,7 +72,7 @@ def test_unrefined_pool_rows_stay_eligible_after_refinement(problem):
     target, start, before = problem
     sampling = SamplingConfig(pool=2, samples=3, expand=0, pitch_check=False)
     out = refine_candidates(start, score(start, target), start[0], target,
-                            RefineConfig(method="gradient", steps=1, lr=0.02, rows=1), sampling)
+                            RefineConfig(method="gradient", steps=1, lr=0.02, rows=1, retune=0), sampling)
     assert out.params.shape == (3, 100)  # refined best, its starting point and the unrefined other row
     other = int(torch.argmax(before))
     returned = out.params[out.pool_index == 2]

@@ -2,8 +2,9 @@
 
 import torch
 
-from inverse.refine import RefineConfig
+from inverse.refine import RefineConfig, refine_candidates
 from inverse.retune import interval_changes, retune
+from inverse.sampling import SamplingConfig
 from inverse.target import Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS
 from synth.prior import draw
@@ -67,3 +68,21 @@ def test_nothing_to_improve_gives_no_rows_and_empty_scores():
                            render_path="eager")
     assert found.shape == (0, 100) and judged.match.shape == (0,) and judged.audio.shape == (0, 65408)
     assert judged.spectrogram.shape == (0, 512, 512) and judged.shape.shape[0] == 0
+
+
+def test_refinement_adds_the_retuned_candidate_to_the_pool_it_chooses_from():
+    """refine_candidates with retune=1: the refined candidate a fifth off is retuned, and the retuned one, the closest
+    of all, is returned first (pool_index after the refined row and the pool). A tiny step size keeps the refined
+    note where it was (0.01 of note_pitch's range would move it by most of a semitone)."""
+    patch = one_oscillator_patch()
+    semitone = PARAM_INDEX["osc1_semitone"]
+    index = min(24, int(float(patch[semitone]) * 25))
+    target_patch = patch.clone()
+    target_patch[semitone] = ((index + 7 if index + 7 <= 24 else index - 7) + 0.5) / 25
+    target = Target.from_audio(render(target_patch[None])[0])
+    start = patch[None]
+    sampling = SamplingConfig(pool=1, samples=2, expand=0, pitch_check=False, spread=0)
+    out = refine_candidates(start, score(start, target, render_path="eager"), start[0], target,
+                            RefineConfig(steps=1, lr=1e-5, retune=1), sampling, render_path="eager")
+    assert int(out.pool_index[0]) == 2  # [refined, starting point, retuned]
+    assert offsets_in_semitones(out.params[0]) == offsets_in_semitones(target_patch) and float(out.match[0]) < 0.05
