@@ -12,9 +12,13 @@ on ``--rows`` prior patches (one compiled chunk by default, what refinement rend
    forward model, which keeps its residuals, then its backward model);
 2. a forward pass without gradients on each path, for scale;
 3. :func:`inverse.refine.refine_gradient` as ``inverse predict`` runs it (``--steps`` Adam steps on the
-   perceptual match distance to a target: another prior patch's audio) on each path.
+   perceptual match distance to a target: another prior patch's audio) on each path;
+4. the other half of a refinement step, the perceptual match distance's forward and backward pass on the rows'
+   audio: with :func:`synth.perceptual.stft_magnitude`'s hand-written backward, and with autograd's own
+   backward of ``torch.stft(...).abs()`` (what it replaced).
 
-Checks: the two paths' gradients (relative difference) and refinement's resulting distances.
+Checks: the two paths' gradients (relative difference), refinement's resulting distances, and the two match
+gradients (relative difference).
 Results: ``gradient_speed.json`` (every reading, machine, load average, command line) and ``gradient_speed.md``.
 """
 
@@ -40,11 +44,14 @@ from benchmarks.common import (  # noqa: E402
 )
 from inverse.refine import refine_gradient  # noqa: E402
 from inverse.target import Target  # noqa: E402
-from synth import fast_render, render  # noqa: E402
+from synth import fast_render, perceptual, render  # noqa: E402
 from synth.prior import draw  # noqa: E402
 
 NAME = "gradient_speed"
 PATHS = ("eager", "fast")
+STFTS = {"hand-written": perceptual.stft_magnitude,
+         "autograd": lambda audio, window, n_fft, hop: torch.stft(audio, n_fft, hop, window.numel(), window,
+                                                                  center=True, return_complex=True).abs()}
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -68,8 +75,21 @@ def measure(args: argparse.Namespace) -> dict:
     def refine(path: str) -> torch.Tensor:
         return refine_gradient(params, target, steps=args.steps, render_path=path)[1]
 
+    with torch.no_grad():
+        audio = render(params, path="fast")
+
+    def match(stft: str) -> torch.Tensor:
+        perceptual.stft_magnitude = STFTS[stft]
+        try:
+            wanted = audio.clone().requires_grad_(True)
+            perceptual.match_distance(perceptual.features(wanted), target.features, target.pitch_hz).sum().backward()
+        finally:
+            perceptual.stft_magnitude = STFTS["hand-written"]
+        return wanted.grad
+
     cases = {f"{kind} {path}": (fn, path) for kind, fn in (("forward+backward", backward), ("forward", forward),
                                                            ("refine", refine)) for path in PATHS}
+    cases |= {f"match {stft}": (match, stft) for stft in STFTS}
     readings = {name: [] for name in cases}
     for fn, path in cases.values():
         fn(path)  # warm-up: loads the compiled libraries
@@ -81,8 +101,10 @@ def measure(args: argparse.Namespace) -> dict:
             readings[name].append(timed(lambda fn=fn, path=path: fn(path)))
     grads = {path: backward(path) for path in PATHS}
     distances = {path: refine(path) for path in PATHS}
+    ours, reference = match("hand-written"), match("autograd")
     return {"timings": {name: summary(seconds) for name, seconds in readings.items()},
             "gradient_relative_difference": float((grads["fast"] - grads["eager"]).norm() / grads["eager"].norm()),
+            "match_gradient_relative_difference": float((ours - reference).norm() / reference.norm()),
             "refined_distance": {path: [round(float(d), 4) for d in distances[path]] for path in PATHS}}
 
 
@@ -104,6 +126,15 @@ def markdown(r: dict) -> str:
     lines += ["", f"Gradient of the fast path against eager autograd's: relative difference "
               f"{r['gradient_relative_difference']:.2e}. Mean match distance after refinement: eager "
               f"{mean['eager']:.4f}, fast {mean['fast']:.4f}.", ""]
+    ours, reference = t["match hand-written"], t["match autograd"]
+    lines += ["The perceptual match distance's forward+backward pass on the same rows' audio (the rest of a refinement "
+              "step):", "", "| STFT magnitude's backward | seconds |", "|---|---:|",
+              f"| autograd's, of `torch.stft(...).abs()` | {reference['median_s']:.3f} ({reference['min_s']:.3f} .. "
+              f"{reference['max_s']:.3f}) |",
+              f"| hand-written (`synth.perceptual.stft_magnitude`) | {ours['median_s']:.3f} ({ours['min_s']:.3f} .. "
+              f"{ours['max_s']:.3f}) |", "",
+              f"hand-written / autograd: {ours['median_s'] / reference['median_s']:.2f}; their gradients' relative "
+              f"difference {r['match_gradient_relative_difference']:.2e}.", ""]
     return "\n".join(lines)
 
 
