@@ -64,7 +64,7 @@ class _StftMagnitude(torch.autograd.Function):
     window Tensor[W], n_fft, hop) -> Tensor[B, n_fft // 2 + 1, frames]`` (``center=False``; the window centred in
     each ``n_fft``-long frame, as ``torch.stft`` places it). Autograd's own backward of ``torch.stft(...).abs()``
     (a complex-to-complex FFT per frame, an ``index_add_`` over the strided frames, several full-size copies) took
-    3x the forward; this one is an inverse real FFT and ``W / hop`` shifted additions: ~2.5x faster."""
+    3x the forward; this one is an inverse real FFT and ``W / hop`` shifted additions, 2-3x faster."""
 
     @staticmethod
     def forward(ctx, padded: torch.Tensor, window: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:

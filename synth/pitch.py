@@ -50,7 +50,6 @@ class PitchEstimate:
     clear: torch.Tensor
 
 
-
 def weighted_argmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """torchcrepe's ``weighted_argmax`` decoder without its dither: ``logits`` ``Tensor[B, 360, T]`` ->
     (``bins`` ``Tensor[B, T]``, ``f0`` Hz ``Tensor[B, T]``), the sigmoid-weighted mean of the bin centres within
