@@ -47,7 +47,7 @@ class RefineConfig:
     seed: int = 0  # cmaes: sampler seed (candidate k uses seed + k)
     rows: int = 16  # best mutually different pool rows refined: one chunk of the render (synth.voice.CHUNK_ROWS)
     # best refined ones retuned after (inverse.retune: their oscillators' discrete pitch offsets; ~2 s each). 1: with
-    # 10 steps, -1.8 % on 22 validation targets (15 better, 6 worse); 3 did no better than 1 on the first 10
+    # 10 steps, best-of-10 MSS -2.4 % on 22 validation targets (15 better, 6 worse); 3 did no better than 1 on 10
     retune: int = 1
 
     def validate(self) -> None:
