@@ -830,8 +830,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
     parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
-                        help=f"best starting points retuned before hybrid_refined's steps "
-                             f"(default {RefineConfig.retune})")
+                        help=f"best refined candidates of hybrid_refined retuned after its steps (inverse.retune; "
+                             f"default {RefineConfig.retune})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--render", choices=("fast", "eager"), default="fast",

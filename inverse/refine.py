@@ -9,8 +9,8 @@
 Both keep, per candidate, the best point seen *including the starting point*, so refinement never
 leaves a candidate farther from the target than it started. :func:`refine_candidates` is the pipeline around
 them: it refines the best mutually different rows of a scored pool (16, one chunk of the render: the same
-compiled gradient evaluations as 10), expands the refined ones by the synth's symmetries, and chooses the
-returned candidates from all of them.
+compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), expands
+the refined ones by the synth's symmetries, and chooses the returned candidates from all of them.
 """
 
 from __future__ import annotations
