@@ -829,10 +829,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
-    parser.add_argument("--replace-off-pitch-best", action=argparse.BooleanOptionalAction,
-                        default=SamplingConfig.replace_off_pitch_best,
-                        help="pitch check: the pool's best tracked off a clear target pitch gives way to a candidate "
-                             "on it within 1.5x its MSS (SamplingConfig.replace_off_pitch_best)")
     parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
                         help=f"best refined candidates of hybrid_refined retuned after its steps (inverse.retune; "
                              f"default {RefineConfig.retune})")
@@ -859,28 +855,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-#: Sampling settings that act only where the target has a clear pitch: --keep-unpitched-from ignores them.
-PITCH_ONLY_SETTINGS = ("replace_off_pitch_best",)
-
-
-def _but_pitch_only(settings: dict | None) -> dict | None:
-    if settings is None:
-        return None
-    sampling = {k: v for k, v in settings.get("sampling", {}).items() if k not in PITCH_ONLY_SETTINGS}
-    return {**settings, "sampling": sampling}
-
-
 def seed_unpitched(partial: Path, source: Path, settings: dict) -> int:
     """Start ``partial`` from ``source``'s header, invocations and the records of its targets whose pitch was
     tracked and not clear (what a change acting only on pitched targets leaves as it was); returns how many."""
     lines = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
-    if not lines or _but_pitch_only(lines[0].get("settings")) != _but_pitch_only(settings):
-        raise SystemExit(f"error: {source} was written with other settings; --keep-unpitched-from needs the same "
-                         f"(but for {', '.join(PITCH_ONLY_SETTINGS)})")
+    if not lines or lines[0].get("settings") != settings:
+        raise SystemExit(f"error: {source} was written with other settings; --keep-unpitched-from needs the same")
     unpitched = {(r["group"], r["name"]) for r in merge_records(lines[1:])
                  if "target_pitch" in r and not r["target_pitch"].get("clear")}
     kept = [line for line in lines[1:] if "invocation" in line or (line.get("group"), line.get("name")) in unpitched]
-    partial.write_text("".join(json.dumps(line) + "\n" for line in [{"settings": settings}, *kept]))
+    partial.write_text("".join(json.dumps(line) + "\n" for line in [lines[0], *kept]))
     return len(unpitched)
 
 
@@ -888,8 +872,7 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     """The product's sampling settings as the command line sets them."""
     return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
                           retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
-                          pitch_check=not args.no_pitch_check,
-                          replace_off_pitch_best=args.replace_off_pitch_best)
+                          pitch_check=not args.no_pitch_check)
 
 
 def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fingerprint: str) -> dict:
@@ -899,10 +882,8 @@ def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fi
     settings = {"model": file_sha256(checkpoint.paths(args.model)[0]),
                 "index": file_sha256(index_weights) if index_weights.exists() else None,
                 "train": train_fingerprint, "targets": targets_fingerprint,
-                # retrieved: the hybrid methods' own option, in the invocation; replace_off_pitch_best only where
-                # set (records from before it resume)
                 "sampling": {k: v for k, v in asdict(sampling_config(args)).items()
-                             if k != "retrieved" and (k != "replace_off_pitch_best" or v)},
+                             if k != "retrieved"},  # the hybrid methods' own option: in the invocation
                 "pca": args.pca, "nearest_rows": args.nearest_rows}
     if args.flow:  # the flow's pool replaces the latent samples (records without a flow keep their settings)
         settings["flow"] = file_sha256(checkpoint.paths(args.flow)[0])

@@ -104,7 +104,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                    expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
                                    downmix=args.downmix,
                                    refine=refine, pitch_check=not args.no_pitch_check,
-                                   replace_off_pitch_best=args.replace_off_pitch_best,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
@@ -336,10 +335,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the match order: do not track the pitch of a pitched target and its candidates "
                         "(the check moves off-pitch candidates onto the target's pitch where they stay as close "
                         "and lists those with its pitch first; ~2-4 s on a pitched target)")
-    p.add_argument("--replace-off-pitch-best", action=argparse.BooleanOptionalAction,
-                   default=SamplingConfig.replace_off_pitch_best,
-                   help="pitch check: the best candidate, when it is off a clear target pitch, gives way to one on "
-                        "the pitch that sounds within --within x its MSS (which then sets the bound for the others)")
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "

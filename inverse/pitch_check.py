@@ -79,8 +79,7 @@ def candidate_pitch(audio: torch.Tensor) -> torch.Tensor:
 
 
 def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target: Target,
-                keep_tolerance: float = 0.05, render_path: str = "auto", rounds: int = 10,
-                replace_within: float | None = None) -> Candidates:
+                keep_tolerance: float = 0.05, render_path: str = "auto", rounds: int = 10) -> Candidates:
     """The candidates ``select(params, scores, None)`` chooses from a scored pool (``Tensor[P, 100]`` and its
     :class:`Scores`), checked against the target's pitch, with their :class:`PitchCheck` attached.
 
@@ -88,12 +87,11 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     tracked; each one more than 50 cents off and not yet tried gets a copy with its note moved by the difference
     (:func:`inverse.transpose.transposed`, rendered on ``render_path``), and a copy whose match distance is at
     most its source's + ``keep_tolerance`` replaces its source *in the pool*; when none did, every tracked row
-    off the pitch (or with none) is excluded, except the pool's best by match and by MSS (with ``replace_within``,
-    those too where a row tracked on the pitch has an MSS at most ``replace_within`` x theirs: the best row not
-    excluded then sets ``select``'s MSS bound); then the choice is made again (so a copy closer than every
-    candidate leads and the others are chosen around it, within ``select``'s MSS bound of it). It stops when no
-    row is left to exclude. Those with the target's pitch come first, each group in match order. A moved copy's
-    ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice with an empty check.
+    off the pitch (or with none) is excluded, except the pool's best by match and by MSS; then the choice is made
+    again (so a copy closer than every candidate leads and the others are chosen around it, within ``select``'s
+    MSS bound of it). It stops when no row is left to exclude. Those with the target's pitch come first, each
+    group in match order. A moved copy's ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice
+    with an empty check.
     """
     chosen = select(params, scores, None)
     estimate = target.pitch
@@ -139,10 +137,7 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
             params[rows], moved_rows[rows], tracked[rows] = moved[keep], True, False
         else:
             more = tracked & ~agreeing(known) & ~excluded
-            for column in (scores.match, scores.mss):
-                best = int(torch.argmin(torch.where(excluded, float("inf"), column)))
-                if not _gives_way(best, tracked & agreeing(known) & ~excluded, scores.mss, replace_within):
-                    more[best] = False
+            more[torch.argmin(scores.match)] = more[torch.argmin(scores.mss)] = False
             if not bool(more.any()):
                 break
             excluded |= more
@@ -154,13 +149,6 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     order = torch.cat([group[torch.argsort(match[group], stable=True)]
                        for group in (agrees.nonzero()[:, 0], (~agrees).nonzero()[:, 0])])
     return replace(chosen.select(order), pitch=PitchCheck(target_hz, found[order], agrees[order]))
-
-
-def _gives_way(best: int, on_pitch: torch.Tensor, mss: torch.Tensor, within: float | None) -> bool:
-    """Whether the pool's best row ``best`` (by match or by MSS), tracked off the pitch, may be excluded: only with
-    ``within`` set, and only where a row tracked on the pitch (``on_pitch`` ``Tensor[P]`` bool) has an MSS at most
-    ``within`` x its own."""
-    return within is not None and bool((mss[on_pitch] <= within * mss[best]).any())
 
 
 def _copied(scores: Scores) -> Scores:

@@ -161,8 +161,7 @@ class Predictor:
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread, seed: int = 0,
                 convert: bool = False,
                 downmix: bool = False, refine: RefineConfig | None = None, pitch_check: bool = True,
-                replace_off_pitch_best: bool = SamplingConfig.replace_off_pitch_best, render: str = "auto",
-                progress: Callable[[float, str], None] | None = None) -> Prediction:
+                render: str = "auto", progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
@@ -171,8 +170,6 @@ class Predictor:
         different forms (:mod:`inverse.spread`; 0: as chosen);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`);
-        ``replace_off_pitch_best``: the pitch check may also replace the pool's best when it is off the pitch and
-        a candidate on it sounds within ``within`` x its MSS;
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
@@ -180,7 +177,7 @@ class Predictor:
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, expand=expand, spread=spread,
-                                seed=seed, pitch_check=pitch_check, replace_off_pitch_best=replace_off_pitch_best)
+                                seed=seed, pitch_check=pitch_check)
         refine = refine or RefineConfig()
         try:
             config.validate()

@@ -54,9 +54,6 @@ class SamplingConfig:
     within: float = 1.5
     transpose: int = 32  # best pool rows given a pitch-aligned copy (inverse.transpose; 0: off)
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
-    # pitch check: the pool's best (by match or MSS) tracked off the pitch gives way to a candidate on it within
-    # `within` x its MSS, which then sets the MSS bound (False: the pool's best is always returned)
-    replace_off_pitch_best: bool = False
     # random draws of each form's inaudible parameters when the returned are written in their most mutually
     # different forms (inverse.spread; 0: as chosen). On 10 validation targets diversity 0.302 -> 0.320 with
     # 4 draws (2: 0.318, 8 and 16: 0.320), ~0.6 s on a slow 2-core machine
@@ -191,8 +188,8 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
                   min_distance: float, excluded: torch.Tensor | None = None) -> tuple[list[int], bool]:
     """``count`` rows of a scored pool that all sound close to the target and are spread out in parameters.
 
-    Eligible: rows whose MSS is at most ``within`` x the lowest of the rows not ``excluded`` (``Tensor[P]`` bool;
-    excluded rows are never eligible and fill places last). The best by match distance and the best
+    Eligible: rows whose MSS is at most ``within`` x the pool's lowest, except ``excluded`` ones (``Tensor[P]``
+    bool; they fill places last). The best by match distance and the best
     by MSS come first; then, one at a time, the eligible row with the largest mean distance (mean |difference|
     of normalised parameters) to those chosen, among those at least ``min_distance`` from each (the others
     only when none is). Where fewer than ``count`` are eligible, the best remaining by match fill the places.
@@ -202,10 +199,9 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     (threshold: 97 %; sox 63 %).
     """
     excluded = torch.zeros_like(match, dtype=torch.bool) if excluded is None else excluded
-    allowed = ~excluded
-    if not bool(allowed.any()):
-        raise ValueError("select_spread: `excluded` leaves no row")
-    eligible = ((mss <= within * mss[allowed].min()) & allowed).nonzero()[:, 0]
+    eligible = ((mss <= within * mss.min()) & ~excluded).nonzero()[:, 0]
+    if not eligible.numel():
+        raise ValueError("select_spread: `excluded` leaves no row within `within` x the pool's lowest MSS")
     order = eligible[torch.argsort(match[eligible], stable=True)]
     chosen = [int(order[0])]
     best_mss = int(eligible[torch.argmin(mss[eligible])])
@@ -246,9 +242,8 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
 
     if target is None:
         return select(params, scores)
-    replace_within = config.within if config.replace_off_pitch_best else None
-    chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path,
-                         replace_within=replace_within) if config.pitch_check else select(params, scores)
+    chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path) \
+        if config.pitch_check else select(params, scores)
     return spread_out(chosen, target, config, render_path)
 
 

@@ -56,11 +56,8 @@ def test_select_spread_keeps_close_sounds_and_spreads_them():
     assert chosen == [0, 2, 4, 1, 3] and not diverse  # only 4 eligible: the ineligible 4th fills the last place
     chosen, diverse = select_spread(params, match, mss, 4, within=1.5, min_distance=0.1)
     assert sorted(chosen) == [0, 1, 2, 3] and not diverse  # the near duplicate is eligible but too close
-    # the bound comes from the rows not excluded: only row 4 is left, eligible; excluded rows fill by match
-    chosen, diverse = select_spread(params, match, mss, 3, within=1.5, min_distance=0.1, excluded=mss <= 1.5)
-    assert chosen == [0, 2, 4] and not diverse
-    with pytest.raises(ValueError, match="leaves no row"):  # every row excluded: a clear error
-        select_spread(params, match, mss, 3, within=1.5, min_distance=0.1, excluded=mss > 0)
+    with pytest.raises(ValueError, match="leaves no row"):  # every row within 1.5x excluded: a clear error
+        select_spread(params, match, mss, 3, within=1.5, min_distance=0.1, excluded=mss <= 1.5)
 
 
 def test_candidates_are_ranked_scored_and_different(model, target):
