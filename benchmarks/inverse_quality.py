@@ -829,6 +829,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
+    parser.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
+                        help="after the pitch check, candidates still off a clear target pitch replaced by other "
+                             f"forms of those on it (inverse.pitch_fill; default {SamplingConfig.pitch_fill})")
     parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
                         help=f"best refined candidates of hybrid_refined retuned after its steps (inverse.retune; "
                              f"default {RefineConfig.retune})")
@@ -855,16 +858,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+#: Sampling settings that act only where the target has a clear pitch: --keep-unpitched-from ignores them.
+PITCH_ONLY_SETTINGS = ("pitch_fill",)
+
+
+def _but_pitch_only(settings: dict | None) -> dict | None:
+    """``settings`` without :data:`PITCH_ONLY_SETTINGS` (None stays None)."""
+    if settings is None:
+        return None
+    sampling = {k: v for k, v in settings.get("sampling", {}).items() if k not in PITCH_ONLY_SETTINGS}
+    return {**settings, "sampling": sampling}
+
+
 def seed_unpitched(partial: Path, source: Path, settings: dict) -> int:
     """Start ``partial`` from ``source``'s header, invocations and the records of its targets whose pitch was
     tracked and not clear (what a change acting only on pitched targets leaves as it was); returns how many."""
     lines = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
-    if not lines or lines[0].get("settings") != settings:
-        raise SystemExit(f"error: {source} was written with other settings; --keep-unpitched-from needs the same")
+    if not lines or _but_pitch_only(lines[0].get("settings")) != _but_pitch_only(settings):
+        raise SystemExit(f"error: {source} was written with other settings; --keep-unpitched-from needs the same "
+                         f"(but for {', '.join(PITCH_ONLY_SETTINGS)})")
     unpitched = {(r["group"], r["name"]) for r in merge_records(lines[1:])
                  if "target_pitch" in r and not r["target_pitch"].get("clear")}
     kept = [line for line in lines[1:] if "invocation" in line or (line.get("group"), line.get("name")) in unpitched]
-    partial.write_text("".join(json.dumps(line) + "\n" for line in [lines[0], *kept]))
+    partial.write_text("".join(json.dumps(line) + "\n" for line in [{"settings": settings}, *kept]))
     return len(unpitched)
 
 
@@ -872,7 +888,7 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     """The product's sampling settings as the command line sets them."""
     return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
                           retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
-                          pitch_check=not args.no_pitch_check)
+                          pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill)
 
 
 def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fingerprint: str) -> dict:

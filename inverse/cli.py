@@ -103,7 +103,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                    sigma=args.sigma, min_distance=args.min_distance, within=args.within,
                                    expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
                                    downmix=args.downmix,
-                                   refine=refine, pitch_check=not args.no_pitch_check,
+                                   refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
                                    render=_render_path(args), progress=_stage_lines if sys.stderr.isatty() else None)
     _report(prediction, args)
     return 0
@@ -335,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the match order: do not track the pitch of a pitched target and its candidates "
                         "(the check moves off-pitch candidates onto the target's pitch where they stay as close "
                         "and lists those with its pitch first; ~2-4 s on a pitched target)")
+    p.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
+                   help="after the pitch check, replace the candidates still off a clear target pitch by other forms "
+                        "(slot order, note vs octave offsets, inaudible settings) of those on it that still match "
+                        f"(default: {'on' if SamplingConfig.pitch_fill else 'off'}; --no-pitch-fill keeps them)")
     p.add_argument("--refine", choices=REFINE_METHODS, default=RefineConfig.method,
                    help="refine the candidates: gradient descent through the synth on the match distance "
                         "(continuous parameters), CMA-ES around each candidate, or none (default "

@@ -161,7 +161,8 @@ class Predictor:
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread, seed: int = 0,
                 convert: bool = False,
                 downmix: bool = False, refine: RefineConfig | None = None, pitch_check: bool = True,
-                render: str = "auto", progress: Callable[[float, str], None] | None = None) -> Prediction:
+                pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto",
+                progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``;
         ``retrieved``: nearest training patches added to the pool (with an index);
@@ -170,6 +171,8 @@ class Predictor:
         different forms (:mod:`inverse.spread`; 0: as chosen);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`);
+        ``pitch_fill``: after the check, those still off the pitch replaced by other forms of those on it
+        (:mod:`inverse.pitch_fill`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
@@ -177,7 +180,7 @@ class Predictor:
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, expand=expand, spread=spread,
-                                seed=seed, pitch_check=pitch_check)
+                                seed=seed, pitch_check=pitch_check, pitch_fill=pitch_fill)
         refine = refine or RefineConfig()
         try:
             config.validate()

@@ -13,7 +13,8 @@ those variants are rendered and kept where they still match (within ``keep_toler
 gives different parameter sets for one sound by construction. Finally :func:`select_spread` returns the best
 candidate and others that all sound close (MSS within ``within`` x the pool's best) and are as far apart in
 parameters as the pool allows; where the target has a clear pitch, those with its pitch come first
-(:mod:`inverse.pitch_check`), and each is handed over in the form of its sound (slot order, note vs octave
+(:mod:`inverse.pitch_check`) and those still off it are replaced by other forms of those on it
+(:mod:`inverse.pitch_fill`), and each is handed over in the form of its sound (slot order, note vs octave
 offsets, values of its inaudible parameters) farthest from the others' (:mod:`inverse.spread`).
 :func:`inverse.refine.refine_candidates` runs the same choice after refinement.
 """
@@ -28,6 +29,7 @@ from inverse.flow import FlowNet
 from inverse.metrics import closest_pair
 from inverse.model import InverseModel
 from inverse.pitch_check import PitchCheck, check_pitch
+from inverse.pitch_fill import fill_off_pitch
 from inverse.retrieval import RetrievalIndex
 from inverse.spread import spread_out
 from inverse.target import Scores, Target, as_target, score
@@ -54,6 +56,9 @@ class SamplingConfig:
     within: float = 1.5
     transpose: int = 32  # best pool rows given a pitch-aligned copy (inverse.transpose; 0: off)
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
+    # after the pitch check, those still off it replaced by other forms of those on it (inverse.pitch_fill); on the 16
+    # clearly pitched of 40 held-out targets 150 of the 160 returned on the pitch (131 without), diversity -1.7 %
+    pitch_fill: bool = True
     # random draws of each form's inaudible parameters when the returned are written in their most mutually
     # different forms (inverse.spread; 0: as chosen). On 10 validation targets diversity 0.302 -> 0.320 with
     # 4 draws (2: 0.318, 8 and 16: 0.320), ~0.6 s on a slow 2-core machine
@@ -242,8 +247,11 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
 
     if target is None:
         return select(params, scores)
-    chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path) \
-        if config.pitch_check else select(params, scores)
+    if config.pitch_check:
+        chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path)
+        chosen = fill_off_pitch(chosen, target, config, render_path)
+    else:
+        chosen = select(params, scores)
     return spread_out(chosen, target, config, render_path)
 
 

@@ -257,3 +257,7 @@ def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_pa
     assert kept == [lines[0], lines[1], lines[2], lines[5]]
     with pytest.raises(SystemExit, match="other settings"):
         iq.seed_unpitched(partial, source, {"model": "other"})
+    # a setting that acts only on pitched targets may differ; the new run's settings head the records
+    pitch_only = {**settings, "sampling": {"pitch_fill": True}}
+    assert iq.seed_unpitched(partial, source, pitch_only) == 2
+    assert json.loads(partial.read_text().splitlines()[0]) == {"settings": pitch_only}
