@@ -1,20 +1,21 @@
 """Candidates still off a clear target pitch replaced by other forms of the candidates on it.
 
 The pitch check (:mod:`inverse.pitch_check`) moves candidates off the target's pitch onto it and excludes those it
-cannot move, in up to ten rounds; where few candidates within the MSS bound have the target's pitch, or most have
-no pitch the tracker can read (noisy, inharmonic patches), the rounds run out and some of the ten stay off it (on
-the first 40 held-out in-domain targets: 29 of the 160 returned on the 16 clearly pitched ones, 6 of 10 on one of
-them; ``benchmarks/results/predict_pitchbest/``). Issue 13 asks for parameter sets that each sound like the target,
-and, from every good candidate, the sets that must sound the same. So each candidate still off the pitch (except
-the ten's best by match and by MSS, which always stay) is replaced by another form of a candidate on it
-(:func:`inverse.spread.drawn_forms`: another slot order, the note moved against the oscillators' octave offsets,
-an octave written as semitones, inaudible parameters drawn anew), the form farthest in parameters from its
-nearest other candidate, if that is at least ``min_distance`` (so the ten stay as far apart as the choice requires;
-else the next source's); the sources are the candidates on the pitch in match order, in turn. A form is kept
-where it still matches, as the symmetry expansion keeps variants (:func:`inverse.sampling.expand_by_symmetry`:
-match distance at most its source's + ``keep_tolerance``; a slot swap changes it by ~0.02, each slot having its
-own analog-drift table), its MSS is within ``within`` x the ten's best, and the tracker reads the target's pitch
-on it. Targets without a clear pitch, and ten already on it, are left as they are.
+cannot move, in up to ten rounds; where few candidates within the MSS bound have the target's pitch, or most have no
+pitch the tracker can read (noisy, inharmonic patches), the rounds run out and some of the ten stay off it (on the
+first 40 held-out in-domain targets, 29 of the 160 returned on the 16 clearly pitched ones were off it, 8 of 10 on
+one of them; ``benchmarks/results/predict_pitchfill_forms/``: 11 with this step). Issue 13 asks for parameter sets
+that each sound like the target, and, from every good candidate, the sets that must sound the same. So each
+candidate still off the pitch (except the ten's best by match and by MSS, which always stay) is replaced by another
+form of a candidate on it (:func:`inverse.spread.drawn_forms`: another slot order, the note moved against the
+oscillators' octave offsets, an octave written as semitones, inaudible parameters drawn anew), the form farthest in
+parameters from its nearest other candidate, if that is at least ``min_distance`` (so the ten stay as far apart as
+the choice requires; else the next source's); the sources are the candidates on the pitch in match order, in turn. A
+form is kept where it still matches, as the symmetry expansion keeps variants
+(:func:`inverse.sampling.expand_by_symmetry`: match distance at most its source's + ``keep_tolerance``; a slot swap
+changes it by ~0.02, each slot having its own analog-drift table), its MSS is within ``within`` x the ten's best,
+and the tracker reads the target's pitch on it. Targets without a clear pitch, and ten already on it, are left as
+they are.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class SamplingConfig:
     transpose: int = 32  # best pool rows given a pitch-aligned copy (inverse.transpose; 0: off)
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
     # after the pitch check, those still off it replaced by other forms of those on it (inverse.pitch_fill); on the 16
-    # clearly pitched of 40 held-out targets 150 of the 160 returned on the pitch (131 without), diversity -1.7 %
+    # clearly pitched of 40 held-out targets 149 of the 160 returned on the pitch (131 without), diversity -1.7 %
     pitch_fill: bool = True
     # random draws of each form's inaudible parameters when the returned are written in their most mutually
     # different forms (inverse.spread; 0: as chosen). On 10 validation targets diversity 0.302 -> 0.320 with
