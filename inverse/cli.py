@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "--samples that all sound close to the target (MSS within "
                                         "--within x the best's) and differ as much as possible in parameters; "
                                         "where the target has a clear pitch, those off it are moved onto it where "
-                                        "they stay as close, and those with its pitch come first.")
+                                        "they stay as close, those still off it are replaced by other forms of "
+                                        "those on it (--pitch-fill), and those with its pitch come first.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",

@@ -144,11 +144,7 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
         chosen = select(params, scores, excluded)
     found = known[chosen.pool_index]
     chosen = replace(chosen, pool_index=torch.where(moved_rows[chosen.pool_index], -1, chosen.pool_index))
-    agrees = agreeing(found)
-    match = chosen.match
-    order = torch.cat([group[torch.argsort(match[group], stable=True)]
-                       for group in (agrees.nonzero()[:, 0], (~agrees).nonzero()[:, 0])])
-    return replace(chosen.select(order), pitch=PitchCheck(target_hz, found[order], agrees[order]))
+    return replace(chosen, pitch=PitchCheck(target_hz, found, agreeing(found))).in_pitch_order()
 
 
 def _copied(scores: Scores) -> Scores:

@@ -27,7 +27,7 @@ import torch
 
 from inverse.pitch_check import candidate_pitch
 from inverse.spread import drawn_forms
-from inverse.target import Scores, Target, score
+from inverse.target import Target, score
 from synth.pitch import pitch_agreement
 
 if TYPE_CHECKING:
@@ -83,15 +83,9 @@ def fill_off_pitch(candidates: Candidates, target: Target, config: SamplingConfi
     index, kept = index[keep], keep.nonzero()[:, 0]
     new_params = candidates.params.clone()
     new_params[index] = params[index]
-    columns = {}
-    for name, column in vars(candidates.scores).items():
-        column = column.clone()
-        column[index] = getattr(judged, name)[kept]
-        columns[name] = column
     found = replace(pitch, candidate_hz=pitch.candidate_hz.clone(), agrees=pitch.agrees.clone())
     found.candidate_hz[index], found.agrees[index] = hz[kept], True
     pool_index = candidates.pool_index.clone()
     pool_index[index] = -1
-    filled = replace(candidates, params=new_params, scores=Scores(**columns), pool_index=pool_index, pitch=found)
-    order = torch.argsort(filled.match, stable=True)
-    return filled.select(order[torch.argsort((~found.agrees[order]).int(), stable=True)])
+    return replace(candidates, params=new_params, scores=candidates.scores.replaced(index, judged.select(kept)),
+                   pool_index=pool_index, pitch=found).in_pitch_order()

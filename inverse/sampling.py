@@ -100,6 +100,13 @@ class Candidates:
         return replace(self, params=self.params[index], scores=self.scores.select(index),
                        pool_index=self.pool_index[index], pitch=pitch)
 
+    def in_pitch_order(self) -> Candidates:
+        """The candidates in match order, those on the target's pitch first where the pitch check ran."""
+        order = torch.argsort(self.match, stable=True)
+        if self.pitch is not None and self.pitch.checked:
+            order = order[torch.argsort((~self.pitch.agrees[order]).int(), stable=True)]
+        return self.select(order)
+
     @property
     def match(self) -> torch.Tensor:
         return self.scores.match

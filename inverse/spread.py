@@ -29,7 +29,7 @@ import torch
 
 from inverse.metrics import closest_pair, diversity
 from inverse.pitch_check import candidate_pitch
-from inverse.target import Scores, Target, score
+from inverse.target import Target, score
 from synth.pitch import pitch_agreement
 from synth.symmetry import forms, inaudible
 
@@ -115,16 +115,8 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
     closest = min(config.min_distance, closest_pair(candidates.params))
     if diversity(new_params) <= diversity(candidates.params) or closest_pair(new_params) < closest:
         return candidates
-    columns = {}
-    for name, column in vars(candidates.scores).items():
-        column = column.clone()
-        column[changed] = getattr(judged, name)
-        columns[name] = column
-    spread = replace(candidates, params=new_params, scores=Scores(**columns), pitch=pitch)
-    order = torch.argsort(spread.match, stable=True)
-    if pitch is not None and pitch.checked:  # those on the target's pitch first
-        order = order[torch.argsort((~pitch.agrees[order]).int(), stable=True)]
-    return spread.select(order)
+    return replace(candidates, params=new_params, scores=candidates.scores.replaced(changed, judged),
+                   pitch=pitch).in_pitch_order()
 
 
 def _outside(mss: torch.Tensor, within: float) -> bool:

@@ -120,6 +120,13 @@ class Scores:
         index = torch.as_tensor(index, dtype=torch.long)
         return Scores(*(getattr(self, f.name)[index] for f in fields(self)))
 
+    def replaced(self, index: torch.Tensor, rows: Scores) -> Scores:
+        """A copy with rows ``index`` (``Tensor[R]`` long) replaced by ``rows``' (R rows, in that order)."""
+        columns = [getattr(self, f.name).clone() for f in fields(self)]
+        for column, f in zip(columns, fields(self)):
+            column[index] = getattr(rows, f.name)
+        return Scores(*columns)
+
     @staticmethod
     def cat(parts: list[Scores]) -> Scores:
         return Scores(*(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
