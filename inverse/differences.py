@@ -4,14 +4,16 @@ The returned candidates are written in mutually distant forms (:mod:`inverse.spr
 other orders, their inaudible parameters drawn at random. A list of their largest parameter changes would then
 name slot swaps and settings nobody hears. So a candidate is compared with its slots in the order closest to the
 best one's (of the orders that keep its sound), and parameters that neither of the two lets you hear
-(:func:`synth.symmetry.inaudible`) are skipped.
+(:func:`synth.symmetry.inaudible`) are skipped. Where a candidate is another candidate's sound in another form
+(the pitch fill returns such sets: :mod:`inverse.pitch_fill`), :func:`form_sources` says so, so that nobody takes
+two of the ten for two sounds.
 """
 
 from __future__ import annotations
 
 import torch
 
-from synth.symmetry import inaudible, kept_orders, permute_slots
+from synth.symmetry import inaudible, is_form_of, kept_orders, permute_slots
 
 
 def aligned(row: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
@@ -29,3 +31,9 @@ def heard_changes(params: torch.Tensor, rank: int) -> tuple[torch.Tensor, list[i
     delta = (row - params[0]).abs()
     return row, [i for i in torch.argsort(delta, descending=True, stable=True).tolist()
                  if i not in silent and float(delta[i]) > 0]
+
+
+def form_sources(params: torch.Tensor) -> list[int | None]:
+    """For each row of ``params`` ``Tensor[K, 100]`` (best first), the first earlier row whose sound it writes in
+    another form (:func:`synth.symmetry.is_form_of`), or None when it is a sound of its own."""
+    return [next((j for j in range(k) if is_form_of(params[k], params[j])), None) for k in range(params.shape[0])]

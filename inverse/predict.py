@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 from inverse import checkpoint
-from inverse.differences import heard_changes
+from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates
@@ -55,11 +56,21 @@ class Prediction:
     def notes(self) -> list[str]:
         return self.target.notes
 
+    @functools.cached_property
+    def form_of(self) -> list[int | None]:
+        """Per candidate, the earlier candidate (0-based) whose sound it writes in another form, or None
+        (:func:`inverse.differences.form_sources`)."""
+        return form_sources(self.candidates.params)
+
     def differences(self, rank: int, top: int = 3) -> str:
         """How candidate ``rank`` (0-based) differs from the best: its largest normalised changes that can be
-        heard, its slots in the order closest to the best's (:func:`inverse.differences.heard_changes`)."""
+        heard, its slots in the order closest to the best's (:func:`inverse.differences.heard_changes`), or
+        which earlier candidate's sound it writes in another form."""
         if rank == 0:
             return "(best)"
+        source = self.form_of[rank]
+        if source is not None:
+            return f"= #{source + 1} in another form (slot order, octave/semitone offsets, inaudible settings)"
         row, order = heard_changes(self.candidates.params, rank)
         best = self.candidates.params[0]
         return ", ".join(f"{PARAM_NAMES[i]} {float(row[i] - best[i]):+.2f}" for i in order[:top])
@@ -100,6 +111,7 @@ class Prediction:
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
                  "distance_db": round(float(c.distance_db[k]), 4),
+                 "form_of": None if self.form_of[k] is None else self.form_of[k] + 1,
                  **({"pitch_hz": _rounded(check.candidate(k)), "pitch_agrees": bool(check.agrees[k])}
                     if check is not None and check.checked else {}),
                  "params": physical_dict(c.params[k]), "normalized": [round(float(x), 6) for x in c.params[k]]}

@@ -16,8 +16,9 @@ Three kinds (see the README's signal flow):
 
 :func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
 patch, the different patches that (1)-(3) say should sound like it; :func:`forms` lists every way (1) and (2)
-together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew). Callers render them and
-keep those that still match (``inverse`` does), because "nearly" is decided by ear, not here.
+together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew) and :func:`is_form_of`
+recognises one. Callers render them and keep those that still match (``inverse`` does), because "nearly" is
+decided by ear, not here.
 """
 
 from __future__ import annotations
@@ -190,6 +191,19 @@ def forms(patch: torch.Tensor) -> torch.Tensor:
     found = torch.stack([permute_slots(p, order) for p in written for order in kept_orders(patch)])
     repeated = (found[:, None] == found[None]).all(dim=2).tril(diagonal=-1).any(dim=1)  # equals an earlier row
     return found[~repeated]
+
+
+def is_form_of(candidate: torch.Tensor, patch: torch.Tensor, tolerance: float = 1e-4) -> bool:
+    """Whether ``candidate`` ``Tensor[100]`` writes the sound of ``patch`` ``Tensor[100]`` in one of its
+    :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators),
+    up to the parameters that form does not let you hear (:func:`inaudible`, any value there) and
+    ``tolerance`` in every other normalised parameter (a note moved and moved back may not round-trip exactly)."""
+    for form in forms(patch):
+        heard = torch.ones(NUM_PARAMS, dtype=torch.bool)
+        heard[inaudible(form)] = False
+        if float((form - candidate)[heard].abs().max()) <= tolerance:
+            return True
+    return False
 
 
 def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 2) -> torch.Tensor:

@@ -129,7 +129,7 @@ def result_page(result: MatchResult) -> str:
         '<div class="match-candidates">',
     ]
     for k in range(c.params.shape[0]):
-        parts.append(_card(c, k))
+        parts.append(_card(c, k, prediction.form_of[k]))
     parts += ["</div>", "</div>"]
     return "\n".join(parts)
 
@@ -144,11 +144,15 @@ def _pitch_note(c, k: int) -> str:
     return f" &middot; {hz:.0f} Hz" + ("" if bool(c.pitch.agrees[k]) else " (not the target's pitch)")
 
 
-def _card(c, k: int) -> str:
+def _card(c, k: int, form_of: int | None = None) -> str:
+    """Candidate ``k``'s card; ``form_of``: the earlier candidate whose sound it writes in another form, if any."""
     name = f"rank{k + 1:02d}"
     patch = json.dumps(patch_to_dict(c.params[k]), indent=2).encode()
     changed = differences(c.params, k)
-    if changed:
+    if form_of is not None:
+        diff = (f'<p class="differs">the sound of #{form_of + 1} in another form (slot order, octave/semitone '
+                'offsets, inaudible settings)</p>')
+    elif changed:
         rows = "".join(f"<li><code>{html.escape(n)}</code> {html.escape(a)} &rarr; {html.escape(b)}</li>"
                        for n, a, b in changed)
         diff = f'<ul class="differs">{rows}</ul>'

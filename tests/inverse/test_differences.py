@@ -1,11 +1,12 @@
-"""A candidate's differences from the best are the audible ones: slot order and inaudible settings do not count."""
+"""A candidate's differences from the best are the audible ones: slot order and inaudible settings do not count;
+a candidate that writes an earlier one's sound in another form is named as such."""
 
 import torch
 
-from inverse.differences import aligned, heard_changes
+from inverse.differences import aligned, form_sources, heard_changes
 from synth.params import PARAM_INDEX
 from synth.prior import draw
-from synth.symmetry import permute_slots
+from synth.symmetry import forms, permute_slots
 
 
 def test_a_slot_swapped_candidate_with_redrawn_inaudible_settings_differs_only_where_it_is_heard():
@@ -28,3 +29,12 @@ def test_with_ring_modulation_oscillator_3_is_never_swapped_in():
     other = permute_slots(best, (2, 1, 0))  # not a sound-keeping order with ring modulation
     assert not torch.equal(aligned(other, best), best)
     assert torch.equal(aligned(permute_slots(best, (1, 0, 2)), best), best)
+
+
+def test_form_sources_names_the_earlier_candidate_a_form_writes():
+    sounds = draw(43, 0, 3, prior="2")
+    sounds[:, PARAM_INDEX["ring_level"]] = 0.0
+    second_form = forms(sounds[1])[-1]  # another slot order (and offsets) of sound 1
+    assert not torch.equal(second_form, sounds[1])
+    params = torch.stack([sounds[0], sounds[1], sounds[2], second_form, permute_slots(sounds[0], (1, 2, 0))])
+    assert form_sources(params) == [None, None, None, 1, 0]

@@ -4,6 +4,7 @@ diversity and determinism do not depend on training)."""
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from synth.errors import InputError
 from synth.image_io import write_png
 from synth.prior import draw
 from synth.spectrogram import quantize, spectrogram
+from synth.symmetry import permute_slots
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,17 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     assert [c["rank"] for c in data["candidates"]] == [1, 2, 3]
     assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
     assert "pitch_hz" in data["target"] and "pitch:" in prediction.table()  # the pitch check ran (inverse.pitch_check)
+    assert [c["form_of"] for c in data["candidates"]] == [None if k is None else k + 1 for k in prediction.form_of]
+
+
+def test_a_candidate_in_another_form_is_named_in_the_table_and_json(model, target):
+    prediction = Predictor(model).predict(target, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2, retune=0))
+    params = prediction.candidates.params.clone()
+    params[2] = permute_slots(params[0], (1, 0, 2))  # the best one's sound with oscillators 1 and 2 swapped
+    prediction = replace(prediction, candidates=replace(prediction.candidates, params=params))
+    assert prediction.form_of == [None, None, 0]
+    assert "= #1 in another form" in prediction.table().splitlines()[3]  # the header, then ranks 1-3
+    assert [c["form_of"] for c in prediction.to_json()["candidates"]] == [None, None, 1]
 
 
 def test_predict_validates_its_options(model, target):

@@ -10,7 +10,9 @@ from synth.prior import draw
 from synth.symmetry import (
     PERMUTATIONS,
     equivalents,
+    forms,
     inaudible,
+    is_form_of,
     permute_slots,
     simplified,
     slot_permutations,
@@ -88,3 +90,21 @@ def test_inaudible_lists_the_controls_a_switch_silences():
     for name in ("delay_time", "delay_feedback", "osc3_shape", "osc3_fm_ratio", "osc1_fm_ratio"):
         assert PARAM_INDEX[name] in hidden
     assert PARAM_INDEX["osc3_level"] not in hidden and PARAM_INDEX["delay_mix"] not in hidden
+
+
+def test_is_form_of_recognises_every_form_with_inaudible_settings_redrawn_and_nothing_else():
+    params = quiet_patches(4)
+    generator = torch.Generator().manual_seed(1)
+    for k, patch in enumerate(params):
+        written = forms(patch)
+        assert written.shape[0] >= 2
+        for form in written:
+            redrawn = form.clone()
+            hidden = inaudible(form)
+            redrawn[hidden] = torch.rand(len(hidden), generator=generator)
+            assert is_form_of(redrawn, patch)
+        heard = [i for i in range(patch.numel()) if i not in set(inaudible(patch))]
+        nudged = patch.clone()
+        nudged[heard[0]] = (nudged[heard[0]] + 0.01) % 1.0  # one heard setting changed a little
+        assert not is_form_of(nudged, patch)
+        assert not is_form_of(params[(k + 1) % params.shape[0]], patch)

@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from inverse.target import Target, score
 from synth.errors import InputError
 from synth.params import PARAM_INDEX
 from synth.patch import patch_from_dict, save_patch
+from synth.symmetry import permute_slots
 from webapp import editor
 from webapp.matching import MatchResult, MatchSettings, differences, result_page, result_zip, run_match
 
@@ -123,3 +125,12 @@ def test_differences_skip_what_neither_candidate_lets_you_hear():
     params[1, PARAM_INDEX["reverb_decay"]] = 1.0 - float(params[0, PARAM_INDEX["reverb_decay"]])
     params[1, PARAM_INDEX["filter_cutoff"]] += 0.01
     assert [name for name, _, _ in differences(params, 1)] == ["filter_cutoff"]
+
+
+def test_a_candidate_in_another_form_says_whose_sound_it_is(small_result):
+    candidates = small_result.prediction.candidates
+    params = candidates.params.clone()
+    params[2] = permute_slots(params[0], (1, 0, 2))
+    prediction = Prediction(small_result.prediction.target, replace(candidates, params=params))
+    page = result_page(MatchResult(prediction, "kick.wav", 1.25))
+    assert page.count("the sound of #1 in another form") == 1 and "the best match" in page
