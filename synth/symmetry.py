@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_SPECS
+from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_NAMES, PARAM_SPECS
 
 SLOT_NAMES = ("osc1", "osc2", "osc3")
 #: Parameter indices of each oscillator slot, in the same order within every slot: ``(3, 10)``.
@@ -120,7 +120,7 @@ def _octave_as_semitones(patch: torch.Tensor, slot: str) -> torch.Tensor | None:
 
 def inaudible(patch: torch.Tensor) -> list[int]:
     """Indices of the parameters of ``patch`` ``Tensor[100]`` that cannot be heard in its setting."""
-    v = {spec.name: float(patch[i]) for i, spec in enumerate(PARAM_SPECS)}
+    v = dict(zip(PARAM_NAMES, patch.tolist()))  # one conversion, not 100 (~0.3 s per predict)
     hidden: list[str] = []
     for slot in SLOT_NAMES:
         if v[f"{slot}_level"] <= _QUIET and not (slot in ("osc1", "osc2") and v["ring_level"] > _QUIET):
