@@ -36,4 +36,10 @@ def heard_changes(params: torch.Tensor, rank: int) -> tuple[torch.Tensor, list[i
 def form_sources(params: torch.Tensor) -> list[int | None]:
     """For each row of ``params`` ``Tensor[K, 100]`` (best first), the first earlier row whose sound it writes in
     another form (:func:`synth.symmetry.is_form_of`), or None when it is a sound of its own."""
-    return [next((j for j in range(k) if is_form_of(params[k], params[j])), None) for k in range(params.shape[0])]
+    sources: list[int | None] = [None] * params.shape[0]
+    for j in range(params.shape[0] - 1):
+        found = is_form_of(params[j + 1:], params[j])
+        for k in found.nonzero()[:, 0].tolist():
+            if sources[j + 1 + k] is None:
+                sources[j + 1 + k] = j
+    return sources

@@ -11,9 +11,9 @@ longer uses is returned later. The command-line entry points call it at start-up
 Both limits act on glibc's main arena only. A thread of its own (the web app answers each request in a worker
 thread) allocates from an arena of its own, whose heaps hold at most 64 MiB: larger buffers are mapped fresh on
 every call whatever the threshold, smaller ones returned when freed. So it also sets ``M_ARENA_MAX`` to 1 (as
-``MALLOC_ARENA_MAX=1`` does): every thread allocates from the main arena. A match run in a worker thread took
-14.3 s against 9-10 s on the main thread; with one arena 10.8-11.5 s, and the web app's match 15.6 s instead of
-20.0 s (this module's README entry has the commands); the main thread and ``dataset_gen`` (whose writer thread
+``MALLOC_ARENA_MAX=1`` does): every thread allocates from the main arena. ``benchmarks/allocator_threads.py``: an
+answer of ``inverse predict`` on a worker thread took 14.0 s with the limits alone (10.4 s on the main thread) and
+10.4 s with one arena (main thread 9.8 s); rendering on the main thread and ``dataset_gen`` (whose writer thread
 only compresses) are unchanged.
 
 Nothing happens where the C library is not glibc, or where the user set any of these variables (their choice

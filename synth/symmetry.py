@@ -193,17 +193,17 @@ def forms(patch: torch.Tensor) -> torch.Tensor:
     return found[~repeated]
 
 
-def is_form_of(candidate: torch.Tensor, patch: torch.Tensor, tolerance: float = 1e-4) -> bool:
-    """Whether ``candidate`` ``Tensor[100]`` writes the sound of ``patch`` ``Tensor[100]`` in one of its
-    :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators),
-    up to the parameters that form does not let you hear (:func:`inaudible`, any value there) and
-    ``tolerance`` in every other normalised parameter (a note moved and moved back may not round-trip exactly)."""
-    for form in forms(patch):
-        heard = torch.ones(NUM_PARAMS, dtype=torch.bool)
-        heard[inaudible(form)] = False
-        if float((form - candidate)[heard].abs().max()) <= tolerance:
-            return True
-    return False
+def is_form_of(candidates: torch.Tensor, patch: torch.Tensor, tolerance: float = 1e-4) -> torch.Tensor:
+    """Which rows of ``candidates`` ``Tensor[K, 100]`` write the sound of ``patch`` ``Tensor[100]`` in one of its
+    :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators), up to
+    the parameters that form does not let you hear (:func:`inaudible`, any value there) and ``tolerance`` in every
+    other normalised parameter (a note moved and moved back may not round-trip exactly): ``Tensor[K]`` bool."""
+    written = forms(patch)
+    heard = torch.ones_like(written, dtype=torch.bool)
+    for m, form in enumerate(written):
+        heard[m, inaudible(form)] = False
+    gaps = (written[:, None] - candidates[None]).abs() * heard[:, None]  # (M, K, 100)
+    return (gaps.amax(dim=2) <= tolerance).any(dim=0)
 
 
 def equivalents(patch: torch.Tensor, generator: torch.Generator, redraws: int = 2) -> torch.Tensor:

@@ -148,7 +148,7 @@ def _card(c, k: int, form_of: int | None = None) -> str:
     """Candidate ``k``'s card; ``form_of``: the earlier candidate whose sound it writes in another form, if any."""
     name = f"rank{k + 1:02d}"
     patch = json.dumps(patch_to_dict(c.params[k]), indent=2).encode()
-    changed = differences(c.params, k)
+    changed = differences(c.params, k) if form_of is None else []
     if form_of is not None:
         diff = (f'<p class="differs">the sound of #{form_of + 1} in another form (slot order, octave/semitone '
                 'offsets, inaudible settings)</p>')
