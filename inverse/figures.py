@@ -14,19 +14,29 @@ import torch  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
 
 
+def candidate_label(rank: int, distance: float, unit: str = "match", form_of: int | None = None) -> str:
+    """A panel's title: candidate ``rank`` (0-based) with its distance, and "(= #N)" when it writes candidate
+    ``form_of``'s (0-based) sound in another form."""
+    return f"#{rank + 1}: {unit} {distance:.3f}" + ("" if form_of is None else f" (= #{form_of + 1})")
+
+
 def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor,
-                      path: str | Path, title: str = "", unit: str = "match") -> Path:
+                      path: str | Path, title: str = "", unit: str = "match",
+                      form_of: list[int | None] | None = None) -> Path:
     """Write a PNG grid: target first, then each candidate labelled with rank and its distance (``unit``).
 
     target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
+    ``form_of``: per candidate, the earlier one (0-based) whose sound it writes in another form, or None
+    (:func:`inverse.differences.form_sources`); such a panel's label ends in "= #N".
     """
+    form_of = form_of or [None] * candidates.shape[0]
     count = 1 + candidates.shape[0]
     cols = min(count, 4)
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
     extent = (0, DEFAULT_CONFIG.duration_s, 0, DEFAULT_CONFIG.sample_rate / 2000)
-    panels = [("target", target)] + [(f"#{i + 1}: {unit} {float(d):.3f}", c)
-                                     for i, (c, d) in enumerate(zip(candidates, distances))]
+    panels = [("target", target)] + [(candidate_label(i, float(d), unit, j), c)
+                                     for i, (c, d, j) in enumerate(zip(candidates, distances, form_of))]
     for ax, (label, image) in zip(axes.flat, panels):
         ax.imshow(image.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent)
         ax.set_title(label, fontsize=9)

@@ -134,7 +134,8 @@ class Prediction:
             write_png(stem.with_suffix(".png"), quantize(self.candidates.spectrogram[k]).numpy())
             written += [stem.with_suffix(s) for s in (".patch.json", ".wav", ".png")]
         written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
-                                         out / "comparison.png", title=f"target: {self.source}"))
+                                         out / "comparison.png", title=f"target: {self.source}",
+                                         form_of=self.form_of))
         return written
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from inverse import checkpoint
 from inverse.cli import main
+from inverse.figures import candidate_label
 from inverse.model import InverseModel
 from inverse.predict import Predictor
 from inverse.refine import RefineConfig
@@ -106,6 +107,8 @@ def test_a_candidate_in_another_form_is_named_in_the_table_and_json(model, targe
     assert prediction.form_of == [None, None, 0]
     assert "= #1 in another form" in prediction.table().splitlines()[3]  # the header, then ranks 1-3
     assert [c["form_of"] for c in prediction.to_json()["candidates"]] == [None, None, 1]
+    assert candidate_label(2, 0.5, "match", prediction.form_of[2]) == "#3: match 0.500 (= #1)"  # comparison.png
+    assert candidate_label(1, 0.5) == "#2: match 0.500"
 
 
 def test_predict_validates_its_options(model, target):
