@@ -27,7 +27,7 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
 
     target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
     ``form_of``: per candidate, the earlier one (0-based) whose sound it writes in another form, or None
-    (:func:`inverse.differences.form_sources`); such a panel's label ends in "= #N".
+    (:func:`inverse.differences.form_sources`); such a panel's label ends in "(= #N)" (:func:`candidate_label`).
     """
     form_of = form_of or [None] * candidates.shape[0]
     count = 1 + candidates.shape[0]
