@@ -174,7 +174,7 @@ def _cmd_train_flow(args: argparse.Namespace) -> int:
     config = FlowTrainConfig(**{name: getattr(args, name) for name in CONFIG_FIELDS
                                 if getattr(args, name, None) is not None})
     metrics = train_flow(args.train, args.val, args.out, model_path=args.model, config=config, resume=args.resume,
-                         progress=not args.quiet)
+                         init=args.init, progress=not args.quiet)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -406,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="rows per step (default 256)")
     p.add_argument("--lr", type=positive_float, help="AdamW peak learning rate (default 1e-3)")
     p.add_argument("--seed", type=non_negative_int)
+    p.add_argument("--init", help="start from this flow checkpoint, trained on the same --model (e.g. "
+                                    "inverse/pretrained/flow to fine-tune the shipped sampler on more data); its "
+                                    "config replaces the defaults")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --epochs to extend)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train_flow)

@@ -103,18 +103,27 @@ def _epoch_loss(net: FlowNet, latents: torch.Tensor, targets: torch.Tensor, batc
 
 def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path, *, model_path: str | Path,
                flow_config: FlowConfig | None = None, config: FlowTrainConfig | None = None, resume: bool = False,
-               progress: bool = True) -> dict:
-    """Train (or resume) the flow on ``model_path``'s backbone latents; returns the final epoch's metrics."""
+               init: str | Path | None = None, progress: bool = True) -> dict:
+    """Train (or resume) the flow on ``model_path``'s backbone latents; returns the final epoch's metrics.
+
+    ``init``: a flow checkpoint trained on the same backbone (e.g. the shipped ``inverse/pretrained/flow``) whose
+    config and weights the run starts from (fine-tuning on more data); a flow of another backbone is refused.
+    """
     config = config or FlowTrainConfig()
     config.validate()
     run = TrainingRun(out_dir, resume)
     out = run.out
     model, _ = checkpoint.load(model_path)
+    start = None
+    if init is not None and not run.resumed:
+        start, _ = load_flow(init, backbone_weights=checkpoint.paths(model_path)[0])
+        flow_config = start.config
     flow_config = flow_config or FlowConfig(latent_dim=model.config.backbone.latent_dim)
     if run.resumed:
         flow_config = FlowConfig.from_json(run.saved["flow"])
         config = FlowTrainConfig(**{**run.saved["train"], "epochs": config.epochs})
-    run.write_config({"flow": asdict(flow_config), "train": asdict(config), "model": str(model_path)})
+    run.write_config({"flow": asdict(flow_config), "train": asdict(config), "model": str(model_path),
+                      "init": None if init is None else str(init)})
     data = cached_latents(model, Path(model_path), {"train": Path(train_path), "val": Path(val_path)}, out,
                           config.encode_batch, progress)
     (train_latents, train_params), (val_latents, val_params) = data["train"], data["val"]
@@ -125,6 +134,8 @@ def train_flow(train_path: str | Path, val_path: str | Path, out_dir: str | Path
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if run.resumed:
         net.load_state_dict(load_flow(out / "last")[0].state_dict())
+    elif start is not None:
+        net.load_state_dict(start.state_dict())
     run.restore({"flow": optimizer})
     steps_per_epoch = math.ceil(len(train_x) / config.batch_size)
     run.step = steps_per_epoch * run.epoch  # every epoch is one pass over the cache

@@ -123,3 +123,25 @@ def test_train_flow_cli_resumes_and_predict_uses_it(tiny_run, capsys):
                  "--samples", "2", "--pool", "4", "--expand", "1", "--refine", "none", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["candidates"]) == 2
+
+
+def test_train_flow_init_starts_from_a_flow_of_the_same_backbone_only(tiny, tiny_run, capsys):
+    def run(out: str, *extra: str, model: str = "m") -> int:
+        return main(["train-flow", "--train", str(tiny_run / "train.h5"), "--val", str(tiny_run / "val.h5"), "--out",
+                     str(tiny_run / out), "--model", str(tiny_run / model), "--batch-size", "4", "--quiet", *extra])
+
+    assert run("first", "--epochs", "2") == 0
+    assert run("tuned", "--epochs", "1", "--lr", "1e-9", "--init", str(tiny_run / "first" / "best")) == 0
+    start, _ = load_flow(tiny_run / "first" / "best")
+    tuned, _ = load_flow(tiny_run / "tuned" / "last")
+    fresh = FlowNet(start.config)
+    for name, value in start.state_dict().items():  # a step of 1e-9 from the starting weights, not a new network
+        assert torch.allclose(tuned.state_dict()[name], value, atol=1e-6), name
+    assert any(not torch.allclose(fresh.state_dict()[n], v, atol=1e-3) for n, v in start.state_dict().items())
+    assert json.loads((tiny_run / "tuned" / "config.json").read_text())["init"] == str(tiny_run / "first" / "best")
+
+    torch.manual_seed(1)
+    checkpoint.save(InverseModel(tiny), tiny_run / "other")
+    capsys.readouterr()
+    assert run("refused", "--epochs", "1", "--init", str(tiny_run / "first" / "best"), model="other") == 2
+    assert "another backbone" in capsys.readouterr().err
