@@ -185,8 +185,10 @@ def _cmd_train_online(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     config = OnlineTrainConfig(**{name: getattr(args, name) for name in CONFIG_FIELDS
                                   if getattr(args, name, None) is not None})
+    if args.init and (args.widths or args.stem_stride):
+        raise InputError("--init trains that model as it is: leave out --widths and --stem-stride")
     metrics = train_online(args.out, model_config=_model_config(args), config=config, device=args.device,
-                           resume=args.resume, progress=not args.quiet)
+                           resume=args.resume, init=args.init, init_flow=args.init_flow, progress=not args.quiet)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -439,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prior", help="prior version of the rows (default: the latest)")
     p.add_argument("--seed", type=non_negative_int, help="weights and flow noise (default 0)")
     _backbone_options(p)
+    p.add_argument("--init", help="start from this model checkpoint instead of fresh weights (its config too), e.g. "
+                                  "inverse/pretrained/default to train the shipped model further; pick a --data-seed "
+                                  "whose rows it has not seen (the shipped model saw seed 11)")
+    p.add_argument("--init-flow", dest="init_flow",
+                   help="with --init: the flow trained on that model, e.g. inverse/pretrained/flow (else a fresh flow)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (raise --steps to extend)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -129,18 +129,25 @@ def _validate(model: InverseModel, flow: FlowNet, val: tuple[torch.Tensor, torch
 
 def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None, flow_config: FlowConfig | None = None,
                  config: OnlineTrainConfig | None = None, device: str = "auto", resume: bool = False,
-                 progress: bool = True) -> dict:
+                 init: str | Path | None = None, init_flow: str | Path | None = None, progress: bool = True) -> dict:
     """Train (or resume) model and flow on rendered batches; returns the last epoch's metrics.
 
     Writes ``best``/``last`` (model) and ``best_flow``/``last_flow`` pairs, ``state.*``, ``config.json``,
     ``plan.json`` and ``log.csv`` into ``out_dir``. ``inverse predict --model OUT/best --flow OUT/best_flow``
-    uses the result.
+    uses the result. ``init`` (a model checkpoint, e.g. the shipped ``inverse/pretrained/default``) and
+    ``init_flow`` (a flow trained on that model's backbone, e.g. ``inverse/pretrained/flow``) start a new run from
+    their weights and configs instead of a fresh network: more training of a model that stopped early, on rows it
+    has not seen (``data_seed``). Without ``init_flow`` the flow starts fresh.
     """
     config = config or OnlineTrainConfig()
     run = TrainingRun(out_dir, resume, device)
     if run.world > 1:
         raise InputError("train-online runs in one process (it renders its own batches); start it without torchrun")
     out, device = run.out, run.device
+    start_model, start_flow = _initial_weights(init, init_flow) if not run.resumed else (None, None)
+    if start_model is not None:
+        model_config = start_model.config
+        flow_config = start_flow.config if start_flow is not None else flow_config
     model_config = model_config or ModelConfig()
     if run.resumed:
         model_config = ModelConfig.from_json(run.saved["model"])
@@ -153,7 +160,9 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
     if flow_config.latent_dim != model_config.backbone.latent_dim:
         raise InputError(f"the flow's latent_dim {flow_config.latent_dim} is not the backbone's "
                          f"{model_config.backbone.latent_dim}")
-    run.write_config({"model": model_config.to_json(), "flow": asdict(flow_config), "train": asdict(config)})
+    run.write_config({"model": model_config.to_json(), "flow": asdict(flow_config), "train": asdict(config),
+                      "init": {"model": None if init is None else str(init),
+                               "flow": None if init_flow is None else str(init_flow)}})
 
     torch.manual_seed(config.seed)
     model, flow = InverseModel(model_config).to(device), FlowNet(flow_config).to(device)
@@ -162,6 +171,10 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
     if run.resumed:
         model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
         flow.load_state_dict(load_flow(out / "last_flow")[0].state_dict())
+    else:
+        for net, start in ((model, start_model), (flow, start_flow)):
+            if start is not None:
+                net.load_state_dict(start.state_dict())
     run.restore({"model_and_flow": optimizer})
 
     plan_path = out / "plan.json"
@@ -232,6 +245,18 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
     bar.close()
     run.close()
     return metrics
+
+
+def _initial_weights(init: str | Path | None, init_flow: str | Path | None
+                     ) -> tuple[InverseModel | None, FlowNet | None]:
+    """The model of ``init`` and the flow of ``init_flow`` (refused unless trained on that model's backbone)."""
+    if init is None:
+        if init_flow is not None:
+            raise InputError("--init-flow needs --init: the model whose backbone the flow was trained on")
+        return None, None
+    model, _ = checkpoint.load(init)
+    flow = None if init_flow is None else load_flow(init_flow, backbone_weights=checkpoint.paths(init)[0])[0]
+    return model, flow
 
 
 @torch.no_grad()

@@ -16,6 +16,7 @@ from inverse.cli import main
 from inverse.flow import FlowConfig, load_flow
 from inverse.online_train import OnlineTrainConfig, planned_steps, train_online
 from inverse.predict import Predictor
+from synth.errors import InputError
 from synth.spectrogram import DEFAULT_CONFIG
 
 FLOW = FlowConfig(latent_dim=16, hidden=32, blocks=1, steps=4)
@@ -100,11 +101,38 @@ def test_a_planned_run_records_its_plan(tmp_path, tiny):
     (["--data-seed", "2", "--val-seed", "2"], "validation rows would be trained on"),
     (["--prior", "9"], "unknown prior"),
     (["--device", "tpu"], "unknown device"),
+    (["--init-flow", "inverse/pretrained/flow"], "--init-flow needs --init"),
+    (["--init", "inverse/pretrained/default", "--widths", "8", "16"], "leave out --widths"),
 ])
 def test_bad_options_are_one_line(tmp_path, capsys, args, expected):
     code = main(["train-online", "--out", str(tmp_path / "run"), *args])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backbone(tmp_path, tiny):
+    first = tmp_path / "first"
+    train_online(first, model_config=tiny, flow_config=FLOW, config=small(), device="cpu", progress=False)
+    train_online(tmp_path / "more", config=small(steps=2, lr=1e-9, data_seed=13), device="cpu", progress=False,
+                 init=first / "best", init_flow=first / "best_flow")
+    start, _ = load_flow(first / "best_flow")
+    more, _ = load_flow(tmp_path / "more" / "last_flow", tmp_path / "more" / "last.safetensors")
+    assert more.config == start.config
+    for name, value in start.state_dict().items():  # two steps of 1e-9 from those weights, not a new network
+        assert torch.allclose(more.state_dict()[name], value, atol=1e-6), name
+    model = load_file(str(tmp_path / "more" / "last.safetensors"))
+    for name, value in load_file(str(first / "best.safetensors")).items():
+        if name != "latent_scale":  # measured again on the new rows
+            assert torch.allclose(model[name], value, atol=1e-6), name
+    config = json.loads((tmp_path / "more" / "config.json").read_text())
+    assert config["init"] == {"model": str(first / "best"), "flow": str(first / "best_flow")}
+
+    other = tmp_path / "other"
+    train_online(other, model_config=tiny, flow_config=FLOW, config=small(steps=2, seed=1), device="cpu",
+                 progress=False)
+    with pytest.raises(InputError, match="another backbone"):
+        train_online(tmp_path / "refused", config=small(), device="cpu", progress=False, init=other / "best",
+                     init_flow=first / "best_flow")
 
 
 def test_export_halves_the_pair_and_keeps_it_together(tmp_path, tiny, capsys):
