@@ -63,6 +63,12 @@ def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
             section("train", TrainConfig.from_json, TrainConfig()))
 
 
+def _check_init(args: argparse.Namespace) -> None:
+    """``--init`` trains a checkpoint's model as it is: no model options beside it."""
+    if args.init and (args.widths or args.stem_stride):
+        raise InputError("--init trains that model as it is: leave out --widths and --stem-stride")
+
+
 def _model_config(args: argparse.Namespace) -> ModelConfig:
     """The model of ``--widths`` / ``--stem-stride`` (defaults where not given)."""
     backbone = {"widths": tuple(args.widths) if args.widths else None, "stem_stride": args.stem_stride}
@@ -73,16 +79,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from inverse.train import TrainConfig, train
 
     check_output_dir(args.out, "--out")
+    _check_init(args)
     base = TrainConfig()
     if args.config:
         model_config, base = _read_config(args.config)
     else:
         model_config = _model_config(args)
+    if args.init:
+        model_config = None  # the checkpoint's own
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
     config = TrainConfig.from_json({**{f.name: getattr(base, f.name) for f in fields(TrainConfig)}, **overrides})
     metrics = train(args.train, args.out, val_path=args.val, model_config=model_config, config=config,
-                    device=args.device, resume=args.resume)
+                    device=args.device, resume=args.resume, init=args.init)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -185,8 +194,7 @@ def _cmd_train_online(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     config = OnlineTrainConfig(**{name: getattr(args, name) for name in CONFIG_FIELDS
                                   if getattr(args, name, None) is not None})
-    if args.init and (args.widths or args.stem_stride):
-        raise InputError("--init trains that model as it is: leave out --widths and --stem-stride")
+    _check_init(args)
     metrics = train_online(args.out, model_config=_model_config(args), config=config, device=args.device,
                            resume=args.resume, init=args.init, init_flow=args.init_flow, progress=not args.quiet)
     print(json.dumps(metrics, indent=2))
@@ -293,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spectral-rows", dest="spectral_rows", type=positive_int,
                    help="rows per batch rendered for the spectral loss (default 8)")
     _backbone_options(p)
+    p.add_argument("--init", help="start from this model checkpoint instead of fresh weights, its model config too "
+                                  "(e.g. inverse/pretrained/default, fine-tuned on your data; a --config's 'model' "
+                                  "section is not used). Its flow belongs to the old backbone: train a new one with "
+                                  "`inverse train-flow --model OUT/best`")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     p.set_defaults(func=_cmd_train)

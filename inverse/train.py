@@ -137,15 +137,18 @@ def latent_scale(model: InverseModel, dataset, rows: int, device: torch.device) 
 def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path | None = None,
           model_config: ModelConfig | None = None, config: TrainConfig | None = None, device: str = "auto",
           resume: bool = False, progress: bool = True, max_steps: int | None = None,
-          on_epoch: Callable[[dict], None] | None = None) -> dict:
+          on_epoch: Callable[[dict], None] | None = None, init: str | Path | None = None) -> dict:
     """Train (or resume) and return the final epoch's metrics. ``max_steps`` stops early (tests).
 
     ``on_epoch(metrics)`` is called on rank 0 after each epoch is on disk (``inverse tune`` reports to
-    optuna there, and may raise to stop a pruned run).
+    optuna there, and may raise to stop a pruned run). ``init``: a model checkpoint whose weights and config a new
+    run starts from (fine-tuning, e.g. the shipped model on other data) instead of ``model_config``'s fresh weights.
     """
-    model_config, config = model_config or ModelConfig(), config or TrainConfig()
+    config = config or TrainConfig()
     run = TrainingRun(out_dir, resume, device)
     device, out = run.device, run.out
+    start = checkpoint.load(init)[0] if init is not None and not run.resumed else None
+    model_config = start.config if start is not None else model_config or ModelConfig()
     if run.resumed:
         model_config = ModelConfig.from_json(run.saved["model"])
         config = TrainConfig.from_json({**run.saved["train"], "epochs": config.epochs})
@@ -164,9 +167,11 @@ def train(train_path: str | Path, out_dir: str | Path, *, val_path: str | Path |
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if run.resumed:
         model.load_state_dict(checkpoint.load(out / "last", device)[0].state_dict())
+    elif start is not None:
+        model.load_state_dict(start.state_dict())
     run.restore({"model": optimizer})
     run.write_config({"model": model_config.to_json(), "train": asdict(config), "train_data": str(train_path),
-                      "val_data": str(val_path) if val_path else None})
+                      "val_data": str(val_path) if val_path else None, "init": None if init is None else str(init)})
 
     world, rank = run.world, run.rank
     net = DistributedDataParallel(model) if world > 1 else model

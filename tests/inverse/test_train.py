@@ -50,6 +50,24 @@ def test_resume_continues_and_refuses_to_overwrite(tiny, data, tmp_path):
     assert len(list(csv.DictReader((run / "log.csv").open()))) == 2
 
 
+def test_init_starts_from_a_checkpoint_and_its_config(tiny, data, tmp_path, capsys):
+    train(data, tmp_path / "first", model_config=tiny, config=FAST, device="cpu", progress=False)
+    tuned = TrainConfig(**{**FAST.__dict__, "lr": 1e-9, "seed": 1})  # another seed: fresh weights would differ
+    train(data, tmp_path / "tuned", config=tuned, device="cpu", progress=False, init=tmp_path / "first" / "best")
+    start, _ = checkpoint.load(tmp_path / "first" / "best")
+    model, info = checkpoint.load(tmp_path / "tuned" / "last")
+    assert ModelConfig.from_json(info["model_config"]) == tiny  # the checkpoint's model, not the default one
+    weights = dict(model.named_parameters())
+    for name, value in start.named_parameters():  # a step of 1e-9 away
+        assert torch.allclose(weights[name], value, atol=1e-6), name
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["init"] == str(tmp_path / "first" / "best")
+    from inverse.cli import main
+
+    assert main(["train", "--train", str(data), "--out", str(tmp_path / "x"), "--init",
+                 str(tmp_path / "first" / "best"), "--stem-stride", "4"]) == 2
+    assert "leave out --widths and --stem-stride" in capsys.readouterr().err
+
+
 def test_checkpoint_round_trip_is_exact(tiny, tmp_path):
     torch.manual_seed(0)
     model = InverseModel(tiny)
