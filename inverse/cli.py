@@ -85,8 +85,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         model_config, base = _read_config(args.config)
     else:
         model_config = _model_config(args)
-    if args.init:
-        model_config = None  # the checkpoint's own
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
     config = TrainConfig.from_json({**{f.name: getattr(base, f.name) for f in fields(TrainConfig)}, **overrides})
