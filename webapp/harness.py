@@ -30,14 +30,15 @@ def free_port() -> int:
 
 
 class AppProcess:
-    """``python -m webapp --port P [args]`` with ``TMPDIR=tmpdir`` (and ``HOME=home`` when given);
-    :meth:`stop` sends SIGTERM and returns the exit status and the output."""
+    """``python -m webapp --port P [args]`` with ``TMPDIR=tmpdir`` (and ``HOME=home`` when given, and the variables
+    in ``env``); :meth:`stop` sends SIGTERM and returns the exit status and the output."""
 
-    def __init__(self, tmpdir: Path, *args: str, home: Path | None = None, startup_s: float = 120.0):
+    def __init__(self, tmpdir: Path, *args: str, home: Path | None = None, env: dict[str, str] | None = None,
+                 startup_s: float = 120.0):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmpdir = tmpdir
-        env = {**os.environ, "TMPDIR": str(tmpdir), **({"HOME": str(home)} if home else {})}
+        env = {**os.environ, "TMPDIR": str(tmpdir), **({"HOME": str(home)} if home else {}), **(env or {})}
         self.process = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(self.port), *args], cwd=REPO,
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + startup_s

@@ -17,6 +17,7 @@ import pytest
 import soundfile
 
 from inverse.refine import RefineConfig
+from synth import fast_render
 from synth.patch import load_patch
 from synth.voice import render
 
@@ -38,7 +39,10 @@ from webapp.harness import click, count, open_page, tab, text, upload, wait  # n
 def app(tmp_path_factory):
     tmp, home = tmp_path_factory.mktemp("app") / "tmp", tmp_path_factory.mktemp("home")
     tmp.mkdir()
-    process = harness.AppProcess(tmp, "--max-upload-mb", "5", home=home)
+    # The machine's fast render, where it is built (the app only reads it): with the empty HOME alone the app would
+    # render on the eager path, ~4x slower (`auto` never builds)
+    process = harness.AppProcess(tmp, "--max-upload-mb", "5", home=home,
+                                 env={"SYNTH_CACHE_DIR": str(fast_render.cache_root())})
     process.home = home
     yield process
     process.kill()
