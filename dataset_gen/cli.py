@@ -15,6 +15,7 @@ from pathlib import Path
 from dataset_gen.layout import COMPRESSIONS
 from synth.errors import InputError
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
+from synth.threads import torch_threads
 
 SUBCOMMANDS = ("generate", "info", "verify", "merge", "export-png")
 
@@ -60,7 +61,9 @@ def _generate_parser(prog: str) -> argparse.ArgumentParser:
                         "or eager (PyTorch ops; the default on cuda). Recorded in the file; verify re-renders on it")
     p.add_argument("--shard", default="0/1", help="write only shard i of N (contiguous rows), e.g. 3/8; "
                    "combine shards with `merge`")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads for this run (default: torch's choice; the fast render's compiled loops "
+                   "run on all of the machine's CPUs whatever this says)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output, and start over instead of resuming FILE.partial")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -113,27 +116,18 @@ def _export_parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads is not None:
-        if threads < 1:
-            raise InputError(f"--threads must be at least 1, got {threads}")
-        import torch
-
-        torch.set_num_threads(threads)
-
-
 def _run_generate(args: argparse.Namespace) -> int:
     from dataset_gen.generate import GenerateOptions, generate
     from dataset_gen.layout import NO_AUDIO, Shard
 
-    _set_threads(args.threads)
     audio_dtype = args.audio_dtype or ("float16" if args.audio else NO_AUDIO)
     options = GenerateOptions(num_rows=args.n, out=args.out, seed=args.seed, sampler=args.sampler, prior=args.prior,
                               batch_size=args.batch_size, compression=args.compression, audio_dtype=audio_dtype,
                               device=args.device, render=args.render or ("fast" if args.device == "cpu" else "eager"),
                               shard=Shard.parse(args.shard), overwrite=args.overwrite)
     try:
-        summary = generate(options, progress=not args.quiet)
+        with torch_threads(args.threads):
+            summary = generate(options, progress=not args.quiet)
     except KeyboardInterrupt:
         print(f"interrupted: {_saved_rows(args.out)}; run the same command again to resume", file=sys.stderr)
         return 130
@@ -164,10 +158,10 @@ def _run_info(args: argparse.Namespace) -> int:
 def _run_verify(args: argparse.Namespace) -> int:
     from dataset_gen.verify import verify
 
-    _set_threads(args.threads)
-    report = verify(args.file, sample=args.sample, all_rows=args.all, sample_seed=args.sample_seed,
-                    device=args.device, render=args.render, tolerance=args.tolerance,
-                    progress=not args.json and sys.stderr.isatty())
+    with torch_threads(args.threads):
+        report = verify(args.file, sample=args.sample, all_rows=args.all, sample_seed=args.sample_seed,
+                        device=args.device, render=args.render, tolerance=args.tolerance,
+                        progress=not args.json and sys.stderr.isatty())
     print(json.dumps(report.to_json(), indent=2) if args.json else "\n".join(report.lines()))
     return 0 if report.ok else 1
 

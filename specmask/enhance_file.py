@@ -44,6 +44,7 @@ from synth.errors import InputError, one_line
 from synth.image_io import read_png, write_png
 from synth.paths import check_input_file, check_outputs
 from synth.spectrogram import DEFAULT_CONFIG
+from synth.threads import torch_threads
 
 RATE = DEFAULT_CONFIG.sample_rate
 RATE_RANGE = (8000, 192000)
@@ -346,18 +347,18 @@ def _run(pipeline: _Pipeline, blocks: Iterator[np.ndarray], name: str) -> None:
         raise
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(threads)
-
-
 def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions,
                  threads: int | None = None) -> dict:
-    """Offline enhancement of a WAV file; returns a report (``summary`` line, ``notes``, timings)."""
+    """Offline enhancement of a WAV file; returns a report (``summary`` line, ``notes``, timings). ``threads``:
+    torch threads for this call (restored after it; default: as they are)."""
+    with torch_threads(threads):
+        return _enhance_file(input_path, output, model, options)
+
+
+def _enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions) -> dict:
     if input_path == "-":
         raise InputError("input '-' (raw PCM on stdin) needs --stream; offline enhancement reads a WAV file")
     _check_paths(input_path, output, options)
-    _set_threads(threads)
     handle, notes = _scan(input_path, options.allow_clipped)
     mask_fn, fixed, more = _mask_fn(model, options)
     notes += more
@@ -434,11 +435,17 @@ def stream_file(input_path: str, output: str, model: str, options: EnhanceOption
                 lookahead: int = 1024, input_rate: int = RATE, threads: int | None = None) -> dict:
     """Streaming enhancement: blocks of ``block`` samples (at 16 kHz) as they arrive from a WAV file or, for
     ``input_path == '-'``, raw 16-bit mono PCM at ``input_rate`` on stdin. The file written is aligned with the
-    input (the engine's lookahead delay removed). Returns a report with the real-time factor and latency."""
+    input (the engine's lookahead delay removed). Returns a report with the real-time factor and latency.
+    ``threads``: torch threads for this call (restored after it; default: as they are)."""
+    with torch_threads(threads):
+        return _stream_file(input_path, output, model, options, block, lookahead, input_rate)
+
+
+def _stream_file(input_path: str, output: str, model: str, options: EnhanceOptions, block: int, lookahead: int,
+                 input_rate: int) -> dict:
     if not 0 < block <= WINDOW // 2 or not 0 <= lookahead <= WINDOW // 4:
         raise InputError(f"expected 0 < --block <= {WINDOW // 2} and 0 <= --lookahead <= {WINDOW // 4} samples")
     _check_paths(input_path, output, options)
-    _set_threads(threads)
     notes: list[str] = []
     if input_path == "-":
         _check_rate(input_rate, "stdin")

@@ -12,10 +12,12 @@ take about half of eager autograd's time (``benchmarks/gradient_speed.py``) and 
 before it took (a vector-Jacobian product of the joint graph, which ran the forward pass again).
 
 A cache entry is keyed by everything that changes what its library computes or whether it runs here: the
-library, ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size
-and the CPU (architecture, the SIMD level ATen picked, the CPU's feature flags). A directory is named by the
-key's digest and holds ``meta.json`` (the full key, compared as a whole before use) and ``compiled.pt2``; an
-entry whose key differs from this process's is *stale*: it is never loaded, and :func:`build` replaces it.
+library, ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size,
+the CPU (architecture, the SIMD level ATen picked, the CPU's feature flags) and the threads its kernels run on
+(:func:`synth.aot_compile.build_threads`, fixed at build time whatever ``torch.set_num_threads`` says later). A
+directory is named by the key's digest and holds ``meta.json`` (the full key, compared as a whole before use)
+and ``compiled.pt2``; an entry whose key differs from this process's is *stale*: it is never loaded, and
+:func:`build` replaces it.
 
 Rendering on this path runs rows in fixed chunks of ``CHUNK_ROWS`` (the last one padded with copies of its
 first row), like the eager path, so a row's audio does not depend on the batch it came in: bit-identical
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import torch
 
-from synth.aot_compile import compile_package
+from synth.aot_compile import build_threads, compile_package, kernel_threads
 from synth.params import SYNTH_VERSION
 from synth.spectrogram import DEFAULT_CONFIG
 
@@ -87,8 +89,8 @@ def cache_key(kind: str = "voice") -> dict[str, str | int]:
         raise ValueError(f"unknown fast-render library {kind!r}; expected one of {', '.join(KINDS)}")
     return {"format": FORMAT, "kind": kind, "synth_version": SYNTH_VERSION, "torch": torch.__version__,
             "machine": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu_flags": _cpu_flags(), "chunk_rows": CHUNK_ROWS, "sample_rate": DEFAULT_CONFIG.sample_rate,
-            "num_samples": DEFAULT_CONFIG.num_samples}
+            "cpu_flags": _cpu_flags(), "threads": build_threads(), "chunk_rows": CHUNK_ROWS,
+            "sample_rate": DEFAULT_CONFIG.sample_rate, "num_samples": DEFAULT_CONFIG.num_samples}
 
 
 def entry_dir(kind: str = "voice") -> Path:
@@ -153,7 +155,8 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
         with tempfile.TemporaryDirectory(dir=entry) as scratch:
             package = Path(scratch) / PACKAGE
             try:
-                (compiler or compile_package)(package, kind)
+                with kernel_threads():  # never the thread count of whatever command triggered the build
+                    (compiler or compile_package)(package, kind)
             except Exception as error:  # one line that says what failed; the cause stays chained
                 first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
                 raise RuntimeError(f"could not build the fast render ({kind}) here: {first} (a C++ compiler, "

@@ -1,43 +1,31 @@
 """Shared tiny datasets (real 512x512 rows, eight of them) and helpers for the dataset_gen tests.
 
 Tests reach the helpers through the ``ds`` fixture (with ``--import-mode=importlib`` test modules cannot
-import each other or this file). They render with one torch thread (see ``torch_threads``); the test of
+import each other or this file). They render with one torch thread (``synth.threads.torch_threads``); the test of
 thread-count independence renders with two on purpose.
 """
 
 from __future__ import annotations
 
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
-import torch
 
 from dataset_gen.generate import GenerateOptions, generate
 from dataset_gen.layout import Shard
+from synth.threads import torch_threads
 
 N = 8
 SEED = 7
 SHARDS = 4
 
 
-@contextmanager
-def torch_threads(count: int):
-    """Run with ``count`` torch threads, then restore. Tiny batches gain nothing from two threads, and two
-    threads stall badly whenever another process holds one of a 2-core machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def make(path: Path, n: int = N, threads: int = 1, **options) -> Path:
-    """Generate ``path`` quietly (defaults: the reference dataset's n and seed, one thread)."""
+    """Generate ``path`` quietly (defaults: the reference dataset's n and seed, one thread: tiny batches gain nothing
+    from two, and two stall badly whenever another process holds one of a 2-core machine's cores)."""
     options.setdefault("seed", SEED)
     with torch_threads(threads):
         generate(GenerateOptions(num_rows=n, out=path, **options), progress=False)

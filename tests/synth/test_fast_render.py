@@ -7,12 +7,15 @@ tests use a temporary cache folder and a stand-in compiler, since what they test
 """
 
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 
 from synth import fast_render, render
+from synth.aot_compile import build_threads
 from synth.cli import main
 from synth.perceptual import features, mss_distance
 from synth.prior import draw
@@ -119,6 +122,37 @@ def test_a_stale_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, patches):
     assert fast_render.resolve("auto") == "eager"
     fast_render.build(compiler=_fake_compiler(calls))
     assert len(calls) == 3 and fast_render.clear() == 2 and fast_render.state() == "missing"
+
+
+def test_a_build_compiles_for_the_machines_threads_whatever_torch_is_set_to(tmp_path, monkeypatch):
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+    seen = []
+
+    def compiler(path: Path, kind: str) -> None:
+        seen.append(inductor_config.cpp.threads)
+        path.write_bytes(b"not a real package")
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as after `python -m dataset_gen --threads 1`, which builds the voice on first use
+    try:
+        fast_render.build(compiler=compiler)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [build_threads()] and inductor_config.cpp.threads == -1  # only for the build
+    assert fast_render.cache_key()["threads"] == build_threads()
+
+
+def test_the_built_kernels_run_on_the_machines_threads(fast):
+    """Every parallel loop of both real libraries on ``build_threads()`` threads (inductor writes the count into the
+    kernels' source, which the package keeps): the gradient library built during a one-thread test run had none."""
+    threads = build_threads()
+    for entry in (fast.voice, fast.gradient):
+        with zipfile.ZipFile(entry / fast_render.PACKAGE) as package:
+            sources = [package.read(name).decode() for name in package.namelist() if name.endswith(".kernel.cpp")]
+        counts = {int(n) for source in sources for n in re.findall(r"omp parallel num_threads\((\d+)\)", source)}
+        assert sources and counts == ({threads} if threads > 1 else set()), (entry.name, counts)
 
 
 def test_an_interrupted_build_leaves_nothing_that_looks_ready(tmp_path, monkeypatch):
