@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=16, help="prior patches per pass (default 16: one chunk)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved readings per case (default 7)")
     parser.add_argument("--steps", type=int, default=10, help="refine_gradient's Adam steps (default 10)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2; the fast path's compiled "
+                        "loops run on the CPUs the process may use, fixed when the library was built)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeats < 1 or args.steps < 1 or args.threads < 1:

@@ -280,7 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=7, help="timed calls per path (median reported)")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the fast path's compiled "
+                        "loops run on the CPUs the process may use, fixed when the library was built)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--allocator", choices=("default", "tuned", "both"), default="both",
                         help="glibc allocator settings for both synths (default both: two runs, one report)")
