@@ -4,6 +4,7 @@ study without losing trials; bad storage URLs and foreign studies are one clear 
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import optuna
 import pytest
@@ -45,16 +46,18 @@ def test_three_trials_write_a_config_train_accepts(data, tmp_path):
 
 
 def test_two_processes_share_one_sqlite_study(data, tmp_path):
+    # another process through the command line, and this one (no second interpreter start-up) at the same time
     train_path, val_path = data
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, "-m", "inverse", "tune", "--train", str(train_path), "--val", str(val_path),
                "--trials", "2", "--epochs", "1", "--eval-targets", "1", "--eval-pool", "2", "--num-workers", "0",
-               "--storage", storage, "--quiet"]
-    workers = [subprocess.Popen(command + ["--out", str(tmp_path / f"w{i}")], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for i in range(2)]
-    for worker in workers:
-        _, err = worker.communicate(timeout=600)
-        assert worker.returncode == 0, err
+               "--storage", storage, "--quiet", "--out", str(tmp_path / "other")]
+    other = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        tune(train_path, val_path, tmp_path / "this", replace(TINY, trials=2), storage=storage, progress=False)
+    finally:
+        _, err = other.communicate(timeout=600)
+    assert other.returncode == 0, err
     trials = optuna.load_study(study_name="inverse", storage=storage).get_trials(deepcopy=False)
     states = [t.state for t in trials]
     assert len(trials) >= 2 and optuna.trial.TrialState.FAIL not in states
