@@ -47,7 +47,11 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # Fixed margins in inches (room for the title, the panel titles and the axis labels): tight_layout drew the
+    # whole figure once more to measure them, 1.2 of the 3 s this function took for 11 panels.
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=0.5 / width, right=1 - 0.1 / width, bottom=0.45 / height,
+                        top=1 - (0.6 if title else 0.3) / height, wspace=0.28, hspace=0.38)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
