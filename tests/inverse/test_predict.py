@@ -88,7 +88,14 @@ def test_same_seed_same_candidates(model, target):
 def test_predictor_writes_every_output(model, target, tmp_path):
     png = tmp_path / "target.png"
     write_png(png, quantize(target).numpy())
-    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2, retune=0))
+    stages = []
+    prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2, retune=0),
+                                          progress=lambda fraction, stage: stages.append((fraction, stage)))
+    words = [stage.split()[0].strip(",") for _, stage in stages]
+    assert words == ["reading", "sampling", "refining", "adding", "choosing"]
+    fractions = [fraction for fraction, _ in stages]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] < 1
+    assert "(gradient, 2 steps)" in stages[2][1] and stages[-1][1].startswith("choosing 3 of ")
     assert "rank" in prediction.table()
     files = prediction.write(tmp_path / "out")
     assert all(f.is_file() for f in files)
