@@ -182,7 +182,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         best = torch.argsort(pool_scores.match[:refined.shape[0]], stable=True)[:config.retune]
         found, found_scores = retune(refined[best], pool_scores.match[best], target, render_path)
         pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
-    report(STAGE_SHARES["expand"], "adding their symmetric variants")
+    report(STAGE_SHARES["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
     report(STAGE_SHARES["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
     return choose(pool, pool_scores, point, sampling, target, render_path)
