@@ -106,23 +106,43 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.sampler == "flow" and predictor.flow is None:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
-    share = 0.9 if args.out else 1.0  # the files (the comparison figure most) take about a tenth of the time
-    progress = (lambda fraction, stage: _stage_lines(share * fraction, stage)) if sys.stderr.isatty() else None
-    prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
-                                   sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                   expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
-                                   downmix=args.downmix,
-                                   refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
-                                   render=_render_path(args), progress=progress)
-    if progress is not None and args.out:
-        progress(1.0, f"writing the files to {args.out}")
-    _report(prediction, args)
+    # the files (the comparison figure most) take about a tenth of the time
+    progress = _StageLines(share=0.9 if args.out else 1.0) if sys.stderr.isatty() else None
+    try:
+        prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
+                                       sigma=args.sigma, min_distance=args.min_distance, within=args.within,
+                                       expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
+                                       downmix=args.downmix, refine=refine, pitch_check=not args.no_pitch_check,
+                                       pitch_fill=args.pitch_fill, render=_render_path(args), progress=progress)
+        if progress is not None and args.out:
+            progress(1.0, f"writing the files to {args.out}")
+            prediction.write(args.out)
+    finally:
+        if progress is not None:
+            progress.close()
+    _report(prediction, args, written=progress is not None and bool(args.out))
     return 0
 
 
-def _stage_lines(fraction: float, stage: str) -> None:
-    """predict's progress on a terminal: one line per stage on stderr (a prediction takes ~10-30 s)."""
-    print(f"[{fraction:4.0%}] {stage} ...", file=sys.stderr, flush=True)
+class _StageLines:
+    """predict's progress on a terminal (stderr; a prediction takes ~10-30 s): a line per stage, ``[ 22%] stage
+    ...``, rewritten in place when the same stage is reported again further on (refinement's steps). ``share``:
+    the part of the command's time that predict's fractions cover."""
+
+    def __init__(self, share: float = 1.0) -> None:
+        self.share = share
+        self.stage: str | None = None
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        start = "\r" if stage == self.stage else ("\n" if self.stage is not None else "")
+        print(f"{start}[{self.share * fraction:4.0%}] {stage} ...", end="", file=sys.stderr, flush=True)
+        self.stage = stage
+
+    def close(self) -> None:
+        """End the last line (before the table, or an error message, goes to the terminal)."""
+        if self.stage is not None:
+            print(file=sys.stderr, flush=True)
+            self.stage = None
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -164,11 +184,11 @@ def _check_out(args: argparse.Namespace) -> None:
         check_output_dir(args.out, "--out")
 
 
-def _report(prediction, args: argparse.Namespace) -> None:
-    """Notes to stderr; files with --out; the ranked table, or JSON with --json."""
+def _report(prediction, args: argparse.Namespace, written: bool = False) -> None:
+    """Notes to stderr; files with --out (unless ``written`` already); the ranked table, or JSON with --json."""
     for message in prediction.notes:
         note(message)
-    if args.out:
+    if args.out and not written:
         prediction.write(args.out)
     if args.json:
         print(json.dumps(prediction.to_json(), indent=2))

@@ -64,14 +64,15 @@ class RefineConfig:
 
 
 def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: int = 10, lr: float = 0.01,
-                    deadline: float | None = None, render_path: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+                    deadline: float | None = None, render_path: str = "auto",
+                    on_step: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
 
     Returns the best point seen per candidate and its match distance (``Tensor[K, 100]``, ``Tensor[K]``);
     the starting point counts, so no distance gets worse. Costs ``steps + 1`` renders per candidate.
     ``deadline`` (a ``time.perf_counter()`` value) stops earlier, checked after each evaluation.
     ``render_path``: :func:`synth.render`'s (the fast path needs its gradient library, see
-    :mod:`synth.fast_render`).
+    :mod:`synth.fast_render`). ``on_step(step)`` is called after evaluation ``step`` (0 .. ``steps``).
     """
     target = as_target(target)
     params = params.detach().float()
@@ -90,6 +91,8 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
         else:
             better = seen < best_d
             best[better], best_d[better] = current.detach()[better], seen[better]
+        if on_step is not None:
+            on_step(step)
         if step == steps or (deadline is not None and time.perf_counter() >= deadline):
             break
         optimizer.zero_grad()
@@ -99,14 +102,15 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
 
 
 def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
-                 sigma0: float = 0.05, seed: int = 0, deadline: float | None = None, render_path: str = "auto"
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 sigma0: float = 0.05, seed: int = 0, deadline: float | None = None, render_path: str = "auto",
+                 on_candidate: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """CMA-ES (:func:`inverse.cma.cma_minimize`) warm-started at each candidate's continuous parameters,
     ``budget`` renders per candidate (on ``render_path``, :func:`synth.render`), discrete parameters fixed.
 
     ``start_distances`` ``Tensor[K]``: the candidates' current distances (no render spent on them).
     Returns the best point seen per candidate and its distance (never worse than the start). With a
     ``deadline`` (``time.perf_counter()`` value), each candidate gets an equal share of the time left.
+    ``on_candidate(k)`` is called when candidate ``k`` is done.
     """
     from inverse.cma import cma_minimize  # scipy.stats: 1.3 s to import, so only when CMA-ES runs
 
@@ -122,12 +126,13 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 
         points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k,
                                       share)
-        if values.size == 0:  # no time left for this candidate
-            continue
-        i = int(np.argmin(values))
-        if values[i] < float(best_d[k]):
-            best[k, _CONTINUOUS] = torch.from_numpy(points[i]).float()
-            best_d[k] = float(values[i])
+        if values.size:  # (none where no time was left for this candidate)
+            i = int(np.argmin(values))
+            if values[i] < float(best_d[k]):
+                best[k, _CONTINUOUS] = torch.from_numpy(points[i]).float()
+                best_d[k] = float(values[i])
+        if on_candidate is not None:
+            on_candidate(k)
     return best, best_d
 
 
@@ -165,16 +170,22 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         return choose(params, scores, point, sampling, target, render_path)
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
     steps = f"{config.steps} steps" if config.method == "gradient" else f"{config.budget} renders each"
-    report(0.0, f"refining the best {len(starts)} candidates ({config.method}, {steps})")
+    stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
+    report(0.0, stage)
+
+    def done(share: float) -> None:  # the same stage again, further on: a progress line updates in place
+        report(STAGE_SHARES["retune"] * share, stage)
     refined_rows = set(starts)
     order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
     params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
     first = params[:len(starts)]
     if config.method == "gradient":
-        refined, _ = refine_gradient(first, target, config.steps, config.lr, render_path=render_path)
+        refined, _ = refine_gradient(first, target, config.steps, config.lr, render_path=render_path,
+                                     on_step=lambda step: done((step + 1) / (config.steps + 1)))
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
-                                  config.seed, render_path=render_path)
+                                  config.seed, render_path=render_path,
+                                  on_candidate=lambda k: done((k + 1) / len(starts)))
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
     if config.retune:  # the best refined ones with their oscillators retuned, beside them

@@ -92,9 +92,11 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     prediction = Predictor(model).predict(png, samples=3, pool=6, expand=1, refine=RefineConfig(steps=2, retune=0),
                                           progress=lambda fraction, stage: stages.append((fraction, stage)))
     words = [stage.split()[0].strip(",") for _, stage in stages]
-    assert words == ["reading", "sampling", "refining", "adding", "choosing"]
+    # refinement's stage is reported as it starts and again after each of its 2 + 1 evaluations
+    assert words == ["reading", "sampling"] + ["refining"] * 4 + ["adding", "choosing"]
     fractions = [fraction for fraction, _ in stages]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] < 1
+    assert len(set(fractions)) == len(fractions)
     assert "(gradient, 2 steps)" in stages[2][1] and stages[-1][1].startswith("choosing 3 of ")
     assert "rank" in prediction.table()
     files = prediction.write(tmp_path / "out")
@@ -104,6 +106,17 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
     assert "pitch_hz" in data["target"] and "pitch:" in prediction.table()  # the pitch check ran (inverse.pitch_check)
     assert [c["form_of"] for c in data["candidates"]] == [None if k is None else k + 1 for k in prediction.form_of]
+
+
+def test_progress_lines_on_a_terminal_rewrite_a_stage_in_place(capsys):
+    from inverse.cli import _StageLines
+
+    lines = _StageLines(share=0.5)
+    for fraction, stage in ((0.0, "reading"), (0.4, "refining"), (0.6, "refining"), (0.8, "choosing")):
+        lines(fraction, stage)
+    lines.close()
+    assert capsys.readouterr().err == ("[  0%] reading ...\n[ 20%] refining ...\r[ 30%] refining ...\n"
+                                       "[ 40%] choosing ...\n")
 
 
 def test_a_candidate_in_another_form_is_named_in_the_table_and_json(model, target):
