@@ -63,7 +63,7 @@ def _generate_parser(prog: str) -> argparse.ArgumentParser:
                    "combine shards with `merge`")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads for this run (default: torch's choice; the fast render's compiled loops "
-                   "run on all of the machine's CPUs whatever this says)")
+                   "run on the CPUs this process may use whatever this says)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output, and start over instead of resuming FILE.partial")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
