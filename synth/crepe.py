@@ -53,12 +53,18 @@ class Crepe(nn.Module):
         self.classifier = nn.Linear(self.in_features, PITCH_BINS)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames[:, None, :, None]
+        """Inference (batch norm from its running statistics) with 1-D layers: torchcrepe's 2-D convolutions have
+        ``(k, 1)`` kernels over ``(1024, 1)`` frames, and dropping that singleton axis gives the same values (bit for
+        bit, ``tests/synth/test_pitch.py``) in less than half the time on the CPU (500 frames on 2 cores: 0.58 s
+        against 1.24 s)."""
+        x = frames[:, None, :]
         for k in range(6):
-            x = F.pad(x, (0, 0, 254, 254) if k == 0 else (0, 0, 31, 32))
-            x = getattr(self, f"conv{k + 1}_BN")(F.relu(getattr(self, f"conv{k + 1}")(x)))
-            x = F.max_pool2d(x, (2, 1), (2, 1))
-        return torch.sigmoid(self.classifier(x.permute(0, 2, 1, 3).reshape(-1, self.in_features)))
+            conv, norm = getattr(self, f"conv{k + 1}"), getattr(self, f"conv{k + 1}_BN")
+            x = F.conv1d(F.pad(x, (254, 254) if k == 0 else (31, 32)), conv.weight[..., 0], conv.bias, conv.stride[0])
+            x = F.batch_norm(F.relu(x), norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0,
+                             norm.eps)
+            x = F.max_pool1d(x, 2, 2)
+        return torch.sigmoid(self.classifier(x.transpose(1, 2).reshape(-1, self.in_features)))
 
 
 def weights_path(capacity: str) -> Path:
