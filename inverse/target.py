@@ -10,6 +10,7 @@ spectrogram) is reported beside the perceptual numbers.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, fields
 
@@ -105,16 +106,23 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
 @dataclass
 class Scores:
     """Rendered candidates against a target, per row: ``match`` (the ranking distance), ``mss`` (multi-scale
-    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]``, normalised
-    ``spectrogram`` ``Tensor[P, 512, 512]`` and ``shape``, the long-term average spectrum ``Tensor[P, 4097]``
-    (:class:`~synth.perceptual.Features`' ``shape``: what :mod:`inverse.transpose` aligns)."""
+    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]`` and ``shape``, the
+    long-term average spectrum ``Tensor[P, 4097]`` (:class:`~synth.perceptual.Features`' ``shape``: what
+    :mod:`inverse.transpose` aligns). The normalised :attr:`spectrogram` is computed on first use."""
 
     match: torch.Tensor
     mss: torch.Tensor
     distance_db: torch.Tensor
     audio: torch.Tensor
-    spectrogram: torch.Tensor
     shape: torch.Tensor
+
+    @functools.cached_property
+    def spectrogram(self) -> torch.Tensor:
+        """Normalised spectrograms ``Tensor[P, 512, 512]`` of :attr:`audio`, made when first asked for: only the
+        returned candidates' are, not the whole pool's (a megabyte a row, ~300 rows; the same bits as in any batch)."""
+        if self.audio.shape[0] == 0:
+            return self.audio.new_zeros(0, DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames)
+        return spectrogram(self.audio)
 
     def select(self, index: torch.Tensor | list[int]) -> Scores:
         index = torch.as_tensor(index, dtype=torch.long)
@@ -143,8 +151,7 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
     target = as_target(target)
     if params.shape[0] == 0:  # no rows (e.g. a search that found nothing): nothing rendered
         n = DEFAULT_CONFIG.num_samples
-        return Scores(*(torch.zeros(0, *size) for size in ((), (), (), (n,), target.spectrogram.shape,
-                                                            target.features.shape.shape[1:])))
+        return Scores(*(torch.zeros(0, *size) for size in ((), (), (), (n,), target.features.shape.shape[1:])))
     parts = []
     for chunk in params.float().split(batch):
         audio = render(chunk, path=render_path)
@@ -153,7 +160,7 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
         match = match_distance(candidate, target.features, target.pitch_hz)
         parts.append(Scores(match, mss_distance(candidate, target.features),
                             distance_db(normalized_to_db(specs), normalized_to_db(target.spectrogram)[None]),
-                            audio, specs, candidate.shape))
+                            audio, candidate.shape))
     return Scores.cat(parts)
 
 
