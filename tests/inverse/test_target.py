@@ -31,3 +31,14 @@ def test_wav_targets_keep_their_audio_and_pngs_are_reconstructed(tmp_path):
     # the patch itself scores near zero against its own sound, and far closer than another patch
     scores = score(torch.cat([draw(9, 0, 1, prior="2"), draw(10, 0, 1, prior="2")]), from_wav)
     assert float(scores.match[0]) < 0.01 and float(scores.match[1]) > 10 * float(scores.match[0]) + 0.05
+
+
+def test_scores_make_spectrograms_on_use_with_the_bits_of_any_batch():
+    # the pool keeps audio only; a selection's spectrograms are made from it, the same as rendering those rows alone
+    params = draw(11, 0, 5, prior="2")
+    scores = score(params, Target.from_audio(render(params[:1])[0]), batch=2, render_path="eager")
+    chosen = scores.select([4, 0, 2])
+    assert "spectrogram" not in vars(chosen)
+    assert torch.equal(chosen.spectrogram, spectrogram(render(params[[4, 0, 2]])))
+    assert chosen.spectrogram is chosen.spectrogram  # made once
+    assert scores.select([]).spectrogram.shape == (0, 512, 512)
