@@ -115,12 +115,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                        downmix=args.downmix, refine=refine, pitch_check=not args.no_pitch_check,
                                        pitch_fill=args.pitch_fill, render=_render_path(args), progress=progress)
         if progress is not None and args.out:
-            progress(1.0, f"writing the files to {args.out}")
-            prediction.write(args.out)
+            progress(1.0, f"writing the files to {args.out}")  # the last line while _report writes them
     finally:
         if progress is not None:
             progress.close()
-    _report(prediction, args, written=progress is not None and bool(args.out))
+    _report(prediction, args)
     return 0
 
 
@@ -184,11 +183,11 @@ def _check_out(args: argparse.Namespace) -> None:
         check_output_dir(args.out, "--out")
 
 
-def _report(prediction, args: argparse.Namespace, written: bool = False) -> None:
-    """Notes to stderr; files with --out (unless ``written`` already); the ranked table, or JSON with --json."""
+def _report(prediction, args: argparse.Namespace) -> None:
+    """Notes to stderr; files with --out; the ranked table, or JSON with --json."""
     for message in prediction.notes:
         note(message)
-    if args.out and not written:
+    if args.out:
         prediction.write(args.out)
     if args.json:
         print(json.dumps(prediction.to_json(), indent=2))
