@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -131,9 +131,8 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
         if keep.numel():
             rows = rows[off[keep]]
             if not owned:
-                params, scores, owned = params.clone(), _copied(scores), True
-            for column in fields(Scores):
-                getattr(scores, column.name)[rows] = getattr(judged, column.name)[keep]
+                params, scores, owned = params.clone(), scores.clone(), True
+            scores.assign(rows, judged.select(keep))
             params[rows], moved_rows[rows], tracked[rows] = moved[keep], True, False
         else:
             more = tracked & ~agreeing(known) & ~excluded
@@ -145,8 +144,3 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     found = known[chosen.pool_index]
     chosen = replace(chosen, pool_index=torch.where(moved_rows[chosen.pool_index], -1, chosen.pool_index))
     return replace(chosen, pitch=PitchCheck(target_hz, found, agreeing(found))).in_pitch_order()
-
-
-def _copied(scores: Scores) -> Scores:
-    """A copy of every column (the caller's pool stays as it was)."""
-    return Scores(*(getattr(scores, column.name).clone() for column in fields(Scores)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 
@@ -105,39 +105,69 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
 
 @dataclass
 class Scores:
-    """Rendered candidates against a target, per row: ``match`` (the ranking distance), ``mss`` (multi-scale
-    log-mel distance) and ``distance_db``, each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]`` and ``shape``, the
-    long-term average spectrum ``Tensor[P, 4097]`` (:class:`~synth.perceptual.Features`' ``shape``: what
-    :mod:`inverse.transpose` aligns). The normalised :attr:`spectrogram` is computed on first use."""
+    """Rendered candidates against a target, per row: ``match`` (the ranking distance) and ``mss`` (multi-scale
+    log-mel distance), each ``Tensor[P]``; ``audio`` ``Tensor[P, 65408]`` and ``shape``, the long-term average
+    spectrum ``Tensor[P, 4097]`` (:class:`~synth.perceptual.Features`' ``shape``: what :mod:`inverse.transpose`
+    aligns); ``reference``, the :class:`Target` they were scored against (not a row). The normalised
+    :attr:`spectrogram` and :attr:`distance_db` are computed on first use: only the returned candidates' are
+    reported, not the whole pool's (~300 rows, a megabyte of spectrogram and ~3 ms each)."""
 
     match: torch.Tensor
     mss: torch.Tensor
-    distance_db: torch.Tensor
     audio: torch.Tensor
     shape: torch.Tensor
+    reference: Target | None = field(default=None, repr=False, compare=False)
+
+    ROWS = ("match", "mss", "audio", "shape")  # the per-row columns (every field but ``reference``)
 
     @functools.cached_property
     def spectrogram(self) -> torch.Tensor:
-        """Normalised spectrograms ``Tensor[P, 512, 512]`` of :attr:`audio`, made when first asked for: only the
-        returned candidates' are, not the whole pool's (a megabyte a row, ~300 rows; the same bits as in any batch)."""
+        """Normalised spectrograms ``Tensor[P, 512, 512]`` of :attr:`audio`, made when first asked for (the same
+        bits as in any batch)."""
         if self.audio.shape[0] == 0:
             return self.audio.new_zeros(0, DEFAULT_CONFIG.bins, DEFAULT_CONFIG.frames)
         return spectrogram(self.audio)
 
+    @functools.cached_property
+    def distance_db(self) -> torch.Tensor:
+        """Mean |dB| between each row's spectrogram and the reference's, ``Tensor[P]``
+        (:func:`synth.spectrogram.distance_db`), made when first asked for (the same bits as in any batch)."""
+        if self.reference is None:
+            raise ValueError("distance_db needs the target these scores were made against (Scores.reference)")
+        if self.audio.shape[0] == 0:
+            return self.audio.new_zeros(0)
+        return distance_db(normalized_to_db(self.spectrogram), normalized_to_db(self.reference.spectrogram)[None])
+
+    def _with_rows(self, columns) -> Scores:
+        return Scores(*columns, reference=self.reference)
+
     def select(self, index: torch.Tensor | list[int]) -> Scores:
         index = torch.as_tensor(index, dtype=torch.long)
-        return Scores(*(getattr(self, f.name)[index] for f in fields(self)))
+        return self._with_rows(getattr(self, name)[index] for name in self.ROWS)
+
+    def clone(self) -> Scores:
+        """A copy of every column (the caller's rows stay as they are)."""
+        return self._with_rows(getattr(self, name).clone() for name in self.ROWS)
+
+    def assign(self, index: torch.Tensor, rows: Scores) -> None:
+        """Rows ``index`` (``Tensor[R]`` long) replaced by ``rows``' (R rows, in that order), in place; what was
+        made on use (:attr:`spectrogram`, :attr:`distance_db`) is made again when next asked for."""
+        for name in self.ROWS:
+            getattr(self, name)[index] = getattr(rows, name)
+        for made in ("spectrogram", "distance_db"):
+            self.__dict__.pop(made, None)
 
     def replaced(self, index: torch.Tensor, rows: Scores) -> Scores:
         """A copy with rows ``index`` (``Tensor[R]`` long) replaced by ``rows``' (R rows, in that order)."""
-        columns = [getattr(self, f.name).clone() for f in fields(self)]
-        for column, f in zip(columns, fields(self)):
-            column[index] = getattr(rows, f.name)
-        return Scores(*columns)
+        copy = self.clone()
+        copy.assign(index, rows)
+        return copy
 
     @staticmethod
     def cat(parts: list[Scores]) -> Scores:
-        return Scores(*(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
+        """The rows of ``parts`` (scored against one target) in order."""
+        reference = next((p.reference for p in parts if p.reference is not None), None)
+        return Scores(*(torch.cat([getattr(p, name) for p in parts]) for name in Scores.ROWS), reference=reference)
 
 
 @torch.no_grad()
@@ -151,16 +181,14 @@ def score(params: torch.Tensor, target: Target | torch.Tensor, batch: int = 64,
     target = as_target(target)
     if params.shape[0] == 0:  # no rows (e.g. a search that found nothing): nothing rendered
         n = DEFAULT_CONFIG.num_samples
-        return Scores(*(torch.zeros(0, *size) for size in ((), (), (), (n,), target.features.shape.shape[1:])))
+        return Scores(*(torch.zeros(0, *size) for size in ((), (), (n,), target.features.shape.shape[1:])),
+                      reference=target)
     parts = []
     for chunk in params.float().split(batch):
         audio = render(chunk, path=render_path)
-        specs = spectrogram(audio)
         candidate = features(audio)
         match = match_distance(candidate, target.features, target.pitch_hz)
-        parts.append(Scores(match, mss_distance(candidate, target.features),
-                            distance_db(normalized_to_db(specs), normalized_to_db(target.spectrogram)[None]),
-                            audio, candidate.shape))
+        parts.append(Scores(match, mss_distance(candidate, target.features), audio, candidate.shape, target))
     return Scores.cat(parts)
 
 

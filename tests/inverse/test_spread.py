@@ -114,7 +114,7 @@ def test_a_form_that_lowers_the_best_mss_is_kept_only_where_the_others_stay_with
 
     def fake_scores(mss: torch.Tensor) -> Scores:
         n = len(mss)
-        return Scores(mss, mss, mss, torch.zeros(n, 8), torch.zeros(n, 3))
+        return Scores(mss, mss, torch.zeros(n, 8), torch.zeros(n, 3))
 
     def fake_score(rows: torch.Tensor, target: Target, render_path: str = "auto") -> Scores:
         source = [int((params[:, key] == row[key]).nonzero()[0, 0]) for row in rows]
@@ -135,7 +135,7 @@ def test_a_candidate_on_the_targets_pitch_keeps_its_form_where_the_new_one_reads
 
     def fake_scores(values: torch.Tensor) -> Scores:
         n = len(values)
-        return Scores(values, values, values, torch.zeros(n, 8), torch.zeros(n, 3))
+        return Scores(values, values, torch.zeros(n, 8), torch.zeros(n, 3))
 
     key = PARAM_INDEX["amp_env_attack"]
     monkeypatch.setattr(spread_module, "score", lambda rows, target, render_path="auto": fake_scores(

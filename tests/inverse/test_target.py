@@ -1,14 +1,15 @@
 """Targets: a WAV keeps its audio, a spectrogram gets a Griffin-Lim reconstruction close enough to rank by."""
 
+import pytest
 import torch
 
-from inverse.target import Target, load_any_target, score
+from inverse.target import Scores, Target, load_any_target, score
 from synth import render
 from synth.audio_io import write_wav
 from synth.image_io import write_png
 from synth.perceptual import match_distance
 from synth.prior import draw
-from synth.spectrogram import dequantize, quantize, spectrogram
+from synth.spectrogram import dequantize, distance_db, normalized_to_db, quantize, spectrogram
 
 
 def test_reconstruction_is_far_closer_than_another_sound():
@@ -42,3 +43,21 @@ def test_scores_make_spectrograms_on_use_with_the_bits_of_any_batch():
     assert torch.equal(chosen.spectrogram, spectrogram(render(params[[4, 0, 2]])))
     assert chosen.spectrogram is chosen.spectrogram  # made once
     assert scores.select([]).spectrogram.shape == (0, 512, 512)
+
+
+def test_distance_db_is_made_on_use_with_the_bits_of_the_whole_pool_and_forgotten_when_rows_change():
+    params = draw(12, 0, 5, prior="2")
+    target = Target.from_audio(render(params[:1])[0])
+    scores = score(params, target, batch=2, render_path="eager")
+    assert "distance_db" not in vars(scores)
+    whole = distance_db(normalized_to_db(spectrogram(render(params))), normalized_to_db(target.spectrogram)[None])
+    assert torch.equal(scores.distance_db, whole)
+    assert float(scores.distance_db[0]) < 0.05 < float(scores.distance_db[1:].min())  # the target's own patch
+    chosen = scores.select([3, 1])
+    assert torch.equal(chosen.distance_db, whole[[3, 1]])
+    chosen.assign(torch.tensor([1]), scores.select([0]))  # in place: what was made from the old rows is dropped
+    assert "distance_db" not in vars(chosen) and "spectrogram" not in vars(chosen)
+    assert torch.equal(chosen.distance_db, whole[[3, 0]])
+    assert scores.select([]).distance_db.shape == (0,)
+    with pytest.raises(ValueError, match="needs the target"):
+        _ = Scores(scores.match, scores.mss, scores.audio, scores.shape).distance_db
