@@ -98,6 +98,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from inverse.predict import Predictor
 
     _check_out(args)
+    several = len(args.target) > 1
+    for path in args.target:  # every file before any work: a typo in the 20th is not found after 19 answers
+        check_input_file(path)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
                           seed=args.seed, retune=args.retune)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
@@ -106,35 +109,72 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.sampler == "flow" and predictor.flow is None:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
-    # the files (the comparison figure most) take about a tenth of the time
-    progress = _StageLines(share=0.9 if args.out else 1.0) if sys.stderr.isatty() else None
-    try:
-        prediction = predictor.predict(args.target, args.samples, pool=args.pool, retrieved=args.retrieved,
-                                       sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                       expand=args.expand, spread=args.spread, seed=args.seed, convert=args.convert,
-                                       downmix=args.downmix, refine=refine, pitch_check=not args.no_pitch_check,
-                                       pitch_fill=args.pitch_fill, render=_render_path(args), progress=progress)
-        if progress is not None and args.out:
-            progress(1.0, f"writing the files to {args.out}")  # the last line while _report writes them
-    finally:
-        if progress is not None:
-            progress.close()
-    _report(prediction, args)
-    return 0
+    render = _render_path(args)
+    folders = _target_folders(args.target, args.out) if several else [args.out]
+    answers, failed = [], []
+    for number, (target, out) in enumerate(zip(args.target, folders), start=1):
+        # the files (the comparison figure most) take about a tenth of the time
+        prefix = f"[{number}/{len(args.target)}] {target}: " if several else ""
+        progress = _StageLines(share=0.9 if out else 1.0, prefix=prefix) if sys.stderr.isatty() else None
+        try:
+            prediction = predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved,
+                                           sigma=args.sigma, min_distance=args.min_distance, within=args.within,
+                                           expand=args.expand, spread=args.spread, seed=args.seed,
+                                           convert=args.convert, downmix=args.downmix, refine=refine,
+                                           pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
+                                           render=render, progress=progress)
+            if progress is not None and out:
+                progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
+        except InputError as error:
+            if not several:
+                raise
+            message = one_line(error) if target in str(error) else f"{target}: {one_line(error)}"
+            print(f"error: {message}", file=sys.stderr, flush=True)  # the others are still answered
+            failed.append(target)
+            answers.append({"source": target, "error": message})
+            continue
+        finally:
+            if progress is not None:
+                progress.close()
+        answers.append(_report(prediction, args, out, several))
+    if several:
+        if args.json:
+            print(json.dumps(answers, indent=2))
+        done = len(args.target) - len(failed)
+        note(f"{done} of {len(args.target)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 2 if failed else 0
+
+
+def _target_folders(targets: list[str], out: str | None) -> list[str | None]:
+    """One folder under ``out`` per target, named by its file's stem (``a.wav`` and ``a.png``: ``a`` and
+    ``a-2``); None each without ``--out``."""
+    if not out:
+        return [None] * len(targets)
+    folders, taken = [], set()
+    for target in targets:
+        stem = Path(target).stem or "target"
+        name, copy = stem, 1
+        while name in taken:
+            copy += 1
+            name = f"{stem}-{copy}"
+        taken.add(name)
+        folders.append(str(Path(out) / name))
+    return folders
 
 
 class _StageLines:
     """predict's progress on a terminal (stderr; a prediction takes ~10-30 s): a line per stage, ``[ 22%] stage
     ...``, rewritten in place when the same stage is reported again further on (refinement's steps). ``share``:
-    the part of the command's time that predict's fractions cover."""
+    the part of the command's time that predict's fractions cover; ``prefix``: what each line starts with (which
+    target, when there are several)."""
 
-    def __init__(self, share: float = 1.0) -> None:
-        self.share = share
+    def __init__(self, share: float = 1.0, prefix: str = "") -> None:
+        self.share, self.prefix = share, prefix
         self.stage: str | None = None
 
     def __call__(self, fraction: float, stage: str) -> None:
         start = "\r" if stage == self.stage else ("\n" if self.stage is not None else "")
-        print(f"{start}[{self.share * fraction:4.0%}] {stage} ...", end="", file=sys.stderr, flush=True)
+        print(f"{start}{self.prefix}[{self.share * fraction:4.0%}] {stage} ...", end="", file=sys.stderr, flush=True)
         self.stage = stage
 
     def close(self) -> None:
@@ -174,7 +214,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     target = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
     found = search(target, replace(config, render=_render_path(args)), progress=not args.json)
     target.source = f"{target.source} (search: {args.method})"
-    _report(Prediction(target, found), args)
+    _report(Prediction(target, found), args, args.out)
     return 0
 
 
@@ -183,18 +223,26 @@ def _check_out(args: argparse.Namespace) -> None:
         check_output_dir(args.out, "--out")
 
 
-def _report(prediction, args: argparse.Namespace) -> None:
-    """Notes to stderr; files with --out; the ranked table, or JSON with --json."""
+def _report(prediction, args: argparse.Namespace, out: str | None = None, several: bool = False) -> dict:
+    """Notes to stderr; files in ``out``; the ranked table, or JSON with --json. One of ``several`` targets: the
+    table under a line naming the target, and the JSON left to the caller (one list for all). Returns the JSON."""
     for message in prediction.notes:
         note(message)
-    if args.out:
-        prediction.write(args.out)
+    if out:
+        prediction.write(out)
+    answer = prediction.to_json()
     if args.json:
-        print(json.dumps(prediction.to_json(), indent=2))
-    else:
-        print(prediction.table())
-        if args.out:
-            print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {args.out}")
+        if not several:
+            print(json.dumps(answer, indent=2))
+        return answer
+    if several:
+        print(f"== {prediction.target.source}")
+    print(prediction.table())
+    if out:
+        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {out}")
+    if several:
+        print()
+    return answer
 
 
 def _cmd_train_flow(args: argparse.Namespace) -> int:
@@ -260,10 +308,16 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def _candidate_options(p: argparse.ArgumentParser) -> None:
-    """The target and the output options that `predict` and `search` share."""
-    p.add_argument("target", help="512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; resampled to "
-                                  "16 kHz, its first 4.088 s), or .npy")
+def _candidate_options(p: argparse.ArgumentParser, several: bool = False) -> None:
+    """The target (``several``: one or more) and the output options that `predict` and `search` share."""
+    sound = ("512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; resampled to 16 kHz, its first "
+             "4.088 s), or .npy")
+    if several:
+        p.add_argument("target", nargs="+", help=f"{sound}; several are answered one after another in one process "
+                                                 "(start-up and loading once), each into --out/STEM/, with --json "
+                                                 "as one list")
+    else:
+        p.add_argument("target", help=sound)
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
@@ -342,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "where the target has a clear pitch, those off it are moved onto it where "
                                         "they stay as close, those still off it are replaced by other forms of "
                                         "those on it (--pitch-fill), and those with its pitch come first.")
-    _candidate_options(p)
+    _candidate_options(p, several=True)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
                    help="where the candidate pool comes from: the flow-matching sampler (inverse train-flow) or "

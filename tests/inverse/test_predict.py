@@ -20,6 +20,7 @@ from inverse.refine import RefineConfig
 from inverse.sampling import SamplingConfig, sample, select_diverse, select_spread
 from inverse.target import score
 from synth import render
+from synth.audio_io import write_wav
 from synth.errors import InputError
 from synth.image_io import write_png
 from synth.prior import draw
@@ -173,6 +174,30 @@ def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
     status, _, err = run_inverse(["predict", str(rgb), *predict_args[2:]], capsys)
     assert status == 2 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and "grayscale" in err
+
+
+def test_cli_predict_answers_several_targets_in_one_process(predict_args, tmp_path, capsys):
+    wav, bad = tmp_path / "w.wav", tmp_path / "bad.wav"
+    write_wav(wav, render(draw(98, 0, 1))[0], 16000)
+    bad.write_text("not audio")
+    png, options = predict_args[1], predict_args[2:-1] + ["--refine", "none"]  # without --json: the tables
+    out = tmp_path / "answers"
+    # a missing file is found before any work
+    status, _, err = run_inverse(["predict", str(wav), str(tmp_path / "missing.png"), *options, "--out", str(out)],
+                                 capsys)
+    assert status == 2 and "missing.png" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    # a target that cannot be read fails alone: the others are answered, each into its own folder, in order
+    status, tables, err = run_inverse(["predict", png, str(bad), str(wav), *options, "--out", str(out)], capsys)
+    assert status == 2 and "Traceback" not in err
+    assert f"error: {bad}" in err and "2 of 3 targets answered; failed: " in err
+    assert sorted(p.name for p in out.iterdir()) == ["t", "w"]
+    assert tables.count("== ") == 2 and tables.index(f"== {png}") < tables.index("rank") < tables.index(f"== {wav}")
+    # each answer is the one a run for that target alone gives
+    status, alone, _ = run_inverse(["predict", str(wav), *options, "--json"], capsys)
+    assert status == 0 and json.loads(alone) == json.loads((out / "w" / "candidates.json").read_text())
+    # --json: one list, a failed target's entry names its error
+    status, listed, _ = run_inverse(["predict", str(bad), str(bad), *options, "--json"], capsys)
+    assert status == 2 and [sorted(a) for a in json.loads(listed)] == [["error", "source"]] * 2
 
 
 def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
