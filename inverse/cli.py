@@ -36,7 +36,7 @@ from synth.errors import (
     positive_int,
     run_command,
 )
-from synth.paths import check_input_file, check_output_dir
+from synth.paths import check_input_file, check_output_dir, distinct_stems
 
 
 def _read_config(path: str) -> tuple[ModelConfig, TrainConfig]:
@@ -110,7 +110,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
     render = _render_path(args)
-    folders = _target_folders(args.target, args.out) if several else [args.out]
+    folders = ([str(Path(args.out) / name) for name in distinct_stems(args.target)] if several and args.out
+               else [args.out] * len(args.target))
     answers, failed = [], []
     for number, (target, out) in enumerate(zip(args.target, folders), start=1):
         # the files (the comparison figure most) take about a tenth of the time
@@ -143,23 +144,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         done = len(args.target) - len(failed)
         note(f"{done} of {len(args.target)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 2 if failed else 0
-
-
-def _target_folders(targets: list[str], out: str | None) -> list[str | None]:
-    """One folder under ``out`` per target, named by its file's stem (``a.wav`` and ``a.png``: ``a`` and
-    ``a-2``); None each without ``--out``."""
-    if not out:
-        return [None] * len(targets)
-    folders, taken = [], set()
-    for target in targets:
-        stem = Path(target).stem or "target"
-        name, copy = stem, 1
-        while name in taken:
-            copy += 1
-            name = f"{stem}-{copy}"
-        taken.add(name)
-        folders.append(str(Path(out) / name))
-    return folders
 
 
 class _StageLines:

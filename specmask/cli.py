@@ -19,6 +19,7 @@ from specmask.mixing import BABBLE_SOURCES, DEFAULT_INTERFERERS, INTERFERERS, Mi
 from specmask.perceptual import NETWORKS
 from specmask.train import MaskTrainConfig, Sources
 from synth.errors import (
+    InputError,
     finite_float,
     non_negative_float,
     non_negative_int,
@@ -58,24 +59,44 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_enhance(args: argparse.Namespace) -> int:
-    from specmask.enhance_file import EnhanceOptions, enhance_file, stream_file
+    from specmask.enhance_file import EnhanceOptions, enhance_file, enhance_files, stream_file
 
     options = EnhanceOptions(mode=args.mode, strength=args.strength, floor=args.floor, invert=args.invert,
                              channels=args.channels, save_mask=args.save_mask, mask=args.mask, rest=args.rest,
                              figure=args.figure, allow_clipped=args.allow_clipped, band_limited=args.band_limited,
                              keep=args.keep)
+    if len(args.input) > 1:
+        if args.stream:
+            raise InputError("--stream enhances one input (a file, or '-' for stdin); several files are enhanced "
+                             "offline")
+        reports = enhance_files(args.input, args.output, args.model, options, threads=args.threads,
+                                on_report=None if args.json else _print_report)
+        failed = [report["input"] for report in reports if "error" in report]
+        if args.json:
+            print(json.dumps(reports, indent=2))
+        print(f"note: {len(reports) - len(failed)} of {len(reports)} files enhanced into {args.output}"
+              + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        return 2 if failed else 0
     if args.stream:
-        report = stream_file(args.input, args.output, args.model, options, block=args.block,
+        report = stream_file(args.input[0], args.output, args.model, options, block=args.block,
                              lookahead=args.lookahead, input_rate=args.rate, threads=args.threads)
     else:
-        report = enhance_file(args.input, args.output, args.model, options, threads=args.threads)
+        report = enhance_file(args.input[0], args.output, args.model, options, threads=args.threads)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        for note in report.get("notes", []):
-            print(f"note: {note}", file=sys.stderr)
-        print(report["summary"])
+        _print_report(report)
     return 0
+
+
+def _print_report(report: dict) -> None:
+    """One file's notes (stderr) and summary line, or its error (stderr)."""
+    if "error" in report:
+        print(f"error: {report['error']}", file=sys.stderr, flush=True)
+        return
+    for note in report.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    print(report["summary"], flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,8 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                                         "constant memory. --stream: blocks as they arrive (a file or raw "
                                         "16-bit PCM on stdin with INPUT '-'), reporting real-time factor and "
                                         "latency.")
-    p.add_argument("input", help="WAV file, or '-' for raw signed 16-bit little-endian PCM on stdin (--stream)")
-    p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input)")
+    p.add_argument("input", nargs="+", help="WAV file, or '-' for raw signed 16-bit little-endian PCM on stdin "
+                                            "(--stream); several files are enhanced in one process (start-up and "
+                                            "model once), each into the folder -o names")
+    p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input); "
+                                                         "with several inputs a folder, each output named as its "
+                                                         "input (and --rest, --save-mask, --figure folders too)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
     p.add_argument("--mode", choices=MODES, default="denoise")
     p.add_argument("--keep", help="the sound class to keep, for a model trained with sound classes (`specmask train "

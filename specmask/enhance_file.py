@@ -27,9 +27,9 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ from specmask.fullband import FullBandEnhancer
 from specmask.resample import StreamResampler
 from synth.errors import InputError, one_line
 from synth.image_io import read_png, write_png
-from synth.paths import check_input_file, check_outputs
+from synth.paths import check_input_file, check_output_dir, check_outputs, distinct_stems, same_file
 from synth.spectrogram import DEFAULT_CONFIG
 from synth.threads import torch_threads
 
@@ -355,12 +355,77 @@ def enhance_file(input_path: str, output: str, model: str, options: EnhanceOptio
         return _enhance_file(input_path, output, model, options)
 
 
-def _enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions) -> dict:
+def enhance_files(inputs: Sequence[str], folder: str, model: str, options: EnhanceOptions,
+                  threads: int | None = None, on_report: Callable[[dict], None] | None = None) -> list[dict]:
+    """Offline enhancement of several files in one process (start-up and the model once): each input into
+    ``folder/NAME`` (its own file name, ``-2``, ``-3`` ... where names repeat: :func:`synth.paths.distinct_stems`);
+    where ``options`` names ``rest``, ``save_mask`` or ``figure``, those are folders too (``NAME``, ``STEM.png``).
+    The folders are created and every path checked before any work (no output may be an input). A file that
+    cannot be enhanced (:class:`InputError`: not audio, silent, clipped, ...) gets the report ``{"input", "error"}``
+    and the others go on. Returns a report per input, in order; ``on_report(report)`` is called as each is done."""
+    if any(path == "-" for path in inputs):
+        raise InputError("input '-' (raw PCM on stdin) needs --stream with a single input")
+    for path in inputs:
+        check_input_file(path)
+    folders = {"-o": folder, "--rest": options.rest, "--save-mask": options.save_mask, "--figure": options.figure}
+    folders = {option: name for option, name in folders.items() if name is not None}
+    for first, second in (("-o", "--rest"), ("--save-mask", "--figure")):  # the same file names in each pair
+        if first in folders and second in folders and same_file(folders[first], folders[second]):
+            raise InputError(f"{first} and {second} name the same folder, {folders[second]}; with several inputs "
+                             "they must differ (their files have the same names)")
+    for option, name in folders.items():
+        check_output_dir(name, option)
+    jobs = []
+    for path, stem in zip(inputs, distinct_stems(inputs)):
+        name = stem + Path(path).suffix
+        per_file = replace(options, rest=options.rest and os.path.join(options.rest, name),
+                           save_mask=options.save_mask and os.path.join(options.save_mask, f"{stem}.png"),
+                           figure=options.figure and os.path.join(options.figure, f"{stem}.png"))
+        jobs.append((path, os.path.join(folder, name), per_file))
+    created = []  # the folders this call makes, in the order they are made
+    for name in dict.fromkeys(folders.values()):
+        missing = Path(name).absolute()
+        chain = []
+        while not missing.exists():
+            chain.append(missing)
+            missing = missing.parent
+        os.makedirs(name, exist_ok=True)
+        created += reversed(chain)
+    try:  # each file's outputs as for one input, and none of them any input
+        sources = {os.path.realpath(path): path for path in inputs}
+        for path, output, per_file in jobs:
+            _check_paths(path, output, per_file)
+            for written in (output, per_file.rest):
+                if written is not None and os.path.realpath(written) in sources:
+                    raise InputError(f"{written} would overwrite the input {sources[os.path.realpath(written)]}; "
+                                     "expected an output folder without the inputs' names in it")
+    except InputError:
+        for made in reversed(created):
+            made.rmdir()  # still empty: nothing was written
+        raise
+    loaded = _mask_fn(model, options)
+    reports = []
+    with torch_threads(threads):
+        for path, output, per_file in jobs:
+            try:
+                report = _enhance_file(path, output, model, per_file, loaded)
+            except InputError as error:
+                message = one_line(error)
+                report = {"input": path, "error": message if path in message else f"{path}: {message}"}
+            reports.append(report)
+            if on_report is not None:
+                on_report(report)
+    return reports
+
+
+def _enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions,
+                  loaded: tuple | None = None) -> dict:
+    """``loaded``: :func:`_mask_fn`'s result for ``model`` and ``options``, where the caller has it already."""
     if input_path == "-":
         raise InputError("input '-' (raw PCM on stdin) needs --stream; offline enhancement reads a WAV file")
     _check_paths(input_path, output, options)
     handle, notes = _scan(input_path, options.allow_clipped)
-    mask_fn, fixed, more = _mask_fn(model, options)
+    mask_fn, fixed, more = loaded or _mask_fn(model, options)
     notes += more
     if handle.channels > 1 and options.channels == "each":
         notes.append(f"{input_path}: {handle.channels} channels enhanced one by one (--channels downmix averages)")

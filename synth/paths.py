@@ -6,7 +6,9 @@
   is not a directory;
 - :func:`check_output_dir`: a directory that exists or can be created;
 - :func:`check_outputs`: several output files at once, none of them an input or another output (compared
-  as resolved paths, and as files where both exist, so links and hard links count as the same file).
+  as resolved paths, and as files where both exist, so links and hard links count as the same file);
+- :func:`distinct_stems`: one name per input file for the outputs of a command given several (``a.wav`` and
+  ``b/a.png``: ``a`` and ``a-2``).
 
 Writability uses ``os.access``, which is always true for root: the checks that hold for every user are the
 folder's existence and kind.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from synth.errors import InputError
@@ -86,3 +88,17 @@ def same_file(a: PathLike, b: PathLike) -> bool:
         return os.path.samefile(a, b)
     return os.path.realpath(a) == os.path.realpath(b)
 
+
+def distinct_stems(paths: Sequence[PathLike]) -> list[str]:
+    """Each path's file name without its suffix, made distinct in order: a name seen before gets ``-2``, ``-3``,
+    ... (``["x/a.wav", "y/a.wav", "b.png"]`` -> ``["a", "a-2", "b"]``); an empty stem counts as ``input``."""
+    names, taken = [], set()
+    for path in paths:
+        stem = Path(path).stem or "input"
+        name, copy = stem, 1
+        while name in taken:
+            copy += 1
+            name = f"{stem}-{copy}"
+        taken.add(name)
+        names.append(name)
+    return names

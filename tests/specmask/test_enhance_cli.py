@@ -144,3 +144,32 @@ def test_bad_inputs_are_one_line_errors(tmp_path, model, inverse_ckpt, capsys):
     done = subprocess.run([sys.executable, "-m", "specmask", "enhance", str(cases["nan"][0]), "-o",
                            str(tmp_path / "y.wav"), "--model", model], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_several_files_in_one_process_each_as_alone(stereo, model, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    mono, bad = folder / "mono.wav", folder / "bad.wav"
+    t = np.arange(16000 * 2) / 16000
+    noisy = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.random.default_rng(1).standard_normal(t.size)
+    soundfile.write(mono, noisy.astype(np.float32), 16000, subtype="PCM_16")
+    bad.write_text("not audio")
+    out = tmp_path / "out"
+    code, stdout, err = run(["enhance", stereo, bad, mono, "-o", out, "--model", model, "--figure", out / "figs",
+                             "--json"], capsys)
+    assert code == 2 and "Traceback" not in err
+    reports = json.loads(stdout)
+    assert ["error" in r for r in reports] == [False, True, False] and "bad.wav" in reports[1]["error"]
+    assert "2 of 3 files enhanced" in err and f"failed: {bad}" in err
+    assert sorted(p.name for p in out.iterdir()) == ["figs", "mono.wav", "stereo.wav"]
+    assert sorted(p.name for p in (out / "figs").iterdir()) == ["mono.png", "stereo.png"]
+    code, _, _ = run(["enhance", mono, "-o", tmp_path / "alone.wav", "--model", model], capsys)
+    assert code == 0 and (tmp_path / "alone.wav").read_bytes() == (out / "mono.wav").read_bytes()
+    # an output that would replace an input is refused before any work, and the folders made for it go again
+    code, _, err = run(["enhance", stereo, mono, "-o", tmp_path / "new" / "o", "--rest", folder, "--model", model],
+                       capsys)
+    assert code == 2 and "same file as the input" in err and not (tmp_path / "new").exists()
+    code, _, err = run(["enhance", stereo, mono, "-o", out, "--rest", out, "--model", model], capsys)
+    assert code == 2 and "name the same folder" in err
+    code, _, err = run(["enhance", stereo, mono, "-o", out, "--stream", "--model", model], capsys)
+    assert code == 2 and "--stream enhances one input" in err
