@@ -1,0 +1,71 @@
+"""Does a mask control trade SI-SDR for PESQ on speech? `specmask enhance`'s `--floor` and `--strength` on the speech
+mixtures of `benchmarks/specmask_quality.py` (the same 128: 16 speech sources x 4 SNRs x a stationary and a
+non-stationary interferer, seed 3), beside that benchmark's stored rows of DeepFilterNet3 and RNNoise on the same
+mixtures. Run from the repository root:
+
+    python benchmarks/results/specmask_controls/controls_sweep.py > benchmarks/results/specmask_controls/table.md
+
+The row with the default controls (floor 0, strength 1) must equal the stored `specmask` rows: that checks that the
+mixtures are the benchmark's."""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, ".")
+sys.path.insert(0, "benchmarks")
+import specmask_quality as Q  # noqa: E402
+
+from specmask.checkpoint import load  # noqa: E402
+from specmask.enhance import MaskControls, enhance_audio  # noqa: E402
+
+VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, "floor 0.1": {"floor": 0.1},
+            "floor 0.18": {"floor": 0.18}, "strength 0.8": {"strength": 0.8}, "strength 1.2": {"strength": 1.2},
+            "strength 1.4": {"strength": 1.4}, "strength 1.7": {"strength": 1.7}, "strength 2.0": {"strength": 2.0}}
+STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
+          "RNNoise (stored run)": "rnnoise"}
+METRICS = ("si_sdr_i", "pesq", "stoi")
+
+
+def method(generator, controls: MaskControls):
+    def enhance(noisy: np.ndarray) -> np.ndarray:
+        return enhance_audio(generator, torch.as_tensor(noisy, dtype=torch.float32)[None], controls=controls)[0].numpy()
+    return enhance
+
+
+def main() -> None:
+    generator, _ = load(Q.DEFAULT_MODEL)
+    sources = Q.synth_sources(40, Q.DEFAULT_SEED)[0]  # first, so that every source keeps its number (noise stream)
+    with tempfile.TemporaryDirectory() as folder:
+        external, missing = Q.external_sources(Path(folder), 8)
+        bank = Q.NoiseBank(Path(folder) / "noise")
+    if missing:
+        raise SystemExit(f"missing: {missing}")
+    mixtures = [m for m in Q.build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], Q.DEFAULT_SEED, bank)
+                if m.domain == "speech"]
+    methods = {name: method(generator, MaskControls(ceiling=1.0, **controls)) for name, controls in VARIANTS.items()}
+    rows = Q.evaluate(mixtures, methods, {}, progress=False)
+    stored = json.loads(Path("benchmarks/results/specmask_quality.json").read_text())["rows"]
+    key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
+    keys = {key(r) for r in rows}
+    for name, stored_name in STORED.items():
+        rows += [{**r, "method": name} for r in stored if r["method"] == stored_name and key(r) in keys]
+    print("| speech | " + " | ".join(f"{noise}, {snr:g} dB" for noise in ("stationary", "non-stationary")
+                                      for snr in (-5, 0, 5, 10)) + " |")
+    print("|---|" + "---:|" * 8)
+    for name in [*VARIANTS, *STORED]:
+        cells = []
+        for noise in ("stationary", "non-stationary"):
+            for snr in (-5.0, 0.0, 5.0, 10.0):
+                chosen = [r for r in rows if r["method"] == name and r["noise"] == noise and r["snr_db"] == snr]
+                cells.append(" / ".join(f"{np.nanmean([r[m] for r in chosen]):.{1 if m == 'si_sdr_i' else 2}f}"
+                                        for m in METRICS))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
