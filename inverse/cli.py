@@ -117,6 +117,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         # the files (the comparison figure most) take about a tenth of the time
         prefix = f"[{number}/{len(args.target)}] {target}: " if several else ""
         progress = _StageLines(share=0.9 if out else 1.0, prefix=prefix) if sys.stderr.isatty() else None
+        failure = None
         try:
             prediction = predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved,
                                            sigma=args.sigma, min_distance=args.min_distance, within=args.within,
@@ -129,15 +130,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         except InputError as error:
             if not several:
                 raise
-            message = one_line(error) if target in str(error) else f"{target}: {one_line(error)}"
-            print(f"error: {message}", file=sys.stderr, flush=True)  # the others are still answered
-            failed.append(target)
-            answers.append({"source": target, "error": message})
-            continue
+            failure = one_line(error) if target in str(error) else f"{target}: {one_line(error)}"
         finally:
             if progress is not None:
                 progress.close()
-        answers.append(_report(prediction, args, out, several))
+        if failure is None:
+            answers.append(_report(prediction, args, out, several))
+        else:  # the others are still answered
+            print(f"error: {failure}", file=sys.stderr, flush=True)
+            failed.append(target)
+            answers.append({"source": target, "error": failure})
     if several:
         if args.json:
             print(json.dumps(answers, indent=2))
