@@ -363,6 +363,25 @@ def enhance_files(inputs: Sequence[str], folder: str, model: str, options: Enhan
     The folders are created and every path checked before any work (no output may be an input). A file that
     cannot be enhanced (:class:`InputError`: not audio, silent, clipped, ...) gets the report ``{"input", "error"}``
     and the others go on. Returns a report per input, in order; ``on_report(report)`` is called as each is done."""
+    jobs = _planned(inputs, folder, options)
+    loaded = _mask_fn(model, options)
+    reports = []
+    with torch_threads(threads):
+        for path, output, per_file in jobs:
+            try:
+                report = _enhance_file(path, output, model, per_file, loaded)
+            except InputError as error:
+                message = one_line(error)
+                report = {"input": path, "error": message if path in message else f"{path}: {message}"}
+            reports.append(report)
+            if on_report is not None:
+                on_report(report)
+    return reports
+
+
+def _planned(inputs: Sequence[str], folder: str, options: EnhanceOptions) -> list[tuple[str, str, EnhanceOptions]]:
+    """:func:`enhance_files`' jobs, ``(input, output, that file's options)``, after every check; the output folders
+    exist afterwards (those made here are removed again when a check fails)."""
     if any(path == "-" for path in inputs):
         raise InputError("input '-' (raw PCM on stdin) needs --stream with a single input")
     for path in inputs:
@@ -382,40 +401,35 @@ def enhance_files(inputs: Sequence[str], folder: str, model: str, options: Enhan
                            save_mask=options.save_mask and os.path.join(options.save_mask, f"{stem}.png"),
                            figure=options.figure and os.path.join(options.figure, f"{stem}.png"))
         jobs.append((path, os.path.join(folder, name), per_file))
-    created = []  # the folders this call makes, in the order they are made
-    for name in dict.fromkeys(folders.values()):
-        missing = Path(name).absolute()
-        chain = []
-        while not missing.exists():
-            chain.append(missing)
-            missing = missing.parent
-        os.makedirs(name, exist_ok=True)
-        created += reversed(chain)
-    try:  # each file's outputs as for one input, and none of them any input
-        sources = {os.path.realpath(path): path for path in inputs}
+    sources = {os.path.realpath(path): path for path in inputs}
+    with _folders_kept_if_checked(folders.values()):  # each file's outputs as for one input, and none an input
         for path, output, per_file in jobs:
             _check_paths(path, output, per_file)
             for written in (output, per_file.rest):
                 if written is not None and os.path.realpath(written) in sources:
                     raise InputError(f"{written} would overwrite the input {sources[os.path.realpath(written)]}; "
                                      "expected an output folder without the inputs' names in it")
+    return jobs
+
+
+@contextmanager
+def _folders_kept_if_checked(names) -> Iterator[None]:
+    """Make the folders ``names`` (and their missing parents) for the checks in the ``with`` block, which need them;
+    an :class:`InputError` there removes the ones made here again (still empty: nothing was written)."""
+    made: list[Path] = []  # in the order they are made
+    for name in dict.fromkeys(names):
+        missing, chain = Path(name).absolute(), []
+        while not missing.exists():
+            chain.append(missing)
+            missing = missing.parent
+        os.makedirs(name, exist_ok=True)
+        made += reversed(chain)
+    try:
+        yield
     except InputError:
-        for made in reversed(created):
-            made.rmdir()  # still empty: nothing was written
+        for folder in reversed(made):
+            folder.rmdir()
         raise
-    loaded = _mask_fn(model, options)
-    reports = []
-    with torch_threads(threads):
-        for path, output, per_file in jobs:
-            try:
-                report = _enhance_file(path, output, model, per_file, loaded)
-            except InputError as error:
-                message = one_line(error)
-                report = {"input": path, "error": message if path in message else f"{path}: {message}"}
-            reports.append(report)
-            if on_report is not None:
-                on_report(report)
-    return reports
 
 
 def _enhance_file(input_path: str, output: str, model: str, options: EnhanceOptions,
