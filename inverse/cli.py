@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from synth.fast_render import RENDER_PATHS
 from synth.fast_render import resolve as resolve_render_path
 
 if TYPE_CHECKING:  # the training code is imported by the train command only: predict stays light
+    from inverse.predict import Prediction
     from inverse.train import TrainConfig
 from synth.errors import (
     InputError,
@@ -98,9 +100,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from inverse.predict import Predictor
 
     _check_out(args)
-    several = len(args.target) > 1
-    for path in args.target:  # every file before any work: a typo in the 20th is not found after 19 answers
-        check_input_file(path)
+    _check_targets(args)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
                           seed=args.seed, retune=args.retune)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
@@ -110,21 +110,41 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
     render = _render_path(args)
-    folders = ([str(Path(args.out) / name) for name in distinct_stems(args.target)] if several and args.out
-               else [args.out] * len(args.target))
+
+    def answer(target: str, progress: _StageLines | None) -> Prediction:
+        return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
+                                 min_distance=args.min_distance, within=args.within, expand=args.expand,
+                                 spread=args.spread, seed=args.seed, convert=args.convert, downmix=args.downmix,
+                                 refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
+                                 render=render, progress=progress)
+    return _answer_each(args, answer, stage_lines=True)
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """Every target file before any work: a typo in the 20th is not found after 19 answers."""
+    for path in args.target:
+        check_input_file(path)
+
+
+def _answer_each(args: argparse.Namespace, answer: Callable[[str, _StageLines | None], Prediction],
+                 stage_lines: bool) -> int:
+    """``answer(target, progress) -> Prediction`` for each of ``args.target`` in turn, each reported as it is done
+    (:func:`_report`; several targets: each into ``--out/STEM/``, the JSON as one list at the end). With several, a
+    target that cannot be read fails alone: an ``error:`` line, its JSON entry ``{"source", "error"}``, the others
+    answered, exit status 2. ``stage_lines``: ``progress`` is a :class:`_StageLines` on a terminal, else None."""
+    targets = args.target
+    several = len(targets) > 1
+    folders = ([str(Path(args.out) / name) for name in distinct_stems(targets)] if several and args.out
+               else [args.out] * len(targets))
     answers, failed = [], []
-    for number, (target, out) in enumerate(zip(args.target, folders), start=1):
+    for number, (target, out) in enumerate(zip(targets, folders), start=1):
+        prefix = f"[{number}/{len(targets)}] {target}: " if several else ""
         # the files (the comparison figure most) take about a tenth of the time
-        prefix = f"[{number}/{len(args.target)}] {target}: " if several else ""
-        progress = _StageLines(share=0.9 if out else 1.0, prefix=prefix) if sys.stderr.isatty() else None
+        terminal = stage_lines and sys.stderr.isatty()
+        progress = _StageLines(share=0.9 if out else 1.0, prefix=prefix) if terminal else None
         failure = None
         try:
-            prediction = predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved,
-                                           sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                           expand=args.expand, spread=args.spread, seed=args.seed,
-                                           convert=args.convert, downmix=args.downmix, refine=refine,
-                                           pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
-                                           render=render, progress=progress)
+            prediction = answer(target, progress)
             if progress is not None and out:
                 progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
         except InputError as error:
@@ -143,8 +163,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if several:
         if args.json:
             print(json.dumps(answers, indent=2))
-        done = len(args.target) - len(failed)
-        note(f"{done} of {len(args.target)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
+        done = len(targets) - len(failed)
+        note(f"{done} of {len(targets)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 2 if failed else 0
 
 
@@ -190,6 +210,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from inverse.target import load_any_target
 
     _check_out(args)
+    _check_targets(args)
     config = SearchConfig(method=args.method, budget=args.budget, time_budget_s=args.time_budget,
                           samples=args.samples, min_distance=args.min_distance, seed=args.seed,
                           render=args.render)
@@ -197,11 +218,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
         config.validate()
     except ValueError as error:
         raise InputError(str(error)) from None
-    target = load_any_target(args.target, convert=args.convert, downmix=args.downmix)
-    found = search(target, replace(config, render=_render_path(args)), progress=not args.json)
-    target.source = f"{target.source} (search: {args.method})"
-    _report(Prediction(target, found), args, args.out)
-    return 0
+    config = replace(config, render=_render_path(args))
+
+    def answer(path: str, progress: None) -> Prediction:  # search draws its own progress bar
+        target = load_any_target(path, convert=args.convert, downmix=args.downmix)
+        found = search(target, config, progress=not args.json)
+        target.source = f"{target.source} (search: {args.method})"
+        return Prediction(target, found)
+    return _answer_each(args, answer, stage_lines=False)
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -294,16 +318,12 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def _candidate_options(p: argparse.ArgumentParser, several: bool = False) -> None:
-    """The target (``several``: one or more) and the output options that `predict` and `search` share."""
-    sound = ("512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; resampled to 16 kHz, its first "
-             "4.088 s), or .npy")
-    if several:
-        p.add_argument("target", nargs="+", help=f"{sound}; several are answered one after another in one process "
-                                                 "(start-up and loading once), each into --out/STEM/, with --json "
-                                                 "as one list")
-    else:
-        p.add_argument("target", help=sound)
+def _candidate_options(p: argparse.ArgumentParser) -> None:
+    """The targets and the output options that `predict` and `search` share."""
+    p.add_argument("target", nargs="+", help="512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; "
+                                             "resampled to 16 kHz, its first 4.088 s), or .npy; several are answered "
+                                             "one after another in one process (start-up and loading once), each "
+                                             "into --out/STEM/, with --json as one list")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
@@ -382,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "where the target has a clear pitch, those off it are moved onto it where "
                                         "they stay as close, those still off it are replaced by other forms of "
                                         "those on it (--pitch-fill), and those with its pitch come first.")
-    _candidate_options(p, several=True)
+    _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
                    help="where the candidate pool comes from: the flow-matching sampler (inverse train-flow) or "

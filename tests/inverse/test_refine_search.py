@@ -126,6 +126,20 @@ def test_search_cli_prints_ranked_json(problem, tmp_path, capsys):
     assert [c["rank"] for c in candidates] == [1, 2] and candidates[0]["match"] <= candidates[1]["match"]
 
 
+def test_search_cli_answers_several_targets_each_as_alone(problem, tmp_path, capsys):
+    png, bad = tmp_path / "t.png", tmp_path / "bad.png"
+    write_png(png, quantize(problem[0].spectrogram).numpy())
+    bad.write_text("not an image")
+    argv = ["--budget", "8", "--samples", "2", "--method", "random", "--json"]
+    status = main(["search", str(png), str(bad), str(png), *argv, "--out", str(tmp_path / "out")])
+    out = capsys.readouterr()
+    answers = json.loads(out.out)
+    assert status == 2 and [("error" in a) for a in answers] == [False, True, False] and f"error: {bad}" in out.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["t", "t-2"]  # none for the bad one
+    assert main(["search", str(png), *argv]) == 0
+    assert json.loads(capsys.readouterr().out) == answers[0] == answers[2]  # same seed, same answer, alone or not
+
+
 def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch):
     target, start, before = problem
     import time
