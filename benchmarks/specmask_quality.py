@@ -65,7 +65,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 from benchmarks.external_sounds import SOUNDFONT, espeak_phrases, fluidsynth_notes  # noqa: E402
 from benchmarks.noise_bank import NoiseBank  # noqa: E402
-from specmask.enhance import enhance_audio  # noqa: E402
+from specmask.enhance import MaskControls, enhance_audio  # noqa: E402
 from specmask.losses import si_sdr  # noqa: E402
 from specmask.mixing import colored_noise, generator_for, hum, mix_at_snr  # noqa: E402
 from synth.audio_io import fit_length, read_wav  # noqa: E402
@@ -325,14 +325,15 @@ def call_method(method: Method | CuedMethod, noisy: np.ndarray, domain: str) -> 
     return method(noisy, domain) if isinstance(method, CuedMethod) else method(noisy)
 
 
-def model_method(generator: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor], cued: bool = False
-                 ) -> Method | CuedMethod:
-    """A mask generator (or any mask function) as a method: offline ``enhance_audio`` in ``denoise`` mode;
-    ``cued``: told to keep the source's domain (a generator trained with those classes)."""
+def model_method(generator: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor], cued: bool = False,
+                 controls: MaskControls | None = None) -> Method | CuedMethod:
+    """A mask generator (or any mask function) as a method: offline ``enhance_audio`` in ``denoise`` mode (or with
+    ``controls``, :class:`specmask.enhance.MaskControls`); ``cued``: told to keep the source's domain (a generator
+    trained with those classes)."""
 
     def enhance(noisy: np.ndarray, keep: str | None = None) -> np.ndarray:
         audio = torch.as_tensor(noisy, dtype=torch.float32)[None]
-        return enhance_audio(generator, audio, mode="denoise", keep=keep)[0].numpy()
+        return enhance_audio(generator, audio, mode="denoise", controls=controls, keep=keep)[0].numpy()
 
     return CuedMethod(enhance) if cued else enhance
 

@@ -8,19 +8,15 @@ import sys
 import h5py
 import torch
 
-from inverse import checkpoint
-from inverse.flow import load_flow
+from inverse.predict import Predictor
 from inverse.refine import RefineConfig, refine_candidates
-from inverse.retrieval import RetrievalIndex
 from inverse.sampling import SamplingConfig, scored_pool
 from inverse.target import Target
 from synth.pitch import estimate_pitch, pitch_agreement
 from synth.voice import render
 
-MODEL = "inverse/pretrained/default"
-model, _ = checkpoint.load(MODEL)
-flow = load_flow("inverse/pretrained/flow", checkpoint.paths(MODEL)[0])[0]
-index = RetrievalIndex.load("inverse/pretrained/index")
+shipped = Predictor.from_checkpoint()  # the shipped model, its flow and the shipped index
+model, flow, index = shipped.model, shipped.flow, shipped.index
 with h5py.File("data/val6_p2.h5") as f:
     params = torch.from_numpy(f["params"][:]).float()
 for row in map(int, sys.argv[1:]):

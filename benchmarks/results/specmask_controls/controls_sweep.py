@@ -14,14 +14,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, ".")
 sys.path.insert(0, "benchmarks")
 import specmask_quality as Q  # noqa: E402
 
 from specmask.checkpoint import load  # noqa: E402
-from specmask.enhance import MaskControls, enhance_audio  # noqa: E402
+from specmask.enhance import MaskControls  # noqa: E402
 
 VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, "floor 0.1": {"floor": 0.1},
             "floor 0.18": {"floor": 0.18}, "strength 0.8": {"strength": 0.8}, "strength 1.2": {"strength": 1.2},
@@ -29,12 +28,6 @@ VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, 
 STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
           "RNNoise (stored run)": "rnnoise"}
 METRICS = ("si_sdr_i", "pesq", "stoi")
-
-
-def method(generator, controls: MaskControls):
-    def enhance(noisy: np.ndarray) -> np.ndarray:
-        return enhance_audio(generator, torch.as_tensor(noisy, dtype=torch.float32)[None], controls=controls)[0].numpy()
-    return enhance
 
 
 def main() -> None:
@@ -47,7 +40,8 @@ def main() -> None:
         raise SystemExit(f"missing: {missing}")
     mixtures = [m for m in Q.build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], Q.DEFAULT_SEED, bank)
                 if m.domain == "speech"]
-    methods = {name: method(generator, MaskControls(ceiling=1.0, **controls)) for name, controls in VARIANTS.items()}
+    methods = {name: Q.model_method(generator, controls=MaskControls.for_mode("denoise", **controls))
+               for name, controls in VARIANTS.items()}
     rows = Q.evaluate(mixtures, methods, {}, progress=False)
     stored = json.loads(Path("benchmarks/results/specmask_quality.json").read_text())["rows"]
     key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
