@@ -25,6 +25,8 @@ from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_d
 from synth.voice import render
 
 RECONSTRUCTION_ITERATIONS = 16  # Griffin-Lim: 16 iterations leave a reconstruction ~5x closer than another sound
+#: A target whose peak is below this (-80 dBFS) is silence: there is nothing to match.
+SILENT_PEAK = 1e-4
 
 
 @dataclass
@@ -88,8 +90,8 @@ def as_target(target: Target | torch.Tensor) -> Target:
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
                     downmix: bool = False) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
-    :class:`InputError`. An audio file (WAV, FLAC, Ogg, MP3, ...) keeps its own audio; a spectrogram gets a
-    reconstruction."""
+    :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
+    Ogg, MP3, ...) keeps its own audio; a spectrogram gets a reconstruction."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -98,9 +100,22 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
         audio, notes = load_audio(name, downmix=downmix)  # as load_target reads it, keeping the samples
-        return Target.from_audio(audio, name, notes)
+        loaded = Target.from_audio(audio, name, notes)
+        check_audible(loaded.audio, name)
+        return loaded
     spec, notes = load_target(name, convert=convert, downmix=downmix)
-    return Target.from_spectrogram(spec, name, notes)
+    loaded = Target.from_spectrogram(spec, name, notes)
+    check_audible(loaded.audio, name, "spectrogram's 4.088 s")
+    return loaded
+
+
+def check_audible(audio: torch.Tensor, name: str, what: str = "first 4.088 s") -> None:
+    """An :class:`InputError` when ``audio`` (any shape) peaks below :data:`SILENT_PEAK` (-80 dBFS): every silent
+    patch would match such a target perfectly, so a file of silence (a wrong channel, a muted export) is refused
+    instead of answered with ten silent patches."""
+    peak = float(audio.abs().max()) if audio.numel() else 0.0
+    if peak < SILENT_PEAK:
+        raise InputError(f"{name}: the {what} are silent (peak below -80 dBFS): there is nothing to match")
 
 
 @dataclass

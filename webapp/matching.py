@@ -30,7 +30,7 @@ from synth.params import PARAM_SPECS
 from synth.patch import patch_to_dict
 from synth.pitch import CENTS_TOLERANCE
 from webapp.media import data_uri, spectrogram_png, wav_bytes
-from webapp.uploads import MAX_UPLOAD_MB, check_audible, display_name, upload_kind
+from webapp.uploads import MAX_UPLOAD_MB, display_name, upload_kind, user_message
 
 MAX_CANDIDATES = 20
 MAX_SEED = 2**31 - 1
@@ -76,11 +76,13 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
               progress: Callable[[float, str], None] | None = None) -> MatchResult:
     """Check and load the upload at ``path``, then predict ``settings.samples`` candidates."""
     settings.validate()
-    kind = upload_kind(path, max_mb)
+    upload_kind(path, max_mb)
     name = display_name(path)
     started = time.perf_counter()
-    target = load_any_target(path)
-    check_audible(target.audio, name, "first 4.088 s" if kind == "audio" else "spectrogram's 4.088 s")
+    try:
+        target = load_any_target(path)  # a silent sound is refused here, before any prediction
+    except InputError as error:
+        raise InputError(user_message(error, path)) from None
     target.source = name
     target.notes = [note.replace(path, name) for note in target.notes]
     refine = RefineConfig(method=settings.refine, seed=settings.seed)

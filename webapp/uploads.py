@@ -1,7 +1,8 @@
 """What the web app accepts from an upload, checked before any work starts.
 
 Every check fails with :class:`~synth.errors.InputError` (one line) that the page shows as it is: a file of
-an unknown kind, one larger than the upload limit, audio longer than a tab handles, a silent sound. Messages
+an unknown kind, one larger than the upload limit, audio longer than a tab handles (a silent sound:
+:func:`inverse.target.check_audible`, when the target is loaded). Messages
 name the file the user chose, never the server's temporary path.
 """
 
@@ -11,7 +12,6 @@ import os
 from pathlib import Path
 
 import soundfile
-import torch
 
 from synth.errors import InputError, one_line
 from synth.inputs import AUDIO_SUFFIXES
@@ -21,8 +21,6 @@ SPECTROGRAM_SUFFIXES = (".png", ".npy")
 MAX_UPLOAD_MB = 50
 #: The Enhance tab processes at most this much audio per request (the mask model runs at ~30x real time).
 MAX_ENHANCE_SECONDS = 600.0
-#: A target whose peak is below this (-80 dBFS) is silence: there is nothing to match.
-SILENT_PEAK = 1e-4
 
 
 def display_name(path: str | os.PathLike) -> str:
@@ -82,13 +80,6 @@ def check_length(path: str | os.PathLike, max_seconds: float = MAX_ENHANCE_SECON
         raise InputError(f"{display_name(path)}: {_clock(seconds)} of audio is longer than this tab handles "
                          f"({_clock(max_seconds)}); cut the part you need and upload that")
     return seconds
-
-
-def check_audible(audio: torch.Tensor, name: str, what: str = "first 4.088 s") -> None:
-    """An :class:`InputError` when ``audio`` (any shape) peaks below :data:`SILENT_PEAK` (-80 dBFS)."""
-    peak = float(audio.abs().max()) if audio.numel() else 0.0
-    if peak < SILENT_PEAK:
-        raise InputError(f"{name}: the {what} are silent (peak below -80 dBFS): there is nothing to match")
 
 
 def _clock(seconds: float) -> str:

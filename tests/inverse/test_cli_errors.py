@@ -1,6 +1,8 @@
 """`inverse` bad input: --config files of the wrong shape, option values, targets that are directories and
 --out paths that cannot be written; each one `error:` line (or a usage error), exit status 2, nothing written."""
 
+import json
+import math
 from dataclasses import fields
 
 import pytest
@@ -10,6 +12,7 @@ from inverse import checkpoint
 from inverse.cli import main
 from inverse.model import InverseModel
 from inverse.train import TRAIN_RULES, TrainConfig
+from synth.audio_io import write_wav
 from synth.errors import InputError
 
 
@@ -102,6 +105,21 @@ def test_a_directory_as_target_says_so(tiny_checkpoint, tmp_path, capsys):
                  ["search", tmp_path, "--budget", "16"]):
         err = one_error(args, capsys)
         assert err == f"error: {args[1]}: expected a file, got a directory\n"
+
+
+def test_a_silent_target_is_refused_and_fails_alone_among_several(tiny_checkpoint, tmp_path, capsys):
+    write_wav(tmp_path / "quiet.wav", torch.zeros(8000), 16000)
+    expected = f"error: {tmp_path / 'quiet.wav'}: the first 4.088 s are silent (peak below -80 dBFS): there is nothing "
+    for args in (["predict", tmp_path / "quiet.wav", "--model", tiny_checkpoint],
+                 ["search", tmp_path / "quiet.wav", "--budget", "16"]):
+        assert one_error(args, capsys) == expected + "to match\n"
+    assert not list(tmp_path.glob("out*"))
+    # among several targets it fails alone: the other one is answered
+    write_wav(tmp_path / "tone.wav", 0.5 * torch.sin(torch.arange(16000) * (2 * math.pi * 440 / 16000)), 16000)
+    code = main(["search", str(tmp_path / "quiet.wav"), str(tmp_path / "tone.wav"), "--budget", "8", "--samples", "2",
+                 "--render", "eager", "--json"])
+    answers = json.loads(capsys.readouterr().out)
+    assert code == 2 and [sorted(a) for a in answers][0] == ["error", "source"] and "candidates" in answers[1]
 
 
 @pytest.mark.parametrize("command", ["predict", "search"])

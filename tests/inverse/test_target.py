@@ -1,11 +1,13 @@
 """Targets: a WAV keeps its audio, a spectrogram gets a Griffin-Lim reconstruction close enough to rank by."""
 
+import numpy as np
 import pytest
 import torch
 
-from inverse.target import Scores, Target, load_any_target, score
+from inverse.target import Scores, Target, check_audible, load_any_target, score
 from synth import render
 from synth.audio_io import write_wav
+from synth.errors import InputError
 from synth.image_io import write_png
 from synth.perceptual import match_distance
 from synth.prior import draw
@@ -32,6 +34,20 @@ def test_wav_targets_keep_their_audio_and_pngs_are_reconstructed(tmp_path):
     # the patch itself scores near zero against its own sound, and far closer than another patch
     scores = score(torch.cat([draw(9, 0, 1, prior="2"), draw(10, 0, 1, prior="2")]), from_wav)
     assert float(scores.match[0]) < 0.01 and float(scores.match[1]) > 10 * float(scores.match[0]) + 0.05
+
+
+def test_silent_files_are_refused_with_what_was_silent(tmp_path):
+    check_audible(torch.full((10,), 1e-3), "a.wav")
+    with pytest.raises(InputError, match="a.wav: the first 4.088 s are silent"):
+        check_audible(torch.zeros(65408), "a.wav")
+    write_wav(tmp_path / "quiet.wav", torch.zeros(16000), 16000)
+    write_png(tmp_path / "black.png", np.zeros((512, 512), np.uint8))
+    with pytest.raises(InputError, match=r"quiet.wav: the first 4.088 s are silent \(peak below -80 dBFS\)"):
+        load_any_target(tmp_path / "quiet.wav")
+    with pytest.raises(InputError, match=r"black.png: the spectrogram's 4.088 s are silent"):
+        load_any_target(tmp_path / "black.png")
+    # a tensor is the caller's own: not a file to check
+    assert load_any_target(torch.zeros(512, 512)).reconstructed
 
 
 def test_scores_make_spectrograms_on_use_with_the_bits_of_any_batch():
