@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("fast-render", help="build, check or clear the fast (compiled) render for this machine",
                             description="The fast render is the synth compiled ahead of time (AOTInductor) for this "
-                                        "machine, torch version and synth version, kept in a cache folder "
+                                        "machine, torch version and synth version (and code), kept in a cache folder "
                                         "($SYNTH_CACHE_DIR, else ~/.cache/inverse-synth): the voice (1-2 minutes on 2 "
                                         "cores) and its gradient (3-6 minutes). Once built, `inverse predict`, "
                                         "`inverse search` and `python -m dataset_gen` render with it; a stale build "

@@ -12,7 +12,9 @@ take about half of eager autograd's time (``benchmarks/gradient_speed.py``) and 
 before it took (a vector-Jacobian product of the joint graph, which ran the forward pass again).
 
 A cache entry is keyed by everything that changes what its library computes or whether it runs here: the
-library, ``SYNTH_VERSION``, the torch version, the spectrogram config (sample rate, length), the chunk size,
+library, ``SYNTH_VERSION``, the code it is traced from (:data:`TRACED_MODULES`, without comments and docstrings:
+:func:`source_digest`, so an edited voice is rebuilt even where ``SYNTH_VERSION`` was not raised), the torch
+version, the spectrogram config (sample rate, length), the chunk size,
 the CPU (architecture, the SIMD level ATen picked, the CPU's feature flags) and the threads its kernels run on
 (:func:`synth.aot_compile.build_threads`, fixed at build time whatever ``torch.set_num_threads`` says later). A
 directory is named by the key's digest and holds ``meta.json`` (the full key, compared as a whole before use)
@@ -31,8 +33,10 @@ The cache folder is ``$SYNTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/inverse-synth``
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -62,6 +66,39 @@ RETIRED_KINDS = ("vjp",)  # libraries of earlier versions: never loaded, removed
 RENDER_PATHS = ("eager", "fast", "auto")
 
 
+#: The modules a library is traced from: every ``synth`` module that importing :mod:`synth.voice` and
+#: :mod:`synth.aot_compile` loads (``tests/synth/test_fast_render.py`` keeps the list complete).
+TRACED_MODULES = ("synth.aot_compile", "synth.control", "synth.effects", "synth.errors", "synth.filters",
+                  "synth.invariant_math", "synth.oscillators", "synth.params", "synth.spectrogram", "synth.tables",
+                  "synth.voice")
+
+
+def source_digest(sources: list[str]) -> str:
+    """Digest of Python sources as code: their syntax trees without docstrings (comments are not in them), so
+    editing a comment or a docstring keeps a cache entry and editing code makes it stale."""
+    digest = hashlib.sha256()
+    for source in sources:
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                    and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+        digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _traced_source() -> str:
+    """:func:`source_digest` of :data:`TRACED_MODULES` as this process would import them (read, not imported)."""
+    sources = []
+    for name in TRACED_MODULES:
+        with open(importlib.util.find_spec(name).origin, encoding="utf-8") as f:
+            sources.append(f.read())
+    return source_digest(sources)
+
+
 def cache_root() -> Path:
     """The folder that holds fast-render entries (see the module docstring)."""
     if os.environ.get("SYNTH_CACHE_DIR"):
@@ -87,8 +124,9 @@ def cache_key(kind: str = "voice") -> dict[str, str | int]:
 
     if kind not in KINDS:
         raise ValueError(f"unknown fast-render library {kind!r}; expected one of {', '.join(KINDS)}")
-    return {"format": FORMAT, "kind": kind, "synth_version": SYNTH_VERSION, "torch": torch.__version__,
-            "machine": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    return {"format": FORMAT, "kind": kind, "synth_version": SYNTH_VERSION, "source": _traced_source(),
+            "torch": torch.__version__, "machine": platform.machine(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_flags": _cpu_flags(), "threads": build_threads(), "chunk_rows": CHUNK_ROWS,
             "sample_rate": DEFAULT_CONFIG.sample_rate, "num_samples": DEFAULT_CONFIG.num_samples}
 
@@ -148,7 +186,7 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
             return entry
         if log:
             log(f"building the fast render ({kind}) for this machine into {entry} (once per machine and torch "
-                f"version; {BUILD_MINUTES[kind]} minutes on 2 cores)...")
+                f"version, and again when the synth's code changes; {BUILD_MINUTES[kind]} minutes on 2 cores)...")
         start = time.perf_counter()
         shutil.rmtree(entry, ignore_errors=True)
         entry.mkdir(parents=True)

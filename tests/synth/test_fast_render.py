@@ -1,5 +1,6 @@
 """The fast (ahead-of-time compiled) render: batch and thread invariance, agreement with the eager path (audio
-and gradients), the cache (a stale entry is rebuilt, never loaded) and ``python -m synth fast-render``.
+and gradients), the cache (a stale entry is rebuilt, never loaded; edited synth code makes it stale) and
+``python -m synth fast-render``.
 
 The real build lands in this machine's cache (``~/.cache/inverse-synth``) like any user's, so it costs 4-8
 minutes (the voice 1-2, its gradient 3-6) once per machine and torch version, and nothing afterwards; the cache
@@ -8,7 +9,10 @@ tests use a temporary cache folder and a stand-in compiler, since what they test
 
 import json
 import re
+import subprocess
+import sys
 import zipfile
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -116,12 +120,32 @@ def test_a_stale_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, patches):
     assert len(calls) == 2 and fast_render.state() == "ready"
     assert json.loads((entry / fast_render.META).read_text())["key"] == fast_render.cache_key()
 
-    # Another synth version is another key: another entry, built beside the old one.
+    # Another synth version is another key: another entry, built beside the old one; so is edited synth code.
     monkeypatch.setattr(fast_render, "SYNTH_VERSION", "9.9.9")
     assert fast_render.state() == "missing" and fast_render.entry_dir() != entry
     assert fast_render.resolve("auto") == "eager"
     fast_render.build(compiler=_fake_compiler(calls))
-    assert len(calls) == 3 and fast_render.clear() == 2 and fast_render.state() == "missing"
+    assert len(calls) == 3 and fast_render.state() == "ready"
+    monkeypatch.setattr(fast_render, "_traced_source", lambda: "edited voice")
+    assert fast_render.state() == "missing" and fast_render.resolve("auto") == "eager"
+    fast_render.build(compiler=_fake_compiler(calls))
+    assert len(calls) == 4 and fast_render.clear() == 3 and fast_render.state() == "missing"
+
+
+def test_the_key_follows_the_traced_code_not_its_comments_or_docstrings():
+    code = 'def f(x):\n    """Doubles."""\n    return 2 * x  # twice\n'
+    assert fast_render.source_digest([code]) == fast_render.source_digest(["def f(x):\n    return 2 * x\n"])
+    assert fast_render.source_digest([code]) != fast_render.source_digest(["def f(x):\n    return 3 * x\n"])
+    assert fast_render.source_digest([code]) != fast_render.source_digest(['def f(x):\n    return "2 * x"\n'])
+    assert fast_render.cache_key()["source"] == fast_render.source_digest(
+        [Path(find_spec(name).origin).read_text() for name in fast_render.TRACED_MODULES])
+
+
+def test_the_traced_modules_are_every_synth_module_the_voice_loads():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, synth.voice, synth.aot_compile; "
+                             "print(' '.join(sorted(m for m in sys.modules if m.startswith('synth.'))))"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert tuple(loaded) == fast_render.TRACED_MODULES
 
 
 def test_a_build_compiles_for_the_machines_threads_whatever_torch_is_set_to(tmp_path, monkeypatch):
