@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from synth.spectrogram import DEFAULT_CONFIG, quantize
 
 DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
 DEFAULT_FLOW = checkpoint.DEFAULT_FLOW
+RANK_FILE = re.compile(r"rank(\d+)\.(?:patch\.json|wav|png)")  # what Prediction.write names a candidate's files
 
 
 def _rounded(value: float | None) -> float | None:
@@ -120,14 +122,21 @@ class Prediction:
         }
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png."""
+        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png. The rank files
+        of an earlier answer in the same folder beyond this one's count are removed (a folder holds one answer;
+        other files are left alone)."""
         from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when files are written
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        count = self.candidates.params.shape[0]
+        for old in out.glob("rank*"):
+            earlier = RANK_FILE.fullmatch(old.name)
+            if earlier and int(earlier[1]) > count and old.is_file():
+                old.unlink()
         written = [out / "candidates.json"]
         written[0].write_text(json.dumps(self.to_json(), indent=2))
-        for k in range(self.candidates.params.shape[0]):
+        for k in range(count):
             stem = out / f"rank{k + 1:02d}"
             save_patch(stem.with_suffix(".patch.json"), self.candidates.params[k])
             write_wav(stem.with_suffix(".wav"), self.candidates.audio[k], DEFAULT_CONFIG.sample_rate)

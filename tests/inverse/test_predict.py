@@ -100,8 +100,15 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     assert len(set(fractions)) == len(fractions)
     assert "(gradient, 2 steps)" in stages[2][1] and stages[-1][1].startswith("choosing 3 of ")
     assert "rank" in prediction.table()
+    # the folder held an earlier answer of 5: its 4th and 5th are removed, files that are not an answer's kept
+    (tmp_path / "out").mkdir()
+    earlier = [tmp_path / "out" / f"rank{k:02d}.{suffix}" for k in (3, 4, 5) for suffix in ("patch.json", "wav", "png")]
+    kept = [tmp_path / "out" / name for name in ("rank04.txt", "notes.txt", "rank99.wav.bak")]
+    for path in earlier + kept:
+        path.write_text("earlier")
     files = prediction.write(tmp_path / "out")
-    assert all(f.is_file() for f in files)
+    assert all(f.is_file() for f in files) and all(f.read_text() == "earlier" for f in kept)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([f.name for f in files + kept])
     data = json.loads((tmp_path / "out" / "candidates.json").read_text())
     assert [c["rank"] for c in data["candidates"]] == [1, 2, 3]
     assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
