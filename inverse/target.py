@@ -100,9 +100,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
         audio, notes = load_audio(name, downmix=downmix)  # as load_target reads it, keeping the samples
-        loaded = Target.from_audio(audio, name, notes)
-        check_audible(loaded.audio, name)
-        return loaded
+        check_audible(audio, name)
+        return Target.from_audio(audio, name, notes)
     spec, notes = load_target(name, convert=convert, downmix=downmix)
     loaded = Target.from_spectrogram(spec, name, notes)
     check_audible(loaded.audio, name, "spectrogram's 4.088 s")
