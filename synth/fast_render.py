@@ -91,11 +91,15 @@ def source_digest(sources: list[str]) -> str:
 
 @lru_cache(maxsize=1)
 def _traced_source() -> str:
-    """:func:`source_digest` of :data:`TRACED_MODULES` as this process would import them (read, not imported)."""
+    """:func:`source_digest` of :data:`TRACED_MODULES` as this process would import them (read, not imported); a
+    module installed without its ``.py`` source counts by its file's bytes."""
     sources = []
     for name in TRACED_MODULES:
-        with open(importlib.util.find_spec(name).origin, encoding="utf-8") as f:
-            sources.append(f.read())
+        origin = Path(importlib.util.find_spec(name).origin)
+        if origin.suffix == ".py":
+            sources.append(origin.read_text(encoding="utf-8"))
+        else:
+            sources.append(f"_ = {hashlib.sha256(origin.read_bytes()).hexdigest()!r}")
     return source_digest(sources)
 
 

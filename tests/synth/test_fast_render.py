@@ -14,6 +14,7 @@ import sys
 import zipfile
 from importlib.util import find_spec
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -139,6 +140,18 @@ def test_the_key_follows_the_traced_code_not_its_comments_or_docstrings():
     assert fast_render.source_digest([code]) != fast_render.source_digest(['def f(x):\n    return "2 * x"\n'])
     assert fast_render.cache_key()["source"] == fast_render.source_digest(
         [Path(find_spec(name).origin).read_text() for name in fast_render.TRACED_MODULES])
+
+
+def test_modules_installed_without_source_count_by_their_bytes(tmp_path, monkeypatch):
+    compiled = tmp_path / "voice.cpython-311.pyc"
+    monkeypatch.setattr(fast_render.importlib.util, "find_spec", lambda name: SimpleNamespace(origin=str(compiled)))
+    digests = []
+    for content in (b"\x00one", b"\x00two", b"\x00one"):
+        compiled.write_bytes(content)
+        fast_render._traced_source.cache_clear()
+        digests.append(fast_render._traced_source())
+    fast_render._traced_source.cache_clear()
+    assert digests[0] != digests[1] and digests[0] == digests[2]
 
 
 def test_the_traced_modules_are_every_synth_module_the_voice_loads():
