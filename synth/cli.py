@@ -164,20 +164,28 @@ def _cmd_spectrogram(args: argparse.Namespace) -> int:
 def _cmd_fast_render(args: argparse.Namespace) -> int:
     from synth import fast_render
 
+    if args.others and args.action != "clear":
+        raise InputError("--others goes with clear (remove only the builds this installation does not use)")
     if args.action == "clear":
-        summary = {"removed": fast_render.clear(), "cache": str(fast_render.cache_root())}
+        summary = {"removed": fast_render.clear(others_only=args.others), "cache": str(fast_render.cache_root())}
     else:
         if args.action == "build":
             for kind in fast_render.KINDS:
                 fast_render.build(kind, force=args.force, log=note)
+        others = fast_render.other_entries()
         summary = {**{kind: {"state": fast_render.state(kind), "entry": str(fast_render.entry_dir(kind))}
-                      for kind in fast_render.KINDS}, **fast_render.cache_key()}
+                      for kind in fast_render.KINDS}, **fast_render.cache_key(),
+                   "other_builds": {"entries": len(others), "mib": round(fast_render.entries_mib(others), 1)}}
         summary.pop("kind")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        others = summary.pop("other_builds", None)
         print("\n".join(f"{k}: {v['state']} ({v['entry']})" if isinstance(v, dict) else f"{k}: {v}"
                         for k, v in summary.items()))
+        if others and others["entries"]:
+            print(f"other builds in the cache: {others['entries']} ({others['mib']} MiB; never loaded here: "
+                  "`python -m synth fast-render clear --others` removes them)")
     return 0
 
 
@@ -251,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="status: ready, stale or missing (each library); build: build what is not ready; clear: "
                         "remove every build")
     p.add_argument("--force", action="store_true", help="build: rebuild even when ready")
+    p.add_argument("--others", action="store_true",
+                   help="clear: remove only the builds this installation does not use (made for an earlier torch, "
+                        "synth code or thread count, or by another installation sharing the cache folder)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_fast_render)
     return parser

@@ -214,10 +214,28 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
         return entry
 
 
-def clear() -> int:
-    """Remove every fast-render entry in the cache folder (any key); returns how many were removed."""
+def _all_entries() -> list[Path]:
     root = cache_root()
-    entries = sorted(e for kind in KINDS + RETIRED_KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
+    return sorted(e for kind in KINDS + RETIRED_KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
+
+
+def other_entries() -> list[Path]:
+    """The entries in the cache folder that this process would never load: built for another key (an earlier
+    torch, synth code or thread count; or another installation sharing the folder) or by an earlier version."""
+    current = {entry_dir(kind) for kind in KINDS}
+    return [entry for entry in _all_entries() if entry not in current]
+
+
+def entries_mib(entries: list[Path]) -> float:
+    """Disk space of cache entries in MiB."""
+    return sum(f.stat().st_size for entry in entries for f in entry.rglob("*") if f.is_file()) / 2**20
+
+
+def clear(others_only: bool = False) -> int:
+    """Remove every fast-render entry in the cache folder (any key), or with ``others_only`` only
+    :func:`other_entries`; returns how many were removed."""
+    root = cache_root()
+    entries = other_entries() if others_only else _all_entries()
     with _locked(root):
         for entry in entries:
             shutil.rmtree(entry, ignore_errors=True)

@@ -130,7 +130,14 @@ def test_a_stale_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, patches):
     monkeypatch.setattr(fast_render, "_traced_source", lambda: "edited voice")
     assert fast_render.state() == "missing" and fast_render.resolve("auto") == "eager"
     fast_render.build(compiler=_fake_compiler(calls))
-    assert len(calls) == 4 and fast_render.clear() == 3 and fast_render.state() == "missing"
+    assert len(calls) == 4 and fast_render.state() == "ready"
+    # the two earlier builds are never loaded here: `clear --others` removes them and keeps this one
+    others = fast_render.other_entries()
+    assert len(others) == 2 and entry in others and fast_render.entry_dir() not in others
+    assert fast_render.entries_mib(others) > 0
+    assert main(["fast-render", "clear", "--others", "--json"]) == 0
+    assert fast_render.state() == "ready" and fast_render.other_entries() == []
+    assert fast_render.clear() == 1 and fast_render.state() == "missing"
 
 
 def test_the_key_follows_the_traced_code_not_its_comments_or_docstrings():
@@ -229,5 +236,9 @@ def test_cli_status_json(fast, capsys):
     assert summary["voice"] == {"state": "ready", "entry": str(fast.voice)}
     assert summary["gradient"] == {"state": "ready", "entry": str(fast.gradient)}
     assert summary["synth_version"] == fast_render.SYNTH_VERSION and summary["torch"] == torch.__version__
+    assert summary["other_builds"]["entries"] == len(fast_render.other_entries())
     assert main(["fast-render", "status"]) == 0
     assert f"voice: ready ({fast.voice})" in capsys.readouterr().out.splitlines()
+    assert main(["fast-render", "status", "--others"]) == 2
+    assert capsys.readouterr().err == "error: --others goes with clear (remove only the builds this installation " \
+                                      "does not use)\n"
