@@ -256,8 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "`inverse search` and `python -m dataset_gen` render with it; a stale build "
                                         "(other torch, synth or CPU) is never used.")
     p.add_argument("action", choices=("status", "build", "clear"),
-                   help="status: ready, stale or missing (each library); build: build what is not ready; clear: "
-                        "remove every build")
+                   help="status: ready, stale or missing (each library), and how many other builds the cache "
+                        "holds; build: build what is not ready; clear: remove every build (--others: only those "
+                        "not used here)")
     p.add_argument("--force", action="store_true", help="build: rebuild even when ready")
     p.add_argument("--others", action="store_true",
                    help="clear: remove only the builds this installation does not use (made for an earlier torch, "
