@@ -124,18 +124,20 @@ class Prediction:
     def write(self, out_dir: str | Path) -> list[Path]:
         """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png. The rank files
         of an earlier answer in the same folder beyond this one's count are removed (a folder holds one answer;
-        other files are left alone)."""
+        other files are left alone). ``candidates.json`` is removed first and written last, so a folder that holds it
+        holds a whole answer (an interrupted write leaves none)."""
         from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when files are written
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         count = self.candidates.params.shape[0]
+        summary = out / "candidates.json"
+        summary.unlink(missing_ok=True)
         for old in out.glob("rank*"):
             earlier = RANK_FILE.fullmatch(old.name)
             if earlier and int(earlier[1]) > count and old.is_file():
                 old.unlink()
-        written = [out / "candidates.json"]
-        written[0].write_text(json.dumps(self.to_json(), indent=2))
+        written = []
         for k in range(count):
             stem = out / f"rank{k + 1:02d}"
             save_patch(stem.with_suffix(".patch.json"), self.candidates.params[k])
@@ -145,7 +147,8 @@ class Prediction:
         written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
                                          out / "comparison.png", title=f"target: {self.source}",
                                          form_of=self.form_of))
-        return written
+        summary.write_text(json.dumps(self.to_json(), indent=2))
+        return [summary, *written]
 
 
 class Predictor:

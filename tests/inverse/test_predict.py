@@ -86,7 +86,7 @@ def test_same_seed_same_candidates(model, target):
     assert not torch.equal(a.params, c.params)
 
 
-def test_predictor_writes_every_output(model, target, tmp_path):
+def test_predictor_writes_every_output(model, target, tmp_path, monkeypatch):
     png = tmp_path / "target.png"
     write_png(png, quantize(target).numpy())
     stages = []
@@ -106,6 +106,13 @@ def test_predictor_writes_every_output(model, target, tmp_path):
     kept = [tmp_path / "out" / name for name in ("rank04.txt", "notes.txt", "rank99.wav.bak")]
     for path in earlier + kept:
         path.write_text("earlier")
+    (tmp_path / "out" / "candidates.json").write_text("earlier")
+    # interrupted while writing the candidates' files: no candidates.json claims an answer the folder does not hold
+    with monkeypatch.context() as patched:
+        patched.setattr("inverse.predict.write_wav", lambda *args, **kwargs: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            prediction.write(tmp_path / "out")
+    assert not (tmp_path / "out" / "candidates.json").exists()
     files = prediction.write(tmp_path / "out")
     assert all(f.is_file() for f in files) and all(f.read_text() == "earlier" for f in kept)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([f.name for f in files + kept])
