@@ -89,10 +89,18 @@ def source_digest(sources: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+SOURCE_MEMO = "source-digests.json"  # in the cache folder: {digest of the sources' text: source_digest}
+MEMO_ENTRIES = 16
+
+
 @lru_cache(maxsize=1)
 def _traced_source() -> str:
     """:func:`source_digest` of :data:`TRACED_MODULES` as this process would import them (read, not imported); a
-    module installed without its ``.py`` source counts by its file's bytes."""
+    module installed without its ``.py`` source counts by its file's bytes.
+
+    Parsing the modules takes ~0.1 s, which every command that renders would pay at start-up for a value that
+    changes only with the files, so the result is kept in :data:`SOURCE_MEMO`, keyed by a plain digest of the text
+    (a few milliseconds); a missing, unreadable or malformed memo is computed again."""
     sources = []
     for name in TRACED_MODULES:
         origin = Path(importlib.util.find_spec(name).origin)
@@ -100,7 +108,27 @@ def _traced_source() -> str:
             sources.append(origin.read_text(encoding="utf-8"))
         else:
             sources.append(f"_ = {hashlib.sha256(origin.read_bytes()).hexdigest()!r}")
-    return source_digest(sources)
+    text = hashlib.sha256("\0".join(sources).encode()).hexdigest()
+    memo_path = cache_root() / SOURCE_MEMO
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if not isinstance(memo, dict):
+        memo = {}
+    known = memo.get(text)
+    if isinstance(known, str) and len(known) == 16 and all(c in "0123456789abcdef" for c in known):
+        return known
+    digest = source_digest(sources)
+    memo = {key: value for key, value in list(memo.items())[-(MEMO_ENTRIES - 1):]} | {text: digest}
+    try:  # written under a temporary name and moved into place: a reader never sees half a file
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=memo_path.parent, suffix=".tmp", delete=False) as f:
+            f.write(json.dumps(memo, indent=1) + "\n")
+        os.replace(f.name, memo_path)
+    except OSError:  # a read-only cache folder: computed again next time
+        pass
+    return digest
 
 
 def cache_root() -> Path:

@@ -149,7 +149,27 @@ def test_the_key_follows_the_traced_code_not_its_comments_or_docstrings():
         [Path(find_spec(name).origin).read_text() for name in fast_render.TRACED_MODULES])
 
 
+def test_the_source_digest_is_remembered_by_a_digest_of_the_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+    memo = tmp_path / fast_render.SOURCE_MEMO
+    try:
+        fast_render._traced_source.cache_clear()
+        first = fast_render._traced_source()
+        texts = json.loads(memo.read_text())
+        assert list(texts.values()) == [first]
+        memo.write_text(json.dumps({text: "0" * 16 for text in texts}))  # read back, not parsed again
+        fast_render._traced_source.cache_clear()
+        assert fast_render._traced_source() == "0" * 16
+        for broken in ("not json", "[1, 2]", json.dumps({text: "../x" for text in texts})):  # parsed again
+            memo.write_text(broken)
+            fast_render._traced_source.cache_clear()
+            assert fast_render._traced_source() == first
+    finally:
+        fast_render._traced_source.cache_clear()
+
+
 def test_modules_installed_without_source_count_by_their_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
     compiled = tmp_path / "voice.cpython-311.pyc"
     monkeypatch.setattr(fast_render.importlib.util, "find_spec", lambda name: SimpleNamespace(origin=str(compiled)))
     digests = []
