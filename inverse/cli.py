@@ -115,6 +115,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
                                  min_distance=args.min_distance, within=args.within, expand=args.expand,
                                  spread=args.spread, seed=args.seed, convert=args.convert, downmix=args.downmix,
+                                 start=args.start, align=args.align,
                                  refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
                                  render=render, progress=progress)
     return _answer_each(args, answer, stage_lines=True)
@@ -221,7 +222,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     config = replace(config, render=_render_path(args))
 
     def answer(path: str, progress: None) -> Prediction:  # search draws its own progress bar
-        target = load_any_target(path, convert=args.convert, downmix=args.downmix)
+        target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
+                                 align=args.align)
         found = search(target, config, progress=not args.json)
         target.source = f"{target.source} (search: {args.method})"
         return Prediction(target, found)
@@ -321,11 +323,16 @@ def _cmd_app(args: argparse.Namespace) -> int:
 def _candidate_options(p: argparse.ArgumentParser) -> None:
     """The targets and the output options that `predict` and `search` share."""
     p.add_argument("target", nargs="+", help="512x512 spectrogram PNG, audio file (WAV, FLAC, OGG, MP3, ...; "
-                                             "resampled to 16 kHz, its first 4.088 s), or .npy; several are answered "
-                                             "one after another in one process (start-up and loading once), each "
-                                             "into --out/STEM/, with --json as one list")
+                                             "resampled to 16 kHz; 4.088 s of it, see --start and --no-align), or "
+                                             ".npy; several are answered one after another in one process (start-up "
+                                             "and loading once), each into --out/STEM/, with --json as one list")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
+    p.add_argument("--start", type=non_negative_float, default=0.0, metavar="SECONDS",
+                   help="where in an audio file the 4.088 s to match begin (default 0)")
+    p.add_argument("--no-align", dest="align", action="store_false",
+                   help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
+                        "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates (predict: between "

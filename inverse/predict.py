@@ -184,12 +184,13 @@ class Predictor:
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread, seed: int = 0,
-                convert: bool = False,
-                downmix: bool = False, refine: RefineConfig | None = None, pitch_check: bool = True,
+                convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
+                refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto",
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
-        spectrogram PNG, an audio file or a ``.npy``;
+        spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
+        file) and ``align`` (skip its lead-in of silence or steady noise) as :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``spread``: draws of inaudible parameters when the returned are written in their most mutually
@@ -221,7 +222,7 @@ class Predictor:
         # auto: the fast path where what it needs is built (ranking needs the voice, gradient steps its gradient too)
         paths = {"ranking": resolve_render_path(render),
                  "refinement": resolve_render_path(render, gradients=gradients) if refine.method != "none" else "-"}
-        target = load_any_target(target, convert=convert, downmix=downmix)
+        target = load_any_target(target, convert=convert, downmix=downmix, start=start, align=align)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.02, f"sampling, rendering and ranking {size} candidates")
         scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)

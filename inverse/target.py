@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from inverse.onset import lead_in
 from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
 from synth.paths import check_input_file
@@ -88,10 +89,12 @@ def as_target(target: Target | torch.Tensor) -> Target:
 
 
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
-                    downmix: bool = False) -> Target:
+                    downmix: bool = False, start: float = 0.0, align: bool = True) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
     :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
-    Ogg, MP3, ...) keeps its own audio; a spectrogram gets a reconstruction."""
+    Ogg, MP3, ...) keeps its own audio, read from ``start`` seconds on and, with ``align``, from where its sound
+    rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
+    0 s); a spectrogram gets a reconstruction (``start`` must be 0: it is 4.088 s already)."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -99,9 +102,11 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     name = os.fspath(target)
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
-        audio, notes = load_audio(name, downmix=downmix)  # as load_target reads it, keeping the samples
-        check_audible(audio, name)
+        audio, notes = load_audio(name, downmix=downmix, start=start, lead_in=lead_in if align else None)
+        check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         return Target.from_audio(audio, name, notes)
+    if start:
+        raise InputError(f"{name}: a start time applies to audio files; a spectrogram is its 4.088 s already")
     spec, notes = load_target(name, convert=convert, downmix=downmix)
     loaded = Target.from_spectrogram(spec, name, notes)
     check_audible(loaded.audio, name, "spectrogram's 4.088 s")

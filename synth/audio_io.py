@@ -25,7 +25,7 @@ _RESAMPLER_REACH = 1024
 
 
 def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool = False,
-             resample: bool = True, max_samples: int | None = None) -> tuple[Tensor, list[str]]:
+             resample: bool = True, start: int = 0, max_samples: int | None = None) -> tuple[Tensor, list[str]]:
     """Read a mono audio file as float32 ``Tensor[num_samples_in_file]`` at ``sample_rate`` Hz.
 
     Conversions, each described in the returned notes (for a CLI to print to stderr):
@@ -35,9 +35,11 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
       interpolation, Hann window, 6 zero crossings, roll-off 0.99), or an :class:`InputError` if not
       ``resample``.
 
-    ``max_samples``: keep at most this many output samples, decoding only the head of the file that they need
-    (plus the resampler's reach, so the kept samples equal those of a whole-file read): a two-hour upload costs
-    no more than its first seconds. A truncation is described in the notes.
+    ``start``: output samples (at ``sample_rate``) skipped first, the part of the file before them decoded and
+    resampled as a whole-file read would be; a start at or past the end is an :class:`InputError`.
+    ``max_samples``: keep at most this many output samples from ``start``, decoding only the head of the file that
+    they need (plus the resampler's reach, so the kept samples equal those of a whole-file read): a two-hour
+    upload costs no more than its first seconds. A start and a truncation are described in the notes.
 
     An unreadable or non-audio file, an empty file and non-finite samples are an :class:`InputError`;
     a missing file is a ``FileNotFoundError``. The length is the file's (see :func:`fit_length`), or at most
@@ -51,7 +53,7 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
                 file_rate, total = sound.samplerate, sound.frames
                 frames = -1
                 if max_samples is not None:
-                    frames = math.ceil(max_samples * file_rate / sample_rate) + _RESAMPLER_REACH
+                    frames = math.ceil((start + max_samples) * file_rate / sample_rate) + _RESAMPLER_REACH
                 data = sound.read(frames, dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
             reason = one_line(getattr(e, "error_string", None) or str(e)).rstrip(".")
@@ -73,10 +75,18 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
             raise InputError(f"{name}: expected a sample rate of {sample_rate} Hz, got {file_rate} Hz")
         audio = torchaudio.functional.resample(audio, file_rate, sample_rate)
         notes.append(f"{name}: resampled {file_rate} Hz -> {sample_rate} Hz")
+    if start:
+        if start >= audio.shape[-1]:
+            raise InputError(f"{name}: nothing to read from {start / sample_rate:.3f} s on: the file is "
+                             f"{total / file_rate:.3f} s long")
+        audio = audio[start:]
     if max_samples is not None and audio.shape[-1] > max_samples:
         audio = audio[:max_samples].clone()
-        notes.append(f"{name}: truncated {total / file_rate:.3f} s to its first {max_samples / sample_rate:.3f} s "
-                     f"({max_samples} samples)")
+        where = f"its first {max_samples / sample_rate:.3f} s" if not start else \
+            f"the {max_samples / sample_rate:.3f} s from {start / sample_rate:.3f} s on"
+        notes.append(f"{name}: truncated {total / file_rate:.3f} s to {where} ({max_samples} samples)")
+    elif start:
+        notes.append(f"{name}: read from {start / sample_rate:.3f} s on (of {total / file_rate:.3f} s)")
     return audio, notes
 
 

@@ -122,6 +122,17 @@ def test_a_silent_target_is_refused_and_fails_alone_among_several(tiny_checkpoin
     assert code == 2 and [sorted(a) for a in answers][0] == ["error", "source"] and "candidates" in answers[1]
 
 
+def test_a_start_past_the_end_is_one_line_and_a_negative_one_a_usage_error(
+        tiny_checkpoint, tmp_path, capsys):
+    write_wav(tmp_path / "tone.wav", 0.5 * torch.sin(torch.arange(16000) * (2 * math.pi * 440 / 16000)), 16000)
+    for command in (["predict", "--model", tiny_checkpoint], ["search", "--budget", "16"]):
+        err = one_error([command[0], tmp_path / "tone.wav", "--start", "2", *command[1:]], capsys)
+        assert err == f"error: {tmp_path / 'tone.wav'}: nothing to read from 2.000 s on: the file is 1.000 s long\n"
+    assert "argument --start: expected a non-negative finite number, got -1" in usage_error(
+        ["predict", tmp_path / "tone.wav", "--start", "-1"], capsys)
+    assert not list(tmp_path.glob("out*"))
+
+
 @pytest.mark.parametrize("command", ["predict", "search"])
 def test_out_that_cannot_be_a_directory_is_refused_first(command, tmp_path, capsys):
     """Checked before the model, the target or the search: neither path exists here."""
