@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 import time
 import zipfile
 from collections.abc import Callable
@@ -38,11 +39,13 @@ MAX_SEED = 2**31 - 1
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed."""
+    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, and where in
+    an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same)."""
 
     samples: int = 10
     refine: str = RefineConfig.method
     seed: int = 0
+    start: float = 0.0
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
@@ -51,16 +54,21 @@ class MatchSettings:
             raise InputError(f"refinement: expected one of {', '.join(REFINE_METHODS)}, got {self.refine!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise InputError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
+        if isinstance(self.start, bool) or not isinstance(self.start, int | float) or not math.isfinite(self.start) \
+                or self.start < 0:
+            raise InputError(f"start: expected a number of seconds of at least 0, got {self.start!r}")
 
     @classmethod
-    def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None) -> MatchSettings:
+    def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None,
+                  start: float | int | None = 0.0) -> MatchSettings:
         """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
         def whole(value, name):
             if value is None or (isinstance(value, float) and not value.is_integer()):
                 raise InputError(f"{name}: expected a whole number, got {value!r}")
             return int(value)
 
-        settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"))
+        settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"),
+                       0.0 if start is None else start)
         settings.validate()
         return settings
 
@@ -80,7 +88,7 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     name = display_name(path)
     started = time.perf_counter()
     try:
-        target = load_any_target(path)  # a silent sound is refused here, before any prediction
+        target = load_any_target(path, start=settings.start)  # a silent sound is refused here, before predicting
     except InputError as error:
         raise InputError(user_message(error, path)) from None
     target.source = name

@@ -14,6 +14,7 @@ from inverse.predict import Prediction
 from inverse.sampling import Candidates
 from inverse.target import Target, score
 from synth.errors import InputError
+from synth.image_io import write_png
 from synth.params import PARAM_INDEX
 from synth.patch import patch_from_dict, save_patch
 from synth.symmetry import permute_slots
@@ -80,6 +81,30 @@ def test_silent_upload_is_refused_before_any_prediction(tmp_path):
     with pytest.raises(InputError, match=r"^quiet.wav: the first 4.088 s are silent"):
         run_match(NoPredictor(), str(tmp_path / "quiet.wav"), MatchSettings())
 
+
+
+def test_the_start_field_reads_an_upload_from_there_and_is_checked(tmp_path):
+    assert MatchSettings.from_form(10.0, "none", 3.0, 1.5) == MatchSettings(10, "none", 3, 1.5)
+    assert MatchSettings.from_form(10.0, "none", 3.0, None).start == 0.0  # an emptied box: from the beginning
+    for start in (-1.0, float("nan"), True):
+        with pytest.raises(InputError, match="start: expected a number of seconds of at least 0"):
+            MatchSettings.from_form(5, "none", 0, start)
+    t = np.arange(2 * 16000, dtype=np.float32) / 16000
+    first, second = 0.5 * np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 660 * t)
+    soundfile.write(tmp_path / "two.wav", np.concatenate([first, second]), 16000, subtype="FLOAT")
+
+    class Capture:
+        def predict(self, target, *args, **kwargs):
+            self.target = target
+            return "answer"
+
+    capture = Capture()
+    assert run_match(capture, str(tmp_path / "two.wav"), MatchSettings(start=2.0)).prediction == "answer"
+    assert np.allclose(capture.target.audio[:32000].numpy(), second, atol=1e-6)
+    assert any("from 2.000 s on" in note for note in capture.target.notes)
+    write_png(tmp_path / "s.png", np.full((512, 512), 128, np.uint8))
+    with pytest.raises(InputError, match=r"^s.png: a start time applies to audio files"):
+        run_match(capture, str(tmp_path / "s.png"), MatchSettings(start=1.0))
 
 @pytest.fixture(scope="module")
 def small_result():
