@@ -106,8 +106,8 @@ class Prediction:
         check = c.pitch
         pitch = {} if check is None else {"pitch_hz": round(check.target_hz, 2) if check.checked else None}
         return {
-            "target": {"source": self.source, "notes": self.notes, "audio_reconstructed": self.target.reconstructed,
-                       **pitch},
+            "target": {"source": self.source, "start_s": round(self.target.start_s, 6), "notes": self.notes,
+                       "audio_reconstructed": self.target.reconstructed, **pitch},
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
             "candidates": [

@@ -41,6 +41,7 @@ class Target:
     reconstructed: bool
     source: str = "tensor"
     notes: list[str] = field(default_factory=list)
+    start_s: float = 0.0  # where in its audio file the 4.088 s begin (seconds; 0 for a spectrogram or a tensor)
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
 
@@ -94,7 +95,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
     Ogg, MP3, ...) keeps its own audio, read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
-    0 s); a spectrogram gets a reconstruction (``start`` must be 0: it is 4.088 s already)."""
+    0 s), the target's ``start_s`` saying where that was; a spectrogram gets a reconstruction (``start`` must be 0:
+    it is 4.088 s already)."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -102,9 +104,18 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     name = os.fspath(target)
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
-        audio, notes = load_audio(name, downmix=downmix, start=start, lead_in=lead_in if align else None)
+        skipped = []  # the lead-in found, in samples
+
+        def sound_start(window: torch.Tensor) -> int:
+            skipped.append(lead_in(window))
+            return skipped[-1]
+
+        audio, notes = load_audio(name, downmix=downmix, start=start, lead_in=sound_start if align else None)
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
-        return Target.from_audio(audio, name, notes)
+        loaded = Target.from_audio(audio, name, notes)
+        rate = DEFAULT_CONFIG.sample_rate
+        loaded.start_s = (round(start * rate) + sum(skipped)) / rate
+        return loaded
     if start:
         raise InputError(f"{name}: a start time applies to audio files; a spectrogram is its 4.088 s already")
     spec, notes = load_target(name, convert=convert, downmix=downmix)

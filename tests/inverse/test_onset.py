@@ -64,10 +64,12 @@ def test_a_wav_target_is_read_from_its_sound_with_a_note_and_as_it_is_without_al
     skip = lead_in(late(sound, 8000)[:N])
     assert 0 < skip <= 8000 and torch.equal(aligned.audio, late(sound, 8000)[skip: skip + N])  # 4.088 s of sound
     assert any(f"skipped {skip / RATE:.3f} s of lead-in" in line for line in aligned.notes), aligned.notes
+    assert aligned.start_s == skip / RATE  # where in the file the matched sound begins (the answer's JSON says so)
     kept = load_any_target(tmp_path / "late.wav", align=False)
     assert torch.equal(kept.audio, late(sound, 8000)[:N]) and not any("skipped" in n for n in kept.notes)
+    assert kept.start_s == 0.0
     started = load_any_target(tmp_path / "late.wav", start=0.25, align=False)
-    assert torch.equal(started.audio, late(sound, 8000)[4000: 4000 + N])
+    assert torch.equal(started.audio, late(sound, 8000)[4000: 4000 + N]) and started.start_s == 0.25
     assert any("from 0.250 s on" in line for line in started.notes), started.notes
 
 

@@ -209,6 +209,7 @@ def test_cli_predict_answers_several_targets_in_one_process(predict_args, tmp_pa
     # each answer is the one a run for that target alone gives
     status, alone, _ = run_inverse(["predict", str(wav), *options, "--json"], capsys)
     assert status == 0 and json.loads(alone) == json.loads((out / "w" / "candidates.json").read_text())
+    assert json.loads(alone)["target"]["start_s"] == 0.0  # the render starts at once: read from the file's start
     # --json: one list, a failed target's entry names its error
     status, listed, _ = run_inverse(["predict", str(bad), str(bad), *options, "--json"], capsys)
     assert status == 2 and [sorted(a) for a in json.loads(listed)] == [["error", "source"]] * 2
