@@ -104,17 +104,17 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     name = os.fspath(target)
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
-        skipped = []  # the lead-in found, in samples
-
-        def sound_start(window: torch.Tensor) -> int:
-            skipped.append(lead_in(window))
-            return skipped[-1]
-
-        audio, notes = load_audio(name, downmix=downmix, start=start, lead_in=sound_start if align else None)
+        audio, notes = load_audio(name, downmix=downmix, start=start)
+        rate = DEFAULT_CONFIG.sample_rate
+        start_s = round(start * rate) / rate
+        skip = lead_in(audio) if align else 0
+        if skip:  # read again from where the sound rises: the window still holds 4.088 s of the file
+            start_s += skip / rate
+            audio, notes = load_audio(name, downmix=downmix, start=start_s)
+            notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise) before the sound")
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         loaded = Target.from_audio(audio, name, notes)
-        rate = DEFAULT_CONFIG.sample_rate
-        loaded.start_s = (round(start * rate) + sum(skipped)) / rate
+        loaded.start_s = start_s
         return loaded
     if start:
         raise InputError(f"{name}: a start time applies to audio files; a spectrogram is its 4.088 s already")

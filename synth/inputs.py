@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,27 +59,19 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
 
 
 def load_audio(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = False,
-               start: float = 0.0, lead_in: Callable[[Tensor], int] | None = None) -> tuple[Tensor, list[str]]:
+               start: float = 0.0) -> tuple[Tensor, list[str]]:
     """Read audio for the synth's spectrogram: ``float32 Tensor[num_samples]`` at ``config.sample_rate``.
 
     :func:`synth.audio_io.read_wav` (resampling; ``downmix`` for multichannel files) from ``start`` seconds into
-    the file, then :func:`synth.audio_io.fit_length` to ``config.num_samples`` (only the head of a longer file
-    is decoded). ``lead_in(window) -> samples``: where the sound in that window (``Tensor[num_samples]``) begins;
-    when it is past the window's start, the window is read again from there (a lead-in of silence skipped), so
-    it still holds ``num_samples`` of the file where the file is that long. Returns the audio and notes
-    describing every conversion, padding, truncation and skip included.
+    the file (rounded to a sample), then :func:`synth.audio_io.fit_length` to ``config.num_samples`` (only the head
+    of the file up to them is decoded). Returns the audio and notes describing every conversion, padding and
+    truncation included.
     """
     name = os.fspath(path)
     if not math.isfinite(start) or start < 0:
         raise InputError(f"{name}: expected a start time of at least 0 s, got {start!r}")
     offset = round(start * config.sample_rate)
     audio, notes = read_wav(name, config.sample_rate, downmix=downmix, start=offset, max_samples=config.num_samples)
-    skip = lead_in(fit_length(audio, config.num_samples)) if lead_in is not None else 0
-    if skip:
-        audio, notes = read_wav(name, config.sample_rate, downmix=downmix, start=offset + skip,
-                                max_samples=config.num_samples)
-        notes.append(f"{name}: skipped {skip / config.sample_rate:.3f} s of lead-in (silence or steady noise) "
-                     f"before the sound")
     length = audio.shape[-1]
     if length < config.num_samples:
         notes.append(f"{name}: zero-padded {length / config.sample_rate:.3f} s to the synth's "
