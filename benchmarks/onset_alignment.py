@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
 from external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
+from inverse_quality import change_interval  # noqa: E402
 
 from inverse.onset import lead_in  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
@@ -147,27 +148,23 @@ def answers(sounds: list[tuple[str, str, torch.Tensor]], per_source: int, folder
     return records
 
 
-def interval(values: list[float], draws: int = 2000) -> tuple[float, float]:
-    """95 % bootstrap interval of the mean of ``values``."""
-    generator = torch.Generator().manual_seed(0)
-    data = torch.tensor(values, dtype=torch.float64)
-    means = data[torch.randint(len(values), (draws, len(values)), generator=generator)].mean(dim=1)
-    return float(means.quantile(0.025)), float(means.quantile(0.975))
-
-
 def summary(records: list[dict]) -> dict:
+    """Per way: mean best-of-10 MSS and first-candidate pitch; the relative changes as the other benchmarks report
+    them (``mean(ours) / mean(base) - 1``, :func:`inverse_quality.change_interval`), targets paired."""
+    best = {way: [r[way]["best_mss"] for r in records] for way in WAYS}
     out = {}
     for way in WAYS:
-        best = [r[way]["best_mss"] for r in records]
         pitched = [r[way]["first_on_pitch"] for r in records if r[way]["first_on_pitch"] is not None]
-        out[way] = {"best_mss": statistics.fmean(best), "first_on_pitch": sum(pitched), "pitched": len(pitched)}
+        out[way] = {"best_mss": statistics.fmean(best[way]), "first_on_pitch": sum(pitched), "pitched": len(pitched)}
+
+    def change(ours: str, base: str) -> dict:
+        return {"mean": statistics.fmean(best[ours]) / statistics.fmean(best[base]) - 1,
+                "interval": change_interval(best[ours], best[base]),
+                "better": sum(o < b for o, b in zip(best[ours], best[base])),
+                "worse": sum(o > b for o, b in zip(best[ours], best[base]))}
     for way in WAYS[1:]:
-        change = [r[way]["best_mss"] / r[WAYS[0]]["best_mss"] - 1 for r in records]
-        out[way]["vs_on_time"] = {"mean": statistics.fmean(change), "interval": interval(change)}
-    aligned, kept = WAYS[1], WAYS[2]
-    change = [r[aligned]["best_mss"] / r[kept]["best_mss"] - 1 for r in records]
-    out["aligned_vs_no_align"] = {"mean": statistics.fmean(change), "interval": interval(change),
-                                  "better": sum(c < 0 for c in change), "worse": sum(c > 0 for c in change)}
+        out[way]["vs_on_time"] = change(way, WAYS[0])
+    out["aligned_vs_no_align"] = change(WAYS[1], WAYS[2])
     return out
 
 

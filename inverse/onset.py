@@ -2,10 +2,10 @@
 
 Every patch the synth renders starts at its note-on, at 0 s. A recording whose note starts later (a sample exported
 with a pause before it, a take with room tone before the note) can never be matched from its first sample: on 24
-sox, fluidsynth and espeak-ng sounds after a lead-in of 0.15-1 s, ``inverse predict``'s best of ten was 43 %
+sox, fluidsynth and espeak-ng sounds after a lead-in of 0.15-1 s, ``inverse predict``'s best of ten was 33 %
 further from the sound than when the same file began with it (``benchmarks/results/onset_alignment/``). So
 :func:`lead_in` finds such a lead-in, and :func:`inverse.target.load_any_target` reads the file again from where
-the sound rises (``--no-align`` keeps it): then 0.7 % (-4.2 .. +5.0 %) from the answer on time.
+the sound rises (``--no-align`` keeps it): then 0.9 % (-2.2 .. +3.5 %) from the answer on time.
 
 A lead-in is what comes before a sharp rise out of silence or steady noise, in 8 ms frames (mean square in dB):
 
