@@ -20,10 +20,28 @@ def candidate_label(rank: int, distance: float, unit: str = "match", form_of: in
     return f"#{rank + 1}: {unit} {distance:.3f}" + ("" if form_of is None else f" (= #{form_of + 1})")
 
 
+ZOOM_LEVEL = 0.25  # normalised value (-60 dB) above which a frame counts as sounding in the figure
+ZOOM_MARGIN_S = 0.25  # shown after the last sounding frame
+ZOOM_BELOW = 0.6  # zoom only where everything has ended before this share of the window
+
+
+def shown_seconds(spectrograms: torch.Tensor) -> float:
+    """How much of the window a figure shows: all 4.088 s, or, where every one of ``spectrograms``
+    (``Tensor[K, 512, 512]``, normalised) has ended before :data:`ZOOM_BELOW` of it (a drum hit, a pluck),
+    up to :data:`ZOOM_MARGIN_S` after the last frame any of them sounds in (at least 0.25 s)."""
+    frames = DEFAULT_CONFIG.frames
+    sounding = (spectrograms > ZOOM_LEVEL).flatten(0, 1).any(dim=0).nonzero()
+    last = int(sounding[-1]) + 1 if len(sounding) else 0
+    if last >= ZOOM_BELOW * frames:
+        return DEFAULT_CONFIG.duration_s
+    return min(DEFAULT_CONFIG.duration_s, max(0.25, last / frames * DEFAULT_CONFIG.duration_s + ZOOM_MARGIN_S))
+
+
 def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor,
                       path: str | Path, title: str = "", unit: str = "match",
                       form_of: list[int | None] | None = None) -> Path:
-    """Write a PNG grid: target first, then each candidate labelled with rank and its distance (``unit``).
+    """Write a PNG grid: target first, then each candidate labelled with rank and its distance (``unit``); the
+    time axis shows the whole window, or only its start where all of them are short (:func:`shown_seconds`).
 
     target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
     ``form_of``: per candidate, the earlier one (0-based) whose sound it writes in another form, or None
@@ -34,11 +52,14 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
     cols = min(count, 4)
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
-    extent = (0, DEFAULT_CONFIG.duration_s, 0, DEFAULT_CONFIG.sample_rate / 2000)
+    seconds = shown_seconds(torch.cat([target[None], candidates]))
+    frames = min(DEFAULT_CONFIG.frames, math.ceil(seconds / DEFAULT_CONFIG.duration_s * DEFAULT_CONFIG.frames))
+    extent = (0, frames / DEFAULT_CONFIG.frames * DEFAULT_CONFIG.duration_s, 0, DEFAULT_CONFIG.sample_rate / 2000)
     panels = [("target", target)] + [(candidate_label(i, float(d), unit, j), c)
                                      for i, (c, d, j) in enumerate(zip(candidates, distances, form_of))]
     for ax, (label, image) in zip(axes.flat, panels):
-        ax.imshow(image.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent)
+        ax.imshow(image[:, :frames].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
+                  extent=extent)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("kHz", fontsize=7)
