@@ -20,6 +20,20 @@ _SOX_NOTES = ("A2", "E3", "C4", "G4", "D5")
 # General MIDI programs: piano, electric piano, organ, guitar, bass, strings, trumpet, flute, synth lead, pad.
 _GM_PROGRAMS = (0, 4, 16, 24, 33, 48, 56, 73, 80, 88)
 _GM_NOTES = (45, 52, 60, 67, 72)
+# General MIDI percussion (channel 10): kicks, snare, clap, closed and open hat, toms, crash, cowbell, wood block,
+# side stick.
+_GM_DRUMS = (35, 36, 38, 39, 42, 46, 41, 45, 49, 56, 76, 37)
+# sox one-shots: (name, `synth` arguments and effects), each well under half the 4.088 s window.
+_SOX_ONE_SHOTS = (
+    ("kick", ["synth", "0.4", "sine", "160:45", "fade", "0", "0.4", "0.35"]),
+    ("hat", ["synth", "0.08", "whitenoise", "highpass", "7000", "fade", "0", "0.08", "0.07"]),
+    ("snare", ["synth", "0.25", "pinknoise", "fade", "0", "0.25", "0.24", "gain", "-3"]),
+    ("pluck_A3", ["synth", "0.6", "pluck", "%-12", "fade", "0", "0.6", "0.5"]),
+    ("pluck_E4", ["synth", "0.6", "pluck", "%-5", "fade", "0", "0.6", "0.5"]),
+    ("blip_C5", ["synth", "0.1", "square", "%3", "fade", "0.005", "0.1", "0.05", "gain", "-6"]),
+    ("zap", ["synth", "0.3", "sawtooth", "2000:100", "fade", "0", "0.3", "0.25", "gain", "-6"]),
+    ("tom", ["synth", "0.35", "sine", "200:110", "fade", "0", "0.35", "0.3"]),
+)
 _PHRASES = ("the quick brown fox", "sound matching", "one two three four", "synthesizer", "hello world",
             "spectral masking")
 _VOICES = ("en", "en-us", "de", "fr")
@@ -62,6 +76,31 @@ def fluidsynth_notes(folder: Path, count: int, rate: int = 16000) -> list[tuple[
         midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"fluidsynth_gm{program:03d}_n{note}.wav"
         midi.write_bytes(single_note_midi(program, note, seconds=2.5))
         _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        out.append((path.stem, path))
+    return out
+
+
+def drum_hits(folder: Path, count: int, rate: int = 16000) -> list[tuple[str, Path]]:
+    """``count`` General MIDI drum hits (channel 10, FluidR3_GM's standard kit) rendered by fluidsynth at ``rate``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        note = _GM_DRUMS[k % len(_GM_DRUMS)]
+        midi, path = folder / f"drum_{note}.mid", folder / f"fluidsynth_drum_n{note}.wav"
+        midi.write_bytes(single_note_midi(0, note, seconds=1.0, channel=9))
+        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        out.append((path.stem, path))
+    return out
+
+
+def sox_one_shots(folder: Path, count: int) -> list[tuple[str, Path]]:
+    """``count`` (at most 8) short sounds from sox's ``synth`` effect, 16 kHz mono: a kick sweep, a hat, a snare,
+    two plucks, a square blip, a sawtooth zap and a tom sweep, each 0.08-0.6 s."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, effects in _SOX_ONE_SHOTS[:count]:
+        path = folder / f"sox_{name}.wav"
+        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *effects])
         out.append((path.stem, path))
     return out
 
@@ -118,8 +157,9 @@ def training_sounds(folder: Path) -> list[Path]:
     return out
 
 
-def single_note_midi(program: int, note: int, seconds: float, velocity: int = 100) -> bytes:
-    """A format-0 Standard MIDI File: one program change and one note of ``seconds`` at 120 bpm."""
+def single_note_midi(program: int, note: int, seconds: float, velocity: int = 100, channel: int = 0) -> bytes:
+    """A format-0 Standard MIDI File: one program change and one note of ``seconds`` at 120 bpm on ``channel``
+    (0-15; 9 is General MIDI's percussion)."""
     ticks = int(seconds * 960)  # 480 ticks per quarter note, 2 quarter notes per second
 
     def var_len(value: int) -> bytes:
@@ -129,8 +169,8 @@ def single_note_midi(program: int, note: int, seconds: float, velocity: int = 10
             groups.append((value & 0x7F) | 0x80)
         return bytes(reversed(groups))
 
-    events = (b"\x00" + bytes([0xC0, program]) + b"\x00" + bytes([0x90, note, velocity])
-              + var_len(ticks) + bytes([0x80, note, 0]) + b"\x00\xff\x2f\x00")
+    events = (b"\x00" + bytes([0xC0 | channel, program]) + b"\x00" + bytes([0x90 | channel, note, velocity])
+              + var_len(ticks) + bytes([0x80 | channel, note, 0]) + b"\x00\xff\x2f\x00")
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
 
 

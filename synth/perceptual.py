@@ -16,7 +16,9 @@ spectral-shape distance, and the ranking distance that adds them.
   tracker) does not hear such a layer; pYIN and listeners do (``benchmarks/pitch_misses.py``).
 - :func:`match_distance` = MSS + :data:`SHAPE_WEIGHT` x shape (+ :data:`SUBOCTAVE_WEIGHT` x sub-octave excess
   where the target's pitch is known): what ranks candidates. It penalises a wrong pitch far more than a slightly
-  different tail, which MSS alone does not for simple tones.
+  different tail, which MSS alone does not for simple tones. Against a target that sounds in less than half the
+  window (a drum hit, a pluck), the MSS counts per sounding frame (:func:`mss_weight`), so that a candidate at the
+  target's level wins over a faint copy of it.
 
 :func:`synth.spectrogram.distance_db` stays reported beside them. Compute a target's features once with
 :func:`features` and compare many candidates against them.
@@ -48,6 +50,17 @@ SUBOCTAVE_WEIGHT = 0.1  # match distance added per 10 dB of sub-octave excess
 SUBOCTAVE_PARTIALS = (0.5, 1.5)  # multiples of the target's f0 where a layer an octave below puts partials
 SUBOCTAVE_FLOOR_DB = -40.0  # energy shares below this (of the sound's energy) count as this
 SUBOCTAVE_WIDTH = 0.03  # relative half-width of the band around each partial
+# A short sound (a drum hit, a pluck, a blip) fills a few per cent of the 4.088 s window: averaged over all of it,
+# its MSS is a few hundredths whatever the candidate sounds like there, and the level-blind shape term decides the
+# ranking (candidates 30 dB too quiet won). match_distance therefore weighs the MSS by SOUNDING_SHARE / the share
+# of the reference's frames that sound (at least 1): the MSS per sounding frame, for a sound shorter than half the
+# window. A frame sounds when its loudest mel band (25 ms scale) is within SOUNDING_DB of the loudest frame's and
+# SOUNDING_OVER_FLOOR_DB over the floor.
+SOUNDING_SHARE = 0.5
+SOUNDING_DB = 60.0
+SOUNDING_OVER_FLOOR_DB = 6.0
+SOUNDING_SCALE = 1  # index into MSSConfig.windows: 400 samples, 25 ms
+DB_PER_NEPER = 20.0 / math.log(10.0)  # natural-log magnitude units -> dB
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,21 @@ def mss_distance(a: torch.Tensor | Features, b: torch.Tensor | Features) -> torc
     return torch.stack([(x - y).abs().mean(dim=(1, 2)) for x, y in zip(fa.mels, fb.mels)]).mean(dim=0)
 
 
+def sounding_share(x: torch.Tensor | Features) -> torch.Tensor:
+    """The share of each sound's frames (25 ms windows, 6.25 ms apart) that sound (see :data:`SOUNDING_SHARE`):
+    ``Tensor[B]`` in [0, 1]; 0 for silence."""
+    level = _features(x).mels[SOUNDING_SCALE].amax(dim=1)  # (B, frames), natural-log magnitudes
+    floor = MSSConfig.floor_db / DB_PER_NEPER + SOUNDING_OVER_FLOOR_DB / DB_PER_NEPER
+    threshold = (level.amax(dim=1, keepdim=True) - SOUNDING_DB / DB_PER_NEPER).clamp_min(floor)
+    return (level > threshold).float().mean(dim=1)
+
+
+def mss_weight(reference: torch.Tensor | Features) -> torch.Tensor:
+    """How much :func:`match_distance` weighs the MSS against ``reference``: ``SOUNDING_SHARE / sounding_share``,
+    at least 1 (1 for every sound that sounds in half the window or more), ``Tensor[B]``."""
+    return (SOUNDING_SHARE / sounding_share(reference).clamp_min(1e-3)).clamp_min(1.0)
+
+
 def shape_distance(a: torch.Tensor | Features, b: torch.Tensor | Features) -> torch.Tensor:
     """1 - cosine similarity of compressed long-term average magnitude spectra: ``Tensor[B]`` in [0, 1]."""
     fa, fb = _features(a), _features(b)
@@ -200,10 +228,11 @@ def suboctave_excess(a: torch.Tensor | Features, b: torch.Tensor | Features, f0_
 
 def match_distance(a: torch.Tensor | Features, b: torch.Tensor | Features,
                    f0_hz: float = float("nan")) -> torch.Tensor:
-    """The ranking distance ``Tensor[B]``: ``mss_distance + SHAPE_WEIGHT * shape_distance``, plus
-    ``SUBOCTAVE_WEIGHT * suboctave_excess`` where ``b``'s pitch ``f0_hz`` (Hz) is known."""
+    """The ranking distance ``Tensor[B]`` of sounds ``a`` to the reference ``b``: ``mss_weight(b) * mss_distance +
+    SHAPE_WEIGHT * shape_distance``, plus ``SUBOCTAVE_WEIGHT * suboctave_excess`` where ``b``'s pitch ``f0_hz``
+    (Hz) is known."""
     fa, fb = _features(a), _features(b)
-    distance = mss_distance(fa, fb) + SHAPE_WEIGHT * shape_distance(fa, fb)
+    distance = mss_weight(fb) * mss_distance(fa, fb) + SHAPE_WEIGHT * shape_distance(fa, fb)
     if math.isnan(f0_hz) or SUBOCTAVE_WEIGHT == 0:
         return distance
     return distance + SUBOCTAVE_WEIGHT * suboctave_excess(fa, fb, f0_hz)

@@ -16,7 +16,9 @@ from synth.perceptual import (
     features,
     match_distance,
     mss_distance,
+    mss_weight,
     shape_distance,
+    sounding_share,
     stft_magnitude,
     suboctave_excess,
 )
@@ -62,6 +64,38 @@ def test_scale_and_broadcast():
     one_by_one = torch.cat([match_distance(row[None], loud) for row in many])
     assert torch.allclose(match_distance(many, loud), one_by_one, atol=1e-6)
     assert torch.allclose(match_distance(many, features(loud)), one_by_one, atol=1e-6)
+
+
+def hit(f0_hz: float, decay_s: float = 0.02, length_s: float = 0.08) -> torch.Tensor:
+    """A short harmonic hit (10 partials, ``length_s`` long): a pluck or a drum's tone."""
+    tone = sum(torch.sin(2 * math.pi * f0_hz * k * T) / k for k in range(1, 11))
+    return 0.5 * torch.exp(-T / decay_s) * (T < length_s) * tone
+
+
+def test_a_sound_that_fills_the_window_keeps_the_plain_sum():
+    """A sustained tone sounds in every frame: the MSS weight is 1 and the match is MSS + shape, as before."""
+    tone = (0.5 * torch.sin(2 * math.pi * 440.0 * T))[None]
+    assert float(sounding_share(tone)) == 1.0 and float(mss_weight(tone)) == 1.0
+    cases = torch.stack([note(440.0), note(466.16)])
+    assert torch.equal(match_distance(cases, tone), mss_distance(cases, tone) + shape_distance(cases, tone))
+
+
+def test_a_short_target_weighs_its_mss_per_sounding_frame():
+    """An 80 ms hit sounds in ~2 % of the window (the 25 ms frames overlapping it): the MSS counts ~22x, so a
+    faint copy of it (-30 dB: the same spectral shape) ranks behind candidates at its level a semitone or an
+    octave off, where the plain sum put it ahead of them (MSS over the whole window: 0.056 against 0.021 and
+    0.039, the level-blind shape term deciding)."""
+    target = hit(440.0)[None]
+    share = float(sounding_share(target))
+    assert 0.018 < share < 0.03
+    assert float(mss_weight(target)) == pytest.approx(0.5 / share)
+    faint, other_decay, semitone, octave = torch.stack(
+        [hit(440.0) * 10 ** (-30 / 20), hit(440.0, decay_s=0.03), hit(440.0 * 2 ** (1 / 12)), hit(880.0)])[:, None]
+    plain = [float(mss_distance(x, target) + shape_distance(x, target)) for x in (faint, other_decay, semitone, octave)]
+    assert plain[0] < min(plain[2:])  # the weakness: a faint copy won
+    match = [float(match_distance(x, target)) for x in (faint, other_decay, semitone, octave)]
+    assert match[1] < match[2] < match[3] < match[0]
+    assert float(sounding_share(torch.zeros(1, N))) == 0.0  # silence: nothing sounds
 
 
 def test_differentiable():
