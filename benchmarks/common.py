@@ -95,6 +95,17 @@ def run_child(code: str, *args: str, timeout_s: float = 900) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def read_records(path: Path) -> list[dict]:
+    """The records a benchmark appended to ``path`` (JSON lines; none when it is absent): what a rerun skips."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def append_record(path: Path, record: dict) -> None:
+    """Append ``record`` to ``path`` as one JSON line, as soon as it is measured (an interrupted run keeps it)."""
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 def write_results(out_dir: Path, name: str, results: dict, markdown: str) -> tuple[Path, Path]:
     """Write ``name.json`` and ``name.md`` into ``out_dir``; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -37,7 +36,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    append_record,
+    command_line,
+    git_commit,
+    load_average,
+    machine_info,
+    read_records,
+    write_results,
+)
 from external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
 from inverse_quality import change_interval  # noqa: E402
 
@@ -104,11 +112,7 @@ def detector(sounds: list[tuple[str, str, torch.Tensor]], rows: int) -> dict:
 
 
 def answers(sounds: list[tuple[str, str, torch.Tensor]], per_source: int, folder: Path, records_path: Path) -> list:
-    done = {}
-    if records_path.exists():
-        for line in records_path.read_text().splitlines():
-            record = json.loads(line)
-            done[record["name"]] = record
+    done = {record["name"]: record for record in read_records(records_path)}
     chosen = [s for k, s in enumerate(sounds) if k % 20 < per_source]
     generator = torch.Generator().manual_seed(1)
     predictor = None
@@ -140,8 +144,7 @@ def answers(sounds: list[tuple[str, str, torch.Tensor]], per_source: int, folder
                 agrees = bool(pitch_agreement(torch.tensor([first_hz]), torch.tensor([target_hz]))["match"][0])
             record[way] = {"best_mss": float(mss.min()), "mean_mss": float(mss.mean()), "first_on_pitch": agrees,
                            "notes": prediction.target.notes, "seconds": seconds}
-        with records_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_record(records_path, record)
         records.append(record)
         print(f"{source} {name}: " + ", ".join(f"{way} {record[way]['best_mss']:.3f}" for way in WAYS)
               + f"; aligned: {'; '.join(record[WAYS[1]]['notes']) or 'no note'}", flush=True)

@@ -23,7 +23,6 @@ each target is answered (a rerun skips those there); ``short_sounds.{json,md}`` 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -36,7 +35,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    append_record,
+    command_line,
+    git_commit,
+    load_average,
+    machine_info,
+    read_records,
+    write_results,
+)
 from external_sounds import drum_hits, espeak_phrases, missing_tools, sox_one_shots  # noqa: E402
 from inverse_quality import change_interval  # noqa: E402
 
@@ -104,11 +112,7 @@ def judge(prediction, reference) -> dict:
 
 
 def answers(sets: dict[str, list[tuple[str, Path]]], records_path: Path) -> list[dict]:
-    done = {}
-    if records_path.exists():
-        for line in records_path.read_text().splitlines():
-            record = json.loads(line)
-            done[(record["set"], record["name"])] = record
+    done = {(record["set"], record["name"]): record for record in read_records(records_path)}
     predictor, records = None, []
     for set_name, targets in sets.items():
         for name, path in targets:
@@ -122,8 +126,7 @@ def answers(sets: dict[str, list[tuple[str, Path]]], records_path: Path) -> list
             for way in RANKINGS:
                 with ranking(way):
                     record[way] = judge(predictor.predict(path, 10, downmix=True), reference)
-            with records_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_record(records_path, record)
             records.append(record)
             print(f"{set_name} {name} (weight {record['weight']:.1f}): "
                   + ", ".join(f"{way} {record[way]['best_mss']:.3f}" for way in RANKINGS), flush=True)
