@@ -25,6 +25,7 @@ from inverse.refine import RefineConfig, refine_candidates
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, scored_pool
 from inverse.target import Target, load_any_target
+from synth import perceptual
 from synth.audio_io import write_wav
 from synth.errors import InputError
 from synth.fast_render import RENDER_PATHS
@@ -59,6 +60,12 @@ class Prediction:
         return self.target.notes
 
     @functools.cached_property
+    def mss_weight(self) -> float:
+        """How much the match weighs the MSS against this target (above 1 for a short one:
+        :func:`synth.perceptual.mss_weight`)."""
+        return float(perceptual.mss_weight(self.target.features)[0])
+
+    @functools.cached_property
     def form_of(self) -> list[int | None]:
         """Per candidate, the earlier candidate (0-based) whose sound it writes in another form, or None
         (:func:`inverse.differences.form_sources`)."""
@@ -88,8 +95,11 @@ class Prediction:
             lines.append(f"{k + 1:>4}  {float(c.match[k]):>6.3f}  {float(c.mss[k]):>6.3f}  "
                          f"{float(c.distance_db[k]):>5.2f}  {pitch:>7}  {self.differences(k)}")
         against = "a reconstruction of the target spectrogram" if self.target.reconstructed else "the target audio"
-        lines.append(f"match: the ranking distance (MSS + spectral shape), MSS: multi-scale log-mel distance, both "
-                     f"against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
+        weighed = ("MSS" if self.mss_weight == 1 else
+                   f"MSS x {self.mss_weight:.1f}, per sounding frame of a target that sounds in "
+                   f"{100 * perceptual.SOUNDING_SHARE / self.mss_weight:.0f} % of the window,")
+        lines.append(f"match: the ranking distance ({weighed} + spectral shape), MSS: multi-scale log-mel distance, "
+                     f"both against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
         if pitched:
             lines.append(f"pitch: the target's is {check.target_hz:.1f} Hz; the {int(check.agrees.sum())} candidates "
                          f"within {CENTS_TOLERANCE:.0f} cents of it come first ('!': another pitch, '-': none found)")
@@ -107,7 +117,8 @@ class Prediction:
         pitch = {} if check is None else {"pitch_hz": round(check.target_hz, 2) if check.checked else None}
         return {
             "target": {"source": self.source, "start_s": round(self.target.start_s, 6), "notes": self.notes,
-                       "audio_reconstructed": self.target.reconstructed, **pitch},
+                       "audio_reconstructed": self.target.reconstructed,
+                       "mss_weight": round(self.mss_weight, 4), **pitch},
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
             "candidates": [

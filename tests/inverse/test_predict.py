@@ -18,7 +18,7 @@ from inverse.model import InverseModel
 from inverse.predict import Predictor
 from inverse.refine import RefineConfig
 from inverse.sampling import SamplingConfig, sample, select_diverse, select_spread
-from inverse.target import score
+from inverse.target import Target, score
 from synth import render
 from synth.audio_io import write_wav
 from synth.errors import InputError
@@ -145,6 +145,18 @@ def test_a_candidate_in_another_form_is_named_in_the_table_and_json(model, targe
     assert [c["form_of"] for c in prediction.to_json()["candidates"]] == [None, None, 1]
     assert candidate_label(2, 0.5, "match", prediction.form_of[2]) == "#3: match 0.500 (= #1)"  # comparison.png
     assert candidate_label(1, 0.5) == "#2: match 0.500"
+
+
+def test_the_table_and_json_say_how_a_short_target_weighs_the_mss(model, target):
+    t = torch.arange(65408) / 16000.0
+    hit = 0.5 * torch.exp(-t / 0.02) * (t < 0.08) * torch.sin(2 * torch.pi * 440.0 * t)  # sounds in ~2 % of it
+    tone = 0.5 * torch.sin(2 * torch.pi * 220.0 * t)  # sounds throughout
+    for audio, weighed in ((hit, "(MSS x {:.1f}, per sounding frame of a target that sounds in 2 % of the window"),
+                           (tone, "(MSS + spectral shape)")):
+        prediction = Predictor(model).predict(Target.from_audio(audio), samples=2, pool=4, expand=1, refine=None)
+        assert weighed.format(prediction.mss_weight) in prediction.table()
+        assert prediction.to_json()["target"]["mss_weight"] == pytest.approx(prediction.mss_weight, abs=1e-4)
+    assert prediction.mss_weight == 1
 
 
 def test_predict_validates_its_options(model, target):
