@@ -52,7 +52,7 @@ from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
 from synth import perceptual  # noqa: E402
-from synth.perceptual import features, mss_distance, mss_weight  # noqa: E402
+from synth.perceptual import features, mss_weight  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
 from synth.voice import render  # noqa: E402
@@ -97,10 +97,10 @@ def peak_db(audio: torch.Tensor) -> torch.Tensor:
     return 20 * torch.log10(audio.abs().amax(dim=-1).clamp_min(1e-6))
 
 
-def judge(prediction, reference) -> dict:
+def judge(prediction) -> dict:
     c = prediction.candidates
-    mss = mss_distance(features(c.audio), reference.features)
-    level = (peak_db(c.audio) - peak_db(reference.audio[None])).abs()
+    mss = c.mss  # Tensor[K], plain (unweighted) MSS against the target
+    level = (peak_db(c.audio) - peak_db(prediction.target.audio[None])).abs()
     best = int(mss.argmin())
     record = {"best_mss": float(mss[best]), "first_level_db": float(level[0]), "best_level_db": float(level[best]),
               "diversity": diversity(c.params), "all_within": bool((mss <= WITHIN * mss[best]).all()),
@@ -123,9 +123,9 @@ def answers(sets: dict[str, list[tuple[str, Path]]], records_path: Path) -> list
             reference = load_any_target(path, downmix=True)
             record = {"set": set_name, "name": name, "weight": float(mss_weight(reference.features)[0]),
                       "target_hz": None if math.isnan(reference.pitch_hz) else reference.pitch_hz}
-            for way in RANKINGS:
+            for way in RANKINGS:  # the target as `inverse predict FILE --downmix` reads it, loaded once
                 with ranking(way):
-                    record[way] = judge(predictor.predict(path, 10, downmix=True), reference)
+                    record[way] = judge(predictor.predict(reference, 10))
             append_record(records_path, record)
             records.append(record)
             print(f"{set_name} {name} (weight {record['weight']:.1f}): "
