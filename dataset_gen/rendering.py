@@ -14,7 +14,7 @@ import torch
 
 from synth import prior
 from synth.errors import InputError
-from synth.spectrogram import Spectrogram, SpectrogramConfig, quantize
+from synth.spectrogram import Spectrogram, SpectrogramConfig
 
 
 def resolve_device(name: str) -> torch.device:
@@ -88,7 +88,7 @@ class ExampleRenderer:
         its batches on the fly uses them where they are)."""
         params = torch.from_numpy(self.params(start, count)).to(self.device)
         audio = self._render(params, path=self.render_path)
-        return params, quantize(self.spectrogram(audio)), audio
+        return params, self.spectrogram.quantized(audio), audio
 
     @torch.no_grad()
     def render(self, start: int, count: int) -> RenderedBatch:

@@ -139,6 +139,22 @@ def test_batch_invariance(spec):
         assert torch.equal(together[i], spec(batch[i]))
 
 
+def test_quantized_is_the_stored_form_of_the_whole_batch_bit_for_bit(spec):
+    """``quantized`` (a few rows at a time, in place) equals ``quantize`` of the whole batch's spectrogram, computed
+    with the out-of-place, differentiable arithmetic, for a batch that is not a multiple of its row step."""
+    gen = torch.Generator().manual_seed(4)
+    batch = (torch.rand(7, N, generator=gen) * 2 - 1) * torch.logspace(-4, 0, 7)[:, None]
+    batch[2] = sine(440.0, 0.7)
+    batch[6] = 0.0
+    reference = spec(batch.clone().requires_grad_(True)).detach()  # the whole batch, autograd's arithmetic
+    assert torch.equal(spec(batch), reference)
+    stored = spec.quantized(batch)
+    assert stored.dtype == torch.uint8 and stored.shape == (7, 512, 512)
+    assert torch.equal(stored, quantize(reference))
+    assert torch.equal(spec.quantized(batch[2]), quantize(reference[2]))
+    assert spec(batch.double()).dtype == torch.float64  # the float forms keep the audio's dtype
+
+
 def test_silence_is_floor_without_nan(spec):
     audio = torch.zeros(2, N, requires_grad=True)
     level = spec.db(audio)
