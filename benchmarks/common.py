@@ -10,7 +10,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -74,6 +75,17 @@ def git_commit() -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+@contextmanager
+def worktree(revision: str, folder: Path) -> Iterator[Path]:
+    """The project at git ``revision``, checked out into ``folder`` (a detached worktree, removed afterwards), for
+    before/after runs with this checkout's interpreter and packages: run ``python -m ...`` with ``cwd`` there."""
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(folder), revision], cwd=REPO, check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=REPO, check=False)
 
 
 def machine_info() -> dict:

@@ -2,6 +2,7 @@
 
     python benchmarks/dataset_speed.py [--n 256] [--batch-size 32] [--memory-n 1000 10000]
                                        [--memory-render real|stub] [--reader-examples 8000] [--cli-n 256]
+                                       [--baseline REV]
 
 Measures, in one run:
 
@@ -11,7 +12,9 @@ Measures, in one run:
    when it overlaps rendering (target: >= 80 %); the pairs are repeated ``--repeats`` times, interleaved,
    and the medians reported (single runs of a few seconds vary by +-15 % on a shared 2-core machine);
    then ``python -m dataset_gen --n CLI_N`` itself in fresh processes, ``--render eager`` and ``--render
-   fast`` interleaved (start-up, imports and loading the compiled library included; target: fast >= 3x eager);
+   fast`` interleaved (start-up, imports and loading the compiled library included); with ``--baseline REV`` the
+   same command as of git revision REV too (both paths, from a temporary worktree, interleaved): target, this
+   checkout's fast >= 3x the eager path as it was before the fast render;
 2. bytes per example on disk for each compression;
 3. peak resident memory of ``python -m dataset_gen`` for two dataset sizes (it must not grow with N). With
    ``--memory-render stub`` the synth is replaced by a cheap stand-in in that child process (same shapes,
@@ -25,6 +28,7 @@ Results: ``benchmarks/results/dataset_speed.json`` and ``.md``, with the exact c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -49,6 +53,9 @@ from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
 from dataset_gen.rendering import ExampleRenderer  # noqa: E402
 from synth import fast_render  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from common import worktree  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SEED = 0
@@ -89,13 +96,14 @@ def end_to_end(n: int, batch_size: int, compression: str, out: Path, path: str) 
     return summary.examples_per_second, summary.bytes_per_example
 
 
-def cli_run(n: int, batch_size: int, out: Path, path: str) -> float:
-    """Wall seconds of ``python -m dataset_gen --n n --render path`` in a fresh process (default lzf)."""
+def cli_run(n: int, batch_size: int, out: Path, path: str, cwd: Path = REPO) -> float:
+    """Wall seconds of ``python -m dataset_gen --n n --render path`` in a fresh process (default lzf), run from
+    ``cwd`` (this checkout, or a worktree of the baseline revision)."""
     command = [sys.executable, "-m", "dataset_gen", "--n", str(n), "--out", str(out), "--batch-size",
                str(batch_size), "--render", path, "--threads", str(torch.get_num_threads()), "--overwrite",
                "--quiet"]
     start = time.perf_counter()
-    subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
     return time.perf_counter() - start
 
 
@@ -163,6 +171,9 @@ def main() -> None:
     parser.add_argument("--reader-examples", type=int, default=8000)
     parser.add_argument("--cli-n", type=int, default=256, help="rows per `python -m dataset_gen` run")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--baseline", metavar="REV", default=None,
+                        help="also run `python -m dataset_gen` (both render paths) as of this git revision, "
+                             "interleaved with this checkout's runs: the before of a before/after")
     parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite OUT.md from OUT.json, measure nothing")
     args = parser.parse_args()
@@ -207,13 +218,19 @@ def main() -> None:
                 "ratio": statistics.median(p[1] / p[0] for p in pairs),
                 "ratios": [p[1] / p[0] for p in pairs],
                 "bytes_per_example": pairs[-1][2]}
-        cli: dict[str, list[float]] = {path: [] for path in PATHS}
-        for _ in range(args.repeats):
-            for path in PATHS:
-                cli[path].append(cli_run(args.cli_n, args.batch_size, tmp / f"cli_{path}.h5", path))
-                print(f"python -m dataset_gen --n {args.cli_n} --render {path}: {cli[path][-1]:.1f} s", flush=True)
-        results["cli"] = {"n": args.cli_n, "compression": "lzf", "seconds": cli,
-                          "examples_per_s": {p: args.cli_n / statistics.median(cli[p]) for p in PATHS}}
+        with contextlib.ExitStack() as stack:
+            sides = {path: (path, REPO) for path in PATHS}
+            if args.baseline:
+                tree = stack.enter_context(worktree(args.baseline, tmp / "baseline"))
+                sides |= {f"{path} at {args.baseline}": (path, tree) for path in PATHS}
+                cli_run(args.batch_size, args.batch_size, tmp / "warm.h5", "fast", tree)  # builds its fast render
+            cli: dict[str, list[float]] = {name: [] for name in sides}
+            for _ in range(args.repeats):
+                for name, (path, cwd) in sides.items():
+                    cli[name].append(cli_run(args.cli_n, args.batch_size, tmp / "cli.h5", path, cwd))
+                    print(f"python -m dataset_gen --n {args.cli_n} --render {name}: {cli[name][-1]:.1f} s", flush=True)
+        results["cli"] = {"n": args.cli_n, "compression": "lzf", "seconds": cli, "baseline": args.baseline,
+                          "examples_per_s": {name: args.cli_n / statistics.median(cli[name]) for name in cli}}
         results["filters"] = compression_levels(tmp / "none_fast.h5")
         results["reader"] = []
         variants = [(c, False, True) for c in COMPRESSIONS] + [("lzf", False, False)] + \
@@ -276,9 +293,16 @@ def markdown(r: dict) -> str:
         for path, seconds in c["seconds"].items():
             lines.append(f"| {path} | {', '.join(f'{x:.1f}' for x in seconds)} | {rates[path]:.1f} |")
         ratio = rates["fast"] / rates["eager"]
-        lines += ["", f"fast / eager: {ratio:.2f}x (target >= 3: {'met' if ratio >= 3 else 'NOT met'}). The fast "
-                  f"render was {'built in this run' if r.get('fast_build_s', 0) > 5 else 'already built'} "
+        lines += ["", f"fast / eager: {ratio:.2f}x. The fast render was "
+                  f"{'built in this run' if r.get('fast_build_s', 0) > 5 else 'already built'} "
                   f"({r.get('fast_build_s', 0):.0f} s)."]
+        if c.get("baseline"):
+            rev = c["baseline"]
+            today = rates["fast"] / rates[f"eager at {rev}"]
+            lines += ["", f"Against {rev} in the same run: this checkout's fast / its eager (the path before the fast "
+                      f"render) {today:.2f}x (target >= 3: {'met' if today >= 3 else 'NOT met'}), fast / its fast "
+                      f"{rates['fast'] / rates[f'fast at {rev}']:.2f}x, eager / its eager "
+                      f"{rates['eager'] / rates[f'eager at {rev}']:.2f}x."]
     lines += ["", "## HDF5 filters on 64 stored spectrograms (chunk = one example, with fletcher32)", "",
               "| filter | bytes per example | write ms per example | read ms per example |", "|---|---|---|---|"]
     for name, g in r["filters"].items():

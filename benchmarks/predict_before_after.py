@@ -25,7 +25,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
+from common import (  # noqa: E402
+    REPO,
+    RESULTS,
+    command_line,
+    git_commit,
+    load_average,
+    machine_info,
+    worktree,
+    write_results,
+)
 
 
 def run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -52,9 +61,7 @@ def measure(baseline: str, target: str, repeats: int) -> dict:
     sides = {"import torch": None, f"predict at {baseline}": "baseline", "predict at this checkout": "current"}
     readings = {name: {"wall_s": [], "peak_mib": [], "best": None} for name in sides}
     with tempfile.TemporaryDirectory() as scratch:
-        tree = Path(scratch) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), baseline], cwd=REPO, check=True)
-        try:
+        with worktree(baseline, Path(scratch) / "baseline") as tree:
             for round_ in range(repeats):
                 for name, side in sides.items():
                     if side is None:
@@ -68,8 +75,6 @@ def measure(baseline: str, target: str, repeats: int) -> dict:
                     readings[name]["peak_mib"].append(round(peak))
                     if side is not None:
                         readings[name]["best"] = best(stdout)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
     for reading in readings.values():
         reading["median_wall_s"] = statistics.median(reading["wall_s"])
         reading["median_peak_mib"] = statistics.median(reading["peak_mib"])
