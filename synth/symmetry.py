@@ -12,7 +12,8 @@ Three kinds (see the README's signal flow):
    one keeps every oscillator's pitch (the sub oscillator and filter key-tracking follow the note, so that
    move is exact only when they are silent or flat).
 3. **Inaudible parameters.** A silent oscillator's other controls, the FM ratio at FM index 0, pulse width
-   away from the pulse shape, the settings of an effect whose mix is 0, an LFO that modulates nothing, ...
+   away from the pulse shape, the settings of an effect whose mix is 0, an LFO that modulates nothing, the
+   filter envelope at depth 0, the velocity depths at full velocity (or the velocity where both depths are 0), ...
 
 :func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
 patch, the different patches that (1)-(3) say should sound like it; :func:`forms` lists every way (1) and (2)
@@ -144,6 +145,13 @@ def inaudible(patch: torch.Tensor) -> list[int]:
             hidden += list(names)
     if abs(v["pitch_env_amount"] - 0.5) <= _QUIET / 2:
         hidden.append("pitch_env_decay")
+    if abs(v["filter_env_amount"] - 0.5) <= _QUIET / 2:  # the envelope moves the cutoff by nothing
+        hidden += ["filter_env_attack", "filter_env_decay", "filter_env_sustain", "filter_env_release",
+                   "filter_env_curve"]
+    if v["note_velocity"] >= 1.0 - _QUIET:  # full velocity: the depths scale nothing
+        hidden += ["amp_velocity", "filter_velocity"]
+    elif v["amp_velocity"] <= _QUIET and v["filter_velocity"] <= _QUIET:
+        hidden.append("note_velocity")
     lfo1_used = any(v[f"{s}_vibrato"] > _QUIET for s in SLOT_NAMES) or v["lfo1_pwm"] > _QUIET
     if not lfo1_used:
         hidden += ["lfo1_rate", "lfo1_shape", "lfo1_phase", "lfo1_fade"]

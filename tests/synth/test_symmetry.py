@@ -64,6 +64,8 @@ def test_redrawn_inaudible_parameters_render_near_identically():
                  "lfo1_pwm", "osc1_vibrato", "osc2_vibrato", "osc3_vibrato", "ring_level", "sub_level"):
         patch[PARAM_INDEX[name]] = 0.0
     patch[PARAM_INDEX["osc1_level"]] = patch[PARAM_INDEX["osc2_level"]] = 0.8
+    patch[PARAM_INDEX["filter_env_amount"]] = 0.5  # no filter envelope
+    patch[PARAM_INDEX["note_velocity"]] = 1.0  # full velocity: its depths scale nothing
     found = equivalents(patch, torch.Generator().manual_seed(1), redraws=3)
     redrawn = found[-3:]
     assert float((redrawn - patch).abs().mean(dim=1).min()) > 0.05  # different parameter sets ...
@@ -90,6 +92,16 @@ def test_inaudible_lists_the_controls_a_switch_silences():
     for name in ("delay_time", "delay_feedback", "osc3_shape", "osc3_fm_ratio", "osc1_fm_ratio"):
         assert PARAM_INDEX[name] in hidden
     assert PARAM_INDEX["osc3_level"] not in hidden and PARAM_INDEX["delay_mix"] not in hidden
+    patch[PARAM_INDEX["filter_env_amount"]] = 0.5
+    patch[PARAM_INDEX["note_velocity"]] = 1.0
+    hidden = inaudible(patch)
+    for name in ("filter_env_decay", "filter_env_curve", "amp_velocity", "filter_velocity"):
+        assert PARAM_INDEX[name] in hidden
+    assert PARAM_INDEX["note_velocity"] not in hidden
+    patch[PARAM_INDEX["note_velocity"]] = 0.3
+    patch[PARAM_INDEX["amp_velocity"]] = patch[PARAM_INDEX["filter_velocity"]] = 0.0
+    hidden = inaudible(patch)
+    assert PARAM_INDEX["note_velocity"] in hidden and PARAM_INDEX["amp_velocity"] not in hidden
 
 
 def test_is_form_of_recognises_every_form_with_inaudible_settings_redrawn_and_nothing_else():
