@@ -817,6 +817,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"best candidates expanded by symmetry (default {SamplingConfig.expand}; 0: off)")
     parser.add_argument("--transpose", type=non_negative, default=SamplingConfig.transpose,
                         help=f"best pool rows given a pitch-aligned copy (default {SamplingConfig.transpose}; 0: off)")
+    parser.add_argument("--plain", type=non_negative, default=SamplingConfig.plain,
+                        help="pool rows whose loudness settings make plain candidates at a clear target pitch "
+                             f"(inverse.plain; default {SamplingConfig.plain}; 0: none, an ablation)")
+    parser.add_argument("--refit", type=non_negative, default=SamplingConfig.refit,
+                        help="best pool rows given a copy with the amplifier envelope fitted to the target "
+                             f"(default {SamplingConfig.refit}; 0: none)")
     parser.add_argument("--spread", type=non_negative, default=SamplingConfig.spread,
                         help="draws of inaudible parameters when the returned are written in their most mutually "
                              f"different forms (default {SamplingConfig.spread}; 0: as chosen, an ablation)")
@@ -888,7 +894,8 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     """The product's sampling settings as the command line sets them."""
     return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
                           retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
-                          pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill)
+                          plain=args.plain, refit=args.refit, pitch_check=not args.no_pitch_check,
+                          pitch_fill=args.pitch_fill)
 
 
 def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fingerprint: str) -> dict:

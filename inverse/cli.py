@@ -114,8 +114,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     def answer(target: str, progress: _StageLines | None) -> Prediction:
         return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
                                  min_distance=args.min_distance, within=args.within, expand=args.expand,
-                                 spread=args.spread, seed=args.seed, convert=args.convert, downmix=args.downmix,
-                                 start=args.start, align=args.align,
+                                 spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
+                                 convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
                                  refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
                                  render=render, progress=progress)
     return _answer_each(args, answer, stage_lines=True)
@@ -400,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="candidate patches for a target spectrogram PNG, WAV or .npy",
                             description="Encode the target and sample --pool candidates around its latent, add the "
                                         "--retrieved training patches nearest to it from the retrieval index, "
-                                        "render and rank them all by how they sound, add pitch-aligned copies of "
+                                        "render and rank them all by how they sound (on a clearly pitched target "
+                                        "with plain patches at its pitch, --plain), add pitch-aligned copies of "
                                         "the best and their variants by the synth's symmetries, refine the best 16 "
                                         "mutually different ones (--refine) and retune the oscillators of the "
                                         "best (--retune), expand the refined by symmetry again and print "
@@ -431,6 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write each returned candidate in the form of its sound (slot order, note vs octave offsets, "
                         "values of inaudible parameters, N random draws of those) farthest from the others', kept "
                         f"where it renders the same (default {SamplingConfig.spread}; 0: as chosen)")
+    p.add_argument("--plain", type=non_negative_int, default=SamplingConfig.plain,
+                   help="where the target has a clear pitch, add to the pool plain patches (a sine, triangle, saw "
+                        "or pulse at its pitch from one oscillator, more in unison where it is loud, everything else "
+                        "off, at its level) with the loudness settings of this many of the best pool rows "
+                        f"(default {SamplingConfig.plain}; 0: none)")
+    p.add_argument("--refit", type=non_negative_int, default=SamplingConfig.refit,
+                   help="give this many of the best mutually different pool rows a copy with the amplifier envelope "
+                        "and note gate fitted to the target's level contour and the output gain to its level "
+                        f"(default {SamplingConfig.refit}; 0: none)")
     p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
                    help="every returned candidate's multi-scale spectral distance at most this x the best one's "
                         f"(default {SamplingConfig.within:g}; >= 1)")

@@ -194,7 +194,8 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
-                expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread, seed: int = 0,
+                expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
+                plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto",
@@ -206,6 +207,9 @@ class Predictor:
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``spread``: draws of inaudible parameters when the returned are written in their most mutually
         different forms (:mod:`inverse.spread`; 0: as chosen);
+        ``plain``: pool rows whose loudness settings make plain candidates at a clear target pitch
+        (:mod:`inverse.plain`; 0: none);
+        ``refit``: best pool rows given a copy with the amplifier envelope fitted to the target (0: none);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`);
         ``pitch_fill``: after the check, those still off the pitch replaced by other forms of those on it
@@ -216,8 +220,8 @@ class Predictor:
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, within=within, expand=expand, spread=spread,
-                                seed=seed, pitch_check=pitch_check, pitch_fill=pitch_fill)
+                                min_distance=min_distance, within=within, expand=expand, spread=spread, plain=plain,
+                                refit=refit, seed=seed, pitch_check=pitch_check, pitch_fill=pitch_fill)
         refine = refine or RefineConfig()
         try:
             config.validate()

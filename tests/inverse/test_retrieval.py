@@ -76,7 +76,8 @@ def test_retrieved_rows_join_the_pool_and_can_win(tiny, data, index):
     model = InverseModel(tiny).eval()
     params = SpectrogramDataset(data, audio=False)[3][1]
     target = Target.from_audio(render(params[None])[0])  # the row's own sound
-    config = SamplingConfig(pool=4, retrieved=6, samples=3, expand=0, transpose=0, spread=0, seed=0)  # as chosen
+    config = SamplingConfig(pool=4, retrieved=6, samples=3, expand=0, transpose=0, plain=0, refit=0, spread=0,
+                            seed=0)  # as chosen
     found = sample(model, target, config, index=index)
     assert found.params.shape == (3, 100)
     # the untrained model's decodes are far from the target; the row itself (distance 0) is in the pool and wins
