@@ -3,7 +3,8 @@ did (issue 13).
 
     python benchmarks/compare_runs.py BEFORE_DIR AFTER_DIR [--method hybrid_refined]
 
-Reads each directory's per-target records (``inverse_quality.partial.jsonl``) and pairs the targets both hold.
+Reads each directory's per-target records (``inverse_quality.partial.jsonl``, or ``records.jsonl`` as results
+folders keep it: git ignores the partial file) and pairs the targets both hold.
 Per group (in-domain, sox, fluidsynth, espeak-ng): mean best-of-10 MSS before and after, the relative change with
 its 95 % bootstrap interval over targets and on how many targets it got better or worse; the mean diversity of the
 returned candidates before and after (its change and interval the same way); then, on the targets with a clear
@@ -26,12 +27,17 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import command_line, git_commit, write_results  # noqa: E402
 from benchmarks.inverse_quality import GROUPS, change_interval, merge_records  # noqa: E402
 
-RECORDS = "inverse_quality.partial.jsonl"
+RECORDS = ("inverse_quality.partial.jsonl", "records.jsonl")  # a run's own file first, then a results folder's
 JUDGES = {"CREPE": ("pitch", False), "pYIN": ("pitch_pyin", False), "pYIN, two-tracker rule": ("pitch_pyin", True)}
 
 
+def records_file(folder: Path) -> Path | None:
+    """The per-target records in ``folder`` (:data:`RECORDS`, the first that exists), else None."""
+    return next((folder / name for name in RECORDS if (folder / name).exists()), None)
+
+
 def records(folder: Path) -> dict[tuple[str, str], dict]:
-    lines = [json.loads(line) for line in (folder / RECORDS).read_text().splitlines()]
+    lines = [json.loads(line) for line in records_file(folder).read_text().splitlines()]
     return {(r["group"], r["name"]): r for r in merge_records(lines)}
 
 
@@ -120,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", default="hybrid_refined", help="the method compared (default: predict's)")
     args = parser.parse_args(argv)
     for folder in (args.before, args.after):
-        if not (folder / RECORDS).exists():
-            parser.error(f"{folder} holds no {RECORDS} (inverse_quality.py's per-target records)")
+        if records_file(folder) is None:
+            parser.error(f"{folder} holds neither {' nor '.join(RECORDS)} (inverse_quality.py's per-target records)")
     results = {"command": command_line(), "commit": git_commit(), "method": args.method,
                "before": args.before.name, "after": args.after.name,
                "groups": compare(records(args.before), records(args.after), args.method)}

@@ -19,10 +19,10 @@ def _record(name: str, mss: float, pitch: dict | None = None, crepe: bool = True
     return record
 
 
-def _write(folder, records):
+def _write(folder, records, name="inverse_quality.partial.jsonl"):
     folder.mkdir()
     lines = [{"settings": {}}, *records]
-    (folder / "inverse_quality.partial.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (folder / name).write_text("".join(json.dumps(r) + "\n" for r in lines))
 
 
 def test_pairs_targets_and_counts_gains_and_losses(tmp_path):
@@ -51,3 +51,11 @@ def test_pairs_targets_and_counts_gains_and_losses(tmp_path):
 def test_refuses_a_folder_without_records(tmp_path):
     with pytest.raises(SystemExit):
         main([str(tmp_path), str(tmp_path)])
+
+
+def test_reads_a_results_folders_records_file(tmp_path):
+    _write(tmp_path / "before", [_record("row0", 0.4)], name="records.jsonl")  # as benchmarks/results keeps it
+    _write(tmp_path / "after", [_record("row0", 0.2)])
+    main([str(tmp_path / "before"), str(tmp_path / "after")])
+    result = json.loads((tmp_path / "after" / "compare_before.json").read_text())["groups"]["in_domain"]
+    assert result["change"] == pytest.approx(-0.5)
