@@ -14,8 +14,9 @@ the choice requires; else the next source's); the sources are the candidates on 
 form is kept where it still matches, as the symmetry expansion keeps variants
 (:func:`inverse.sampling.expand_by_symmetry`: match distance at most its source's + ``keep_tolerance``; a slot swap
 changes it by ~0.02, each slot having its own analog-drift table), its MSS is within ``within`` x the ten's best,
-and the tracker reads the target's pitch on it. Targets without a clear pitch, and ten already on it, are left as
-they are.
+and the tracker reads the target's pitch on it; where forms below the ten's best MSS would leave another candidate
+outside ``within`` x the new best, those forms are not kept (as the spread does). Targets without a clear pitch,
+and ten already on it, are left as they are.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from inverse.pitch_check import candidate_pitch
-from inverse.spread import drawn_forms
+from inverse.spread import drawn_forms, outside_bound
 from inverse.target import Target, score
 from synth.pitch import pitch_agreement
 
@@ -78,6 +79,10 @@ def fill_off_pitch(candidates: Candidates, target: Target, config: SamplingConfi
     if bool(keep.any()):
         hz[keep] = candidate_pitch(judged.audio[keep])
     keep &= pitch_agreement(hz, torch.full_like(hz, pitch.target_hz))["match"]
+    mss = candidates.mss.clone()
+    mss[index[keep]] = judged.mss[keep]
+    if outside_bound(mss, config.within) and not outside_bound(candidates.mss, config.within):
+        keep &= judged.mss >= candidates.mss.min()  # a form that lowered the best left others outside: not kept
     if not bool(keep.any()):
         return candidates
     index, kept = index[keep], keep.nonzero()[:, 0]

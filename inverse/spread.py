@@ -107,7 +107,7 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
         pitch.candidate_hz[changed[same]], pitch.agrees[changed[same]] = hz[same], agrees[same]
     mss = candidates.mss.clone()
     mss[changed[same]] = judged.mss[same]
-    if _outside(mss, config.within) and not _outside(candidates.mss, config.within):
+    if outside_bound(mss, config.within) and not outside_bound(candidates.mss, config.within):
         same &= judged.mss >= lowest  # a form that lowered the best MSS left others outside the bound: not kept
     changed, judged = changed[same], judged.select(same.nonzero()[:, 0])
     new_params = candidates.params.clone()
@@ -119,6 +119,6 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
                    pitch=pitch).in_pitch_order()
 
 
-def _outside(mss: torch.Tensor, within: float) -> bool:
+def outside_bound(mss: torch.Tensor, within: float) -> bool:
     """Whether any of ``mss`` ``Tensor[K]`` is above ``within`` x the lowest."""
     return bool((mss > within * mss.min()).any())

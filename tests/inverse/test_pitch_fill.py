@@ -55,3 +55,17 @@ def test_the_best_candidates_and_unpitched_targets_are_left_alone(checked):
     assert fill_off_pitch(best_off, target, CONFIG, render_path="eager") is best_off
     unpitched = replace(found, pitch=replace(found.pitch, target_hz=float("nan")))
     assert fill_off_pitch(unpitched, target, CONFIG, render_path="eager") is unpitched
+
+
+def test_a_form_below_the_best_is_not_kept_where_it_would_leave_another_outside_the_bound(checked):
+    """Recorded MSS set above the sources' own: a form (scored afresh) then lowers the best, and the second
+    candidate, just inside 1.5x the old best, would fall outside 1.5x the new one (held-out row 486 did so)."""
+    found, target = checked
+    lowest = float(found.mss[:2].max()) + 0.01
+    mss = torch.tensor([lowest, CONFIG.within * lowest - 1e-4, lowest + 1e-3])
+    recorded = replace(found, scores=replace(found.scores, mss=mss))
+    assert fill_off_pitch(recorded, target, CONFIG, render_path="eager") is recorded
+    roomy = replace(found, scores=replace(found.scores, mss=torch.tensor([lowest, lowest, lowest + 1e-3])))
+    filled = fill_off_pitch(roomy, target, CONFIG, render_path="eager")  # nobody near the bound: the form is kept
+    assert filled.pitch.agrees.tolist() == [True, True, True]
+    assert float(filled.mss.max()) <= CONFIG.within * float(filled.mss.min())
