@@ -4,21 +4,20 @@ The target's latent is perturbed with Gaussian noise scaled by the spread of tra
 (``model.latent_scale``, times ``sigma``); every perturbed latent is decoded, and all candidates (plus the
 unperturbed point estimate), and with a retrieval index (:mod:`inverse.retrieval`) the ``retrieved`` training
 patches nearest to the target, are rendered in one batch and scored against the target's *sound*
-(:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more
-than a different tail; ``distance_db`` is reported beside it). Where the target has a clear pitch, plain patches
+(:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more than
+a different tail; ``distance_db`` is reported beside it). Where the target has a clear pitch, plain patches
 (:mod:`inverse.plain`: one waveform at its pitch, its loudness contour and level, nothing else) join the pool, and
-the best ``refit`` get a copy with the amplifier envelope fitted to the target's level contour.
-The best ``transpose`` get a pitch-aligned copy
-(:mod:`inverse.transpose`: the note moved so that the partials line up with the target's). The best ``expand``
-candidates are then expanded by the synth's symmetries (:func:`synth.symmetry.equivalents`: other slot orders,
-octave offsets written as semitones, the note moved against the oscillators, inaudible parameters redrawn);
-those variants are rendered and kept where they still match (within ``keep_tolerance`` of their source), which
-gives different parameter sets for one sound by construction. Finally :func:`select_spread` returns the best
-candidate and others that all sound close (MSS within ``within`` x the pool's best) and are as far apart in
-parameters as the pool allows; where the target has a clear pitch, those with its pitch come first
-(:mod:`inverse.pitch_check`) and those still off it are replaced by other forms of those on it
-(:mod:`inverse.pitch_fill`), and each is handed over in the form of its sound (slot order, note vs octave
-offsets, values of its inaudible parameters) farthest from the others' (:mod:`inverse.spread`).
+the best ``refit`` get a copy with the amplifier envelope fitted to the target's level contour. The best
+``transpose`` get a pitch-aligned copy (:mod:`inverse.transpose`: the note moved so that the partials line up with
+the target's). The best ``expand`` candidates are then expanded by the synth's symmetries
+(:func:`synth.symmetry.equivalents`: other slot orders, octave offsets written as semitones, the note moved against
+the oscillators, inaudible parameters redrawn); those variants are rendered and kept where they still match (within
+``keep_tolerance`` of their source), which gives different parameter sets for one sound by construction. Finally
+:func:`select_spread` returns the best candidate and others that all sound close (MSS within ``within`` x the pool's
+best) and are as far apart in parameters as the pool allows; where the target has a clear pitch, those with its
+pitch come first (:mod:`inverse.pitch_check`) and those still off it are replaced by other forms of those on it
+(:mod:`inverse.pitch_fill`), and each is handed over in the form of its sound (slot order, note vs octave offsets,
+values of its inaudible parameters) farthest from the others' (:mod:`inverse.spread`).
 :func:`inverse.refine.refine_candidates` runs the same choice after refinement.
 """
 
@@ -65,7 +64,8 @@ class SamplingConfig:
     plain: int = 4
     # best mutually different pool rows given a copy with the amplifier envelope fitted to the target's level contour
     # and the output gain to its level (0: off); on 24 held-out in-domain targets best-of-10 MSS -1.0 %, diversity
-    # +1.6 %, all ten on a clear pitch 55 -> 62 of 70 (benchmarks/results/plain_ab)
+    # +1.6 %, all ten on a clear pitch 55 -> 62 of 70 (benchmarks/results/plain_ab; with the plain candidates on all
+    # 500 held-out targets -0.7 %, sox -33 %: benchmarks/results/predict_plain_500)
     refit: int = 8
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
     # after the pitch check, those still off it replaced by other forms of those on it (inverse.pitch_fill); on the 16
