@@ -196,17 +196,17 @@ def expand_by_symmetry(params: torch.Tensor, scores: Scores, target: Target, con
     return torch.cat([params, variants[keep]]), Scores.cat([scores, judged.select(keep.nonzero()[:, 0])])
 
 
-def add_plain(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
+def add_plain(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig, loudness: dict[str, float],
               render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
     """The pool plus, where the target has a clear pitch, plain candidates (:func:`inverse.plain.plain_params`,
-    level-matched): with the best row's settings and the amplifier envelope fitted to the target's level contour
-    (:func:`inverse.plain.fitted_loudness`), and with the loudness settings of the next ``config.plain - 1`` best
-    mutually different rows; rendered and scored."""
+    level-matched): with the best row's settings and ``loudness``, the amplifier envelope fitted to the target's
+    level contour (:func:`inverse.plain.fitted_loudness`), and with the loudness settings of the next
+    ``config.plain - 1`` best mutually different rows; rendered and scored."""
     f0_hz = target.pitch_hz if config.plain else math.nan
     if math.isnan(f0_hz):
         return params, scores
     rows, _ = select_diverse(params, scores.match, min(config.plain, params.shape[0]), config.min_distance)
-    sources = torch.cat([with_loudness(params[rows[:1]], fitted_loudness(target.audio)), params[rows[1:]]])
+    sources = torch.cat([with_loudness(params[rows[:1]], loudness), params[rows[1:]]])
     try:
         plain = plain_params(sources, f0_hz)
     except ValueError:  # a pitch beyond what the oscillators play
@@ -216,14 +216,14 @@ def add_plain(params: torch.Tensor, scores: Scores, target: Target, config: Samp
 
 
 def add_refitted(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
-                 render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
-    """The pool plus copies of its best ``config.refit`` mutually different rows with the amplifier envelope and
-    note gate fitted to the target's level contour (:func:`inverse.plain.fitted_loudness`) and the output gain to
-    its level; rendered and scored."""
+                 loudness: dict[str, float], render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
+    """The pool plus copies of its best ``config.refit`` mutually different rows with ``loudness``, the amplifier
+    envelope and note gate fitted to the target's level contour (:func:`inverse.plain.fitted_loudness`), and the
+    output gain matched to its level; rendered and scored."""
     if not config.refit:
         return params, scores
     rows, _ = select_diverse(params, scores.match, min(config.refit, params.shape[0]), config.min_distance)
-    copies = gain_matched(with_loudness(params[rows], fitted_loudness(target.audio)), target.audio, render_path)
+    copies = gain_matched(with_loudness(params[rows], loudness), target.audio, render_path)
     return torch.cat([params, copies]), Scores.cat([scores, score(copies, target, render_path=render_path)])
 
 
@@ -330,8 +330,10 @@ def scored_pool(model: InverseModel, target: Target, config: SamplingConfig, ren
     if index is not None and config.retrieved:
         params = torch.cat([params, index.query(target.spectrogram, config.retrieved)])
     scores = score(params, target, render_path=render_path)
-    params, scores = add_plain(params, scores, target, config, render_path)
-    params, scores = add_refitted(params, scores, target, config, render_path)
+    if config.plain or config.refit:
+        loudness = fitted_loudness(target.audio)  # the target's amplifier envelope, fitted once for both
+        params, scores = add_plain(params, scores, target, config, loudness, render_path)
+        params, scores = add_refitted(params, scores, target, config, loudness, render_path)
     pool, pool_scores = add_transposed(params, scores, target, config, render_path)
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, config, render_path)
     return pool, pool_scores, params[0]

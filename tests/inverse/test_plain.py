@@ -101,13 +101,14 @@ def test_a_plain_target_is_matched_by_a_plain_candidate_and_an_unpitched_one_get
     target = Target.from_audio(render(truth, path="eager")[0])
     pool = torch.rand(3, 100, generator=torch.Generator().manual_seed(1))
     scores = score(pool, target, render_path="eager")
-    params, together = add_plain(pool, scores, target, SamplingConfig(plain=2), "eager")
+    loudness = fitted_loudness(target.audio)
+    params, together = add_plain(pool, scores, target, SamplingConfig(plain=2), loudness, "eager")
     assert params.shape[0] == 3 + 2 * len(SHAPES) and torch.equal(params[:3], pool)
     assert float(together.mss[3:].min()) < 0.25 * float(scores.mss.min())
     assert int(together.mss.argmin()) == 3 + 2  # the fitted source's saw
     noise = Target.from_audio(0.1 * torch.randn(DEFAULT_CONFIG.num_samples, generator=torch.Generator().manual_seed(2)))
-    assert add_plain(pool, scores, noise, SamplingConfig(plain=2), "eager")[0].shape[0] == 3
-    assert add_plain(pool, scores, target, SamplingConfig(plain=0), "eager")[0].shape[0] == 3
+    assert add_plain(pool, scores, noise, SamplingConfig(plain=2), loudness, "eager")[0].shape[0] == 3
+    assert add_plain(pool, scores, target, SamplingConfig(plain=0), loudness, "eager")[0].shape[0] == 3
 
 
 def test_refitted_copies_follow_the_targets_contour_at_its_level_and_only_extend_the_pool():
@@ -117,12 +118,12 @@ def test_refitted_copies_follow_the_targets_contour_at_its_level_and_only_extend
     pool[1:, PARAM_INDEX["osc1_shape"]] = torch.tensor([0.0, 1.0])  # three different rows, one envelope
     pool[:, PARAM_INDEX["output_gain"]] = 0.2
     scores = score(pool, target, render_path="eager")
-    params, together = add_refitted(pool, scores, target, SamplingConfig(refit=2), "eager")
-    assert params.shape[0] == 5 and torch.equal(params[:3], pool)
     fitted = fitted_loudness(target.audio)
+    params, together = add_refitted(pool, scores, target, SamplingConfig(refit=2), fitted, "eager")
+    assert params.shape[0] == 5 and torch.equal(params[:3], pool)
     for copy in params[3:]:
         assert {name: physical(copy, name) for name in ENVELOPE} == pytest.approx(fitted, rel=1e-4, abs=1e-4)
     level = render(params[3:], path="eager").pow(2).mean(dim=1).sqrt() / target.audio.pow(2).mean().sqrt()
     assert (20 * torch.log10(level)).abs().max() < 1.0  # the output gain meets the target's level
     assert float(together.mss[3:].min()) < float(scores.mss.min())
-    assert add_refitted(pool, scores, target, SamplingConfig(refit=0), "eager")[0].shape[0] == 3
+    assert add_refitted(pool, scores, target, SamplingConfig(refit=0), fitted, "eager")[0].shape[0] == 3
