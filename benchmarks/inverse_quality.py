@@ -823,6 +823,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--refit", type=non_negative, default=SamplingConfig.refit,
                         help="best pool rows given a copy with the amplifier envelope fitted to the target "
                              f"(default {SamplingConfig.refit}; 0: none)")
+    parser.add_argument("--match-within", type=float, default=SamplingConfig.match_within,
+                        help="returned candidates whose match distance is above this x the best one's replaced by "
+                             f"other forms of the others (inverse.fill; default {SamplingConfig.match_within:g}; 0: "
+                             "none, the earlier choice)")
     parser.add_argument("--spread", type=non_negative, default=SamplingConfig.spread,
                         help="draws of inaudible parameters when the returned are written in their most mutually "
                              f"different forms (default {SamplingConfig.spread}; 0: as chosen, an ablation)")
@@ -837,7 +841,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
     parser.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
                         help="after the pitch check, candidates still off a clear target pitch replaced by other "
-                             f"forms of those on it (inverse.pitch_fill; default {SamplingConfig.pitch_fill})")
+                             f"forms of those on it (inverse.fill; default {SamplingConfig.pitch_fill})")
     parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
                         help=f"best refined candidates of hybrid_refined retuned after its steps (inverse.retune; "
                              f"default {RefineConfig.retune})")
@@ -894,7 +898,8 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     """The product's sampling settings as the command line sets them."""
     return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
                           retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
-                          plain=args.plain, refit=args.refit, pitch_check=not args.no_pitch_check,
+                          plain=args.plain, refit=args.refit, match_within=args.match_within,
+                          pitch_check=not args.no_pitch_check,
                           pitch_fill=args.pitch_fill)
 
 

@@ -113,7 +113,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     def answer(target: str, progress: _StageLines | None) -> Prediction:
         return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
-                                 min_distance=args.min_distance, within=args.within, expand=args.expand,
+                                 min_distance=args.min_distance, within=args.within,
+                                 match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
                                  refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
@@ -444,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--within", type=positive_float, default=SamplingConfig.within,
                    help="every returned candidate's multi-scale spectral distance at most this x the best one's "
                         f"(default {SamplingConfig.within:g}; >= 1)")
+    p.add_argument("--match-within", type=non_negative_float, default=SamplingConfig.match_within,
+                   help="replace a returned candidate whose match distance (multi-scale spectral distance + spectral "
+                        "shape, which sees the partials) is above this x the best one's by another form of one that "
+                        "is not (a sound that only follows the target's loudness, such as a noise burst for a flute "
+                        f"note; default {SamplingConfig.match_within:g}; 0: keep them; else >= 1)")
     p.add_argument("--no-pitch-check", action="store_true",
                    help="keep the match order: do not track the pitch of a pitched target and its candidates "
                         "(the check moves off-pitch candidates onto the target's pitch where they stay as close "

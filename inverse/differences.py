@@ -5,7 +5,7 @@ other orders, their inaudible parameters drawn at random. A list of their larges
 name slot swaps and settings nobody hears. So a candidate is compared with its slots in the order closest to the
 best one's (of the orders that keep its sound), and parameters that neither of the two lets you hear
 (:func:`synth.symmetry.inaudible`) are skipped. Where a candidate is another candidate's sound in another form
-(the pitch fill returns such sets: :mod:`inverse.pitch_fill`), :func:`form_sources` says so, so that nobody takes
+(the fill returns such sets: :mod:`inverse.fill`), :func:`form_sources` says so, so that nobody takes
 two of the ten for two sounds.
 """
 

@@ -194,6 +194,7 @@ class Predictor:
     def predict(self, target: Target | torch.Tensor | str | Path, samples: int = 10, *, pool: int = SamplingConfig.pool,
                 retrieved: int = SamplingConfig.retrieved, sigma: float = SamplingConfig.sigma,
                 min_distance: float = SamplingConfig.min_distance, within: float = SamplingConfig.within,
+                match_within: float = SamplingConfig.match_within,
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
@@ -205,6 +206,8 @@ class Predictor:
         file) and ``align`` (skip its lead-in of silence or steady noise) as :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
+        ``within``, ``match_within``: every returned candidate's MSS at most ``within`` x the best one's and its
+        match distance at most ``match_within`` x theirs (0: no bound; :func:`~inverse.sampling.select_spread`);
         ``spread``: draws of inaudible parameters when the returned are written in their most mutually
         different forms (:mod:`inverse.spread`; 0: as chosen);
         ``plain``: pool rows whose loudness settings make plain candidates at a clear target pitch
@@ -213,14 +216,15 @@ class Predictor:
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`);
         ``pitch_fill``: after the check, those still off the pitch replaced by other forms of those on it
-        (:mod:`inverse.pitch_fill`);
+        (:mod:`inverse.fill`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
-                                min_distance=min_distance, within=within, expand=expand, spread=spread, plain=plain,
+                                min_distance=min_distance, within=within, match_within=match_within,
+                                expand=expand, spread=spread, plain=plain,
                                 refit=refit, seed=seed, pitch_check=pitch_check, pitch_fill=pitch_fill)
         refine = refine or RefineConfig()
         try:

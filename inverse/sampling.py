@@ -14,10 +14,11 @@ the target's). The best ``expand`` candidates are then expanded by the synth's s
 the oscillators, inaudible parameters redrawn); those variants are rendered and kept where they still match (within
 ``keep_tolerance`` of their source), which gives different parameter sets for one sound by construction. Finally
 :func:`select_spread` returns the best candidate and others that all sound close (MSS within ``within`` x the pool's
-best) and are as far apart in parameters as the pool allows; where the target has a clear pitch, those with its
-pitch come first (:mod:`inverse.pitch_check`) and those still off it are replaced by other forms of those on it
-(:mod:`inverse.pitch_fill`), and each is handed over in the form of its sound (slot order, note vs octave offsets,
-values of its inaudible parameters) farthest from the others' (:mod:`inverse.spread`).
+best) and are as far apart in parameters as the pool allows; where the target has a clear pitch, those with its pitch
+come first (:mod:`inverse.pitch_check`); those still off it, and those whose match distance is above ``match_within``
+x the best one's, are replaced by other forms of those that are not (:mod:`inverse.fill`), and each is handed over in
+the form of its sound (slot order, note vs octave offsets, values of its inaudible parameters) farthest from the
+others' (:mod:`inverse.spread`).
 :func:`inverse.refine.refine_candidates` runs the same choice after refinement.
 """
 
@@ -28,11 +29,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from inverse.fill import fill_misses
 from inverse.flow import FlowNet
 from inverse.metrics import closest_pair
 from inverse.model import InverseModel
 from inverse.pitch_check import PitchCheck, check_pitch
-from inverse.pitch_fill import fill_off_pitch
 from inverse.plain import fitted_loudness, gain_matched, level_matched, plain_params, with_loudness
 from inverse.retrieval import RetrievalIndex
 from inverse.spread import spread_out
@@ -58,6 +59,12 @@ class SamplingConfig:
     keep_tolerance: float = 0.05  # a variant is kept if its match distance is at most its source's + this
     # returned candidates' MSS at most this x the pool's best (issue 13), spread out in parameters among those
     within: float = 1.5
+    # returned candidates whose match distance (MSS + spectral shape) is above this x the best one's replaced by other
+    # forms of those that are not (inverse.fill; 0: none): MSS alone admits sounds that follow the target's loudness
+    # without its partials (a noise burst for a flute note, 1.94x). On 24 validation + 24 external targets, 1.75:
+    # median-of-10 MSS -2.1 % in-domain, -4.6 % fluidsynth, diversity -2.0 % / -1.7 %; 1.5: median -3.4 % / -5.7 %,
+    # diversity -6.1 % / -8.2 %, below retrieval's (benchmarks/results/match_fill_ab/)
+    match_within: float = 1.75
     transpose: int = 32  # best pool rows given a pitch-aligned copy (inverse.transpose; 0: off)
     # best mutually different pool rows whose loudness settings make plain candidates (inverse.plain: one oscillator
     # of each basic waveform at a clear target pitch, nothing else; 0: off)
@@ -68,7 +75,7 @@ class SamplingConfig:
     # 500 held-out targets -0.7 %, sox -33 %: benchmarks/results/predict_plain_500)
     refit: int = 8
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
-    # after the pitch check, those still off it replaced by other forms of those on it (inverse.pitch_fill); on the 16
+    # after the pitch check, those still off it replaced by other forms of those on it (inverse.fill); on the 16
     # clearly pitched of 40 held-out targets 149 of the 160 returned on the pitch (131 without), diversity -1.7 %
     pitch_fill: bool = True
     # random draws of each form's inaudible parameters when the returned are written in their most mutually
@@ -89,6 +96,9 @@ class SamplingConfig:
                              "be non-negative")
         if self.within < 1:
             raise ValueError(f"within must be >= 1 (a multiple of the best candidate's MSS), got {self.within}")
+        if self.match_within < 0 or 0 < self.match_within < 1:
+            raise ValueError(f"match_within must be 0 (no bound) or >= 1 (a multiple of the best candidate's match "
+                             f"distance), got {self.match_within}")
 
 
 @dataclass
@@ -245,15 +255,14 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
                   min_distance: float, excluded: torch.Tensor | None = None) -> tuple[list[int], bool]:
     """``count`` rows of a scored pool that all sound close to the target and are spread out in parameters.
 
-    Eligible: rows whose MSS is at most ``within`` x the pool's lowest, except ``excluded`` ones (``Tensor[P]``
-    bool; they fill places last). The best by match distance and the best
-    by MSS come first; then, one at a time, the eligible row with the largest mean distance (mean |difference|
-    of normalised parameters) to those chosen, among those at least ``min_distance`` from each (the others
-    only when none is). Where fewer than ``count`` are eligible, the best remaining by match fill the places.
-    Returns the chosen rows ordered by match distance, best first, and whether all were eligible and no two
-    closer than ``min_distance``. On 21 held-out targets this raised the returned candidates' diversity over
-    best-first selection with a distance threshold (0.292 vs 0.264 in-domain) and kept every one within 1.5x
-    (threshold: 97 %; sox 63 %).
+    Eligible: rows whose MSS is at most ``within`` x the pool's lowest, except ``excluded`` ones (``Tensor[P]`` bool;
+    they fill places last). The best by match distance and the best by MSS come first; then, one at a time, the eligible
+    row with the largest mean distance (mean |difference| of normalised parameters) to those chosen, among those at
+    least ``min_distance`` from each (the others only when none is). Where fewer than ``count`` are eligible, the best
+    remaining by match fill the places. Returns the chosen rows ordered by match distance, best first, and whether all
+    were eligible and no two closer than ``min_distance``. On 21 held-out targets this raised the returned candidates'
+    diversity over best-first selection with a distance threshold (0.292 vs 0.264 in-domain) and kept every one within
+    1.5x (threshold: 97 %; sox 63 %).
     """
     excluded = torch.zeros_like(match, dtype=torch.bool) if excluded is None else excluded
     eligible = ((mss <= within * mss.min()) & ~excluded).nonzero()[:, 0]
@@ -288,8 +297,9 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
     (:func:`select_spread`), best first, as :class:`Candidates`; with ``target`` and ``config.pitch_check``,
     those off a clear target pitch moved onto it where that keeps them as close, the choice made again around
     the moved copies, and those with its pitch first (:func:`~inverse.pitch_check.check_pitch`, rendering on
-    ``render_path``); with ``target``, each then written in the form of its sound farthest from the others
-    (:func:`~inverse.spread.spread_out`, ``config.spread`` draws)."""
+    ``render_path``); with ``target``, the misses (off a clear pitch, or far by the match distance) replaced by
+    other forms of the others (:func:`~inverse.fill.fill_misses`) and each then written in the form of its sound
+    farthest from the others (:func:`~inverse.spread.spread_out`, ``config.spread`` draws)."""
 
     def select(params: torch.Tensor, scores: Scores, excluded: torch.Tensor | None = None) -> Candidates:
         chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
@@ -301,10 +311,9 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
         return select(params, scores)
     if config.pitch_check:
         chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path)
-        chosen = fill_off_pitch(chosen, target, config, render_path)
     else:
         chosen = select(params, scores)
-    return spread_out(chosen, target, config, render_path)
+    return spread_out(fill_misses(chosen, target, config, render_path), target, config, render_path)
 
 
 @torch.no_grad()

@@ -8,16 +8,16 @@ a similar sound, and its diversity measure is the mean pairwise distance of the 
 form in which a sound is handed over matters: two candidates that both leave a silent oscillator's controls
 where the network put them look alike there, though nobody can hear them.
 
-:func:`farthest_forms` picks, candidate by candidate (two passes), the form and the draw of its inaudible
-parameters (``draws`` random draws per form) with the largest mean distance to the other candidates as they
-stand. :func:`spread_out` renders the candidates that changed and keeps a new form only where it sounds the
-same as the one chosen (match and MSS distances to the target each at most ``SAME`` above the original's, the
-ten's best MSS never higher, every one within 1.5x of it, and a candidate on the target's pitch still on it by
-the pitch check's tracker), and keeps the originals when the kept forms would not raise the set's diversity. On
-the held-out set a first version without the pitch rule and the best-MSS rule turned one first candidate's
-reading an octave up (a slot swap of a weak match) and raised best-of-10 MSS by 0.1 %. The candidates' sounds and
-pitch groups stay as they were (a form may move a candidate by up to ``SAME`` in match order, so they are sorted
-again); only how they are written changes.
+:func:`farthest_forms` picks, candidate by candidate (two passes), the form and the draw of its inaudible parameters
+(``draws`` random draws per form) with the largest mean distance to the other candidates as they stand.
+:func:`spread_out` renders the candidates that changed and keeps a new form only where it sounds the same as the one
+chosen (match and MSS distances to the target each at most ``SAME`` above the original's, the ten's best MSS never
+higher, every one within 1.5x of the ten's best MSS and 1.75x of their best match distance, and a candidate on the
+target's pitch still on it by the pitch check's tracker), and keeps the originals when the kept forms would not raise
+the set's diversity. On the held-out set a first version without the pitch rule and the best-MSS rule turned one first
+candidate's reading an octave up (a slot swap of a weak match) and raised best-of-10 MSS by 0.1 %. The candidates'
+sounds and pitch groups stay as they were (a form may move a candidate by up to ``SAME`` in match order, so they are
+sorted again); only how they are written changes.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
     """``candidates`` with each written in its :func:`farthest_forms` form (``config.spread`` draws, generator
     seeded with ``config.seed``) where that renders as the same sound: its match and MSS distances to ``target``
     each at most the original's + :data:`SAME` (the candidates' lowest MSS never rises), its MSS within
-    ``config.within`` x the candidates' lowest (where forms that lowered the lowest would leave others outside
-    that bound, those forms are not kept), and, where the pitch check ran, a candidate on the target's pitch still
-    on it (tracked as the check tracks; the findings follow the kept forms).
+    ``config.within`` x the candidates' lowest and its match distance within ``config.match_within`` x theirs
+    (where forms that lowered the lowest would leave others outside that bound, those forms are not kept), and,
+    where the pitch check ran, a candidate on the target's pitch still on it (tracked as the check tracks; the
+    findings follow the kept forms).
     The new forms' renders and scores replace the old, and the candidates are put in match order again (within
     the pitch check's groups: those on the target's pitch first). Unchanged when ``config.spread`` is 0, with
     fewer than two candidates, or when the kept forms do not raise :func:`~inverse.metrics.diversity` or would
@@ -96,6 +97,8 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
     lowest = candidates.mss.min()
     same = ((judged.match <= old.match + SAME) & (judged.mss <= old.mss + SAME)
             & (judged.mss <= config.within * lowest))
+    if config.match_within:
+        same &= judged.match <= config.match_within * candidates.match.min()
     same &= ~((changed == torch.argmin(candidates.mss)) & (judged.mss > lowest))  # the best MSS never rises
     pitch = candidates.pitch
     if pitch is not None and pitch.checked and bool(same.any()):  # on the target's pitch stays on it
@@ -105,10 +108,10 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
         same &= agrees | ~pitch.agrees[changed]
         pitch = replace(pitch, candidate_hz=pitch.candidate_hz.clone(), agrees=pitch.agrees.clone())
         pitch.candidate_hz[changed[same]], pitch.agrees[changed[same]] = hz[same], agrees[same]
-    mss = candidates.mss.clone()
-    mss[changed[same]] = judged.mss[same]
-    if outside_bound(mss, config.within) and not outside_bound(candidates.mss, config.within):
-        same &= judged.mss >= lowest  # a form that lowered the best MSS left others outside the bound: not kept
+    # a form that lowered the best MSS or match and left others outside the bound: not kept
+    same = kept_inside(candidates.mss, changed, judged.mss, same, config.within)
+    if config.match_within:
+        same = kept_inside(candidates.match, changed, judged.match, same, config.match_within)
     changed, judged = changed[same], judged.select(same.nonzero()[:, 0])
     new_params = candidates.params.clone()
     new_params[changed] = params[changed]
@@ -119,6 +122,18 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
                    pitch=pitch).in_pitch_order()
 
 
-def outside_bound(mss: torch.Tensor, within: float) -> bool:
-    """Whether any of ``mss`` ``Tensor[K]`` is above ``within`` x the lowest."""
-    return bool((mss > within * mss.min()).any())
+def outside_bound(distances: torch.Tensor, within: float) -> bool:
+    """Whether any of ``distances`` ``Tensor[K]`` (MSS or match) is above ``within`` x the lowest."""
+    return bool((distances > within * distances.min()).any())
+
+
+def kept_inside(old: torch.Tensor, rows: torch.Tensor, new: torch.Tensor, keep: torch.Tensor, within: float
+                ) -> torch.Tensor:
+    """``keep`` (``Tensor[M]`` bool: which of ``M`` new distances ``new`` ``Tensor[M]`` replace ``old[rows]``; ``old``
+    ``Tensor[K]``, MSS or match) less the replacements below ``old``'s lowest where the kept ones would leave one of
+    the ``K`` above ``within`` x the new lowest and none was above it before."""
+    changed = old.clone()
+    changed[rows[keep]] = new[keep]
+    if outside_bound(changed, within) and not outside_bound(old, within):
+        return keep & (new >= old.min())
+    return keep

@@ -64,6 +64,14 @@ def test_select_spread_keeps_close_sounds_and_spreads_them():
         select_spread(params, match, mss, 3, within=1.5, min_distance=0.1, excluded=mss <= 1.5)
 
 
+
+def test_match_within_is_validated():
+    for bad in (0.5, -1.0):
+        with pytest.raises(ValueError, match="match_within"):
+            SamplingConfig(match_within=bad).validate()
+    SamplingConfig(match_within=0.0).validate()  # no bound
+
+
 def test_candidates_are_ranked_scored_and_different(model, target):
     config = SamplingConfig(pool=12, samples=4, sigma=1.0, min_distance=0.02, seed=1)
     found = sample(model, target, config)

@@ -11,7 +11,7 @@ import inverse.spread as spread_module
 from inverse.metrics import diversity
 from inverse.pitch_check import PitchCheck
 from inverse.sampling import Candidates, SamplingConfig
-from inverse.spread import SAME, drawn_forms, farthest_forms, spread_out
+from inverse.spread import SAME, drawn_forms, farthest_forms, kept_inside, spread_out
 from inverse.target import Scores, Target, score
 from synth import render
 from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
@@ -126,6 +126,20 @@ def test_a_form_that_lowers_the_best_mss_is_kept_only_where_the_others_stay_with
     assert not torch.equal(after.params[1:], before.params[1:])  # the other two take their farthest forms
     assert torch.equal(after.params[0], before.params[0]) is not kept
     assert float(after.mss.max()) <= 1.5 * float(after.mss.min())
+
+
+def test_kept_inside_drops_only_replacements_that_lower_the_lowest_and_leave_another_outside():
+    """Distances 1.0, 1.45, 1.49 (MSS or match): rows 0 and 2 replaced by 0.97 and 1.4."""
+    old, rows, keep = torch.tensor([1.0, 1.45, 1.49]), torch.tensor([0, 2]), torch.tensor([True, True])
+    # 1.5 x 0.97 = 1.455: 1.45 stays inside, and 1.4 too: both kept
+    assert kept_inside(old, rows, torch.tensor([0.97, 1.4]), keep, 1.5).tolist() == [True, True]
+    # 0.95: 1.45 > 1.425, outside, and nothing was before: the lowering replacement is dropped, the other kept
+    assert kept_inside(old, rows, torch.tensor([0.95, 1.4]), keep, 1.5).tolist() == [False, True]
+    # already outside before (2.0 > 1.5): replacements are left as they are
+    assert kept_inside(torch.tensor([1.0, 1.45, 2.0]), rows, torch.tensor([0.95, 1.4]), keep, 1.5).tolist() == [
+        True, True]
+    assert kept_inside(old, rows, torch.tensor([0.95, 1.4]), torch.tensor([False, True]), 1.5).tolist() == [
+        False, True]
 
 
 def test_a_candidate_on_the_targets_pitch_keeps_its_form_where_the_new_one_reads_off_it(patches, monkeypatch):
