@@ -70,7 +70,8 @@ def test_refined_candidates_are_ranked_within_tolerance_and_expanded(problem):
 def test_unrefined_pool_rows_stay_eligible_after_refinement(problem):
     """Only the best row is refined; the other pool row can still be returned (diversity from the whole pool)."""
     target, start, before = problem
-    sampling = SamplingConfig(pool=2, samples=3, expand=0, pitch_check=False)
+    # the other row is far from the target by the match distance: no fill (it would be replaced by a form of the best)
+    sampling = SamplingConfig(pool=2, samples=3, expand=0, pitch_check=False, match_within=0.0)
     out = refine_candidates(start, score(start, target), start[0], target,
                             RefineConfig(method="gradient", steps=1, lr=0.02, rows=1, retune=0), sampling)
     assert out.params.shape == (3, 100)  # refined best, its starting point and the unrefined other row
