@@ -206,8 +206,9 @@ class Predictor:
         file) and ``align`` (skip its lead-in of silence or steady noise) as :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
-        ``within``, ``match_within``: every returned candidate's MSS at most ``within`` x the best one's and its
-        match distance at most ``match_within`` x theirs (0: no bound; :func:`~inverse.sampling.select_spread`);
+        ``within``: every returned candidate's MSS at most ``within`` x the best one's
+        (:func:`~inverse.sampling.select_spread`); ``match_within``: those whose match distance is above this x the
+        best one's replaced by other forms of the others (0: none; :func:`~inverse.fill.fill_misses`);
         ``spread``: draws of inaudible parameters when the returned are written in their most mutually
         different forms (:mod:`inverse.spread`; 0: as chosen);
         ``plain``: pool rows whose loudness settings make plain candidates at a clear target pitch

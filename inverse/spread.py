@@ -122,7 +122,7 @@ def spread_out(candidates: Candidates, target: Target, config: SamplingConfig, r
                    pitch=pitch).in_pitch_order()
 
 
-def outside_bound(distances: torch.Tensor, within: float) -> bool:
+def _outside(distances: torch.Tensor, within: float) -> bool:
     """Whether any of ``distances`` ``Tensor[K]`` (MSS or match) is above ``within`` x the lowest."""
     return bool((distances > within * distances.min()).any())
 
@@ -134,6 +134,6 @@ def kept_inside(old: torch.Tensor, rows: torch.Tensor, new: torch.Tensor, keep: 
     the ``K`` above ``within`` x the new lowest and none was above it before."""
     changed = old.clone()
     changed[rows[keep]] = new[keep]
-    if outside_bound(changed, within) and not outside_bound(old, within):
+    if _outside(changed, within) and not _outside(old, within):
         return keep & (new >= old.min())
     return keep
