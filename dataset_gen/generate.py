@@ -7,19 +7,23 @@ command again after an interruption (Ctrl-C, ``kill -9``, a lost machine) contin
 because row ``r`` depends only on ``(seed, r)``, the result is byte-for-byte what an uninterrupted run
 writes.
 
-Rendering and writing overlap: the main thread renders batch ``k + 1`` while one writer thread compresses
-and writes batch ``k`` (HDF5 compresses inside ``H5Dwrite``, which h5py runs without holding the GIL).
-At most two rendered batches wait for the writer, so memory does not grow with the number of rows.
+Rendering and writing overlap: batch ``k + 1`` is rendered while one writer thread compresses and writes batch
+``k`` (HDF5 compresses inside ``H5Dwrite``, which h5py runs without holding the GIL). With ``workers`` > 1 the
+rows are rendered by that many processes, one per CPU (:mod:`dataset_gen.render_workers`; the same bytes), and
+the main thread only collects and writes them; otherwise the main thread renders. At most two rendered batches
+wait for the writer, so memory does not grow with the number of rows.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +50,8 @@ from dataset_gen.layout import (
     short_reason,
     spectrogram_shape,
 )
-from dataset_gen.rendering import ExampleRenderer, RenderedBatch
+from dataset_gen.render_workers import RenderWorkers, WorkerError, check_workers, usable_cpus
+from dataset_gen.rendering import ExampleRenderer, RenderedBatch, resolve_device, row_params
 from synth.errors import InputError, note
 from synth.params import NUM_PARAMS, SYNTH_VERSION, spec_json
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
@@ -74,6 +79,7 @@ class GenerateOptions:
     render: str = "fast"  # synth.render's path: fast (CPU; built on first use, ~5x eager's speed) or eager
     shard: Shard = field(default_factory=Shard)  # which contiguous part of the rows this run writes
     overwrite: bool = False  # replace an existing <out>, and discard a <out>.partial instead of resuming
+    workers: int = 1  # render processes, one per CPU (CPU only; the same bytes); 1: render in this process
 
     def validate(self) -> None:
         """Raise :class:`InputError` for any value a run cannot use."""
@@ -91,6 +97,7 @@ class GenerateOptions:
             raise InputError(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}")
         if self.audio_dtype not in (NO_AUDIO, *AUDIO_DTYPES):
             raise InputError(f"audio dtype must be one of {', '.join(AUDIO_DTYPES)}, got {self.audio_dtype!r}")
+        check_workers(self.workers, self.device)
         self.shard.rows(self.num_rows)
 
 
@@ -165,21 +172,25 @@ def generate(options: GenerateOptions, *, config: SpectrogramConfig = DEFAULT_CO
         raise InputError(f"{out} is a directory; --out must name a file")
     if out.exists() and not options.overwrite:
         raise InputError(f"{out} already exists; pass --overwrite to replace it")
-    renderer = ExampleRenderer(options.seed, options.sampler, config, options.device,
-                               None if options.audio_dtype == NO_AUDIO else options.audio_dtype, options.prior,
-                               options.render, log=note)
-    attrs = expected_attrs(options, config, renderer.device.type, renderer.render_path)
-    file, done = _open_partial(partial, attrs, renderer, options.overwrite, warn)
-    total = attrs.num_rows
-    resumed_from = done
-    try:
-        datasets = [file[PARAMS], file[SPECTROGRAMS], file[AUDIO] if attrs.has_audio else None]
-        with tqdm(total=total, initial=done, unit="ex", desc=out.name, disable=not progress, file=sys.stderr,
-                  dynamic_ncols=True, smoothing=0.05) as bar:
-            _render_and_write(renderer, file, datasets, attrs, done, options.batch_size, bar, on_batch)
-        file.attrs["complete"] = np.int64(1)
-    finally:
-        file.close()
+    settings = dict(seed=options.seed, sampler=options.sampler, config=config, device=options.device,
+                    audio_dtype=None if options.audio_dtype == NO_AUDIO else options.audio_dtype, prior=options.prior,
+                    render_path=options.render)
+    with _renderers(options, settings) as (render_rows, device_type, render_path):
+        attrs = expected_attrs(options, config, device_type, render_path)
+        expected = functools.partial(row_params, options.seed, options.sampler, options.prior)
+        file, done = _open_partial(partial, attrs, expected, options.overwrite, warn)
+        total = attrs.num_rows
+        resumed_from = done
+        try:
+            datasets = [file[PARAMS], file[SPECTROGRAMS], file[AUDIO] if attrs.has_audio else None]
+            ranges = [(attrs.row_start + local, min(options.batch_size, total - local))
+                      for local in range(done, total, options.batch_size)]
+            with tqdm(total=total, initial=done, unit="ex", desc=out.name, disable=not progress, file=sys.stderr,
+                      dynamic_ncols=True, smoothing=0.05) as bar:
+                _write_all(render_rows(ranges), file, datasets, attrs, bar, on_batch)
+            file.attrs["complete"] = np.int64(1)
+        finally:
+            file.close()
     fsync_path(partial)
     if out.exists() and not options.overwrite:
         raise InputError(f"{out} appeared while this run was writing; the finished rows are in {partial}")
@@ -189,20 +200,40 @@ def generate(options: GenerateOptions, *, config: SpectrogramConfig = DEFAULT_CO
                            time.perf_counter() - started)
 
 
-def _render_and_write(renderer: ExampleRenderer, file: h5py.File, datasets: list, attrs: FileAttrs, done: int,
-                      batch_size: int, bar: tqdm, on_batch: Callable[[int], None] | None) -> None:
-    """Render rows ``done ..`` of the file in the calling thread while one writer thread stores them."""
+@contextmanager
+def _renderers(options: GenerateOptions, settings: dict):
+    """What renders the run's rows: yields ``(render_rows, device type, render path)``, where ``render_rows(ranges)``
+    yields the :class:`RenderedBatch` of each ``(start, count)`` in order: ``options.workers`` processes
+    (:class:`RenderWorkers`, started before this process opens the file or starts a thread), or this process."""
+    if options.workers > 1:
+        resolve_device(options.device)
+        try:
+            with RenderWorkers(usable_cpus()[:options.workers], settings) as workers:
+                yield workers.batches, "cpu", workers.render_path
+        except WorkerError as error:  # a worker that could not start or render: one line, not a traceback
+            raise InputError(str(error)) from None
+        return
+    renderer = ExampleRenderer(**settings, log=note)
+
+    def render_rows(ranges: list[tuple[int, int]]) -> Iterator[RenderedBatch]:
+        return (renderer.render(start, count) for start, count in ranges)
+    yield render_rows, renderer.device.type, renderer.render_path
+
+
+def _write_all(batches: Iterator[RenderedBatch], file: h5py.File, datasets: list, attrs: FileAttrs, bar: tqdm,
+               on_batch: Callable[[int], None] | None) -> None:
+    """Write each rendered batch (consecutive rows of the file, in order) while the next one is rendered: one writer
+    thread stores them, at most :data:`MAX_PENDING_WRITES` waiting."""
     pending: deque[Future] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-writer") as writer:
         try:
-            for local in range(done, attrs.num_rows, batch_size):
-                count = min(batch_size, attrs.num_rows - local)
-                batch = renderer.render(attrs.row_start + local, count)
+            for batch in batches:
+                local = batch.start - attrs.row_start
                 while len(pending) >= MAX_PENDING_WRITES:
                     pending.popleft().result()
                 pending.append(writer.submit(_write_batch, file, datasets, batch, local, bar))
                 if on_batch is not None:
-                    on_batch(local + count)
+                    on_batch(local + len(batch))
         finally:
             # Whatever happened, save the batches already rendered (in order) before the file is closed.
             errors = []
@@ -229,21 +260,22 @@ def _write_batch(file: h5py.File, datasets: list, batch: RenderedBatch, local: i
     bar.update(len(batch))
 
 
-def _open_partial(partial: Path, attrs: FileAttrs, renderer: ExampleRenderer, overwrite: bool,
+def _open_partial(partial: Path, attrs: FileAttrs, expected: Callable[[int, int], np.ndarray], overwrite: bool,
                   warn: Callable[[str], None]) -> tuple[h5py.File, int]:
-    """Open ``partial`` to resume it, or create it. Returns the open file and its complete rows."""
+    """Open ``partial`` to resume it, or create it. Returns the open file and its complete rows. ``expected(start,
+    count)``: the parameters global rows ``start ..`` must hold (:func:`row_params`)."""
     try:
         partial.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot write {partial.parent}: {exc.strerror or exc}") from None
     if partial.exists() and not overwrite:
-        resumed = _try_resume(partial, attrs, renderer, warn)
+        resumed = _try_resume(partial, attrs, expected, warn)
         if resumed is not None:
             return resumed
     return _create(partial, attrs), 0
 
 
-def _try_resume(partial: Path, attrs: FileAttrs, renderer: ExampleRenderer,
+def _try_resume(partial: Path, attrs: FileAttrs, expected: Callable[[int, int], np.ndarray],
                 warn: Callable[[str], None]) -> tuple[h5py.File, int] | None:
     try:
         file = h5_file(partial, "r+")
@@ -265,7 +297,7 @@ def _try_resume(partial: Path, attrs: FileAttrs, renderer: ExampleRenderer,
         raise InputError(f"{partial} holds an interrupted run with other settings ({'; '.join(differences)}); "
                          "rerun with the same arguments to resume it, or pass --overwrite to start over")
     done = found.complete_rows
-    problem = _resume_problem(file, done, renderer, found)
+    problem = _resume_problem(file, done, expected, found)
     if problem:
         file.close()
         warn(f"cannot resume from {partial} ({problem}); starting over")
@@ -284,7 +316,8 @@ def _resume_differences(ours: FileAttrs, found: FileAttrs) -> list[str]:
     return differences
 
 
-def _resume_problem(file: h5py.File, done: int, renderer: ExampleRenderer, attrs: FileAttrs) -> str | None:
+def _resume_problem(file: h5py.File, done: int, expected: Callable[[int, int], np.ndarray],
+                    attrs: FileAttrs) -> str | None:
     """Why the partial file's first ``done`` rows cannot be trusted, or None (a cheap check, not ``verify``)."""
     if not 0 <= done <= attrs.num_rows:
         return f"complete_rows {done} is outside 0..{attrs.num_rows}"
@@ -298,7 +331,7 @@ def _resume_problem(file: h5py.File, done: int, renderer: ExampleRenderer, attrs
             file[AUDIO][done - 1]
     except (OSError, KeyError) as exc:
         return f"its last complete rows cannot be read: {short_reason(exc)}"
-    if not np.array_equal(stored, renderer.params(attrs.row_start + start, done - start)):
+    if not np.array_equal(stored, expected(attrs.row_start + start, done - start)):
         return "its last complete rows do not hold the expected parameters"
     return None
 

@@ -33,6 +33,12 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def row_params(seed: int, sampler: str, prior_version: str, start: int, count: int) -> np.ndarray:
+    """Normalised parameters of global rows ``start .. start + count - 1`` of the dataset ``(seed, sampler,
+    prior_version)``: float32 ``(count, 100)`` (what every row's render starts from)."""
+    return prior.draw(seed, start, count, sampler, prior_version).numpy()
+
+
 @dataclass(frozen=True)
 class RenderedBatch:
     """Consecutive global rows ``start .. start + len(params) - 1``, as they are stored (NumPy, on the CPU)."""
@@ -78,7 +84,7 @@ class ExampleRenderer:
 
     def params(self, start: int, count: int) -> np.ndarray:
         """Normalised parameters of global rows ``start .. start + count - 1``: float32 ``(count, 100)``."""
-        return prior.draw(self.seed, start, count, self.sampler, self.prior).numpy()
+        return row_params(self.seed, self.sampler, self.prior, start, count)
 
     @torch.no_grad()
     def render_tensors(self, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -151,8 +151,10 @@ def _cpu_flags() -> str:
     return hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16]
 
 
-def cache_key(kind: str = "voice") -> dict[str, str | int]:
-    """Everything the compiled library ``kind`` (one of :data:`KINDS`) depends on, as JSON-ready values."""
+def cache_key(kind: str = "voice", threads: int | None = None) -> dict[str, str | int]:
+    """Everything the compiled library ``kind`` (one of :data:`KINDS`) depends on, as JSON-ready values; ``threads``:
+    its kernels' thread count (default :func:`~synth.aot_compile.build_threads`, what this process builds and
+    loads)."""
     from synth.voice import CHUNK_ROWS
 
     if kind not in KINDS:
@@ -160,24 +162,25 @@ def cache_key(kind: str = "voice") -> dict[str, str | int]:
     return {"format": FORMAT, "kind": kind, "synth_version": SYNTH_VERSION, "source": _traced_source(),
             "torch": torch.__version__, "machine": platform.machine(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu_flags": _cpu_flags(), "threads": build_threads(), "chunk_rows": CHUNK_ROWS,
+            "cpu_flags": _cpu_flags(), "threads": threads or build_threads(), "chunk_rows": CHUNK_ROWS,
             "sample_rate": DEFAULT_CONFIG.sample_rate, "num_samples": DEFAULT_CONFIG.num_samples}
 
 
-def entry_dir(kind: str = "voice") -> Path:
-    """This process's cache entry for library ``kind``: ``<cache root>/<kind>-<digest of the key>``."""
-    digest = hashlib.sha256(json.dumps(cache_key(kind), sort_keys=True).encode()).hexdigest()[:20]
+def entry_dir(kind: str = "voice", threads: int | None = None) -> Path:
+    """This process's cache entry for library ``kind`` (``threads``: as :func:`cache_key`):
+    ``<cache root>/<kind>-<digest of the key>``."""
+    digest = hashlib.sha256(json.dumps(cache_key(kind, threads), sort_keys=True).encode()).hexdigest()[:20]
     return cache_root() / f"{kind}-{digest}"
 
 
-def state(kind: str = "voice") -> str:
+def state(kind: str = "voice", threads: int | None = None) -> str:
     """``"ready"`` (built for this machine, torch and synth), ``"stale"`` (an entry whose recorded key is not
-    this process's: never loaded) or ``"missing"``."""
-    entry = entry_dir(kind)
+    this process's: never loaded) or ``"missing"``; ``threads`` as :func:`cache_key`."""
+    entry = entry_dir(kind, threads)
     meta = _read_meta(entry)
     if meta is None:
         return "missing" if not entry.exists() else "stale"
-    return "ready" if meta.get("key") == cache_key(kind) and (entry / PACKAGE).is_file() else "stale"
+    return "ready" if meta.get("key") == cache_key(kind, threads) and (entry / PACKAGE).is_file() else "stale"
 
 
 def _read_meta(entry: Path) -> dict | None:
@@ -243,15 +246,27 @@ def build(kind: str = "voice", force: bool = False, log: Callable[[str], None] |
         return entry
 
 
+def build_one_cpu(force: bool = False, log: Callable[[str], None] | None = None) -> Path:
+    """:func:`build` the voice for one thread, the library ``python -m dataset_gen``'s workers load (each is pinned
+    to one CPU): this thread, and so the compiler it starts, is pinned to one CPU for the build (~45 s)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        return build("voice", force=force, log=log)
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def _all_entries() -> list[Path]:
     root = cache_root()
     return sorted(e for kind in KINDS + RETIRED_KINDS for e in root.glob(f"{kind}-*")) if root.is_dir() else []
 
 
 def other_entries() -> list[Path]:
-    """The entries in the cache folder that this process would never load: built for another key (an earlier
-    torch, synth code or thread count; or another installation sharing the folder) or by an earlier version."""
-    current = {entry_dir(kind) for kind in KINDS}
+    """The entries in the cache folder that this installation would never load: built for another key (an earlier
+    torch, synth code or thread count; or another installation sharing the folder) or by an earlier version. The
+    voice built for one thread is used here: ``python -m dataset_gen``'s workers, each pinned to one CPU, load it."""
+    current = {entry_dir(kind) for kind in KINDS} | {entry_dir("voice", threads=1)}
     return [entry for entry in _all_entries() if entry not in current]
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
+import pytest
 
 from dataset_gen.cli import main
 from dataset_gen.layout import partial_path
+from dataset_gen.render_workers import usable_cpus
 from dataset_gen.rendering import ExampleRenderer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,11 +101,46 @@ def test_ctrl_c_keeps_the_finished_rows_for_a_resume(tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(ExampleRenderer, "render", interrupted_render)
     out = tmp_path / "i.h5"
-    status, _, stderr = run(capsys, "--n", 3, "--out", out, "--batch-size", 1, "--quiet")
+    status, _, stderr = run(capsys, "--n", 3, "--out", out, "--batch-size", 1, "--quiet", "--workers", 1)
     assert status == 130
     assert stderr.strip() == (f"interrupted: 1 of 3 rows are saved in {partial_path(out)}; run the same command "
                               "again to resume")
     assert not out.exists()
+
+
+@pytest.mark.skipif(len(usable_cpus()) < 2, reason="render workers need two CPUs this process may use")
+def test_ctrl_c_with_render_workers_keeps_the_finished_rows_and_stops_the_workers(tmp_path):
+    out = tmp_path / "w.h5"
+    command = [sys.executable, "-m", "dataset_gen", "--n", "64", "--out", str(out), "--batch-size", "1",
+               "--workers", "2", "--render", "eager", "--quiet"]
+    # its own process group, as a terminal's foreground job: Ctrl-C reaches the main process and its workers
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _complete_rows(partial_path(out)) < 2:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    saved = _complete_rows(partial_path(out))
+    assert 2 <= saved < 64 and not out.exists()
+    assert stderr.strip().endswith(f"interrupted: {saved} of 64 rows are saved in {partial_path(out)}; run the same "
+                                   "command again to resume")
+    leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert leftover == [], f"processes left in the group: {leftover}"
+
+
+def _complete_rows(partial: Path) -> int:
+    try:
+        with h5py.File(partial, "r", locking=False) as f:
+            return int(f.attrs["complete_rows"])
+    except (OSError, KeyError):
+        return 0
 
 
 def test_help_lists_the_commands():

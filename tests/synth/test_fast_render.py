@@ -8,6 +8,7 @@ tests use a temporary cache folder and a stand-in compiler, since what they test
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,6 +143,25 @@ def test_a_stale_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, patches):
     assert main(["fast-render", "clear", "--others", "--json"]) == 0
     assert fast_render.state() == "ready" and fast_render.other_entries() == []
     assert fast_render.clear() == 1 and fast_render.state() == "missing"
+
+
+def test_the_one_cpu_voice_of_dataset_workers_is_built_pinned_and_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path))
+    import torch._inductor.config as inductor_config
+
+    threads, cpus = [], os.sched_getaffinity(0)
+
+    def compiler(path: Path, kind: str) -> None:
+        threads.append((inductor_config.cpp.threads, len(os.sched_getaffinity(0))))
+        path.write_bytes(b"not a real package")
+
+    monkeypatch.setattr(fast_render, "compile_package", compiler)
+    one_cpu = fast_render.build_one_cpu()
+    assert threads == [(1, 1)] and os.sched_getaffinity(0) == cpus  # built on one CPU, then unpinned
+    assert one_cpu == fast_render.entry_dir("voice", threads=1) and fast_render.state("voice", threads=1) == "ready"
+    assert json.loads((one_cpu / fast_render.META).read_text())["key"]["threads"] == 1
+    assert (one_cpu == fast_render.entry_dir()) == (build_threads() == 1)
+    assert fast_render.other_entries() == []  # `fast-render clear --others` keeps it
 
 
 def test_the_key_follows_the_traced_code_not_its_comments_or_docstrings():
