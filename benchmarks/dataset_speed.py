@@ -1,22 +1,25 @@
 """Dataset generation and reading speed on this machine (CPU), written to benchmarks/results/.
 
     python benchmarks/dataset_speed.py [--n 256] [--batch-size 32] [--memory-n 1000 10000]
-                                       [--memory-render real|stub] [--reader-examples 8000] [--cli-n 256]
+                                       [--memory-render real|stub] [--reader-examples 8000] [--cli-n 256 ...]
                                        [--baseline REV]
 
 Measures, in one run:
 
 1. end-to-end ``generate`` throughput (examples/s) for lzf, gzip and none on each synth render path (eager;
-   fast, :mod:`synth.fast_render`), each right after a render-only pass over the same rows (prior + synth +
+   fast, :mod:`synth.fast_render`) in this process, and on the fast path with one render worker per CPU
+   (:mod:`dataset_gen.render_workers`), each right after a render-only pass over the same rows (prior + synth +
    spectrogram + quantize, nothing written), so the ratio end-to-end / render-only shows what writing costs
    when it overlaps rendering (target: >= 80 %); the pairs are repeated ``--repeats`` times, interleaved,
    and the medians reported (single runs of a few seconds vary by +-15 % on a shared 2-core machine);
-   then ``python -m dataset_gen --n CLI_N`` itself in fresh processes, ``--render eager`` and ``--render
-   fast`` interleaved (start-up, imports and loading the compiled library included); with ``--baseline REV`` the
+   then ``python -m dataset_gen --n CLI_N`` itself in fresh processes for each ``--cli-n``: ``--render eager``
+   and ``--render fast`` in one process (``--workers 1``) and the default command (fast, one worker per CPU),
+   interleaved (start-up, imports and loading the compiled library included); with ``--baseline REV`` the
    same command as of git revision REV too (both paths, from a temporary worktree, interleaved): target, this
-   checkout's fast >= 3x the eager path as it was before the fast render;
+   checkout's default >= 3x the eager path as it was before the fast render;
 2. bytes per example on disk for each compression;
-3. peak resident memory of ``python -m dataset_gen`` for two dataset sizes (it must not grow with N). With
+3. peak resident memory of ``python -m dataset_gen`` (its default: render workers) for two dataset sizes, the
+   main process and the largest worker (neither may grow with N). With
    ``--memory-render stub`` the synth is replaced by a cheap stand-in in that child process (same shapes,
    same pipeline and writer) so that N = 10,000 fits in minutes; the report says which was used;
 4. reader throughput: ``DataLoader(SpectrogramDataset, num_workers=2, batch_size=64)`` from a local file
@@ -50,6 +53,7 @@ sys.path.insert(0, str(REPO))
 from dataset_gen.generate import GenerateOptions, generate  # noqa: E402
 from dataset_gen.layout import COMPRESSIONS  # noqa: E402
 from dataset_gen.reader import SpectrogramDataset, collate  # noqa: E402
+from dataset_gen.render_workers import RenderWorkers, auto_workers, usable_cpus  # noqa: E402
 from dataset_gen.rendering import ExampleRenderer  # noqa: E402
 from synth import fast_render  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
@@ -60,6 +64,9 @@ from common import worktree  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 SEED = 0
 PATHS = ("eager", "fast")
+WORKERS = max(1, auto_workers("cpu", 2**20, 1))  # one render worker per CPU (1 where there is one CPU)
+#: In-process generation: (render path, render workers) per table row.
+VARIANTS = (("eager", 1), ("fast", 1), ("fast", WORKERS))
 
 # Child process for the memory measurement: runs the real CLI and prints its peak RSS (KiB) last.
 _MEMORY_CHILD = """
@@ -75,46 +82,74 @@ if sys.argv[1] == "stub":
     synth.render = stub
 from dataset_gen.cli import main
 status = main(sys.argv[2:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(status)
 """
 
 
-def render_only(n: int, batch_size: int, path: str) -> float:
-    """Examples/s of the rendering half of generation (nothing written)."""
-    renderer = ExampleRenderer(SEED, "uniform", DEFAULT_CONFIG, "cpu", render_path=path)
-    start = time.perf_counter()
-    for first in range(0, n, batch_size):
-        renderer.render(first, min(batch_size, n - first))
-    return n / (time.perf_counter() - start)
+def variant_name(path: str, workers: int) -> str:
+    return path if workers == 1 else f"{path}, {workers} workers"
 
 
-def end_to_end(n: int, batch_size: int, compression: str, out: Path, path: str) -> tuple[float, float]:
-    """(examples/s, bytes per example) of a full ``generate`` run."""
+def render_only(n: int, batch_size: int, path: str, workers: int = 1) -> float:
+    """Examples/s of the rendering half of generation (nothing written), in this process or in ``workers``
+    render workers (their start-up not counted: a warm-up batch each first)."""
+    ranges = [(first, min(batch_size, n - first)) for first in range(0, n, batch_size)]
+    if workers == 1:
+        renderer = ExampleRenderer(SEED, "uniform", DEFAULT_CONFIG, "cpu", render_path=path)
+        start = time.perf_counter()
+        for first, count in ranges:
+            renderer.render(first, count)
+        return n / (time.perf_counter() - start)
+    settings = dict(seed=SEED, sampler="uniform", config=DEFAULT_CONFIG, device="cpu", render_path=path)
+    with RenderWorkers(usable_cpus()[:workers], settings) as pool:
+        for _ in pool.batches([(0, batch_size)] * workers):
+            pass
+        start = time.perf_counter()
+        for _ in pool.batches(ranges):
+            pass
+        return n / (time.perf_counter() - start)
+
+
+def end_to_end(n: int, batch_size: int, compression: str, out: Path, path: str,
+               workers: int = 1) -> tuple[float, float]:
+    """(examples/s, bytes per example) of a full ``generate`` run (with ``workers``: their start-up included)."""
     summary = generate(GenerateOptions(num_rows=n, out=out, seed=SEED, batch_size=batch_size,
-                                       compression=compression, render=path, overwrite=True), progress=False)
+                                       compression=compression, render=path, overwrite=True, workers=workers),
+                       progress=False)
     return summary.examples_per_second, summary.bytes_per_example
 
 
-def cli_run(n: int, batch_size: int, out: Path, path: str, cwd: Path = REPO) -> float:
-    """Wall seconds of ``python -m dataset_gen --n n --render path`` in a fresh process (default lzf), run from
-    ``cwd`` (this checkout, or a worktree of the baseline revision)."""
+def cli_run(n: int, batch_size: int, out: Path, options: list[str], cwd: Path = REPO) -> float:
+    """Wall seconds of ``python -m dataset_gen --n n OPTIONS`` in a fresh process (default lzf), run from ``cwd``
+    (this checkout, or a worktree of the baseline revision)."""
     command = [sys.executable, "-m", "dataset_gen", "--n", str(n), "--out", str(out), "--batch-size",
-               str(batch_size), "--render", path, "--threads", str(torch.get_num_threads()), "--overwrite",
-               "--quiet"]
+               str(batch_size), *options, "--overwrite", "--quiet"]
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
     return time.perf_counter() - start
 
 
-def peak_memory_kib(n: int, batch_size: int, out: Path, render: str) -> tuple[int, float]:
-    """(peak RSS in KiB, seconds) of ``python -m dataset_gen --n n`` in a fresh process."""
+def cli_sides(baseline: Path | None, rev: str | None) -> dict[str, tuple[list[str], Path]]:
+    """The ``python -m dataset_gen`` commands compared: name -> (options, folder it runs from)."""
+    threads = ["--threads", str(torch.get_num_threads())]
+    sides = {"eager": (["--render", "eager", "--workers", "1", *threads], REPO),
+             "fast": (["--render", "fast", "--workers", "1", *threads], REPO),
+             "default": ([], REPO)}  # what a user types: fast, one render worker per CPU
+    if baseline is not None:  # before --workers existed: one process
+        sides |= {f"{path} at {rev}": (["--render", path, *threads], baseline) for path in PATHS}
+    return sides
+
+
+def peak_memory_kib(n: int, batch_size: int, out: Path, render: str) -> tuple[int, int, float]:
+    """(peak RSS in KiB of the main process, of its largest render worker, seconds) of ``python -m dataset_gen --n
+    n`` (its default workers) in a fresh process."""
     command = [sys.executable, "-c", _MEMORY_CHILD, render, "--n", str(n), "--out", str(out), "--batch-size",
-               str(batch_size), "--compression", "none", "--threads", str(torch.get_num_threads()),
-               "--overwrite", "--quiet"]
+               str(batch_size), "--compression", "none", "--overwrite", "--quiet"]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
-    return int(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start
+    main_kib, worker_kib = result.stdout.strip().splitlines()[-1].split()
+    return int(main_kib), int(worker_kib), time.perf_counter() - start
 
 
 def compression_levels(source: Path, rows: int = 64) -> dict:
@@ -169,7 +204,8 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, nargs=2, default=[1000, 10000])
     parser.add_argument("--memory-render", choices=("real", "stub"), default="real")
     parser.add_argument("--reader-examples", type=int, default=8000)
-    parser.add_argument("--cli-n", type=int, default=256, help="rows per `python -m dataset_gen` run")
+    parser.add_argument("--cli-n", type=int, nargs="+", default=[256],
+                        help="rows per `python -m dataset_gen` run (each size measured in turn)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--baseline", metavar="REV", default=None,
                         help="also run `python -m dataset_gen` (both render paths) as of this git revision, "
@@ -197,18 +233,23 @@ def main() -> None:
         build_start = time.perf_counter()
         fast_render.build(log=print)
         results["fast_build_s"] = time.perf_counter() - build_start
+        if WORKERS > 1:
+            fast_render.build_one_cpu(log=print)  # what the workers load
+        results["workers"] = WORKERS
         for path in PATHS:  # warm-up: first-call costs are not throughput
             render_only(args.batch_size, args.batch_size, path)
+        variants = list(dict.fromkeys(VARIANTS))
         runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {
-            (c, p): [] for c in COMPRESSIONS for p in PATHS}
+            (c, variant_name(*v)): [] for c in COMPRESSIONS for v in variants}
         for _ in range(args.repeats):
             for compression in COMPRESSIONS:
-                for path in PATHS:
-                    render_rate = render_only(args.n, args.batch_size, path)
+                for path, workers in variants:
+                    name = variant_name(path, workers)
+                    render_rate = render_only(args.n, args.batch_size, path, workers)
                     rate, per_example = end_to_end(args.n, args.batch_size, compression,
-                                                   tmp / f"{compression}_{path}.h5", path)
-                    runs[compression, path].append((render_rate, rate, per_example))
-                    print(f"{compression}, {path}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
+                                                   tmp / f"{compression}_{path}.h5", path, workers)
+                    runs[compression, name].append((render_rate, rate, per_example))
+                    print(f"{compression}, {name}: render-only {render_rate:.1f}/s, end-to-end {rate:.1f}/s "
                           f"({100 * rate / render_rate:.0f} %), {per_example:,.0f} bytes/example", flush=True)
         results["generation"] = {}
         for (compression, path), pairs in runs.items():
@@ -219,18 +260,21 @@ def main() -> None:
                 "ratios": [p[1] / p[0] for p in pairs],
                 "bytes_per_example": pairs[-1][2]}
         with contextlib.ExitStack() as stack:
-            sides = {path: (path, REPO) for path in PATHS}
-            if args.baseline:
-                tree = stack.enter_context(worktree(args.baseline, tmp / "baseline"))
-                sides |= {f"{path} at {args.baseline}": (path, tree) for path in PATHS}
-                cli_run(args.batch_size, args.batch_size, tmp / "warm.h5", "fast", tree)  # builds its fast render
-            cli: dict[str, list[float]] = {name: [] for name in sides}
-            for _ in range(args.repeats):
-                for name, (path, cwd) in sides.items():
-                    cli[name].append(cli_run(args.cli_n, args.batch_size, tmp / "cli.h5", path, cwd))
-                    print(f"python -m dataset_gen --n {args.cli_n} --render {name}: {cli[name][-1]:.1f} s", flush=True)
-        results["cli"] = {"n": args.cli_n, "compression": "lzf", "seconds": cli, "baseline": args.baseline,
-                          "examples_per_s": {name: args.cli_n / statistics.median(cli[name]) for name in cli}}
+            tree = stack.enter_context(worktree(args.baseline, tmp / "baseline")) if args.baseline else None
+            sides = cli_sides(tree, args.baseline)
+            if tree is not None:  # builds the baseline's fast render where it differs
+                cli_run(args.batch_size, args.batch_size, tmp / "warm.h5", sides[f"fast at {args.baseline}"][0], tree)
+            results["cli_runs"] = []
+            for n in args.cli_n:
+                cli: dict[str, list[float]] = {name: [] for name in sides}
+                for _ in range(args.repeats):
+                    for name, (options, cwd) in sides.items():
+                        cli[name].append(cli_run(n, args.batch_size, tmp / "cli.h5", options, cwd))
+                        print(f"python -m dataset_gen --n {n} ({name}): {cli[name][-1]:.1f} s", flush=True)
+                results["cli_runs"].append({
+                    "n": n, "compression": "lzf", "seconds": cli, "baseline": args.baseline,
+                    "options": {name: options for name, (options, _) in sides.items()},
+                    "examples_per_s": {name: n / statistics.median(cli[name]) for name in cli}})
         results["filters"] = compression_levels(tmp / "none_fast.h5")
         results["reader"] = []
         variants = [(c, False, True) for c in COMPRESSIONS] + [("lzf", False, False)] + \
@@ -244,9 +288,11 @@ def main() -> None:
                   f"{results['reader'][-1]['collate']}): {rate:,.0f} examples/s", flush=True)
         results["memory"] = {"render": args.memory_render, "compression": "none", "runs": []}
         for n in args.memory_n:
-            kib, seconds = peak_memory_kib(n, args.batch_size, tmp / f"memory_{n}.h5", args.memory_render)
-            results["memory"]["runs"].append({"n": n, "peak_rss_mib": kib / 1024, "seconds": seconds})
-            print(f"memory: N={n}: peak RSS {kib / 1024:.0f} MiB ({seconds:.0f} s)", flush=True)
+            kib, worker_kib, seconds = peak_memory_kib(n, args.batch_size, tmp / f"memory_{n}.h5", args.memory_render)
+            results["memory"]["runs"].append({"n": n, "peak_rss_mib": kib / 1024, "worker_peak_rss_mib":
+                                              worker_kib / 1024, "seconds": seconds})
+            print(f"memory: N={n}: peak RSS {kib / 1024:.0f} MiB, largest worker {worker_kib / 1024:.0f} MiB "
+                  f"({seconds:.0f} s)", flush=True)
     results["seconds"] = time.time() - started
     results["load_average_at_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -284,24 +330,31 @@ def markdown(r: dict) -> str:
         if eager and fast:
             lines.append(f"\n{compression}: fast / eager end-to-end "
                          f"{fast['end_to_end_examples_per_s'] / eager['end_to_end_examples_per_s']:.2f}x.")
-    if "cli" in r:
-        c = r["cli"]
+    if r.get("workers", 1) > 1:
+        lines.append(f"\n`fast, {r['workers']} workers`: rendered by {r['workers']} processes, each pinned to one CPU "
+                     "with one torch thread (`dataset_gen.render_workers`), written by this one; render-only after "
+                     "their start-up, end-to-end with it.")
+    cli_runs = r.get("cli_runs") or ([r["cli"]] if "cli" in r else [])  # "cli": one size, before --workers
+    for c in cli_runs:
         rates = c["examples_per_s"]
         lines += ["", f"## `python -m dataset_gen --n {c['n']}` in a fresh process ({c['compression']}, medians of "
                   f"{len(c['seconds']['eager'])} interleaved runs; start-up and loading included)", "",
-                  "| render path | seconds (each run) | examples/s |", "|---|---|---|"]
-        for path, seconds in c["seconds"].items():
-            lines.append(f"| {path} | {', '.join(f'{x:.1f}' for x in seconds)} | {rates[path]:.1f} |")
-        ratio = rates["fast"] / rates["eager"]
-        lines += ["", f"fast / eager: {ratio:.2f}x. The fast render was "
+                  "| command | seconds (each run) | examples/s |", "|---|---|---|"]
+        for name, seconds in c["seconds"].items():
+            options = c.get("options", {}).get(name)
+            shown = name if options is None else f"{name}: `{' '.join(options) or '(no options)'}`"
+            lines.append(f"| {shown} | {', '.join(f'{x:.1f}' for x in seconds)} | {rates[name]:.1f} |")
+        newest = "default" if "default" in rates else "fast"
+        ratio = rates[newest] / rates["eager"]
+        lines += ["", f"{newest} / eager: {ratio:.2f}x. The fast render was "
                   f"{'built in this run' if r.get('fast_build_s', 0) > 5 else 'already built'} "
                   f"({r.get('fast_build_s', 0):.0f} s)."]
         if c.get("baseline"):
             rev = c["baseline"]
-            today = rates["fast"] / rates[f"eager at {rev}"]
-            lines += ["", f"Against {rev} in the same run: this checkout's fast / its eager (the path before the fast "
-                      f"render) {today:.2f}x (target >= 3: {'met' if today >= 3 else 'NOT met'}), fast / its fast "
-                      f"{rates['fast'] / rates[f'fast at {rev}']:.2f}x, eager / its eager "
+            today = rates[newest] / rates[f"eager at {rev}"]
+            lines += ["", f"Against {rev} in the same run: this checkout's {newest} / its eager (the path before the "
+                      f"fast render) {today:.2f}x (target >= 3: {'met' if today >= 3 else 'NOT met'}), fast / its "
+                      f"fast {rates['fast'] / rates[f'fast at {rev}']:.2f}x, eager / its eager "
                       f"{rates['eager'] / rates[f'eager at {rev}']:.2f}x."]
     lines += ["", "## HDF5 filters on 64 stored spectrograms (chunk = one example, with fletcher32)", "",
               "| filter | bytes per example | write ms per example | read ms per example |", "|---|---|---|---|"]
@@ -320,9 +373,12 @@ def markdown(r: dict) -> str:
     what = ("the real synth" if mem["render"] == "real" else
             "a cheap stand-in for the synth (same shapes, same pipeline and writer), so that the large N fits")
     lines += ["", "## Peak memory of `python -m dataset_gen` (fresh process, --compression none)", "",
-              f"Rendered with {what}.", "", "| N | peak RSS (MiB) | seconds |", "|---|---|---|"]
+              f"Rendered with {what}.", "", "| N | peak RSS (MiB) | largest render worker (MiB) | seconds |",
+              "|---|---|---|---|"]
     for run in mem["runs"]:
-        lines.append(f"| {run['n']:,} | {run['peak_rss_mib']:.0f} | {run['seconds']:.0f} |")
+        worker = run.get("worker_peak_rss_mib")
+        lines.append(f"| {run['n']:,} | {run['peak_rss_mib']:.0f} | {'-' if worker is None else f'{worker:.0f}'} | "
+                     f"{run['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
