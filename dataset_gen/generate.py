@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from dataset_gen.chunks import StoredBatch
 from dataset_gen.layout import (
     AUDIO,
     AUDIO_DTYPES,
@@ -47,6 +48,7 @@ from dataset_gen.layout import (
     fsync_path,
     h5_file,
     partial_path,
+    row_chunks,
     short_reason,
     spectrogram_shape,
 )
@@ -208,7 +210,7 @@ def _renderers(options: GenerateOptions, settings: dict):
     if options.workers > 1:
         resolve_device(options.device)
         try:
-            with RenderWorkers(usable_cpus()[:options.workers], settings) as workers:
+            with RenderWorkers(usable_cpus()[:options.workers], settings, options.compression) as workers:
                 yield workers.batches, "cpu", workers.render_path
         except WorkerError as error:  # a worker that could not start or render: one line, not a traceback
             raise InputError(str(error)) from None
@@ -220,8 +222,8 @@ def _renderers(options: GenerateOptions, settings: dict):
     yield render_rows, renderer.device.type, renderer.render_path
 
 
-def _write_all(batches: Iterator[RenderedBatch], file: h5py.File, datasets: list, attrs: FileAttrs, bar: tqdm,
-               on_batch: Callable[[int], None] | None) -> None:
+def _write_all(batches: Iterator[RenderedBatch | StoredBatch], file: h5py.File, datasets: list, attrs: FileAttrs,
+               bar: tqdm, on_batch: Callable[[int], None] | None) -> None:
     """Write each rendered batch (consecutive rows of the file, in order) while the next one is rendered: one writer
     thread stores them, at most :data:`MAX_PENDING_WRITES` waiting."""
     pending: deque[Future] = deque()
@@ -246,14 +248,18 @@ def _write_all(batches: Iterator[RenderedBatch], file: h5py.File, datasets: list
                 raise errors[0]
 
 
-def _write_batch(file: h5py.File, datasets: list, batch: RenderedBatch, local: int, bar: tqdm) -> None:
-    """Store one batch at file rows ``local ..``, flush, then mark it complete and flush again."""
+def _write_batch(file: h5py.File, datasets: list, batch: RenderedBatch | StoredBatch, local: int, bar: tqdm) -> None:
+    """Store one batch at file rows ``local ..`` (a :class:`StoredBatch`'s chunks as they are, already filtered),
+    flush, then mark it complete and flush again."""
     stop = local + len(batch)
     params, spectrograms, audio = datasets
     params[local:stop] = batch.params
-    spectrograms[local:stop] = batch.spectrograms
-    if audio is not None:
-        audio[local:stop] = batch.audio
+    if isinstance(batch, StoredBatch):
+        batch.write(spectrograms, audio, local)
+    else:
+        spectrograms[local:stop] = batch.spectrograms
+        if audio is not None:
+            audio[local:stop] = batch.audio
     file.flush()
     file.attrs["complete_rows"] = np.int64(stop)
     file.flush()
@@ -344,14 +350,13 @@ def _create(partial: Path, attrs: FileAttrs) -> h5py.File:
     except OSError as exc:
         raise InputError(f"cannot write {partial}: {short_reason(exc)}") from None
     try:
-        compression = COMPRESSIONS[attrs.compression]
         file.create_dataset(PARAMS, shape=(n, NUM_PARAMS), dtype=np.float32,
                             chunks=(min(n, PARAMS_CHUNK_ROWS), NUM_PARAMS), fletcher32=True)
         file.create_dataset(SPECTROGRAMS, shape=(n, bins, frames), dtype=np.uint8, chunks=(1, bins, frames),
-                            fletcher32=True, **compression)
+                            **row_chunks(attrs.compression))
         if attrs.has_audio:
             file.create_dataset(AUDIO, shape=(n, num_samples), dtype=np.dtype(attrs.audio_dtype),
-                                chunks=(1, num_samples), fletcher32=True, **compression)
+                                chunks=(1, num_samples), **row_chunks(attrs.compression))
         attrs.write(file)
         file.attrs["generator"] = f"dataset_gen (torch {torch.__version__}, h5py {h5py.version.version}, " \
                                   f"HDF5 {h5py.version.hdf5_version})"

@@ -46,6 +46,14 @@ COMPRESSIONS: dict[str, dict] = {
     "gzip": {"compression": "gzip", "compression_opts": 1},
     "none": {},
 }
+
+
+def row_chunks(compression: str) -> dict:
+    """h5py keyword arguments of the one-row-per-chunk datasets (``/spectrograms``, ``/audio``) besides their chunk
+    shape: ``compression``'s filter (:data:`COMPRESSIONS`) and fletcher32 checksums."""
+    return {"fletcher32": True, **COMPRESSIONS[compression]}
+
+
 AUDIO_DTYPES = ("float16", "float32")
 NO_AUDIO = "none"
 

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 
 import torch
 
+from dataset_gen.chunks import StoredBatch, stored
 from dataset_gen.rendering import ExampleRenderer, RenderedBatch
 from synth.errors import InputError, note, one_line
 
@@ -80,10 +81,11 @@ class RenderWorkers:
     ``cpus``, one torch thread). :meth:`batches` yields the :class:`RenderedBatch` of each ``(start, count)`` in
     order. Use as a context manager (the workers are stopped on exit, whatever happened)."""
 
-    def __init__(self, cpus: Sequence[int], renderer: dict) -> None:
+    def __init__(self, cpus: Sequence[int], renderer: dict, compression: str | None = None) -> None:
         """``renderer``: :class:`ExampleRenderer`'s keyword arguments (``render_path`` as requested: each worker
-        resolves it, building its one-CPU fast render where needed). Raises :class:`WorkerError` when a worker
-        cannot start."""
+        resolves it, building its one-CPU fast render where needed). ``compression``: the batches come back as
+        :class:`~dataset_gen.chunks.StoredBatch`, filtered for a file with that compression by the workers (None:
+        as :class:`RenderedBatch`). Raises :class:`WorkerError` when a worker cannot start."""
         context = multiprocessing.get_context("fork")  # fast (torch is already imported) and nothing re-imported
         self._links: list[Connection] = []
         self._processes: list[multiprocessing.process.BaseProcess] = []
@@ -92,7 +94,7 @@ class RenderWorkers:
             for cpu in self.cpus:
                 ours, theirs = context.Pipe()
                 self._links.append(ours)  # a worker closes its copies of these: each pipe ends when we close it
-                process = context.Process(target=_serve, args=(theirs, list(self._links), cpu, renderer),
+                process = context.Process(target=_serve, args=(theirs, list(self._links), cpu, renderer, compression),
                                           daemon=True, name=f"dataset-render-cpu{cpu}")
                 process.start()
                 theirs.close()
@@ -113,7 +115,7 @@ class RenderWorkers:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def batches(self, ranges: Sequence[tuple[int, int]]) -> Iterator[RenderedBatch]:
+    def batches(self, ranges: Sequence[tuple[int, int]]) -> Iterator[RenderedBatch | StoredBatch]:
         """The rendered rows of each ``(start, count)`` of ``ranges``, in order (rendered ahead, at most
         :data:`QUEUED` batches per worker)."""
         count = len(self._links)
@@ -155,9 +157,10 @@ class RenderWorkers:
         return payload
 
 
-def _serve(link: Connection, inherited: list[Connection], cpu: int, renderer: dict) -> None:
+def _serve(link: Connection, inherited: list[Connection], cpu: int, renderer: dict, compression: str | None) -> None:
     """A worker's life: pin to ``cpu``, one torch thread, build the renderer, answer ``(start, count)`` with
-    ``("batch", RenderedBatch)`` until the main process closes the pipe or goes away; any failure is sent as
+    ``("batch", RenderedBatch)`` (or its :class:`StoredBatch` for ``compression``) until the main process closes
+    the pipe or goes away; any failure is sent as
     ``("error", one line)`` and ends the worker. ``inherited``: the main process's ends of the pipes made so far
     (this one's too), which the fork copied here and which must close for a pipe to end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
@@ -170,7 +173,8 @@ def _serve(link: Connection, inherited: list[Connection], cpu: int, renderer: di
         link.send(("ready", worker.render_path))
         while True:
             start, count = link.recv()
-            link.send(("batch", worker.render(start, count)))
+            batch = worker.render(start, count)
+            link.send(("batch", batch if compression is None else stored(batch, compression)))
     except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process closed the pipe, or is gone
         return
     except Exception as error:  # noqa: BLE001 - every failure goes back to the main process as one line

@@ -1,16 +1,19 @@
 """Render workers (``--workers``): the same bytes as one process on both render paths (the fast path's workers run
 its one-CPU build, built here on first use, ~45 s once per machine), a resume across worker counts, a worker's
-error as one line, and the worker counts that cannot run."""
+error as one line, the worker counts that cannot run, and rows filtered in a worker (compressed and checksummed
+there) reading back as written."""
 
 from __future__ import annotations
 
 import h5py
+import numpy as np
 import pytest
 
+from dataset_gen.chunks import stored
 from dataset_gen.generate import GenerateOptions, generate
-from dataset_gen.layout import partial_path
+from dataset_gen.layout import partial_path, row_chunks
 from dataset_gen.render_workers import auto_workers, check_workers, usable_cpus
-from dataset_gen.rendering import ExampleRenderer
+from dataset_gen.rendering import ExampleRenderer, RenderedBatch
 from dataset_gen.verify import verify
 from synth.errors import InputError
 
@@ -80,3 +83,21 @@ def test_auto_is_one_worker_per_cpu_where_they_help():
     assert auto_workers("cpu", 32, 32) == 1  # one batch: nothing to share
     assert auto_workers("cpu", 64, 32) == (2 if cpus >= 2 else 1)
     assert auto_workers("cuda", 1000, 32) == 1
+
+
+@pytest.mark.parametrize("compression", ["lzf", "gzip", "none"])
+def test_rows_filtered_elsewhere_read_back_as_written(tmp_path, compression):
+    rng = np.random.default_rng(0)
+    spectrograms = (rng.random((3, 512, 512)) ** 4 * 255).astype(np.uint8)  # mostly quiet, as spectrograms are
+    audio = rng.standard_normal((3, 1000)).astype(np.float16)
+    batch = stored(RenderedBatch(5, rng.random((3, 100), dtype=np.float32), spectrograms, audio), compression)
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        s = f.create_dataset("s", shape=(8, 512, 512), dtype=np.uint8, chunks=(1, 512, 512), **row_chunks(compression))
+        a = f.create_dataset("a", shape=(8, 1000), dtype=np.float16, chunks=(1, 1000), **row_chunks(compression))
+        batch.write(s, a, 2)
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        assert np.array_equal(f["s"][2:5], spectrograms) and np.array_equal(f["a"][2:5], audio)
+        assert not f["s"][:2].any() and not f["s"][5:].any()
+        assert (f["s"].compression, f["s"].fletcher32) == (None if compression == "none" else compression, True)
+    if compression != "none":  # compressed: what crosses between the processes is the smaller form
+        assert sum(len(data) for _, data in batch.spectrograms) < spectrograms.nbytes
