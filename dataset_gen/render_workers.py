@@ -1,9 +1,10 @@
 """Rendering in worker processes, one per CPU, for ``python -m dataset_gen``.
 
-One process with two torch threads renders a 2-core machine's rows at ~1.4x one thread's speed: the compiled
+One process with two torch threads renders a 2-core machine's rows at ~1.3x one thread's speed: the compiled
 kernels and FFTs split every batch in two and wait for each other, and the Python and small operations between
 them run on one core. Two processes with one thread each, each pinned to its own CPU, render whole batches side
-by side (252 against 204 examples/s render-only on a 2-core AMD EPYC, ``benchmarks/dataset_speed.py``).
+by side: on a 2-core AMD EPYC 221-245 against 198-222 examples/s render-only, and ``python -m dataset_gen --n
+5000`` 1.24x faster end to end (``benchmarks/results/dataset_speed.md``).
 
 A worker pinned to one CPU sees one CPU, so its fast render is the library built for one thread
 (:func:`synth.aot_compile.build_threads` is part of the cache key; the first worker builds it on first use,
