@@ -48,7 +48,8 @@ class StoredBatch:
 
 def stored(batch: RenderedBatch, compression: str) -> StoredBatch:
     """``batch`` filtered as a file with ``compression`` (a key of :data:`~dataset_gen.layout.COMPRESSIONS`) stores
-    it, by HDF5 itself in an in-memory file made for this batch (reused, freed chunk space would pile up)."""
+    it, by HDF5 itself in an in-memory file made for this batch (one file reused for every batch would keep the
+    space of each rewritten chunk)."""
     with h5py.File(f"stored-rows-{os.getpid()}-{next(_names)}.h5", "w", driver="core", backing_store=False) as file:
         def chunks(rows: np.ndarray) -> list[tuple[int, bytes]]:
             dataset = file.create_dataset(f"rows{len(file)}", data=rows, chunks=(1, *rows.shape[1:]),

@@ -40,7 +40,7 @@ class WorkerError(RuntimeError):
 
 #: Batches queued per worker (one rendering, one waiting): enough to keep every worker busy.
 QUEUED = 2
-#: Seconds a worker gets to exit after it is told to before it is terminated.
+#: Seconds a worker gets to exit once its pipe is closed before it is terminated.
 EXIT_SECONDS = 5.0
 
 
@@ -79,8 +79,9 @@ def check_workers(workers: int, device: str) -> None:
 
 class RenderWorkers:
     """``W`` processes that render rows of one dataset (``ExampleRenderer(**renderer)`` each, pinned to one of
-    ``cpus``, one torch thread). :meth:`batches` yields the :class:`RenderedBatch` of each ``(start, count)`` in
-    order. Use as a context manager (the workers are stopped on exit, whatever happened)."""
+    ``cpus``, one torch thread). :meth:`batches` yields the rows of each ``(start, count)`` in order, rendered
+    (:class:`RenderedBatch`) or filtered for the file (:class:`StoredBatch`). Use as a context manager (the workers
+    are stopped on exit, whatever happened)."""
 
     def __init__(self, cpus: Sequence[int], renderer: dict, compression: str | None = None) -> None:
         """``renderer``: :class:`ExampleRenderer`'s keyword arguments (``render_path`` as requested: each worker
@@ -161,9 +162,9 @@ class RenderWorkers:
 def _serve(link: Connection, inherited: list[Connection], cpu: int, renderer: dict, compression: str | None) -> None:
     """A worker's life: pin to ``cpu``, one torch thread, build the renderer, answer ``(start, count)`` with
     ``("batch", RenderedBatch)`` (or its :class:`StoredBatch` for ``compression``) until the main process closes
-    the pipe or goes away; any failure is sent as
-    ``("error", one line)`` and ends the worker. ``inherited``: the main process's ends of the pipes made so far
-    (this one's too), which the fork copied here and which must close for a pipe to end."""
+    the pipe or goes away; any failure is sent as ``("error", one line)`` and ends the worker. ``inherited``: the
+    main process's ends of the pipes made so far (this one's too), which the fork copied here and which must close
+    for a pipe to end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     for end in inherited:
         end.close()

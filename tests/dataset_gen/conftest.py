@@ -46,6 +46,15 @@ def assert_same_content(a: Path, b: Path) -> None:
         assert np.array_equal(ca[name], cb[name]), f"/{name} differs between {a.name} and {b.name}"
 
 
+def complete_rows(partial: Path) -> int:
+    """A running writer's progress, read without taking its lock (it may be mid-write: then 0)."""
+    try:
+        with h5py.File(partial, "r", locking=False) as f:
+            return int(f.attrs["complete_rows"])
+    except (OSError, KeyError):
+        return 0
+
+
 def copy(path: Path, to: Path) -> Path:
     shutil.copyfile(path, to)
     return to
@@ -59,6 +68,7 @@ class DatasetHelpers:
     make = staticmethod(make)
     content = staticmethod(content)
     assert_same_content = staticmethod(assert_same_content)
+    complete_rows = staticmethod(complete_rows)
     copy = staticmethod(copy)
 
 

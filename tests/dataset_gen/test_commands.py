@@ -109,16 +109,17 @@ def test_ctrl_c_keeps_the_finished_rows_for_a_resume(tmp_path, capsys, monkeypat
 
 
 @pytest.mark.skipif(len(usable_cpus()) < 2, reason="render workers need two CPUs this process may use")
-def test_ctrl_c_with_render_workers_keeps_the_finished_rows_and_stops_the_workers(tmp_path):
+def test_ctrl_c_with_render_workers_keeps_the_finished_rows_and_stops_the_workers(ds, tmp_path):
     out = tmp_path / "w.h5"
-    command = [sys.executable, "-m", "dataset_gen", "--n", "64", "--out", str(out), "--batch-size", "1",
+    # far more rows than are rendered before the interrupt: the run must not finish first (it did with 64)
+    command = [sys.executable, "-m", "dataset_gen", "--n", "5000", "--out", str(out), "--batch-size", "1",
                "--workers", "2", "--render", "eager", "--quiet"]
     # its own process group, as a terminal's foreground job: Ctrl-C reaches the main process and its workers
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while _complete_rows(partial_path(out)) < 2:
+        while ds.complete_rows(partial_path(out)) < 2:
             assert process.poll() is None, process.stderr.read()
             assert time.monotonic() < deadline, "the run made no progress"
             time.sleep(0.05)
@@ -127,20 +128,12 @@ def test_ctrl_c_with_render_workers_keeps_the_finished_rows_and_stops_the_worker
     finally:
         process.kill()
     assert process.returncode == 130, stderr
-    saved = _complete_rows(partial_path(out))
-    assert 2 <= saved < 64 and not out.exists()
-    assert stderr.strip().endswith(f"interrupted: {saved} of 64 rows are saved in {partial_path(out)}; run the same "
-                                   "command again to resume")
+    saved = ds.complete_rows(partial_path(out))
+    assert 2 <= saved < 5000 and not out.exists()
+    assert stderr.strip().endswith(f"interrupted: {saved} of 5000 rows are saved in {partial_path(out)}; run the "
+                                   "same command again to resume")
     leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
     assert leftover == [], f"processes left in the group: {leftover}"
-
-
-def _complete_rows(partial: Path) -> int:
-    try:
-        with h5py.File(partial, "r", locking=False) as f:
-            return int(f.attrs["complete_rows"])
-    except (OSError, KeyError):
-        return 0
 
 
 def test_help_lists_the_commands():

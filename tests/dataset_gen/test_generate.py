@@ -101,7 +101,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_content(ds, reference, tmp_pat
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while _complete_rows(partial) < 3:
+        while ds.complete_rows(partial) < 3:
             assert process.poll() is None, process.stderr.read().decode()
             assert time.monotonic() < deadline, "the run made no progress"
             time.sleep(0.05)
@@ -115,15 +115,6 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_content(ds, reference, tmp_pat
                        progress=False, warn=warnings.append)
     assert warnings == [] and summary.resumed_from >= 3
     ds.assert_same_content(reference, out)
-
-
-def _complete_rows(partial: Path) -> int:
-    """The writer's progress, read without taking its lock (it may be mid-write: then 0)."""
-    try:
-        with h5py.File(partial, "r", locking=False) as f:
-            return int(f.attrs["complete_rows"])
-    except (OSError, KeyError):
-        return 0
 
 
 def test_existing_output_is_kept_unless_overwrite(ds, tmp_path):
