@@ -114,9 +114,11 @@ def test_ctrl_c_with_render_workers_keeps_the_finished_rows_and_stops_the_worker
     # far more rows than are rendered before the interrupt: the run must not finish first (it did with 64)
     command = [sys.executable, "-m", "dataset_gen", "--n", "5000", "--out", str(out), "--batch-size", "1",
                "--workers", "2", "--render", "eager", "--quiet"]
-    # its own process group, as a terminal's foreground job: Ctrl-C reaches the main process and its workers
+    # its own process group, as a terminal's foreground job: Ctrl-C reaches the main process and its workers. SIGINT
+    # as a terminal leaves it: a shell's background job (how CI may run the suite) ignores SIGINT, and its children
+    # inherit that (Python then installs no KeyboardInterrupt handler).
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while ds.complete_rows(partial_path(out)) < 2:
