@@ -62,7 +62,7 @@ def _generate_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--shard", default="0/1", help="write only shard i of N (contiguous rows), e.g. 3/8; "
                    "combine shards with `merge`")
     p.add_argument("--workers", type=_workers, default="auto",
-                   help="render processes, each pinned to one CPU with one thread (the same bytes; ~1.3x faster "
+                   help="render processes, each pinned to one CPU with one thread (the same bytes; 1.1-1.25x faster "
                         "than one process on 2 cores); 1: render in this process (default auto: one per CPU this "
                         "process may use on --device cpu, 1 with --threads, on cuda or for a single batch). With the "
                         "fast render they use its one-CPU build (built on first use, ~45 s)")

@@ -76,6 +76,9 @@ def test_bad_input_gives_one_error_line(ds, reference, tmp_path, capsys):
     assert "invalid int value: 'many'" in _one_error_line(capsys, "--n", "many", "--out", out)
     assert "the shard index must be in 0..3" in _one_error_line(capsys, "--n", 8, "--out", out, "--shard", "5/4")
     assert "already exists; pass --overwrite" in _one_error_line(capsys, "--n", 2, "--out", reference)
+    assert "expected a number of worker processes or auto, got 'some'" in _one_error_line(
+        capsys, "--n", 8, "--out", out, "--workers", "some")
+    assert "one worker each at most" in _one_error_line(capsys, "--n", 8, "--out", out, "--workers", 999)
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert "cannot write" in _one_error_line(capsys, "--n", 2, "--out", blocker / "x.h5", "--quiet")
