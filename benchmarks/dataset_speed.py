@@ -64,7 +64,7 @@ from common import worktree  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 SEED = 0
 PATHS = ("eager", "fast")
-WORKERS = max(1, auto_workers("cpu", 2**20, 1))  # one render worker per CPU (1 where there is one CPU)
+WORKERS = auto_workers("cpu", 2**20, 1)  # one render worker per CPU (1 where there is one CPU)
 #: In-process generation: (render path, render workers) per table row.
 VARIANTS = (("eager", 1), ("fast", 1), ("fast", WORKERS))
 

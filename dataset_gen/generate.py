@@ -53,7 +53,7 @@ from dataset_gen.layout import (
     spectrogram_shape,
 )
 from dataset_gen.render_workers import RenderWorkers, WorkerError, check_workers, usable_cpus
-from dataset_gen.rendering import ExampleRenderer, RenderedBatch, resolve_device, row_params
+from dataset_gen.rendering import ExampleRenderer, RenderedBatch, row_params
 from synth.errors import InputError, note
 from synth.params import NUM_PARAMS, SYNTH_VERSION, spec_json
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
@@ -207,8 +207,7 @@ def _renderers(options: GenerateOptions, settings: dict):
     """What renders the run's rows: yields ``(render_rows, device type, render path)``, where ``render_rows(ranges)``
     yields the :class:`RenderedBatch` of each ``(start, count)`` in order: ``options.workers`` processes
     (:class:`RenderWorkers`, started before this process opens the file or starts a thread), or this process."""
-    if options.workers > 1:
-        resolve_device(options.device)
+    if options.workers > 1:  # options.validate() made sure the device is the CPU
         try:
             with RenderWorkers(usable_cpus()[:options.workers], settings, options.compression) as workers:
                 yield workers.batches, "cpu", workers.render_path
