@@ -58,3 +58,21 @@ def test_a_working_install_runs_the_command_and_bad_input_stays_exit_2(tmp_path)
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert "broken installation" not in result.stderr
+
+
+def test_the_command_runs_with_the_collector_on_and_the_imports_frozen(tmp_path):
+    # run_checked pauses the collector for the imports and freezes what they made (~0.5 s of every command's
+    # wall time: benchmarks/cli_gc.py); the command itself must still collect its own cycles
+    (tmp_path / "probe_cli.py").write_text(
+        "import gc\n"
+        "def main():\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 10000, 'torch' in __import__('sys').modules)\n"
+        "    a = []; a.append(a); del a\n"
+        "    print(gc.collect() >= 1)\n"
+        "    return 5\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-c", "from synth.install_check import run_checked; "
+                             "raise SystemExit(run_checked('probe_cli'))"], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 5, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True"]
