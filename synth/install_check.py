@@ -58,10 +58,10 @@ def run_checked(cli_module: str) -> int:
     The glibc allocator is tuned first (:mod:`synth.allocator`: renders ~10-25 % faster).
 
     The imports run with the cyclic garbage collector paused, and what they made is then frozen
-    (:func:`gc.freeze`): the ~250,000 objects torch and the other packages make at import are never garbage, yet every full collection during
-    the command and the collections of the interpreter's shutdown walked them all. Measured on a 2-core AMD EPYC
-    (``python benchmarks/cli_gc.py``, medians of 5 fresh processes): ``import torch`` alone 2.01 s wall, 1.44 s so;
-    ``specmask enhance`` on the shipped example 2.55 -> 1.88 s."""
+    (:func:`gc.freeze`): the ~250,000 objects torch and the other packages make at import are never garbage, yet
+    every full collection during the command and the collections of the interpreter's shutdown walked them all.
+    Measured on a 2-core AMD EPYC (``python benchmarks/cli_gc.py``, medians of 5 fresh processes): ``import
+    torch`` alone 2.01 s wall, 1.44 s so; ``specmask enhance`` on the shipped example 2.55 -> 1.88 s."""
     from synth.allocator import tune_allocator
 
     tune_allocator()
