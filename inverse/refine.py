@@ -136,10 +136,20 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
     return best, best_d
 
 
-#: Where each stage of :func:`refine_candidates` starts, as a share of its time (gradient refinement with one
-#: candidate retuned: `inverse predict` on the demo target, profiled on a 2-core AMD EPYC VM: 10 steps 11.2 s,
-#: retune 1.8 s, symmetric variants 1.4 s, the choice with its pitch check 4.5 s).
-STAGE_SHARES = {"retune": 0.59, "expand": 0.68, "choose": 0.76}
+#: Seconds each stage of :func:`refine_candidates` took (gradient refinement with one candidate retuned: `inverse
+#: predict` on the demo target, profiled on a 2-core AMD EPYC VM): a gradient step of the refined rows, the retune,
+#: the symmetric variants, the choice with its pitch check.
+STAGE_SECONDS = {"step": 1.12, "retune": 1.8, "expand": 1.4, "choose": 4.5}
+
+
+def stage_shares(steps: int) -> dict[str, float]:
+    """Where the retune, expand and choose stages of :func:`refine_candidates` start, as shares of its time with
+    ``steps`` gradient steps (:data:`STAGE_SECONDS`): what its progress reports."""
+    seconds = STAGE_SECONDS
+    refine = seconds["step"] * steps
+    total = refine + seconds["retune"] + seconds["expand"] + seconds["choose"]
+    return {"retune": refine / total, "expand": (refine + seconds["retune"]) / total,
+            "choose": (total - seconds["choose"]) / total}
 
 
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
@@ -160,7 +170,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
     variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this function's
-    work done before it (:data:`STAGE_SHARES`).
+    work done before it (:func:`stage_shares`).
     """
     config.validate()
     target = as_target(target)
@@ -172,9 +182,10 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     steps = f"{config.steps} steps" if config.method == "gradient" else f"{config.budget} renders each"
     stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
     report(0.0, stage)
+    shares = stage_shares(config.steps if config.method == "gradient" else RefineConfig.steps)
 
     def done(share: float) -> None:  # the same stage again, further on: a progress line updates in place
-        report(STAGE_SHARES["retune"] * share, stage)
+        report(shares["retune"] * share, stage)
     refined_rows = set(starts)
     order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
     params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
@@ -189,11 +200,11 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
     if config.retune:  # the best refined ones with their oscillators retuned, beside them
-        report(STAGE_SHARES["retune"], f"retuning the oscillators of the best {config.retune}")
+        report(shares["retune"], f"retuning the oscillators of the best {config.retune}")
         best = torch.argsort(pool_scores.match[:refined.shape[0]], stable=True)[:config.retune]
         found, found_scores = retune(refined[best], pool_scores.match[best], target, render_path)
         pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
-    report(STAGE_SHARES["expand"], "adding symmetric variants of the best")
+    report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
-    report(STAGE_SHARES["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
+    report(shares["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
     return choose(pool, pool_scores, point, sampling, target, render_path)
