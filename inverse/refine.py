@@ -37,11 +37,11 @@ class RefineConfig:
     # none | gradient | cmaes. gradient by default: on 16 held-out targets it took the best-of-10 MSS of the
     # hybrid pool from 0.360 to 0.309 in ~10 s (20 steps: 0.293 in ~21 s; benchmarks/results/inverse_quality.md)
     method: str = "gradient"
-    # gradient: Adam steps (one render + backward pass per candidate each). 15 with retune 1 gave a best-of-10 MSS 5 %
-    # below 10 steps without retuning on 60 validation targets, but on make demo's pitched target an off-pitch
-    # candidate refined that close narrowed the 1.5x window to 5 of 10 on the pitch (9 with 10 steps); pitch was not
-    # judged on those targets, so the default stays 10 (benchmarks/results/refine_retune/)
-    steps: int = 10
+    # gradient: Adam steps (one render + backward pass per candidate each). 20 against 10 with the rest of predict's
+    # default (pitch check and fill, match fill): best-of-10 MSS -5.1 % on the first 100 held-out targets (80 better,
+    # 8 worse), as many of the ten on a clear pitch or more, diversity unchanged, ~5 s more per answer
+    # (benchmarks/results/predict_steps20_fill/); 15: -3.2 % on 24 validation targets
+    steps: int = 20
     lr: float = 0.01  # gradient: Adam step size, in normalised parameter units
     budget: int = 32  # cmaes: renders per candidate
     sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units

@@ -156,7 +156,7 @@ def _match_tab():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("match", "Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG")
             samples = gr.Slider(1, MAX_CANDIDATES, value=10, step=1, label="candidates", elem_id="match-samples")
-            refine = gr.Radio(list(REFINE_METHODS), value=RefineConfig.method, label="refinement (gradient: ~10 s, "
+            refine = gr.Radio(list(REFINE_METHODS), value=RefineConfig.method, label="refinement (gradient: ~15 s, "
                               "cmaes: tens of seconds)", elem_id="match-refine")
             seed = gr.Number(0, precision=0, minimum=0, label="seed (same seed, same candidates)",
                              elem_id="match-seed")
