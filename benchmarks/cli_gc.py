@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+from cli_timings import wall  # noqa: E402
+from common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 
 #: The entry point as it was before the collector handling (``synth.install_check.run_checked`` at commit 6931374).
 BEFORE = ("import importlib, sys\n"
@@ -38,14 +37,9 @@ TORCH_PLAIN = "import torch"
 TORCH_FROZEN = "import gc; gc.disable(); import torch; gc.freeze(); gc.enable()"
 
 
-def wall(argv: list[str]) -> float:
+def seconds(argv: list[str]) -> float:
     """Seconds a command takes in a fresh process (from the repository root)."""
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return seconds
+    return wall(argv)[0]
 
 
 def commands(scratch: Path, dataset_rows: list[int]) -> dict[str, tuple[str, list[str]]]:
@@ -61,7 +55,7 @@ def commands(scratch: Path, dataset_rows: list[int]) -> dict[str, tuple[str, lis
 
 def measure(repeats: int, dataset_rows: list[int]) -> dict:
     python = sys.executable
-    wall([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
+    seconds([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
     readings: dict[str, dict[str, list[float]]] = {"import torch": {"before": [], "after": []}}
     with tempfile.TemporaryDirectory() as scratch:
         jobs = commands(Path(scratch), dataset_rows)
@@ -70,12 +64,12 @@ def measure(repeats: int, dataset_rows: list[int]) -> dict:
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for side in order:
                 readings["import torch"][side].append(
-                    wall([python, "-c", TORCH_PLAIN if side == "before" else TORCH_FROZEN]))
+                    seconds([python, "-c", TORCH_PLAIN if side == "before" else TORCH_FROZEN]))
             for name, (module, args) in jobs.items():
                 for side in order:
                     argv = ([python, "-c", BEFORE, module, *args] if side == "before"
                             else [python, "-m", module.removesuffix(".cli"), *args])
-                    readings[name][side].append(wall(argv))
+                    readings[name][side].append(seconds(argv))
             print(f"round {round_ + 1}/{repeats} done", file=sys.stderr)
     medians = {name: {side: statistics.median(values) for side, values in sides.items()}
                for name, sides in readings.items()}

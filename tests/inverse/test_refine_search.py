@@ -151,3 +151,11 @@ def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch
     monkeypatch.setattr(refine_module, "score", lambda p, t, **kw: renders.append(p.shape[0]))
     refined, after = refine_cmaes(start, target, before, budget=50, deadline=time.perf_counter())
     assert renders == [] and torch.equal(refined, start) and torch.equal(after, before)
+
+
+def test_progress_shares_follow_the_number_of_steps():
+    from inverse.refine import stage_shares
+
+    ten, twenty = stage_shares(10), stage_shares(20)
+    assert [round(ten[k], 2) for k in ("retune", "expand", "choose")] == [0.59, 0.69, 0.76]  # the profiled 10-step run
+    assert 0 < ten["retune"] < twenty["retune"] < twenty["expand"] < twenty["choose"] < 1  # longer first stage
