@@ -161,7 +161,8 @@ def test_the_table_and_json_say_how_a_short_target_weighs_the_mss(model, target)
     tone = 0.5 * torch.sin(2 * torch.pi * 220.0 * t)  # sounds throughout
     for audio, weighed in ((hit, "(MSS x {:.1f}, per sounding frame of a target that sounds in 2 % of the window"),
                            (tone, "(MSS + spectral shape)")):
-        prediction = Predictor(model).predict(Target.from_audio(audio), samples=2, pool=4, expand=1, refine=None)
+        prediction = Predictor(model).predict(Target.from_audio(audio), samples=2, pool=4, expand=1,
+                                              refine=RefineConfig(method="none"))  # the weighing, not refinement
         assert weighed.format(prediction.mss_weight) in prediction.table()
         assert prediction.to_json()["target"]["mss_weight"] == pytest.approx(prediction.mss_weight, abs=1e-4)
     assert prediction.mss_weight == 1
