@@ -37,11 +37,6 @@ TORCH_PLAIN = "import torch"
 TORCH_FROZEN = "import gc; gc.disable(); import torch; gc.freeze(); gc.enable()"
 
 
-def seconds(argv: list[str]) -> float:
-    """Seconds a command takes in a fresh process (from the repository root)."""
-    return wall(argv)[0]
-
-
 def commands(scratch: Path, dataset_rows: list[int]) -> dict[str, tuple[str, list[str]]]:
     """name -> (the command's CLI module, its arguments); output files go to ``scratch`` (replaced each run)."""
     jobs = {f"python -m dataset_gen --n {n}": ("dataset_gen.cli", ["--n", str(n), "--out", str(scratch / f"d{n}.h5"),
@@ -55,7 +50,7 @@ def commands(scratch: Path, dataset_rows: list[int]) -> dict[str, tuple[str, lis
 
 def measure(repeats: int, dataset_rows: list[int]) -> dict:
     python = sys.executable
-    seconds([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
+    wall([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
     readings: dict[str, dict[str, list[float]]] = {"import torch": {"before": [], "after": []}}
     with tempfile.TemporaryDirectory() as scratch:
         jobs = commands(Path(scratch), dataset_rows)
@@ -64,12 +59,12 @@ def measure(repeats: int, dataset_rows: list[int]) -> dict:
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for side in order:
                 readings["import torch"][side].append(
-                    seconds([python, "-c", TORCH_PLAIN if side == "before" else TORCH_FROZEN]))
+                    wall([python, "-c", TORCH_PLAIN if side == "before" else TORCH_FROZEN])[0])
             for name, (module, args) in jobs.items():
                 for side in order:
                     argv = ([python, "-c", BEFORE, module, *args] if side == "before"
                             else [python, "-m", module.removesuffix(".cli"), *args])
-                    readings[name][side].append(seconds(argv))
+                    readings[name][side].append(wall(argv)[0])
             print(f"round {round_ + 1}/{repeats} done", file=sys.stderr)
     medians = {name: {side: statistics.median(values) for side, values in sides.items()}
                for name, sides in readings.items()}

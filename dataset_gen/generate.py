@@ -205,8 +205,9 @@ def generate(options: GenerateOptions, *, config: SpectrogramConfig = DEFAULT_CO
 @contextmanager
 def _renderers(options: GenerateOptions, settings: dict):
     """What renders the run's rows: yields ``(render_rows, device type, render path)``, where ``render_rows(ranges)``
-    yields the :class:`RenderedBatch` of each ``(start, count)`` in order: ``options.workers`` processes
-    (:class:`RenderWorkers`, started before this process opens the file or starts a thread), or this process."""
+    yields the rows of each ``(start, count)`` in order: ``options.workers`` processes (:class:`RenderWorkers`,
+    started before this process opens the file or starts a thread; their rows come already filtered for the file, as
+    :class:`StoredBatch`), or this process (:class:`RenderedBatch`)."""
     if options.workers > 1:  # options.validate() made sure the device is the CPU
         try:
             with RenderWorkers(usable_cpus()[:options.workers], settings, options.compression) as workers:
