@@ -5,7 +5,7 @@
 #   OUT=dir bash benchmarks/gpu_session.sh [SECONDS]     # SECONDS: the whole script's budget (default 580)
 #
 # Needs python3 with torch (CUDA), torchaudio, numpy, scipy, h5py, safetensors, tqdm and pytorch-lightning; what the
-# device image lacks travels as wheels in .whl/ (carried, git-ignored), installed when it holds torchsynth's:
+# device image lacks travels as wheels in .whl/ (carried, git-ignored), installed when there are any (torchsynth only for the speed step):
 #   pip download --no-deps --only-binary=:all: -d .whl torchsynth==1.0.2 "setuptools==80.9.0"   # pkg_resources
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl soundfile cffi pycparser
@@ -26,14 +26,14 @@ TRAIN_ARGS=${TRAIN_ARGS:-}
 if [ "$CONTINUE" = 1 ]; then
   TRAIN_ARGS="--init inverse/pretrained/default --init-flow inverse/pretrained/flow --data-seed 12 --lr 3e-4 $TRAIN_ARGS"
 fi
-SPEED=${SPEED:-1}        # 0: skip synth_speed.py (measured already)
+SPEED=${SPEED:-1}        # 0: skip step 1, the speed figures (measured already: benchmarks/results/gpu_h200/)
 START=$(date +%s)
 export PYTHONUNBUFFERED=1
 elapsed() { echo $(( $(date +%s) - START )); }
 mkdir -p /tmp/gpu_meta
-if ls .whl/torchsynth-*.whl >/dev/null 2>&1; then
+if ls .whl/*.whl >/dev/null 2>&1; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site
+    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 { date; uptime; nproc; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > /tmp/gpu_meta/machine.txt 2>&1
@@ -41,9 +41,9 @@ cat /tmp/gpu_meta/machine.txt
 
 # 1. Render speed against torchsynth on the GPU, batch 128 (benchmarks/synth_speed.py), and dataset_gen end to
 #    end on the GPU against the CPU path on this machine's 16 cores (same rows, same compression).
-{
+[ "$SPEED" = 1 ] && {
   echo "== synth_speed (t=$(elapsed) s)"
-  [ "$SPEED" = 1 ] && timeout -k 5 100 $PY benchmarks/synth_speed.py --device $DEVICE --batch-size 128 --repeats 3 --threads 16 \
+  timeout -k 5 100 $PY benchmarks/synth_speed.py --device $DEVICE --batch-size 128 --repeats 3 --threads 16 \
     --allocator default --out /tmp/gpu_meta
   for device in $DEVICE cpu; do
     n=$([ $device = cuda ] && echo 2048 || echo 256)
