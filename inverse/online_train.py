@@ -160,9 +160,9 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
     if flow_config.latent_dim != model_config.backbone.latent_dim:
         raise InputError(f"the flow's latent_dim {flow_config.latent_dim} is not the backbone's "
                          f"{model_config.backbone.latent_dim}")
+    lineage = run.saved.get("init") if run.resumed else _lineage(init, init_flow)
     run.write_config({"model": model_config.to_json(), "flow": asdict(flow_config), "train": asdict(config),
-                      "init": {"model": None if init is None else str(init),
-                               "flow": None if init_flow is None else str(init_flow)}})
+                      "init": lineage})
 
     torch.manual_seed(config.seed)
     model, flow = InverseModel(model_config).to(device), FlowNet(flow_config).to(device)
@@ -193,7 +193,8 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
                       "render_path": renderer.render_path},
             "val": {"online": True, "seed": config.val_seed, "sampler": config.sampler, "prior": config.prior,
                     "rows": config.val_rows},
-            "val_rows": config.val_rows}  # + train_rows: the keys `inverse train` records too
+            "val_rows": config.val_rows,  # + train_rows: the keys `inverse train` records too
+            "init": lineage}  # the weights it started from (None: fresh), so a continued model says what it saw
     metrics: dict = {}
     bar = tqdm(total=total["steps"], initial=run.step, desc="training", unit="step", disable=not progress)
     while run.step < total["steps"]:
@@ -257,6 +258,19 @@ def _initial_weights(init: str | Path | None, init_flow: str | Path | None
     model, _ = checkpoint.load(init)
     flow = None if init_flow is None else load_flow(init_flow, backbone_weights=checkpoint.paths(init)[0])[0]
     return model, flow
+
+
+def _lineage(init: str | Path | None, init_flow: str | Path | None) -> dict | None:
+    """Where a run's first weights came from: the ``init`` model and ``init_flow`` by path and weights' digest, and
+    the training rows the model had seen (its own recorded data); None for fresh weights."""
+    if init is None:
+        return None
+    weights = checkpoint.paths(init)[0]
+    lineage = {"model": str(init), "model_sha256": file_sha256(weights),
+               "model_data": checkpoint.read_metadata(init).get("data")}
+    if init_flow is not None:
+        lineage |= {"flow": str(init_flow), "flow_sha256": file_sha256(checkpoint.paths(init_flow)[0])}
+    return lineage
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from dataset_gen.generate import GenerateOptions, generate
 from dataset_gen.reader import SpectrogramDataset
 from dataset_gen.rendering import ExampleRenderer
 from inverse.cli import main
-from inverse.flow import FlowConfig, load_flow
+from inverse.flow import FlowConfig, file_sha256, load_flow
 from inverse.online_train import OnlineTrainConfig, planned_steps, train_online
 from inverse.predict import Predictor
 from synth.errors import InputError
@@ -125,7 +125,13 @@ def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backb
         if name != "latent_scale":  # measured again on the new rows
             assert torch.allclose(model[name], value, atol=1e-6), name
     config = json.loads((tmp_path / "more" / "config.json").read_text())
-    assert config["init"] == {"model": str(first / "best"), "flow": str(first / "best_flow")}
+    first_info = json.loads((first / "best.json").read_text())
+    lineage = {"model": str(first / "best"), "model_sha256": file_sha256(first / "best.safetensors"),
+               "model_data": first_info["data"],  # the rows the start had seen: the continued model's too
+               "flow": str(first / "best_flow"), "flow_sha256": file_sha256(first / "best_flow.safetensors")}
+    assert config["init"] == lineage
+    assert json.loads((tmp_path / "more" / "last.json").read_text())["data"]["init"] == lineage
+    assert first_info["data"]["init"] is None  # fresh weights
 
     other = tmp_path / "other"
     train_online(other, model_config=tiny, flow_config=FLOW, config=small(steps=2, seed=1), device="cpu",
