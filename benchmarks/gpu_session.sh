@@ -5,7 +5,8 @@
 #   OUT=dir bash benchmarks/gpu_session.sh [SECONDS]     # SECONDS: the whole script's budget (default 580)
 #
 # Needs python3 with torch (CUDA), torchaudio, numpy, scipy, h5py, safetensors, tqdm and pytorch-lightning; what the
-# device image lacks travels as wheels in .whl/ (carried, git-ignored), installed when there are any (torchsynth only for the speed step):
+# device image lacks travels as wheels in .whl/ (carried, git-ignored), installed when there are any (torchsynth's
+# only for the speed step):
 #   pip download --no-deps --only-binary=:all: -d .whl torchsynth==1.0.2 "setuptools==80.9.0"   # pkg_resources
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl soundfile cffi pycparser
@@ -17,14 +18,16 @@ OUT=${OUT:?set OUT to the folder for the results}
 BUDGET=${1:-580}
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}   # cpu: a dry run of this script's steps (with TRAIN_ARGS="--widths 8 16 --batch-size 4 ...")
-# CONTINUE=1 (the default): train the shipped model and flow further (`train-online --init`) on prior-2 rows of seed 12,
-# which they have not seen (they saw 1.33 M rows of seed 11 in 8.4 minutes, and their validation loss was still
-# falling: inverse/pretrained/RECIPE.md), from a peak learning rate of 3e-4 (a warm restart below the first run's
-# 1e-3; a choice, not measured). CONTINUE=0: a fresh model, as the first run.
+# CONTINUE=1 (the default): train the shipped model and flow further (`train-online --init`) on prior-2 rows of
+# DATA_SEED (default 13), which they have not seen: they saw 1.33 M rows of seed 11 (first lease, 8.4 minutes) and
+# 1.43 M of seed 12 (second lease, 8.3 minutes, this script with seed 12; validation flow loss 0.118 -> 0.112, still
+# falling: inverse/pretrained/RECIPE.md), from a peak learning rate of 3e-4 (a warm restart below the first run's 1e-3;
+# a choice, not measured). CONTINUE=0: a fresh model, as the first run.
 CONTINUE=${CONTINUE:-1}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 if [ "$CONTINUE" = 1 ]; then
-  TRAIN_ARGS="--init inverse/pretrained/default --init-flow inverse/pretrained/flow --data-seed 12 --lr 3e-4 $TRAIN_ARGS"
+  TRAIN_ARGS="--init inverse/pretrained/default --init-flow inverse/pretrained/flow --data-seed ${DATA_SEED:-13} \
+    --lr 3e-4 $TRAIN_ARGS"
 fi
 SPEED=${SPEED:-1}        # 0: skip step 1, the speed figures (measured already: benchmarks/results/gpu_h200/)
 START=$(date +%s)
