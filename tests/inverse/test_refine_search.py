@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inverse.cli import main
-from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient
+from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient, stage_shares
 from inverse.sampling import SamplingConfig
 from inverse.search import SearchConfig, search
 from inverse.target import Target, score
@@ -154,8 +154,6 @@ def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch
 
 
 def test_progress_shares_follow_the_number_of_steps():
-    from inverse.refine import stage_shares
-
     ten, twenty = stage_shares(10), stage_shares(20)
     assert [round(ten[k], 2) for k in ("retune", "expand", "choose")] == [0.59, 0.69, 0.76]  # the profiled 10-step run
     assert 0 < ten["retune"] < twenty["retune"] < twenty["expand"] < twenty["choose"] < 1  # longer first stage
