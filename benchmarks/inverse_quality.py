@@ -636,10 +636,17 @@ def clear_pitch_rule(config: PitchConfig | None = None) -> str:
 
 def nearest_sentence(results: dict) -> str:
     """Which training set the baseline searched, and whether it is the model's own."""
-    where = (f"Training set `{results['train']}` (prior {results['train_prior']}): "
-             + ("the model's own (same data fingerprint)." if results["train_is_models"] else
-                f"**not the model's training set** (fingerprint {results['train_fingerprint']}, the model's "
-                f"{results['model_train_fingerprint']})."))
+    model_data = results.get("model_data") or {}
+    if results["train_is_models"]:
+        whose = "the model's own (same data fingerprint)."
+    elif model_data.get("train", {}).get("online"):
+        seeds = ", ".join(str(s) for s in checkpoint.training_seeds(model_data))
+        whose = (f"the model was trained on rows rendered on the fly (prior {model_data['train'].get('prior')}, "
+                 f"seeds {seeds}), not on a file.")
+    else:
+        whose = (f"**not the model's training set** (fingerprint {results['train_fingerprint']}, the model's "
+                 f"{results['model_train_fingerprint']}).")
+    where = f"Training set `{results['train']}` (prior {results['train_prior']}): {whose}"
     if results["nearest_rows"] is None:
         return where + " Nearest neighbours not run."
     return (where + f" Nearest neighbours over {results['nearest_rows']} rows, PCA {results['pca_components']} "
@@ -1010,11 +1017,11 @@ def main(argv: list[str] | None = None) -> int:
     train_attrs = dataset_attrs(args.train)
     data = SpectrogramDataset(args.targets, audio=False)
     model_train = info.get("data", {}).get("train", {})
-    if data.attrs.seed in (train_attrs.seed, model_train.get("seed")):
+    if data.attrs.seed in (train_attrs.seed, *checkpoint.training_seeds(info.get("data", {}))):
         raise SystemExit(f"error: {args.targets} was rendered with seed {data.attrs.seed}, a training seed "
                          "(targets must be held out)")
     train_is_models = model_train.get("fingerprint") == train_attrs.fingerprint()
-    if not train_is_models:
+    if not train_is_models and not model_train.get("online"):  # train-online's rows were never a file
         print(f"warning: {args.train} is not the model's training set (fingerprint {train_attrs.fingerprint()}, "
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)

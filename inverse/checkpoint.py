@@ -45,6 +45,15 @@ def paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
+def training_seeds(data: dict) -> list[int]:
+    """The prior seeds of every row a checkpoint's model learned from (its JSON's ``data``): its own training data's
+    (``data["train"]["seed"]``) and, for a run started from trained weights (``inverse train-online --init``
+    records ``data["init"]["model_data"]``), those its start had seen, newest first."""
+    seeds = [data["train"]["seed"]] if "seed" in data.get("train", {}) else []
+    start = (data.get("init") or {}).get("model_data")
+    return seeds + (training_seeds(start) if start else [])
+
+
 def module_tensors(module: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
     """``module.state_dict()``, with the learned parameters stored as float16 when ``half`` (half the file; loading
     casts them back to float32). Buffers (constants, measured spreads) keep their dtype."""

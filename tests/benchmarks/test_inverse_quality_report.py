@@ -192,6 +192,10 @@ def test_markdown_reports_groups_pitch_and_verdicts():
     text = iq.markdown(results)
     assert "Command: `python benchmarks/inverse_quality.py --n 3`" in text
     assert "**not the model's training set**" in text and "clear pitch" in text and "interquartile" in text
+    online = {"train": {"online": True, "prior": "2", "seed": 12}, "init": {"model_data": {"train": {"seed": 11}}}}
+    assert iq.nearest_sentence({**results, "model_data": online}).startswith(
+        "Training set `t.h5` (prior 2): the model was trained on rows rendered on the fly (prior 2, seeds 12, 11), "
+        "not on a file.")
     assert "| latent | 10 | 0.500 (0.500) |" in text and "100 % (2/2)" in text and "50 % (1/2)" in text
     assert "symmetric param error" in text and "3 targets; pitch tracked on 2, clear on 2." in text
     # Relative changes with their 95 % bootstrap interval over targets (one target in sox: a single point).
@@ -261,3 +265,4 @@ def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_pa
     pitch_only = {**settings, "sampling": {"pitch_fill": True}}
     assert iq.seed_unpitched(partial, source, pitch_only) == 2
     assert json.loads(partial.read_text().splitlines()[0]) == {"settings": pitch_only}
+

@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from dataset_gen.generate import GenerateOptions, generate
 from dataset_gen.reader import SpectrogramDataset
 from dataset_gen.rendering import ExampleRenderer
+from inverse import checkpoint
 from inverse.cli import main
 from inverse.flow import FlowConfig, file_sha256, load_flow
 from inverse.online_train import OnlineTrainConfig, planned_steps, train_online
@@ -132,6 +133,9 @@ def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backb
     assert config["init"] == lineage
     assert json.loads((tmp_path / "more" / "last.json").read_text())["data"]["init"] == lineage
     assert first_info["data"]["init"] is None  # fresh weights
+    more_data = json.loads((tmp_path / "more" / "last.json").read_text())["data"]
+    assert checkpoint.training_seeds(more_data) == [13, first_info["data"]["train"]["seed"]]
+    assert checkpoint.training_seeds(first_info["data"]) == [first_info["data"]["train"]["seed"]]
 
     other = tmp_path / "other"
     train_online(other, model_config=tiny, flow_config=FLOW, config=small(steps=2, seed=1), device="cpu",

@@ -51,8 +51,10 @@ def test_demo_target_was_not_in_the_training_data():
     example = json.loads((PRETRAINED / "example.patch.json").read_text())
     assert example["synth_version"] == info["synth_version"]
     assert (PRETRAINED / "example.png").is_file()
-    # the example is `python -m synth random --seed 5`; the training and validation sets used other seeds
-    assert info["data"]["train"]["seed"] != 5 and info["data"]["val"]["seed"] != 5
+    # the example is `python -m synth random --seed 5`, the benchmark's held-out targets are seed 3; every run the
+    # shipped weights come from (the first lease, then its continuation) trained and validated on other seeds
+    seeds = checkpoint.training_seeds(info["data"])
+    assert seeds == [12, 11] and not {3, 5} & set(seeds) and info["data"]["val"]["seed"] not in (3, 5)
 
 
 def test_shipped_model_beats_the_prior_on_the_demo_target():
