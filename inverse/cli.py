@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     _backbone_options(p)
     p.add_argument("--init", help="start from this model checkpoint instead of fresh weights (its config too), e.g. "
                                   "inverse/pretrained/default to train the shipped model further; pick a --data-seed "
-                                  "whose rows it has not seen (the shipped model saw seed 11)")
+                                  "whose rows it has not seen (the shipped model saw seeds 11 and 12)")
     p.add_argument("--init-flow", dest="init_flow",
                    help="with --init: the flow trained on that model, e.g. inverse/pretrained/flow (else a fresh flow)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
