@@ -46,7 +46,7 @@ from inverse.flow import (
 )
 from inverse.model import InverseModel, latent_spread
 from inverse.runs import TrainingRun, cosine_schedule
-from synth.errors import InputError, non_negative_float, non_negative_int, positive_float, positive_int
+from synth.errors import InputError, non_negative_float, non_negative_int, note, positive_float, positive_int
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import DEFAULT_CONFIG, dequantize
 
@@ -161,6 +161,8 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
         raise InputError(f"the flow's latent_dim {flow_config.latent_dim} is not the backbone's "
                          f"{model_config.backbone.latent_dim}")
     lineage = run.saved.get("init") if run.resumed else _lineage(init, init_flow)
+    if lineage is not None and not run.resumed:
+        _note_seen_rows(config, checkpoint.training_seeds(lineage.get("model_data") or {}))
     run.write_config({"model": model_config.to_json(), "flow": asdict(flow_config), "train": asdict(config),
                       "init": lineage})
 
@@ -271,6 +273,16 @@ def _lineage(init: str | Path | None, init_flow: str | Path | None) -> dict | No
     if init_flow is not None:
         lineage |= {"flow": str(init_flow), "flow_sha256": file_sha256(checkpoint.paths(init_flow)[0])}
     return lineage
+
+
+def _note_seen_rows(config: OnlineTrainConfig, seen: list[int]) -> None:
+    """Say when a continued run's training or validation rows are rows its starting model already learned from
+    (``seen``: their prior seeds): allowed, but the new rows are then not new, or the validation not held out."""
+    for what, seed in (("training", config.data_seed), ("validation", config.val_seed)):
+        if seed in seen:
+            fresh = max(seen + [config.data_seed, config.val_seed]) + 1
+            note(f"{what} rows of seed {seed}: the starting model has learned from rows of seed(s) "
+                 f"{', '.join(map(str, seen))}; a seed it has not seen (e.g. {fresh}) gives it new rows")
 
 
 @torch.no_grad()

@@ -111,11 +111,13 @@ def test_bad_options_are_one_line(tmp_path, capsys, args, expected):
     assert code == 2 and err.startswith("error: ") and expected in err and "Traceback" not in err
 
 
-def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backbone(tmp_path, tiny):
+def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backbone(tmp_path, tiny, capsys):
     first = tmp_path / "first"
     train_online(first, model_config=tiny, flow_config=FLOW, config=small(), device="cpu", progress=False)
+    capsys.readouterr()
     train_online(tmp_path / "more", config=small(steps=2, lr=1e-9, data_seed=13), device="cpu", progress=False,
                  init=first / "best", init_flow=first / "best_flow")
+    assert "seed" not in capsys.readouterr().err  # rows of a seed the start has not seen: nothing to say
     start, _ = load_flow(first / "best_flow")
     more, _ = load_flow(tmp_path / "more" / "last_flow", tmp_path / "more" / "last.safetensors")
     assert more.config == start.config
@@ -134,8 +136,14 @@ def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backb
     assert json.loads((tmp_path / "more" / "last.json").read_text())["data"]["init"] == lineage
     assert first_info["data"]["init"] is None  # fresh weights
     more_data = json.loads((tmp_path / "more" / "last.json").read_text())["data"]
-    assert checkpoint.training_seeds(more_data) == [13, first_info["data"]["train"]["seed"]]
-    assert checkpoint.training_seeds(first_info["data"]) == [first_info["data"]["train"]["seed"]]
+    seen = first_info["data"]["train"]["seed"]
+    assert checkpoint.training_seeds(more_data) == [13, seen]
+    assert checkpoint.training_seeds(first_info["data"]) == [seen]
+    # continuing on rows the start has learned from is allowed, and said
+    train_online(tmp_path / "again", config=small(steps=1, lr=1e-9, data_seed=seen), device="cpu", progress=False,
+                 init=tmp_path / "more" / "last", init_flow=tmp_path / "more" / "last_flow")
+    assert (f"note: training rows of seed {seen}: the starting model has learned from rows of seed(s) 13, {seen}; a "
+            "seed it has not seen (e.g. 14) gives it new rows") in capsys.readouterr().err
 
     other = tmp_path / "other"
     train_online(other, model_config=tiny, flow_config=FLOW, config=small(steps=2, seed=1), device="cpu",
