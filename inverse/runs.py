@@ -165,8 +165,10 @@ class TrainingRun:
             info = load_state(self.out, optimizers)
             self.epoch, self.best, self.step = info["epoch"], info["best"], info.get("step", 0)
 
-    def schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-        """:func:`cosine_schedule` over ``total_steps``, continuing after the steps already taken."""
+    def schedule(self, optimizer: torch.optim.Optimizer, total_steps: int | Callable[[], int]
+                 ) -> torch.optim.lr_scheduler.LambdaLR:
+        """:func:`cosine_schedule` over ``total_steps`` (or what the callable returns: a run that plans its length
+        after it started), continuing after the steps already taken."""
         return cosine_schedule(optimizer, total_steps, self.step)
 
     def epochs(self, total: int) -> range:

@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=positive_int)
+    g.add_argument("--epochs", type=positive_int, help=f"passes of new mixtures (default {MaskTrainConfig.epochs}; "
+                                                     "with --minutes: at most this many)")
+    g.add_argument("--minutes", type=non_negative_float,
+                   help="train about this long: the first epoch is timed (its validation and checkpoints included) "
+                        "and the run planned to whole epochs, the learning-rate schedule with it; kept on --resume")
     g.add_argument("--examples-per-epoch", dest="examples_per_epoch", type=positive_int,
                    help=f"new mixtures per epoch (default {MaskTrainConfig.examples_per_epoch})")
     g.add_argument("--val-examples", dest="val_examples", type=positive_int)

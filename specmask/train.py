@@ -16,6 +16,7 @@ One step, as in descript-audio-codec's GAN loop: the discriminator step on (clea
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -51,6 +52,7 @@ from synth.errors import (
     InputError,
     NumberRule,
     any_integer,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
@@ -83,6 +85,7 @@ class MaskTrainConfig:
     vggish_weights: str | None = None  # safetensors file with converted official VGGish weights
     external_share: float = 0.5  # share of clean sources from --wav-dir / --audio-data when given
     init: str | None = None  # a mask checkpoint on the same backbone whose decoder this run starts from
+    minutes: float = 0.0  # > 0: time the first epoch and plan the run to about this long (at most ``epochs``)
 
     def __post_init__(self):
         for name, rule in MASK_TRAIN_RULES.items():
@@ -95,6 +98,7 @@ MASK_TRAIN_RULES: dict[str, NumberRule] = {
     "batch_size": positive_int, "lr": positive_float, "lr_disc": positive_float, "seed": any_integer,
     "data_seed": any_integer, "num_workers": non_negative_int, "grad_clip": positive_float,
     "backbone_lr_scale": positive_float, "adversarial_start": non_negative_int, "external_share": probability,
+    "minutes": non_negative_float,
 }
 
 
@@ -235,6 +239,11 @@ def start_from(generator: MaskGenerator, path: str | Path) -> None:
                          f"{unexpected}); use the same --decoder-width, --subpixel-channels and --mask-max")
 
 
+def planned_epochs(config: MaskTrainConfig, seconds_per_epoch: float) -> int:
+    """Epochs that fit ``config.minutes`` at the measured pace: at least the one already run, at most ``epochs``."""
+    return max(1, min(config.epochs, math.floor(config.minutes * 60 / max(seconds_per_epoch, 1e-9))))
+
+
 def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFAULT_MODEL,
           generator_config: GeneratorConfig | None = None, discriminator_config: DiscriminatorConfig | None = None,
           losses: LossConfig | None = None,
@@ -298,11 +307,18 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
     val_batch = val_set.__getitems__(range(config.val_examples)) if run.main else None
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
-    schedule = run.schedule(opt_g, steps_per_epoch * config.epochs)
+    if config.minutes > 0 and world > 1:
+        raise InputError("--minutes plans a run from one process's first epoch; start it without torchrun, or give "
+                         "--epochs")
+    plan_path = out / "plan.json"  # a budget run's planned epochs, kept for --resume (a larger --epochs overrides)
+    planned = config.minutes > 0 and plan_path.is_file()
+    total = {"epochs": min(config.epochs, json.loads(plan_path.read_text())["epochs"]) if planned else config.epochs}
+    schedule = run.schedule(opt_g, lambda: steps_per_epoch * total["epochs"])  # the plan may shorten it
     training = {"losses": asdict(losses), "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)}
     metrics: dict[str, float] = {}
 
-    for epoch in run.epochs(config.epochs):
+    while run.epoch < total["epochs"]:
+        epoch = run.epoch
         data = MixtureDataset(pool, mix, config.data_seed, epoch * config.examples_per_epoch,
                               config.examples_per_epoch)
         sampler = DistributedSampler(data, world, rank, shuffle=False) if world > 1 else None
@@ -314,7 +330,7 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
             generator.backbone.eval()  # frozen: GroupNorm has no running statistics, but keep it explicit
         started = time.perf_counter()
         sums, counts = dict.fromkeys(LOGGED, 0.0), dict.fromkeys(LOGGED, 0)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or not run.main,
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total['epochs']}", disable=not progress or not run.main,
                    unit="batch", leave=False)
         for mixture, clean, cue in bar:
             report = train_step(state, mixture.to(device), clean.to(device), cue.to(device), run.step)
@@ -345,6 +361,11 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
                 (out / "discriminator.safetensors.tmp").replace(out / "discriminator.safetensors")
 
         run.end_epoch(metrics, metrics.get("val/sisdr_improvement_db", math.nan), save)
+        if config.minutes > 0 and not planned:  # the first epoch, its validation and checkpoints included
+            seconds = time.perf_counter() - started
+            total["epochs"] = planned_epochs(config, seconds)
+            plan_path.write_text(json.dumps({"epochs": total["epochs"], "seconds_per_epoch": seconds}, indent=2))
+            planned = True
         if run.main and progress:
             tqdm.write(f"epoch {epoch + 1}: loss {metrics.get('train/loss', math.nan):.4f}  val SI-SDR "
                        f"{metrics['val/sisdr_db']:.2f} dB (noisy {metrics['val/sisdr_noisy_db']:.2f}, "

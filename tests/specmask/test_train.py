@@ -122,3 +122,21 @@ def test_each_generator_loss_term_is_finite_and_reaches_the_generator(term):
     assert math.isfinite(report[term]) and report["skipped/gen"] == 0.0
     grad = generator.decoder.subpixel[-1].weight.grad
     assert grad is not None and torch.isfinite(grad).all() and float(grad.abs().sum()) > 0
+
+
+def test_minutes_plans_the_run_from_its_first_epoch(tmp_path, inverse_ckpt):
+    out = tmp_path / "budget"
+    metrics = train_tiny(out, inverse_ckpt, epochs=3, examples_per_epoch=2, minutes=1e-6)  # one epoch fits
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["epochs"] == 1 and plan["seconds_per_epoch"] > 0 and metrics["epoch"] == 1
+    assert len(list(csv.DictReader((out / "log.csv").open()))) == 1
+    # a resumed budget run keeps its plan: nothing left to train
+    train(out, config=MaskTrainConfig(epochs=3, minutes=1e-6), device="cpu", resume=True, progress=False)
+    assert len(list(csv.DictReader((out / "log.csv").open()))) == 1
+    roomy = train_tiny(tmp_path / "roomy", inverse_ckpt, epochs=2, examples_per_epoch=2, minutes=60.0)
+    assert roomy["epoch"] == 2 and json.loads((tmp_path / "roomy" / "plan.json").read_text())["epochs"] == 2
+
+
+def test_minutes_must_not_be_negative():
+    with pytest.raises(InputError, match="minutes"):
+        MaskTrainConfig(minutes=-1.0)
