@@ -31,16 +31,8 @@ if [ "$CONTINUE" = 1 ]; then
 fi
 SPEED=${SPEED:-1}        # 0: skip step 1, the speed figures (measured already: benchmarks/results/gpu_h200/)
 START=$(date +%s)
-export PYTHONUNBUFFERED=1
-elapsed() { echo $(( $(date +%s) - START )); }
-mkdir -p /tmp/gpu_meta
-if ls .whl/*.whl >/dev/null 2>&1; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-{ date; uptime; nproc; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > /tmp/gpu_meta/machine.txt 2>&1
-cat /tmp/gpu_meta/machine.txt
+source "$(dirname "$0")/gpu_common.sh"
+gpu_prepare
 
 # 1. Render speed against torchsynth on the GPU, batch 128 (benchmarks/synth_speed.py), and dataset_gen end to
 #    end on the GPU against the CPU path on this machine's 16 cores (same rows, same compression).
