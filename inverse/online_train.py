@@ -278,11 +278,12 @@ def _lineage(init: str | Path | None, init_flow: str | Path | None) -> dict | No
 def _note_seen_rows(config: OnlineTrainConfig, seen: list[int]) -> None:
     """Say when a continued run's training or validation rows are rows its starting model already learned from
     (``seen``: their prior seeds): allowed, but the new rows are then not new, or the validation not held out."""
-    for what, seed in (("training", config.data_seed), ("validation", config.val_seed)):
+    fresh = max(seen + [config.data_seed, config.val_seed]) + 1
+    for what, seed, advice in (("training", config.data_seed, "gives it new rows"),
+                               ("validation", config.val_seed, "keeps the validation held out")):
         if seed in seen:
-            fresh = max(seen + [config.data_seed, config.val_seed]) + 1
             note(f"{what} rows of seed {seed}: the starting model has learned from rows of seed(s) "
-                 f"{', '.join(map(str, seen))}; a seed it has not seen (e.g. {fresh}) gives it new rows")
+                 f"{', '.join(map(str, seen))}; a seed it has not seen (e.g. {fresh}) {advice}")
 
 
 @torch.no_grad()

@@ -140,10 +140,12 @@ def test_init_continues_a_model_and_its_flow_and_refuses_a_flow_of_another_backb
     assert checkpoint.training_seeds(more_data) == [13, seen]
     assert checkpoint.training_seeds(first_info["data"]) == [seen]
     # continuing on rows the start has learned from is allowed, and said
-    train_online(tmp_path / "again", config=small(steps=1, lr=1e-9, data_seed=seen), device="cpu", progress=False,
-                 init=tmp_path / "more" / "last", init_flow=tmp_path / "more" / "last_flow")
+    train_online(tmp_path / "again", config=small(steps=1, lr=1e-9, data_seed=seen, val_seed=13), device="cpu",
+                 progress=False, init=tmp_path / "more" / "last", init_flow=tmp_path / "more" / "last_flow")
+    err = capsys.readouterr().err
     assert (f"note: training rows of seed {seen}: the starting model has learned from rows of seed(s) 13, {seen}; a "
-            "seed it has not seen (e.g. 14) gives it new rows") in capsys.readouterr().err
+            "seed it has not seen (e.g. 14) gives it new rows") in err
+    assert "note: validation rows of seed 13: " in err and "(e.g. 14) keeps the validation held out" in err
 
     other = tmp_path / "other"
     train_online(other, model_config=tiny, flow_config=FLOW, config=small(steps=2, seed=1), device="cpu",
