@@ -127,7 +127,7 @@ def by_tool(results: dict, counts: list[int]) -> list[str]:
     lines = ["Real-time factor by CPUs (the process pinned to them, as many torch threads) and algorithmic latency:",
              "", f"| tool | {' | '.join(heads)} | algorithmic latency |", "|---|" + "---:|" * len(counts) + "---|"]
     for name, label, latency in TOOLS:
-        keys = [name if count == max(counts) else f"{name}_{count}cpu" for count in sorted(counts)]
+        keys = [name if count == max(counts) else f"{name}_1cpu" for count in sorted(counts)]
         if not all(key in rtf for key in keys):
             continue
         if latency is None:
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for count in counts:  # the rows without a suffix: every CPU, as before
             on_cpus(cpus[:count])
-            offline_tools("" if count == counts[0] else f"_{count}cpu")
+            offline_tools("" if count == counts[0] else "_1cpu")
         on_cpus(cpus)
         torch.set_num_threads(1)
         name = f"streaming_48k_b{FULL_STREAM[0]}_l{FULL_STREAM[1]}"
@@ -230,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
              f"{results['load_average']}; {machine_info()['cpu_model']}.", "",
              "| method | threads | real-time factor | x real time |", "|---|---|---|---|"]
     for name, value in results["rtf"].items():
-        used = 1 if name.startswith("streaming") else (int(name.rsplit("_", 1)[1][:-3]) if name.endswith("cpu")
-                                                      else threads)
+        used = 1 if name.startswith("streaming") or name.endswith("_1cpu") else threads
         lines.append(f"| {name} | {used} | {value['median']:.4f} | {1 / value['median']:.0f} |")
     lines += ["", *by_tool(results, counts)]
     lines += [f"- {line}" for line in skipped.values()]
