@@ -265,6 +265,9 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
         sources = build_dataclass(Sources, saved["sources"])
     generator_config, losses = generator_config or GeneratorConfig(), losses or LossConfig()
     mix, config, sources = mix or MixConfig(), config or MaskTrainConfig(), sources or Sources()
+    if config.minutes > 0 and world > 1:
+        raise InputError("--minutes plans a run from one process's first epoch; start it without torchrun, or give "
+                         "--epochs")
     pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
     if generator_config.classes and generator_config.classes != pool.classes:
         raise InputError(f"the generator's classes {generator_config.classes} are not the sources' {pool.classes}")
@@ -307,9 +310,6 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
     val_batch = val_set.__getitems__(range(config.val_examples)) if run.main else None
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
-    if config.minutes > 0 and world > 1:
-        raise InputError("--minutes plans a run from one process's first epoch; start it without torchrun, or give "
-                         "--epochs")
     plan_path = out / "plan.json"  # a budget run's planned epochs, kept for --resume (a larger --epochs overrides)
     planned = config.minutes > 0 and plan_path.is_file()
     total = {"epochs": min(config.epochs, json.loads(plan_path.read_text())["epochs"]) if planned else config.epochs}
