@@ -1,7 +1,7 @@
 """Two runs of ``inverse_quality.py`` on the same targets, paired target by target: what a change of ``predict``
 did (issue 13).
 
-    python benchmarks/compare_runs.py BEFORE_DIR AFTER_DIR [--method hybrid_refined]
+    python benchmarks/compare_runs.py BEFORE_DIR AFTER_DIR [--method hybrid_refined] [--after-method hybrid]
 
 Reads each directory's per-target records (``inverse_quality.partial.jsonl``, or ``records.jsonl`` as results
 folders keep it: git ignores the partial file) and pairs the targets both hold.
@@ -11,7 +11,8 @@ returned candidates before and after (its change and interval the same way); the
 pitch, how often the first candidate has the target's pitch before and after, by CREPE, by pYIN, and by pYIN on the
 targets both trackers read alike (the two-tracker rule), with the targets that gained or lost it, and, where both
 runs recorded it, how many of all returned candidates have it ("all K", CREPE).
-Writes ``compare_<BEFORE>.{json,md}`` into AFTER_DIR.
+``--after-method`` pairs another method of the later run with ``--method`` of the earlier one (e.g. ``hybrid``,
+predict without refinement, against the default). Writes ``compare_<BEFORE>.{json,md}`` into AFTER_DIR.
 """
 
 from __future__ import annotations
@@ -50,36 +51,38 @@ def pitch_within(record: dict, method: str, key: str, agreed_only: bool) -> bool
     return bool(judged["within"])
 
 
-def compare(before: dict, after: dict, method: str) -> dict:
+def compare(before: dict, after: dict, method: str, after_method: str | None = None) -> dict:
+    """Per group, ``method`` of ``before`` against ``after_method`` (default: the same) of ``after``."""
+    later = after_method or method
     out = {}
     for group in GROUPS:
         keys = sorted(k for k in after if k[0] == group and k in before
-                      and method in before[k]["methods"] and method in after[k]["methods"])
+                      and method in before[k]["methods"] and later in after[k]["methods"])
         if not keys:
             continue
         old = [before[k]["methods"][method]["best_mss"] for k in keys]
-        new = [after[k]["methods"][method]["best_mss"] for k in keys]
+        new = [after[k]["methods"][later]["best_mss"] for k in keys]
         entry: dict = {"targets": len(keys), "best_mss_before": sum(old) / len(keys),
                        "best_mss_after": sum(new) / len(keys), "change": sum(new) / sum(old) - 1,
                        "change_interval": change_interval(new, old),
                        "better": sum(b < a - 1e-6 for a, b in zip(old, new)),
                        "worse": sum(b > a + 1e-6 for a, b in zip(old, new)), "pitch": {}}
         old_div = [before[k]["methods"][method]["diversity"] for k in keys]
-        new_div = [after[k]["methods"][method]["diversity"] for k in keys]
+        new_div = [after[k]["methods"][later]["diversity"] for k in keys]
         entry["diversity"] = {"before": sum(old_div) / len(keys), "after": sum(new_div) / len(keys),
                               "change": sum(new_div) / sum(old_div) - 1,
                               "change_interval": change_interval(new_div, old_div)}
         for judge, (key, agreed_only) in JUDGES.items():
             pairs = {k[1]: (pitch_within(before[k], method, key, agreed_only),
-                            pitch_within(after[k], method, key, agreed_only)) for k in keys}
+                            pitch_within(after[k], later, key, agreed_only)) for k in keys}
             pairs = {name: p for name, p in pairs.items() if None not in p}
             entry["pitch"][judge] = {"judged": len(pairs), "before": sum(p[0] for p in pairs.values()),
                                      "after": sum(p[1] for p in pairs.values()),
                                      "gained": [n for n, p in pairs.items() if p[1] and not p[0]],
                                      "lost": [n for n, p in pairs.items() if p[0] and not p[1]]}
-        pairs_all = [(before[k]["methods"][method]["pitch_all"], after[k]["methods"][method]["pitch_all"])
+        pairs_all = [(before[k]["methods"][method]["pitch_all"], after[k]["methods"][later]["pitch_all"])
                      for k in keys if "pitch_all" in before[k]["methods"][method]
-                     and "pitch_all" in after[k]["methods"][method]]
+                     and "pitch_all" in after[k]["methods"][later]]
         entry["pitch_all"] = {"targets": len(pairs_all),
                               "candidates": sum(a["candidates"] for a, _ in pairs_all),
                               "before": sum(a["within"] for a, _ in pairs_all),
@@ -89,7 +92,8 @@ def compare(before: dict, after: dict, method: str) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# `{results['method']}`: {results['before']} -> {results['after']}", "",
+    methods = f"`{results['method']}`" + (f" -> `{results['after_method']}`" if results.get("after_method") else "")
+    lines = [f"# {methods}: {results['before']} -> {results['after']}", "",
              f"Command: `{results['command']}` (commit {results['commit']}). Targets paired by name; best-of-10 MSS "
              "(lower is better) with the relative change's 95 % bootstrap interval over targets; first candidate "
              "within 50 cents of the target's pitch on the targets with a clear one.", "",
@@ -124,13 +128,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("before", type=Path, help="directory of the earlier run's records")
     parser.add_argument("after", type=Path, help="directory of the later run's records (the report goes here)")
     parser.add_argument("--method", default="hybrid_refined", help="the method compared (default: predict's)")
+    parser.add_argument("--after-method", dest="after_method",
+                        help="the later run's method paired with --method (default: the same)")
     args = parser.parse_args(argv)
     for folder in (args.before, args.after):
         if records_file(folder) is None:
             parser.error(f"{folder} holds neither {' nor '.join(RECORDS)} (inverse_quality.py's per-target records)")
     results = {"command": command_line(), "commit": git_commit(), "method": args.method,
-               "before": args.before.name, "after": args.after.name,
-               "groups": compare(records(args.before), records(args.after), args.method)}
+               "after_method": args.after_method, "before": args.before.name, "after": args.after.name,
+               "groups": compare(records(args.before), records(args.after), args.method, args.after_method)}
     paths = write_results(args.after, f"compare_{args.before.name}", results, markdown(results))
     print(f"wrote {paths[0]} and {paths[1]}")
 

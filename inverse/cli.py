@@ -118,7 +118,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
                                  refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
-                                 render=render, progress=progress)
+                                 render=render, seconds=args.seconds, progress=progress)
     return _answer_each(args, answer, stage_lines=True)
 
 
@@ -410,7 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "--within x the best's) and differ as much as possible in parameters; "
                                         "where the target has a clear pitch, those off it are moved onto it where "
                                         "they stay as close, those still off it are replaced by other forms of "
-                                        "those on it (--pitch-fill), and those with its pitch come first.")
+                                        "those on it (--pitch-fill), and those with its pitch come first. "
+                                        "--seconds S answers in about S seconds: the refinement takes the steps "
+                                        "that fit.")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",
@@ -463,8 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(continuous parameters), CMA-ES around each candidate, or none (default "
                         f"{RefineConfig.method}, {RefineConfig.steps} steps: best-of-10 MSS 5 %% lower than with 10 "
                         "steps on 100 held-out targets, ~5 s longer; --steps 10 for the quicker answer)")
-    p.add_argument("--steps", type=positive_int, default=RefineConfig.steps,
-                   help=f"--refine gradient: steps (default {RefineConfig.steps})")
+    p.add_argument("--steps", type=non_negative_int, default=RefineConfig.steps,
+                   help=f"--refine gradient: steps (default {RefineConfig.steps}; 0: the best pool rows rescored, "
+                        "retuned and expanded without a step)")
+    p.add_argument("--seconds", type=positive_float,
+                   help="time budget per target, start-up not included: --refine gradient takes as many of --steps "
+                        "as fit, keeping time for the retune and the choice after them (none when the candidate "
+                        "pool, which always runs, used it up); the table and JSON say how many ran, and --steps N "
+                        "gives the same answer again. Fewer steps, a farther answer: see the README's table")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
-from inverse.refine import RefineConfig, refine_candidates
+from inverse.refine import RefineConfig, refine_candidates, refinement_fits
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, scored_pool
 from inverse.target import Target, load_any_target
@@ -50,6 +51,9 @@ class Prediction:
     target: Target
     candidates: Candidates
     render: dict[str, str] | None = None  # synth.render path per stage ({"ranking": "fast", "refinement": ...})
+    # how the candidates were refined: {"method", "steps" (gradient steps taken, else None)}, with a time budget also
+    # {"seconds", "planned_steps"} (predict's seconds and refine.steps)
+    refinement: dict | None = None
 
     @property
     def source(self) -> str:
@@ -105,11 +109,22 @@ class Prediction:
                          f"within {CENTS_TOLERANCE:.0f} cents of it come first ('!': another pitch, '-': none found)")
         elif check is not None:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
+        if (self.refinement or {}).get("seconds") is not None:
+            lines.append(self.budget_line())
         if not self.candidates.diverse:
             lines.append("note: the pool had too few candidates both close to the target (within --within x the best "
                          "one's MSS) and different from each other (--min-distance); the last ones are the closest "
                          "remaining (raise --pool or --retrieved)")
         return "\n".join(lines)
+
+    def budget_line(self) -> str:
+        """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""
+        done, seconds = self.refinement, self.refinement["seconds"]
+        if done["method"] == "none":
+            return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget (--refine none "
+                    "gives this answer again)")
+        return (f"refinement: {done['steps']} of up to {done['planned_steps']} gradient steps fitted the --seconds "
+                f"{seconds:g} budget (--steps {done['steps']} gives this answer again)")
 
     def to_json(self) -> dict:
         c = self.candidates
@@ -121,6 +136,7 @@ class Prediction:
                        "mss_weight": round(self.mss_weight, 4), **pitch},
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
+            **({"refinement": self.refinement} if self.refinement else {}),
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
                  "distance_db": round(float(c.distance_db[k]), 4),
@@ -199,7 +215,7 @@ class Predictor:
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
-                pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto",
+                pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto", seconds: float | None = None,
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
@@ -221,7 +237,12 @@ class Predictor:
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
+        ``seconds``: a time budget for this call: gradient refinement takes as many of ``refine.steps`` as fit
+        (:func:`~inverse.refine.refine_candidates`' ``finish_by``), none when the pool used it up; the pool always
+        runs, so a budget shorter than it is overrun. The result's ``refinement`` says what ran (``refine.steps``
+        set to the steps taken, or ``refine.method`` ``none``, gives the same answer again);
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
+        started = time.perf_counter()
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, match_within=match_within,
@@ -233,6 +254,10 @@ class Predictor:
             refine.validate()
         except ValueError as error:
             raise InputError(str(error)) from None
+        if seconds is not None and not seconds > 0:
+            raise InputError(f"--seconds must be positive, got {seconds}")
+        if seconds is not None and refine.method == "cmaes":
+            raise InputError("--seconds plans gradient steps (--refine gradient); --refine cmaes has --budget")
         if render not in RENDER_PATHS:
             raise InputError(f"unknown render path {render!r}; expected one of {', '.join(RENDER_PATHS)}")
         report(0.0, "reading the target")
@@ -245,10 +270,21 @@ class Predictor:
         target = load_any_target(target, convert=convert, downmix=downmix, start=start, align=align)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.02, f"sampling, rendering and ranking {size} candidates")
+        pool_started = time.perf_counter()
         scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
         final = paths["refinement"] if refine.method != "none" else paths["ranking"]  # also the pitch check's
+        finish_by = None if seconds is None else started + seconds
+        planned = refine.steps
+        now = time.perf_counter()
+        if finish_by is not None and refine.method == "gradient" and not refinement_fits(
+                refine, now - pool_started, finish_by - now):
+            refine = replace(refine, method="none")  # the pool left too little of the budget: choose from it
         # the pool took about a quarter of the time on the demo target (6.1 of 26 s), refinement and choice the rest
         start = 0.25 if refine.method != "none" else 0.6
         candidates = refine_candidates(*scored, target, refine, config, final,
-                                       progress=lambda fraction, stage: report(start + (1 - start) * fraction, stage))
-        return Prediction(target, candidates, paths)
+                                       progress=lambda fraction, stage: report(start + (1 - start) * fraction, stage),
+                                       finish_by=finish_by if refine.method == "gradient" else None)
+        refinement = {"method": refine.method, "steps": candidates.refined_steps}
+        if seconds is not None:
+            refinement.update(seconds=seconds, planned_steps=planned)
+        return Prediction(target, candidates, paths, refinement)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ class RefineConfig:
     # default (pitch check and fill, match fill): best-of-10 MSS -5.1 % on the first 100 held-out targets (80 better,
     # 8 worse), as many of the ten on a clear pitch or more, diversity unchanged, ~5 s more per answer
     # (benchmarks/results/predict_steps20_fill/); 15: -3.2 % on 24 validation targets
-    steps: int = 20
+    steps: int = 20  # 0: the starting points rescored, retuned and expanded, no step taken
     lr: float = 0.01  # gradient: Adam step size, in normalised parameter units
     budget: int = 32  # cmaes: renders per candidate
     sigma0: float = 0.05  # cmaes: initial step size, in normalised parameter units
@@ -54,9 +54,9 @@ class RefineConfig:
     def validate(self) -> None:
         if self.method not in REFINE_METHODS:
             raise ValueError(f"unknown refinement {self.method!r}; expected one of {', '.join(REFINE_METHODS)}")
-        if self.steps < 1 or self.budget < 1 or self.rows < 1:
-            raise ValueError(f"steps, budget and rows must be >= 1, got steps={self.steps}, budget={self.budget}, "
-                             f"rows={self.rows}")
+        if self.steps < 0 or self.budget < 1 or self.rows < 1:
+            raise ValueError(f"steps must be >= 0, budget and rows >= 1, got steps={self.steps}, "
+                             f"budget={self.budget}, rows={self.rows}")
         if not 0 <= self.retune <= self.rows:
             raise ValueError(f"retune must be between 0 and rows ({self.rows}), got {self.retune}")
         if self.lr <= 0 or self.sigma0 <= 0:
@@ -65,12 +65,16 @@ class RefineConfig:
 
 def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: int = 10, lr: float = 0.01,
                     deadline: float | None = None, render_path: str = "auto",
-                    on_step: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    on_step: Callable[[int], None] | None = None,
+                    reserve: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
 
     Returns the best point seen per candidate and its match distance (``Tensor[K, 100]``, ``Tensor[K]``);
     the starting point counts, so no distance gets worse. Costs ``steps + 1`` renders per candidate.
-    ``deadline`` (a ``time.perf_counter()`` value) stops earlier, checked after each evaluation.
+    ``deadline`` (a ``time.perf_counter()`` value) stops earlier, checked after each evaluation: with ``reserve``
+    None once it has passed; with ``reserve`` (steps' worth of time kept for what follows) as soon as another step
+    and the reserve would end after it, timed by the steps so far (:func:`step_seconds`). Stopped after evaluation
+    ``j``, the result is bit for bit that of ``steps=j``.
     ``render_path``: :func:`synth.render`'s (the fast path needs its gradient library, see
     :mod:`synth.fast_render`). ``on_step(step)`` is called after evaluation ``step`` (0 .. ``steps``).
     """
@@ -79,6 +83,7 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
     x = params[:, _CONTINUOUS].clone().requires_grad_(True)
     optimizer = PlainAdam(x, lr=lr)  # torch.optim.Adam's update without its import of torch._dynamo
     best, best_d = params.clone(), None
+    started = time.perf_counter()
     for step in range(steps + 1):
         with torch.enable_grad():  # also when the caller runs under torch.no_grad()
             current = params.clone()
@@ -93,12 +98,25 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
             best[better], best_d[better] = current.detach()[better], seen[better]
         if on_step is not None:
             on_step(step)
-        if step == steps or (deadline is not None and time.perf_counter() >= deadline):
+        if step == steps or (deadline is not None and _out_of_time(started, step, deadline, reserve)):
             break
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
     return best, best_d
+
+
+def step_seconds(started: float, step: int, now: float) -> float:
+    """One gradient step's time, judged after evaluation ``step`` of :func:`refine_gradient` begun at ``started``
+    (``time.perf_counter()`` values): the first evaluation has no backward pass, about half a step."""
+    return (now - started) / (step + 0.5)
+
+
+def _out_of_time(started: float, step: int, deadline: float, reserve: float | None) -> bool:
+    now = time.perf_counter()
+    if reserve is None:
+        return now >= deadline
+    return now + (1.0 + reserve) * step_seconds(started, step, now) > deadline
 
 
 def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
@@ -136,25 +154,44 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
     return best, best_d
 
 
-#: Seconds each stage of :func:`refine_candidates` took (gradient refinement with one candidate retuned: `inverse
-#: predict` on the demo target, profiled on a 2-core AMD EPYC VM): a gradient step of the refined rows, the retune,
-#: the symmetric variants, the choice with its pitch check.
-STAGE_SECONDS = {"step": 1.12, "retune": 1.8, "expand": 1.4, "choose": 4.5}
+#: Seconds each stage of `inverse predict` took on the demo target (gradient refinement of 16 rows with one candidate
+#: retuned, fast render, profiled on the 2-core AMD EPYC VM on 4 December): the scored pool before
+#: :func:`refine_candidates`, and in it a gradient step of the refined rows, scoring the refined rows, the retune, the
+#: symmetric variants, the choice with its pitch check. Their ratios plan a time budget (:func:`reserve_steps`,
+#: :func:`refinement_fits`) and place the progress stages (:func:`stage_shares`).
+STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23}
 
 
 def stage_shares(steps: int) -> dict[str, float]:
     """Where the retune, expand and choose stages of :func:`refine_candidates` start, as shares of its time with
     ``steps`` gradient steps (:data:`STAGE_SECONDS`): what its progress reports."""
     seconds = STAGE_SECONDS
-    refine = seconds["step"] * steps
+    refine = seconds["step"] * steps + seconds["rescore"]
     total = refine + seconds["retune"] + seconds["expand"] + seconds["choose"]
     return {"retune": refine / total, "expand": (refine + seconds["retune"]) / total,
             "choose": (total - seconds["choose"]) / total}
 
 
+def reserve_steps(config: RefineConfig) -> float:
+    """What follows the gradient steps in :func:`refine_candidates` (scoring the refined rows, the retune where
+    ``config.retune`` asks for one, the symmetric variants, the choice), in gradient steps' worth of time
+    (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
+    seconds = STAGE_SECONDS
+    after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + seconds["choose"]
+    return after / seconds["step"]
+
+
+def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float) -> bool:
+    """Whether a gradient step and what follows it (:func:`reserve_steps`) fit in ``seconds_left``, their time
+    judged by the scored pool's (``pool_seconds``, against :data:`STAGE_SECONDS`' profile) before any step is timed."""
+    per_step = pool_seconds * STAGE_SECONDS["step"] / STAGE_SECONDS["pool"]
+    return seconds_left >= per_step * (1.0 + reserve_steps(config))
+
+
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
                       config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto",
-                      progress: Callable[[float, str], None] | None = None) -> Candidates:
+                      progress: Callable[[float, str], None] | None = None,
+                      finish_by: float | None = None) -> Candidates:
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
     mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the refined
@@ -171,28 +208,41 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
     variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this function's
     work done before it (:func:`stage_shares`).
+
+    ``finish_by`` (a ``time.perf_counter()`` value; gradient refinement only) is a time budget: the steps stop, up
+    to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it. The
+    result's ``refined_steps`` says how many were taken; ``config.steps`` set to that gives the same answer again.
     """
     config.validate()
+    if finish_by is not None and config.method == "cmaes":
+        raise ValueError("a time budget plans gradient steps; CMA-ES has its budget of renders")
     target = as_target(target)
     report = progress or (lambda fraction, stage: None)
     if config.method == "none":
         report(0.0, f"choosing {sampling.samples} of {params.shape[0]} candidates")
         return choose(params, scores, point, sampling, target, render_path)
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
-    steps = f"{config.steps} steps" if config.method == "gradient" else f"{config.budget} renders each"
+    steps = f"{'up to ' if finish_by is not None else ''}{config.steps} steps" if config.method == "gradient" else (
+        f"{config.budget} renders each")
     stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
     report(0.0, stage)
     shares = stage_shares(config.steps if config.method == "gradient" else RefineConfig.steps)
+    taken = [0]  # the last evaluation's number: the steps taken
 
     def done(share: float) -> None:  # the same stage again, further on: a progress line updates in place
         report(shares["retune"] * share, stage)
+
+    def stepped(step: int) -> None:
+        taken[0] = step
+        done((step + 1) / (config.steps + 1))
     refined_rows = set(starts)
     order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
     params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
     first = params[:len(starts)]
     if config.method == "gradient":
-        refined, _ = refine_gradient(first, target, config.steps, config.lr, render_path=render_path,
-                                     on_step=lambda step: done((step + 1) / (config.steps + 1)))
+        refined, _ = refine_gradient(first, target, config.steps, config.lr, deadline=finish_by,
+                                     render_path=render_path, on_step=stepped,
+                                     reserve=None if finish_by is None else reserve_steps(config))
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,
@@ -207,4 +257,5 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
     report(shares["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
-    return choose(pool, pool_scores, point, sampling, target, render_path)
+    chosen = choose(pool, pool_scores, point, sampling, target, render_path)
+    return replace(chosen, refined_steps=taken[0]) if config.method == "gradient" else chosen

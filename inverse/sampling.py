@@ -109,7 +109,8 @@ class Candidates:
     whether all K are within the MSS tolerance and
     ``min_distance`` apart (False when the pool had too few such candidates); ``point``: the unperturbed
     decode ``Tensor[100]`` (pool row 0), whether or not it was returned; ``pitch``: the pitch check's findings
-    (:func:`inverse.pitch_check.check_pitch`; None when it did not run)."""
+    (:func:`inverse.pitch_check.check_pitch`; None when it did not run); ``refined_steps``: the gradient steps the
+    refined rows took (:func:`inverse.refine.refine_candidates`; None: no gradient refinement)."""
 
     params: torch.Tensor
     scores: Scores
@@ -117,6 +118,7 @@ class Candidates:
     diverse: bool
     point: torch.Tensor
     pitch: PitchCheck | None = None
+    refined_steps: int | None = None
 
     def select(self, index: torch.Tensor) -> Candidates:
         """The candidates at ``index`` (``Tensor[K']`` long), in that order (their pitches too)."""

@@ -39,13 +39,15 @@ MAX_SEED = 2**31 - 1
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, and where in
-    an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same)."""
+    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
+    an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
+    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit)."""
 
     samples: int = 10
     refine: str = RefineConfig.method
     seed: int = 0
     start: float = 0.0
+    seconds: float = 0.0
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
@@ -57,10 +59,15 @@ class MatchSettings:
         if isinstance(self.start, bool) or not isinstance(self.start, int | float) or not math.isfinite(self.start) \
                 or self.start < 0:
             raise InputError(f"start: expected a number of seconds of at least 0, got {self.start!r}")
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float) \
+                or not math.isfinite(self.seconds) or self.seconds < 0:
+            raise InputError(f"time budget: expected a number of seconds of at least 0 (0: none), got {self.seconds!r}")
+        if self.seconds and self.refine == "cmaes":
+            raise InputError("time budget: it plans gradient refinement's steps; set it to 0 for cmaes")
 
     @classmethod
     def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None,
-                  start: float | int | None = 0.0) -> MatchSettings:
+                  start: float | int | None = 0.0, seconds: float | int | None = 0.0) -> MatchSettings:
         """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
         def whole(value, name):
             if value is None or (isinstance(value, float) and not value.is_integer()):
@@ -68,7 +75,7 @@ class MatchSettings:
             return int(value)
 
         settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"),
-                       0.0 if start is None else start)
+                       0.0 if start is None else start, 0.0 if seconds is None else seconds)
         settings.validate()
         return settings
 
@@ -94,7 +101,8 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     target.source = name
     target.notes = [note.replace(path, name) for note in target.notes]
     refine = RefineConfig(method=settings.refine, seed=settings.seed)
-    prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine, progress=progress)
+    prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
+                                   seconds=settings.seconds or None, progress=progress)
     return MatchResult(prediction, name, time.perf_counter() - started)
 
 
@@ -122,6 +130,8 @@ def result_page(result: MatchResult) -> str:
         notes += ("<li>the pool had too few candidates both close to the target (within "
                   f"{SamplingConfig.within:g}x the best one's MSS) and different from each other; the last ones are "
                   "the closest remaining</li>")
+    if (prediction.refinement or {}).get("seconds") is not None:
+        notes += f"<li>{html.escape(prediction.budget_line())}</li>"
     if c.pitch is not None and c.pitch.checked:
         notes += (f"<li>the target's pitch is {c.pitch.target_hz:.1f} Hz; the {int(c.pitch.agrees.sum())} "
                   f"candidates within {CENTS_TOLERANCE:.0f} cents of it come first</li>")

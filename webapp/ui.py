@@ -75,10 +75,11 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs = _synth_tab()
 
-        def match(upload, recording, samples, refine, seed, start, progress=gr.Progress()):  # noqa: B008 (gradio)
+        def match(upload, recording, samples, refine, seed, start, seconds,
+                  progress=gr.Progress()):  # noqa: B008 (gradio)
             path = upload or recording
             try:
-                settings = MatchSettings.from_form(samples, refine, seed, start)
+                settings = MatchSettings.from_form(samples, refine, seed, start, seconds)
                 result = run_match(services.predictor, path, settings, services.max_mb,
                                    progress=lambda fraction, stage: progress(fraction, desc=stage))
                 progress(0.95, desc="building the page")
@@ -162,6 +163,8 @@ def _match_tab():
                              elem_id="match-seed")
             start = gr.Number(0, minimum=0, label="start (s): where in the sound to match from (a lead-in of "
                               "silence after it is skipped)", elem_id="match-start")
+            seconds = gr.Number(0, minimum=0, label="time budget (s; 0: none): gradient refinement takes the steps "
+                                "that fit, fewer steps a farther answer", elem_id="match-seconds")
             button = gr.Button("Match", variant="primary", elem_id="match-button")
             with gr.Row():
                 rank = gr.Number(1, precision=0, minimum=1, label="candidate", elem_id="open-rank", min_width=80)
@@ -170,7 +173,8 @@ def _match_tab():
             status = gr.HTML(elem_id="match-status")
             download = gr.HTML(elem_id="match-download")
             results = gr.HTML(elem_id="match-results")
-    return [upload, recording, samples, refine, seed, start], [results, download, status], button, rank, open_button
+    return ([upload, recording, samples, refine, seed, start, seconds], [results, download, status], button, rank,
+            open_button)
 
 
 def _enhance_tab(classes: tuple[str, ...]):

@@ -59,3 +59,16 @@ def test_reads_a_results_folders_records_file(tmp_path):
     main([str(tmp_path / "before"), str(tmp_path / "after")])
     result = json.loads((tmp_path / "after" / "compare_before.json").read_text())["groups"]["in_domain"]
     assert result["change"] == pytest.approx(-0.5)
+
+
+def test_pairs_another_method_of_the_later_run(tmp_path):
+    _write(tmp_path / "before", [_record("row0", 0.4), _record("row1", 0.2)])
+    later = [_record("row0", 0.5), _record("row1", 0.3)]
+    for record in later:
+        record["methods"] = {"hybrid": record["methods"]["hybrid_refined"]}  # predict without refinement
+    _write(tmp_path / "after", later)
+    main([str(tmp_path / "before"), str(tmp_path / "after"), "--after-method", "hybrid"])
+    result = json.loads((tmp_path / "after" / "compare_before.json").read_text())
+    assert result["groups"]["in_domain"]["change"] == pytest.approx(0.8 / 0.6 - 1)
+    assert result["groups"]["in_domain"]["worse"] == 2
+    assert (tmp_path / "after" / "compare_before.md").read_text().startswith("# `hybrid_refined` -> `hybrid`:")

@@ -254,3 +254,24 @@ def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
     with pytest.raises(SystemExit) as usage:
         main(predict_args + ["--refine", "magic"])
     assert usage.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args, capsys):
+    predict_args = predict_args + ["--expand", "0"]
+
+    def answer(*extra):
+        status, out, err = run_inverse(predict_args + list(extra), capsys)
+        assert status == 0, err
+        return json.loads(out)
+
+    roomy, fixed = answer("--seconds", "100000"), answer()
+    assert roomy["refinement"] == {"method": "gradient", "steps": 2, "seconds": 100000.0, "planned_steps": 2}
+    assert fixed["refinement"] == {"method": "gradient", "steps": 2}
+    assert roomy["candidates"] == fixed["candidates"]
+    # a budget the pool alone overruns: no refinement, the answer of --refine none
+    spent, plain = answer("--seconds", "0.001"), answer("--refine", "none")
+    assert spent["refinement"]["method"] == "none" and spent["candidates"] == plain["candidates"]
+    status, table, _ = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001"], capsys)
+    assert status == 0 and "--refine none gives this answer again" in table
+    status, _, err = run_inverse(predict_args + ["--seconds", "5", "--refine", "cmaes"], capsys)
+    assert status == 2 and "--budget" in err and "Traceback" not in err

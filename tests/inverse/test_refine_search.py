@@ -2,6 +2,9 @@
 candidates distinct, bad input as one line."""
 
 import json
+import time
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -155,5 +158,56 @@ def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch
 
 def test_progress_shares_follow_the_number_of_steps():
     ten, twenty = stage_shares(10), stage_shares(20)
-    assert [round(ten[k], 2) for k in ("retune", "expand", "choose")] == [0.59, 0.69, 0.76]  # the profiled 10-step run
+    assert [round(ten[k], 2) for k in ("retune", "expand", "choose")] == [0.67, 0.76, 0.84]  # STAGE_SECONDS' profile
     assert 0 < ten["retune"] < twenty["retune"] < twenty["expand"] < twenty["choose"] < 1  # longer first stage
+
+
+class _Clock:
+    """A ``time.perf_counter`` stand-in that advances one second per call."""
+
+    def __init__(self) -> None:
+        self.now = -1.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(problem, monkeypatch):
+    target, start, before = problem
+    import inverse.refine as refine_module
+
+    # One clock call when the steps start (0 s) and one after each evaluation k (k + 1 s): a step takes
+    # (k + 1) / (k + 0.5) s by then. With a deadline of 3.5 s and no reserve, evaluation 0 (1 + 2 = 3) and 1
+    # (2 + 1.33) leave room for another step, evaluation 2 (3 + 1.2) does not: two steps, as steps=2 takes them.
+    monkeypatch.setattr(refine_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    stepped = []
+    budgeted = refine_gradient(start, target, steps=10, lr=0.02, deadline=3.5, reserve=0.0, on_step=stepped.append)
+    monkeypatch.undo()
+    assert stepped == [0, 1, 2]
+    fixed = refine_gradient(start, target, steps=2, lr=0.02)
+    assert torch.equal(budgeted[0], fixed[0]) and torch.equal(budgeted[1], fixed[1])
+    # time for what follows the steps is kept: a reserve of a step's worth stops it one evaluation earlier
+    monkeypatch.setattr(refine_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    stepped.clear()
+    refine_gradient(start, target, steps=10, lr=0.02, deadline=3.5, reserve=1.0, on_step=stepped.append)
+    assert stepped == [0]
+
+
+def test_a_time_budget_reports_the_steps_that_give_the_same_answer(problem):
+    target, start, before = problem
+    sampling = SamplingConfig(pool=2, samples=2, min_distance=0.05, expand=1, pitch_check=False, spread=0)
+    config = RefineConfig(method="gradient", steps=2, lr=0.02, retune=0)
+    roomy = refine_candidates(start, score(start, target), start[0], target, config, sampling,
+                              finish_by=time.perf_counter() + 1e6)
+    fixed = refine_candidates(start, score(start, target), start[0], target, config, sampling)
+    assert roomy.refined_steps == fixed.refined_steps == 2 and torch.equal(roomy.params, fixed.params)
+    spent = refine_candidates(start, score(start, target), start[0], target, config, sampling,
+                              finish_by=time.perf_counter() - 1.0)
+    again = refine_candidates(start, score(start, target), start[0], target, replace(config, steps=0), sampling)
+    assert spent.refined_steps == again.refined_steps == 0 and torch.equal(spent.params, again.params)
+    assert refine_candidates(start, score(start, target), start[0], target, replace(config, method="none"),
+                             sampling).refined_steps is None
+    with pytest.raises(ValueError, match="CMA-ES"):
+        refine_candidates(start, score(start, target), start[0], target, replace(config, method="cmaes"), sampling,
+                          finish_by=time.perf_counter())

@@ -71,6 +71,28 @@ def test_match_settings_from_the_form():
             MatchSettings.from_form(samples, refine, seed)
 
 
+def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
+    assert MatchSettings.from_form(10.0, "gradient", 0.0, 0.0, 6) == MatchSettings(10, "gradient", 0, 0.0, 6)
+    assert MatchSettings.from_form(10.0, "gradient", 0.0, 0.0, None).seconds == 0.0  # an emptied box: no budget
+    for seconds in (-1.0, float("inf"), True):
+        with pytest.raises(InputError, match="time budget: expected a number of seconds of at least 0"):
+            MatchSettings.from_form(5, "gradient", 0, 0.0, seconds)
+    with pytest.raises(InputError, match="time budget: it plans gradient refinement's steps"):
+        MatchSettings.from_form(5, "cmaes", 0, 0.0, 5)
+    soundfile.write(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440), 16000)
+
+    class Capture:
+        def predict(self, target, *args, **kwargs):
+            self.seconds = kwargs["seconds"]
+            return "answer"
+
+    capture = Capture()
+    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings(seconds=6.0))
+    assert capture.seconds == 6.0
+    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings())
+    assert capture.seconds is None  # 0: no budget
+
+
 def test_silent_upload_is_refused_before_any_prediction(tmp_path):
     soundfile.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
 
