@@ -5,7 +5,8 @@ baseline measured in the same run (a shared machine's speed drifts; ratios to th
 
 Measures: ``python -c 'import torch'``; ``inverse predict inverse/pretrained/example.png --samples 10`` (the
 shipped model, default pool) rendering on the eager path and on the fast path (:mod:`synth.fast_render`, built
-before the first round); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf) on each path;
+before the first round), and on the fast path with ``--refine none`` (the quickest answer) and with ``--seconds 6`` (a
+time budget); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf) on each path;
 ``specmask enhance`` on the shipped 4.6 s noisy example (wall time and the real-time factor the command reports). Writes
 ``cli_timings.{json,md}`` with the command line, machine facts and load averages before and after.
 """
@@ -26,6 +27,8 @@ from common import REPO, RESULTS, command_line, load_average, machine_info, writ
 
 DATASET_ROWS = 64
 PATHS = ("eager", "fast")
+#: predict on the fast path with fewer refinement steps: name -> extra options
+QUICK = {"none": ["--refine", "none"], "seconds6": ["--seconds", "6"]}
 
 
 def wall(argv: list[str]) -> tuple[float, str]:
@@ -41,7 +44,8 @@ def wall(argv: list[str]) -> tuple[float, str]:
 def measure(repeats: int) -> dict:
     python = sys.executable
     readings: dict[str, list[float]] = {"import_torch_s": [], "enhance_s": [], "enhance_rtf": [],
-                                        **{f"{job}_{path}_s": [] for job in ("predict", "dataset") for path in PATHS}}
+                                        **{f"{job}_{path}_s": [] for job in ("predict", "dataset") for path in PATHS},
+                                        **{f"predict_{name}_s": [] for name in QUICK}}
     wall([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(repeats):
@@ -50,6 +54,10 @@ def measure(repeats: int) -> dict:
                 readings[f"predict_{path}_s"].append(wall([python, "-m", "inverse", "predict",
                                                            "inverse/pretrained/example.png", "--samples", "10",
                                                            "--json", "--render", path])[0])
+            for name, options in QUICK.items():
+                readings[f"predict_{name}_s"].append(wall([python, "-m", "inverse", "predict",
+                                                           "inverse/pretrained/example.png", "--samples", "10",
+                                                           "--json", "--render", "fast", *options])[0])
             for path in PATHS:
                 out = Path(scratch) / f"d{round_}_{path}.h5"
                 readings[f"dataset_{path}_s"].append(wall([python, "-m", "dataset_gen", "--n", str(DATASET_ROWS),
@@ -62,6 +70,8 @@ def measure(repeats: int) -> dict:
     for path in PATHS:
         medians[f"dataset_{path}_examples_per_s"] = DATASET_ROWS / medians[f"dataset_{path}_s"]
         medians[f"predict_{path}_minus_import_torch_s"] = medians[f"predict_{path}_s"] - medians["import_torch_s"]
+    for name in QUICK:
+        medians[f"predict_{name}_minus_import_torch_s"] = medians[f"predict_{name}_s"] - medians["import_torch_s"]
     return {"readings": readings, "median": medians}
 
 
@@ -78,6 +88,9 @@ def markdown(results: dict) -> str:
         *[f"| `inverse predict inverse/pretrained/example.png --samples 10 --render {path}` | "
           f"{m[f'predict_{path}_s']:.2f} s ({m[f'predict_{path}_minus_import_torch_s']:+.2f} s vs import torch) |"
           for path in PATHS],
+        *[f"| `inverse predict inverse/pretrained/example.png --samples 10 --render fast {' '.join(options)}` | "
+          f"{m[f'predict_{name}_s']:.2f} s ({m[f'predict_{name}_minus_import_torch_s']:+.2f} s vs import torch) |"
+          for name, options in QUICK.items()],
         *[f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5 --render {path}` | {m[f'dataset_{path}_s']:.2f} s "
           f"({m[f'dataset_{path}_examples_per_s']:.1f} examples/s end to end, start-up included) |" for path in PATHS],
         "| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | "
