@@ -238,9 +238,10 @@ class Predictor:
         is built on this machine (``python -m synth fast-render build``; with gradient refinement, its gradient
         library too), ``fast`` builds what is missing first;
         ``seconds``: a time budget for this call: gradient refinement takes as many of ``refine.steps`` as fit
-        (:func:`~inverse.refine.refine_candidates`' ``finish_by``), none when the pool used it up; the pool always
-        runs, so a budget shorter than it is overrun. The result's ``refinement`` says what ran (``refine.steps``
-        set to the steps taken, or ``refine.method`` ``none``, gives the same answer again);
+        (:func:`~inverse.refine.refine_candidates`' ``finish_by``), none when the pool left too little of it
+        (:func:`~inverse.refine.refinement_fits`); the pool always runs, so a budget shorter than it is overrun.
+        The result's ``refinement`` says what ran (``refine.steps`` set to the steps taken, or ``refine.method``
+        ``none``, gives the same answer again);
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         started = time.perf_counter()
         report = progress or (lambda fraction, stage: None)

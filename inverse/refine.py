@@ -10,7 +10,9 @@ Both keep, per candidate, the best point seen *including the starting point*, so
 leaves a candidate farther from the target than it started. :func:`refine_candidates` is the pipeline around
 them: it refines the best mutually different rows of a scored pool (16, one chunk of the render: the same
 compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), expands
-the refined ones by the synth's symmetries, and chooses the returned candidates from all of them.
+the refined ones by the synth's symmetries, and chooses the returned candidates from all of them. Given a time
+budget (``finish_by``: ``inverse predict --seconds``), the gradient steps stop where the next one and what follows
+it would not fit (:func:`reserve_steps`).
 """
 
 from __future__ import annotations
