@@ -21,8 +21,6 @@ that budget; the plan is kept in ``plan.json`` so ``--resume`` follows the same 
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -45,7 +43,7 @@ from inverse.flow import (
     save_flow,
 )
 from inverse.model import InverseModel, latent_spread
-from inverse.runs import TrainingRun, cosine_schedule
+from inverse.runs import TrainingRun, cosine_schedule, fitting_epochs
 from synth.errors import InputError, non_negative_float, non_negative_int, note, positive_float, positive_int
 from synth.prior import LATEST_PRIOR, PRIOR_VERSIONS, SAMPLERS
 from synth.spectrogram import DEFAULT_CONFIG, dequantize
@@ -92,7 +90,7 @@ CONFIG_FIELDS = tuple(f.name for f in fields(OnlineTrainConfig))
 
 def planned_steps(config: OnlineTrainConfig, seconds_per_step: float) -> int:
     """Total steps for a ``minutes`` budget at the measured speed: whole epochs, at least one, at most ``steps``."""
-    epochs = max(1, math.floor(config.minutes * 60 / max(seconds_per_step, 1e-9) / config.steps_per_epoch))
+    epochs = fitting_epochs(config.minutes, seconds_per_step * config.steps_per_epoch)
     return min(config.steps, epochs * config.steps_per_epoch)
 
 
@@ -179,9 +177,8 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
                 net.load_state_dict(start.state_dict())
     run.restore({"model_and_flow": optimizer})
 
-    plan_path = out / "plan.json"
-    planned = config.minutes > 0 and plan_path.is_file()  # a resumed budget run keeps its plan; --steps overrides
-    total = {"steps": json.loads(plan_path.read_text())["steps"] if planned else config.steps}
+    plan = run.plan() if config.minutes > 0 else None  # a resumed budget run keeps its plan; --steps overrides
+    total = {"steps": plan["steps"] if plan else config.steps}
     schedule = cosine_schedule(optimizer, lambda: total["steps"], run.step)  # the plan may set the total later
 
     path = "auto" if device.type == "cpu" else "eager"  # the CPU's compiled render where it is built (~4x eager)
@@ -234,10 +231,11 @@ def train_online(out_dir: str | Path, *, model_config: ModelConfig | None = None
             save_flow(flow, out / f"{name}_flow", backbone_sha256=file_sha256(weights), data=data, metrics=metrics)
 
         run.end_epoch(metrics, metrics["val/loss"], save)
-        if config.minutes > 0 and not plan_path.is_file():  # the epoch's validation and checkpoints included
+        if config.minutes > 0 and plan is None:  # the epoch's validation and checkpoints included
             per_step = (time.perf_counter() - started) / steps
             total["steps"] = planned_steps(config, per_step)
-            plan_path.write_text(json.dumps({"steps": total["steps"], "seconds_per_step": per_step}, indent=2))
+            plan = {"steps": total["steps"], "seconds_per_step": per_step}
+            run.save_plan(plan)
             bar.total = total["steps"]
         if progress:
             bar.set_postfix(loss=f"{metrics['train/loss']:.4f}", flow=f"{metrics['train/flow']:.4f}")

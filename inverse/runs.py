@@ -22,6 +22,14 @@ from safetensors.torch import load_file, save_file
 
 from synth.errors import InputError
 
+#: What a run that plans its length from its first epoch's time (``--minutes``) planned, kept for ``--resume``.
+PLAN_FILE = "plan.json"
+
+
+def fitting_epochs(minutes: float, seconds_per_epoch: float) -> int:
+    """Whole epochs of ``seconds_per_epoch`` (as measured) that fit in ``minutes``: at least one."""
+    return max(1, math.floor(minutes * 60 / max(seconds_per_epoch, 1e-9)))
+
 
 def pick_device(device: str) -> torch.device:
     """``auto`` -> CUDA when available (the process's local rank under torchrun), else CPU."""
@@ -170,6 +178,16 @@ class TrainingRun:
         """:func:`cosine_schedule` over ``total_steps`` (or what the callable returns: a run that plans its length
         after it started), continuing after the steps already taken."""
         return cosine_schedule(optimizer, total_steps, self.step)
+
+    def plan(self) -> dict | None:
+        """What :meth:`save_plan` wrote into the run directory (a ``--minutes`` run's length), or None."""
+        path = self.out / PLAN_FILE
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def save_plan(self, plan: dict) -> None:
+        """Keep a ``--minutes`` run's plan (its length and the pace it was planned from) for ``--resume``."""
+        if self.main:
+            (self.out / PLAN_FILE).write_text(json.dumps(plan, indent=2))
 
     def epochs(self, total: int) -> range:
         """The epochs still to run (0-based)."""

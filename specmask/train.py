@@ -16,7 +16,6 @@ One step, as in descript-audio-codec's GAN loop: the discriminator step on (clea
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -31,7 +30,7 @@ from tqdm import tqdm
 
 from inverse import checkpoint as inverse_checkpoint
 from inverse.config import build_dataclass
-from inverse.runs import TrainingRun
+from inverse.runs import TrainingRun, fitting_epochs
 from specmask import checkpoint
 from specmask.config import DiscriminatorConfig, GeneratorConfig, LossConfig, MaskModelConfig
 from specmask.data import MixtureDataset, SourcePool, collate_pairs
@@ -241,7 +240,7 @@ def start_from(generator: MaskGenerator, path: str | Path) -> None:
 
 def planned_epochs(config: MaskTrainConfig, seconds_per_epoch: float) -> int:
     """Epochs that fit ``config.minutes`` at the measured pace: at least the one already run, at most ``epochs``."""
-    return max(1, min(config.epochs, math.floor(config.minutes * 60 / max(seconds_per_epoch, 1e-9))))
+    return min(config.epochs, fitting_epochs(config.minutes, seconds_per_epoch))
 
 
 def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFAULT_MODEL,
@@ -310,9 +309,8 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     val_set = MixtureDataset(pool.reseeded(config.data_seed + 1), mix, config.data_seed + 1, 0, config.val_examples)
     val_batch = val_set.__getitems__(range(config.val_examples)) if run.main else None
     steps_per_epoch = max(1, config.examples_per_epoch // (config.batch_size * world))
-    plan_path = out / "plan.json"  # a budget run's planned epochs, kept for --resume (a larger --epochs overrides)
-    planned = config.minutes > 0 and plan_path.is_file()
-    total = {"epochs": min(config.epochs, json.loads(plan_path.read_text())["epochs"]) if planned else config.epochs}
+    plan = run.plan() if config.minutes > 0 else None  # a budget run's epochs, kept for --resume (--epochs caps them)
+    total = {"epochs": min(config.epochs, plan["epochs"]) if plan else config.epochs}
     schedule = run.schedule(opt_g, lambda: steps_per_epoch * total["epochs"])  # the plan may shorten it
     training = {"losses": asdict(losses), "mix": asdict(mix), "train": asdict(config), "sources": asdict(sources)}
     metrics: dict[str, float] = {}
@@ -361,11 +359,11 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
                 (out / "discriminator.safetensors.tmp").replace(out / "discriminator.safetensors")
 
         run.end_epoch(metrics, metrics.get("val/sisdr_improvement_db", math.nan), save)
-        if config.minutes > 0 and not planned:  # the first epoch, its validation and checkpoints included
+        if config.minutes > 0 and plan is None:  # the first epoch, its validation and checkpoints included
             seconds = time.perf_counter() - started
             total["epochs"] = planned_epochs(config, seconds)
-            plan_path.write_text(json.dumps({"epochs": total["epochs"], "seconds_per_epoch": seconds}, indent=2))
-            planned = True
+            plan = {"epochs": total["epochs"], "seconds_per_epoch": seconds}
+            run.save_plan(plan)
         if run.main and progress:
             tqdm.write(f"epoch {epoch + 1}: loss {metrics.get('train/loss', math.nan):.4f}  val SI-SDR "
                        f"{metrics['val/sisdr_db']:.2f} dB (noisy {metrics['val/sisdr_noisy_db']:.2f}, "
