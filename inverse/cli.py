@@ -117,7 +117,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
-                                 refine=refine, pitch_check=not args.no_pitch_check, pitch_fill=args.pitch_fill,
+                                 refine=refine, pitch_check=not args.no_pitch_check,
+                                 pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
                                  render=render, seconds=args.seconds, progress=progress)
     return _answer_each(args, answer, stage_lines=True)
 
@@ -456,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the match order: do not track the pitch of a pitched target and its candidates "
                         "(the check moves off-pitch candidates onto the target's pitch where they stay as close "
                         "and lists those with its pitch first; ~2-4 s on a pitched target)")
+    p.add_argument("--pitch-rounds", dest="pitch_rounds", type=non_negative_int, default=SamplingConfig.pitch_rounds,
+                   help="the pitch check's rounds at most (each tracks the candidates new to the choice, moves those "
+                        "off the pitch or chooses again without them; default "
+                        f"{SamplingConfig.pitch_rounds}; 0: the ten tracked and sorted, none moved)")
     p.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
                    help="after the pitch check, replace the candidates still off a clear target pitch by other forms "
                         "(slot order, note vs octave offsets, inaudible settings) of those on it that still match "
@@ -471,8 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=positive_float,
                    help="time budget per target, start-up not included: --refine gradient takes as many of --steps "
                         "as fit, keeping time for the retune and the choice after them (none when the candidate "
-                        "pool, which always runs, used it up); the table and JSON say how many ran, and --steps N "
-                        "gives the same answer again. Fewer steps, a farther answer: see the README's table")
+                        "pool, which always runs, used it up) and the pitch check as many rounds; the table and JSON "
+                        "say how many ran, and --steps N (--pitch-rounds R) gives the same answer again. Fewer steps, "
+                        "a farther answer: see the README's table")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--budget", type=positive_int, default=RefineConfig.budget,

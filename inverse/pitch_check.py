@@ -26,6 +26,7 @@ without a clear pitch (chords, noise, speech) are left as they are, after one es
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -48,11 +49,14 @@ CANDIDATE_CONFIG = PitchConfig(hop=960)
 class PitchCheck:
     """The target's pitch (``target_hz``, NaN when not clear) and, when it is clear, each candidate's
     (``candidate_hz`` ``Tensor[K]``, NaN where the tracker found no periodic loud frame) and whether it agrees
-    (``agrees`` ``Tensor[K]`` bool, within 50 cents); both empty when the target has no clear pitch."""
+    (``agrees`` ``Tensor[K]`` bool, within 50 cents); both empty when the target has no clear pitch.
+    ``stopped_after``: the rounds run when a time budget stopped the check (:func:`check_pitch`'s ``deadline``;
+    ``rounds`` set to it gives the same check again), None when it ran to its end."""
 
     target_hz: float
     candidate_hz: torch.Tensor
     agrees: torch.Tensor
+    stopped_after: int | None = None
 
     @property
     def checked(self) -> bool:
@@ -79,7 +83,8 @@ def candidate_pitch(audio: torch.Tensor) -> torch.Tensor:
 
 
 def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target: Target,
-                keep_tolerance: float = 0.05, render_path: str = "auto", rounds: int = 10) -> Candidates:
+                keep_tolerance: float = 0.05, render_path: str = "auto", rounds: int = 10,
+                deadline: float | None = None) -> Candidates:
     """The candidates ``select(params, scores, None)`` chooses from a scored pool (``Tensor[P, 100]`` and its
     :class:`Scores`), checked against the target's pitch, with their :class:`PitchCheck` attached.
 
@@ -92,6 +97,11 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     MSS bound of it). It stops when no row is left to exclude. Those with the target's pitch come first, each
     group in match order. A moved copy's ``pool_index`` is -1. Without a clear target pitch: ``select``'s choice
     with an empty check.
+
+    ``deadline`` (a ``time.perf_counter()`` value) bounds the rounds, whose count varies with the target (0.1-2 s
+    on the 2-core machine): after the tracking that opens a round, the check stops where that round, if it took as
+    long as the longest one so far, would end past the deadline (at once, before the first, where it has passed).
+    Stopped after ``r`` rounds, it is the check of ``rounds=r``, and says so (:attr:`PitchCheck.stopped_after`).
     """
     chosen = select(params, scores, None)
     estimate = target.pitch
@@ -114,10 +124,18 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
     tried = torch.zeros(params.shape[0], dtype=torch.bool)  # rows whose copy was judged (kept or not)
     excluded = torch.zeros(params.shape[0], dtype=torch.bool)
     owned = False  # the pool is the caller's until the first copy replaces a row
+    stopped_after, longest, round_started = None, 0.0, time.perf_counter()
     for step in range(rounds + 1):
         track(chosen.pool_index)
         if step == rounds:
             break
+        now = time.perf_counter()
+        if step:
+            longest = max(longest, now - round_started)
+        if deadline is not None and now + longest > deadline:
+            stopped_after = step
+            break
+        round_started = now
         rows = chosen.pool_index
         cents = pitch_agreement(known[rows], torch.full((len(rows),), target_hz))["cents"]
         off = ((cents.abs() > CENTS_TOLERANCE) & ~tried[rows]).nonzero()[:, 0]  # NaN (no pitch) compares False
@@ -143,4 +161,4 @@ def check_pitch(params: torch.Tensor, scores: Scores, select: Selection, target:
         chosen = select(params, scores, excluded)
     found = known[chosen.pool_index]
     chosen = replace(chosen, pool_index=torch.where(moved_rows[chosen.pool_index], -1, chosen.pool_index))
-    return replace(chosen, pitch=PitchCheck(target_hz, found, agreeing(found))).in_pitch_order()
+    return replace(chosen, pitch=PitchCheck(target_hz, found, agreeing(found), stopped_after)).in_pitch_order()

@@ -52,7 +52,8 @@ class Prediction:
     candidates: Candidates
     render: dict[str, str] | None = None  # synth.render path per stage ({"ranking": "fast", "refinement": ...})
     # how the candidates were refined: {"method", "steps" (gradient steps taken, else None)}, with a time budget also
-    # {"seconds", "planned_steps"} (predict's seconds and refine.steps)
+    # {"seconds", "planned_steps", "pitch_rounds"} (predict's seconds, refine.steps, and the rounds the pitch check ran
+    # where the budget stopped it, else None)
     refinement: dict | None = None
 
     @property
@@ -120,11 +121,14 @@ class Prediction:
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""
         done, seconds = self.refinement, self.refinement["seconds"]
+        rounds = done.get("pitch_rounds")
+        checked = "" if rounds is None else f", the pitch check stopped after {rounds} of its rounds"
+        again = "" if rounds is None else f" --pitch-rounds {rounds}"
         if done["method"] == "none":
-            return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget (--refine none "
-                    "gives this answer again)")
+            return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget{checked} "
+                    f"(--refine none{again} gives this answer again)")
         return (f"refinement: {done['steps']} of up to {done['planned_steps']} gradient steps fitted the --seconds "
-                f"{seconds:g} budget (--steps {done['steps']} gives this answer again)")
+                f"{seconds:g} budget{checked} (--steps {done['steps']}{again} gives this answer again)")
 
     def to_json(self) -> dict:
         c = self.candidates
@@ -215,7 +219,8 @@ class Predictor:
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
-                pitch_fill: bool = SamplingConfig.pitch_fill, render: str = "auto", seconds: float | None = None,
+                pitch_rounds: int = SamplingConfig.pitch_rounds, pitch_fill: bool = SamplingConfig.pitch_fill,
+                render: str = "auto", seconds: float | None = None,
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
@@ -231,7 +236,7 @@ class Predictor:
         (:mod:`inverse.plain`; 0: none);
         ``refit``: best pool rows given a copy with the amplifier envelope fitted to the target (0: none);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
-        close, and those with its pitch first (:mod:`inverse.pitch_check`);
+        close, and those with its pitch first (:mod:`inverse.pitch_check`), in at most ``pitch_rounds`` rounds;
         ``pitch_fill``: after the check, those still off the pitch replaced by other forms of those on it
         (:mod:`inverse.fill`);
         ``render``: how candidates are rendered (:func:`synth.render`): ``auto`` takes the fast render when it
@@ -239,16 +244,18 @@ class Predictor:
         library too), ``fast`` builds what is missing first;
         ``seconds``: a time budget for this call: gradient refinement takes as many of ``refine.steps`` as fit
         (:func:`~inverse.refine.refine_candidates`' ``finish_by``), none when the pool left too little of it
-        (:func:`~inverse.refine.refinement_fits`); the pool always runs, so a budget shorter than it is overrun.
-        The result's ``refinement`` says what ran (``refine.steps`` set to the steps taken, or ``refine.method``
-        ``none``, gives the same answer again);
+        (:func:`~inverse.refine.refinement_fits`), and the pitch check's rounds stop where one would not fit; the
+        pool always runs, so a budget shorter than it is overrun. The result's ``refinement`` says what ran
+        (``refine.steps`` set to the steps taken, or ``refine.method`` ``none``, and ``pitch_rounds`` to the rounds
+        where the check stopped early, give the same answer again);
         ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
         started = time.perf_counter()
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, match_within=match_within,
                                 expand=expand, spread=spread, plain=plain,
-                                refit=refit, seed=seed, pitch_check=pitch_check, pitch_fill=pitch_fill)
+                                refit=refit, seed=seed, pitch_check=pitch_check, pitch_rounds=pitch_rounds,
+                                pitch_fill=pitch_fill)
         refine = refine or RefineConfig()
         try:
             config.validate()
@@ -284,8 +291,11 @@ class Predictor:
         start = 0.25 if refine.method != "none" else 0.6
         candidates = refine_candidates(*scored, target, refine, config, final,
                                        progress=lambda fraction, stage: report(start + (1 - start) * fraction, stage),
-                                       finish_by=finish_by if refine.method == "gradient" else None)
+                                       finish_by=finish_by if refine.method != "cmaes" else None,
+                                       pool_seconds=now - pool_started)
         refinement = {"method": refine.method, "steps": candidates.refined_steps}
         if seconds is not None:
-            refinement.update(seconds=seconds, planned_steps=planned)
+            check = candidates.pitch
+            rounds = None if check is None else check.stopped_after
+            refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds)
         return Prediction(target, candidates, paths, refinement)

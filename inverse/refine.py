@@ -160,8 +160,12 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: retuned, fast render, profiled on the 2-core AMD EPYC VM on 4 December): the scored pool before
 #: :func:`refine_candidates`, and in it a gradient step of the refined rows, scoring the refined rows, the retune, the
 #: symmetric variants, the choice with its pitch check. Their ratios plan a time budget (:func:`reserve_steps`,
-#: :func:`refinement_fits`) and place the progress stages (:func:`stage_shares`).
-STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23}
+#: :func:`refinement_fits`) and place the progress stages (:func:`stage_shares`). ``tail``, a part of ``choose``:
+#: what follows the pitch check (the fill and the spread), the longest of 6 clearly pitched targets (0.47 s at 0.45 s
+#: a step: 0.50 s at this profile's step; the demo's 0.37 s), kept free of the check's rounds under a budget
+#: (:func:`check_deadline`).
+STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
+                 "tail": 0.50}
 
 
 def stage_shares(steps: int) -> dict[str, float]:
@@ -183,17 +187,30 @@ def reserve_steps(config: RefineConfig) -> float:
     return after / seconds["step"]
 
 
+def pool_step_seconds(pool_seconds: float) -> float:
+    """A gradient step's time judged by the scored pool's (``pool_seconds``, against :data:`STAGE_SECONDS`'
+    profile), before any step is timed."""
+    return pool_seconds * STAGE_SECONDS["step"] / STAGE_SECONDS["pool"]
+
+
 def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float) -> bool:
     """Whether a gradient step and what follows it (:func:`reserve_steps`) fit in ``seconds_left``, their time
-    judged by the scored pool's (``pool_seconds``, against :data:`STAGE_SECONDS`' profile) before any step is timed."""
-    per_step = pool_seconds * STAGE_SECONDS["step"] / STAGE_SECONDS["pool"]
-    return seconds_left >= per_step * (1.0 + reserve_steps(config))
+    judged by the scored pool's (:func:`pool_step_seconds`)."""
+    return seconds_left >= pool_step_seconds(pool_seconds) * (1.0 + reserve_steps(config))
+
+
+def check_deadline(finish_by: float | None, step_seconds: float) -> float | None:
+    """When the pitch check's rounds must end for the fill and spread after them (:data:`STAGE_SECONDS`' ``tail``,
+    scaled by this machine's ``step_seconds`` against the profile's) to finish by ``finish_by`` (None: no budget)."""
+    if finish_by is None:
+        return None
+    return finish_by - step_seconds * STAGE_SECONDS["tail"] / STAGE_SECONDS["step"]
 
 
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
                       config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto",
                       progress: Callable[[float, str], None] | None = None,
-                      finish_by: float | None = None) -> Candidates:
+                      finish_by: float | None = None, pool_seconds: float = 0.0) -> Candidates:
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
     mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the refined
@@ -211,9 +228,12 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this function's
     work done before it (:func:`stage_shares`).
 
-    ``finish_by`` (a ``time.perf_counter()`` value; gradient refinement only) is a time budget: the steps stop, up
-    to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it. The
-    result's ``refined_steps`` says how many were taken; ``config.steps`` set to that gives the same answer again.
+    ``finish_by`` (a ``time.perf_counter()`` value; not with CMA-ES) is a time budget: the gradient steps stop, up
+    to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it, and the
+    pitch check's rounds where one would leave too little for what follows them (:func:`check_deadline`, judged by
+    the steps' time, or without steps by ``pool_seconds``, the scored pool's). The result's ``refined_steps`` says
+    how many steps were taken and its ``pitch.stopped_after`` where the check stopped: ``config.steps`` and
+    ``sampling.pitch_rounds`` set to those give the same answer again.
     """
     config.validate()
     if finish_by is not None and config.method == "cmaes":
@@ -222,7 +242,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     report = progress or (lambda fraction, stage: None)
     if config.method == "none":
         report(0.0, f"choosing {sampling.samples} of {params.shape[0]} candidates")
-        return choose(params, scores, point, sampling, target, render_path)
+        return choose(params, scores, point, sampling, target, render_path,
+                      check_deadline(finish_by, pool_step_seconds(pool_seconds)))
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
     steps = f"{'up to ' if finish_by is not None else ''}{config.steps} steps" if config.method == "gradient" else (
         f"{config.budget} renders each")
@@ -241,6 +262,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     order = torch.tensor(starts + [i for i in range(params.shape[0]) if i not in refined_rows], dtype=torch.long)
     params, scores = params[order], scores.select(order)  # the starting points first, then the rest of the pool
     first = params[:len(starts)]
+    steps_started = time.perf_counter()
     if config.method == "gradient":
         refined, _ = refine_gradient(first, target, config.steps, config.lr, deadline=finish_by,
                                      render_path=render_path, on_step=stepped,
@@ -249,6 +271,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,
                                   on_candidate=lambda k: done((k + 1) / len(starts)))
+    per_step = step_seconds(steps_started, taken[0], time.perf_counter())
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
     if config.retune:  # the best refined ones with their oscillators retuned, beside them
@@ -259,5 +282,5 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
     report(shares["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
-    chosen = choose(pool, pool_scores, point, sampling, target, render_path)
+    chosen = choose(pool, pool_scores, point, sampling, target, render_path, check_deadline(finish_by, per_step))
     return replace(chosen, refined_steps=taken[0]) if config.method == "gradient" else chosen

@@ -75,6 +75,7 @@ class SamplingConfig:
     # 500 held-out targets -0.7 %, sox -33 %: benchmarks/results/predict_plain_500)
     refit: int = 8
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
+    pitch_rounds: int = 10  # the pitch check's rounds at most (inverse.pitch_check.check_pitch)
     # after the pitch check, those still off it replaced by other forms of those on it (inverse.fill); on the 16
     # clearly pitched of 40 held-out targets 149 of the 160 returned on the pitch (131 without), diversity -1.7 %
     pitch_fill: bool = True
@@ -91,9 +92,9 @@ class SamplingConfig:
         if self.retrieved < 0:
             raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if min(self.sigma, self.min_distance, self.expand, self.keep_tolerance, self.transpose, self.spread,
-               self.plain, self.refit) < 0:
-            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain and refit must "
-                             "be non-negative")
+               self.plain, self.refit, self.pitch_rounds) < 0:
+            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit and "
+                             "pitch_rounds must be non-negative")
         if self.within < 1:
             raise ValueError(f"within must be >= 1 (a multiple of the best candidate's MSS), got {self.within}")
         if self.match_within < 0 or 0 < self.match_within < 1:
@@ -294,14 +295,15 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
 
 
 def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: SamplingConfig,
-           target: Target | None = None, render_path: str = "auto") -> Candidates:
+           target: Target | None = None, render_path: str = "auto", check_by: float | None = None) -> Candidates:
     """``config.samples`` rows of a scored pool that sound alike and differ in parameters
     (:func:`select_spread`), best first, as :class:`Candidates`; with ``target`` and ``config.pitch_check``,
     those off a clear target pitch moved onto it where that keeps them as close, the choice made again around
     the moved copies, and those with its pitch first (:func:`~inverse.pitch_check.check_pitch`, rendering on
-    ``render_path``); with ``target``, the misses (off a clear pitch, or far by the match distance) replaced by
-    other forms of the others (:func:`~inverse.fill.fill_misses`) and each then written in the form of its sound
-    farthest from the others (:func:`~inverse.spread.spread_out`, ``config.spread`` draws)."""
+    ``render_path``, at most ``config.pitch_rounds`` rounds, none begun that would end after ``check_by``, a
+    ``time.perf_counter()`` value); with ``target``, the misses (off a clear pitch, or far by the match distance)
+    replaced by other forms of the others (:func:`~inverse.fill.fill_misses`) and each then written in the form of
+    its sound farthest from the others (:func:`~inverse.spread.spread_out`, ``config.spread`` draws)."""
 
     def select(params: torch.Tensor, scores: Scores, excluded: torch.Tensor | None = None) -> Candidates:
         chosen, diverse = select_spread(params, scores.match, scores.mss, config.samples, config.within,
@@ -312,7 +314,8 @@ def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: Sa
     if target is None:
         return select(params, scores)
     if config.pitch_check:
-        chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path)
+        chosen = check_pitch(params, scores, select, target, config.keep_tolerance, render_path, config.pitch_rounds,
+                             check_by)
     else:
         chosen = select(params, scores)
     return spread_out(fill_misses(chosen, target, config, render_path), target, config, render_path)

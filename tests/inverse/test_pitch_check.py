@@ -4,6 +4,8 @@ copy may be kept, the candidate with the target's pitch comes first; a target wi
 candidates as they were; a sub-oscillator an octave below costs a candidate the ranking's sub-octave term."""
 
 import math
+import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -114,6 +116,43 @@ def test_a_candidate_left_off_the_pitch_is_replaced_by_one_on_it(case):
     assert found.pool_index.tolist() == [0, 2] and found.pitch.agrees.tolist() == [True, True]
     kept = check_pitch(params, scores, spread_of_two, target, keep_tolerance=-1.0, render_path="eager", rounds=0)
     assert kept.pool_index.tolist() == [0, 1] and kept.pitch.agrees.tolist() == [True, False]  # no round: stays
+
+
+class _Clock:
+    """A ``time.perf_counter`` stand-in that advances one second per call."""
+
+    def __init__(self) -> None:
+        self.now = -1.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_deadline_stops_the_rounds_as_a_check_of_fewer_rounds(case, monkeypatch):
+    import inverse.pitch_check as pitch_check_module
+
+    truth, target, off = case
+    params, scores = pool(torch.cat([truth, off, with_pitch(truth, "filter_cutoff", 0.99)]), target)
+    scores.match, scores.mss = torch.tensor([0.10, 0.12, 0.13]), torch.tensor([0.10, 0.11, 0.12])
+
+    def checked(**budget) -> Candidates:
+        return check_pitch(params, scores, spread_of_two, target, keep_tolerance=-1.0, render_path="eager", **budget)
+
+    full, none = checked(), checked(rounds=0)
+    assert full.pitch.stopped_after is None and full.pool_index.tolist() == [0, 2]
+    roomy = checked(deadline=time.perf_counter() + 1e6)
+    assert roomy.pitch.stopped_after is None and torch.equal(roomy.params, full.params)
+    past = checked(deadline=time.perf_counter() - 1.0)  # no round begins: the check of rounds=0, and it says so
+    assert past.pitch.stopped_after == 0 and none.pitch.stopped_after is None
+    assert past.pool_index.tolist() == none.pool_index.tolist() == [0, 1]
+    assert torch.equal(past.pitch.agrees, none.pitch.agrees)
+    # One clock call as the rounds start (0 s), one after each round's tracking (1 s, 2 s): round 0 took 1 s, so with
+    # a deadline of 2.5 s round 1 (2 + 1 > 2.5) does not begin: stopped after one round, as rounds=1 ends.
+    monkeypatch.setattr(pitch_check_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    one = checked(deadline=2.5)
+    monkeypatch.undo()
+    assert one.pitch.stopped_after == 1 and one.pool_index.tolist() == checked(rounds=1).pool_index.tolist()
 
 
 def test_a_target_without_a_clear_pitch_keeps_the_order(case):

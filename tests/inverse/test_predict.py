@@ -15,7 +15,7 @@ from inverse import checkpoint
 from inverse.cli import main
 from inverse.figures import candidate_label
 from inverse.model import InverseModel
-from inverse.predict import Predictor
+from inverse.predict import Prediction, Predictor
 from inverse.refine import RefineConfig
 from inverse.sampling import SamplingConfig, sample, select_diverse, select_spread
 from inverse.target import Target, score
@@ -265,13 +265,29 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
         return json.loads(out)
 
     roomy, fixed = answer("--seconds", "100000"), answer()
-    assert roomy["refinement"] == {"method": "gradient", "steps": 2, "seconds": 100000.0, "planned_steps": 2}
+    assert roomy["refinement"] == {"method": "gradient", "steps": 2, "seconds": 100000.0, "planned_steps": 2,
+                                   "pitch_rounds": None}
     assert fixed["refinement"] == {"method": "gradient", "steps": 2}
     assert roomy["candidates"] == fixed["candidates"]
-    # a budget the pool alone overruns: no refinement, the answer of --refine none
-    spent, plain = answer("--seconds", "0.001"), answer("--refine", "none")
-    assert spent["refinement"]["method"] == "none" and spent["candidates"] == plain["candidates"]
+    # a budget the pool alone overruns: no refinement and, on a pitched target, no round of the pitch check: the answer
+    # of --refine none with as many rounds
+    spent = answer("--seconds", "0.001")
+    rounds = spent["refinement"]["pitch_rounds"]
+    again = ["--refine", "none"] + ([] if rounds is None else ["--pitch-rounds", str(rounds)])
+    assert spent["refinement"]["method"] == "none" and spent["candidates"] == answer(*again)["candidates"]
     status, table, _ = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001"], capsys)
-    assert status == 0 and "--refine none gives this answer again" in table
+    assert status == 0 and f"({' '.join(again)} gives this answer again)" in table
     status, _, err = run_inverse(predict_args + ["--seconds", "5", "--refine", "cmaes"], capsys)
     assert status == 2 and "--budget" in err and "Traceback" not in err
+
+
+def test_the_budget_line_names_the_options_that_repeat_the_answer():
+    def line(**refinement) -> str:
+        return Prediction(None, None, refinement={"seconds": 8.0, "planned_steps": 20, **refinement}).budget_line()
+
+    stopped = line(method="gradient", steps=7, pitch_rounds=3)
+    assert "7 of up to 20 gradient steps" in stopped and "the pitch check stopped after 3 of its rounds" in stopped
+    assert stopped.endswith("(--steps 7 --pitch-rounds 3 gives this answer again)")
+    assert line(method="gradient", steps=7, pitch_rounds=None).endswith("(--steps 7 gives this answer again)")
+    assert line(method="none", steps=None, pitch_rounds=0).endswith("(--refine none --pitch-rounds 0 gives this answer "
+                                                                    "again)")
