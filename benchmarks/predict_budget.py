@@ -6,9 +6,10 @@ For each of the first ``--n`` rows of a held-out dataset (matched against its ex
 ``benchmarks/inverse_quality.py`` does), ``Predictor.predict`` runs with each budget of ``--seconds`` and once without
 one (the default: all 20 gradient steps), interleaved, in one process with the shipped model, flow and index. Per
 run: the seconds ``predict`` took (target loading to the chosen ten; start-up and writing files are outside any
-budget), the refinement that ran (gradient steps taken, or none when the pool used the budget up) and the
-best-of-10 multi-scale spectral distance. Writes ``predict_budget.{json,md}`` with the command, machine facts and
-load averages; each target's record is appended to ``records.jsonl`` as it is measured (``--resume`` keeps them).
+budget), the refinement that ran (gradient steps taken, or none when the pool used the budget up), where the pitch
+check stopped (its rounds, when the budget cut them short), how many of the ten have a clearly pitched target's pitch
+and the best-of-10 multi-scale spectral distance. Writes ``predict_budget.{json,md}`` with the command, machine facts
+and load averages; each target's record is appended to ``records.jsonl`` as it is measured (``--resume`` keeps them).
 """
 
 from __future__ import annotations
@@ -46,16 +47,19 @@ def measure(predictor: Predictor, target: Target, seconds: float | None) -> dict
     started = time.perf_counter()
     prediction = predictor.predict(target, 10, seconds=seconds, render="fast")
     taken = time.perf_counter() - started
-    refinement = prediction.refinement or {}
+    refinement, check = prediction.refinement or {}, prediction.candidates.pitch
+    clear = check is not None and check.checked
     return {"seconds": taken, "method": refinement.get("method"), "steps": refinement.get("steps"),
-            "best_mss": float(prediction.candidates.mss.min())}
+            "pitch_rounds": refinement.get("pitch_rounds"), "best_mss": float(prediction.candidates.mss.min()),
+            "on_pitch": int(check.agrees.sum()) if clear else None}
 
 
 def table(records: list[dict], budgets: list[float]) -> str:
     """Markdown rows per budget: time kept, steps, closeness against the default on the same targets."""
     lines = ["| budget | targets | predict's seconds, median (max) | over the budget | gradient steps, median "
-             "(range) | no refinement | best-of-10 MSS | vs the default, paired |",
-             "|---|---:|---|---:|---|---:|---:|---:|"]
+             "(range) | no refinement | pitch check stopped | of the ten on a clear target's pitch | best-of-10 MSS | "
+             "vs the default, paired |",
+             "|---|---:|---|---:|---|---:|---:|---:|---:|---:|"]
     default = [r["runs"][DEFAULT]["best_mss"] for r in records]
     for key in [*(f"{s:g}" for s in budgets), DEFAULT]:
         runs = [r["runs"][key] for r in records]
@@ -65,9 +69,12 @@ def table(records: list[dict], budgets: list[float]) -> str:
         over = "-" if key == DEFAULT else f"{sum(s > float(key) for s in seconds)} of {len(runs)}"
         ratio = statistics.mean(m / d for m, d in zip(mss, default))
         step_text = f"{statistics.median(steps):g} ({min(steps)}-{max(steps)})" if steps else "-"
+        pitched = [run["on_pitch"] for run in runs if run.get("on_pitch") is not None]
+        stopped = sum(run.get("pitch_rounds") is not None for run in runs)
         lines.append(f"| {'none (20 steps)' if key == DEFAULT else key + ' s'} | {len(runs)} | "
                      f"{statistics.median(seconds):.1f} ({max(seconds):.1f}) | {over} | {step_text} | "
-                     f"{sum(run['method'] == 'none' for run in runs)} | {statistics.mean(mss):.3f} | "
+                     f"{sum(run['method'] == 'none' for run in runs)} | {'-' if key == DEFAULT else stopped} | "
+                     f"{sum(pitched)} of {10 * len(pitched)} | {statistics.mean(mss):.3f} | "
                      f"{100 * (ratio - 1):+.1f} % |")
     return "\n".join(lines)
 
