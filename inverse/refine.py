@@ -199,12 +199,13 @@ def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: flo
     return seconds_left >= pool_step_seconds(pool_seconds) * (1.0 + reserve_steps(config))
 
 
-def check_deadline(finish_by: float | None, step_seconds: float) -> float | None:
+def check_deadline(finish_by: float | None, per_step: float) -> float | None:
     """When the pitch check's rounds must end for the fill and spread after them (:data:`STAGE_SECONDS`' ``tail``,
-    scaled by this machine's ``step_seconds`` against the profile's) to finish by ``finish_by`` (None: no budget)."""
+    scaled by this machine's gradient step, ``per_step`` seconds, against the profile's) to finish by ``finish_by``
+    (None: no budget)."""
     if finish_by is None:
         return None
-    return finish_by - step_seconds * STAGE_SECONDS["tail"] / STAGE_SECONDS["step"]
+    return finish_by - per_step * STAGE_SECONDS["tail"] / STAGE_SECONDS["step"]
 
 
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
