@@ -24,7 +24,7 @@ from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
-from inverse.sampling import Candidates, SamplingConfig, scored_pool
+from inverse.sampling import Candidates, SamplingConfig, checks_pitch, scored_pool
 from inverse.target import Target, load_any_target
 from synth import perceptual
 from synth.audio_io import write_wav
@@ -285,7 +285,7 @@ class Predictor:
         planned = refine.steps
         now = time.perf_counter()
         if finish_by is not None and refine.method == "gradient" and not refinement_fits(
-                refine, now - pool_started, finish_by - now):
+                refine, now - pool_started, finish_by - now, checks_pitch(config, target)):
             refine = replace(refine, method="none")  # the pool left too little of the budget: choose from it
         # the pool took about a quarter of the time on the demo target (6.1 of 26 s), refinement and choice the rest
         start = 0.25 if refine.method != "none" else 0.6

@@ -26,7 +26,7 @@ import torch
 
 from inverse.plain_adam import PlainAdam
 from inverse.retune import retune
-from inverse.sampling import Candidates, SamplingConfig, choose, expand_by_symmetry, select_diverse
+from inverse.sampling import Candidates, SamplingConfig, checks_pitch, choose, expand_by_symmetry, select_diverse
 from inverse.target import Scores, Target, as_target, rendered_match, score
 from synth.params import CONTINUOUS_INDICES
 
@@ -178,12 +178,14 @@ def stage_shares(steps: int) -> dict[str, float]:
             "choose": (total - seconds["choose"]) / total}
 
 
-def reserve_steps(config: RefineConfig) -> float:
+def reserve_steps(config: RefineConfig, pitch_check: bool = True) -> float:
     """What follows the gradient steps in :func:`refine_candidates` (scoring the refined rows, the retune where
-    ``config.retune`` asks for one, the symmetric variants, the choice), in gradient steps' worth of time
+    ``config.retune`` asks for one, the symmetric variants, the choice: with its pitch check where ``pitch_check``
+    says one will run, else only what follows the check, ``tail``), in gradient steps' worth of time
     (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
     seconds = STAGE_SECONDS
-    after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + seconds["choose"]
+    choice = seconds["choose"] if pitch_check else seconds["tail"]
+    after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + choice
     return after / seconds["step"]
 
 
@@ -193,10 +195,10 @@ def pool_step_seconds(pool_seconds: float) -> float:
     return pool_seconds * STAGE_SECONDS["step"] / STAGE_SECONDS["pool"]
 
 
-def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float) -> bool:
-    """Whether a gradient step and what follows it (:func:`reserve_steps`) fit in ``seconds_left``, their time
-    judged by the scored pool's (:func:`pool_step_seconds`)."""
-    return seconds_left >= pool_step_seconds(pool_seconds) * (1.0 + reserve_steps(config))
+def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float, pitch_check: bool = True) -> bool:
+    """Whether a gradient step and what follows it (:func:`reserve_steps`, ``pitch_check`` as there) fit in
+    ``seconds_left``, their time judged by the scored pool's (:func:`pool_step_seconds`)."""
+    return seconds_left >= pool_step_seconds(pool_seconds) * (1.0 + reserve_steps(config, pitch_check))
 
 
 def check_deadline(finish_by: float | None, per_step: float) -> float | None:
@@ -267,7 +269,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     if config.method == "gradient":
         refined, _ = refine_gradient(first, target, config.steps, config.lr, deadline=finish_by,
                                      render_path=render_path, on_step=stepped,
-                                     reserve=None if finish_by is None else reserve_steps(config))
+                                     reserve=None if finish_by is None else reserve_steps(
+                                         config, checks_pitch(sampling, target)))
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,

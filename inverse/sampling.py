@@ -294,6 +294,12 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     return chosen, all_eligible and (len(chosen) < 2 or closest_pair(params[chosen]) >= min_distance)
 
 
+def checks_pitch(config: SamplingConfig, target: Target) -> bool:
+    """Whether :func:`choose`'s pitch check has work to do for ``target`` (``config.pitch_check`` and a clear target
+    pitch; without one it returns the choice as it is)."""
+    return config.pitch_check and bool(target.pitch.clear[0])
+
+
 def choose(params: torch.Tensor, scores: Scores, point: torch.Tensor, config: SamplingConfig,
            target: Target | None = None, render_path: str = "auto", check_by: float | None = None) -> Candidates:
     """``config.samples`` rows of a scored pool that sound alike and differ in parameters

@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from inverse.cli import main
-from inverse.refine import RefineConfig, refine_candidates, refine_cmaes, refine_gradient, stage_shares
+from inverse.refine import (
+    STAGE_SECONDS,
+    RefineConfig,
+    refine_candidates,
+    refine_cmaes,
+    refine_gradient,
+    reserve_steps,
+    stage_shares,
+)
 from inverse.sampling import SamplingConfig
 from inverse.search import SearchConfig, search
 from inverse.target import Target, score
@@ -160,6 +168,13 @@ def test_progress_shares_follow_the_number_of_steps():
     ten, twenty = stage_shares(10), stage_shares(20)
     assert [round(ten[k], 2) for k in ("retune", "expand", "choose")] == [0.67, 0.76, 0.84]  # STAGE_SECONDS' profile
     assert 0 < ten["retune"] < twenty["retune"] < twenty["expand"] < twenty["choose"] < 1  # longer first stage
+
+
+def test_the_time_kept_after_the_steps_counts_the_pitch_check_only_where_it_runs():
+    config, seconds = RefineConfig(), STAGE_SECONDS
+    pitched, unpitched = reserve_steps(config, pitch_check=True), reserve_steps(config, pitch_check=False)
+    assert pitched - unpitched == pytest.approx((seconds["choose"] - seconds["tail"]) / seconds["step"])
+    assert reserve_steps(RefineConfig(retune=0)) == pytest.approx(pitched - seconds["retune"] / seconds["step"])
 
 
 class _Clock:
