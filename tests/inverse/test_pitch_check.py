@@ -5,7 +5,6 @@ candidates as they were; a sub-oscillator an octave below costs a candidate the 
 
 import math
 import time
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -118,18 +117,7 @@ def test_a_candidate_left_off_the_pitch_is_replaced_by_one_on_it(case):
     assert kept.pool_index.tolist() == [0, 1] and kept.pitch.agrees.tolist() == [True, False]  # no round: stays
 
 
-class _Clock:
-    """A ``time.perf_counter`` stand-in that advances one second per call."""
-
-    def __init__(self) -> None:
-        self.now = -1.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
-
-
-def test_a_deadline_stops_the_rounds_as_a_check_of_fewer_rounds(case, monkeypatch):
+def test_a_deadline_stops_the_rounds_as_a_check_of_fewer_rounds(case, monkeypatch, ticking_clock):
     import inverse.pitch_check as pitch_check_module
 
     truth, target, off = case
@@ -149,7 +137,7 @@ def test_a_deadline_stops_the_rounds_as_a_check_of_fewer_rounds(case, monkeypatc
     assert torch.equal(past.pitch.agrees, none.pitch.agrees)
     # One clock call as the rounds start (0 s), one after each round's tracking (1 s, 2 s): round 0 took 1 s, so with
     # a deadline of 2.5 s round 1 (2 + 1 > 2.5) does not begin: stopped after one round, as rounds=1 ends.
-    monkeypatch.setattr(pitch_check_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    ticking_clock(pitch_check_module)
     one = checked(deadline=2.5)
     monkeypatch.undo()
     assert one.pitch.stopped_after == 1 and one.pool_index.tolist() == checked(rounds=1).pool_index.tolist()

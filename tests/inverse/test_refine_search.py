@@ -4,7 +4,6 @@ candidates distinct, bad input as one line."""
 import json
 import time
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -177,25 +176,14 @@ def test_the_time_kept_after_the_steps_counts_the_pitch_check_only_where_it_runs
     assert reserve_steps(RefineConfig(retune=0)) == pytest.approx(pitched - seconds["retune"] / seconds["step"])
 
 
-class _Clock:
-    """A ``time.perf_counter`` stand-in that advances one second per call."""
-
-    def __init__(self) -> None:
-        self.now = -1.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
-
-
-def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(problem, monkeypatch):
+def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(problem, monkeypatch, ticking_clock):
     target, start, before = problem
     import inverse.refine as refine_module
 
     # One clock call when the steps start (0 s) and one after each evaluation k (k + 1 s): a step takes
     # (k + 1) / (k + 0.5) s by then. With a deadline of 3.5 s and no reserve, evaluation 0 (1 + 2 = 3) and 1
     # (2 + 1.33) leave room for another step, evaluation 2 (3 + 1.2) does not: two steps, as steps=2 takes them.
-    monkeypatch.setattr(refine_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    ticking_clock(refine_module)
     stepped = []
     budgeted = refine_gradient(start, target, steps=10, lr=0.02, deadline=3.5, reserve=0.0, on_step=stepped.append)
     monkeypatch.undo()
@@ -203,7 +191,7 @@ def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(probl
     fixed = refine_gradient(start, target, steps=2, lr=0.02)
     assert torch.equal(budgeted[0], fixed[0]) and torch.equal(budgeted[1], fixed[1])
     # time for what follows the steps is kept: a reserve of a step's worth stops it one evaluation earlier
-    monkeypatch.setattr(refine_module, "time", SimpleNamespace(perf_counter=_Clock()))
+    ticking_clock(refine_module)
     stepped.clear()
     refine_gradient(start, target, steps=10, lr=0.02, deadline=3.5, reserve=1.0, on_step=stepped.append)
     assert stepped == [0]
