@@ -291,8 +291,7 @@ class Predictor:
         start = 0.25 if refine.method != "none" else 0.6
         candidates = refine_candidates(*scored, target, refine, config, final,
                                        progress=lambda fraction, stage: report(start + (1 - start) * fraction, stage),
-                                       finish_by=finish_by if refine.method != "cmaes" else None,
-                                       pool_seconds=now - pool_started)
+                                       finish_by=finish_by, pool_seconds=now - pool_started)
         refinement = {"method": refine.method, "steps": candidates.refined_steps}
         if seconds is not None:
             check = candidates.pitch

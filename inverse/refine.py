@@ -12,7 +12,8 @@ them: it refines the best mutually different rows of a scored pool (16, one chun
 compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), expands
 the refined ones by the synth's symmetries, and chooses the returned candidates from all of them. Given a time
 budget (``finish_by``: ``inverse predict --seconds``), the gradient steps stop where the next one and what follows
-it would not fit (:func:`reserve_steps`).
+it would not fit (:func:`reserve_steps`), and the pitch check's rounds where the next one would not
+(:func:`check_deadline`).
 """
 
 from __future__ import annotations
