@@ -105,6 +105,47 @@ def sox_one_shots(folder: Path, count: int) -> list[tuple[str, Path]]:
     return out
 
 
+# Short pitched notes (issue 13, benchmarks/short_pitch.py): sox blips (waveform x pitch x length) and General MIDI
+# staccato notes of quickly decaying instruments (piano, electric piano, marimba, xylophone, guitar, bass,
+# pizzicato, square lead, trumpet, steel drums).
+_BLIP_WAVES = ("square", "sawtooth", "triangle", "sine")
+_BLIP_NOTES = ("E3", "A3", "C4", "G4", "D5", "A5")
+_BLIP_SECONDS = (0.04, 0.06, 0.1, 0.15)
+_STACCATO_PROGRAMS = (0, 4, 12, 13, 24, 33, 45, 80, 56, 114)
+_STACCATO_NOTES = (50, 57, 64, 69, 76)
+
+
+def sox_blips(folder: Path, count: int) -> list[tuple[str, Path, float]]:
+    """``count`` (at most 24) blips of sox's ``synth`` effect, 16 kHz mono: each of 4 waveforms at each of 6
+    pitches (E3-A5), 40-150 ms long (5 ms fade-in, a fade-out over the second half). ``[(name, path, f0 Hz)]``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(min(count, len(_BLIP_WAVES) * len(_BLIP_NOTES))):
+        wave, note = _BLIP_WAVES[k // len(_BLIP_NOTES)], _BLIP_NOTES[k % len(_BLIP_NOTES)]
+        seconds = _BLIP_SECONDS[k % len(_BLIP_SECONDS)]
+        path = folder / f"sox_blip_{wave}_{note}_{round(seconds * 1000)}ms.wav"
+        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
+              f"%{_semitones(note)}", "fade", "0.005", str(seconds), str(seconds / 2), "gain", "-6"])
+        out.append((path.stem, path, 440.0 * 2 ** (_semitones(note) / 12)))
+    return out
+
+
+def staccato_notes(folder: Path, count: int, seconds: float = 0.08,
+                   rate: int = 16000) -> list[tuple[str, Path, float]]:
+    """``count`` General MIDI notes held for ``seconds`` (then released) rendered by fluidsynth at ``rate``:
+    ``[(name, path, f0 Hz of the MIDI note)]``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        program = _STACCATO_PROGRAMS[k % len(_STACCATO_PROGRAMS)]
+        note = _STACCATO_NOTES[(k + k // len(_STACCATO_PROGRAMS)) % len(_STACCATO_NOTES)]
+        midi, path = folder / f"st{program:03d}_{note}.mid", folder / f"fluidsynth_staccato_gm{program:03d}_n{note}.wav"
+        midi.write_bytes(single_note_midi(program, note, seconds=seconds))
+        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        out.append((path.stem, path, 440.0 * 2 ** ((note - 69) / 12)))
+    return out
+
+
 def espeak_phrases(folder: Path, count: int) -> list[tuple[str, Path]]:
     """``count`` short phrases spoken by espeak-ng (several voices; 22.05 kHz, resampled when loaded)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import torch
 from synth.crepe import BIN_CENTS_OFFSET, CENTS_PER_BIN, cents_to_frequency, frequency_to_bin, load_crepe
 
 FRAME = 1024  # CREPE's window at 16 kHz
+SAMPLE_RATE = 16000  # Hz: CREPE's rate, the synth's
 CENTS_TOLERANCE = 50.0  # "the same pitch": within a quarter tone
 
 
@@ -36,6 +37,10 @@ class PitchConfig:
     clear_share: float = 0.6  # clear pitch: at least this share of loud frames periodic ...
     clear_spread_cents: float = 100.0  # ... whose pitches lie within this interquartile range ...
     min_frames: int = 5  # ... and at least this many of them
+    # A sound loud for less than short_s (its loud frames at `hop`) is tracked again at short_hop: at a 20 ms hop a
+    # 100 ms blip has 4 voiced frames, too few to call its pitch clear, and at the candidates' 60 ms hop 1 or 2.
+    short_s: float = 0.25  # seconds; 0 tracks every sound at `hop` only
+    short_hop: int = 80  # samples (5 ms)
 
 
 @dataclass
@@ -83,11 +88,32 @@ def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
 
 @torch.no_grad()
 def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk: int = 2048) -> PitchEstimate:
-    """The dominant pitch of each sound in ``audio`` ``Tensor[B, N]`` at 16 kHz (see the module docstring)."""
+    """The dominant pitch of each sound in ``audio`` ``Tensor[B, N]`` at 16 kHz (see the module docstring).
+
+    Each sound is tracked at ``config.hop``; one loud for less than ``config.short_s`` is tracked again at
+    ``config.short_hop`` and judged on those frames (row by row: a sound's estimate does not depend on the batch)."""
     config = config or PitchConfig()
     if audio.dim() != 2:
         raise ValueError(f"expected audio of shape (B, N), got {tuple(audio.shape)}")
-    frames = _frames(audio.float().cpu(), config.hop)  # (B, T, 1024)
+    audio = audio.float().cpu()
+    f0, periodicity, loud = _track(audio, config.hop, config, chunk)
+    rows = [_summary(f0[row], periodicity[row], loud[row], config) for row in range(audio.shape[0])]
+    loud_s = loud.sum(dim=1) * (config.hop / SAMPLE_RATE)
+    short = torch.nonzero(loud.any(dim=1) & (loud_s < config.short_s)).flatten().tolist()
+    if short and config.short_hop != config.hop:
+        f0, periodicity, loud = _track(audio[short], config.short_hop, config, chunk)
+        for k, row in enumerate(short):
+            rows[row] = _summary(f0[k], periodicity[k], loud[k], config)
+    f0_t, clarity_t, spread_t, voiced_count = (torch.tensor(column) for column in zip(*rows))
+    clear = (clarity_t >= config.clear_share) & (spread_t <= config.clear_spread_cents) & \
+        (voiced_count >= config.min_frames)
+    return PitchEstimate(f0_t, clarity_t, spread_t, clear)
+
+
+def _track(audio: torch.Tensor, hop: int, config: PitchConfig, chunk: int) -> tuple[torch.Tensor, ...]:
+    """CREPE on the loud frames of ``audio`` ``Tensor[B, N]`` at ``hop``: (``f0`` Hz, ``periodicity``, ``loud``
+    bool), each ``Tensor[B, T]``; f0 NaN and periodicity 0 where a frame is not loud."""
+    frames = _frames(audio, hop)  # (B, T, 1024)
     batch, count = frames.shape[:2]
     rms_db = 20 * torch.log10(frames.pow(2).mean(dim=2).sqrt().clamp_min(1e-10) * math.sqrt(2))  # re a full-scale sine
     loud = (rms_db >= rms_db.amax(dim=1, keepdim=True) - config.loud_db) & (rms_db >= config.floor_dbfs)
@@ -99,24 +125,20 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
         flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
         network = load_crepe(config.model)
         f0[loud], periodicity[loud] = decode(torch.cat([network(piece) for piece in flat.split(chunk)]), config)
+    return f0, periodicity, loud
+
+
+def _summary(f0: torch.Tensor, periodicity: torch.Tensor, loud: torch.Tensor,
+             config: PitchConfig) -> tuple[float, float, float, int]:
+    """One sound's (median pitch of its periodic loud frames in Hz or NaN, clarity, spread in cents or inf, count
+    of those frames) from its frames' ``f0``, ``periodicity`` and ``loud``, each ``Tensor[T]``."""
     voiced = loud & (periodicity >= config.periodic)
-    out_f0, clarity, spread = [], [], []
-    for row in range(batch):
-        cents = 1200 * torch.log2(f0[row][voiced[row]] / 440.0)
-        n_loud = int(loud[row].sum())
-        clarity.append(float(voiced[row].sum()) / max(n_loud, 1))
-        if cents.numel() == 0:
-            out_f0.append(float("nan"))
-            spread.append(float("inf"))
-            continue
-        out_f0.append(440.0 * 2 ** (float(cents.median()) / 1200))
-        q = torch.quantile(cents, torch.tensor([0.25, 0.75]))
-        spread.append(float(q[1] - q[0]))
-    f0_t, clarity_t, spread_t = torch.tensor(out_f0), torch.tensor(clarity), torch.tensor(spread)
-    voiced_count = voiced.sum(dim=1)
-    clear = (clarity_t >= config.clear_share) & (spread_t <= config.clear_spread_cents) & \
-        (voiced_count >= config.min_frames)
-    return PitchEstimate(f0_t, clarity_t, spread_t, clear)
+    cents = 1200 * torch.log2(f0[voiced] / 440.0)
+    clarity = float(voiced.sum()) / max(int(loud.sum()), 1)
+    if cents.numel() == 0:
+        return float("nan"), clarity, float("inf"), 0
+    q = torch.quantile(cents, torch.tensor([0.25, 0.75]))
+    return 440.0 * 2 ** (float(cents.median()) / 1200), clarity, float(q[1] - q[0]), int(voiced.sum())
 
 
 def pyin_pitch(audio: torch.Tensor, config: PitchConfig | None = None) -> torch.Tensor:

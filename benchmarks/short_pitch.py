@@ -1,0 +1,228 @@
+"""Short pitched targets (blips, staccato notes): ``inverse predict`` with the pitch tracker's finer hop for short
+sounds (:attr:`synth.pitch.PitchConfig.short_s`, the default) against the 20 ms hop alone, in the same run on the
+same targets.
+
+    python benchmarks/short_pitch.py [--in-domain 500] [--out benchmarks/results/short_pitch]
+
+At the 20 ms hop a sound loud for 40-150 ms has 2-7 voiced frames, too few (:attr:`~synth.pitch.PitchConfig.min_frames`)
+for a clear pitch, so ``predict`` treated a blip as unpitched: no pitch check, no candidates moved to its pitch, no
+sub-octave term. With the default, a sound loud for less than 0.25 s is tracked again at a 5 ms hop.
+
+Targets, each answered from its WAV file (``inverse predict FILE --samples 10``) once per way of tracking:
+
+- **blips**: 24 sox blips (:func:`external_sounds.sox_blips`: square, sawtooth, triangle, sine x E3-A5, 40-150 ms);
+- **staccato**: 10 General MIDI notes held 80 ms (:func:`external_sounds.staccato_notes`), whose releases keep them
+  loud longer than 0.25 s: their own pitch reads the same either way, their candidates' may not;
+- **in-domain**: those of the first ``--in-domain`` held-out prior-2 patches (seed 3, the held-out benchmark's) whose
+  clear / not clear verdict differs between the two ways (every other one is answered the same unless a candidate is
+  short).
+
+Judged per answer, the same way for both: best-of-10 MSS (plain multi-scale log-mel distance), and against the
+target's pitch (the note's for sox and fluidsynth, CREPE's reading of the target with the finer hop for in-domain
+patches) whether the first candidate and how many of the ten are within 50 cents, read by CREPE with the finer hop;
+diversity; every candidate within 1.5x the best one's MSS; seconds per answer. Records go to ``records.jsonl`` as each
+target is answered (a rerun skips those there); ``short_pitch.{json,md}`` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import soundfile
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import (  # noqa: E402
+    RESULTS,
+    append_record,
+    command_line,
+    git_commit,
+    load_average,
+    machine_info,
+    read_records,
+    write_results,
+)
+from external_sounds import missing_tools, sox_blips, staccato_notes  # noqa: E402
+from inverse_quality import change_interval  # noqa: E402
+
+import inverse.pitch_check  # noqa: E402
+import inverse.target  # noqa: E402
+from inverse.metrics import diversity  # noqa: E402
+from inverse.predict import Predictor  # noqa: E402
+from inverse.target import load_any_target  # noqa: E402
+from synth.pitch import CENTS_TOLERANCE, PitchConfig, estimate_pitch, pitch_agreement  # noqa: E402
+from synth.prior import draw  # noqa: E402
+from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
+from synth.voice import render  # noqa: E402
+
+WAYS = ("finer hop for short sounds", "20 ms hop only")
+HELD_OUT_SEED = 3  # the seed of inverse_quality's held-out in-domain targets
+WITHIN = 1.5
+
+
+def coarse_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk: int = 2048):
+    """:func:`estimate_pitch` without the second, finer tracking of short sounds (the way before it)."""
+    return estimate_pitch(audio, replace(config or PitchConfig(), short_s=0.0), chunk)
+
+
+@contextmanager
+def tracking(way: str):
+    """Within the block, ``predict`` tracks pitches as ``way`` says (the target's and the pitch check's)."""
+    modules = (inverse.target, inverse.pitch_check)
+    if way == WAYS[1]:
+        for module in modules:
+            module.estimate_pitch = coarse_pitch
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.estimate_pitch = estimate_pitch
+
+
+def in_domain(folder: Path, scan: int) -> list[tuple[str, Path, float]]:
+    """The first ``scan`` held-out prior-2 patches whose verdict (clear pitch or not) differs between the two ways,
+    as float WAVs, with CREPE's reading of their pitch (finer hop; NaN where not clear that way)."""
+    params = draw(HELD_OUT_SEED, 0, scan, prior="2")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for start in range(0, scan, 50):
+        audio = render(params[start: start + 50])
+        fine, coarse = estimate_pitch(audio), coarse_pitch(audio)
+        for k in torch.nonzero(fine.clear != coarse.clear).flatten().tolist():
+            path = folder / f"row{start + k:03d}.wav"
+            soundfile.write(path, audio[k].numpy(), DEFAULT_CONFIG.sample_rate, subtype="FLOAT")
+            out.append((path.stem, path, float(fine.f0_hz[k]) if bool(fine.clear[k]) else math.nan))
+    return out
+
+
+def judge(prediction, f0_hz: float, seconds: float) -> dict:
+    c = prediction.candidates
+    mss = c.mss  # Tensor[K], plain MSS against the target
+    best = int(mss.argmin())
+    record = {"best_mss": float(mss[best]), "diversity": diversity(c.params), "seconds": seconds,
+              "all_within": bool((mss <= WITHIN * mss[best]).all()), "target_clear": bool(
+                  prediction.candidates.pitch is not None and prediction.candidates.pitch.checked),
+              "first_on_pitch": None, "on_pitch": None, "octave_errors": None}
+    if not math.isnan(f0_hz):
+        found = pitch_agreement(estimate_pitch(c.audio).f0_hz, torch.full((len(mss),), f0_hz))
+        record.update(first_on_pitch=bool(found["match"][0]), on_pitch=int(found["match"].sum()),
+                      octave_errors=int(found["octave_error"].sum()))
+    return record
+
+
+def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path) -> list[dict]:
+    done = {(record["set"], record["name"]): record for record in read_records(records_path)}
+    predictor, records = None, []
+    for set_name, targets in sets.items():
+        for name, path, f0_hz in targets:
+            if (set_name, name) in done:
+                records.append(done[(set_name, name)])
+                continue
+            predictor = predictor or Predictor.from_checkpoint()
+            record = {"set": set_name, "name": name, "f0_hz": None if math.isnan(f0_hz) else f0_hz}
+            for way in WAYS:
+                with tracking(way):
+                    target = load_any_target(path, downmix=True)  # loaded per way: a target keeps its pitch
+                    started = time.perf_counter()
+                    prediction = predictor.predict(target, 10)
+                    record[way] = judge(prediction, f0_hz, time.perf_counter() - started)
+            append_record(records_path, record)
+            records.append(record)
+            judged = (f"{way} {record[way]['best_mss']:.4f} ({record[way]['on_pitch']} on pitch)" for way in WAYS)
+            print(f"{set_name} {name}: " + ", ".join(judged), flush=True)
+    return records
+
+
+def summary(records: list[dict]) -> dict:
+    """Per set and way: means of the judged numbers; the change of mean best-of-10 MSS (``mean(finer) /
+    mean(coarse) - 1``, :func:`inverse_quality.change_interval`), targets paired."""
+    out = {}
+    for set_name in dict.fromkeys(r["set"] for r in records):
+        rows = [r for r in records if r["set"] == set_name]
+        pitched = [r for r in rows if r["f0_hz"] is not None]
+        per = {}
+        for way in WAYS:
+            judged = [r[way] for r in rows]
+            per[way] = {"best_mss": statistics.fmean(j["best_mss"] for j in judged),
+                        "target_clear": sum(j["target_clear"] for j in judged),
+                        "diversity": statistics.fmean(j["diversity"] for j in judged),
+                        "all_within": sum(j["all_within"] for j in judged),
+                        "seconds": statistics.median(j["seconds"] for j in judged),
+                        "first_on_pitch": sum(bool(r[way]["first_on_pitch"]) for r in pitched),
+                        "on_pitch": sum(r[way]["on_pitch"] or 0 for r in pitched),
+                        "octave_errors": sum(r[way]["octave_errors"] or 0 for r in pitched)}
+        ours, base = ([r[way]["best_mss"] for r in rows] for way in WAYS)
+        out[set_name] = {"targets": len(rows), "pitched": len(pitched), **per,
+                         "change": {"mean": statistics.fmean(ours) / statistics.fmean(base) - 1,
+                                    "interval": change_interval(ours, base),
+                                    "better": sum(o < b for o, b in zip(ours, base)),
+                                    "worse": sum(o > b for o, b in zip(ours, base))}}
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Short pitched targets: the pitch tracker's finer hop for short sounds against the 20 ms hop alone", "",
+             f"Command: `{results['command']}` (commit {results['commit']}, load average {results['load_average']})",
+             "", "Each target answered by the shipped default (`inverse predict FILE --samples 10`) each way. Change: "
+             "mean(finer) / mean(20 ms only) - 1 of the best-of-10 MSS with its 95 % bootstrap interval over targets. "
+             f"Pitch: within {CENTS_TOLERANCE:.0f} cents of the target's (sox, fluidsynth: the note's), read by CREPE "
+             "with the finer hop for both ways; octave errors counted apart. 'clear': targets that `predict` "
+             "judged to have a clear pitch (so it ran the pitch check).", "",
+             "| set | targets (pitched) | way | clear | best-of-10 MSS | change | better / worse | first on pitch | "
+             "on pitch of all 10 | octave errors | diversity | all 10 within 1.5x | s per answer (median) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for set_name, s in results["summary"].items():
+        for way in WAYS:
+            row, c = s[way], s["change"]
+            first = way == WAYS[0]
+            change = f"{c['mean'] * 100:+.1f} % ({c['interval'][0] * 100:+.1f} .. {c['interval'][1] * 100:+.1f})"
+            better = f"{c['better']} / {c['worse']}"
+            lines.append(f"| {set_name} | {s['targets']} ({s['pitched']}) | {way} | {row['target_clear']} | "
+                         f"{row['best_mss']:.4f} | {change if first else '-'} | "
+                         f"{better if first else '-'} | "
+                         f"{row['first_on_pitch']}/{s['pitched']} | {row['on_pitch']}/{10 * s['pitched']} | "
+                         f"{row['octave_errors']} | {row['diversity']:.3f} | {row['all_within']}/{s['targets']} | "
+                         f"{row['seconds']:.1f} |")
+    lines += ["", "| set | target | pitch (Hz) | " + " | ".join(
+        f"{way}: clear, best MSS, on pitch" for way in WAYS) + " |", "|---|---|---:|---:|---:|"]
+    for r in results["records"]:
+        pitch = "-" if r["f0_hz"] is None else f"{r['f0_hz']:.1f}"
+        lines.append(f"| {r['set']} | {r['name']} | {pitch} | " + " | ".join(
+            f"{'yes' if r[way]['target_clear'] else 'no'}, {r[way]['best_mss']:.4f}, "
+            f"{'-' if r[way]['on_pitch'] is None else r[way]['on_pitch']}" for way in WAYS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--in-domain", type=int, default=500, help="held-out prior-2 patches scanned (default 500)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "short_pitch")
+    args = parser.parse_args()
+    missing = missing_tools()
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed (.ci/run installs them)")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sets = {"blips": sox_blips(folder / "blips", 24), "staccato": staccato_notes(folder / "staccato", 10),
+                "in-domain": in_domain(folder / "in_domain", args.in_domain)}
+        records = answers(sets, args.out / "records.jsonl")
+    results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
+               "machine": machine_info(), "records": records, "summary": summary(records)}
+    json_path, md_path = write_results(args.out, "short_pitch", results, markdown(results))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
