@@ -631,7 +631,9 @@ def clear_pitch_rule(config: PitchConfig | None = None) -> str:
     return (f"a target has a *clear pitch* when CREPE ({c.model}, `synth/pitch.py`) finds at least {c.min_frames} "
             f"periodic frames (peak probability >= {c.periodic}) making up at least {100 * c.clear_share:.0f} % "
             f"of its loud frames (within {c.loud_db:.0f} dB of the loudest and above {c.floor_dbfs:.0f} dBFS), "
-            f"and their pitches have an interquartile range of at most {c.clear_spread_cents:.0f} cents")
+            f"and their pitches have an interquartile range of at most {c.clear_spread_cents:.0f} cents (frames "
+            f"{1000 * c.hop / 16000:.0f} ms apart; {1000 * c.short_hop / 16000:.0f} ms for a sound loud for less than "
+            f"{c.short_s:g} s)")
 
 
 def nearest_sentence(results: dict) -> str:

@@ -192,6 +192,9 @@ def markdown(results: dict) -> str:
                          f"{row['first_on_pitch']}/{s['pitched']} | {row['on_pitch']}/{10 * s['pitched']} | "
                          f"{row['octave_errors']} | {row['diversity']:.3f} | {row['all_within']}/{s['targets']} | "
                          f"{row['seconds']:.1f} |")
+    scan = results["in_domain"]
+    lines += ["", f"In-domain: of the first {scan['scanned']} held-out prior-2 patches (seed {HELD_OUT_SEED}), "
+              f"{scan['verdict_differs']} have a clear pitch one way and not the other."]
     lines += ["", "| set | target | pitch (Hz) | " + " | ".join(
         f"{way}: clear, best MSS, on pitch" for way in WAYS) + " |", "|---|---|---:|---:|---:|"]
     for r in results["records"]:
@@ -218,7 +221,8 @@ def main() -> int:
                 "in-domain": in_domain(folder / "in_domain", args.in_domain)}
         records = answers(sets, args.out / "records.jsonl")
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
-               "machine": machine_info(), "records": records, "summary": summary(records)}
+               "machine": machine_info(), "records": records, "summary": summary(records),
+               "in_domain": {"scanned": args.in_domain, "verdict_differs": len(sets["in-domain"])}}
     json_path, md_path = write_results(args.out, "short_pitch", results, markdown(results))
     print(f"wrote {json_path} and {md_path}")
     return 0
