@@ -14,8 +14,8 @@ Targets, each answered from its WAV file (``inverse predict FILE --samples 10``)
 - **staccato**: 10 General MIDI notes held 80 ms (:func:`external_sounds.staccato_notes`), whose releases keep them
   loud longer than 0.25 s: their own pitch reads the same either way, their candidates' may not;
 - **in-domain**: those of the first ``--in-domain`` held-out prior-2 patches (seed 3, the held-out benchmark's) whose
-  clear / not clear verdict differs between the two ways (every other one is answered the same unless a candidate is
-  short).
+  clear / not clear verdict differs between the two ways, and as a control the first ``--control`` with a clear pitch
+  both ways (answered the same unless the target is short or a candidate the pitch check tracks is).
 
 Judged per answer, the same way for both: best-of-10 MSS (plain multi-scale log-mel distance), and against the
 target's pitch (the note's for sox and fluidsynth, CREPE's reading of the target with the finer hop for in-domain
@@ -88,20 +88,24 @@ def tracking(way: str):
             module.estimate_pitch = estimate_pitch
 
 
-def in_domain(folder: Path, scan: int) -> list[tuple[str, Path, float]]:
-    """The first ``scan`` held-out prior-2 patches whose verdict (clear pitch or not) differs between the two ways,
-    as float WAVs, with CREPE's reading of their pitch (finer hop; NaN where not clear that way)."""
+def in_domain(folder: Path, scan: int, control: int) -> tuple[list, list]:
+    """Of the first ``scan`` held-out prior-2 patches: those whose verdict (clear pitch or not) differs between the
+    two ways, and the first ``control`` with a clear pitch both ways, as float WAVs ``[(name, path, f0 Hz)]`` with
+    CREPE's reading of their pitch (finer hop; NaN where not clear that way)."""
     params = draw(HELD_OUT_SEED, 0, scan, prior="2")
     folder.mkdir(parents=True, exist_ok=True)
-    out = []
+    differ, same = [], []
     for start in range(0, scan, 50):
         audio = render(params[start: start + 50])
         fine, coarse = estimate_pitch(audio), coarse_pitch(audio)
-        for k in torch.nonzero(fine.clear != coarse.clear).flatten().tolist():
+        for k in range(len(audio)):
+            found = differ if bool(fine.clear[k]) != bool(coarse.clear[k]) else same if bool(fine.clear[k]) else None
+            if found is None or (found is same and len(same) == control):
+                continue
             path = folder / f"row{start + k:03d}.wav"
             soundfile.write(path, audio[k].numpy(), DEFAULT_CONFIG.sample_rate, subtype="FLOAT")
-            out.append((path.stem, path, float(fine.f0_hz[k]) if bool(fine.clear[k]) else math.nan))
-    return out
+            found.append((path.stem, path, float(fine.f0_hz[k]) if bool(fine.clear[k]) else math.nan))
+    return differ, same
 
 
 def judge(prediction, f0_hz: float, seconds: float) -> dict:
@@ -208,6 +212,8 @@ def markdown(results: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--in-domain", type=int, default=500, help="held-out prior-2 patches scanned (default 500)")
+    parser.add_argument("--control", type=int, default=10,
+                        help="held-out patches with a clear pitch both ways, answered both ways too (default 10)")
     parser.add_argument("--out", type=Path, default=RESULTS / "short_pitch")
     args = parser.parse_args()
     missing = missing_tools()
@@ -217,8 +223,9 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        differ, same = in_domain(folder / "in_domain", args.in_domain, args.control)
         sets = {"blips": sox_blips(folder / "blips", 24), "staccato": staccato_notes(folder / "staccato", 10),
-                "in-domain": in_domain(folder / "in_domain", args.in_domain)}
+                "in-domain": differ, "in-domain, clear both ways": same}
         records = answers(sets, args.out / "records.jsonl")
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
                "machine": machine_info(), "records": records, "summary": summary(records),
