@@ -9,6 +9,8 @@ A sound has a *clear pitch* when most of its loud frames are periodic AND agree 
 note does; a cluster of three unrelated oscillator pitches, noise or speech with moving intonation does
 not, and a tracker reads those badly (it jumps between partials), so pitch agreement is only judged where
 the target's pitch is clear. The thresholds below were chosen on known cases (``tests/synth/test_pitch.py``).
+A sound loud for only a moment (a blip, a stab: less than :attr:`PitchConfig.short_s`) is judged on frames 5 ms
+apart instead of 20, so that its few periods give enough frames (``benchmarks/results/short_pitch/``).
 """
 
 from __future__ import annotations
