@@ -106,8 +106,7 @@ class Prediction:
         lines.append(f"match: the ranking distance ({weighed} + spectral shape), MSS: multi-scale log-mel distance, "
                      f"both against {against}; dB: mean |dB difference| of the 512x512 spectrograms")
         if pitched:
-            lines.append(f"pitch: the target's is {check.target_hz:.1f} Hz; the {int(check.agrees.sum())} candidates "
-                         f"within {CENTS_TOLERANCE:.0f} cents of it come first ('!': another pitch, '-': none found)")
+            lines.append(f"pitch: {self.pitch_line()} ('!': another pitch, '-': none found)")
         elif check is not None:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
         if (self.refinement or {}).get("seconds") is not None:
@@ -117,6 +116,15 @@ class Prediction:
                          "one's MSS) and different from each other (--min-distance); the last ones are the closest "
                          "remaining (raise --pool or --retrieved)")
         return "\n".join(lines)
+
+    def pitch_line(self) -> str:
+        """The target's pitch and how many candidates have it (which come first), where the target has a clear one."""
+        check = self.candidates.pitch
+        agree, count, within = int(check.agrees.sum()), len(check.agrees), f"within {CENTS_TOLERANCE:.0f} cents of it"
+        said = (f"none of the candidates is {within}" if agree == 0 else
+                f"all {count} candidates are {within}" if agree == count else
+                f"the {agree} candidate{'s' * (agree > 1)} {within} come{'s' * (agree == 1)} first")
+        return f"the target's pitch is {check.target_hz:.1f} Hz; {said}"
 
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""

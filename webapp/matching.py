@@ -29,7 +29,6 @@ from inverse.target import load_any_target
 from synth.errors import InputError
 from synth.params import PARAM_SPECS
 from synth.patch import patch_to_dict
-from synth.pitch import CENTS_TOLERANCE
 from webapp.media import data_uri, spectrogram_png, wav_bytes
 from webapp.uploads import MAX_UPLOAD_MB, display_name, upload_kind, user_message
 
@@ -133,8 +132,7 @@ def result_page(result: MatchResult) -> str:
     if (prediction.refinement or {}).get("seconds") is not None:
         notes += f"<li>{html.escape(prediction.budget_line())}</li>"
     if c.pitch is not None and c.pitch.checked:
-        notes += (f"<li>the target's pitch is {c.pitch.target_hz:.1f} Hz; the {int(c.pitch.agrees.sum())} "
-                  f"candidates within {CENTS_TOLERANCE:.0f} cents of it come first</li>")
+        notes += f"<li>{html.escape(prediction.pitch_line())}</li>"
     parts = [
         '<div class="match-result">',
         '<div class="match-target"><h3>Target</h3>',

@@ -291,3 +291,19 @@ def test_the_budget_line_names_the_options_that_repeat_the_answer():
     assert line(method="gradient", steps=7, pitch_rounds=None).endswith("(--steps 7 gives this answer again)")
     assert line(method="none", steps=None, pitch_rounds=0).endswith("(--refine none --pitch-rounds 0 gives this answer "
                                                                     "again)")
+
+
+def test_the_pitch_line_counts_the_candidates_on_the_targets_pitch(model, target):
+    from inverse.pitch_check import PitchCheck
+
+    prediction = Predictor(model).predict(target, samples=3, pool=6, expand=1, refine=RefineConfig(method="none"))
+    said = {}
+    for agrees in ([False] * 3, [True, False, False], [True, True, False], [True] * 3):
+        check = PitchCheck(440.0, torch.tensor([440.0 if a else 300.0 for a in agrees]), torch.tensor(agrees))
+        shown = replace(prediction, candidates=replace(prediction.candidates, pitch=check))
+        said[sum(agrees)] = shown.pitch_line()
+        assert f"pitch: {said[sum(agrees)]} ('!'" in shown.table()
+    assert said == {0: "the target's pitch is 440.0 Hz; none of the candidates is within 50 cents of it",
+                    1: "the target's pitch is 440.0 Hz; the 1 candidate within 50 cents of it comes first",
+                    2: "the target's pitch is 440.0 Hz; the 2 candidates within 50 cents of it come first",
+                    3: "the target's pitch is 440.0 Hz; all 3 candidates are within 50 cents of it"}
