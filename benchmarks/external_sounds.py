@@ -7,6 +7,7 @@ give the same files. The Debian packages are listed in DESIGN.md and installed b
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import struct
 import subprocess
@@ -130,6 +131,38 @@ def sox_blips(folder: Path, count: int) -> list[tuple[str, Path, float]]:
     return out
 
 
+def tracker_blips(folder: Path) -> list[tuple[str, Path, float]]:
+    """46 sox blips for checking the pitch tracker, disjoint from :func:`sox_blips`: every third of 4 waveforms x
+    7 pitches (F3-C6) x 5 lengths (30-200 ms; 3 ms fade-in, a fade-out over the last 30 %). ``[(name, path, f0)]``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    grid = itertools.product(("F3", "B3", "D4", "F#4", "B4", "E5", "C6"), _BLIP_WAVES, (0.03, 0.05, 0.08, 0.12, 0.2))
+    out = []
+    for k, (note, wave, seconds) in enumerate(grid):
+        if k % 3 != 2:
+            continue
+        path = folder / f"sox_blip_{wave}_{note.replace('#', 's')}_{round(seconds * 1000)}ms.wav"
+        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
+              f"%{_semitones(note)}", "fade", "0.003", str(seconds), f"{0.3 * seconds:g}", "gain", "-8"])
+        out.append((path.stem, path, 440.0 * 2 ** (_semitones(note) / 12)))
+    return out
+
+
+def unpitched_bursts(folder: Path) -> list[tuple[str, Path]]:
+    """15 short sounds without one pitch from sox: white noise, band-passed pink noise and a 300-1500 Hz chirp, each
+    30-200 ms long."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kinds = {"white": ["whitenoise"], "pink": ["pinknoise", "bandpass", "1000", "2q"], "chirp": ["sine", "300:1500"]}
+    out = []
+    for name, effect in kinds.items():
+        for seconds in (0.03, 0.06, 0.1, 0.15, 0.2):
+            wave, *filters = effect
+            path = folder / f"sox_{name}_{round(seconds * 1000)}ms.wav"
+            _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
+                  *filters, "fade", "0", str(seconds), f"{seconds / 2:g}", "gain", "-6"])
+            out.append((path.stem, path))
+    return out
+
+
 def staccato_notes(folder: Path, count: int, seconds: float = 0.08,
                    rate: int = 16000) -> list[tuple[str, Path, float]]:
     """``count`` General MIDI notes held for ``seconds`` (then released) rendered by fluidsynth at ``rate``:
@@ -218,7 +251,8 @@ def single_note_midi(program: int, note: int, seconds: float, velocity: int = 10
 def _semitones(note: str) -> int:
     """Scientific pitch name -> semitones from A4 (sox's ``%N`` pitch notation)."""
     names = {"C": -9, "D": -7, "E": -5, "F": -4, "G": -2, "A": 0, "B": 2}
-    return names[note[0]] + 12 * (int(note[1:]) - 4)
+    sharp = note[1] == "#"
+    return names[note[0]] + sharp + 12 * (int(note[1 + sharp:]) - 4)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ Targets, each answered from its WAV file (``inverse predict FILE --samples 10``)
   clear / not clear verdict differs between the two ways, and as a control the first ``--control`` with a clear pitch
   both ways (answered the same unless the target is short or a candidate the pitch check tracks is).
 
-Judged per answer, the same way for both: best-of-10 MSS (plain multi-scale log-mel distance), and against the
+First the tracker alone, both ways, on sounds not answered here (:func:`tracker_check`). Then, judged per answer,
+the same way for both: best-of-10 MSS (plain multi-scale log-mel distance), and against the
 target's pitch (the note's for sox and fluidsynth, CREPE's reading of the target with the finer hop for in-domain
 patches) whether the first candidate and how many of the ten are within 50 cents, read by CREPE with the finer hop;
 diversity; every candidate within 1.5x the best one's MSS; seconds per answer. Records go to ``records.jsonl`` as each
@@ -51,7 +52,15 @@ from common import (  # noqa: E402
     read_records,
     write_results,
 )
-from external_sounds import missing_tools, sox_blips, staccato_notes  # noqa: E402
+from external_sounds import (  # noqa: E402
+    drum_hits,
+    missing_tools,
+    sox_blips,
+    sox_one_shots,
+    staccato_notes,
+    tracker_blips,
+    unpitched_bursts,
+)
 from inverse_quality import change_interval  # noqa: E402
 
 import inverse.pitch_check  # noqa: E402
@@ -106,6 +115,25 @@ def in_domain(folder: Path, scan: int, control: int) -> tuple[list, list]:
             soundfile.write(path, audio[k].numpy(), DEFAULT_CONFIG.sample_rate, subtype="FLOAT")
             found.append((path.stem, path, float(fine.f0_hz[k]) if bool(fine.clear[k]) else math.nan))
     return differ, same
+
+
+def tracker_check(folder: Path) -> dict:
+    """The tracker alone, both ways, on sounds ``predict`` does not answer here: of 46 other sox blips
+    (:func:`external_sounds.tracker_blips`), how many read as a clear pitch within 50 cents of their note; of 15 noise
+    bursts and chirps and 20 one-shots (12 GM drum hits, 8 sox one-shots; only the cowbell, the two plucks and the
+    blip among them have one pitch), which read as a clear pitch."""
+    blips = tracker_blips(folder / "tracker_blips")
+    others = unpitched_bursts(folder / "bursts") + drum_hits(folder / "drums", 12) + sox_one_shots(folder / "shots", 8)
+    audio = torch.stack([load_any_target(path, downmix=True).audio for _, path, _ in blips])
+    f0_hz = torch.tensor([f0 for _, _, f0 in blips])
+    others_audio = torch.stack([load_any_target(path, downmix=True).audio for _, path in others])
+    out = {"blips": len(blips), "others": len(others)}
+    for way, estimate in zip(WAYS, (estimate_pitch, coarse_pitch)):
+        found = estimate(audio)
+        right = found.clear & (pitch_agreement(found.f0_hz, f0_hz)["cents"].abs() <= CENTS_TOLERANCE)
+        out[way] = {"blips_clear": int(found.clear.sum()), "blips_right": int(right.sum()),
+                    "others_clear": [name for (name, _), clear in zip(others, estimate(others_audio).clear) if clear]}
+    return out
 
 
 def judge(prediction, f0_hz: float, seconds: float) -> dict:
@@ -199,6 +227,16 @@ def markdown(results: dict) -> str:
     scan = results["in_domain"]
     lines += ["", f"In-domain: of the first {scan['scanned']} held-out prior-2 patches (seed {HELD_OUT_SEED}), "
               f"{scan['verdict_differs']} have a clear pitch one way and not the other."]
+    tracker = results["tracker"]
+    lines += ["", f"The tracker alone on {tracker['blips']} other sox blips (30-200 ms, F3-C6) and {tracker['others']} "
+              "other short sounds (noise bursts, chirps, GM drum hits, sox one-shots; of them only the cowbell n56, "
+              "the two plucks and the blip have one pitch):", "",
+              "| way | blips with a clear pitch | ... within 50 cents of the note | others with a clear pitch |",
+              "|---|---:|---:|---|"]
+    for way in WAYS:
+        t = tracker[way]
+        lines.append(f"| {way} | {t['blips_clear']}/{tracker['blips']} | {t['blips_right']}/{tracker['blips']} | "
+                     f"{', '.join(t['others_clear']) or 'none'} |")
     lines += ["", "| set | target | pitch (Hz) | " + " | ".join(
         f"{way}: clear, best MSS, on pitch" for way in WAYS) + " |", "|---|---|---:|---:|---:|"]
     for r in results["records"]:
@@ -223,13 +261,14 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        tracker = tracker_check(folder)
         differ, same = in_domain(folder / "in_domain", args.in_domain, args.control)
         sets = {"blips": sox_blips(folder / "blips", 24), "staccato": staccato_notes(folder / "staccato", 10),
                 "in-domain": differ, "in-domain, clear both ways": same}
         records = answers(sets, args.out / "records.jsonl")
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
                "machine": machine_info(), "records": records, "summary": summary(records),
-               "in_domain": {"scanned": args.in_domain, "verdict_differs": len(sets["in-domain"])}}
+               "in_domain": {"scanned": args.in_domain, "verdict_differs": len(sets["in-domain"])}, "tracker": tracker}
     json_path, md_path = write_results(args.out, "short_pitch", results, markdown(results))
     print(f"wrote {json_path} and {md_path}")
     return 0
