@@ -117,6 +117,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
+                                 gate_noise=args.gate_noise,
                                  refine=refine, pitch_check=not args.no_pitch_check,
                                  pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
                                  render=render, seconds=args.seconds, progress=progress)
@@ -225,7 +226,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     def answer(path: str, progress: None) -> Prediction:  # search draws its own progress bar
         target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
-                                 align=args.align)
+                                 align=args.align, gate_noise=args.gate_noise)
         found = search(target, config, progress=not args.json)
         target.source = f"{target.source} (search: {args.method})"
         return Prediction(target, found)
@@ -335,6 +336,9 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")
+    p.add_argument("--gate-noise", dest="gate_noise", action="store_true",
+                   help="gate an audio file's steady noise floor (hiss, room tone) out of it before matching: no patch "
+                        "holds a floor after its note ends (off by default: some patches' quiet sustain reads as one)")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates (predict: between "
