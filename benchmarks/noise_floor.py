@@ -8,7 +8,8 @@ and their releases in the 4.088 s window), each with a noise floor added over th
 at -50 dBFS for even targets, pink noise at -45 dBFS for odd ones (levels as mean square re a full-scale sine's).
 Each noisy file is answered both ways by the shipped default; judged against the *clean* note: best-of-10 MSS, and
 the first candidate and all ten within 50 cents of the clean note's pitch (CREPE). Also: whether the gate finds a
-floor in the clean notes (it must not). Records go to ``records.jsonl`` as each target is answered.
+floor in the clean notes, and in the first ``--in-domain`` held-out prior-2 patches (and how far gating moves them).
+Records go to ``records.jsonl`` as each target is answered.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
 from synth.perceptual import mss_distance  # noqa: E402
 from synth.pitch import estimate_pitch, pitch_agreement  # noqa: E402
+from synth.prior import draw  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
+from synth.voice import render  # noqa: E402
 
 WAYS = ("as it is", "--gate-noise")
+HELD_OUT_SEED = 3  # the seed of inverse_quality's held-out in-domain targets
 
 
 def noise(kind: str, level_dbfs: float, seed: int) -> torch.Tensor:
@@ -57,6 +61,20 @@ def noise(kind: str, level_dbfs: float, seed: int) -> torch.Tensor:
         spectrum = spectrum / torch.arange(spectrum.numel(), dtype=torch.float64).clamp_min(1.0).sqrt()
         white = torch.fft.irfft(spectrum, n=white.numel())
     return (white * math.sqrt(0.5 * 10 ** (level_dbfs / 10)) / white.square().mean().sqrt()).float()
+
+
+def in_domain_floors(scan: int) -> list[dict]:
+    """Where the gate finds a floor in the first ``scan`` held-out prior-2 patches (seed 3, rendered): the row, the
+    floor's level (dBFS) and how far gating moves the patch (MSS between it and its gated self)."""
+    params = draw(HELD_OUT_SEED, 0, scan, prior="2")
+    found = []
+    for start in range(0, scan, 50):
+        for k, audio in enumerate(render(params[start: start + 50])):
+            gated, floor = remove_floor(audio)
+            if floor is not None:
+                found.append({"row": start + k, "floor_dbfs": floor,
+                              "mss_moved": float(mss_distance(gated[None], audio[None]))})
+    return found
 
 
 def judge(prediction, clean, clean_hz: float) -> dict:
@@ -130,6 +148,12 @@ def markdown(results: dict) -> str:
         better = f"{c['better']} / {c['worse']}" if way == WAYS[1] else "-"
         lines.append(f"| {way} | {row['best_mss']:.3f} | {change} | {better} | {row['first_on_pitch']}/{s['pitched']} "
                      f"| {row['on_pitch']}/{10 * s['pitched']} |")
+    scan = results["in_domain"]
+    moved = sorted(scan["floors"], key=lambda f: -f["mss_moved"])
+    lines += ["", f"In-domain: the gate finds a floor in {len(moved)} of the first {scan['scanned']} held-out prior-2 "
+              f"patches (seed {HELD_OUT_SEED}); gating moves {sum(f['mss_moved'] > 0.05 for f in moved)} of them by "
+              "more than 0.05 MSS: " + ", ".join(f"row {f['row']} ({f['floor_dbfs']:.0f} dBFS, {f['mss_moved']:.3f})"
+                                                   for f in moved if f["mss_moved"] > 0.05) + "."]
     lines += ["", "| target | noise | " + " | ".join(f"{way}: best MSS, on pitch" for way in WAYS) + " |",
               "|---|---|---:|---:|"]
     for r in results["records"]:
@@ -142,6 +166,7 @@ def markdown(results: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-source", type=int, default=8, help="sox and fluidsynth notes each (default 8)")
+    parser.add_argument("--in-domain", type=int, default=500, help="held-out prior-2 patches scanned for floors")
     parser.add_argument("--out", type=Path, default=RESULTS / "noise_floor")
     args = parser.parse_args()
     missing = missing_tools()
@@ -154,7 +179,8 @@ def main() -> int:
         targets = sox_notes(folder / "sox", args.per_source) + fluidsynth_notes(folder / "fluidsynth", args.per_source)
         records = answers(targets, folder, args.out / "records.jsonl")
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
-               "machine": machine_info(), "records": records, "summary": summary(records)}
+               "machine": machine_info(), "records": records, "summary": summary(records),
+               "in_domain": {"scanned": args.in_domain, "floors": in_domain_floors(args.in_domain)}}
     json_path, md_path = write_results(args.out, "noise_floor", results, markdown(results))
     print(f"wrote {json_path} and {md_path}")
     return 0
