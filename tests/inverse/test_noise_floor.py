@@ -1,0 +1,55 @@
+"""The steady noise floor gated out of an audio target (``--gate-noise``): found under hiss after a note, never in a
+clean note, a decaying tail or digital silence; the note's partials pass and the hiss goes."""
+
+import math
+import re
+
+import pytest
+import soundfile
+import torch
+
+from inverse.noise_floor import remove_floor
+from inverse.target import load_any_target
+from synth.perceptual import mss_distance
+
+T = torch.arange(65408) / 16000
+
+
+def note(f0_hz: float = 220.0, seconds: float = 0.8) -> torch.Tensor:
+    """A sawtooth-like note (10 partials) of ``seconds``, then digital silence."""
+    partials = sum(torch.sin(2 * math.pi * f0_hz * k * T) / k for k in range(1, 11))
+    return 0.3 * partials * (T < seconds) * (1 - T / seconds).clamp(0, 1) ** 0.2
+
+
+def hiss(dbfs: float, seed: int = 0) -> torch.Tensor:
+    white = torch.randn(65408, generator=torch.Generator().manual_seed(seed))
+    return white * math.sqrt(0.5 * 10 ** (dbfs / 10)) / white.square().mean().sqrt()
+
+
+@pytest.mark.parametrize("dbfs", [-60.0, -45.0])
+def test_hiss_after_a_note_is_found_and_gated_out(dbfs):
+    clean = note()
+    gated, floor = remove_floor(clean + hiss(dbfs))
+    assert floor == pytest.approx(dbfs, abs=2.0)  # its level: mean square re a full-scale sine's
+    assert gated.shape == clean.shape and gated.dtype == torch.float32
+    assert float(gated[T > 1.0].square().mean().sqrt()) < 0.1 * float(hiss(dbfs).square().mean().sqrt())
+    noisy = float(mss_distance((clean + hiss(dbfs))[None], clean[None]))
+    assert float(mss_distance(gated[None], clean[None])) < 0.3 * noisy  # much closer to the clean note
+
+
+def test_clean_sounds_and_decaying_tails_have_no_floor():
+    tail = 0.3 * torch.sin(2 * math.pi * 330 * T) * torch.exp(-T / 0.6)  # decays through the window: not steady
+    sustained = 0.3 * torch.sin(2 * math.pi * 330 * T)  # the whole window: nothing 30 dB below its loudest
+    for audio in (note(), tail, sustained, torch.zeros(65408)):
+        out, floor = remove_floor(audio)
+        assert floor is None and out is audio
+
+
+def test_gate_noise_loads_a_file_without_its_floor_and_says_so(tmp_path):
+    path = tmp_path / "noisy.wav"
+    soundfile.write(path, (note() + hiss(-50.0)).numpy(), 16000, subtype="FLOAT")
+    kept, gated = load_any_target(path), load_any_target(path, gate_noise=True)
+    assert not any("noise floor" in n for n in kept.notes)
+    said = [n for n in gated.notes if "gated out a steady noise floor at " in n]
+    assert len(said) == 1 and abs(float(re.search(r"at (-?\d+) dBFS", said[0]).group(1)) + 50) <= 2
+    assert float(gated.audio[T > 1.0].abs().max()) < 0.5 * float(kept.audio[T > 1.0].abs().max())
