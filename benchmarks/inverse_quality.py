@@ -452,6 +452,13 @@ def change_interval(ours: list[float], base: list[float], resamples: int = 2000,
     return float(low), float(high)
 
 
+def paired_change(ours: list[float], base: list[float]) -> dict:
+    """``{"mean": mean(ours) / mean(base) - 1, "interval": its 95 % bootstrap interval (:func:`change_interval`),
+    "better": targets where ours is lower, "worse": where it is higher}``, targets paired."""
+    return {"mean": statistics.fmean(ours) / statistics.fmean(base) - 1, "interval": change_interval(ours, base),
+            "better": sum(o < b for o, b in zip(ours, base)), "worse": sum(o > b for o, b in zip(ours, base))}
+
+
 def share_interval(hits: int, judged: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval (95 % for the default ``z``) of the share ``hits / judged``."""
     if judged == 0:

@@ -37,7 +37,7 @@ from common import (  # noqa: E402
     write_results,
 )
 from external_sounds import fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
-from inverse_quality import change_interval  # noqa: E402
+from inverse_quality import paired_change  # noqa: E402
 
 from inverse.noise_floor import remove_floor  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
@@ -125,9 +125,7 @@ def summary(records: list[dict]) -> dict:
                     "first_on_pitch": sum(bool(r[way]["first_on_pitch"]) for r in pitched),
                     "on_pitch": sum(r[way]["on_pitch"] or 0 for r in pitched)}
     ours, base = ([r[way]["best_mss"] for r in records] for way in (WAYS[1], WAYS[0]))
-    out["change"] = {"mean": statistics.fmean(ours) / statistics.fmean(base) - 1,
-                     "interval": change_interval(ours, base), "better": sum(o < b for o, b in zip(ours, base)),
-                     "worse": sum(o > b for o, b in zip(ours, base))}
+    out["change"] = paired_change(ours, base)
     return out
 
 

@@ -47,7 +47,7 @@ from common import (  # noqa: E402
     write_results,
 )
 from external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
-from inverse_quality import change_interval  # noqa: E402
+from inverse_quality import paired_change  # noqa: E402
 
 from inverse.onset import lead_in  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
@@ -161,10 +161,7 @@ def summary(records: list[dict]) -> dict:
         out[way] = {"best_mss": statistics.fmean(best[way]), "first_on_pitch": sum(pitched), "pitched": len(pitched)}
 
     def change(ours: str, base: str) -> dict:
-        return {"mean": statistics.fmean(best[ours]) / statistics.fmean(best[base]) - 1,
-                "interval": change_interval(best[ours], best[base]),
-                "better": sum(o < b for o, b in zip(best[ours], best[base])),
-                "worse": sum(o > b for o, b in zip(best[ours], best[base]))}
+        return paired_change(best[ours], best[base])
     for way in WAYS[1:]:
         out[way]["vs_on_time"] = change(way, WAYS[0])
     out["aligned_vs_no_align"] = change(WAYS[1], WAYS[2])

@@ -61,7 +61,7 @@ from external_sounds import (  # noqa: E402
     tracker_blips,
     unpitched_bursts,
 )
-from inverse_quality import change_interval  # noqa: E402
+from inverse_quality import paired_change  # noqa: E402
 
 import inverse.pitch_check  # noqa: E402
 import inverse.target  # noqa: E402
@@ -194,10 +194,7 @@ def summary(records: list[dict]) -> dict:
                         "octave_errors": sum(r[way]["octave_errors"] or 0 for r in pitched)}
         ours, base = ([r[way]["best_mss"] for r in rows] for way in WAYS)
         out[set_name] = {"targets": len(rows), "pitched": len(pitched), **per,
-                         "change": {"mean": statistics.fmean(ours) / statistics.fmean(base) - 1,
-                                    "interval": change_interval(ours, base),
-                                    "better": sum(o < b for o, b in zip(ours, base)),
-                                    "worse": sum(o > b for o, b in zip(ours, base))}}
+                         "change": paired_change(ours, base)}
     return out
 
 

@@ -46,7 +46,7 @@ from common import (  # noqa: E402
     write_results,
 )
 from external_sounds import drum_hits, espeak_phrases, missing_tools, sox_one_shots  # noqa: E402
-from inverse_quality import change_interval  # noqa: E402
+from inverse_quality import paired_change  # noqa: E402
 
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
@@ -155,10 +155,7 @@ def summary(records: list[dict]) -> dict:
         ours, base = ([r[way]["best_mss"] for r in rows] for way in RANKINGS)
         out[set_name] = {"targets": len(rows), "pitched": len(pitched), **per,
                          "weight_median": statistics.median(r["weight"] for r in rows),
-                         "change": {"mean": statistics.fmean(ours) / statistics.fmean(base) - 1,
-                                    "interval": change_interval(ours, base),
-                                    "better": sum(o < b for o, b in zip(ours, base)),
-                                    "worse": sum(o > b for o, b in zip(ours, base))}}
+                         "change": paired_change(ours, base)}
     return out
 
 
