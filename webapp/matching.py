@@ -40,13 +40,15 @@ MAX_SEED = 2**31 - 1
 class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
-    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit)."""
+    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), and whether an
+    uploaded sound's steady noise floor is gated out first (``gate_noise``, :mod:`inverse.noise_floor`)."""
 
     samples: int = 10
     refine: str = RefineConfig.method
     seed: int = 0
     start: float = 0.0
     seconds: float = 0.0
+    gate_noise: bool = False
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
@@ -66,7 +68,8 @@ class MatchSettings:
 
     @classmethod
     def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None,
-                  start: float | int | None = 0.0, seconds: float | int | None = 0.0) -> MatchSettings:
+                  start: float | int | None = 0.0, seconds: float | int | None = 0.0,
+                  gate_noise: bool | None = False) -> MatchSettings:
         """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
         def whole(value, name):
             if value is None or (isinstance(value, float) and not value.is_integer()):
@@ -74,7 +77,7 @@ class MatchSettings:
             return int(value)
 
         settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"),
-                       0.0 if start is None else start, 0.0 if seconds is None else seconds)
+                       0.0 if start is None else start, 0.0 if seconds is None else seconds, bool(gate_noise))
         settings.validate()
         return settings
 
@@ -94,7 +97,8 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     name = display_name(path)
     started = time.perf_counter()
     try:
-        target = load_any_target(path, start=settings.start)  # a silent sound is refused here, before predicting
+        # a silent sound is refused here, before predicting
+        target = load_any_target(path, start=settings.start, gate_noise=settings.gate_noise)
     except InputError as error:
         raise InputError(user_message(error, path)) from None
     target.source = name

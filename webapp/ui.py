@@ -75,11 +75,11 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs = _synth_tab()
 
-        def match(upload, recording, samples, refine, seed, start, seconds,
+        def match(upload, recording, samples, refine, seed, start, seconds, gate_noise,
                   progress=gr.Progress()):  # noqa: B008 (gradio)
             path = upload or recording
             try:
-                settings = MatchSettings.from_form(samples, refine, seed, start, seconds)
+                settings = MatchSettings.from_form(samples, refine, seed, start, seconds, gate_noise)
                 result = run_match(services.predictor, path, settings, services.max_mb,
                                    progress=lambda fraction, stage: progress(fraction, desc=stage))
                 progress(0.95, desc="building the page")
@@ -165,6 +165,8 @@ def _match_tab():
                               "silence after it is skipped)", elem_id="match-start")
             seconds = gr.Number(0, minimum=0, label="time budget (s; 0: none): gradient refinement takes the steps "
                                 "that fit, fewer steps a farther answer", elem_id="match-seconds")
+            gate_noise = gr.Checkbox(False, label="gate out a recording's steady noise floor (hiss, room tone) "
+                                     "first: no patch holds one after its note ends", elem_id="match-gate-noise")
             button = gr.Button("Match", variant="primary", elem_id="match-button")
             with gr.Row():
                 rank = gr.Number(1, precision=0, minimum=1, label="candidate", elem_id="open-rank", min_width=80)
@@ -173,8 +175,8 @@ def _match_tab():
             status = gr.HTML(elem_id="match-status")
             download = gr.HTML(elem_id="match-download")
             results = gr.HTML(elem_id="match-results")
-    return ([upload, recording, samples, refine, seed, start, seconds], [results, download, status], button, rank,
-            open_button)
+    inputs = [upload, recording, samples, refine, seed, start, seconds, gate_noise]
+    return inputs, [results, download, status], button, rank, open_button
 
 
 def _enhance_tab(classes: tuple[str, ...]):
