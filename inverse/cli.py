@@ -336,9 +336,9 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")
-    p.add_argument("--gate-noise", dest="gate_noise", action="store_true",
-                   help="gate an audio file's steady noise floor (hiss, room tone) out of it before matching: no patch "
-                        "holds a floor after its note ends (off by default: some patches' quiet sustain reads as one)")
+    p.add_argument("--keep-noise", dest="gate_noise", action="store_false",
+                   help="match an audio file's steady noise floor (hiss, room tone) as it is: by default it is gated "
+                        "out first, since no patch holds a floor after its note ends (a gate is noted on stderr)")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates (predict: between "

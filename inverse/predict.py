@@ -226,15 +226,15 @@ class Predictor:
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
-                gate_noise: bool = False,
+                gate_noise: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_rounds: int = SamplingConfig.pitch_rounds, pitch_fill: bool = SamplingConfig.pitch_fill,
                 render: str = "auto", seconds: float | None = None,
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
-        file), ``align`` (skip its lead-in of silence or steady noise) and ``gate_noise`` (gate out its steady noise
-        floor) as :func:`~inverse.target.load_any_target`;
+        file), ``align`` (skip its lead-in of silence or steady noise) and ``gate_noise`` (gate out a steady noise
+        floor; ``--keep-noise`` turns it off) as :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``within``: every returned candidate's MSS at most ``within`` x the best one's

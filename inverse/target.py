@@ -91,14 +91,15 @@ def as_target(target: Target | torch.Tensor) -> Target:
 
 
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
-                    downmix: bool = False, start: float = 0.0, align: bool = True, gate_noise: bool = False) -> Target:
+                    downmix: bool = False, start: float = 0.0, align: bool = True,
+                    gate_noise: bool = True) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
     :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
     Ogg, MP3, ...) keeps its own audio, read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
-    0 s), the target's ``start_s`` saying where that was, and with ``gate_noise`` without its steady noise floor
-    (:func:`inverse.noise_floor.remove_floor`); a spectrogram gets a reconstruction (``start`` must be 0: it is
-    4.088 s already)."""
+    0 s), the target's ``start_s`` saying where that was, and with ``gate_noise`` without a steady noise floor
+    (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make); a spectrogram gets a
+    reconstruction (``start`` must be 0: it is 4.088 s already)."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -117,8 +118,9 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         if gate_noise:
             audio, floor = remove_floor(audio)
-            notes.append(f"{name}: " + ("no steady noise floor found (--gate-noise)" if floor is None else
-                                        f"gated out a steady noise floor at {floor:.0f} dBFS (--gate-noise)"))
+            if floor is not None:
+                notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
+                             "can make; --keep-noise matches it as it is)")
         loaded = Target.from_audio(audio, name, notes)
         loaded.start_s = start_s
         return loaded

@@ -41,14 +41,14 @@ class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
     a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), and whether an
-    uploaded sound's steady noise floor is gated out first (``gate_noise``, :mod:`inverse.noise_floor`)."""
+    uploaded sound's steady noise floor is gated out first (``gate_noise``, the default, :mod:`inverse.noise_floor`)."""
 
     samples: int = 10
     refine: str = RefineConfig.method
     seed: int = 0
     start: float = 0.0
     seconds: float = 0.0
-    gate_noise: bool = False
+    gate_noise: bool = True
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
@@ -69,7 +69,7 @@ class MatchSettings:
     @classmethod
     def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None,
                   start: float | int | None = 0.0, seconds: float | int | None = 0.0,
-                  gate_noise: bool | None = False) -> MatchSettings:
+                  gate_noise: bool | None = True) -> MatchSettings:
         """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
         def whole(value, name):
             if value is None or (isinstance(value, float) and not value.is_integer()):
@@ -77,7 +77,8 @@ class MatchSettings:
             return int(value)
 
         settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"),
-                       0.0 if start is None else start, 0.0 if seconds is None else seconds, bool(gate_noise))
+                       0.0 if start is None else start, 0.0 if seconds is None else seconds,
+                       gate_noise is not False)
         settings.validate()
         return settings
 

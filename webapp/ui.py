@@ -165,7 +165,7 @@ def _match_tab():
                               "silence after it is skipped)", elem_id="match-start")
             seconds = gr.Number(0, minimum=0, label="time budget (s; 0: none): gradient refinement takes the steps "
                                 "that fit, fewer steps a farther answer", elem_id="match-seconds")
-            gate_noise = gr.Checkbox(False, label="gate out a recording's steady noise floor (hiss, room tone) "
+            gate_noise = gr.Checkbox(True, label="gate out a recording's steady noise floor (hiss, room tone) "
                                      "first: no patch holds one after its note ends", elem_id="match-gate-noise")
             button = gr.Button("Match", variant="primary", elem_id="match-button")
             with gr.Row():

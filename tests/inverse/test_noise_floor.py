@@ -1,5 +1,6 @@
-"""The steady noise floor gated out of an audio target (``--gate-noise``): found under hiss after a note, never in a
-clean note, a decaying tail or digital silence; the note's partials pass and the hiss goes."""
+"""The steady noise floor gated out of an audio target (the default; ``--keep-noise`` keeps it): found under hiss after
+a note, never in a clean note, a decaying tail, a quiet tonal sustain, a floor below the distances' -80 dB or
+digital silence; the note's partials pass and the hiss goes."""
 
 import math
 import re
@@ -10,7 +11,9 @@ import torch
 
 from inverse.noise_floor import remove_floor
 from inverse.target import load_any_target
+from synth import render
 from synth.perceptual import mss_distance
+from synth.prior import draw
 
 T = torch.arange(65408) / 16000
 
@@ -37,10 +40,11 @@ def test_hiss_after_a_note_is_found_and_gated_out(dbfs):
     assert float(mss_distance(gated[None], clean[None])) < 0.3 * noisy  # much closer to the clean note
 
 
-def test_clean_sounds_and_decaying_tails_have_no_floor():
+def test_clean_sounds_decaying_tails_and_tonal_sustains_have_no_floor():
     tail = 0.3 * torch.sin(2 * math.pi * 330 * T) * torch.exp(-T / 0.6)  # decays through the window: not steady
     sustained = 0.3 * torch.sin(2 * math.pi * 330 * T)  # the whole window: nothing 30 dB below its loudest
-    for audio in (note(), tail, sustained, torch.zeros(65408)):
+    quiet_sustain = note() + 0.003 * note(330.0, 4.1)  # a patch's quiet tonal part after a loud note: not noise
+    for audio in (note(), tail, sustained, quiet_sustain, note() + hiss(-85.0), torch.zeros(65408)):
         out, floor = remove_floor(audio)
         assert floor is None and out is audio
 
@@ -48,8 +52,19 @@ def test_clean_sounds_and_decaying_tails_have_no_floor():
 def test_gate_noise_loads_a_file_without_its_floor_and_says_so(tmp_path):
     path = tmp_path / "noisy.wav"
     soundfile.write(path, (note() + hiss(-50.0)).numpy(), 16000, subtype="FLOAT")
-    kept, gated = load_any_target(path), load_any_target(path, gate_noise=True)
+    kept, gated = load_any_target(path, gate_noise=False), load_any_target(path)
     assert not any("noise floor" in n for n in kept.notes)
     said = [n for n in gated.notes if "gated out a steady noise floor at " in n]
     assert len(said) == 1 and abs(float(re.search(r"at (-?\d+) dBFS", said[0]).group(1)) + 50) <= 2
     assert float(gated.audio[T > 1.0].abs().max()) < 0.5 * float(kept.audio[T > 1.0].abs().max())
+
+
+def test_a_synth_patch_rarely_has_a_floor_and_gating_one_moves_it_little():
+    """A patch's own steady, noise-like quiet part reads as a floor in 4 of 1,000 prior-2 renders (seeds 5 and 7; none
+    of the 500 held-out ones of seed 3: benchmarks/results/noise_floor/): here 1 of 32, moved by less than 0.15 MSS."""
+    patches = render(draw(5, 0, 32, prior="2"), path="eager")
+    found = [(audio, *remove_floor(audio)) for audio in patches]
+    gated = [(audio, out) for audio, out, floor in found if floor is not None]
+    assert len(gated) <= 1
+    for audio, out in gated:
+        assert float(mss_distance(out[None], audio[None])) < 0.15

@@ -105,13 +105,14 @@ def test_silent_upload_is_refused_before_any_prediction(tmp_path):
 
 
 
-def test_the_noise_gate_box_gates_an_uploads_floor_before_matching(tmp_path):
+def test_the_noise_gate_box_gates_an_uploads_floor_before_matching_unless_unticked(tmp_path):
     t = np.arange(65408) / 16000
     hiss = np.random.default_rng(0).standard_normal(65408) * 10 ** (-50 / 20) * np.sqrt(0.5)
     soundfile.write(tmp_path / "hiss.wav", (0.3 * np.sin(2 * np.pi * 220 * t) * (t < 0.8) + hiss).astype(np.float32),
                     16000, subtype="FLOAT")
     assert MatchSettings.from_form(10.0, "none", 0.0, 0.0, 0.0, True).gate_noise
-    assert not MatchSettings.from_form(10.0, "none", 0.0, 0.0, 0.0, None).gate_noise
+    assert MatchSettings.from_form(10.0, "none", 0.0, 0.0, 0.0, None).gate_noise  # the default
+    assert not MatchSettings.from_form(10.0, "none", 0.0, 0.0, 0.0, False).gate_noise
 
     class Capture:
         def predict(self, target, *args, **kwargs):
@@ -119,9 +120,9 @@ def test_the_noise_gate_box_gates_an_uploads_floor_before_matching(tmp_path):
             return "answer"
 
     capture = Capture()
-    run_match(capture, str(tmp_path / "hiss.wav"), MatchSettings(gate_noise=True))
-    assert any(note.startswith("hiss.wav: gated out a steady noise floor at") for note in capture.notes)
     run_match(capture, str(tmp_path / "hiss.wav"), MatchSettings())
+    assert any(note.startswith("hiss.wav: gated out a steady noise floor at") for note in capture.notes)
+    run_match(capture, str(tmp_path / "hiss.wav"), MatchSettings(gate_noise=False))
     assert not any("noise floor" in note for note in capture.notes)
 
 
