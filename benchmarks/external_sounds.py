@@ -54,6 +54,19 @@ def _run(command: list[str]) -> None:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
 
 
+def _sox_synth(path: Path, *effects: str) -> None:
+    """Write ``path``: sox's ``synth`` effects (``effects``, all of sox's arguments after the output file), 16 kHz
+    mono 16-bit, repeatable (-R) and without dither (-D): the same bytes every time."""
+    _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *effects])
+
+
+def render_midi(midi: bytes, midi_path: Path, path: Path, rate: int = 16000) -> None:
+    """Write ``midi`` (a Standard MIDI File) to ``midi_path`` and fluidsynth's rendering of it with FluidR3_GM at
+    ``rate`` to ``path``."""
+    midi_path.write_bytes(midi)
+    _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi_path)])
+
+
 def sox_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
     """``count`` 3 s notes from sox's ``synth`` effect (waveform x pitch, with a fade-out), 16 kHz mono."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,9 +74,7 @@ def sox_notes(folder: Path, count: int) -> list[tuple[str, Path]]:
     for k in range(count):
         wave, note = _SOX_WAVES[k % len(_SOX_WAVES)], _SOX_NOTES[(k // len(_SOX_WAVES)) % len(_SOX_NOTES)]
         path = folder / f"sox_{wave}_{note}.wav"
-        # -R -D: repeatable, no dither (same bytes every time)
-        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path),
-              "synth", "3", wave, f"%{_semitones(note)}", "fade", "0.01", "3", "0.8", "gain", "-6"])
+        _sox_synth(path, "synth", "3", wave, f"%{_semitones(note)}", "fade", "0.01", "3", "0.8", "gain", "-6")
         out.append((path.stem, path))
     return out
 
@@ -75,8 +86,7 @@ def fluidsynth_notes(folder: Path, count: int, rate: int = 16000) -> list[tuple[
     for k in range(count):
         program, note = _GM_PROGRAMS[k % len(_GM_PROGRAMS)], _GM_NOTES[(k // len(_GM_PROGRAMS)) % len(_GM_NOTES)]
         midi, path = folder / f"gm{program:03d}_{note}.mid", folder / f"fluidsynth_gm{program:03d}_n{note}.wav"
-        midi.write_bytes(single_note_midi(program, note, seconds=2.5))
-        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        render_midi(single_note_midi(program, note, seconds=2.5), midi, path, rate)
         out.append((path.stem, path))
     return out
 
@@ -88,8 +98,7 @@ def drum_hits(folder: Path, count: int, rate: int = 16000) -> list[tuple[str, Pa
     for k in range(count):
         note = _GM_DRUMS[k % len(_GM_DRUMS)]
         midi, path = folder / f"drum_{note}.mid", folder / f"fluidsynth_drum_n{note}.wav"
-        midi.write_bytes(single_note_midi(0, note, seconds=1.0, channel=9))
-        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        render_midi(single_note_midi(0, note, seconds=1.0, channel=9), midi, path, rate)
         out.append((path.stem, path))
     return out
 
@@ -101,7 +110,7 @@ def sox_one_shots(folder: Path, count: int) -> list[tuple[str, Path]]:
     out = []
     for name, effects in _SOX_ONE_SHOTS[:count]:
         path = folder / f"sox_{name}.wav"
-        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *effects])
+        _sox_synth(path, *effects)
         out.append((path.stem, path))
     return out
 
@@ -125,8 +134,8 @@ def sox_blips(folder: Path, count: int) -> list[tuple[str, Path, float]]:
         wave, note = _BLIP_WAVES[k // len(_BLIP_NOTES)], _BLIP_NOTES[k % len(_BLIP_NOTES)]
         seconds = _BLIP_SECONDS[k % len(_BLIP_SECONDS)]
         path = folder / f"sox_blip_{wave}_{note}_{round(seconds * 1000)}ms.wav"
-        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
-              f"%{_semitones(note)}", "fade", "0.005", str(seconds), str(seconds / 2), "gain", "-6"])
+        _sox_synth(path, "synth", str(seconds), wave, f"%{_semitones(note)}", "fade", "0.005", str(seconds),
+                   str(seconds / 2), "gain", "-6")
         out.append((path.stem, path, 440.0 * 2 ** (_semitones(note) / 12)))
     return out
 
@@ -141,8 +150,8 @@ def tracker_blips(folder: Path) -> list[tuple[str, Path, float]]:
         if k % 3 != 2:
             continue
         path = folder / f"sox_blip_{wave}_{note.replace('#', 's')}_{round(seconds * 1000)}ms.wav"
-        _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
-              f"%{_semitones(note)}", "fade", "0.003", str(seconds), f"{0.3 * seconds:g}", "gain", "-8"])
+        _sox_synth(path, "synth", str(seconds), wave, f"%{_semitones(note)}", "fade", "0.003", str(seconds),
+                   f"{0.3 * seconds:g}", "gain", "-8")
         out.append((path.stem, path, 440.0 * 2 ** (_semitones(note) / 12)))
     return out
 
@@ -157,8 +166,8 @@ def unpitched_bursts(folder: Path) -> list[tuple[str, Path]]:
         for seconds in (0.03, 0.06, 0.1, 0.15, 0.2):
             wave, *filters = effect
             path = folder / f"sox_{name}_{round(seconds * 1000)}ms.wav"
-            _run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), wave,
-                  *filters, "fade", "0", str(seconds), f"{seconds / 2:g}", "gain", "-6"])
+            _sox_synth(path, "synth", str(seconds), wave, *filters, "fade", "0", str(seconds), f"{seconds / 2:g}",
+                       "gain", "-6")
             out.append((path.stem, path))
     return out
 
@@ -173,8 +182,7 @@ def staccato_notes(folder: Path, count: int, seconds: float = 0.08,
         program = _STACCATO_PROGRAMS[k % len(_STACCATO_PROGRAMS)]
         note = _STACCATO_NOTES[(k + k // len(_STACCATO_PROGRAMS)) % len(_STACCATO_NOTES)]
         midi, path = folder / f"st{program:03d}_{note}.mid", folder / f"fluidsynth_staccato_gm{program:03d}_n{note}.wav"
-        midi.write_bytes(single_note_midi(program, note, seconds=seconds))
-        _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(path), str(SOUNDFONT), str(midi)])
+        render_midi(single_note_midi(program, note, seconds=seconds), midi, path, rate)
         out.append((path.stem, path, 440.0 * 2 ** ((note - 69) / 12)))
     return out
 
@@ -224,8 +232,7 @@ def training_sounds(folder: Path) -> list[Path]:
         for note in _TRAIN_GM_NOTES:
             midi = folder / "instrument" / f"gm{program:03d}_{note}.mid"
             path = folder / "instrument" / f"note_gm{program:03d}_n{note}.wav"
-            midi.write_bytes(single_note_midi(program, note, seconds=3.0))
-            _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", "16000", "-F", str(path), str(SOUNDFONT), str(midi)])
+            render_midi(single_note_midi(program, note, seconds=3.0), midi, path)
             midi.unlink()
             out.append(path)
     return out

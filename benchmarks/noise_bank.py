@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.external_sounds import SOUNDFONT, single_note_midi
+from benchmarks.external_sounds import SOUNDFONT, render_midi, single_note_midi
 from synth.audio_io import read_wav
 
 RATE = 16000
@@ -95,9 +95,7 @@ class NoiseBank:
             program = _MUSIC_PROGRAMS[(k + n) % len(_MUSIC_PROGRAMS)]
             note = _MUSIC_NOTES[(2 * k + n) % len(_MUSIC_NOTES)]
             midi, path = folder / f"music{k}_{n}.mid", folder / f"music{k}_{n}.wav"
-            midi.write_bytes(single_note_midi(program, note, seconds=2.0))
-            _run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(RATE), "-F", str(path), str(SOUNDFONT),
-                  str(midi)])
+            render_midi(single_note_midi(program, note, seconds=2.0), midi, path, RATE)
             notes.append(read_wav(path, RATE, downmix=True)[0])
         return f"music{k}", _overlay(notes, [int(0.5 * RATE * n) for n in range(len(notes))])
 
