@@ -39,46 +39,37 @@ KEEP_DB = 12.0  # ... one at least this far above it is kept whole, with a linea
 _SILENCE = 1e-20  # power floor inside the logarithms
 
 
-def _frame_power(audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The STFT of ``audio`` ``Tensor[N]`` (complex ``Tensor[FRAME // 2 + 1, T]``) and its power."""
-    spectrum = torch.stft(audio.double(), FRAME, HOP, window=torch.hann_window(FRAME, dtype=torch.float64),
-                          return_complex=True)
-    return spectrum, spectrum.real.square() + spectrum.imag.square()
+_WINDOW = torch.hann_window(FRAME, dtype=torch.float64)
+_REFERENCE = float(_WINDOW.sum() / 2) ** 2  # a full-scale sine's power in its peak bin: 0 dB
 
 
-def _quiet_frames(power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Of a sound's STFT power ``Tensor[bins, T]``: the indices of its quietest :data:`FLOOR_SHARE` of frames above
-    :data:`FLOOR_MIN_DBFS` and every frame's level in dB re a full-scale sine's (mean square), ``Tensor[T]``."""
-    reference = (torch.hann_window(FRAME, dtype=torch.float64).sum() / 2) ** 2  # a full-scale sine's peak bin
-    level = 10 * torch.log10(power.sum(dim=0) / reference + _SILENCE)
+def steady_floor(power: torch.Tensor) -> tuple[float | None, torch.Tensor]:
+    """From a sound's STFT power ``Tensor[bins, T]``: the level of its steady noise floor in dBFS (mean square re a
+    full-scale sine's; None where it has none, the module docstring has the rule) and the frames it is taken from,
+    the quietest :data:`FLOOR_SHARE` above :data:`FLOOR_MIN_DBFS` (``Tensor[F]`` indices)."""
+    level = 10 * torch.log10(power.sum(dim=0) / _REFERENCE + _SILENCE)
     heard = torch.nonzero(level > FLOOR_MIN_DBFS).flatten()
-    order = heard[level[heard].argsort()]
-    return order[: math.floor(FLOOR_SHARE * level.numel())], level
-
-
-def steady_floor(power: torch.Tensor) -> float | None:
-    """The level of a steady noise floor in dBFS (mean square re a full-scale sine's) from a sound's STFT power
-    ``Tensor[bins, T]`` (:func:`_frame_power`), or None where it has none (the module docstring has the rule)."""
-    quiet, level = _quiet_frames(power)
-    if quiet.numel() == 0 or quiet.numel() < math.floor(FLOOR_SHARE * level.numel()):
-        return None  # fewer frames than that above the distances' floor: no floor to take
+    share = math.floor(FLOOR_SHARE * level.numel())
+    quiet = heard[level[heard].argsort()][:share]
+    if quiet.numel() == 0 or quiet.numel() < share:
+        return None, quiet  # fewer frames than that above the distances' floor: no floor to take
     floor, top = float(level[quiet].median()), float(level.max())
     low, high = torch.quantile(level[quiet], torch.tensor([0.25, 0.75], dtype=level.dtype)).tolist()
     steady = high - low <= STEADY_DB
     spectrum = power[FLAT_BINS[0]: FLAT_BINS[1], quiet].mean(dim=1) + _SILENCE
     flat = float(spectrum.log().mean().exp() / spectrum.mean()) >= FLAT_MIN
-    return floor if steady and flat and floor <= top - QUIET_DB else None
+    return (floor if steady and flat and floor <= top - QUIET_DB else None), quiet
 
 
 def remove_floor(audio: torch.Tensor) -> tuple[torch.Tensor, float | None]:
     """``audio`` ``Tensor[N]`` with its steady noise floor gated out, float32 and the same length, and the floor's
     level in dBFS (:func:`steady_floor`); ``audio`` itself and None where it has none."""
-    spectrum, power = _frame_power(audio)
-    floor = steady_floor(power)
+    spectrum = torch.stft(audio.double(), FRAME, HOP, window=_WINDOW, return_complex=True)  # (bins, T)
+    power = spectrum.real.square() + spectrum.imag.square()
+    floor, quiet = steady_floor(power)
     if floor is None:
         return audio, None
-    noise = power[:, _quiet_frames(power)[0]].mean(dim=1, keepdim=True)  # (bins, 1): the floor's mean power per bin
+    noise = power[:, quiet].mean(dim=1, keepdim=True)  # (bins, 1): the floor's mean power per bin
     over_db = 10 * torch.log10((power + _SILENCE) / (noise + _SILENCE))
     gain = ((over_db - GATE_DB) / (KEEP_DB - GATE_DB)).clamp(0.0, 1.0)
-    window = torch.hann_window(FRAME, dtype=torch.float64)
-    return torch.istft(spectrum * gain, FRAME, HOP, window=window, length=audio.numel()).float(), floor
+    return torch.istft(spectrum * gain, FRAME, HOP, window=_WINDOW, length=audio.numel()).float(), floor
