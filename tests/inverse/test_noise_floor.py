@@ -40,9 +40,23 @@ def test_hiss_after_a_note_is_found_and_gated_out(dbfs):
     assert float(mss_distance(gated[None], clean[None])) < 0.3 * noisy  # much closer to the clean note
 
 
+def test_a_quiet_note_over_a_floor_20_to_30_db_below_it_is_gated_and_a_noise_sustain_17_db_below_is_not():
+    """A note whose loudest frame is at -21 dBFS (fluidsynth's General MIDI notes come at -17 to -23) over hiss at
+    -45 dBFS: ~23 dB over the floor, found since the limit went from 30 to 20 dB. A loud noise hit with a steady
+    noise sustain 17 dB below it (the shape of the prior-2 patch closest to the limit, 16.1 dB) stays whole."""
+    quiet_note = 0.2 * note()
+    gated, floor = remove_floor(quiet_note + hiss(-45.0))
+    assert floor == pytest.approx(-45.0, abs=2.0)
+    noisy = float(mss_distance((quiet_note + hiss(-45.0))[None], quiet_note[None]))
+    assert float(mss_distance(gated[None], quiet_note[None])) < 0.3 * noisy
+    hit = hiss(-10.0, seed=1) * (T < 0.3) + hiss(-26.0, seed=2) * (T < 4.0)
+    out, floor = remove_floor(hit)
+    assert floor is None and out is hit
+
+
 def test_clean_sounds_decaying_tails_and_tonal_sustains_have_no_floor():
     tail = 0.3 * torch.sin(2 * math.pi * 330 * T) * torch.exp(-T / 0.6)  # decays through the window: not steady
-    sustained = 0.3 * torch.sin(2 * math.pi * 330 * T)  # the whole window: nothing 30 dB below its loudest
+    sustained = 0.3 * torch.sin(2 * math.pi * 330 * T)  # the whole window: nothing 20 dB below its loudest
     quiet_sustain = note() + 0.003 * note(330.0, 4.1)  # a patch's quiet tonal part after a loud note: not noise
     for audio in (note(), tail, sustained, quiet_sustain, note() + hiss(-85.0), torch.zeros(65408)):
         out, floor = remove_floor(audio)
