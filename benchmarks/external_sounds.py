@@ -156,6 +156,31 @@ def tracker_blips(folder: Path) -> list[tuple[str, Path, float]]:
     return out
 
 
+# High notes (C7-C8), above the 2 kHz top of CREPE's range: sox waveforms, and General MIDI programs that play there
+# (celesta, glockenspiel, music box, xylophone, piccolo, flute, whistle, ocarina).
+_HIGH_SOX_WAVES = ("sine", "square", "triangle", "sawtooth")
+_HIGH_SOX_NOTES = ("C7", "E7", "G7", "C8")
+_HIGH_GM_PROGRAMS = (8, 9, 10, 13, 72, 73, 78, 79)
+_HIGH_GM_NOTES = (96, 101)
+
+
+def high_notes(folder: Path) -> list[tuple[str, Path, float]]:
+    """32 notes from C7 (2093 Hz) to C8 (4186 Hz): 16 sox notes of 2 s (4 waveforms x C7, E7, G7, C8; 10 ms fade-in,
+    a fade-out over the last 0.5 s) and 16 General MIDI notes held 1.5 s (8 programs x C7, F7) by fluidsynth,
+    16 kHz mono. ``[(name, path, f0 Hz of the note)]``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for wave, note in itertools.product(_HIGH_SOX_WAVES, _HIGH_SOX_NOTES):
+        path = folder / f"sox_{wave}_{note}.wav"
+        _sox_synth(path, "synth", "2", wave, f"%{_semitones(note)}", "fade", "0.01", "2", "0.5", "gain", "-6")
+        out.append((path.stem, path, 440.0 * 2 ** (_semitones(note) / 12)))
+    for program, note in itertools.product(_HIGH_GM_PROGRAMS, _HIGH_GM_NOTES):
+        midi, path = folder / f"high{program:03d}_{note}.mid", folder / f"fluidsynth_gm{program:03d}_n{note}.wav"
+        render_midi(single_note_midi(program, note, seconds=1.5), midi, path)
+        out.append((path.stem, path, 440.0 * 2 ** ((note - 69) / 12)))
+    return out
+
+
 def unpitched_bursts(folder: Path) -> list[tuple[str, Path]]:
     """15 short sounds without one pitch from sox: white noise, band-passed pink noise and a 300-1500 Hz chirp, each
     30-200 ms long."""

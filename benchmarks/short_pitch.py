@@ -151,7 +151,12 @@ def judge(prediction, f0_hz: float, seconds: float) -> dict:
     return record
 
 
-def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path) -> list[dict]:
+def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path, ways: tuple[str, str] = WAYS,
+            way_context=None) -> list[dict]:
+    """Each target of each set answered (``predict(FILE, 10)``) once per way of ``ways``, inside
+    ``way_context(way)`` (:func:`tracking` by default), and judged after it (:func:`judge`); records appended to
+    ``records_path`` as they come, and those already there not answered again."""
+    way_context = way_context or tracking
     done = {(record["set"], record["name"]): record for record in read_records(records_path)}
     predictor, records = None, []
     for set_name, targets in sets.items():
@@ -161,28 +166,29 @@ def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path) 
                 continue
             predictor = predictor or Predictor.from_checkpoint()
             record = {"set": set_name, "name": name, "f0_hz": None if math.isnan(f0_hz) else f0_hz}
-            for way in WAYS:
-                with tracking(way):
+            for way in ways:
+                with way_context(way):
                     target = load_any_target(path, downmix=True)  # loaded per way: a target keeps its pitch
                     started = time.perf_counter()
                     prediction = predictor.predict(target, 10)
-                    record[way] = judge(prediction, f0_hz, time.perf_counter() - started)
+                    seconds = time.perf_counter() - started
+                record[way] = judge(prediction, f0_hz, seconds)  # judged by the default tracker, whatever the way
             append_record(records_path, record)
             records.append(record)
-            judged = (f"{way} {record[way]['best_mss']:.4f} ({record[way]['on_pitch']} on pitch)" for way in WAYS)
+            judged = (f"{way} {record[way]['best_mss']:.4f} ({record[way]['on_pitch']} on pitch)" for way in ways)
             print(f"{set_name} {name}: " + ", ".join(judged), flush=True)
     return records
 
 
-def summary(records: list[dict]) -> dict:
-    """Per set and way: means of the judged numbers; the change of mean best-of-10 MSS (``mean(finer) /
-    mean(coarse) - 1``, :func:`inverse_quality.change_interval`), targets paired."""
+def summary(records: list[dict], ways: tuple[str, str] = WAYS) -> dict:
+    """Per set and way: means of the judged numbers; the change of mean best-of-10 MSS (``mean(first way) /
+    mean(second) - 1``, :func:`inverse_quality.paired_change`), targets paired."""
     out = {}
     for set_name in dict.fromkeys(r["set"] for r in records):
         rows = [r for r in records if r["set"] == set_name]
         pitched = [r for r in rows if r["f0_hz"] is not None]
         per = {}
-        for way in WAYS:
+        for way in ways:
             judged = [r[way] for r in rows]
             per[way] = {"best_mss": statistics.fmean(j["best_mss"] for j in judged),
                         "target_clear": sum(j["target_clear"] for j in judged),
@@ -192,7 +198,7 @@ def summary(records: list[dict]) -> dict:
                         "first_on_pitch": sum(bool(r[way]["first_on_pitch"]) for r in pitched),
                         "on_pitch": sum(r[way]["on_pitch"] or 0 for r in pitched),
                         "octave_errors": sum(r[way]["octave_errors"] or 0 for r in pitched)}
-        ours, base = ([r[way]["best_mss"] for r in rows] for way in WAYS)
+        ours, base = ([r[way]["best_mss"] for r in rows] for way in ways)
         out[set_name] = {"targets": len(rows), "pitched": len(pitched), **per,
                          "change": paired_change(ours, base)}
     return out
@@ -206,21 +212,7 @@ def markdown(results: dict) -> str:
              f"Pitch: within {CENTS_TOLERANCE:.0f} cents of the target's (sox, fluidsynth: the note's), read by CREPE "
              "with the finer hop for both ways; octave errors counted apart. 'clear': targets that `predict` "
              "judged to have a clear pitch (so it ran the pitch check).", "",
-             "| set | targets (pitched) | way | clear | best-of-10 MSS | change | better / worse | first on pitch | "
-             "on pitch of all 10 | octave errors | diversity | all 10 within 1.5x | s per answer (median) |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for set_name, s in results["summary"].items():
-        for way in WAYS:
-            row, c = s[way], s["change"]
-            first = way == WAYS[0]
-            change = f"{c['mean'] * 100:+.1f} % ({c['interval'][0] * 100:+.1f} .. {c['interval'][1] * 100:+.1f})"
-            better = f"{c['better']} / {c['worse']}"
-            lines.append(f"| {set_name} | {s['targets']} ({s['pitched']}) | {way} | {row['target_clear']} | "
-                         f"{row['best_mss']:.4f} | {change if first else '-'} | "
-                         f"{better if first else '-'} | "
-                         f"{row['first_on_pitch']}/{s['pitched']} | {row['on_pitch']}/{10 * s['pitched']} | "
-                         f"{row['octave_errors']} | {row['diversity']:.3f} | {row['all_within']}/{s['targets']} | "
-                         f"{row['seconds']:.1f} |")
+             *answer_table(results["summary"])]
     scan = results["in_domain"]
     lines += ["", f"In-domain: of the first {scan['scanned']} held-out prior-2 patches (seed {HELD_OUT_SEED}), "
               f"{scan['verdict_differs']} have a clear pitch one way and not the other."]
@@ -234,14 +226,39 @@ def markdown(results: dict) -> str:
         t = tracker[way]
         lines.append(f"| {way} | {t['blips_clear']}/{tracker['blips']} | {t['blips_right']}/{tracker['blips']} | "
                      f"{', '.join(t['others_clear']) or 'none'} |")
-    lines += ["", "| set | target | pitch (Hz) | " + " | ".join(
-        f"{way}: clear, best MSS, on pitch" for way in WAYS) + " |", "|---|---|---:|---:|---:|"]
-    for r in results["records"]:
+    lines += ["", *records_table(results["records"])]
+    return "\n".join(lines) + "\n"
+
+
+def answer_table(summaries: dict, ways: tuple[str, str] = WAYS) -> list[str]:
+    """Markdown lines: per set and way, the judged numbers of :func:`summary` (the change on the first way's row)."""
+    lines = ["| set | targets (pitched) | way | clear | best-of-10 MSS | change | better / worse | first on pitch | "
+             "on pitch of all 10 | octave errors | diversity | all 10 within 1.5x | s per answer (median) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for set_name, s in summaries.items():
+        c = s["change"]
+        change = f"{c['mean'] * 100:+.1f} % ({c['interval'][0] * 100:+.1f} .. {c['interval'][1] * 100:+.1f})"
+        better = f"{c['better']} / {c['worse']}"
+        for way in ways:
+            row, first = s[way], way == ways[0]
+            lines.append(f"| {set_name} | {s['targets']} ({s['pitched']}) | {way} | {row['target_clear']} | "
+                         f"{row['best_mss']:.4f} | {change if first else '-'} | {better if first else '-'} | "
+                         f"{row['first_on_pitch']}/{s['pitched']} | {row['on_pitch']}/{10 * s['pitched']} | "
+                         f"{row['octave_errors']} | {row['diversity']:.3f} | {row['all_within']}/{s['targets']} | "
+                         f"{row['seconds']:.1f} |")
+    return lines
+
+
+def records_table(records: list[dict], ways: tuple[str, str] = WAYS) -> list[str]:
+    """Markdown lines: per target, each way's verdict (clear pitch or not), best MSS and candidates on pitch."""
+    lines = ["| set | target | pitch (Hz) | " + " | ".join(f"{way}: clear, best MSS, on pitch" for way in ways) + " |",
+             "|---|---|---:|---:|---:|"]
+    for r in records:
         pitch = "-" if r["f0_hz"] is None else f"{r['f0_hz']:.1f}"
         lines.append(f"| {r['set']} | {r['name']} | {pitch} | " + " | ".join(
             f"{'yes' if r[way]['target_clear'] else 'no'}, {r[way]['best_mss']:.4f}, "
-            f"{'-' if r[way]['on_pitch'] is None else r[way]['on_pitch']}" for way in WAYS) + " |")
-    return "\n".join(lines) + "\n"
+            f"{'-' if r[way]['on_pitch'] is None else r[way]['on_pitch']}" for way in ways) + " |")
+    return lines
 
 
 def main() -> int:

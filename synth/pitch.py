@@ -11,6 +11,14 @@ not, and a tracker reads those badly (it jumps between partials), so pitch agree
 the target's pitch is clear. The thresholds below were chosen on known cases (``tests/synth/test_pitch.py``).
 A sound loud for only a moment (a blip, a stab: less than :attr:`PitchConfig.short_s`) is judged on frames 5 ms
 apart instead of 20, so that its few periods give enough frames (``benchmarks/results/short_pitch/``).
+
+Above CREPE's range (its top bin is 2 kHz; a B6 at 1976 Hz already reads 29 cents flat) a note has at most three
+partials below 8 kHz, and its spectrum says its pitch plainly: a frame that is one tone at or above
+:attr:`PitchConfig.high_hz` (:func:`high_register`: its strongest peak there, nothing within 20 dB of it below three
+quarters of its frequency, and most of its power on that peak's multiples) is read at the peak's frequency and counts
+as periodic, unless CREPE hears a periodic pitch more than a semitone from it (a weak fundamental under its second
+partial). Notes from C7 to C8 (sox, glockenspiel, flute, whistle) then have a clear pitch, which CREPE never gave
+them; noise, cymbals and chirps never pass (``benchmarks/results/high_pitch/``).
 """
 
 from __future__ import annotations
@@ -43,6 +51,11 @@ class PitchConfig:
     # 100 ms blip has 4 voiced frames, too few to call its pitch clear, and at the candidates' 60 ms hop 1 or 2.
     short_s: float = 0.25  # seconds; 0 tracks every sound at `hop` only
     short_hop: int = 80  # samples (5 ms)
+    # A frame that is one tone at or above high_hz is read by its spectrum's peak (:func:`high_register`); inf: never.
+    high_hz: float = 1950.0  # just below CREPE's top bin, where its readings drift flat
+    high_top_hz: float = 7800.0  # the peak is looked for up to here (the synth's band ends at 8 kHz)
+    high_clear_db: float = 20.0  # nothing below 0.75 x the peak's frequency within this many dB of it ...
+    high_harmonic: float = 0.7  # ... and at least this share of the frame's power on the peak's multiples
 
 
 @dataclass
@@ -82,6 +95,39 @@ def decode(probabilities: torch.Tensor, config: PitchConfig) -> tuple[torch.Tens
     return f0[0], probabilities[0].gather(0, bins)[0]
 
 
+HIGH_FFT = 4096  # zero-padded FFT of a 1024-sample frame for the high register: 3.9 Hz bins (3 cents at 2 kHz)
+HIGH_NEAR = 12  # bins (47 Hz) either side of a multiple of the peak that count as on it
+HIGH_AGREE_CENTS = 100.0  # a periodic CREPE frame is read by the high register only within this of its reading
+
+
+def high_register(frames: torch.Tensor, config: PitchConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames above CREPE's range: ``frames`` ``Tensor[L, 1024]`` at 16 kHz -> (``f0`` Hz ``Tensor[L]``, ``tone``
+    bool ``Tensor[L]``). ``tone`` where the frame is one tone at or above ``config.high_hz``: the strongest peak of
+    its power spectrum between 60 Hz and ``config.high_top_hz`` lies there, no bin below 0.75x its frequency comes
+    within ``config.high_clear_db`` of it (a lower partial would be the pitch) and at least ``config.high_harmonic``
+    of the band's power lies within :data:`HIGH_NEAR` bins of its multiples (noise and clusters spread theirs).
+    ``f0``: the peak's frequency, interpolated on the log power (a parabola through the peak bin and its two
+    neighbours)."""
+    power = torch.fft.rfft(frames * torch.hann_window(FRAME, periodic=True), n=HIGH_FFT).abs().square()
+    hz = torch.arange(power.shape[1]) * (SAMPLE_RATE / HIGH_FFT)
+    band = power * ((hz >= 60.0) & (hz <= config.high_top_hz))
+    peak_bin = band.argmax(dim=1)
+    peak = band.gather(1, peak_bin[:, None])[:, 0]
+    peak_hz = hz[peak_bin]
+    lower = (band * (hz[None] < 0.75 * peak_hz[:, None])).amax(dim=1)
+    multiple = hz[None] / peak_hz[:, None].clamp_min(1.0)
+    near = ((multiple - multiple.round()).abs() * peak_hz[:, None] <= HIGH_NEAR * SAMPLE_RATE / HIGH_FFT) & \
+        (multiple.round() >= 1)
+    harmonic = (band * near).sum(dim=1) / band.sum(dim=1).clamp_min(1e-30)
+    tone = (peak_hz >= config.high_hz) & (lower <= peak * 10 ** (-config.high_clear_db / 10)) & \
+        (harmonic >= config.high_harmonic)
+    log_power = power.clamp_min(1e-30).log()
+    left, middle, right = (log_power.gather(1, (peak_bin + k).clamp(0, power.shape[1] - 1)[:, None])[:, 0]
+                           for k in (-1, 0, 1))
+    offset = (0.5 * (left - right) / (left - 2 * middle + right)).nan_to_num(0.0).clamp(-0.5, 0.5)
+    return (peak_bin + offset) * (SAMPLE_RATE / HIGH_FFT), tone
+
+
 def _frames(audio: torch.Tensor, hop: int) -> torch.Tensor:
     """``Tensor[B, N]`` -> centred frames ``Tensor[B, T, 1024]`` (zero padding of half a frame each side)."""
     padded = torch.nn.functional.pad(audio, (FRAME // 2, FRAME // 2))
@@ -113,8 +159,9 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
 
 
 def _track(audio: torch.Tensor, hop: int, config: PitchConfig, chunk: int) -> tuple[torch.Tensor, ...]:
-    """CREPE on the loud frames of ``audio`` ``Tensor[B, N]`` at ``hop``: (``f0`` Hz, ``periodicity``, ``loud``
-    bool), each ``Tensor[B, T]``; f0 NaN and periodicity 0 where a frame is not loud."""
+    """CREPE on the loud frames of ``audio`` ``Tensor[B, N]`` at ``hop`` (and :func:`high_register`, whose tones
+    replace CREPE's reading with periodicity 1): (``f0`` Hz, ``periodicity``, ``loud`` bool), each ``Tensor[B, T]``;
+    f0 NaN and periodicity 0 where a frame is not loud."""
     frames = _frames(audio, hop)  # (B, T, 1024)
     batch, count = frames.shape[:2]
     rms_db = 20 * torch.log10(frames.pow(2).mean(dim=2).sqrt().clamp_min(1e-10) * math.sqrt(2))  # re a full-scale sine
@@ -126,7 +173,17 @@ def _track(audio: torch.Tensor, hop: int, config: PitchConfig, chunk: int) -> tu
         flat = flat - flat.mean(dim=1, keepdim=True)
         flat = flat / flat.std(dim=1, keepdim=True).clamp_min(1e-10)
         network = load_crepe(config.model)
-        f0[loud], periodicity[loud] = decode(torch.cat([network(piece) for piece in flat.split(chunk)]), config)
+        heard, sure = decode(torch.cat([network(piece) for piece in flat.split(chunk)]), config)
+        if math.isfinite(config.high_hz):
+            # Only frames CREPE finds aperiodic or reads near its top can be high tones (the rest cost nothing).
+            asked = torch.nonzero((sure < config.periodic) |
+                                  (heard >= config.high_hz * 2 ** (-HIGH_AGREE_CENTS / 1200))).flatten()
+            if asked.numel():
+                high_hz, tone = high_register(flat[asked], config)
+                # Where CREPE hears a pitch of its own (a weak fundamental under a strong second partial), it stays.
+                tone &= (sure[asked] < config.periodic) | (cents(heard[asked], high_hz).abs() <= HIGH_AGREE_CENTS)
+                heard[asked[tone]], sure[asked[tone]] = high_hz[tone], 1.0
+        f0[loud], periodicity[loud] = heard, sure
     return f0, periodicity, loud
 
 

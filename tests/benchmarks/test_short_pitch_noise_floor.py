@@ -1,5 +1,6 @@
-"""The short-pitch and noise-floor benchmarks' pieces: their sound makers (real sox / fluidsynth), the switch
-between the two ways of tracking pitch, the added noise's level and the summaries (nothing here runs predict)."""
+"""The short-pitch, high-pitch and noise-floor benchmarks' pieces: their sound makers (real sox / fluidsynth), the
+switches between the two ways of tracking pitch, the added noise's level and the summaries (nothing here runs
+predict)."""
 
 import math
 
@@ -59,3 +60,19 @@ def test_the_added_noise_has_its_level_and_the_summaries_pair_targets():
                        "first_on_pitch": None, "on_pitch": None}}]
     s = floor_summary(floors)
     assert s["gated"] == 1 and s["change"]["mean"] == pytest.approx(-0.75) and s["change"]["worse"] == 0
+
+
+@needs_tools
+def test_high_notes_are_at_their_note_and_the_crepe_only_way_is_undone(tmp_path):
+    from benchmarks.external_sounds import high_notes
+    from benchmarks.high_pitch import WAYS as HIGH_WAYS
+    from benchmarks.high_pitch import tracking as high_tracking
+
+    made = high_notes(tmp_path)
+    assert len(made) == 32 and made[0][0] == "sox_sine_C7" and made[-1][0] == "fluidsynth_gm079_n101"
+    audio = torch.stack([torch.from_numpy(sf.read(path, dtype="float32")[0][:65408]) for _, path, _ in made[:1]])
+    audio = torch.nn.functional.pad(audio, (0, 65408 - audio.shape[1]))
+    assert bool(estimate_pitch(audio).clear[0]) and float(estimate_pitch(audio).f0_hz[0]) == pytest.approx(2093.0, 0.01)
+    with high_tracking(HIGH_WAYS[1]):
+        assert not bool(estimate_pitch(audio).clear[0])
+    assert bool(estimate_pitch(audio).clear[0])

@@ -145,3 +145,26 @@ def test_short_sounds_are_tracked_on_a_finer_hop():
     assert bool(alone.clear[0]) and abs(float(cents(alone.f0_hz, estimate.f0_hz[:1]))) < 0.1
     coarse = estimate_pitch(sounds[:2], PitchConfig(hop=960))  # the pitch check's hop for candidates
     assert float(cents(coarse.f0_hz, estimate.f0_hz[:2]).abs().max()) < 0.1  # both short: the same 5 ms frames
+
+
+def test_notes_above_crepes_range_read_at_their_pitch_by_the_high_register():
+    """CREPE's bins end at 2 kHz: alone it finds no clear pitch in a C7 or C8 and reads a B6 29 cents flat. The high
+    register reads sines and sawtooth-like notes from B6 to 6 kHz within 5 cents; noise, high-passed noise and a
+    2-6 kHz chirp stay without a pitch; and where CREPE hears a periodic pitch of its own (1050 Hz under a stronger
+    2100 Hz partial, with the 3150 Hz one) it stays."""
+    crepe_only = PitchConfig(high_hz=math.inf)
+    notes = torch.tensor([1975.5, 2093.0, 2637.0, 4186.0, 6000.0])
+    high = torch.stack([tone(float(f), harmonics) for f in notes for harmonics in (1, 5)])
+    estimate = estimate_pitch(high)
+    assert bool(estimate.clear.all())
+    assert float(cents(estimate.f0_hz, notes.repeat_interleave(2)).abs().max()) < 5
+    alone = estimate_pitch(high, crepe_only)
+    assert not bool(alone.clear[2:].any()) and float(cents(alone.f0_hz[:2], notes[:1]).abs().min()) > 20
+    generator = torch.Generator().manual_seed(2)
+    noise = 0.3 * torch.randn(65408, generator=generator)
+    chirp = 0.3 * torch.sin(2 * math.pi * (2000 * T + 500 * T.square())) * (T < 2.0)
+    weak_fundamental = sum(a * torch.sin(2 * math.pi * f * T) for f, a in ((1050, 0.056), (2100, 1.0), (3150, 0.3),
+                                                                           (4200, 0.5))) * 0.3 * (T < 2.0)
+    others = estimate_pitch(torch.stack([noise, noise.diff(append=noise[:1]), chirp, weak_fundamental]))
+    assert others.clear.tolist() == [False, False, False, True]
+    assert abs(float(cents(others.f0_hz[3:], torch.tensor([1050.0])))) < 25
