@@ -53,10 +53,10 @@ WAYS = ("--keep-noise", "default (gated)")
 HELD_OUT_SEED = 3  # the seed of inverse_quality's held-out in-domain targets
 
 
-def noise(kind: str, level_dbfs: float, seed: int) -> torch.Tensor:
-    """``Tensor[65408]`` of white or pink (1/f power) noise whose mean square is ``level_dbfs`` re a full-scale
-    sine's (0.5)."""
-    white = torch.randn(DEFAULT_CONFIG.num_samples, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+def noise(kind: str, level_dbfs: float, seed: int, samples: int = DEFAULT_CONFIG.num_samples) -> torch.Tensor:
+    """``Tensor[samples]`` (65408 by default) of white or pink (1/f power) noise whose mean square is ``level_dbfs``
+    re a full-scale sine's (0.5)."""
+    white = torch.randn(samples, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     if kind == "pink":
         spectrum = torch.fft.rfft(white)
         spectrum = spectrum / torch.arange(spectrum.numel(), dtype=torch.float64).clamp_min(1.0).sqrt()

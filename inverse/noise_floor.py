@@ -15,7 +15,9 @@ keeps each time-frequency bin by how far it rises over the floor's mean power in
 partials pass untouched), and rebuilds the audio (the inverse STFT of the same frames). It finds none in the 175
 clean external sounds of the benchmarks, and one in a few hundred rendered synth patches (5 of 1,500 prior-2 renders,
 a patch's own faint noise, which gating moves by at most 0.1 MSS); ``inverse predict --keep-noise`` matches a file
-as it is (``benchmarks/results/noise_floor/``, and ``noise_floor_20db/`` for :data:`QUIET_DB`).
+as it is (``benchmarks/results/noise_floor/``, and ``noise_floor_20db/`` for :data:`QUIET_DB`). A window of a longer
+recording takes its floor from the recording (``remove_floor(window, recording)``): a note held through the window
+leaves no quiet frames in it, but its lead-in and tail do (``benchmarks/results/held_noise/``).
 """
 
 from __future__ import annotations
@@ -64,15 +66,24 @@ def steady_floor(power: torch.Tensor) -> tuple[float | None, torch.Tensor]:
     return (floor if steady and flat and floor <= top - QUIET_DB else None), quiet
 
 
-def remove_floor(audio: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+def remove_floor(audio: torch.Tensor, recording: torch.Tensor | None = None) -> tuple[torch.Tensor, float | None]:
     """``audio`` ``Tensor[N]`` with its steady noise floor gated out, float32 and the same length, and the floor's
-    level in dBFS (:func:`steady_floor`); ``audio`` itself and None where it has none."""
-    spectrum = torch.stft(audio.double(), FRAME, HOP, window=_WINDOW, return_complex=True)  # (bins, T)
-    power = spectrum.real.square() + spectrum.imag.square()
-    floor, quiet = steady_floor(power)
+    level in dBFS (:func:`steady_floor`); ``audio`` itself and None where it has none. ``recording``: more of the
+    same recording, at the same rate, whose quiet frames the floor is found in (``Tensor[M]``, e.g. the whole file
+    that ``audio`` is a window of; None: ``audio`` itself): a note held through the window leaves no quiet frames
+    in it, but the recording's lead-in and tail hold its floor."""
+    spectrum, power = _stft(audio)
+    searched = power if recording is None else _stft(recording)[1]
+    floor, quiet = steady_floor(searched)
     if floor is None:
         return audio, None
-    noise = power[:, quiet].mean(dim=1, keepdim=True)  # (bins, 1): the floor's mean power per bin
+    noise = searched[:, quiet].mean(dim=1, keepdim=True)  # (bins, 1): the floor's mean power per bin
     over_db = 10 * torch.log10((power + _SILENCE) / (noise + _SILENCE))
     gain = ((over_db - GATE_DB) / (KEEP_DB - GATE_DB)).clamp(0.0, 1.0)
     return torch.istft(spectrum * gain, FRAME, HOP, window=_WINDOW, length=audio.numel()).float(), floor
+
+
+def _stft(audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``audio`` ``Tensor[N]`` -> its STFT and power, each ``Tensor[bins, T]`` (float64)."""
+    spectrum = torch.stft(audio.double(), FRAME, HOP, window=_WINDOW, return_complex=True)
+    return spectrum, spectrum.real.square() + spectrum.imag.square()

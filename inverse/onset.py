@@ -20,13 +20,18 @@ A lead-in is what comes before a sharp rise out of silence or steady noise, in 8
 - the lead-in ends :data:`PREROLL_FRAMES` frames before the rise's first frame above :data:`RISE_DB` over
   the floor: the rise is kept whole.
 
+Where the recording has a steady noise floor (:mod:`inverse.noise_floor`) and no lead-in is found so,
+:func:`inverse.target.load_any_target` looks again with the floor's own limit (20 dB below the loudest frame instead
+of 30), then in the audio with the floor gated out: a note rising out of hiss 20-30 dB below it.
+
 Measured (``python benchmarks/onset_alignment.py``; ``tests/inverse/test_onset.py`` keeps the rule's cases): on
 2,048 renders of each of the synth's priors (seed 9) it finds no lead-in; on the first 20 sounds each of sox,
 fluidsynth and espeak-ng, as the held-out benchmark makes them, one (16 ms of an espeak-ng phrase's quiet start).
 The same 60 sounds (peak -6 dBFS) after a lead-in of 0.125-1 s: after digital silence it finds every onset (at
 most 3 ms late); under steady white noise at -70 / -60 / -50 / -40 dBFS it skips the lead-in (to within 0.1 s)
 for 60 / 51 / 26 / 6 of the 60 and otherwise leaves it (a soft onset under the noise: ``--start`` sets the start
-by hand).
+by hand); read from files by ``load_any_target`` with the floor's second look, 60 / 59 / 48 / 47 (59 / 45 / 29 /
+9 without it), at most 2 ms late (``benchmarks/results/held_noise/``).
 """
 
 from __future__ import annotations
@@ -54,9 +59,11 @@ def frame_levels(audio: torch.Tensor) -> torch.Tensor:
     return 10.0 * torch.log10(frames.double().square().mean(dim=1) + _SILENCE)
 
 
-def lead_in(audio: torch.Tensor) -> int:
+def lead_in(audio: torch.Tensor, quiet_db: float = QUIET_DB) -> int:
     """Samples of ``audio`` ``Tensor[N]`` before its sound rises out of a lead-in of silence or steady noise (a
-    multiple of :data:`HOP`), or 0 where it has none (the module's docstring has the rule)."""
+    multiple of :data:`HOP`), or 0 where it has none (the module's docstring has the rule). ``quiet_db``: how far
+    below the loudest frame a lead-in stays (:data:`QUIET_DB`; less where the recording is known to have a steady
+    noise floor, :mod:`inverse.noise_floor`, which a lead-in of that noise sits on)."""
     level = frame_levels(audio)
     if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
         return 0
@@ -66,7 +73,7 @@ def lead_in(audio: torch.Tensor) -> int:
     if rise < 2:
         return 0
     quiet = float(level[:rise].max())
-    if quiet > top - QUIET_DB or float(level[rise: rise + JUMP_FRAMES].max()) < quiet + JUMP_DB:
+    if quiet > top - quiet_db or float(level[rise: rise + JUMP_FRAMES].max()) < quiet + JUMP_DB:
         return 0
     still = (level[:rise] <= floor + RISE_DB).nonzero()
     first = int(still[-1]) + 1 if still.numel() else 0  # the rise's first frame above the floor

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
+from synth.audio_io import read_wav
 from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
 from synth.paths import check_input_file
@@ -29,6 +31,8 @@ from synth.voice import render
 RECONSTRUCTION_ITERATIONS = 16  # Griffin-Lim: 16 iterations leave a reconstruction ~5x closer than another sound
 #: A target whose peak is below this (-80 dBFS) is silence: there is nothing to match.
 SILENT_PEAK = 1e-4
+#: Seconds of an audio file, from its start, searched for its noise floor where the file is longer than the window.
+RECORDING_S = 30.0
 
 
 @dataclass
@@ -110,14 +114,19 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         audio, notes = load_audio(name, downmix=downmix, start=start)
         rate = DEFAULT_CONFIG.sample_rate
         start_s = round(start * rate) / rate
+        whole = recording(name, downmix) if gate_noise else None
         skip = lead_in(audio) if align else 0
+        if align and not skip and gate_noise:
+            gated, floor = remove_floor(audio, _around(whole, start_s))
+            if floor is not None:  # a lead-in of the recording's steady floor, or a rise out of it once gated out
+                skip = lead_in(audio, quiet_db=NOISE_QUIET_DB) or lead_in(gated)
         if skip:  # read again from where the sound rises: the window still holds 4.088 s of the file
             start_s += skip / rate
             audio, notes = load_audio(name, downmix=downmix, start=start_s)
             notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise) before the sound")
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         if gate_noise:
-            audio, floor = remove_floor(audio)
+            audio, floor = remove_floor(audio, _around(whole, start_s))
             if floor is not None:
                 notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
                              "can make; --keep-noise matches it as it is)")
@@ -130,6 +139,20 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     loaded = Target.from_spectrogram(spec, name, notes)
     check_audible(loaded.audio, name, "spectrogram's 4.088 s")
     return loaded
+
+
+def recording(name: str, downmix: bool) -> torch.Tensor:
+    """The first :data:`RECORDING_S` seconds of the audio file ``name`` at the synth's rate, ``Tensor[M]``: where the
+    floor of a window of it is found (:func:`inverse.noise_floor.remove_floor`), lead-in and tail included."""
+    return read_wav(name, DEFAULT_CONFIG.sample_rate, downmix=downmix, max_samples=round(RECORDING_S *
+                                                                                          DEFAULT_CONFIG.sample_rate))[0]
+
+
+def _around(whole: torch.Tensor | None, start_s: float) -> torch.Tensor | None:
+    """``whole`` where it holds more than the window read from ``start_s`` (a lead-in before it, a tail after it),
+    else None: a window that holds all of its file finds the floor in itself, zero padding and all."""
+    beyond = start_s > 0 or whole.numel() > DEFAULT_CONFIG.num_samples if whole is not None else False
+    return whole if beyond else None
 
 
 def check_audible(audio: torch.Tensor, name: str, what: str = "first 4.088 s") -> None:

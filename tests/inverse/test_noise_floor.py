@@ -82,3 +82,26 @@ def test_a_synth_patch_rarely_has_a_floor_and_gating_one_moves_it_little():
     assert len(gated) <= 1
     for audio, out in gated:
         assert float(mss_distance(out[None], audio[None])) < 0.15
+
+
+def test_a_note_held_through_the_window_is_gated_with_the_floor_of_its_recording(tmp_path):
+    """A note held 5 s, after 0.5 s and before 0.8 s of hiss alone, in a 6.3 s file: the 4.088 s window from its onset
+    has no quiet frames, but the recording's lead-in and tail hold its floor, which is gated out of the window; the
+    onset, under hiss ~25 dB below the note (a lead-in must be 30 dB below), is found as a lead-in of the
+    recording's floor (20 dB below will do)."""
+    t = torch.arange(round(5.0 * 16000)) / 16000
+    held = 0.08 * sum(torch.sin(2 * math.pi * 220.0 * k * t) / k for k in range(1, 11))
+    clean = torch.cat([torch.zeros(8000), held, torch.zeros(12800)])
+    floor = torch.cat([hiss(-45.0, seed) for seed in range(2)])[: clean.numel()]
+    paths = {name: tmp_path / f"{name}.wav" for name in ("clean", "noisy")}
+    soundfile.write(paths["clean"], clean.numpy(), 16000, subtype="FLOAT")
+    soundfile.write(paths["noisy"], (clean + floor).numpy(), 16000, subtype="FLOAT")
+    reference = load_any_target(paths["clean"])
+    kept, gated = load_any_target(paths["noisy"], gate_noise=False), load_any_target(paths["noisy"])
+    assert reference.start_s == pytest.approx(0.48, abs=0.01) and gated.start_s == pytest.approx(0.46, abs=0.03)
+    assert kept.start_s == 0.0  # the lead-in as it is: hiss only ~25 dB below the note
+    assert any("gated out a steady noise floor at -4" in n for n in gated.notes)
+    window_only, found = remove_floor(load_any_target(paths["noisy"], gate_noise=False, start=gated.start_s).audio)
+    assert found is None  # the window alone: the note sounds through it
+    assert float(mss_distance(gated.audio[None], reference.audio[None])) < 0.5 * float(
+        mss_distance(window_only[None], reference.audio[None]))
