@@ -141,18 +141,23 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     return loaded
 
 
-def recording(name: str, downmix: bool) -> torch.Tensor:
+def recording(name: str, downmix: bool) -> torch.Tensor | None:
     """The first :data:`RECORDING_S` seconds of the audio file ``name`` at the synth's rate, ``Tensor[M]``: where the
-    floor of a window of it is found (:func:`inverse.noise_floor.remove_floor`), lead-in and tail included."""
-    return read_wav(name, DEFAULT_CONFIG.sample_rate, downmix=downmix, max_samples=round(RECORDING_S *
-                                                                                          DEFAULT_CONFIG.sample_rate))[0]
+    floor of a window of it is found (:func:`inverse.noise_floor.remove_floor`), lead-in and tail included. None
+    where they cannot be read (non-finite samples after the window, say): the window is judged alone."""
+    rate = DEFAULT_CONFIG.sample_rate
+    try:
+        return read_wav(name, rate, downmix=downmix, max_samples=round(RECORDING_S * rate))[0]
+    except InputError:
+        return None
 
 
 def _around(whole: torch.Tensor | None, start_s: float) -> torch.Tensor | None:
     """``whole`` where it holds more than the window read from ``start_s`` (a lead-in before it, a tail after it),
     else None: a window that holds all of its file finds the floor in itself, zero padding and all."""
-    beyond = start_s > 0 or whole.numel() > DEFAULT_CONFIG.num_samples if whole is not None else False
-    return whole if beyond else None
+    if whole is None or (start_s <= 0 and whole.numel() <= DEFAULT_CONFIG.num_samples):
+        return None
+    return whole
 
 
 def check_audible(audio: torch.Tensor, name: str, what: str = "first 4.088 s") -> None:
