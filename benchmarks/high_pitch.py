@@ -1,7 +1,7 @@
 """Notes above CREPE's range (C7-C8): ``inverse predict`` with the pitch tracker's high register
 (:func:`synth.pitch.high_register`, the default) against CREPE alone, in the same run on the same targets.
 
-    python benchmarks/high_pitch.py [--in-domain 500] [--control 5] [--out benchmarks/results/high_pitch]
+    python benchmarks/high_pitch.py [--in-domain 500] [--control 5] [--first 0] [--out benchmarks/results/high_pitch]
 
 CREPE's 360 bins end at 2 kHz, so a note from C7 up never had a clear pitch: ``predict`` treated it as unpitched
 (no pitch check, no candidates moved to its pitch, no sub-octave term, no pitch fill). With the default, a frame
@@ -13,7 +13,9 @@ Targets, each answered from its WAV file (``inverse predict FILE --samples 10``)
   (celesta, glockenspiel, music box, xylophone, piccolo, flute, whistle, ocarina x C7, F7) by fluidsynth
   (:func:`external_sounds.high_notes`);
 - **in-domain**: those of the first ``--in-domain`` held-out prior-2 patches (seed 3) whose verdict (clear pitch or
-  not) differs between the two ways, and as a control the first ``--control`` with a clear pitch both ways.
+  not) differs between the two ways, and as a control the first ``--control`` with a clear pitch both ways and
+  the first ``--first`` whatever their pitch (the pitch check reads every candidate of the pool, so an answer can
+  change where the target's reading does not).
 
 First the tracker alone, both ways, on the benchmarks' other external sounds (sox, fluidsynth and espeak-ng sounds,
 drum hits, one-shots, noise bursts and chirps, blips, staccato notes): which change verdict or reading.
@@ -108,13 +110,14 @@ def tracker_check(folder: Path) -> dict:
     return {"sounds": len(named), "clear": {way: int(found[way].clear.sum()) for way in WAYS}, "changed": changed}
 
 
-def in_domain(folder: Path, scan: int, control: int) -> tuple[list, list, float]:
+def in_domain(folder: Path, scan: int, control: int, first: int) -> tuple[list, list, list, float]:
     """Of the first ``scan`` held-out prior-2 patches: those whose verdict differs between the two ways, the first
-    ``control`` with a clear pitch both ways (float WAVs ``[(name, path, f0 Hz)]``, the default's reading), and the
-    largest difference in cents between the two ways' readings of a patch both call clear."""
+    ``control`` with a clear pitch both ways, the first ``first`` whatever their pitch (float WAVs ``[(name, path,
+    f0 Hz)]``, the default's reading, NaN where not clear), and the largest difference in cents between the two ways'
+    readings of a patch both call clear."""
     params = draw(HELD_OUT_SEED, 0, scan, prior="2")
     folder.mkdir(parents=True, exist_ok=True)
-    differ, same, largest = [], [], 0.0
+    differ, same, leading, largest = [], [], [], 0.0
     for start in range(0, scan, 50):
         audio = render(params[start: start + 50])
         found = both_ways(audio)
@@ -123,13 +126,16 @@ def in_domain(folder: Path, scan: int, control: int) -> tuple[list, list, float]
         if bool(both.any()):
             largest = max(largest, float(cents(new.f0_hz[both], old.f0_hz[both]).abs().max()))
         for k in range(len(audio)):
-            group = differ if bool(new.clear[k]) != bool(old.clear[k]) else same if bool(both[k]) else None
-            if group is None or (group is same and len(same) == control):
-                continue
             path = folder / f"row{start + k:03d}.wav"
             soundfile.write(path, audio[k].numpy(), DEFAULT_CONFIG.sample_rate, subtype="FLOAT")
-            group.append((path.stem, path, float(new.f0_hz[k]) if bool(new.clear[k]) else math.nan))
-    return differ, same, largest
+            target = (path.stem, path, float(new.f0_hz[k]) if bool(new.clear[k]) else math.nan)
+            if start + k < first:
+                leading.append(target)
+            if bool(new.clear[k]) != bool(old.clear[k]):
+                differ.append(target)
+            elif bool(both[k]) and len(same) < control:
+                same.append(target)
+    return differ, same, leading, largest
 
 
 def markdown(results: dict) -> str:
@@ -156,6 +162,8 @@ def main() -> int:
     parser.add_argument("--in-domain", type=int, default=500, help="held-out prior-2 patches scanned (default 500)")
     parser.add_argument("--control", type=int, default=5,
                         help="held-out patches with a clear pitch both ways, answered both ways too (default 5)")
+    parser.add_argument("--first", type=int, default=0,
+                        help="the first held-out patches, pitched or not, answered both ways too (default 0)")
     parser.add_argument("--out", type=Path, default=RESULTS / "high_pitch")
     args = parser.parse_args()
     missing = missing_tools()
@@ -166,8 +174,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         tracker = tracker_check(folder)
-        differ, same, largest = in_domain(folder / "in_domain", args.in_domain, args.control)
-        sets = {"high notes": high_notes(folder / "high"), "in-domain": differ, "in-domain, clear both ways": same}
+        differ, same, leading, largest = in_domain(folder / "in_domain", args.in_domain, args.control, args.first)
+        sets = {"high notes": high_notes(folder / "high"), "in-domain": differ, "in-domain, clear both ways": same,
+                f"in-domain, first {args.first}": leading}
         records = answers({name: targets for name, targets in sets.items() if targets}, args.out / "records.jsonl",
                           WAYS, tracking)
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
