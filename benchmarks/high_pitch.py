@@ -126,15 +126,15 @@ def in_domain(folder: Path, scan: int, control: int, first: int) -> tuple[list, 
         if bool(both.any()):
             largest = max(largest, float(cents(new.f0_hz[both], old.f0_hz[both]).abs().max()))
         for k in range(len(audio)):
+            groups = [group for group, chosen in ((leading, start + k < first),
+                                                  (differ, bool(new.clear[k]) != bool(old.clear[k])),
+                                                  (same, bool(both[k]) and len(same) < control)) if chosen]
+            if not groups:
+                continue
             path = folder / f"row{start + k:03d}.wav"
             soundfile.write(path, audio[k].numpy(), DEFAULT_CONFIG.sample_rate, subtype="FLOAT")
-            target = (path.stem, path, float(new.f0_hz[k]) if bool(new.clear[k]) else math.nan)
-            if start + k < first:
-                leading.append(target)
-            if bool(new.clear[k]) != bool(old.clear[k]):
-                differ.append(target)
-            elif bool(both[k]) and len(same) < control:
-                same.append(target)
+            for group in groups:
+                group.append((path.stem, path, float(new.f0_hz[k]) if bool(new.clear[k]) else math.nan))
     return differ, same, leading, largest
 
 

@@ -115,18 +115,19 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         rate = DEFAULT_CONFIG.sample_rate
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
-        skip = lead_in(audio) if align else 0
+        skip, gated = lead_in(audio) if align else 0, None
         if align and not skip and gate_noise:
-            gated, floor = remove_floor(audio, _around(whole, start_s))
-            if floor is not None:  # a lead-in of the recording's steady floor, or a rise out of it once gated out
-                skip = lead_in(audio, quiet_db=NOISE_QUIET_DB) or lead_in(gated)
+            gated = remove_floor(audio, _around(whole, start_s))  # this window gated: kept unless a lead-in is found
+            if gated[1] is not None:  # a lead-in of the recording's steady floor, or a rise out of it once gated out
+                skip = lead_in(audio, quiet_db=NOISE_QUIET_DB) or lead_in(gated[0])
         if skip:  # read again from where the sound rises: the window still holds 4.088 s of the file
             start_s += skip / rate
             audio, notes = load_audio(name, downmix=downmix, start=start_s)
             notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise) before the sound")
+            gated = None
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         if gate_noise:
-            audio, floor = remove_floor(audio, _around(whole, start_s))
+            audio, floor = gated or remove_floor(audio, _around(whole, start_s))
             if floor is not None:
                 notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
                              "can make; --keep-noise matches it as it is)")
