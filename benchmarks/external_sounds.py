@@ -266,6 +266,12 @@ def training_sounds(folder: Path) -> list[Path]:
 def single_note_midi(program: int, note: int, seconds: float, velocity: int = 100, channel: int = 0) -> bytes:
     """A format-0 Standard MIDI File: one program change and one note of ``seconds`` at 120 bpm on ``channel``
     (0-15; 9 is General MIDI's percussion)."""
+    return chord_midi(program, [note], seconds, velocity, channel)
+
+
+def chord_midi(program: int, notes: list[int], seconds: float, velocity: int = 100, channel: int = 0) -> bytes:
+    """A format-0 Standard MIDI File: one program change and ``notes`` struck together and held ``seconds`` at 120
+    bpm on ``channel``."""
     ticks = int(seconds * 960)  # 480 ticks per quarter note, 2 quarter notes per second
 
     def var_len(value: int) -> bytes:
@@ -275,8 +281,12 @@ def single_note_midi(program: int, note: int, seconds: float, velocity: int = 10
             groups.append((value & 0x7F) | 0x80)
         return bytes(reversed(groups))
 
-    events = (b"\x00" + bytes([0xC0 | channel, program]) + b"\x00" + bytes([0x90 | channel, note, velocity])
-              + var_len(ticks) + bytes([0x80 | channel, note, 0]) + b"\x00\xff\x2f\x00")
+    events = b"\x00" + bytes([0xC0 | channel, program])
+    for note in notes:
+        events += b"\x00" + bytes([0x90 | channel, note, velocity])
+    for k, note in enumerate(notes):
+        events += (var_len(ticks) if k == 0 else b"\x00") + bytes([0x80 | channel, note, 0])
+    events += b"\x00\xff\x2f\x00"
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
 
 

@@ -152,11 +152,13 @@ def judge(prediction, f0_hz: float, seconds: float) -> dict:
 
 
 def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path, ways: tuple[str, str] = WAYS,
-            way_context=None) -> list[dict]:
+            way_context=None, judged_by=None) -> list[dict]:
     """Each target of each set answered (``predict(FILE, 10)``) once per way of ``ways``, inside
-    ``way_context(way)`` (:func:`tracking` by default), and judged after it (:func:`judge`); records appended to
-    ``records_path`` as they come, and those already there not answered again."""
+    ``way_context(way)`` (:func:`tracking` by default), and judged after it (``judged_by(prediction, f0 Hz, seconds,
+    name)``, by default :func:`judge`); records appended to ``records_path`` as they come, and those already there
+    not answered again."""
     way_context = way_context or tracking
+    judged_by = judged_by or (lambda prediction, f0_hz, seconds, name: judge(prediction, f0_hz, seconds))
     done = {(record["set"], record["name"]): record for record in read_records(records_path)}
     predictor, records = None, []
     for set_name, targets in sets.items():
@@ -172,7 +174,7 @@ def answers(sets: dict[str, list[tuple[str, Path, float]]], records_path: Path, 
                     started = time.perf_counter()
                     prediction = predictor.predict(target, 10)
                     seconds = time.perf_counter() - started
-                record[way] = judge(prediction, f0_hz, seconds)  # judged by the default tracker, whatever the way
+                record[way] = judged_by(prediction, f0_hz, seconds, name)  # by the default tracker, whatever the way
             append_record(records_path, record)
             records.append(record)
             judged = (f"{way} {record[way]['best_mss']:.4f} ({record[way]['on_pitch']} on pitch)" for way in ways)

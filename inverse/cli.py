@@ -115,7 +115,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
                                  min_distance=args.min_distance, within=args.within,
                                  match_within=args.match_within, expand=args.expand,
-                                 spread=args.spread, plain=args.plain, refit=args.refit, seed=args.seed,
+                                 spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
+                                 seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
                                  gate_noise=args.gate_noise,
                                  refine=refine, pitch_check=not args.no_pitch_check,
@@ -445,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "or pulse at its pitch from one oscillator, more in unison where it is loud, everything else "
                         "off, at its level) with the loudness settings of this many of the best pool rows "
                         f"(default {SamplingConfig.plain}; 0: none)")
+    p.add_argument("--chords", type=non_negative_int, default=SamplingConfig.chords,
+                   help="where the target holds two or more notes at once (a chord; read from its sustained "
+                        "spectrum), add to the pool plain patches playing up to this many sets of two or three of "
+                        f"them, one oscillator a note (default {SamplingConfig.chords}; 0: none)")
     p.add_argument("--refit", type=non_negative_int, default=SamplingConfig.refit,
                    help="give this many of the best mutually different pool rows a copy with the amplifier envelope "
                         "and note gate fitted to the target's level contour and the output gain to its level "

@@ -127,11 +127,19 @@ def plain_params(sources: torch.Tensor, f0_hz: float) -> torch.Tensor:
     with the three oscillators playing one waveform of :data:`SHAPES` in unison and in phase (one oscillator's
     sound, up to 3x its level) and everything in :data:`PLAIN` (rows ``s * len(SHAPES) + k``)."""
     note, octave = note_and_octave(f0_hz)
-    out = sources.detach().float().repeat_interleave(len(SHAPES), dim=0)
-    out[:, _PLAIN_INDEX] = _PLAIN_VALUES
+    out = plain_rows(sources, len(SHAPES))
     out[:, _NOTE] = from_physical(PARAM_SPECS[_NOTE], note)
     out[:, _OCTAVES] = from_physical(PARAM_SPECS[_OCTAVES[0]], octave)
     out[:, _SHAPES] = torch.tensor(SHAPES).repeat(sources.shape[0])[:, None]
+    return out
+
+
+def plain_rows(sources: torch.Tensor, copies: int) -> torch.Tensor:
+    """Each row of ``sources`` ``Tensor[S, 100]`` (normalised) ``copies`` times over (rows ``s * copies + k``) with
+    everything in :data:`PLAIN` set: its loudness settings (note gate, amplifier envelope, output gain) and the rest
+    of its note kept, every colouring stage off, the oscillators in unison at the note: ``Tensor[S * copies, 100]``."""
+    out = sources.detach().float().repeat_interleave(copies, dim=0)
+    out[:, _PLAIN_INDEX] = _PLAIN_VALUES
     return out
 
 
@@ -147,7 +155,7 @@ def level_matched(params: torch.Tensor, target_audio: torch.Tensor, render_path:
     for _ in range(LEVEL_ROUNDS):
         gain = 10.0 ** ((spec.low + out[:, _GAIN] * (spec.high - spec.low)) / 20.0)
         # the mix's linear scale: 1 is one oscillator at full level through 0 dB of output gain
-        scale = out[:, _LEVELS].sum(dim=1) * gain * _level_ratio(out, target_audio, render_path)
+        scale = out[:, _LEVELS].sum(dim=1) * gain * level_ratio(out, target_audio, render_path)
         gain = scale.clamp(lowest, 1.0)
         total = (scale / gain).clamp(max=float(len(_LEVELS)))
         for k, column in enumerate(_LEVELS):
@@ -161,7 +169,7 @@ def gain_matched(params: torch.Tensor, target_audio: torch.Tensor, render_path: 
     row's RMS level meets ``target_audio``'s (``Tensor[N]``), in one render (the soft clipper may leave a loud
     row short)."""
     spec = PARAM_SPECS[_GAIN]
-    ratio = _level_ratio(params, target_audio, render_path)
+    ratio = level_ratio(params, target_audio, render_path)
     gain_db = spec.low + params[:, _GAIN] * (spec.high - spec.low) + 20.0 * torch.log10(ratio)
     out = params.clone()
     out[:, _GAIN] = ((gain_db - spec.low) / (spec.high - spec.low)).clamp(0.0, 1.0)
@@ -169,7 +177,7 @@ def gain_matched(params: torch.Tensor, target_audio: torch.Tensor, render_path: 
 
 
 @torch.no_grad()
-def _level_ratio(params: torch.Tensor, target_audio: torch.Tensor, render_path: str) -> torch.Tensor:
+def level_ratio(params: torch.Tensor, target_audio: torch.Tensor, render_path: str = "auto") -> torch.Tensor:
     """``target_audio``'s RMS level over each rendered row's of ``params`` ``Tensor[P, 100]``: ``Tensor[P]``."""
     wanted = float(target_audio.pow(2).mean().sqrt().clamp_min(1e-8))
     return wanted / render(params, path=render_path).pow(2).mean(dim=1).sqrt().clamp_min(1e-8)

@@ -7,7 +7,8 @@ patches nearest to the target, are rendered in one batch and scored against the 
 (:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more than
 a different tail; ``distance_db`` is reported beside it). Where the target has a clear pitch, plain patches
 (:mod:`inverse.plain`: one waveform at its pitch, its loudness contour and level, nothing else) join the pool, and
-the best ``refit`` get a copy with the amplifier envelope fitted to the target's level contour. The best
+where it holds several notes at once, plain patches playing them (:mod:`inverse.chord`); the best ``refit`` get a
+copy with the amplifier envelope fitted to the target's level contour. The best
 ``transpose`` get a pitch-aligned copy (:mod:`inverse.transpose`: the note moved so that the partials line up with
 the target's). The best ``expand`` candidates are then expanded by the synth's symmetries
 (:func:`synth.symmetry.equivalents`: other slot orders, octave offsets written as semitones, the note moved against
@@ -29,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from inverse.chord import chord_level_matched, chord_params, chord_sets, estimate_notes
 from inverse.fill import fill_misses
 from inverse.flow import FlowNet
 from inverse.metrics import closest_pair
@@ -74,6 +76,10 @@ class SamplingConfig:
     # +1.6 %, all ten on a clear pitch 55 -> 62 of 70 (benchmarks/results/plain_ab; with the plain candidates on all
     # 500 held-out targets -0.7 %, sox -33 %: benchmarks/results/predict_plain_500)
     refit: int = 8
+    # sets of two or three notes a target holds at once (inverse.chord) played by the oscillators as plain patches in
+    # each basic waveform, with the loudness settings of the best pool row and an envelope fitted to the target
+    # (0: off)
+    chords: int = 4
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
     pitch_rounds: int = 10  # the pitch check's rounds at most (inverse.pitch_check.check_pitch)
     # after the pitch check, those still off it replaced by other forms of those on it (inverse.fill); on the 16
@@ -92,9 +98,9 @@ class SamplingConfig:
         if self.retrieved < 0:
             raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if min(self.sigma, self.min_distance, self.expand, self.keep_tolerance, self.transpose, self.spread,
-               self.plain, self.refit, self.pitch_rounds) < 0:
-            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit and "
-                             "pitch_rounds must be non-negative")
+               self.plain, self.refit, self.chords, self.pitch_rounds) < 0:
+            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit, chords "
+                             "and pitch_rounds must be non-negative")
         if self.within < 1:
             raise ValueError(f"within must be >= 1 (a multiple of the best candidate's MSS), got {self.within}")
         if self.match_within < 0 or 0 < self.match_within < 1:
@@ -228,6 +234,29 @@ def add_plain(params: torch.Tensor, scores: Scores, target: Target, config: Samp
     return torch.cat([params, plain]), Scores.cat([scores, score(plain, target, render_path=render_path)])
 
 
+def add_chords(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
+               loudness: dict[str, float], render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
+    """The pool plus, where the target holds several notes at once, plain patches playing ``config.chords`` sets
+    of them (:func:`inverse.chord.chord_sets`, :func:`~inverse.chord.chord_params`) with the loudness settings of
+    the best row and of the best row with ``loudness`` (the amplifier envelope fitted to the target), level-matched,
+    rendered and scored."""
+    chords = chord_sets(estimate_notes(target.audio), config.chords) if config.chords else []
+    if not chords:
+        return params, scores
+    best = params[int(torch.argmin(scores.match))][None]
+    sources = torch.cat([with_loudness(best, loudness), best])
+    made = []
+    for chord in chords:
+        try:
+            made.append(chord_params(sources, chord))
+        except ValueError:  # a note beyond the oscillators' offsets
+            continue
+    if not made:
+        return params, scores
+    found = chord_level_matched(torch.cat(made), target.audio, render_path)
+    return torch.cat([params, found]), Scores.cat([scores, score(found, target, render_path=render_path)])
+
+
 def add_refitted(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
                  loudness: dict[str, float], render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
     """The pool plus copies of its best ``config.refit`` mutually different rows with ``loudness``, the amplifier
@@ -350,9 +379,10 @@ def scored_pool(model: InverseModel, target: Target, config: SamplingConfig, ren
     if index is not None and config.retrieved:
         params = torch.cat([params, index.query(target.spectrogram, config.retrieved)])
     scores = score(params, target, render_path=render_path)
-    if config.plain or config.refit:
-        loudness = fitted_loudness(target.audio)  # the target's amplifier envelope, fitted once for both
+    if config.plain or config.refit or config.chords:
+        loudness = fitted_loudness(target.audio)  # the target's amplifier envelope, fitted once for all three
         params, scores = add_plain(params, scores, target, config, loudness, render_path)
+        params, scores = add_chords(params, scores, target, config, loudness, render_path)
         params, scores = add_refitted(params, scores, target, config, loudness, render_path)
     pool, pool_scores = add_transposed(params, scores, target, config, render_path)
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, config, render_path)
