@@ -20,8 +20,9 @@ import math
 
 import torch
 
-from inverse.plain import SHAPES, level_ratio, note_and_octave, plain_rows
+from inverse.plain import LEVEL_ROUNDS, SHAPES, level_ratio, note_and_octave, plain_rows
 from synth.params import PARAM_INDEX, PARAM_SPECS, from_physical
+from synth.pitch import midi_to_hz
 from synth.spectrogram import DEFAULT_CONFIG
 
 CHORD_FFT = 8192  # samples per analysis frame: 1.95 Hz bins at 16 kHz (a semitone at C2 is 3.9 Hz)
@@ -135,8 +136,7 @@ def notes_in(spectrum: torch.Tensor) -> list[tuple[float, float]]:
     whitened spectrum with the partials of those before taken out (set to its median; a partial two notes share goes
     with the first), among those with a partial of their own at the fundamental (at most :data:`FUNDAMENTAL_DB`
     below the spectrum's strongest bin: a chord's common subharmonic, C2 under C3-E3-G3, collects many partials but
-    sounds none) and not
-    within :data:`MIN_APART` of a whole number of octaves from one read before."""
+    sounds none) and not within :data:`MIN_APART` of a whole number of octaves from one read before."""
     if not bool(torch.isfinite(spectrum).all()) or float(spectrum.max()) <= 0.0:
         return []
     bin_hz = DEFAULT_CONFIG.sample_rate / CHORD_FFT
@@ -159,7 +159,7 @@ def notes_in(spectrum: torch.Tensor) -> list[tuple[float, float]]:
         first = first or float(s[k])
         note = _refined(spectrum, float(f0s[k]))
         found.append((note, float(s[k]) / first))
-        f0 = 440.0 * 2.0 ** ((note - 69.0) / 12.0)
+        f0 = midi_to_hz(note)
         for m in range(1, int(TOP_HZ / f0) + 1):  # the note's partials out, each over its window's main lobe
             centre, reach = m * f0 / bin_hz, m * f0 * NEAR / bin_hz + CANCEL_BINS
             a, b = max(0, math.floor(centre - reach)), min(spectrum.shape[0] - 1, math.ceil(centre + reach))
@@ -228,7 +228,7 @@ def chord_params(sources: torch.Tensor, chord: tuple[float, ...]) -> torch.Tenso
     beyond the oscillators' reach."""
     if not 2 <= len(chord) <= 3:
         raise ValueError(f"a chord for three oscillators has 2 or 3 notes, got {len(chord)}")
-    note, base_octave = note_and_octave(440.0 * 2.0 ** ((chord[0] - 69.0) / 12.0))
+    note, base_octave = note_and_octave(midi_to_hz(chord[0]))
     out = plain_rows(sources, len(SHAPES))
     out[:, _NOTE] = from_physical(PARAM_SPECS[_NOTE], note)
     for k in range(3):
@@ -243,16 +243,15 @@ def chord_params(sources: torch.Tensor, chord: tuple[float, ...]) -> torch.Tenso
     return out
 
 
-def chord_level_matched(params: torch.Tensor, target_audio: torch.Tensor, render_path: str = "auto",
-                        rounds: int = 2) -> torch.Tensor:
+def chord_level_matched(params: torch.Tensor, target_audio: torch.Tensor, render_path: str = "auto") -> torch.Tensor:
     """Chord patches ``params`` ``Tensor[P, 100]`` (:func:`chord_params`) at the RMS level of ``target_audio``
-    ``Tensor[N]`` over ``rounds`` renders: the output gain moves within its -24..0 dB, and what it cannot reach the
-    sounding oscillators' levels do, all by the same factor (their notes differ, so their levels do not add in
-    phase as a unison's do)."""
+    ``Tensor[N]`` over :data:`~inverse.plain.LEVEL_ROUNDS` renders, as :func:`~inverse.plain.level_matched` does for
+    a unison: the output gain moves within its -24..0 dB, and what it cannot reach the sounding oscillators' levels
+    do, all by the same factor (their notes differ, so their levels do not add in phase as a unison's do)."""
     spec = PARAM_SPECS[_GAIN]
     out = params.clone()
     levels = out[:, _OSC["level"]]
-    for _ in range(rounds):
+    for _ in range(LEVEL_ROUNDS):
         gain_db = spec.low + out[:, _GAIN] * (spec.high - spec.low) + 20.0 * torch.log10(
             level_ratio(out, target_audio, render_path))
         scale = 10.0 ** ((gain_db - gain_db.clamp(spec.low, spec.high)) / 20.0)  # beyond the gain's range
@@ -261,4 +260,3 @@ def chord_level_matched(params: torch.Tensor, target_audio: torch.Tensor, render
         out[:, _OSC["level"]] = levels
         out[:, _GAIN] = (gain_db.clamp(spec.low, spec.high) - spec.low) / (spec.high - spec.low)
     return out
-
