@@ -116,6 +116,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  min_distance=args.min_distance, within=args.within,
                                  match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
+                                 glides=args.glides,
                                  seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
                                  gate_noise=args.gate_noise,
@@ -450,6 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the target holds two or more notes at once (a chord; read from its sustained "
                         "spectrum), add to the pool plain patches playing up to this many sets of two or three of "
                         f"them, one oscillator a note (default {SamplingConfig.chords}; 0: none)")
+    p.add_argument("--glides", type=non_negative_int, default=SamplingConfig.glides,
+                   help="where the target's pitch moves as one bend (a kick's or tom's drop, a riser, a zap; its "
+                        "pitch track fitted by the synth's pitch envelope), add to the pool plain patches bent by "
+                        "it with the loudness settings of this many of the best pool rows, and those rows bent by it "
+                        f"(default {SamplingConfig.glides}; 0: none)")
     p.add_argument("--refit", type=non_negative_int, default=SamplingConfig.refit,
                    help="give this many of the best mutually different pool rows a copy with the amplifier envelope "
                         "and note gate fitted to the target's level contour and the output gain to its level "

@@ -225,7 +225,7 @@ class Predictor:
                 match_within: float = SamplingConfig.match_within,
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit,
-                chords: int = SamplingConfig.chords, seed: int = 0,
+                chords: int = SamplingConfig.chords, glides: int = SamplingConfig.glides, seed: int = 0,
                 convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
                 gate_noise: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
@@ -247,6 +247,8 @@ class Predictor:
         (:mod:`inverse.plain`; 0: none);
         ``refit``: best pool rows given a copy with the amplifier envelope fitted to the target (0: none);
         ``chords``: sets of the notes a target holds at once played as plain patches (:mod:`inverse.chord`; 0: none);
+        ``glides``: pool rows whose loudness settings make plain patches bent by the target's pitch glide, where it
+        has one (:mod:`inverse.glide`; 0: none);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
         close, and those with its pitch first (:mod:`inverse.pitch_check`), in at most ``pitch_rounds`` rounds;
         ``pitch_fill``: after the check, those still off the pitch replaced by other forms of those on it
@@ -265,7 +267,8 @@ class Predictor:
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, match_within=match_within,
-                                expand=expand, spread=spread, plain=plain, refit=refit, chords=chords, seed=seed,
+                                expand=expand, spread=spread, plain=plain, refit=refit, chords=chords, glides=glides,
+                                seed=seed,
                                 pitch_check=pitch_check, pitch_rounds=pitch_rounds, pitch_fill=pitch_fill)
         refine = refine or RefineConfig()
         try:

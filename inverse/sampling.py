@@ -7,7 +7,8 @@ patches nearest to the target, are rendered in one batch and scored against the 
 (:func:`inverse.target.score`: :func:`synth.perceptual.match_distance`, which penalises a wrong pitch far more than
 a different tail; ``distance_db`` is reported beside it). Where the target has a clear pitch, plain patches
 (:mod:`inverse.plain`: one waveform at its pitch, its loudness contour and level, nothing else) join the pool, and
-where it holds several notes at once, plain patches playing them (:mod:`inverse.chord`); the best ``refit`` get a
+where it holds several notes at once, plain patches playing them (:mod:`inverse.chord`), and where its pitch moves as
+one bend, plain patches bent by the pitch envelope (:mod:`inverse.glide`); the best ``refit`` get a
 copy with the amplifier envelope fitted to the target's level contour. The best
 ``transpose`` get a pitch-aligned copy (:mod:`inverse.transpose`: the note moved so that the partials line up with
 the target's). The best ``expand`` candidates are then expanded by the synth's symmetries
@@ -33,6 +34,7 @@ import torch
 from inverse.chord import chord_level_matched, chord_params, chord_sets, estimate_notes
 from inverse.fill import fill_misses
 from inverse.flow import FlowNet
+from inverse.glide import bent_copies, estimate_glide, glide_params
 from inverse.metrics import closest_pair
 from inverse.model import InverseModel
 from inverse.pitch_check import PitchCheck, check_pitch
@@ -80,6 +82,10 @@ class SamplingConfig:
     # each basic waveform, with the loudness settings of the best pool row and an envelope fitted to the target
     # (0: off)
     chords: int = 4
+    # pool rows whose loudness settings make glide candidates where the target's pitch moves as the synth's pitch
+    # envelope bends a note (inverse.glide: a kick's or tom's drop, a riser, a zap; plain patches bent by the fitted
+    # envelope in each basic waveform), the best with an envelope fitted to the target (0: off)
+    glides: int = 2
     pitch_check: bool = True  # candidates with the target's pitch first (inverse.pitch_check; pitched targets)
     pitch_rounds: int = 10  # the pitch check's rounds at most (inverse.pitch_check.check_pitch)
     # after the pitch check, those still off it replaced by other forms of those on it (inverse.fill); on the 16
@@ -98,9 +104,9 @@ class SamplingConfig:
         if self.retrieved < 0:
             raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if min(self.sigma, self.min_distance, self.expand, self.keep_tolerance, self.transpose, self.spread,
-               self.plain, self.refit, self.chords, self.pitch_rounds) < 0:
-            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit, chords "
-                             "and pitch_rounds must be non-negative")
+               self.plain, self.refit, self.chords, self.glides, self.pitch_rounds) < 0:
+            raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit, chords, "
+                             "glides and pitch_rounds must be non-negative")
         if self.within < 1:
             raise ValueError(f"within must be >= 1 (a multiple of the best candidate's MSS), got {self.within}")
         if self.match_within < 0 or 0 < self.match_within < 1:
@@ -224,14 +230,40 @@ def add_plain(params: torch.Tensor, scores: Scores, target: Target, config: Samp
     f0_hz = target.pitch_hz if config.plain else math.nan
     if math.isnan(f0_hz):
         return params, scores
-    rows, _ = select_diverse(params, scores.match, min(config.plain, params.shape[0]), config.min_distance)
-    sources = torch.cat([with_loudness(params[rows[:1]], loudness), params[rows[1:]]])
+    sources = loudness_sources(params, scores, config.plain, config.min_distance, loudness)
     try:
         plain = plain_params(sources, f0_hz)
     except ValueError:  # a pitch beyond what the oscillators play
         return params, scores
     plain = level_matched(plain, target.audio, render_path)
     return torch.cat([params, plain]), Scores.cat([scores, score(plain, target, render_path=render_path)])
+
+
+def loudness_sources(params: torch.Tensor, scores: Scores, count: int, min_distance: float,
+                     loudness: dict[str, float]) -> torch.Tensor:
+    """The rows whose loudness settings plain-like candidates take: the best pool row with ``loudness`` (the
+    amplifier envelope fitted to the target) and the next ``count - 1`` best mutually different rows as they are:
+    ``Tensor[min(count, P), 100]``."""
+    rows, _ = select_diverse(params, scores.match, min(count, params.shape[0]), min_distance)
+    return torch.cat([with_loudness(params[rows[:1]], loudness), params[rows[1:]]])
+
+
+def add_glides(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
+               loudness: dict[str, float], render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
+    """The pool plus, where the target's pitch moves as one bend of the pitch envelope
+    (:func:`inverse.glide.estimate_glide`), plain patches bent by it (:func:`~inverse.glide.glide_params`) with the
+    loudness settings of ``config.glides`` rows (:func:`loudness_sources`), level-matched, and those rows themselves
+    bent by it (:func:`~inverse.glide.bent_copies`, their timbre kept), gain-matched; rendered and scored."""
+    glide = estimate_glide(target.audio) if config.glides else None
+    if glide is None:
+        return params, scores
+    sources = loudness_sources(params, scores, config.glides, config.min_distance, loudness)
+    try:
+        plain = level_matched(glide_params(sources, glide), target.audio, render_path)
+    except ValueError:  # a note beyond what the oscillators play
+        plain = params[:0]
+    made = torch.cat([plain, gain_matched(bent_copies(sources, glide), target.audio, render_path)])
+    return torch.cat([params, made]), Scores.cat([scores, score(made, target, render_path=render_path)])
 
 
 def add_chords(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
@@ -379,10 +411,11 @@ def scored_pool(model: InverseModel, target: Target, config: SamplingConfig, ren
     if index is not None and config.retrieved:
         params = torch.cat([params, index.query(target.spectrogram, config.retrieved)])
     scores = score(params, target, render_path=render_path)
-    if config.plain or config.refit or config.chords:
-        loudness = fitted_loudness(target.audio)  # the target's amplifier envelope, fitted once for all three
+    if config.plain or config.refit or config.chords or config.glides:
+        loudness = fitted_loudness(target.audio)  # the target's amplifier envelope, fitted once for all four
         params, scores = add_plain(params, scores, target, config, loudness, render_path)
         params, scores = add_chords(params, scores, target, config, loudness, render_path)
+        params, scores = add_glides(params, scores, target, config, loudness, render_path)
         params, scores = add_refitted(params, scores, target, config, loudness, render_path)
     pool, pool_scores = add_transposed(params, scores, target, config, render_path)
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, config, render_path)

@@ -158,6 +158,22 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
     return PitchEstimate(f0_t, clarity_t, spread_t, clear)
 
 
+@torch.no_grad()
+def pitch_track(audio: torch.Tensor, config: PitchConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pitch of one sound ``audio`` ``Tensor[N]`` (16 kHz) over time, where :func:`estimate_pitch` would count
+    it: (``t`` seconds ``Tensor[V]``, the frame centres, and ``f0`` Hz ``Tensor[V]``) of its loud periodic frames,
+    at ``config.hop``, or at ``config.short_hop`` for a sound loud for less than ``config.short_s``."""
+    config = config or PitchConfig()
+    audio = audio.detach().float().cpu()[None]
+    hop = config.hop
+    f0, periodicity, loud = _track(audio, hop, config, 2048)
+    if config.short_hop != hop and bool(loud.any()) and float(loud.sum()) * hop / SAMPLE_RATE < config.short_s:
+        hop = config.short_hop
+        f0, periodicity, loud = _track(audio, hop, config, 2048)
+    voiced = (loud & (periodicity >= config.periodic))[0]
+    return torch.nonzero(voiced).flatten().float() * (hop / SAMPLE_RATE), f0[0, voiced]
+
+
 def _track(audio: torch.Tensor, hop: int, config: PitchConfig, chunk: int) -> tuple[torch.Tensor, ...]:
     """CREPE on the loud frames of ``audio`` ``Tensor[B, N]`` at ``hop`` (and :func:`high_register`, whose tones
     replace CREPE's reading with periodicity 1): (``f0`` Hz, ``periodicity``, ``loud`` bool), each ``Tensor[B, T]``;
