@@ -55,7 +55,7 @@ class Glide:
     decay_s: float
     residual: float
     move: float
-    centre: float = math.nan  # the tracked pitch's median (MIDI)
+    centre: float = math.nan
 
 
 def fit_glide(t: torch.Tensor, semitones: torch.Tensor) -> Glide:
