@@ -17,7 +17,7 @@ refinement then moves the envelope's amount and decay with everything else.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -55,7 +55,7 @@ class Glide:
     decay_s: float
     residual: float
     move: float
-    centre: float = math.nan
+    centre: float
 
 
 def fit_glide(t: torch.Tensor, semitones: torch.Tensor) -> Glide:
@@ -63,6 +63,7 @@ def fit_glide(t: torch.Tensor, semitones: torch.Tensor) -> Glide:
     ``Tensor[V]``, least squares per decay of :data:`DECAYS` (note and amount solved in closed form, the amount
     clamped to +-:data:`AMOUNT_ST` and the note solved again), the decay with the smallest residual."""
     t, s = t.double(), semitones.double()
+    centre = float(s.median())
     best = None
     for decay in DECAYS.tolist():
         e = torch.exp(-t / decay)
@@ -74,7 +75,7 @@ def fit_glide(t: torch.Tensor, semitones: torch.Tensor) -> Glide:
         residual = float((note + amount * e - s).square().mean().sqrt())
         if best is None or residual < best.residual:
             move = abs(amount) * float(e.max() - e.min())
-            best = Glide(note, amount, decay, residual, move)
+            best = Glide(note, amount, decay, residual, move, centre)
     return best
 
 
@@ -94,7 +95,7 @@ def estimate_glide(audio: torch.Tensor, config: PitchConfig | None = None) -> Gl
     spread = float(semitones.std(correction=0))
     if glide.move < MIN_MOVE or glide.residual > MAX_RESIDUAL or glide.residual > MAX_SHARE * spread:
         return None
-    return replace(glide, centre=float(semitones.median()))
+    return glide
 
 
 def glide_params(sources: torch.Tensor, glide: Glide) -> torch.Tensor:

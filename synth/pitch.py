@@ -146,8 +146,7 @@ def estimate_pitch(audio: torch.Tensor, config: PitchConfig | None = None, chunk
     audio = audio.float().cpu()
     f0, periodicity, loud = _track(audio, config.hop, config, chunk)
     rows = [_summary(f0[row], periodicity[row], loud[row], config) for row in range(audio.shape[0])]
-    loud_s = loud.sum(dim=1) * (config.hop / SAMPLE_RATE)
-    short = torch.nonzero(loud.any(dim=1) & (loud_s < config.short_s)).flatten().tolist()
+    short = torch.nonzero(_short(loud, config)).flatten().tolist()
     if short and config.short_hop != config.hop:
         f0, periodicity, loud = _track(audio[short], config.short_hop, config, chunk)
         for k, row in enumerate(short):
@@ -167,11 +166,17 @@ def pitch_track(audio: torch.Tensor, config: PitchConfig | None = None) -> tuple
     audio = audio.detach().float().cpu()[None]
     hop = config.hop
     f0, periodicity, loud = _track(audio, hop, config, 2048)
-    if config.short_hop != hop and bool(loud.any()) and float(loud.sum()) * hop / SAMPLE_RATE < config.short_s:
+    if config.short_hop != hop and bool(_short(loud, config)[0]):
         hop = config.short_hop
         f0, periodicity, loud = _track(audio, hop, config, 2048)
     voiced = (loud & (periodicity >= config.periodic))[0]
     return torch.nonzero(voiced).flatten().float() * (hop / SAMPLE_RATE), f0[0, voiced]
+
+
+def _short(loud: torch.Tensor, config: PitchConfig) -> torch.Tensor:
+    """Which sounds of ``loud`` ``Tensor[B, T]`` (their loud frames at ``config.hop``) are loud for less than
+    ``config.short_s``, the ones tracked again at ``config.short_hop``: bool ``Tensor[B]``."""
+    return loud.any(dim=1) & (loud.sum(dim=1) * (config.hop / SAMPLE_RATE) < config.short_s)
 
 
 def _track(audio: torch.Tensor, hop: int, config: PitchConfig, chunk: int) -> tuple[torch.Tensor, ...]:

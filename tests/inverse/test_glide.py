@@ -8,7 +8,7 @@ from inverse.plain import SHAPES, fitted_loudness, plain_params, with_loudness
 from inverse.sampling import SamplingConfig, add_glides
 from inverse.target import Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
-from synth.pitch import pitch_track
+from synth.pitch import midi_to_hz, pitch_track
 from synth.voice import render
 
 ENVELOPE = {"amp_env_attack": 0.002, "amp_env_decay": 0.6, "amp_env_sustain": 0.0, "amp_env_release": 0.1,
@@ -23,7 +23,7 @@ def physical(row: torch.Tensor, name: str) -> float:
 
 def bent(note: float, amount: float, decay_s: float) -> torch.Tensor:
     """A plain sawtooth at ``note`` bent by the pitch envelope, with a decaying level: normalised ``Tensor[1, 100]``."""
-    row = with_loudness(plain_params(SOURCE, 440.0 * 2 ** ((note - 69) / 12))[SAW:SAW + 1], ENVELOPE)
+    row = with_loudness(plain_params(SOURCE, midi_to_hz(note))[SAW:SAW + 1], ENVELOPE)
     return with_loudness(row, {"pitch_env_amount": amount, "pitch_env_decay": decay_s})
 
 
