@@ -332,7 +332,9 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                                              ".npy; several are answered one after another in one process (start-up "
                                              "and loading once), each into --out/STEM/, with --json as one list")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
-    p.add_argument("--downmix", action="store_true", help="average a stereo WAV's channels")
+    p.add_argument("--downmix", action=argparse.BooleanOptionalAction, default=True,
+                   help="average a stereo (or multichannel) audio file's channels, noted on stderr (the default; "
+                        "--no-downmix refuses such a file)")
     p.add_argument("--start", type=non_negative_float, default=0.0, metavar="SECONDS",
                    help="where in an audio file the 4.088 s to match begin (default 0)")
     p.add_argument("--no-align", dest="align", action="store_false",

@@ -226,7 +226,7 @@ class Predictor:
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit,
                 chords: int = SamplingConfig.chords, glides: int = SamplingConfig.glides, seed: int = 0,
-                convert: bool = False, downmix: bool = False, start: float = 0.0, align: bool = True,
+                convert: bool = False, downmix: bool = True, start: float = 0.0, align: bool = True,
                 gate_noise: bool = True,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_rounds: int = SamplingConfig.pitch_rounds, pitch_fill: bool = SamplingConfig.pitch_fill,

@@ -95,11 +95,12 @@ def as_target(target: Target | torch.Tensor) -> Target:
 
 
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
-                    downmix: bool = False, start: float = 0.0, align: bool = True,
+                    downmix: bool = True, start: float = 0.0, align: bool = True,
                     gate_noise: bool = True) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
     :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
-    Ogg, MP3, ...) keeps its own audio, read from ``start`` seconds on and, with ``align``, from where its sound
+    Ogg, MP3, ...) keeps its own audio (a multichannel file's channels averaged with ``downmix``, the default, else
+    refused), read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
     0 s), the target's ``start_s`` saying where that was, and with ``gate_noise`` without a steady noise floor
     (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make); a spectrogram gets a

@@ -30,7 +30,8 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
 
     Conversions, each described in the returned notes (for a CLI to print to stderr):
 
-    - more than one channel: an :class:`InputError` unless ``downmix``; then the mean of the channels;
+    - more than one channel: an :class:`InputError` unless ``downmix``; then the mean of the channels (a mean
+      :data:`CANCEL_DB` or more below the loudest channel is noted: the channels cancel in part);
     - another sample rate: resampled with ``torchaudio.functional.resample`` (band-limited windowed-sinc
       interpolation, Hann window, 6 zero crossings, roll-off 0.99), or an :class:`InputError` if not
       ``resample``.
@@ -66,9 +67,11 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
     if channels > 1:
         if not downmix:
             raise InputError(f"{name}: expected mono audio, got {channels} channels "
-                             f"(pass --downmix to average the channels)")
+                             f"(--downmix averages the channels)")
+        loudest = float(np.sqrt(np.square(data, dtype=np.float64).mean(axis=0)).max())
         data = data.mean(axis=1, keepdims=True, dtype=np.float32)
-        notes.append(f"{name}: downmixed {channels} channels to mono (mean of the channels)")
+        notes.append(f"{name}: downmixed {channels} channels to mono (mean of the channels)"
+                     + _cancelled(float(np.sqrt(np.square(data, dtype=np.float64).mean())), loudest))
     audio = torch.from_numpy(np.ascontiguousarray(data[:, 0]))
     if file_rate != sample_rate:
         if not resample:
@@ -88,6 +91,20 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
     elif start:
         notes.append(f"{name}: read from {start / sample_rate:.3f} s on (of {total / file_rate:.3f} s)")
     return audio, notes
+
+
+#: A downmix this many dB or more below its loudest channel's RMS level is noted: its channels cancel in part.
+CANCEL_DB = 6.0
+
+
+def _cancelled(mean_rms: float, loudest_rms: float) -> str:
+    """What a downmix's note adds where the mean (RMS ``mean_rms``) lost :data:`CANCEL_DB` or more against the
+    loudest channel (``loudest_rms``): channels partly out of phase, so one of them alone may be the sound."""
+    if loudest_rms <= 0.0 or mean_rms >= loudest_rms * 10.0 ** (-CANCEL_DB / 20.0):
+        return ""
+    drop = 20.0 * math.log10(loudest_rms / max(mean_rms, 1e-12))
+    return (f"; the mean is {drop:.1f} dB below the loudest channel: the channels cancel in part (out of phase), "
+            "so one channel alone may match better (e.g. sox in.wav left.wav remix 1)")
 
 
 def fit_length(audio: Tensor, num_samples: int) -> Tensor:

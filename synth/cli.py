@@ -84,7 +84,7 @@ def render_patch(normalized: Tensor, out_wav: str | os.PathLike, png: str | os.P
                          peak_dbfs=20.0 * math.log10(peak) if peak > 0 else -math.inf, clipped_samples=clipped)
 
 
-def audio_to_png(in_path: str | os.PathLike, out_png: str | os.PathLike, *, downmix: bool = False) -> list[str]:
+def audio_to_png(in_path: str | os.PathLike, out_png: str | os.PathLike, *, downmix: bool = True) -> list[str]:
     """Write the spectrogram PNG of an audio file (resampled, padded or truncated to the synth's length).
 
     Returns notes describing the conversions made.
@@ -243,9 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Write the spectrogram PNG of an audio file: resampled to "
                                         f"{DEFAULT_CONFIG.sample_rate} Hz, zero-padded or truncated to "
                                         f"{DEFAULT_CONFIG.duration_s:.3f} s; high frequencies at the top.")
-    p.add_argument("input", help="audio file (WAV, mono unless --downmix)")
+    p.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3, ...; a multichannel file's channels averaged)")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
-    p.add_argument("--downmix", action="store_true", help="average the channels of a multichannel file")
+    p.add_argument("--downmix", action=argparse.BooleanOptionalAction, default=True,
+                   help="average the channels of a multichannel file, noted on stderr (the default; --no-downmix "
+                        "refuses such a file)")
     p.set_defaults(func=_cmd_spectrogram)
 
     p = commands.add_parser("demo", help="random patch -> patch.json, audio.wav, spectrogram.png",

@@ -21,7 +21,7 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".ai
 TARGET_SUFFIXES = (".png", ".npy", *AUDIO_SUFFIXES)
 
 
-def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = False,
+def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = True,
                 convert: bool = False) -> tuple[Tensor, list[str]]:
     """Load a target as a normalised spectrogram ``float32 Tensor[bins, frames]`` in [0, 1], bin 0 first.
 
@@ -30,8 +30,9 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
     - ``.png``: a spectrogram image (:func:`synth.image_io.read_png`; ``convert`` opts in to converting
       colour images and resizing), dequantised ``v = u8 / 255``;
     - audio (``.wav``, ``.flac``, ``.ogg``, ``.mp3``, ...: :data:`AUDIO_SUFFIXES`) with
-      :func:`synth.audio_io.read_wav` (resampled to ``config.sample_rate``; ``downmix``
-      averages the channels of multichannel files), zero-padded or truncated to ``config.num_samples``,
+      :func:`synth.audio_io.read_wav` (resampled to ``config.sample_rate``; ``downmix``, the default,
+      averages the channels of multichannel files, noted; False refuses them), zero-padded or truncated to
+      ``config.num_samples``,
       then :func:`synth.spectrogram.spectrogram`;
     - ``.npy``: an array ``(bins, frames)``, either uint8 (as datasets store) or float in [0, 1]. Loaded
       without pickle.
@@ -58,14 +59,14 @@ def load_target(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CON
                      f"{suffix or 'a file without a suffix'!r}")
 
 
-def load_audio(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = False,
+def load_audio(path: str | os.PathLike, config: SpectrogramConfig = DEFAULT_CONFIG, *, downmix: bool = True,
                start: float = 0.0) -> tuple[Tensor, list[str]]:
     """Read audio for the synth's spectrogram: ``float32 Tensor[num_samples]`` at ``config.sample_rate``.
 
-    :func:`synth.audio_io.read_wav` (resampling; ``downmix`` for multichannel files) from ``start`` seconds into
-    the file (rounded to a sample), then :func:`synth.audio_io.fit_length` to ``config.num_samples`` (only the head
-    of the file up to them is decoded). Returns the audio and notes describing every conversion, padding and
-    truncation included.
+    :func:`synth.audio_io.read_wav` (resampling; ``downmix``, the default, averages a multichannel file's channels)
+    from ``start`` seconds into the file (rounded to a sample), then :func:`synth.audio_io.fit_length` to
+    ``config.num_samples`` (only the head of the file up to them is decoded). Returns the audio and notes describing
+    every conversion, padding and truncation included.
     """
     name = os.fspath(path)
     if not math.isfinite(start) or start < 0:

@@ -6,6 +6,7 @@ import math
 from dataclasses import fields
 
 import pytest
+import soundfile
 import torch
 
 from inverse import checkpoint
@@ -120,6 +121,20 @@ def test_a_silent_target_is_refused_and_fails_alone_among_several(tiny_checkpoin
                  "--render", "eager", "--json"])
     answers = json.loads(capsys.readouterr().out)
     assert code == 2 and [sorted(a) for a in answers][0] == ["error", "source"] and "candidates" in answers[1]
+
+
+def test_a_stereo_target_is_averaged_by_default_and_refused_with_no_downmix(tmp_path, capsys):
+    tone = 0.5 * torch.sin(torch.arange(16000) * (2 * math.pi * 440 / 16000))
+    soundfile.write(tmp_path / "stereo.wav", torch.stack([tone, 0.5 * tone], dim=1).numpy(), 16000, subtype="FLOAT")
+    capsys.readouterr()
+    code = main(["search", str(tmp_path / "stereo.wav"), "--budget", "8", "--samples", "2", "--render", "eager",
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0 and "candidates" in json.loads(captured.out)
+    assert f"note: {tmp_path / 'stereo.wav'}: downmixed 2 channels to mono (mean of the channels)\n" in captured.err
+    err = one_error(["search", tmp_path / "stereo.wav", "--budget", "8", "--samples", "2", "--no-downmix"], capsys)
+    assert err == f"error: {tmp_path / 'stereo.wav'}: expected mono audio, got 2 channels (--downmix averages the " \
+                  "channels)\n"
 
 
 def test_a_start_past_the_end_is_one_line_and_a_negative_one_a_usage_error(

@@ -73,7 +73,17 @@ def test_stereo_needs_downmix(tmp_path):
     assert "\n" not in str(info.value)
     audio, notes = read_wav(tmp_path / "st.wav", 16000, downmix=True)
     assert np.allclose(audio.numpy(), (left + right) / 2, atol=1e-7)
-    assert "downmixed 2 channels" in notes[0]
+    assert notes[0].endswith("downmixed 2 channels to mono (mean of the channels)")  # in phase: nothing lost
+
+
+def test_a_downmix_whose_channels_cancel_says_so(tmp_path):
+    left = tone(1600, 16000, amplitude=0.5)
+    soundfile.write(str(tmp_path / "wide.wav"), np.stack([left, -0.8 * left], axis=1), 16000, subtype="FLOAT")
+    audio, notes = read_wav(tmp_path / "wide.wav", 16000, downmix=True)
+    assert np.allclose(audio.numpy(), 0.1 * left, atol=1e-7)
+    # the mean is a tenth of the louder channel: 20.0 dB below it
+    assert "the mean is 20.0 dB below the loudest channel: the channels cancel in part (out of phase)" in notes[0]
+    assert "\n" not in notes[0]
 
 
 def test_empty_non_audio_and_non_finite_files_are_input_errors(tmp_path):

@@ -81,11 +81,15 @@ def test_bad_patch_in_a_subprocess(tmp_path):
 
 def test_stereo_wav_in_a_subprocess(tmp_path):
     soundfile.write(str(tmp_path / "st.wav"), np.zeros((1600, 2), dtype=np.float32), 16000)
-    result = run_module("spectrogram", str(tmp_path / "st.wav"), "-o", str(tmp_path / "x.png"))
+    result = run_module("spectrogram", str(tmp_path / "st.wav"), "-o", str(tmp_path / "x.png"), "--no-downmix")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and "expected mono audio, got 2 channels" in lines[0]
+    assert len(lines) == 1 and "expected mono audio, got 2 channels (--downmix averages the channels)" in lines[0]
+    assert not (tmp_path / "x.png").exists()
+    result = run_module("spectrogram", str(tmp_path / "st.wav"), "-o", str(tmp_path / "x.png"))  # averaged by default
+    assert result.returncode == 0 and "downmixed 2 channels to mono" in result.stderr
+    assert (tmp_path / "x.png").exists()
 
 
 @needs_render

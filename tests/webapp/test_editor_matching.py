@@ -105,6 +105,20 @@ def test_silent_upload_is_refused_before_any_prediction(tmp_path):
 
 
 
+def test_a_stereo_upload_is_averaged_and_noted(tmp_path):
+    tone = 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440)
+    soundfile.write(tmp_path / "stereo.wav", np.stack([tone, tone], axis=1), 16000)
+
+    class Capture:
+        def predict(self, target, *args, **kwargs):
+            self.notes = target.notes
+            return "answer"
+
+    capture = Capture()
+    assert run_match(capture, str(tmp_path / "stereo.wav"), MatchSettings()).prediction == "answer"
+    assert "stereo.wav: downmixed 2 channels to mono (mean of the channels)" in capture.notes
+
+
 def test_the_noise_gate_box_gates_an_uploads_floor_before_matching_unless_unticked(tmp_path):
     t = np.arange(65408) / 16000
     hiss = np.random.default_rng(0).standard_normal(65408) * 10 ** (-50 / 20) * np.sqrt(0.5)
