@@ -272,20 +272,39 @@ def single_note_midi(program: int, note: int, seconds: float, velocity: int = 10
 def chord_midi(program: int, notes: list[int], seconds: float, velocity: int = 100, channel: int = 0) -> bytes:
     """A format-0 Standard MIDI File: one program change and ``notes`` struck together and held ``seconds`` at 120
     bpm on ``channel``."""
-    ticks = int(seconds * 960)  # 480 ticks per quarter note, 2 quarter notes per second
-
-    def var_len(value: int) -> bytes:
-        groups = [value & 0x7F]
-        while value > 0x7F:
-            value >>= 7
-            groups.append((value & 0x7F) | 0x80)
-        return bytes(reversed(groups))
-
+    ticks = int(seconds * TICKS_PER_SECOND)
     events = b"\x00" + bytes([0xC0 | channel, program])
     for note in notes:
         events += b"\x00" + bytes([0x90 | channel, note, velocity])
     for k, note in enumerate(notes):
-        events += (var_len(ticks) if k == 0 else b"\x00") + bytes([0x80 | channel, note, 0])
+        events += (_var_len(ticks) if k == 0 else b"\x00") + bytes([0x80 | channel, note, 0])
+    return _midi_file(events)
+
+
+def melody_midi(program: int, notes: list[int], seconds: float, gap: float = 0.0, velocity: int = 100) -> bytes:
+    """A format-0 Standard MIDI File: one program change and ``notes`` one after another, each held ``seconds`` and
+    followed by ``gap`` seconds of rest (none after the last), at 120 bpm on channel 0."""
+    events = b"\x00" + bytes([0xC0, program])
+    for k, note in enumerate(notes):
+        events += (_var_len(int(gap * TICKS_PER_SECOND)) if k else b"\x00") + bytes([0x90, note, velocity])
+        events += _var_len(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
+    return _midi_file(events)
+
+
+TICKS_PER_SECOND = 960  # 480 ticks per quarter note, 2 quarter notes per second
+
+
+def _var_len(value: int) -> bytes:
+    """A MIDI variable-length quantity (a delta time)."""
+    groups = [value & 0x7F]
+    while value > 0x7F:
+        value >>= 7
+        groups.append((value & 0x7F) | 0x80)
+    return bytes(reversed(groups))
+
+
+def _midi_file(events: bytes) -> bytes:
+    """One track of ``events`` (an end-of-track event appended) as a format-0 file, 480 ticks per quarter note."""
     events += b"\x00\xff\x2f\x00"
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
 

@@ -119,7 +119,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  glides=args.glides, harmonics=args.harmonics,
                                  seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
-                                 gate_noise=args.gate_noise,
+                                 gate_noise=args.gate_noise, length=args.length,
                                  refine=refine, pitch_check=not args.no_pitch_check,
                                  pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
                                  render=render, seconds=args.seconds, progress=progress)
@@ -228,7 +228,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     def answer(path: str, progress: None) -> Prediction:  # search draws its own progress bar
         target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
-                                 align=args.align, gate_noise=args.gate_noise)
+                                 align=args.align, gate_noise=args.gate_noise, length=args.length)
         found = search(target, config, progress=not args.json)
         target.source = f"{target.source} (search: {args.method})"
         return Prediction(target, found)
@@ -337,6 +337,10 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                         "--no-downmix refuses such a file)")
     p.add_argument("--start", type=non_negative_float, default=0.0, metavar="SECONDS",
                    help="where in an audio file the 4.088 s to match begin (default 0)")
+    p.add_argument("--length", type=positive_float, default=None, metavar="SECONDS",
+                   help="keep only this much of an audio file from where the match begins, silence after it (one "
+                        "note of a melody, one hit of a loop: a patch plays one note; a target whose pitch steps "
+                        "through several notes is noted on stderr with the --start and --length of its first)")
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")

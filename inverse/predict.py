@@ -143,7 +143,8 @@ class Prediction:
         check = c.pitch
         pitch = {} if check is None else {"pitch_hz": round(check.target_hz, 2) if check.checked else None}
         return {
-            "target": {"source": self.source, "start_s": round(self.target.start_s, 6), "notes": self.notes,
+            "target": {"source": self.source, "start_s": round(self.target.start_s, 6),
+                       "length_s": self.target.length_s, "notes": self.notes,
                        "audio_reconstructed": self.target.reconstructed,
                        "mss_weight": round(self.mss_weight, 4), **pitch},
             "diverse": c.diverse,
@@ -228,15 +229,16 @@ class Predictor:
                 chords: int = SamplingConfig.chords, glides: int = SamplingConfig.glides,
                 harmonics: int = SamplingConfig.harmonics, seed: int = 0,
                 convert: bool = False, downmix: bool = True, start: float = 0.0, align: bool = True,
-                gate_noise: bool = True,
+                gate_noise: bool = True, length: float | None = None,
                 refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_rounds: int = SamplingConfig.pitch_rounds, pitch_fill: bool = SamplingConfig.pitch_fill,
                 render: str = "auto", seconds: float | None = None,
                 progress: Callable[[float, str], None] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
-        file), ``align`` (skip its lead-in of silence or steady noise) and ``gate_noise`` (gate out a steady noise
-        floor; ``--keep-noise`` turns it off) as :func:`~inverse.target.load_any_target`;
+        file), ``align`` (skip its lead-in of silence or steady noise), ``gate_noise`` (gate out a steady noise
+        floor; ``--keep-noise`` turns it off) and ``length`` (seconds of it kept, silence after; None: all) as
+        :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);
         ``within``: every returned candidate's MSS at most ``within`` x the best one's
@@ -293,7 +295,7 @@ class Predictor:
         paths = {"ranking": resolve_render_path(render),
                  "refinement": resolve_render_path(render, gradients=gradients) if refine.method != "none" else "-"}
         target = load_any_target(target, convert=convert, downmix=downmix, start=start, align=align,
-                                 gate_noise=gate_noise)
+                                 gate_noise=gate_noise, length=length)
         size = pool + (min(retrieved, len(self.index)) if self.index is not None else 0)
         report(0.02, f"sampling, rendering and ranking {size} candidates")
         pool_started = time.perf_counter()

@@ -11,11 +11,13 @@ spectrogram) is reported beside the perceptual numbers.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 
 import torch
 
+from inverse.melody import held_notes, melody_note
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
@@ -47,6 +49,7 @@ class Target:
     source: str = "tensor"
     notes: list[str] = field(default_factory=list)
     start_s: float = 0.0  # where in its audio file the 4.088 s begin (seconds; 0 for a spectrogram or a tensor)
+    length_s: float | None = None  # seconds of the file kept from start_s, silence after (--length); None: all
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
 
@@ -96,15 +99,17 @@ def as_target(target: Target | torch.Tensor) -> Target:
 
 def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, convert: bool = False,
                     downmix: bool = True, start: float = 0.0, align: bool = True,
-                    gate_noise: bool = True) -> Target:
+                    gate_noise: bool = True, length: float | None = None) -> Target:
     """A :class:`Target` from a spectrogram tensor or a path (PNG, WAV, ``.npy``); anything else is an
     :class:`InputError`, and so is a file whose sound is silent (:func:`check_audible`). An audio file (WAV, FLAC,
     Ogg, MP3, ...) keeps its own audio (a multichannel file's channels averaged with ``downmix``, the default, else
     refused), read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
     0 s), the target's ``start_s`` saying where that was, and with ``gate_noise`` without a steady noise floor
-    (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make); a spectrogram gets a
-    reconstruction (``start`` must be 0: it is 4.088 s already)."""
+    (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and with ``length``
+    (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody, one hit of a
+    loop); a spectrogram gets a reconstruction (``start`` must be 0 and ``length`` None: it is 4.088 s already).
+    A target whose pitch steps through several held notes (:mod:`inverse.melody`) gets a note saying so."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -132,15 +137,53 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
             if floor is not None:
                 notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
                              "can make; --keep-noise matches it as it is)")
+        kept = audio if length is None else keep_length(audio, length)
+        if kept is not audio:
+            audio = kept
+            check_audible(audio, name, f"{length:.3f} s from {start_s:.3f} s (--length)")
+            notes.append(f"{name}: kept {length:.3f} s from {start_s:.3f} s, silence after it (--length)")
         loaded = Target.from_audio(audio, name, notes)
-        loaded.start_s = start_s
-        return loaded
+        loaded.start_s, loaded.length_s = start_s, length
+        return _with_melody_note(loaded, suggest=length is None)
     if start:
         raise InputError(f"{name}: a start time applies to audio files; a spectrogram is its 4.088 s already")
+    if length is not None:
+        raise InputError(f"{name}: --length applies to audio files; a spectrogram is its 4.088 s already")
     spec, notes = load_target(name, convert=convert, downmix=downmix)
     loaded = Target.from_spectrogram(spec, name, notes)
     check_audible(loaded.audio, name, "spectrogram's 4.088 s")
-    return loaded
+    return _with_melody_note(loaded, suggest=False)
+
+
+#: Seconds over which :func:`keep_length` fades the kept part out (no click at the cut).
+LENGTH_FADE_S = 0.01
+
+
+def keep_length(audio: torch.Tensor, length: float) -> torch.Tensor:
+    """``audio`` ``Tensor[N]`` (16 kHz) with only its first ``length`` seconds kept (the last
+    :data:`LENGTH_FADE_S` of them faded out linearly) and silence after: ``Tensor[N]`` (``audio`` itself where it
+    is no longer). :class:`InputError` for a length that is not positive and finite."""
+    if not (isinstance(length, int | float) and math.isfinite(length) and length > 0):
+        raise InputError(f"--length must be a positive number of seconds, got {length!r}")
+    rate = DEFAULT_CONFIG.sample_rate
+    keep = round(length * rate)
+    if keep >= audio.shape[0]:
+        return audio
+    fade = min(round(LENGTH_FADE_S * rate), keep)
+    gain = torch.zeros_like(audio)
+    gain[:keep] = 1.0
+    gain[keep - fade:keep] = torch.linspace(1.0, 0.0, fade + 1, dtype=audio.dtype)[1:]
+    return audio * gain
+
+
+def _with_melody_note(target: Target, suggest: bool) -> Target:
+    """``target`` with :func:`inverse.melody.melody_note`'s note where its pitch is not clear and steps through held
+    notes (``suggest``: with the ``--start`` / ``--length`` that keep one of them)."""
+    if math.isnan(target.pitch_hz):
+        note = melody_note(held_notes(target.audio), target.source, target.start_s if suggest else None)
+        if note:
+            target.notes.append(note)
+    return target
 
 
 def recording(name: str, downmix: bool) -> torch.Tensor | None:

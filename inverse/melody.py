@@ -1,0 +1,128 @@
+"""Several notes one after another: what a patch cannot play, said plainly, with how to match one of them.
+
+The synth plays one note per sound (one note-on, one gate). A recording of a melody, an arpeggio or a riff is
+something people bring all the same, and ``inverse predict`` then answers with patches that blur its notes into one
+(the ranking finds the sound closest on average): without a word, the answer looks broken. This module reads the
+notes a target holds one after another from its pitch track (CREPE's loud periodic frames,
+:func:`synth.pitch.pitch_track`): a *held note* is a run of frames, each within :data:`RUN_CENTS` of the run's
+first frames, lasting at least :data:`MIN_NOTE_S`; a target *steps through notes* when at least two of them follow
+each other a step of at least :data:`MIN_STEP_CENTS` apart. Where it does, :func:`melody_note` says so and names the
+``--start`` and ``--length`` that keep one of them (:func:`inverse.target.load_any_target` silences the rest).
+
+A slow glide's runs differ by about :data:`RUN_CENTS` (less than a step), a vibrato's are short, and a bend the
+synth's pitch envelope follows (:func:`inverse.glide.estimate_glide`) is matched as it is, so none of those is a
+melody. Speech reads as held notes where its syllables hold their pitch (espeak-ng's flat intonation does); the note
+then says what is true of it too: the pitch moves between notes that one patch cannot follow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from synth.pitch import SAMPLE_RATE, PitchConfig, pitch_track
+
+#: A run's frames are within this many cents of the median of its first :data:`ANCHOR_FRAMES` frames.
+RUN_CENTS = 50.0
+ANCHOR_FRAMES = 3
+#: A run lasts at least this long (seconds) to count as a held note.
+MIN_NOTE_S = 0.15
+#: A held note's pitch drifts at most this many cents from its first frame to its last (its least-squares line):
+#: a glide's runs drift by about :data:`RUN_CENTS` each, a vibrato's swings cancel.
+MAX_DRIFT_CENTS = 25.0
+#: Frames further apart than this (seconds: an unvoiced gap) end a run.
+MAX_GAP_S = 0.05
+#: Consecutive held notes at least this far apart (cents) are a step of a melody.
+MIN_STEP_CENTS = 80.0
+#: Seconds between pitch-track frames (:attr:`PitchConfig.hop` at 16 kHz): the first note is kept up to half of one
+#: before the second note's first frame.
+FRAME_S = PitchConfig.hop / SAMPLE_RATE
+#: Held notes listed in the note at most.
+LISTED = 6
+NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@dataclass(frozen=True)
+class HeldNote:
+    """A run of steady pitch: ``note`` (MIDI, fractional: the run's median), from ``start_s`` to ``end_s`` (seconds
+    into the analysed audio: its first and last frame centres)."""
+
+    note: float
+    start_s: float
+    end_s: float
+
+    @property
+    def name(self) -> str:
+        """Scientific pitch name of the nearest note (``C4`` = MIDI 60)."""
+        midi = round(self.note)
+        return f"{NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def held_notes(audio: torch.Tensor, config: PitchConfig | None = None) -> list[HeldNote]:
+    """The held notes of ``audio`` ``Tensor[N]`` (16 kHz) in time order (see the module docstring); consecutive runs
+    less than :data:`MIN_STEP_CENTS` apart are joined into one (a note the tracker wavered on)."""
+    config = config or PitchConfig()
+    t, f0 = pitch_track(audio, config)
+    if t.numel() == 0:
+        return []
+    cents = 1200.0 * torch.log2(f0.double() / 440.0)
+    runs: list[list[int]] = [[0]]
+    for k in range(1, t.numel()):
+        run = runs[-1]
+        anchor = float(cents[run[:ANCHOR_FRAMES]].median())
+        if float(t[k] - t[run[-1]]) <= MAX_GAP_S + 1e-9 and abs(float(cents[k]) - anchor) <= RUN_CENTS:
+            run.append(k)
+        else:
+            runs.append([k])
+    # the track's frame step: config.hop, or less for a short sound (frames may be missing from the track)
+    hop_s = min(float(torch.diff(t).min()) if t.numel() > 1 else math.inf, config.hop / SAMPLE_RATE)
+    notes: list[HeldNote] = []
+    for run in runs:
+        start, end = float(t[run[0]]), float(t[run[-1]])
+        if end - start + hop_s < MIN_NOTE_S or _drift(t[run].double(), cents[run]) > MAX_DRIFT_CENTS:
+            continue
+        note = 69.0 + float(cents[run].median()) / 100.0
+        if notes and abs(note - notes[-1].note) * 100.0 < MIN_STEP_CENTS:
+            last = notes[-1]
+            notes[-1] = HeldNote((last.note + note) / 2.0, last.start_s, end)
+        else:
+            notes.append(HeldNote(note, start, end))
+    return notes
+
+
+def _drift(t: torch.Tensor, cents: torch.Tensor) -> float:
+    """How far (cents) the least-squares line through a run's ``(t, cents)`` moves over the run."""
+    centred = t - t.mean()
+    denominator = float(centred.square().sum())
+    slope = float((centred * (cents - cents.mean())).sum()) / denominator if denominator > 0 else 0.0
+    return abs(slope) * float(t[-1] - t[0])
+
+
+def steps_through_notes(notes: list[HeldNote]) -> bool:
+    """Whether ``notes`` (:func:`held_notes`) are a melody's: at least one step between consecutive notes that is not
+    a whole number of octaves (within :data:`RUN_CENTS`: the tracker's octave slips in a note's attack or tail)."""
+    for before, after in zip(notes, notes[1:]):
+        interval = abs(after.note - before.note) * 100.0
+        if abs(interval - 1200.0 * round(interval / 1200.0)) > RUN_CENTS:
+            return True
+    return False
+
+
+def melody_note(notes: list[HeldNote], name: str, start_s: float | None = 0.0) -> str | None:
+    """The note for a target whose pitch steps through ``notes`` (:func:`held_notes`; None where it does not): which
+    notes, from when, and with ``start_s`` (where the analysed audio begins in its file; None: a spectrogram, which
+    cannot be cut) the ``--start`` / ``--length`` that keep the first of them alone."""
+    if not steps_through_notes(notes):
+        return None
+    listed = ", ".join(f"{n.name} at {n.start_s:.2f} s" for n in notes[:LISTED])
+    more = f" and {len(notes) - LISTED} more" if len(notes) > LISTED else ""
+    text = (f"{name}: its pitch steps through {len(notes)} held notes one after another ({listed}{more}); a patch "
+            f"plays one note, moved only by its LFOs and pitch envelope, so the candidates may match only part of it")
+    if start_s is None:
+        return text
+    # from where the analysed audio begins (the tracker may hear a note's attack late) to half a frame before the
+    # second note's first frame
+    return (f"{text}. To match one note alone, keep its part of the file, e.g. the first: --start {start_s:.2f} "
+            f"--length {notes[1].start_s - FRAME_S / 2:.2f}")

@@ -1,0 +1,131 @@
+"""Several notes one after another (inverse.melody) and keeping part of a file (--length, inverse.target)."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from inverse.cli import main as inverse_main
+from inverse.melody import MIN_NOTE_S, HeldNote, held_notes, melody_note, steps_through_notes
+from inverse.plain import plain_params, with_loudness
+from inverse.target import LENGTH_FADE_S, keep_length, load_any_target
+from synth.errors import InputError
+from synth.image_io import write_png
+from synth.pitch import midi_to_hz
+from synth.spectrogram import DEFAULT_CONFIG
+from synth.voice import render
+
+RATE = DEFAULT_CONFIG.sample_rate
+HELD = {"amp_env_attack": 0.002, "amp_env_decay": 0.3, "amp_env_sustain": 0.8, "amp_env_release": 0.05,
+        "note_gate": 3.5, "amp_env_curve": 0.5}
+SAW = 2  # inverse.plain.SHAPES index of the sawtooth
+
+
+def saw(note: float, **settings: float) -> torch.Tensor:
+    """A plain sawtooth held at ``note`` (MIDI) with ``settings`` (physical values): audio ``Tensor[65408]``."""
+    row = with_loudness(plain_params(torch.full((1, 100), 0.5), midi_to_hz(note))[SAW:SAW + 1], HELD)
+    return render(with_loudness(row, settings) if settings else row, path="eager")[0]
+
+
+def sequence(notes: list[float], seconds: float) -> torch.Tensor:
+    """``notes`` one after another, ``seconds`` each (cut with 5 ms fades), then silence: ``Tensor[65408]``."""
+    out = torch.zeros(DEFAULT_CONFIG.num_samples)
+    each, fade = round(seconds * RATE), round(0.005 * RATE)
+    ramp = torch.ones(each)
+    ramp[:fade], ramp[-fade:] = torch.linspace(0, 1, fade), torch.linspace(1, 0, fade)
+    for k, note in enumerate(notes):
+        out[k * each:(k + 1) * each] = saw(note)[:each] * ramp
+    return out
+
+
+def test_a_sequence_of_notes_is_read_note_by_note_with_its_times_and_named():
+    notes = held_notes(sequence([60.0, 64.0, 67.0, 72.0], 0.5))
+    assert [n.name for n in notes] == ["C4", "E4", "G4", "C5"]
+    for k, n in enumerate(notes):
+        assert n.note == pytest.approx(60.0 + (0, 4, 7, 12)[k], abs=0.3)
+        assert n.start_s == pytest.approx(0.5 * k, abs=0.06) and n.end_s == pytest.approx(0.5 * k + 0.5, abs=0.06)
+    assert steps_through_notes(notes)
+    text = melody_note(notes, "arp.wav", start_s=1.0)
+    assert text.startswith("arp.wav: its pitch steps through 4 held notes one after another (C4 at 0.")
+    # the first note's part of the file: from where the audio begins to half a frame before the second note
+    begin, length = (float(v) for v in text.split("--start ")[1].split(" --length "))
+    assert begin == pytest.approx(1.0, abs=0.03) and length == pytest.approx(0.5, abs=0.06)
+    assert "--start" not in melody_note(notes, "arp.png", start_s=None)
+
+
+def test_one_note_a_vibrato_a_glide_and_octave_slips_are_not_a_melody():
+    assert held_notes(saw(57.0)) and not steps_through_notes(held_notes(saw(57.0)))
+    vibrato = saw(57.0, osc1_vibrato=60.0, osc2_vibrato=60.0, osc3_vibrato=60.0, lfo1_rate=6.0, lfo1_shape=0.0)
+    assert not steps_through_notes(held_notes(vibrato))
+    glide = saw(48.0, pitch_env_amount=-14.0, pitch_env_decay=1.5)  # rising 14 semitones over the note
+    assert not steps_through_notes(held_notes(glide))
+    slips = [HeldNote(45.0, 0.0, 2.0), HeldNote(57.1, 2.1, 2.3), HeldNote(45.0, 2.4, 3.0)]
+    assert not steps_through_notes(slips) and melody_note(slips, "x.wav") is None
+    assert steps_through_notes([HeldNote(45.0, 0.0, 1.0), HeldNote(46.0, 1.0, 2.0)])
+
+
+def test_a_note_shorter_than_the_minimum_is_not_held():
+    assert MIN_NOTE_S >= 0.1
+    notes = held_notes(sequence([60.0, 67.0, 60.0], 0.08))  # 80 ms each: a trill's grace notes
+    assert not steps_through_notes(notes)
+
+
+def test_keep_length_silences_after_the_kept_part_with_a_short_fade():
+    audio = torch.ones(DEFAULT_CONFIG.num_samples)
+    kept = keep_length(audio, 0.5)
+    cut, fade = round(0.5 * RATE), round(LENGTH_FADE_S * RATE)
+    assert torch.equal(kept[:cut - fade], audio[:cut - fade]) and bool((kept[cut:] == 0).all())
+    assert bool((kept[cut - fade:cut].diff() < 0).all()) and float(kept[cut - fade]) > 0.9 and float(kept[cut - 1]) == 0
+    assert torch.equal(keep_length(audio, 10.0), audio)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="--length must be a positive number of seconds"):
+            keep_length(audio, bad)
+
+
+def test_a_melody_file_is_noted_and_its_first_note_alone_has_its_pitch(tmp_path):
+    path = tmp_path / "arp.wav"
+    soundfile.write(path, sequence([60.0, 64.0, 67.0], 0.6).numpy(), RATE, subtype="FLOAT")
+    whole = load_any_target(path)
+    assert any("steps through 3 held notes" in note for note in whole.notes)
+    suggested = next(note for note in whole.notes if "steps through" in note)
+    start, length = (float(v) for v in suggested.split("--start ")[1].split(" --length "))
+    first = load_any_target(path, start=start, length=length)
+    assert not any("steps through" in note for note in first.notes)
+    assert any("kept" in note and "(--length)" in note for note in first.notes)
+    assert first.length_s == length and first.pitch_hz == pytest.approx(midi_to_hz(60.0), rel=0.03)
+    with pytest.raises(InputError, match="the .* are silent"):
+        load_any_target(tmp_path / "arp.wav", start=3.0, length=0.5)
+
+
+def test_length_is_refused_for_a_spectrogram_and_checked_on_the_command_line(tmp_path, capsys):
+    png = tmp_path / "t.png"
+    u8 = np.zeros((512, 512), dtype=np.uint8)
+    u8[40] = 255
+    write_png(png, u8)
+    with pytest.raises(InputError, match="t.png: --length applies to audio files"):
+        load_any_target(png, length=1.0)
+    with pytest.raises(SystemExit):
+        inverse_main(["predict", str(png), "--length", "0"])
+    assert "--length" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed (apt-get install sox)")
+def test_a_sox_melody_is_noted_by_predict_and_length_is_in_its_json(tmp_path, capsys):
+    parts = []
+    for k, note in enumerate(("%-9", "%-5", "%-2")):  # C4, E4, G4 from sox's synth, 0.4 s each
+        parts.append(str(tmp_path / f"part{k}.wav"))
+        subprocess.run(["sox", "-n", "-r", "16000", parts[-1], "synth", "0.4", "sawtooth", note, "fade", "0.01",
+                        "0.4", "0.05", "gain", "-8"], check=True)
+    melody = tmp_path / "melody.wav"
+    subprocess.run(["sox", *parts, str(melody)], check=True)
+    notes = held_notes(torch.from_numpy(np.pad(soundfile.read(melody, dtype="float32")[0], (0, 65408 - 19200))))
+    assert [n.name for n in notes] == ["C4", "E4", "G4"]
+    code = inverse_main(["predict", str(melody), "--json", "--pool", "4", "--retrieved", "4", "--samples", "2",
+                         "--refine", "none", "--expand", "0", "--spread", "0", "--length", "0.39"])
+    captured = capsys.readouterr()
+    assert code == 0 and "steps through" not in captured.err and "kept 0.390 s" in captured.err
+    assert json.loads(captured.out)["target"]["length_s"] == 0.39
