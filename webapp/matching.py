@@ -14,6 +14,7 @@ import html
 import io
 import json
 import math
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -40,8 +41,10 @@ MAX_SEED = 2**31 - 1
 class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
-    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), and whether an
-    uploaded sound's steady noise floor is gated out first (``gate_noise``, the default, :mod:`inverse.noise_floor`)."""
+    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), whether an
+    uploaded sound's steady noise floor is gated out first (``gate_noise``, the default, :mod:`inverse.noise_floor`),
+    and how much of the sound to keep from where the match begins (``length``, seconds, silence after; 0: all of the
+    4.088 s: one note of a melody, :func:`inverse.target.keep_length`)."""
 
     samples: int = 10
     refine: str = RefineConfig.method
@@ -49,6 +52,7 @@ class MatchSettings:
     start: float = 0.0
     seconds: float = 0.0
     gate_noise: bool = True
+    length: float = 0.0
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
@@ -63,13 +67,16 @@ class MatchSettings:
         if isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float) \
                 or not math.isfinite(self.seconds) or self.seconds < 0:
             raise InputError(f"time budget: expected a number of seconds of at least 0 (0: none), got {self.seconds!r}")
+        if isinstance(self.length, bool) or not isinstance(self.length, int | float) \
+                or not math.isfinite(self.length) or self.length < 0:
+            raise InputError(f"length: expected a number of seconds of at least 0 (0: all), got {self.length!r}")
         if self.seconds and self.refine == "cmaes":
             raise InputError("time budget: it plans gradient refinement's steps; set it to 0 for cmaes")
 
     @classmethod
     def from_form(cls, samples: float | int | None, refine: str | None, seed: float | int | None,
                   start: float | int | None = 0.0, seconds: float | int | None = 0.0,
-                  gate_noise: bool | None = True) -> MatchSettings:
+                  gate_noise: bool | None = True, length: float | int | None = 0.0) -> MatchSettings:
         """The form's values (gradio numbers arrive as floats; an emptied box as ``None``), validated."""
         def whole(value, name):
             if value is None or (isinstance(value, float) and not value.is_integer()):
@@ -78,7 +85,7 @@ class MatchSettings:
 
         settings = cls(whole(samples, "candidates"), refine or RefineConfig.method, whole(seed, "seed"),
                        0.0 if start is None else start, 0.0 if seconds is None else seconds,
-                       gate_noise is not False)
+                       gate_noise is not False, 0.0 if length is None else length)
         settings.validate()
         return settings
 
@@ -99,15 +106,23 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     started = time.perf_counter()
     try:
         # a silent sound is refused here, before predicting
-        target = load_any_target(path, start=settings.start, gate_noise=settings.gate_noise)
+        target = load_any_target(path, start=settings.start, gate_noise=settings.gate_noise,
+                                 length=settings.length or None)
     except InputError as error:
         raise InputError(user_message(error, path)) from None
     target.source = name
-    target.notes = [note.replace(path, name) for note in target.notes]
+    target.notes = [web_note(note.replace(path, name)) for note in target.notes]
     refine = RefineConfig(method=settings.refine, seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
                                    seconds=settings.seconds or None, progress=progress)
     return MatchResult(prediction, name, time.perf_counter() - started)
+
+
+def web_note(note: str) -> str:
+    """A note of :func:`~inverse.target.load_any_target` in the form's words: ``--start X --length Y`` (a melody's
+    first note, :mod:`inverse.melody`) becomes "start X s and length Y s", ``(--length)`` "(length)"."""
+    note = re.sub(r"--start ([0-9.]+) --length ([0-9.]+)", r"start \1 s and length \2 s", note)
+    return note.replace("(--length)", "(length)")
 
 
 def differences(params: torch.Tensor, rank: int, top: int = 3) -> list[tuple[str, str, str]]:

@@ -75,11 +75,11 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs = _synth_tab()
 
-        def match(upload, recording, samples, refine, seed, start, seconds, gate_noise,
+        def match(upload, recording, samples, refine, seed, start, seconds, gate_noise, length,
                   progress=gr.Progress()):  # noqa: B008 (gradio)
             path = upload or recording
             try:
-                settings = MatchSettings.from_form(samples, refine, seed, start, seconds, gate_noise)
+                settings = MatchSettings.from_form(samples, refine, seed, start, seconds, gate_noise, length)
                 result = run_match(services.predictor, path, settings, services.max_mb,
                                    progress=lambda fraction, stage: progress(fraction, desc=stage))
                 progress(0.95, desc="building the page")
@@ -167,6 +167,8 @@ def _match_tab():
                                 "that fit, fewer steps a farther answer", elem_id="match-seconds")
             gate_noise = gr.Checkbox(True, label="gate out a recording's steady noise floor (hiss, room tone) "
                                      "first: no patch holds one after its note ends", elem_id="match-gate-noise")
+            length = gr.Number(0, minimum=0, label="length (s; 0: all): keep only this much from the start, silence "
+                               "after it (one note of a melody: a patch plays one note)", elem_id="match-length")
             button = gr.Button("Match", variant="primary", elem_id="match-button")
             with gr.Row():
                 rank = gr.Number(1, precision=0, minimum=1, label="candidate", elem_id="open-rank", min_width=80)
@@ -175,7 +177,7 @@ def _match_tab():
             status = gr.HTML(elem_id="match-status")
             download = gr.HTML(elem_id="match-download")
             results = gr.HTML(elem_id="match-results")
-    inputs = [upload, recording, samples, refine, seed, start, seconds, gate_noise]
+    inputs = [upload, recording, samples, refine, seed, start, seconds, gate_noise, length]
     return inputs, [results, download, status], button, rank, open_button
 
 

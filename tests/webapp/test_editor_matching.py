@@ -216,3 +216,25 @@ def test_a_candidate_in_another_form_says_whose_sound_it_is(small_result):
     prediction = Prediction(small_result.prediction.target, replace(candidates, params=params))
     page = result_page(MatchResult(prediction, "kick.wav", 1.25))
     assert page.count("the sound of #1 in another form") == 1 and "the best match" in page
+
+
+def test_the_length_box_keeps_one_note_of_a_melody_and_its_note_names_the_boxes(tmp_path):
+    t = np.arange(8000) / 16000
+    notes = [0.5 * np.sin(2 * np.pi * hz * t) for hz in (261.63, 329.63, 392.0)]  # C4, E4, G4, 0.5 s each
+    soundfile.write(tmp_path / "melody.wav", np.concatenate(notes).astype(np.float32), 16000)
+
+    class Capture:
+        def predict(self, target, *args, **kwargs):
+            self.target = target
+            return "answer"
+
+    capture = Capture()
+    run_match(capture, str(tmp_path / "melody.wav"), MatchSettings())
+    melody = next(note for note in capture.target.notes if "steps through 3 held notes" in note)
+    assert melody.startswith("melody.wav: ") and "keep its part of the file, e.g. the first: start 0.00 s and " \
+        "length 0.5" in melody and "--" not in melody
+    run_match(capture, str(tmp_path / "melody.wav"), MatchSettings.from_form(10, "none", 0, 0.0, 0, True, 0.49))
+    assert capture.target.length_s == 0.49 and "melody.wav: kept 0.490 s from 0.000 s, silence after it (length)" \
+        in capture.target.notes and not any("steps through" in note for note in capture.target.notes)
+    with pytest.raises(InputError, match="length: expected a number of seconds of at least 0"):
+        MatchSettings.from_form(10, "none", 0, 0.0, 0, True, -1)
