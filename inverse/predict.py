@@ -144,7 +144,10 @@ class Prediction:
         pitch = {} if check is None else {"pitch_hz": round(check.target_hz, 2) if check.checked else None}
         return {
             "target": {"source": self.source, "start_s": round(self.target.start_s, 6),
-                       "length_s": self.target.length_s, "notes": self.notes,
+                       "length_s": self.target.length_s,
+                       "melody": [{"note": round(n.note, 2), "name": n.name, "start_s": round(n.start_s, 3),
+                                   "end_s": round(n.end_s, 3)} for n in self.target.melody],
+                       "notes": self.notes,
                        "audio_reconstructed": self.target.reconstructed,
                        "mss_weight": round(self.mss_weight, 4), **pitch},
             "diverse": c.diverse,

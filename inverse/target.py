@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from inverse.melody import held_notes, melody_note
+from inverse.melody import HeldNote, held_notes, melody_note
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
@@ -50,6 +50,8 @@ class Target:
     notes: list[str] = field(default_factory=list)
     start_s: float = 0.0  # where in its audio file the 4.088 s begin (seconds; 0 for a spectrogram or a tensor)
     length_s: float | None = None  # seconds of the file kept from start_s, silence after (--length); None: all
+    # the held notes its pitch steps through, where it does (inverse.melody; read when loaded from a file), else []
+    melody: list[HeldNote] = field(default_factory=list)
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
 
@@ -180,9 +182,11 @@ def _with_melody_note(target: Target, suggest: bool) -> Target:
     """``target`` with :func:`inverse.melody.melody_note`'s note where its pitch is not clear and steps through held
     notes (``suggest``: with the ``--start`` / ``--length`` that keep one of them)."""
     if math.isnan(target.pitch_hz):
-        note = melody_note(held_notes(target.audio), target.source, target.start_s if suggest else None)
+        notes = held_notes(target.audio)
+        note = melody_note(notes, target.source, target.start_s if suggest else None)
         if note:
             target.notes.append(note)
+            target.melody = notes
     return target
 
 

@@ -129,3 +129,9 @@ def test_a_sox_melody_is_noted_by_predict_and_length_is_in_its_json(tmp_path, ca
     captured = capsys.readouterr()
     assert code == 0 and "steps through" not in captured.err and "kept 0.390 s" in captured.err
     assert json.loads(captured.out)["target"]["length_s"] == 0.39
+    assert json.loads(captured.out)["target"]["melody"] == []  # one note kept: no melody
+    code = inverse_main(["predict", str(melody), "--json", "--pool", "4", "--retrieved", "4", "--samples", "2",
+                         "--refine", "none", "--expand", "0", "--spread", "0"])
+    held = json.loads(capsys.readouterr().out)["target"]["melody"]
+    assert code == 0 and [n["name"] for n in held] == ["C4", "E4", "G4"]
+    assert held[1]["start_s"] == pytest.approx(0.4, abs=0.05) and held[1]["end_s"] > held[1]["start_s"]
