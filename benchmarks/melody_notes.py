@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 import tempfile
@@ -148,7 +149,8 @@ def one_note_kept(predictor: Predictor, targets: list[tuple[str, Path, tuple[int
         first_hz = midi_to_hz(written[0])
         record["whole"] = answered(predictor, path, first_hz)
         if note is not None:
-            start, length = (float(v) for v in record["suggested"].split("--start ")[1].split(" --length "))
+            found = re.search(r"--start ([0-9.]+) --length ([0-9.]+)", record["suggested"])
+            start, length = float(found[1]), float(found[2])
             record["first note"] = answered(predictor, path, first_hz, start=start, length=length)
         out.append(record)
         print(f"{name}: whole best on C4 {record['whole']['best_on_first_note']}, first note "

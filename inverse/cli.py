@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,15 +111,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                          "train-flow`)")
     render = _render_path(args)
 
-    def answer(target: str, progress: _StageLines | None) -> Prediction:
-        return predictor.predict(target, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
+    def answer(job: _Job, progress: _StageLines | None) -> Prediction:
+        return predictor.predict(job.path, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
                                  min_distance=args.min_distance, within=args.within,
                                  match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
                                  glides=args.glides, harmonics=args.harmonics,
                                  seed=args.seed,
-                                 convert=args.convert, downmix=args.downmix, start=args.start, align=args.align,
-                                 gate_noise=args.gate_noise, length=args.length,
+                                 convert=args.convert, downmix=args.downmix, start=job.start, align=args.align,
+                                 gate_noise=args.gate_noise, length=job.length,
                                  refine=refine, pitch_check=not args.no_pitch_check,
                                  pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
                                  render=render, seconds=args.seconds, progress=progress)
@@ -132,25 +132,67 @@ def _check_targets(args: argparse.Namespace) -> None:
         check_input_file(path)
 
 
-def _answer_each(args: argparse.Namespace, answer: Callable[[str, _StageLines | None], Prediction],
+@dataclass(frozen=True)
+class _Job:
+    """One answer of ``predict`` or ``search``: the target file ``path`` read from ``start`` seconds for ``length``
+    (None: all of the window), named ``label`` in lines and ``folder`` under ``--out`` when there are several."""
+
+    path: str
+    label: str
+    folder: str
+    start: float
+    length: float | None
+
+
+def _jobs(args: argparse.Namespace) -> list[_Job]:
+    """One job per target file, or with ``--each-note`` one per held note of each file whose pitch steps through
+    several (:func:`inverse.melody.note_parts`; the others answered whole, with a note)."""
+    stems = distinct_stems(args.target)
+    if not args.each_note:
+        return [_Job(path, path, stem, args.start, args.length) for path, stem in zip(args.target, stems)]
+    from inverse.melody import note_parts
+    from inverse.target import load_any_target
+
+    jobs = []
+    for path, stem in zip(args.target, stems):
+        target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
+                                 align=args.align, gate_noise=args.gate_noise, length=args.length)
+        if target.reconstructed:
+            raise InputError(f"{path}: --each-note cuts an audio file into its notes; a spectrogram cannot be cut")
+        if not target.melody:
+            note(f"{path}: --each-note: its pitch does not step through several held notes; answered whole")
+            jobs.append(_Job(path, path, stem, args.start, args.length))
+            continue
+        for k, (held, (begin, length)) in enumerate(zip(target.melody, note_parts(target.melody)), start=1):
+            if args.length is not None:  # a note's part ends where the kept part of the file does
+                length = min(length or args.length, args.length - begin)
+            jobs.append(_Job(path, f"{path} note {k} ({held.name})", f"{stem}_note{k}_{held.name}",
+                             round(target.start_s + begin, 4), None if length is None else round(length, 4)))
+    return jobs
+
+
+def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines | None], Prediction],
                  stage_lines: bool) -> int:
-    """``answer(target, progress) -> Prediction`` for each of ``args.target`` in turn, each reported as it is done
-    (:func:`_report`; several targets: each into ``--out/STEM/``, the JSON as one list at the end). With several, a
-    target that cannot be read fails alone: an ``error:`` line, its JSON entry ``{"source", "error"}``, the others
-    answered, exit status 2. ``stage_lines``: ``progress`` is a :class:`_StageLines` on a terminal, else None."""
-    targets = args.target
-    several = len(targets) > 1
-    folders = ([str(Path(args.out) / name) for name in distinct_stems(targets)] if several and args.out
-               else [args.out] * len(targets))
+    """``answer(job, progress) -> Prediction`` for each of :func:`_jobs` in turn, each reported as it is done
+    (:func:`_report`; several: each into ``--out/FOLDER/``, the JSON as one list at the end). With several, a
+    job that cannot be answered (its file unreadable, its part silent) fails alone: an ``error:`` line, its JSON
+    entry ``{"source", "error"}``, the others answered, exit status 2. ``stage_lines``: ``progress`` is a
+    :class:`_StageLines` on a terminal, else None."""
+    jobs = _jobs(args)
+    several = len(jobs) > 1
+    folders = [str(Path(args.out) / job.folder) if several and args.out else args.out for job in jobs]
     answers, failed = [], []
-    for number, (target, out) in enumerate(zip(targets, folders), start=1):
-        prefix = f"[{number}/{len(targets)}] {target}: " if several else ""
+    for number, (job, out) in enumerate(zip(jobs, folders), start=1):
+        target = job.label
+        prefix = f"[{number}/{len(jobs)}] {target}: " if several else ""
         # the files (the comparison figure most) take about a tenth of the time
         terminal = stage_lines and sys.stderr.isatty()
         progress = _StageLines(share=0.9 if out else 1.0, prefix=prefix) if terminal else None
         failure = None
         try:
-            prediction = answer(target, progress)
+            prediction = answer(job, progress)
+            if job.label != job.path:  # one note of a file (--each-note): named so in the lines and the JSON
+                prediction.target.source = job.label
             if progress is not None and out:
                 progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
         except InputError as error:
@@ -169,8 +211,8 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[str, _StageLines | 
     if several:
         if args.json:
             print(json.dumps(answers, indent=2))
-        done = len(targets) - len(failed)
-        note(f"{done} of {len(targets)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
+        done = len(jobs) - len(failed)
+        note(f"{done} of {len(jobs)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 2 if failed else 0
 
 
@@ -226,9 +268,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None
     config = replace(config, render=_render_path(args))
 
-    def answer(path: str, progress: None) -> Prediction:  # search draws its own progress bar
-        target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
-                                 align=args.align, gate_noise=args.gate_noise, length=args.length)
+    def answer(job: _Job, progress: None) -> Prediction:  # search draws its own progress bar
+        target = load_any_target(job.path, convert=args.convert, downmix=args.downmix, start=job.start,
+                                 align=args.align, gate_noise=args.gate_noise, length=job.length)
         found = search(target, config, progress=not args.json)
         target.source = f"{target.source} (search: {args.method})"
         return Prediction(target, found)
@@ -341,6 +383,10 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                    help="keep only this much of an audio file from where the match begins, silence after it (one "
                         "note of a melody, one hit of a loop: a patch plays one note; a target whose pitch steps "
                         "through several notes is noted on stderr with the --start and --length of its first)")
+    p.add_argument("--each-note", dest="each_note", action="store_true",
+                   help="answer each held note of an audio file whose pitch steps through several (a melody, an "
+                        "arpeggio) on its own, from its part of the file, each into --out/STEM_noteK_NAME/; "
+                        "a file without such notes is answered whole")
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")

@@ -36,8 +36,8 @@ MAX_DRIFT_CENTS = 25.0
 MAX_GAP_S = 0.05
 #: Consecutive held notes at least this far apart (cents) are a step of a melody.
 MIN_STEP_CENTS = 80.0
-#: Seconds between pitch-track frames (:attr:`PitchConfig.hop` at 16 kHz): the first note is kept up to half of one
-#: before the second note's first frame.
+#: Seconds between pitch-track frames (:attr:`PitchConfig.hop` at 16 kHz): a note's part of the file ends half of one
+#: before the next note's first frame (:func:`note_parts`).
 FRAME_S = PitchConfig.hop / SAMPLE_RATE
 #: Held notes listed in the note at most.
 LISTED = 6
@@ -110,10 +110,23 @@ def steps_through_notes(notes: list[HeldNote]) -> bool:
     return False
 
 
+def note_parts(notes: list[HeldNote]) -> list[tuple[float, float | None]]:
+    """Where each of ``notes`` (:func:`held_notes`) lies in the analysed audio, as ``(start, length)`` seconds: the
+    first from 0 (the tracker may hear a note's attack late), each from half a frame before its first frame and up to
+    half a frame before the next note's; the last to the end (``length`` None: its release kept)."""
+    parts = []
+    for k, n in enumerate(notes):
+        begin = 0.0 if k == 0 else max(0.0, n.start_s - FRAME_S / 2)
+        end = notes[k + 1].start_s - FRAME_S / 2 if k + 1 < len(notes) else None
+        parts.append((begin, None if end is None else max(end - begin, FRAME_S)))
+    return parts
+
+
 def melody_note(notes: list[HeldNote], name: str, start_s: float | None = 0.0) -> str | None:
     """The note for a target whose pitch steps through ``notes`` (:func:`held_notes`; None where it does not): which
     notes, from when, and with ``start_s`` (where the analysed audio begins in its file; None: a spectrogram, which
-    cannot be cut) the ``--start`` / ``--length`` that keep the first of them alone."""
+    cannot be cut) the ``--start`` / ``--length`` that keep the first of them alone (:func:`note_parts`), and
+    ``--each-note``."""
     if not steps_through_notes(notes):
         return None
     listed = ", ".join(f"{n.name} at {n.start_s:.2f} s" for n in notes[:LISTED])
@@ -122,7 +135,6 @@ def melody_note(notes: list[HeldNote], name: str, start_s: float | None = 0.0) -
             f"plays one note, moved only by its LFOs and pitch envelope, so the candidates may match only part of it")
     if start_s is None:
         return text
-    # from where the analysed audio begins (the tracker may hear a note's attack late) to half a frame before the
-    # second note's first frame
-    return (f"{text}. To match one note alone, keep its part of the file, e.g. the first: --start {start_s:.2f} "
-            f"--length {notes[1].start_s - FRAME_S / 2:.2f}")
+    begin, length = note_parts(notes)[0]
+    return (f"{text}. To match one note alone, keep its part of the file, e.g. the first: --start "
+            f"{start_s + begin:.2f} --length {length:.2f} (--each-note answers each)")

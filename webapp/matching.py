@@ -120,9 +120,10 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
 
 def web_note(note: str) -> str:
     """A note of :func:`~inverse.target.load_any_target` in the form's words: ``--start X --length Y`` (a melody's
-    first note, :mod:`inverse.melody`) becomes "start X s and length Y s", ``(--length)`` "(length)"."""
+    first note, :mod:`inverse.melody`) becomes "start X s and length Y s", ``(--length)`` "(length)", and the
+    command line's ``--each-note`` goes."""
     note = re.sub(r"--start ([0-9.]+) --length ([0-9.]+)", r"start \1 s and length \2 s", note)
-    return note.replace("(--length)", "(length)")
+    return note.replace("(--length)", "(length)").replace(" (--each-note answers each)", "")
 
 
 def differences(params: torch.Tensor, rank: int, top: int = 3) -> list[tuple[str, str, str]]:

@@ -1,6 +1,7 @@
 """Several notes one after another (inverse.melody) and keeping part of a file (--length, inverse.target)."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -10,7 +11,7 @@ import soundfile
 import torch
 
 from inverse.cli import main as inverse_main
-from inverse.melody import MIN_NOTE_S, HeldNote, held_notes, melody_note, steps_through_notes
+from inverse.melody import FRAME_S, MIN_NOTE_S, HeldNote, held_notes, melody_note, note_parts, steps_through_notes
 from inverse.plain import plain_params, with_loudness
 from inverse.target import LENGTH_FADE_S, keep_length, load_any_target
 from synth.errors import InputError
@@ -42,6 +43,12 @@ def sequence(notes: list[float], seconds: float) -> torch.Tensor:
     return out
 
 
+def suggested(note: str) -> tuple[float, float]:
+    """The ``--start`` and ``--length`` a melody's note suggests."""
+    found = re.search(r"--start ([0-9.]+) --length ([0-9.]+) \(--each-note answers each\)$", note)
+    return float(found[1]), float(found[2])
+
+
 def test_a_sequence_of_notes_is_read_note_by_note_with_its_times_and_named():
     notes = held_notes(sequence([60.0, 64.0, 67.0, 72.0], 0.5))
     assert [n.name for n in notes] == ["C4", "E4", "G4", "C5"]
@@ -52,7 +59,7 @@ def test_a_sequence_of_notes_is_read_note_by_note_with_its_times_and_named():
     text = melody_note(notes, "arp.wav", start_s=1.0)
     assert text.startswith("arp.wav: its pitch steps through 4 held notes one after another (C4 at 0.")
     # the first note's part of the file: from where the audio begins to half a frame before the second note
-    begin, length = (float(v) for v in text.split("--start ")[1].split(" --length "))
+    begin, length = suggested(text)
     assert begin == pytest.approx(1.0, abs=0.03) and length == pytest.approx(0.5, abs=0.06)
     assert "--start" not in melody_note(notes, "arp.png", start_s=None)
 
@@ -91,8 +98,8 @@ def test_a_melody_file_is_noted_and_its_first_note_alone_has_its_pitch(tmp_path)
     soundfile.write(path, sequence([60.0, 64.0, 67.0], 0.6).numpy(), RATE, subtype="FLOAT")
     whole = load_any_target(path)
     assert any("steps through 3 held notes" in note for note in whole.notes)
-    suggested = next(note for note in whole.notes if "steps through" in note)
-    start, length = (float(v) for v in suggested.split("--start ")[1].split(" --length "))
+    melody = next(note for note in whole.notes if "steps through" in note)
+    start, length = suggested(melody)
     first = load_any_target(path, start=start, length=length)
     assert not any("steps through" in note for note in first.notes)
     assert any("kept" in note and "(--length)" in note for note in first.notes)
@@ -135,3 +142,37 @@ def test_a_sox_melody_is_noted_by_predict_and_length_is_in_its_json(tmp_path, ca
     held = json.loads(capsys.readouterr().out)["target"]["melody"]
     assert code == 0 and [n["name"] for n in held] == ["C4", "E4", "G4"]
     assert held[1]["start_s"] == pytest.approx(0.4, abs=0.05) and held[1]["end_s"] > held[1]["start_s"]
+
+
+def test_note_parts_run_from_each_note_to_the_next_and_the_last_to_the_end():
+    notes = [HeldNote(60.0, 0.06, 0.48), HeldNote(64.0, 0.52, 0.98), HeldNote(67.0, 1.02, 1.5)]
+    parts = note_parts(notes)
+    assert parts[0] == (0.0, pytest.approx(0.52 - FRAME_S / 2))  # the first from 0: an attack the tracker hears late
+    assert parts[1] == (pytest.approx(0.52 - FRAME_S / 2), pytest.approx(0.5))
+    assert parts[2] == (pytest.approx(1.02 - FRAME_S / 2), None)  # the last keeps its release
+
+
+def test_each_note_answers_every_note_of_a_melody_from_its_part_and_a_plain_note_whole(tmp_path, capsys):
+    melody, single = tmp_path / "arp.wav", tmp_path / "one.wav"
+    soundfile.write(melody, sequence([60.0, 64.0, 67.0], 0.6).numpy(), RATE, subtype="FLOAT")
+    soundfile.write(single, saw(57.0).numpy(), RATE, subtype="FLOAT")
+    code = inverse_main(["predict", str(melody), str(single), "--each-note", "--json", "--pool", "4", "--retrieved",
+                         "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread", "0", "--out",
+                         str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    answers = json.loads(captured.out)
+    assert code == 0 and len(answers) == 4 and "4 of 4 targets answered" in captured.err
+    assert f"{single}: --each-note: its pitch does not step through several held notes; answered whole" in captured.err
+    assert [a["target"]["source"] for a in answers[:3]] == [f"{melody} note {k} ({name})" for k, name in
+                                                             ((1, "C4"), (2, "E4"), (3, "G4"))]
+    starts = [a["target"]["start_s"] for a in answers[:3]]
+    assert starts[0] == 0.0 and starts[1] == pytest.approx(0.6, abs=0.06) and starts[2] == pytest.approx(1.2, abs=0.06)
+    assert answers[2]["target"]["length_s"] is None and answers[3]["target"]["source"] == str(single)
+    for answer, note in zip(answers[:3], (60.0, 64.0, 67.0)):
+        assert answer["target"]["pitch_hz"] == pytest.approx(midi_to_hz(note), rel=0.03)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_note1_C4", "arp_note2_E4", "arp_note3_G4",
+                                                                   "one"]
+    png = tmp_path / "t.png"
+    write_png(png, np.zeros((512, 512), dtype=np.uint8) + 100)
+    assert inverse_main(["predict", str(png), "--each-note"]) == 2
+    assert "t.png: --each-note cuts an audio file into its notes" in capsys.readouterr().err
