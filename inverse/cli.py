@@ -192,7 +192,7 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
         try:
             prediction = answer(job, progress)
             if job.label != job.path:  # one note of a file (--each-note): named so in the lines and the JSON
-                prediction.target.source = job.label
+                prediction.target.source = prediction.target.source.replace(job.path, job.label, 1)
             if progress is not None and out:
                 progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
         except InputError as error:
