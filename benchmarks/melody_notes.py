@@ -15,10 +15,11 @@ through"):
 - **speech**: its 20 espeak-ng phrases;
 - **in-domain**: the first ``--in-domain`` held-out prior-2 patches (seed 3; some move their pitch by an LFO or the
   pitch envelope in steps, which a patch does play);
-- **one note kept**: for the first ``--predict`` arpeggios of the held-out programs, ``inverse predict`` (the shipped
-  model, 10 candidates) on the whole file and on the first note alone with the ``--start`` / ``--length`` its note
-  suggests: the best candidate's pitch against the first note's (C4, within 50 cents), candidates on that pitch, and
-  the best-of-10 MSS each against its own target.
+- **each note**: for the first ``--predict`` arpeggios of the held-out programs, ``inverse predict`` (the shipped
+  model, 10 candidates) on the whole file and on each note's part as ``--each-note`` cuts it (the first's is the
+  ``--start`` / ``--length`` the note suggests): the best candidate's pitch against the note's (the first note's, C4,
+  for the whole file; within 50 cents), candidates on that pitch, and the best-of-10 MSS each against its own
+  target.
 
 A melody is *read right* where the notes read are the notes written, in order, and the first one's start is within
 60 ms of 0. ``melody_notes.{json,md}`` are written at the end.
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import statistics
 import sys
 import tempfile
@@ -52,7 +52,7 @@ from external_sounds import (  # noqa: E402
     sox_notes,
 )
 
-from inverse.melody import held_notes, steps_through_notes  # noqa: E402
+from inverse.melody import held_notes, note_parts, steps_through_notes  # noqa: E402
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
@@ -126,35 +126,35 @@ def read(name: str, path: Path, written: tuple[int, ...]) -> dict:
     return record
 
 
-def answered(predictor: Predictor, path: Path, first_hz: float, **kwargs) -> dict:
-    """``predict(path, 10, **kwargs)`` judged against the first note's pitch ``first_hz``."""
+def answered(predictor: Predictor, path: Path, note_hz: float, **kwargs) -> dict:
+    """``predict(path, 10, **kwargs)`` judged against the pitch ``note_hz`` of the note it should have."""
     started = time.perf_counter()
     prediction = predictor.predict(str(path), 10, **kwargs)
     seconds = time.perf_counter() - started
     c = prediction.candidates
-    mss = c.mss
     best = int(c.match.argmin())
     pitches = estimate_pitch(c.audio).f0_hz
-    on = pitch_agreement(pitches, torch.full_like(pitches, first_hz))["match"]
-    return {"best_mss": round(float(mss.min()), 4), "best_on_first_note": bool(on[best]),
-            "on_first_note": int(on.sum()), "diversity": round(diversity(c.params), 4), "seconds": round(seconds, 1),
-            "notes": prediction.notes}
+    on = pitch_agreement(pitches, torch.full_like(pitches, note_hz))["match"]
+    return {"best_mss": round(float(c.mss.min()), 4), "best_on_note": bool(on[best]), "on_note": int(on.sum()),
+            "diversity": round(diversity(c.params), 4), "seconds": round(seconds, 1)}
 
 
-def one_note_kept(predictor: Predictor, targets: list[tuple[str, Path, tuple[int, ...]]]) -> list[dict]:
+def each_note(predictor: Predictor, targets: list[tuple[str, Path, tuple[int, ...]]]) -> list[dict]:
+    """Each target answered whole (judged against its first written note) and note by note as ``--each-note``
+    cuts it (:func:`inverse.melody.note_parts`; each judged against the note read there, the first's part being
+    the ``--start`` / ``--length`` the note suggests)."""
     out = []
     for name, path, written in targets:
-        note = next((n for n in load_any_target(path).notes if "--length" in n), None)
-        record = {"name": name, "suggested": None if note is None else note.split("e.g. the first: ")[1]}
-        first_hz = midi_to_hz(written[0])
-        record["whole"] = answered(predictor, path, first_hz)
-        if note is not None:
-            found = re.search(r"--start ([0-9.]+) --length ([0-9.]+)", record["suggested"])
-            start, length = float(found[1]), float(found[2])
-            record["first note"] = answered(predictor, path, first_hz, start=start, length=length)
+        target = load_any_target(path)
+        record = {"name": name, "read": [n.name for n in target.melody],
+                  "whole": answered(predictor, path, midi_to_hz(written[0])), "notes": []}
+        for held, (begin, length) in zip(target.melody, note_parts(target.melody)):
+            record["notes"].append({"note": held.name, "start": round(target.start_s + begin, 4), "length": length,
+                                    **answered(predictor, path, midi_to_hz(round(held.note)),
+                                               start=round(target.start_s + begin, 4), length=length)})
         out.append(record)
-        print(f"{name}: whole best on C4 {record['whole']['best_on_first_note']}, first note "
-              f"{record.get('first note', {}).get('best_on_first_note')}", flush=True)
+        print(f"{name}: whole best on {name_of(written[0])} {record['whole']['best_on_note']}; each note: "
+              + ", ".join(f"{n['note']} {n['best_on_note']}" for n in record["notes"]), flush=True)
     return out
 
 
@@ -180,10 +180,10 @@ def main() -> int:
                 "in-domain": in_domain(folder / "in_domain", args.in_domain)}
         reads = {set_name: [read(*target) for target in targets] for set_name, targets in sets.items()}
         arpeggios = [t for t in held if t[0].endswith("arpeggio")][:args.predict]
-        kept = one_note_kept(Predictor.from_checkpoint(), arpeggios) if arpeggios else []
+        notes = each_note(Predictor.from_checkpoint(), arpeggios) if arpeggios else []
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
                "machine": machine_info(), "seconds": round(time.perf_counter() - started), "reads": reads,
-               "one_note_kept": kept}
+               "each_note": notes}
     json_path, md_path = write_results(args.out, "melody_notes", results, markdown(results))
     print(f"wrote {json_path} and {md_path}")
     return 0
@@ -206,25 +206,27 @@ def markdown(results: dict) -> str:
         for r in records:
             if (r["noted"] and not melodic) or (melodic and not (r["noted"] and r["right"])):
                 lines.append(f"- {set_name}, {r['name']}: noted {r['noted']}, read {' '.join(r['read']) or '-'}")
-    if results["one_note_kept"]:
-        lines += ["", "## One note kept (`--start` / `--length` as the note suggests) against the whole file", "",
-                  "Pitch against the first note's (C4); MSS each against its own target (the whole file, or the "
-                  "first note with silence after it), so the two columns are not a ratio.", "",
-                  "| arpeggio | suggested | whole: best on C4, on C4 of 10, best MSS | first note: best on C4, on C4 "
-                  "of 10, best MSS |", "|---|---|---|---|"]
-        for r in results["one_note_kept"]:
-            cells = []
-            for way in ("whole", "first note"):
-                a = r.get(way)
-                cells.append("-" if a is None else f"{'yes' if a['best_on_first_note'] else 'no'}, "
-                             f"{a['on_first_note']}, {a['best_mss']:.4f}")
-            lines.append(f"| {r['name']} | `{r['suggested']}` | {cells[0]} | {cells[1]} |")
-        for way in ("whole", "first note"):
-            answers = [r[way] for r in results["one_note_kept"] if way in r]
-            lines.append(f"\n{way}: best candidate on C4 for {sum(a['best_on_first_note'] for a in answers)} of "
-                         f"{len(answers)}; {sum(a['on_first_note'] for a in answers)} of {10 * len(answers)} "
-                         f"candidates on C4; {statistics.median(a['seconds'] for a in answers):.1f} s per answer "
-                         "(median)")
+    if results["each_note"]:
+        lines += ["", "## Each note on its own (`--each-note`) against the whole file", "",
+                  "The whole file judged against its first note's pitch (C4), each note's part against the note read "
+                  "there; best: the first candidate (lowest match) within 50 cents; on pitch: of the 10. MSS each "
+                  "against its own target, so not a ratio.", "",
+                  "| arpeggio | whole: best on C4, on C4 of 10, best MSS | each note: note best / on pitch of 10 / "
+                  "best MSS |", "|---|---|---|"]
+        for r in results["each_note"]:
+            w = r["whole"]
+            each = "; ".join(f"{n['note']} {'yes' if n['best_on_note'] else 'no'} / {n['on_note']} / "
+                             f"{n['best_mss']:.3f}" for n in r["notes"])
+            lines.append(f"| {r['name']} | {'yes' if w['best_on_note'] else 'no'}, {w['on_note']}, "
+                         f"{w['best_mss']:.4f} | {each} |")
+        wholes = [r["whole"] for r in results["each_note"]]
+        firsts = [r["notes"][0] for r in results["each_note"] if r["notes"]]
+        notes = [n for r in results["each_note"] for n in r["notes"]]
+        for label, answers in (("whole file (against C4)", wholes), ("first note's part (the note's suggestion)",
+                                                                     firsts), ("every note's part", notes)):
+            lines.append(f"\n{label}: best candidate on the note for {sum(a['best_on_note'] for a in answers)} of "
+                         f"{len(answers)}; {sum(a['on_note'] for a in answers)} of {10 * len(answers)} candidates on "
+                         f"it; {statistics.median(a['seconds'] for a in answers):.1f} s per answer (median)")
     return "\n".join(lines) + "\n"
 
 
