@@ -155,8 +155,12 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
 
     jobs = []
     for path, stem in zip(args.target, stems):
-        target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
-                                 align=args.align, gate_noise=args.gate_noise, length=args.length)
+        try:
+            target = load_any_target(path, convert=args.convert, downmix=args.downmix, start=args.start,
+                                     align=args.align, gate_noise=args.gate_noise, length=args.length)
+        except InputError:  # answered whole: it fails there, alone where there are several
+            jobs.append(_Job(path, path, stem, args.start, args.length))
+            continue
         if target.reconstructed:
             raise InputError(f"{path}: --each-note cuts an audio file into its notes; a spectrogram cannot be cut")
         if not target.melody:

@@ -5,14 +5,16 @@ something people bring all the same, and ``inverse predict`` then answers with p
 (the ranking finds the sound closest on average): without a word, the answer looks broken. This module reads the
 notes a target holds one after another from its pitch track (CREPE's loud periodic frames,
 :func:`synth.pitch.pitch_track`): a *held note* is a run of frames, each within :data:`RUN_CENTS` of the run's
-first frames, lasting at least :data:`MIN_NOTE_S`; a target *steps through notes* when at least two of them follow
-each other a step of at least :data:`MIN_STEP_CENTS` apart. Where it does, :func:`melody_note` says so and names the
-``--start`` and ``--length`` that keep one of them (:func:`inverse.target.load_any_target` silences the rest).
+first frames, lasting at least :data:`MIN_NOTE_S` and drifting at most :data:`MAX_DRIFT_CENTS`; a target *steps
+through notes* when two consecutive held notes are a step apart that is not a whole number of octaves (consecutive
+runs less than :data:`MIN_STEP_CENTS` apart are one note). Where it does, :func:`melody_note` says so and names the
+``--start`` and ``--length`` that keep the first (:func:`inverse.target.load_any_target` silences the rest), and
+``--each-note`` answers every note from its part of the file (:func:`note_parts`).
 
-A slow glide's runs differ by about :data:`RUN_CENTS` (less than a step), a vibrato's are short, and a bend the
-synth's pitch envelope follows (:func:`inverse.glide.estimate_glide`) is matched as it is, so none of those is a
-melody. Speech reads as held notes where its syllables hold their pitch (espeak-ng's flat intonation does); the note
-then says what is true of it too: the pitch moves between notes that one patch cannot follow.
+A glide's runs drift, a vibrato's swing around their middle within :data:`RUN_CENTS` or are too short, and a
+tracker's octave slip in a note's attack or tail is no step, so none of those is a melody
+(``benchmarks/results/melody_notes/``: none of 40 single notes and 20 espeak-ng phrases). A patch whose LFO or pitch
+envelope moves its pitch in steps reads as one (8 of 300 held-out patches): the note says "may".
 """
 
 from __future__ import annotations

@@ -156,12 +156,15 @@ def test_each_note_answers_every_note_of_a_melody_from_its_part_and_a_plain_note
     melody, single = tmp_path / "arp.wav", tmp_path / "one.wav"
     soundfile.write(melody, sequence([60.0, 64.0, 67.0], 0.6).numpy(), RATE, subtype="FLOAT")
     soundfile.write(single, saw(57.0).numpy(), RATE, subtype="FLOAT")
-    code = inverse_main(["predict", str(melody), str(single), "--each-note", "--json", "--pool", "4", "--retrieved",
-                         "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread", "0", "--out",
-                         str(tmp_path / "out")])
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEjunk")
+    code = inverse_main(["predict", str(melody), str(single), str(broken), "--each-note", "--json", "--pool", "4",
+                         "--retrieved", "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread", "0",
+                         "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
     answers = json.loads(captured.out)
-    assert code == 0 and len(answers) == 4 and "4 of 4 targets answered" in captured.err
+    assert code == 2 and len(answers) == 5 and "4 of 5 targets answered; failed: " in captured.err
+    assert answers[4]["source"] == str(broken) and "could not decode it" in answers[4]["error"]  # failed alone
     assert f"{single}: --each-note: its pitch does not step through several held notes; answered whole" in captured.err
     assert [a["target"]["source"] for a in answers[:3]] == [f"{melody} note {k} ({name})" for k, name in
                                                              ((1, "C4"), (2, "E4"), (3, "G4"))]
