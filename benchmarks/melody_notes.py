@@ -52,7 +52,7 @@ from external_sounds import (  # noqa: E402
     sox_notes,
 )
 
-from inverse.melody import held_notes, note_parts, steps_through_notes  # noqa: E402
+from inverse.melody import held_notes, note_name, note_parts, steps_through_notes  # noqa: E402
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
@@ -67,12 +67,7 @@ HELD_OUT = (4, 11, 21, 26, 42, 65, 68, 71)
 FIGURES = (("arpeggio", (60, 64, 67, 72), 0.5, 0.0), ("scale", (57, 59, 60, 62, 64), 0.35, 0.05),
            ("two notes", (55, 62), 1.0, 0.0))
 SOX_MELODY = (("%-9", 60), ("%-5", 64), ("%-2", 67), ("%3", 72))  # sox's %N: semitones from A4
-NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 HELD_OUT_SEED = 3
-
-
-def name_of(midi: int) -> str:
-    return f"{NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 def melodies(folder: Path, programs: tuple[int, ...], sox: bool) -> list[tuple[str, Path, tuple[int, ...]]]:
@@ -122,7 +117,7 @@ def read(name: str, path: Path, written: tuple[int, ...]) -> dict:
               "read": [f"{n.name}@{n.start_s:.2f}" for n in notes], "steps": steps_through_notes(notes),
               "held_notes_s": round(seconds, 4)}
     if written:
-        record["right"] = [n.name for n in notes] == [name_of(m) for m in written] and notes[0].start_s <= 0.06
+        record["right"] = [n.name for n in notes] == [note_name(m) for m in written] and notes[0].start_s <= 0.06
     return record
 
 
@@ -153,7 +148,7 @@ def each_note(predictor: Predictor, targets: list[tuple[str, Path, tuple[int, ..
                                     **answered(predictor, path, midi_to_hz(round(held.note)),
                                                start=round(target.start_s + begin, 4), length=length)})
         out.append(record)
-        print(f"{name}: whole best on {name_of(written[0])} {record['whole']['best_on_note']}; each note: "
+        print(f"{name}: whole best on {note_name(written[0])} {record['whole']['best_on_note']}; each note: "
               + ", ".join(f"{n['note']} {n['best_on_note']}" for n in record["notes"]), flush=True)
     return out
 

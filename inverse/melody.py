@@ -57,9 +57,13 @@ class HeldNote:
 
     @property
     def name(self) -> str:
-        """Scientific pitch name of the nearest note (``C4`` = MIDI 60)."""
-        midi = round(self.note)
-        return f"{NAMES[midi % 12]}{midi // 12 - 1}"
+        """Scientific pitch name of the nearest note (:func:`note_name`)."""
+        return note_name(round(self.note))
+
+
+def note_name(midi: int) -> str:
+    """Scientific pitch name of MIDI note ``midi`` (``C4`` = 60, ``A#2`` = 46)."""
+    return f"{NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 def held_notes(audio: torch.Tensor, config: PitchConfig | None = None) -> list[HeldNote]:
