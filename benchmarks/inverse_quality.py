@@ -270,7 +270,8 @@ def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None
     pool = scored_pool(context.model, target, context.config, context.render_path, flow_net(context),
                        retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, lr=context.options.refine_lr,
-                          seed=context.config.seed, retune=context.options.retune)
+                          seed=context.config.seed, retune=context.options.retune,
+                          fine_pitch=context.options.fine_pitch)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
@@ -861,6 +862,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--retune", type=non_negative, default=RefineConfig.retune,
                         help=f"best refined candidates of hybrid_refined retuned after its steps (inverse.retune; "
                              f"default {RefineConfig.retune})")
+    parser.add_argument("--fine-pitch", type=non_negative, default=RefineConfig.fine_pitch,
+                        help=f"best refined or retuned candidates of hybrid_refined whose note is tuned in cents after "
+                             f"(inverse.fine_pitch; default {RefineConfig.fine_pitch})")
     parser.add_argument("--pca", type=positive, default=128, help="PCA components for nearest neighbours")
     parser.add_argument("--nearest-rows", type=positive, help="training rows indexed (default: all)")
     parser.add_argument("--render", choices=("fast", "eager"), default="fast",
@@ -1040,6 +1044,7 @@ def main(argv: list[str] | None = None) -> int:
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
                                 "refine_lr": args.refine_lr, "retune": args.retune,
+                                "fine_pitch": args.fine_pitch,
                                 "index_data": index.info["data"], "flow": args.flow}
     nearest = None
     if any(name.startswith(BASELINE) for name in args.methods):

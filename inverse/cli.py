@@ -102,7 +102,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_out(args)
     _check_targets(args)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, budget=args.budget,
-                          seed=args.seed, retune=args.retune)
+                          seed=args.seed, retune=args.retune, fine_pitch=args.fine_pitch)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
     index = None if args.index == "none" else (args.index or "auto")
     predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow, index=index)
@@ -564,6 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after refining, search the oscillators' octave and semitone offsets of this many of the best "
                         "refined candidates, one change at a time (up to 84 renders, ~2 s, each), and add what sounds "
                         f"closer to the pool (default {RefineConfig.retune}; 0: off)")
+    p.add_argument("--fine-pitch", dest="fine_pitch", type=non_negative_int, default=RefineConfig.fine_pitch,
+                   help="then tune the note of this many of the best refined or retuned candidates in cents (every "
+                        "2.5 cents within 30, then every 0.5 around the best: 32 renders each), move the other refined "
+                        "ones onto the tuning found, and add what sounds closer to the pool: for bright bass notes, "
+                        "whose match hangs on a few cents (default "
+                        f"{RefineConfig.fine_pitch}; 0: off; ~0.5-1 s for 1)")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",

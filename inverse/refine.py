@@ -9,8 +9,9 @@
 Both keep, per candidate, the best point seen *including the starting point*, so refinement never
 leaves a candidate farther from the target than it started. :func:`refine_candidates` is the pipeline around
 them: it refines the best mutually different rows of a scored pool (16, one chunk of the render: the same
-compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), expands
-the refined ones by the synth's symmetries, and chooses the returned candidates from all of them. Given a time
+compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), tunes
+the note of the best ones in cents where asked (:mod:`inverse.fine_pitch`), expands the refined ones by the synth's
+symmetries, and chooses the returned candidates from all of them. Given a time
 budget (``finish_by``: ``inverse predict --seconds``), the gradient steps stop where the next one and what follows
 it would not fit (:func:`reserve_steps`), and the pitch check's rounds where the next one would not
 (:func:`check_deadline`).
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from inverse.fine_pitch import tune_all
 from inverse.plain_adam import PlainAdam
 from inverse.retune import retune
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, choose, expand_by_symmetry, select_diverse
@@ -53,6 +55,11 @@ class RefineConfig:
     # best refined ones retuned after (inverse.retune: their oscillators' discrete pitch offsets; ~2 s each). 1: with
     # 10 steps, best-of-10 MSS -2.4 % on 22 validation targets (15 better, 6 worse); 3 did no better than 1 on 10
     retune: int = 1
+    # best refined (and retuned) ones whose note is then tuned in cents, the others moved onto the tuning found
+    # (inverse.fine_pitch; 32 renders each, one per other). 1 against 0 on 30 held-out in-domain targets and 15 each of
+    # sox, fluidsynth, espeak-ng: best-of-10 MSS -0.3 / -4.2 / -0.7 / -0.1 %, diversity -1.9 % in-domain, ~0.5-1 s
+    # (benchmarks/results/fine_pitch/): off by default; on bass notes it pays (benchmarks/results/low_notes/)
+    fine_pitch: int = 0
 
     def validate(self) -> None:
         if self.method not in REFINE_METHODS:
@@ -62,6 +69,8 @@ class RefineConfig:
                              f"budget={self.budget}, rows={self.rows}")
         if not 0 <= self.retune <= self.rows:
             raise ValueError(f"retune must be between 0 and rows ({self.rows}), got {self.retune}")
+        if not 0 <= self.fine_pitch <= self.rows:
+            raise ValueError(f"fine_pitch must be between 0 and rows ({self.rows}), got {self.fine_pitch}")
         if self.lr <= 0 or self.sigma0 <= 0:
             raise ValueError(f"lr and sigma0 must be positive, got lr={self.lr}, sigma0={self.sigma0}")
 
@@ -164,9 +173,11 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: :func:`refinement_fits`) and place the progress stages (:func:`stage_shares`). ``tail``, a part of ``choose``:
 #: what follows the pitch check (the fill and the spread), the longest of 6 clearly pitched targets (0.47 s at 0.45 s
 #: a step: 0.50 s at this profile's step; the demo's 0.37 s), kept free of the check's rounds under a budget
-#: (:func:`check_deadline`).
+#: (:func:`check_deadline`). ``fine_pitch``: one candidate's fine pitch with the others moved onto its tuning
+#: (:mod:`inverse.fine_pitch`), timed on 5 December beside the gradient steps on the demo target and two sox notes
+#: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step.
 STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
-                 "tail": 0.50}
+                 "tail": 0.50, "fine_pitch": 0.44}
 
 
 def stage_shares(steps: int) -> dict[str, float]:
@@ -181,12 +192,13 @@ def stage_shares(steps: int) -> dict[str, float]:
 
 def reserve_steps(config: RefineConfig, pitch_check: bool = True) -> float:
     """What follows the gradient steps in :func:`refine_candidates` (scoring the refined rows, the retune where
-    ``config.retune`` asks for one, the symmetric variants, the choice: with its pitch check where ``pitch_check``
-    says one will run, else only what follows the check, ``tail``), in gradient steps' worth of time
-    (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
+    ``config.retune`` asks for one, the fine pitch of ``config.fine_pitch`` candidates, the symmetric variants, the
+    choice: with its pitch check where ``pitch_check`` says one will run, else only what follows the check,
+    ``tail``), in gradient steps' worth of time (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
     seconds = STAGE_SECONDS
     choice = seconds["choose"] if pitch_check else seconds["tail"]
     after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + choice
+    after += seconds["fine_pitch"] * config.fine_pitch
     return after / seconds["step"]
 
 
@@ -218,10 +230,11 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
     mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the refined
-    ones (the best ``config.retune`` of them retuned, :func:`inverse.retune.retune`, what that finds added), expand
-    the best ``sampling.expand`` of refined and pool rows by the synth's symmetries
-    (:func:`~inverse.sampling.expand_by_symmetry`) and choose ``sampling.samples`` that sound alike and differ in
-    parameters (:func:`~inverse.sampling.choose`). With method ``none``, only the choice.
+    ones (the best ``config.retune`` of them retuned, :func:`inverse.retune.retune`, what that finds added; the best
+    ``config.fine_pitch`` of those tuned in cents, :func:`inverse.fine_pitch.tune_all`, the others moved onto that
+    tuning, what comes closer added), expand the best ``sampling.expand`` of refined and pool rows by the synth's
+    symmetries (:func:`~inverse.sampling.expand_by_symmetry`) and choose ``sampling.samples`` that sound alike and
+    differ in parameters (:func:`~inverse.sampling.choose`). With method ``none``, only the choice.
 
     ``render_path`` (:func:`synth.render`) renders the gradient steps, CMA-ES's points and everything scored.
     The rest of the pool stays eligible (on 60 validation targets: diversity 0.310 against 0.304 when only the
@@ -229,8 +242,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pitched target the pitch check then replaces those off its pitch (:func:`~inverse.pitch_check.check_pitch`;
     on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
-    variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this function's
-    work done before it (:func:`stage_shares`).
+    tuned..., variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this
+    function's work done before it (:func:`stage_shares`).
 
     ``finish_by`` (a ``time.perf_counter()`` value; not with CMA-ES) is a time budget: the gradient steps stop, up
     to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it, and the
@@ -279,10 +292,17 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     per_step = step_seconds(steps_started, taken[0], time.perf_counter())
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])
+    retuned = 0  # rows the retune added, at the end of the pool
     if config.retune:  # the best refined ones with their oscillators retuned, beside them
         report(shares["retune"], f"retuning the oscillators of the best {config.retune}")
         best = torch.argsort(pool_scores.match[:refined.shape[0]], stable=True)[:config.retune]
         found, found_scores = retune(refined[best], pool_scores.match[best], target, render_path)
+        pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
+        retuned = found.shape[0]
+    if config.fine_pitch:  # the best refined or retuned ones with their note tuned in cents, beside them
+        report(shares["retune"], f"tuning the note of the best {config.fine_pitch} in cents")
+        tuned = torch.cat([torch.arange(refined.shape[0]), torch.arange(pool.shape[0] - retuned, pool.shape[0])])
+        found, found_scores = tune_all(pool[tuned], pool_scores.match[tuned], target, config.fine_pitch, render_path)
         pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
