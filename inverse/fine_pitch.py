@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from inverse.target import Scores, Target, score
-from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
+from synth.params import PARAM_INDEX, PARAM_SPECS, physical_dict
 from synth.symmetry import SLOT_NAMES
 
 _NOTE = PARAM_INDEX["note_pitch"]
@@ -30,8 +30,12 @@ FINE_STEP = 0.5
 def moved_notes(patch: torch.Tensor, cents: torch.Tensor) -> torch.Tensor:
     """``patch`` ``Tensor[100]`` (normalised) with its ``note_pitch`` moved by each of ``cents`` ``Tensor[V]``:
     ``Tensor[V, 100]`` (the note held inside its range)."""
-    rows = patch.repeat(cents.shape[0], 1)
-    rows[:, _NOTE] = (patch[_NOTE] + cents.to(patch.dtype) / CENTS_PER_UNIT).clamp(0.0, 1.0)
+    return _moved(patch.repeat(cents.shape[0], 1), cents)
+
+
+def _moved(rows: torch.Tensor, cents: torch.Tensor) -> torch.Tensor:
+    """``rows`` ``Tensor[V, 100]`` with each one's note moved by its ``cents`` ``Tensor[V]`` (in place; returned)."""
+    rows[:, _NOTE] = (rows[:, _NOTE] + cents.to(rows.dtype) / CENTS_PER_UNIT).clamp(0.0, 1.0)
     return rows
 
 
@@ -39,13 +43,11 @@ def tuning(patch: torch.Tensor) -> float:
     """Where ``patch`` ``Tensor[100]`` (normalised) sits between two semitones of equal temperament: its loudest
     oscillator's pitch (note + octave + semitone offsets + fine tuning; the note alone where no oscillator has a
     level) less the nearest whole semitone, in cents, -50 .. 50."""
-    def value(name: str) -> float:
-        return to_physical(PARAM_SPECS[PARAM_INDEX[name]], float(patch[PARAM_INDEX[name]]))
-
-    semitones = value("note_pitch")
-    loudest = max(SLOT_NAMES, key=lambda slot: value(f"{slot}_level"))
-    if value(f"{loudest}_level") > 0.0:
-        semitones += 12 * value(f"{loudest}_octave") + value(f"{loudest}_semitone") + value(f"{loudest}_fine") / 100
+    v = physical_dict(patch)
+    semitones = v["note_pitch"]
+    loudest = max(SLOT_NAMES, key=lambda slot: v[f"{slot}_level"])
+    if v[f"{loudest}_level"] > 0.0:
+        semitones += 12 * v[f"{loudest}_octave"] + v[f"{loudest}_semitone"] + v[f"{loudest}_fine"] / 100
     return 100.0 * (semitones - round(semitones))
 
 
@@ -58,41 +60,30 @@ def aligned(params: torch.Tensor, reference: torch.Tensor, least_cents: float = 
     goal = tuning(reference)
     moves = torch.tensor([(goal - tuning(row) + 50.0) % 100.0 - 50.0 for row in params], dtype=torch.float64)
     keep = torch.nonzero((moves.abs() > least_cents) & (moves.abs() <= COARSE_CENTS)).flatten()
-    rows = params[keep].clone()
-    rows[:, _NOTE] = (rows[:, _NOTE] + moves[keep].to(rows.dtype) / CENTS_PER_UNIT).clamp(0.0, 1.0)
-    return rows, keep
+    return _moved(params[keep].clone(), moves[keep]), keep
 
 
-def _grid(half_width: float, step: float, centre: float = 0.0, skip_centre: bool = False) -> torch.Tensor:
-    """Cents ``centre - half_width .. centre + half_width`` every ``step`` (``Tensor[V]``; without the centre where
-    ``skip_centre``)."""
+def _grid(half_width: float, step: float, centre: float = 0.0) -> torch.Tensor:
+    """Cents ``centre - half_width .. centre + half_width`` every ``step``, without ``centre`` itself (scored
+    already): ``Tensor[V]``."""
     count = round(half_width / step)
     offsets = torch.arange(-count, count + 1, dtype=torch.float64) * step
-    if skip_centre:
-        offsets = offsets[offsets != 0]
-    return offsets + centre
+    return offsets[offsets != 0] + centre
 
 
 def tune(patch: torch.Tensor, match: float, target: Target, render_path: str = "auto"
-         ) -> tuple[torch.Tensor, Scores, float] | None:
-    """``patch`` ``Tensor[100]`` with its note at the best tuning of the coarse and fine grids, its
-    :class:`~inverse.target.Scores` (one row) and the move in cents; None where no tuning lowers ``match`` (its match
-    distance as it is)."""
-    coarse = _grid(COARSE_CENTS, COARSE_STEP, skip_centre=True)
+         ) -> tuple[torch.Tensor, Scores] | None:
+    """``patch`` ``Tensor[100]`` with its note at the best tuning of the coarse and fine grids and its
+    :class:`~inverse.target.Scores` (one row); None where no tuning lowers ``match`` (its match distance as it is)."""
+    coarse = _grid(COARSE_CENTS, COARSE_STEP)
     rows = moved_notes(patch, coarse)
     scores = score(rows, target, render_path=render_path)
-    k = int(torch.argmin(scores.match))
-    centre = float(coarse[k])
-    fine = _grid(COARSE_STEP - FINE_STEP, FINE_STEP, centre, skip_centre=True)
-    fine = fine[fine != 0.0]  # the candidate itself is scored already
-    fine_rows = moved_notes(patch, fine)
-    fine_scores = score(fine_rows, target, render_path=render_path)
-    rows, scores = torch.cat([rows, fine_rows]), Scores.cat([scores, fine_scores])
-    offsets = torch.cat([coarse, fine])
+    fine_rows = moved_notes(patch, _grid(COARSE_STEP - FINE_STEP, FINE_STEP, float(coarse[int(scores.match.argmin())])))
+    rows, scores = torch.cat([rows, fine_rows]), Scores.cat([scores, score(fine_rows, target, render_path=render_path)])
     best = int(torch.argmin(scores.match))
     if float(scores.match[best]) >= match:
         return None
-    return rows[best], scores.select([best]), float(offsets[best])
+    return rows[best], scores.select([best])
 
 
 def fine_pitch(params: torch.Tensor, match: torch.Tensor, target: Target, render_path: str = "auto"
@@ -122,7 +113,9 @@ def tune_all(params: torch.Tensor, match: torch.Tensor, target: Target, count: i
     found, judged = fine_pitch(params[best], match[best], target, render_path)
     if found.shape[0] == 0:
         return found, judged
-    others = torch.tensor([k for k in range(params.shape[0]) if k not in set(best.tolist())], dtype=torch.long)
+    others = torch.ones(params.shape[0], dtype=torch.bool)
+    others[best] = False
+    others = torch.nonzero(others).flatten()
     moved, keep = aligned(params[others], found[int(torch.argmin(judged.match))])
     moved_scores = score(moved, target, render_path=render_path)
     closer = torch.nonzero(moved_scores.match < match[others][keep]).flatten()
