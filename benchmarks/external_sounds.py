@@ -269,6 +269,16 @@ def single_note_midi(program: int, note: int, seconds: float, velocity: int = 10
     return chord_midi(program, [note], seconds, velocity, channel)
 
 
+def vibrato_note_midi(program: int, note: int, seconds: float, wheel: int = 127, velocity: int = 100) -> bytes:
+    """A format-0 Standard MIDI File: one program change, the modulation wheel (CC 1) at ``wheel`` (0-127) and one note
+    of ``seconds`` at 120 bpm on channel 0. SoundFont 2's default modulator turns the wheel into vibrato depth (up to
+    50 cents at 127) on the preset's vibrato LFO (fluidsynth with FluidR3_GM: ~8.2 Hz)."""
+    events = b"\x00" + bytes([0xC0, program]) + b"\x00" + bytes([0xB0, 1, wheel])
+    events += b"\x00" + bytes([0x90, note, velocity])
+    events += _var_len(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
+    return _midi_file(events)
+
+
 def chord_midi(program: int, notes: list[int], seconds: float, velocity: int = 100, channel: int = 0) -> bytes:
     """A format-0 Standard MIDI File: one program change and ``notes`` struck together and held ``seconds`` at 120
     bpm on ``channel``."""

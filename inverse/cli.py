@@ -116,7 +116,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  min_distance=args.min_distance, within=args.within,
                                  match_within=args.match_within, expand=args.expand,
                                  spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
-                                 glides=args.glides, harmonics=args.harmonics,
+                                 glides=args.glides, modulation=args.modulation, harmonics=args.harmonics,
                                  seed=args.seed,
                                  convert=args.convert, downmix=args.downmix, start=job.start, align=args.align,
                                  gate_noise=args.gate_noise, length=job.length,
@@ -512,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "pitch track fitted by the synth's pitch envelope), add to the pool plain patches bent by "
                         "it with the loudness settings of this many of the best pool rows, and those rows bent by it "
                         f"(default {SamplingConfig.glides}; 0: none)")
+    p.add_argument("--modulation", type=non_negative_int, default=SamplingConfig.modulation,
+                   help="where the target's pitch or level swings periodically (vibrato, tremolo; a sinusoid fitted "
+                        "to its pitch track and level), add to the pool copies of this many of the best pool rows "
+                        "with their LFOs swinging in step with it "
+                        f"(default {SamplingConfig.modulation}; 0: none)")
     p.add_argument("--harmonics", type=non_negative_int, default=SamplingConfig.harmonics,
                    help="where the target has a clear pitch, add to the pool plain patches playing this many of the "
                         "best fits of its partial balance (read from its sustained spectrum) by the three "

@@ -230,6 +230,7 @@ class Predictor:
                 expand: int = SamplingConfig.expand, spread: int = SamplingConfig.spread,
                 plain: int = SamplingConfig.plain, refit: int = SamplingConfig.refit,
                 chords: int = SamplingConfig.chords, glides: int = SamplingConfig.glides,
+                modulation: int = SamplingConfig.modulation,
                 harmonics: int = SamplingConfig.harmonics, seed: int = 0,
                 convert: bool = False, downmix: bool = True, start: float = 0.0, align: bool = True,
                 gate_noise: bool = True, length: float | None = None,
@@ -255,6 +256,8 @@ class Predictor:
         ``chords``: sets of the notes a target holds at once played as plain patches (:mod:`inverse.chord`; 0: none);
         ``glides``: pool rows whose loudness settings make plain patches bent by the target's pitch glide, where it
         has one (:mod:`inverse.glide`; 0: none);
+        ``modulation``: best pool rows copied with their LFOs swinging in step with the target's vibrato and tremolo,
+        where it has one (:mod:`inverse.modulation`; 0: none);
         ``harmonics``: fits of a clearly pitched target's partial balance by the oscillators at multiples of its note
         played as plain patches (:mod:`inverse.harmonics`; 0: none);
         ``pitch_check``: where the target has a clear pitch, candidates off it moved onto it where they stay as
@@ -276,6 +279,7 @@ class Predictor:
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
                                 min_distance=min_distance, within=within, match_within=match_within,
                                 expand=expand, spread=spread, plain=plain, refit=refit, chords=chords, glides=glides,
+                                modulation=modulation,
                                 harmonics=harmonics, seed=seed,
                                 pitch_check=pitch_check, pitch_rounds=pitch_rounds, pitch_fill=pitch_fill)
         refine = refine or RefineConfig()

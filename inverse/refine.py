@@ -10,11 +10,11 @@ Both keep, per candidate, the best point seen *including the starting point*, so
 leaves a candidate farther from the target than it started. :func:`refine_candidates` is the pipeline around
 them: it refines the best mutually different rows of a scored pool (16, one chunk of the render: the same
 compiled gradient evaluations as 10), retunes the best refined one's oscillators (:mod:`inverse.retune`), tunes
-the note of the best ones in cents where asked (:mod:`inverse.fine_pitch`), expands the refined ones by the synth's
-symmetries, and chooses the returned candidates from all of them. Given a time
-budget (``finish_by``: ``inverse predict --seconds``), the gradient steps stop where the next one and what follows
-it would not fit (:func:`reserve_steps`), and the pitch check's rounds where the next one would not
-(:func:`check_deadline`).
+the note of the best ones in cents where asked (:mod:`inverse.fine_pitch`), sets their LFOs to the target's vibrato
+and tremolo where it has one (:mod:`inverse.modulation`), expands the refined ones by the synth's symmetries, and
+chooses the returned candidates from all of them. Given a time budget (``finish_by``: ``inverse predict
+--seconds``), the gradient steps stop where the next one and what follows it would not fit (:func:`reserve_steps`),
+and the pitch check's rounds where the next one would not (:func:`check_deadline`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from inverse.fine_pitch import tune_all
+from inverse.modulation import estimate_tremolo, estimate_vibrato, swung
 from inverse.plain_adam import PlainAdam
 from inverse.retune import retune
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, choose, expand_by_symmetry, select_diverse
@@ -177,7 +178,7 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: (:mod:`inverse.fine_pitch`), timed on 5 December beside the gradient steps on the demo target and two sox notes
 #: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step.
 STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
-                 "tail": 0.50, "fine_pitch": 0.44}
+                 "tail": 0.50, "fine_pitch": 0.44, "swing": 0.5}
 
 
 def stage_shares(steps: int) -> dict[str, float]:
@@ -190,15 +191,16 @@ def stage_shares(steps: int) -> dict[str, float]:
             "choose": (total - seconds["choose"]) / total}
 
 
-def reserve_steps(config: RefineConfig, pitch_check: bool = True) -> float:
+def reserve_steps(config: RefineConfig, pitch_check: bool = True, swing: bool = False) -> float:
     """What follows the gradient steps in :func:`refine_candidates` (scoring the refined rows, the retune where
-    ``config.retune`` asks for one, the fine pitch of ``config.fine_pitch`` candidates, the symmetric variants, the
+    ``config.retune`` asks for one, the fine pitch of ``config.fine_pitch`` candidates, the LFOs set to the target's
+    swing where ``swing`` says they will be, the symmetric variants, the
     choice: with its pitch check where ``pitch_check`` says one will run, else only what follows the check,
     ``tail``), in gradient steps' worth of time (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
     seconds = STAGE_SECONDS
     choice = seconds["choose"] if pitch_check else seconds["tail"]
     after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + choice
-    after += seconds["fine_pitch"] * config.fine_pitch
+    after += seconds["fine_pitch"] * config.fine_pitch + (seconds["swing"] if swing else 0.0)
     return after / seconds["step"]
 
 
@@ -242,8 +244,10 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pitched target the pitch check then replaces those off its pitch (:func:`~inverse.pitch_check.check_pitch`;
     on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
-    tuned..., variants...]``. ``progress(fraction, stage)`` is called as each stage starts, with the share of this
-    function's work done before it (:func:`stage_shares`).
+    tuned..., swung..., variants...]``; where the target's pitch or level swings periodically and
+    ``sampling.modulation`` is on, the refined ones (and those retuned or tuned) get copies with their LFOs in step with
+    it where closer (:func:`inverse.modulation.swung`), the swung. ``progress(fraction, stage)`` is called as each
+    stage starts, with the share of this function's work done before it (:func:`stage_shares`).
 
     ``finish_by`` (a ``time.perf_counter()`` value; not with CMA-ES) is a time budget: the gradient steps stop, up
     to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it, and the
@@ -262,6 +266,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         return choose(params, scores, point, sampling, target, render_path,
                       check_deadline(finish_by, pool_step_seconds(pool_seconds)))
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
+    swings = (estimate_vibrato(target.audio), estimate_tremolo(target.audio)) if sampling.modulation else (None, None)
+    swinging = any(swing is not None for swing in swings)
     steps = f"{'up to ' if finish_by is not None else ''}{config.steps} steps" if config.method == "gradient" else (
         f"{config.budget} renders each")
     stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
@@ -284,7 +290,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         refined, _ = refine_gradient(first, target, config.steps, config.lr, deadline=finish_by,
                                      render_path=render_path, on_step=stepped,
                                      reserve=None if finish_by is None else reserve_steps(
-                                         config, checks_pitch(sampling, target)))
+                                         config, checks_pitch(sampling, target), swinging))
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,
@@ -303,6 +309,12 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         report(shares["retune"], f"tuning the note of the best {config.fine_pitch} in cents")
         tuned = torch.cat([torch.arange(refined.shape[0]), torch.arange(pool.shape[0] - retuned, pool.shape[0])])
         found, found_scores = tune_all(pool[tuned], pool_scores.match[tuned], target, config.fine_pitch, render_path)
+        pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
+    if swinging:  # the refined (retuned, tuned) ones with their LFOs in step with the target's swing, beside them
+        report(shares["retune"], "setting the LFOs to the target's vibrato and tremolo")
+        made = torch.cat([torch.arange(refined.shape[0]), torch.arange(refined.shape[0] + params.shape[0],
+                                                                       pool.shape[0])])
+        found, found_scores = swung(pool[made], pool_scores.match[made], target, *swings, render_path)
         pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)

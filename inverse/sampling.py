@@ -9,9 +9,10 @@ a different tail; ``distance_db`` is reported beside it). Where the target has a
 (:mod:`inverse.plain`: one waveform at its pitch, its loudness contour and level, nothing else) join the pool, and
 where it holds several notes at once, plain patches playing them (:mod:`inverse.chord`), and where its pitch moves as
 one bend, plain patches and the best rows bent by the pitch envelope (:mod:`inverse.glide`); the best ``refit`` get a
-copy with the amplifier envelope fitted to the target's level contour. The best
-``transpose`` get a pitch-aligned copy (:mod:`inverse.transpose`: the note moved so that the partials line up with
-the target's). The best ``expand`` candidates are then expanded by the synth's symmetries
+copy with the amplifier envelope fitted to the target's level contour; where its pitch or level swings periodically,
+the best ``modulation`` get copies with their LFOs swinging in step (:mod:`inverse.modulation`: vibrato, tremolo).
+The best ``transpose`` get a pitch-aligned copy (:mod:`inverse.transpose`: the note moved so that the partials line up
+with the target's). The best ``expand`` candidates are then expanded by the synth's symmetries
 (:func:`synth.symmetry.equivalents`: other slot orders, octave offsets written as semitones, the note moved against
 the oscillators, inaudible parameters redrawn); those variants are rendered and kept where they still match (within
 ``keep_tolerance`` of their source), which gives different parameter sets for one sound by construction. Finally
@@ -38,6 +39,7 @@ from inverse.glide import bent_copies, estimate_glide, glide_params
 from inverse.harmonics import fit_partials, harmonic_params, partial_levels
 from inverse.metrics import closest_pair
 from inverse.model import InverseModel
+from inverse.modulation import estimate_tremolo, estimate_vibrato, modulated_copies
 from inverse.pitch_check import PitchCheck, check_pitch
 from inverse.plain import fitted_loudness, gain_matched, level_matched, plain_params, with_loudness
 from inverse.retrieval import RetrievalIndex
@@ -89,6 +91,9 @@ class SamplingConfig:
     # 0: off). On 14 sox sweeps and drum drops best-of-10 MSS -41.5 %, 10 fluidsynth drums -0.5 %
     # (benchmarks/results/glides/)
     glides: int = 2
+    # best mutually different pool rows copied with their LFOs set to the target's vibrato and tremolo, where it has
+    # one (inverse.modulation: a sinusoid fitted to its pitch track and level; 0: off)
+    modulation: int = 2
     # fits of a clearly pitched target's partial balance by the three oscillators at multiples of its note (inverse.
     # harmonics: a flute's strong third partial, a clarinet's weak even ones, an organ's stops) played as plain
     # patches with the loudness settings of two pool rows (0: off). Off by default: with 4, best-of-10 MSS -3.6 % on
@@ -114,9 +119,10 @@ class SamplingConfig:
         if self.retrieved < 0:
             raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if min(self.sigma, self.min_distance, self.expand, self.keep_tolerance, self.transpose, self.spread,
-               self.plain, self.refit, self.chords, self.glides, self.harmonics, self.pitch_rounds) < 0:
+               self.plain, self.refit, self.chords, self.glides, self.modulation, self.harmonics,
+               self.pitch_rounds) < 0:
             raise ValueError("sigma, min_distance, expand, keep_tolerance, transpose, spread, plain, refit, chords, "
-                             "glides, harmonics and pitch_rounds must be non-negative")
+                             "glides, modulation, harmonics and pitch_rounds must be non-negative")
         if self.within < 1:
             raise ValueError(f"within must be >= 1 (a multiple of the best candidate's MSS), got {self.within}")
         if self.match_within < 0 or 0 < self.match_within < 1:
@@ -303,6 +309,22 @@ def add_glides(params: torch.Tensor, scores: Scores, target: Target, config: Sam
     return torch.cat([params, made]), Scores.cat([scores, score(made, target, render_path=render_path)])
 
 
+def add_modulation(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
+                   render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
+    """The pool plus, where the target's pitch or level swings periodically (:func:`inverse.modulation.
+    estimate_vibrato`, :func:`~inverse.modulation.estimate_tremolo`), copies of the best ``config.modulation``
+    mutually different rows with their LFOs set to the swing (:func:`~inverse.modulation.modulated_copies`),
+    gain-matched; rendered and scored."""
+    if not config.modulation:
+        return params, scores
+    vibrato, tremolo = estimate_vibrato(target.audio), estimate_tremolo(target.audio)
+    if vibrato is None and tremolo is None:
+        return params, scores
+    rows, _ = select_diverse(params, scores.match, min(config.modulation, params.shape[0]), config.min_distance)
+    made = gain_matched(modulated_copies(params[rows], vibrato, tremolo), target.audio, render_path)
+    return torch.cat([params, made]), Scores.cat([scores, score(made, target, render_path=render_path)])
+
+
 def add_chords(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
                loudness: dict[str, float], render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
     """The pool plus, where the target holds several notes at once, plain patches playing ``config.chords`` sets
@@ -455,6 +477,7 @@ def scored_pool(model: InverseModel, target: Target, config: SamplingConfig, ren
         params, scores = add_chords(params, scores, target, config, loudness, render_path)
         params, scores = add_glides(params, scores, target, config, loudness, render_path)
         params, scores = add_refitted(params, scores, target, config, loudness, render_path)
+    params, scores = add_modulation(params, scores, target, config, render_path)
     pool, pool_scores = add_transposed(params, scores, target, config, render_path)
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, config, render_path)
     return pool, pool_scores, params[0]
