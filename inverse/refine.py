@@ -176,9 +176,12 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: a step: 0.50 s at this profile's step; the demo's 0.37 s), kept free of the check's rounds under a budget
 #: (:func:`check_deadline`). ``fine_pitch``: one candidate's fine pitch with the others moved onto its tuning
 #: (:mod:`inverse.fine_pitch`), timed on 5 December beside the gradient steps on the demo target and two sox notes
-#: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step.
+#: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step. ``swing``: the refined candidates'
+#: copies in step with the target's vibrato or tremolo (:func:`inverse.modulation.swung`), timed on 5 December beside
+#: the gradient steps on a sox tremolo, a vibrato sawtooth and a fluidsynth violin (0.24 s against 0.59-0.63 s a
+#: step), scaled likewise.
 STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
-                 "tail": 0.50, "fine_pitch": 0.44, "swing": 0.5}
+                 "tail": 0.50, "fine_pitch": 0.44, "swing": 0.18}
 
 
 def stage_shares(steps: int) -> dict[str, float]:

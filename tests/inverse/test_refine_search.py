@@ -176,6 +176,7 @@ def test_the_time_kept_after_the_steps_counts_the_pitch_check_only_where_it_runs
     assert reserve_steps(RefineConfig(retune=0)) == pytest.approx(pitched - seconds["retune"] / seconds["step"])
     tuned = reserve_steps(RefineConfig(fine_pitch=2))
     assert tuned == pytest.approx(pitched + 2 * seconds["fine_pitch"] / seconds["step"])
+    assert reserve_steps(config, swing=True) == pytest.approx(pitched + seconds["swing"] / seconds["step"])
 
 
 def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(problem, monkeypatch, ticking_clock):
