@@ -51,8 +51,7 @@ from external_sounds import (  # noqa: E402
 )
 from short_pitch import answer_table, answers, judge, summary  # noqa: E402
 
-import inverse.refine  # noqa: E402
-import inverse.sampling  # noqa: E402
+import inverse.target  # noqa: E402
 from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
 from synth.prior import draw  # noqa: E402
@@ -101,15 +100,12 @@ def no_swing(audio: torch.Tensor, *args) -> None:
 def modulation_way(way: str):
     """Within the block, ``predict`` reads no vibrato or tremolo (so adds no modulation copies) where ``way`` is
     "without"."""
-    modules = (inverse.sampling, inverse.refine)
     if way == WAYS[1]:
-        for module in modules:
-            module.estimate_vibrato = module.estimate_tremolo = no_swing
+        inverse.target.estimate_vibrato = inverse.target.estimate_tremolo = no_swing
     try:
         yield
     finally:
-        for module in modules:
-            module.estimate_vibrato, module.estimate_tremolo = estimate_vibrato, estimate_tremolo
+        inverse.target.estimate_vibrato, inverse.target.estimate_tremolo = estimate_vibrato, estimate_tremolo
 
 
 def swings(audio: torch.Tensor) -> dict[str, Swing | None]:

@@ -12,8 +12,9 @@ frames, :func:`synth.pitch.pitch_track`; :func:`estimate_vibrato`) and to its le
 trend leaves, spans :data:`MIN_CYCLES` cycles and is deep enough to hear; and writes copies of the best pool rows
 with their LFOs set to it (:func:`modulated_copies`, their timbre kept): in the pool
 (:func:`inverse.sampling.add_modulation`), where the ranking decides whether they are any good and refinement then
-moves depth and everything else, and after refinement (:func:`swung`), whose steps move an LFO's rate and phase off
-the target's where they were on them, a refined candidate's copy added beside it where it is closer.
+moves depth and everything else, and after refinement (:func:`inverse.refine.swung`), whose steps move an LFO's rate
+and phase off the target's where they were on them, a refined candidate's copy added beside it where it is closer.
+A :class:`~inverse.target.Target` reads its swings once (``Target.swings``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from inverse.plain import gain_matched
-from inverse.target import Scores, Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS, from_physical
 from synth.pitch import PitchConfig, pitch_track
 
@@ -212,23 +211,3 @@ def modulated_copies(rows: torch.Tensor, vibrato: Swing | None, tremolo: Swing |
         made.append(with_tremolo(with_vibrato(rows, vibrato), tremolo))
     return torch.cat(made) if made else rows[:0]
 
-
-def swung(params: torch.Tensor, match: torch.Tensor, target: Target, vibrato: Swing | None, tremolo: Swing | None,
-          render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
-    """For each row of ``params`` ``Tensor[K, 100]`` (normalised; ``match`` ``Tensor[K]`` its match distances to
-    ``target``), the closest of its :func:`modulated_copies` (gain-matched to the target) where that is closer than
-    the row: refinement's steps move an LFO's rate and phase off the target's, or never had them.
-
-    Renders on ``render_path`` (:func:`synth.render`). Returns those rows ``Tensor[R, 100]`` (R <= K, in the order of
-    their sources) and their :class:`~inverse.target.Scores`."""
-    count = params.shape[0]
-    copies = modulated_copies(params, vibrato, tremolo)
-    if copies.shape[0] == 0:
-        return params[:0].clone(), score(params[:0], target)
-    copies = gain_matched(copies, target.audio, render_path)
-    scores = score(copies, target, render_path=render_path)
-    closest = scores.match.reshape(-1, count).min(dim=0)
-    rows = torch.arange(count)
-    kept = closest.values < match
-    index = (closest.indices * count + rows)[kept]
-    return copies[index], scores.select(index)

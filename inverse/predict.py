@@ -22,6 +22,7 @@ from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
+from inverse.modulation import Swing, tremolo_amount
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, scored_pool
@@ -55,6 +56,9 @@ class Prediction:
     # {"seconds", "planned_steps", "pitch_rounds"} (predict's seconds, refine.steps, and the rounds the pitch check ran
     # where the budget stopped it, else None)
     refinement: dict | None = None
+    # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
+    # (SamplingConfig.modulation), else None
+    swings: tuple[Swing | None, Swing | None] | None = None
 
     @property
     def source(self) -> str:
@@ -109,6 +113,8 @@ class Prediction:
             lines.append(f"pitch: {self.pitch_line()} ('!': another pitch, '-': none found)")
         elif check is not None:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
+        if self.swings is not None and any(swing is not None for swing in self.swings):
+            lines.append(f"swing: {self.swing_line()}")
         if (self.refinement or {}).get("seconds") is not None:
             lines.append(self.budget_line())
         if not self.candidates.diverse:
@@ -125,6 +131,17 @@ class Prediction:
                 f"all {count} candidates are {within}" if agree == count else
                 f"the {agree} candidate{'s' * (agree > 1)} {within} come{'s' * (agree == 1)} first")
         return f"the target's pitch is {check.target_hz:.1f} Hz; {said}"
+
+    def swing_line(self) -> str:
+        """The vibrato and tremolo read off the target, where it has either, and what was done with them."""
+        vibrato, tremolo = self.swings
+        read = []
+        if vibrato is not None:
+            read.append(f"a vibrato of {vibrato.rate_hz:.1f} Hz, {vibrato.depth:.0f} cents deep")
+        if tremolo is not None:
+            read.append(f"a tremolo of {tremolo.rate_hz:.1f} Hz, {2 * tremolo.depth:.1f} dB from peak to trough")
+        return (f"the target has {' and '.join(read)}; copies with the synth's LFOs in step with it joined the "
+                f"candidates (--modulation 0: none)")
 
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""
@@ -149,7 +166,7 @@ class Prediction:
                                    "end_s": round(n.end_s, 3)} for n in self.target.melody],
                        "notes": self.notes,
                        "audio_reconstructed": self.target.reconstructed,
-                       "mss_weight": round(self.mss_weight, 4), **pitch},
+                       "mss_weight": round(self.mss_weight, 4), **pitch, **self._swings_json()},
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
             **({"refinement": self.refinement} if self.refinement else {}),
@@ -163,6 +180,18 @@ class Prediction:
                 for k in range(c.params.shape[0])
             ],
         }
+
+    def _swings_json(self) -> dict:
+        """``{"vibrato": {"rate_hz", "depth_cents"}, "tremolo": {"rate_hz", "depth_db", "lfo2_tremolo"}}`` for the
+        swings read off the target (each None where it has none); empty where predict did not look."""
+        if self.swings is None:
+            return {}
+        vibrato, tremolo = self.swings
+        return {"vibrato": None if vibrato is None else {"rate_hz": round(vibrato.rate_hz, 3),
+                                                         "depth_cents": round(vibrato.depth, 1)},
+                "tremolo": None if tremolo is None else {"rate_hz": round(tremolo.rate_hz, 3),
+                                                         "depth_db": round(tremolo.depth, 2),
+                                                         "lfo2_tremolo": round(tremolo_amount(tremolo.depth), 3)}}
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png. The rank files
@@ -324,4 +353,4 @@ class Predictor:
             check = candidates.pitch
             rounds = None if check is None else check.stopped_after
             refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds)
-        return Prediction(target, candidates, paths, refinement)
+        return Prediction(target, candidates, paths, refinement, target.swings if config.modulation else None)

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from inverse.fine_pitch import tune_all
-from inverse.modulation import estimate_tremolo, estimate_vibrato, swung
+from inverse.modulation import modulated_copies
+from inverse.plain import gain_matched
 from inverse.plain_adam import PlainAdam
 from inverse.retune import retune
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, choose, expand_by_symmetry, select_diverse
@@ -228,6 +229,28 @@ def check_deadline(finish_by: float | None, per_step: float) -> float | None:
     return finish_by - per_step * STAGE_SECONDS["tail"] / STAGE_SECONDS["step"]
 
 
+def swung(params: torch.Tensor, match: torch.Tensor, target: Target, render_path: str = "auto"
+          ) -> tuple[torch.Tensor, Scores]:
+    """For each row of ``params`` ``Tensor[K, 100]`` (normalised; ``match`` ``Tensor[K]`` its match distances to
+    ``target``), the closest of its copies in step with the target's swings (``target.swings``,
+    :func:`inverse.modulation.modulated_copies`; gain-matched to the target) where that is closer than the row:
+    refinement's steps move an LFO's rate and phase off the target's, or never had them.
+
+    Renders on ``render_path`` (:func:`synth.render`). Returns those rows ``Tensor[R, 100]`` (R <= K, in the order of
+    their sources) and their :class:`~inverse.target.Scores`."""
+    count = params.shape[0]
+    copies = modulated_copies(params, *target.swings)
+    if copies.shape[0] == 0:
+        return params[:0].clone(), score(params[:0], target)
+    copies = gain_matched(copies, target.audio, render_path)
+    scores = score(copies, target, render_path=render_path)
+    closest = scores.match.reshape(-1, count).min(dim=0)
+    rows = torch.arange(count)
+    kept = closest.values < match
+    index = (closest.indices * count + rows)[kept]
+    return copies[index], scores.select(index)
+
+
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
                       config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto",
                       progress: Callable[[float, str], None] | None = None,
@@ -249,7 +272,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
     tuned..., swung..., variants...]``; where the target's pitch or level swings periodically and
     ``sampling.modulation`` is on, the refined ones (and those retuned or tuned) get copies with their LFOs in step with
-    it where closer (:func:`inverse.modulation.swung`), the swung. ``progress(fraction, stage)`` is called as each
+    it where closer (:func:`swung`), the swung. ``progress(fraction, stage)`` is called as each
     stage starts, with the share of this function's work done before it (:func:`stage_shares`).
 
     ``finish_by`` (a ``time.perf_counter()`` value; not with CMA-ES) is a time budget: the gradient steps stop, up
@@ -269,8 +292,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         return choose(params, scores, point, sampling, target, render_path,
                       check_deadline(finish_by, pool_step_seconds(pool_seconds)))
     starts, _ = select_diverse(params, scores.match, min(config.rows, params.shape[0]), sampling.min_distance)
-    swings = (estimate_vibrato(target.audio), estimate_tremolo(target.audio)) if sampling.modulation else (None, None)
-    swinging = any(swing is not None for swing in swings)
+    swinging = bool(sampling.modulation) and any(swing is not None for swing in target.swings)
     steps = f"{'up to ' if finish_by is not None else ''}{config.steps} steps" if config.method == "gradient" else (
         f"{config.budget} renders each")
     stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
@@ -317,7 +339,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         report(shares["retune"], "setting the LFOs to the target's vibrato and tremolo")
         made = torch.cat([torch.arange(refined.shape[0]), torch.arange(refined.shape[0] + params.shape[0],
                                                                        pool.shape[0])])
-        found, found_scores = swung(pool[made], pool_scores.match[made], target, *swings, render_path)
+        found, found_scores = swung(pool[made], pool_scores.match[made], target, render_path)
         pool, pool_scores = torch.cat([pool, found]), Scores.cat([pool_scores, found_scores])
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)

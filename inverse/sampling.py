@@ -39,7 +39,7 @@ from inverse.glide import bent_copies, estimate_glide, glide_params
 from inverse.harmonics import fit_partials, harmonic_params, partial_levels
 from inverse.metrics import closest_pair
 from inverse.model import InverseModel
-from inverse.modulation import estimate_tremolo, estimate_vibrato, modulated_copies
+from inverse.modulation import modulated_copies
 from inverse.pitch_check import PitchCheck, check_pitch
 from inverse.plain import fitted_loudness, gain_matched, level_matched, plain_params, with_loudness
 from inverse.retrieval import RetrievalIndex
@@ -311,17 +311,16 @@ def add_glides(params: torch.Tensor, scores: Scores, target: Target, config: Sam
 
 def add_modulation(params: torch.Tensor, scores: Scores, target: Target, config: SamplingConfig,
                    render_path: str = "auto") -> tuple[torch.Tensor, Scores]:
-    """The pool plus, where the target's pitch or level swings periodically (:func:`inverse.modulation.
-    estimate_vibrato`, :func:`~inverse.modulation.estimate_tremolo`), copies of the best ``config.modulation``
-    mutually different rows with their LFOs set to the swing (:func:`~inverse.modulation.modulated_copies`),
-    gain-matched; rendered and scored."""
+    """The pool plus, where the target's pitch or level swings periodically (``target.swings``:
+    :func:`inverse.modulation.estimate_vibrato`, :func:`~inverse.modulation.estimate_tremolo`), copies of the best
+    ``config.modulation`` mutually different rows with their LFOs set to the swing
+    (:func:`~inverse.modulation.modulated_copies`), gain-matched; rendered and scored."""
     if not config.modulation:
         return params, scores
-    vibrato, tremolo = estimate_vibrato(target.audio), estimate_tremolo(target.audio)
-    if vibrato is None and tremolo is None:
+    if all(swing is None for swing in target.swings):
         return params, scores
     rows, _ = select_diverse(params, scores.match, min(config.modulation, params.shape[0]), config.min_distance)
-    made = gain_matched(modulated_copies(params[rows], vibrato, tremolo), target.audio, render_path)
+    made = gain_matched(modulated_copies(params[rows], *target.swings), target.audio, render_path)
     return torch.cat([params, made]), Scores.cat([scores, score(made, target, render_path=render_path)])
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inverse.melody import HeldNote, held_notes, melody_note
+from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
@@ -54,6 +55,7 @@ class Target:
     melody: list[HeldNote] = field(default_factory=list)
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
+    _swings: tuple[Swing | None, Swing | None] | None = field(default=None, repr=False)
 
     @classmethod
     def from_spectrogram(cls, spec: torch.Tensor, source: str = "tensor", notes: list[str] | None = None) -> Target:
@@ -87,6 +89,14 @@ class Target:
         if self._pitch is None:
             self._pitch = estimate_pitch(self.audio[None])
         return self._pitch
+
+    @property
+    def swings(self) -> tuple[Swing | None, Swing | None]:
+        """The audio's vibrato and tremolo (:func:`inverse.modulation.estimate_vibrato`, :func:`~inverse.modulation.
+        estimate_tremolo`; None where it has none), on first use."""
+        if self._swings is None:
+            self._swings = (estimate_vibrato(self.audio), estimate_tremolo(self.audio))
+        return self._swings
 
     @property
     def pitch_hz(self) -> float:

@@ -13,11 +13,11 @@ from inverse.modulation import (
     fit_swing,
     level_track,
     modulated_copies,
-    swung,
     tremolo_amount,
     with_tremolo,
     with_vibrato,
 )
+from inverse.refine import swung
 from inverse.sampling import SamplingConfig, add_modulation
 from inverse.target import Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS, from_physical, to_physical
@@ -114,14 +114,17 @@ def test_copies_take_the_swing_and_keep_their_sustained_level(steady_saw):
 
 def test_only_copies_closer_than_their_row_are_kept(steady_saw):
     target = Target.from_audio(render(with_vibrato(steady_saw[None], VIBRATO))[0])
+    vibrato, tremolo = target.swings  # read once, kept
+    assert vibrato is not None and tremolo is None and target.swings[0] is vibrato
     off_phase = with_vibrato(steady_saw[None], Swing(5.5, 30.0, 0.7, 1.0, 16.0))
     rows = torch.cat([steady_saw[None], off_phase])
     match = score(rows, target).match
-    found, scores = swung(rows, match, target, VIBRATO, None)
+    found, scores = swung(rows, match, target)
     assert found.shape[0] == 2 and bool((scores.match < match).all())
-    assert physical(found[1], "lfo1_phase") == pytest.approx(0.2, abs=1e-6)  # back in step with the target
-    assert swung(rows, torch.zeros(2), target, VIBRATO, None)[0].shape[0] == 0  # nothing beats a perfect match
-    assert swung(rows, match, target, None, None)[0].shape[0] == 0
+    assert abs(physical(found[1], "lfo1_phase") - 0.2) < 0.05  # back in step with the target
+    assert swung(rows, torch.zeros(2), target)[0].shape[0] == 0  # nothing beats a perfect match
+    steady = Target.from_audio(render(steady_saw[None])[0])
+    assert swung(rows, score(rows, steady).match, steady)[0].shape[0] == 0  # no swing read: no copies
 
 
 def test_the_pool_gets_copies_only_where_the_target_swings(steady_saw):
@@ -135,3 +138,15 @@ def test_the_pool_gets_copies_only_where_the_target_swings(steady_saw):
     assert params.shape[0] == rows.shape[0]
     with pytest.raises(ValueError, match="modulation"):
         SamplingConfig(modulation=-1).validate()
+
+
+def test_the_answer_says_what_swing_it_read():
+    from inverse.predict import Prediction
+
+    line = Prediction(None, None, swings=(VIBRATO, TREMOLO)).swing_line()
+    assert line.startswith("the target has a vibrato of 5.5 Hz, 30 cents deep and a tremolo of 4.0 Hz, 8.0 dB from "
+                           "peak to trough;")
+    assert Prediction(None, None, swings=(None, TREMOLO)).swing_line().startswith("the target has a tremolo of 4.0 Hz")
+    assert Prediction(None, None, swings=(VIBRATO, None))._swings_json() == {
+        "vibrato": {"rate_hz": 5.5, "depth_cents": 30.0}, "tremolo": None}
+    assert Prediction(None, None)._swings_json() == {}  # predict did not look (--modulation 0)
