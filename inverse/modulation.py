@@ -35,7 +35,10 @@ FINE_STEPS = 41
 MIN_SHARE = 0.5  # the sinusoid explains at least this share of the variance the trend leaves
 MIN_CYCLES = 2.0  # ... over a span of frames at least this many of its cycles long
 MIN_FRAMES = 10
-MIN_CENTS = 5.0  # a vibrato at least this deep (cents, peak) ...
+#: A vibrato at least this deep (cents, peak, as read: :func:`estimate_vibrato`): the tracker reads steady sox sine and
+#: triangle notes on E3 as 5.55 Hz swings of 12.7 and 14.1 cents (its 20 ms hop beating with the period), and a
+#: vibrato people hear is 20-100 cents (fluidsynth's, the modulation wheel up: 29-46) ...
+MIN_CENTS = 20.0
 MIN_DB = 0.5  # ... a tremolo's level swing at least this deep (dB, peak; a depth of ~0.11)
 LOUD_DB = 30.0  # level frames within this many dB of the loudest count ...
 FLOOR_DBFS = -60.0  # ... if also above this absolute level (dB re full scale)

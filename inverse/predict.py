@@ -114,7 +114,7 @@ class Prediction:
         elif check is not None:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
         if self.swings is not None and any(swing is not None for swing in self.swings):
-            lines.append(f"swing: {self.swing_line()}")
+            lines.append(f"swing: {self.swing_line()} (--modulation 0: none)")
         if (self.refinement or {}).get("seconds") is not None:
             lines.append(self.budget_line())
         if not self.candidates.diverse:
@@ -140,8 +140,7 @@ class Prediction:
             read.append(f"a vibrato of {vibrato.rate_hz:.1f} Hz, {vibrato.depth:.0f} cents deep")
         if tremolo is not None:
             read.append(f"a tremolo of {tremolo.rate_hz:.1f} Hz, {2 * tremolo.depth:.1f} dB from peak to trough")
-        return (f"the target has {' and '.join(read)}; copies with the synth's LFOs in step with it joined the "
-                f"candidates (--modulation 0: none)")
+        return f"the target has {' and '.join(read)}; copies with the synth's LFOs in step joined the candidates"
 
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""

@@ -154,6 +154,8 @@ def result_page(result: MatchResult) -> str:
         notes += f"<li>{html.escape(prediction.budget_line())}</li>"
     if c.pitch is not None and c.pitch.checked:
         notes += f"<li>{html.escape(prediction.pitch_line())}</li>"
+    if prediction.swings is not None and any(swing is not None for swing in prediction.swings):
+        notes += f"<li>{html.escape(prediction.swing_line())}</li>"
     parts = [
         '<div class="match-result">',
         '<div class="match-target"><h3>Target</h3>',
