@@ -39,6 +39,9 @@ MIN_FRAMES = 10
 #: triangle notes on E3 as 5.55 Hz swings of 12.7 and 14.1 cents (its 20 ms hop beating with the period), and a
 #: vibrato people hear is 20-100 cents (fluidsynth's, the modulation wheel up: 29-46) ...
 MIN_CENTS = 20.0
+#: ... and at most this deep: deeper readings come from tracks that jump between partials or octaves (in 500 held-out
+#: patches the fit read 200-1900 cents on such tracks, where the synth's vibrato reaches 100 cents an oscillator)
+MAX_CENTS = 150.0
 MIN_DB = 0.5  # ... a tremolo's level swing at least this deep (dB, peak; a depth of ~0.11)
 LOUD_DB = 30.0  # level frames within this many dB of the loudest count ...
 FLOOR_DBFS = -60.0  # ... if also above this absolute level (dB re full scale)
@@ -123,8 +126,8 @@ def frame_response(rate_hz: float, frame_s: float = TRACKER_FRAME_S) -> float:
 
 def estimate_vibrato(audio: torch.Tensor, config: PitchConfig | None = None) -> Swing | None:
     """The vibrato of ``audio`` ``Tensor[N]`` (16 kHz, the note starting at 0 s) where it has one: a
-    :func:`fit_swing` to its tracked pitch in cents that passes :data:`MIN_SHARE`, :data:`MIN_CYCLES` and
-    :data:`MIN_CENTS`; else None. ``depth`` is in cents, the tracker's shallower reading undone
+    :func:`fit_swing` to its tracked pitch in cents that passes :data:`MIN_SHARE`, :data:`MIN_CYCLES`,
+    :data:`MIN_CENTS` and :data:`MAX_CENTS`; else None. ``depth`` is in cents, the tracker's shallower reading undone
     (:data:`TRACKER_DEPTH`, :func:`frame_response`)."""
     t, f0 = pitch_track(audio, config)
     if t.numel() < MIN_FRAMES:
@@ -133,7 +136,8 @@ def estimate_vibrato(audio: torch.Tensor, config: PitchConfig | None = None) -> 
     swing = _kept(fit_swing(t, cents), MIN_CENTS)
     if swing is None:
         return None
-    return replace(swing, depth=swing.depth / (TRACKER_DEPTH * max(frame_response(swing.rate_hz), 0.25)))
+    swing = replace(swing, depth=swing.depth / (TRACKER_DEPTH * max(frame_response(swing.rate_hz), 0.25)))
+    return swing if swing.depth <= MAX_CENTS else None
 
 
 def level_track(audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

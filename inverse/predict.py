@@ -133,14 +133,17 @@ class Prediction:
         return f"the target's pitch is {check.target_hz:.1f} Hz; {said}"
 
     def swing_line(self) -> str:
-        """The vibrato and tremolo read off the target, where it has either, and what was done with them."""
+        """The swings of pitch (vibrato) and level (tremolo) read off the target, where it has either, and what was
+        done with them."""
         vibrato, tremolo = self.swings
         read = []
         if vibrato is not None:
-            read.append(f"a vibrato of {vibrato.rate_hz:.1f} Hz, {vibrato.depth:.0f} cents deep")
+            read.append(f"pitch swings at {vibrato.rate_hz:.1f} Hz, {vibrato.depth:.0f} cents deep (a vibrato)")
         if tremolo is not None:
-            read.append(f"a tremolo of {tremolo.rate_hz:.1f} Hz, {2 * tremolo.depth:.1f} dB from peak to trough")
-        return f"the target has {' and '.join(read)}; copies with the synth's LFOs in step joined the candidates"
+            read.append(f"level swings at {tremolo.rate_hz:.1f} Hz, {2 * tremolo.depth:.1f} dB from peak to trough "
+                        f"(a tremolo)")
+        return (f"the target's {' and its '.join(read)}; copies of candidates with the synth's LFOs in step with it "
+                f"were tried")
 
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""

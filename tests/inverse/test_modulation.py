@@ -22,6 +22,7 @@ from inverse.sampling import SamplingConfig, add_modulation
 from inverse.target import Target, score
 from synth.params import PARAM_INDEX, PARAM_SPECS, from_physical, to_physical
 from synth.prior import draw
+from synth.spectrogram import DEFAULT_CONFIG
 from synth.voice import render
 
 
@@ -144,9 +145,16 @@ def test_the_answer_says_what_swing_it_read():
     from inverse.predict import Prediction
 
     line = Prediction(None, None, swings=(VIBRATO, TREMOLO)).swing_line()
-    assert line.startswith("the target has a vibrato of 5.5 Hz, 30 cents deep and a tremolo of 4.0 Hz, 8.0 dB from "
-                           "peak to trough;")
-    assert Prediction(None, None, swings=(None, TREMOLO)).swing_line().startswith("the target has a tremolo of 4.0 Hz")
+    assert line.startswith("the target's pitch swings at 5.5 Hz, 30 cents deep (a vibrato) and its level swings at "
+                           "4.0 Hz, 8.0 dB from peak to trough (a tremolo);")
+    assert Prediction(None, None, swings=(None, TREMOLO)).swing_line().startswith("the target's level swings at 4.0")
     assert Prediction(None, None, swings=(VIBRATO, None))._swings_json() == {
         "vibrato": {"rate_hz": 5.5, "depth_cents": 30.0}, "tremolo": None}
     assert Prediction(None, None)._swings_json() == {}  # predict did not look (--modulation 0)
+
+
+def test_a_track_that_jumps_an_octave_is_no_vibrato():
+    t = torch.arange(DEFAULT_CONFIG.num_samples) / 16000
+    hz = torch.where(torch.floor(t / 0.2) % 2 == 0, 220.0, 440.0)  # an octave trill at 2.5 Hz: 1200 cents
+    audio = 0.5 * torch.sin(2 * math.pi * torch.cumsum(hz, 0) / 16000) * (t < 3.0)
+    assert estimate_vibrato(audio) is None  # deeper than MAX_CENTS
