@@ -46,11 +46,9 @@ from common import RESULTS, command_line, git_commit, load_average, machine_info
 from external_sounds import (  # noqa: E402
     _semitones,
     chord_midi,
-    espeak_phrases,
-    fluidsynth_notes,
     missing_tools,
     render_midi,
-    sox_notes,
+    single_sounds,
 )
 from short_pitch import answer_table, answers, judge, summary  # noqa: E402
 
@@ -157,8 +155,7 @@ def in_domain(folder: Path, count: int, scan: int = 500) -> tuple[list, int]:
 
 def reader_check(folder: Path) -> dict:
     """The reader alone on the benchmarks' single sounds: which read as several notes."""
-    singles = sox_notes(folder / "sox", 20) + fluidsynth_notes(folder / "fluidsynth", 20) + espeak_phrases(
-        folder / "espeak", 20)
+    singles = single_sounds(folder)
     several = [name for name, path in singles if len(estimate_notes(load_any_target(path, downmix=True).audio)) > 1]
     return {"singles": len(singles), "several": several}
 

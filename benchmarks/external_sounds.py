@@ -240,6 +240,14 @@ _TRAIN_TEXTS = (
 _TRAIN_VOICES = ("en-gb", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp", "en+m7", "en-us+f4")
 
 
+def single_sounds(folder: Path) -> list[tuple[str, Path]]:
+    """Issue 13's 60 single sounds from other software: 20 sox notes, 20 fluidsynth notes and 20 espeak-ng phrases
+    (:func:`sox_notes`, :func:`fluidsynth_notes`, :func:`espeak_phrases`), in ``folder``'s ``sox``, ``fluidsynth`` and
+    ``espeak``."""
+    return sox_notes(folder / "sox", 20) + fluidsynth_notes(folder / "fluidsynth", 20) + espeak_phrases(
+        folder / "espeak", 20)
+
+
 def training_sounds(folder: Path) -> list[Path]:
     """WAV sources for training the mask model (``specmask train --wav-dir``): 64 espeak-ng readings (8 texts
     x 8 voices, two speeds) and 126 fluidsynth notes (18 GM programs x 7 notes), none of them a phrase,

@@ -46,12 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
 from external_sounds import (  # noqa: E402
-    espeak_phrases,
-    fluidsynth_notes,
     missing_tools,
     render_midi,
     single_note_midi,
-    sox_notes,
+    single_sounds,
 )
 from short_pitch import answer_table, answers, judge, summary  # noqa: E402
 
@@ -122,8 +120,7 @@ def glides_way(way: str):
 
 def guards(folder: Path, count: int) -> tuple[list, list[str], int]:
     """The first ``count`` of the 60 single sounds in which a glide is read, the names of all such, and 60."""
-    singles = sox_notes(folder / "sox", 20) + fluidsynth_notes(folder / "fluidsynth", 20) + espeak_phrases(
-        folder / "espeak", 20)
+    singles = single_sounds(folder)
     read = [(name, path) for name, path in singles if estimate_glide(load_any_target(path, downmix=True).audio)]
     return [(name, path, math.nan) for name, path in read[:count]], [name for name, _ in read], len(singles)
 

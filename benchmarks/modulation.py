@@ -42,11 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
 from external_sounds import (  # noqa: E402
     _sox_synth,
-    espeak_phrases,
-    fluidsynth_notes,
     missing_tools,
     render_midi,
-    sox_notes,
+    single_sounds,
     vibrato_note_midi,
 )
 from short_pitch import answer_table, answers, judge, summary  # noqa: E402
@@ -118,8 +116,7 @@ def read(audio: torch.Tensor) -> bool:
 
 def guards(folder: Path, count: int) -> tuple[list, list[str], int]:
     """The first ``count`` of the 60 single sounds in which a swing is read, the names of all such, and 60."""
-    singles = sox_notes(folder / "sox", 20) + fluidsynth_notes(folder / "fluidsynth", 20) + espeak_phrases(
-        folder / "espeak", 20)
+    singles = single_sounds(folder)
     found = [(name, path) for name, path in singles if read(load_any_target(path, downmix=True).audio)]
     return [(name, path, math.nan) for name, path in found[:count]], [name for name, _ in found], len(singles)
 

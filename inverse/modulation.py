@@ -25,9 +25,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from synth.params import PARAM_INDEX, PARAM_SPECS, from_physical
-from synth.pitch import PitchConfig, pitch_track
+from synth.pitch import SAMPLE_RATE, PitchConfig, pitch_track
 
-SAMPLE_RATE = 16000
 #: The rates the fit tries first (Hz, log-spaced; LFO-like swings, not a note's beating partials), then
 #: :data:`FINE_STEPS` between the best one's neighbours.
 RATES = torch.logspace(math.log10(0.5), math.log10(15.0), 160, dtype=torch.float64)
