@@ -203,6 +203,9 @@ def test_cli_predict_json_and_bad_input(predict_args, tmp_path, capsys):
     assert [c["rank"] for c in out["candidates"]] == [1, 2]
     assert out["candidates"][0]["match"] <= out["candidates"][1]["match"]  # ranked by the match distance
     assert "pitch_hz" not in out["target"]  # --no-pitch-check
+    assert set(out["target"]) >= {"vibrato", "tremolo"}  # looked for (--modulation 2), each None or what was read
+    status, quiet, _ = run_inverse([*predict_args, "--modulation", "0", "--refine", "none"], capsys)
+    assert status == 0 and "vibrato" not in json.loads(quiet)["target"]  # not looked for
 
     rgb = tmp_path / "rgb.png"
     Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(rgb)

@@ -10,6 +10,7 @@ import pytest
 import soundfile
 import torch
 
+from inverse.modulation import Swing
 from inverse.predict import Prediction
 from inverse.sampling import Candidates
 from inverse.target import Target, score
@@ -188,6 +189,14 @@ def test_result_page_has_a_player_and_an_image_per_candidate(small_result):
     assert page.count("<audio ") == 3 and page.count("<img ") == 4  # target + 3
     assert page.count('download="rank0') == 3 and "kick.wav: 3 candidates in 1.2 s" in page
     assert "to the uploaded sound" in page
+    assert "swings at" not in page  # nothing read, nothing said
+
+
+def test_result_page_says_what_swing_was_read(small_result):
+    tremolo = Swing(rate_hz=5.0, depth=4.9, phase=0.25, share=0.95, cycles=14.0)
+    prediction = replace(small_result.prediction, swings=(None, tremolo))
+    page = result_page(MatchResult(prediction, "kick.wav", 1.25))
+    assert "the target&#x27;s level swings at 5.0 Hz, 9.8 dB from peak to trough (a tremolo)" in page
 
 
 def test_zip_holds_patches_wavs_and_the_summary(small_result):
