@@ -515,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modulation", type=non_negative_int, default=SamplingConfig.modulation,
                    help="where the target's pitch or level swings periodically (vibrato, tremolo; a sinusoid fitted "
                         "to its pitch track and level), add to the pool copies of this many of the best pool rows "
-                        "with their LFOs swinging in step with it "
-                        f"(default {SamplingConfig.modulation}; 0: none)")
+                        "with their LFOs swinging in step with it, and after refinement such copies of the refined "
+                        f"candidates where they come closer (default {SamplingConfig.modulation}; 0: none)")
     p.add_argument("--harmonics", type=non_negative_int, default=SamplingConfig.harmonics,
                    help="where the target has a clear pitch, add to the pool plain patches playing this many of the "
                         "best fits of its partial balance (read from its sustained spectrum) by the three "

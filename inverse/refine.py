@@ -178,7 +178,7 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: (:func:`check_deadline`). ``fine_pitch``: one candidate's fine pitch with the others moved onto its tuning
 #: (:mod:`inverse.fine_pitch`), timed on 5 December beside the gradient steps on the demo target and two sox notes
 #: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step. ``swing``: the refined candidates'
-#: copies in step with the target's vibrato or tremolo (:func:`inverse.modulation.swung`), timed on 5 December beside
+#: copies in step with the target's vibrato or tremolo (:func:`swung`), timed on 5 December beside
 #: the gradient steps on a sox tremolo, a vibrato sawtooth and a fluidsynth violin (0.24 s against 0.59-0.63 s a
 #: step), scaled likewise.
 STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
@@ -270,10 +270,10 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pitched target the pitch check then replaces those off its pitch (:func:`~inverse.pitch_check.check_pitch`;
     on the 17 such validation targets 114 of the 170 returned on the pitch, 76 before).
     ``pool_index`` of the result indexes ``[refined..., starting points..., the rest of the pool..., retuned...,
-    tuned..., swung..., variants...]``; where the target's pitch or level swings periodically and
-    ``sampling.modulation`` is on, the refined ones (and those retuned or tuned) get copies with their LFOs in step with
-    it where closer (:func:`swung`), the swung. ``progress(fraction, stage)`` is called as each
-    stage starts, with the share of this function's work done before it (:func:`stage_shares`).
+    tuned..., swung..., variants...]`` (swung: where the target's pitch or level swings periodically and
+    ``sampling.modulation`` is on, copies of the refined, retuned and tuned ones with their LFOs in step with it,
+    those closer than their source: :func:`swung`). ``progress(fraction, stage)`` is called as each stage starts,
+    with the share of this function's work done before it (:func:`stage_shares`).
 
     ``finish_by`` (a ``time.perf_counter()`` value; not with CMA-ES) is a time budget: the gradient steps stop, up
     to ``config.steps``, where another step and what follows it (:func:`reserve_steps`) would end after it, and the
