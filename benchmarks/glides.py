@@ -111,7 +111,7 @@ def fluidsynth_drums(folder: Path) -> list[tuple[str, Path, float]]:
 def glides_way(way: str):
     """Within the block, ``predict`` reads no glide (so adds no glide candidates) where ``way`` is "without"."""
     if way == WAYS[1]:
-        inverse.sampling.estimate_glide = lambda audio: None
+        inverse.sampling.estimate_glide = lambda audio, **_: None
     try:
         yield
     finally:

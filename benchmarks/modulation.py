@@ -90,7 +90,7 @@ def fluidsynth_swings(folder: Path) -> list[tuple[str, Path, float]]:
     return out
 
 
-def no_swing(audio: torch.Tensor, *args) -> None:
+def no_swing(audio: torch.Tensor, *args, **kwargs) -> None:
     return None
 
 

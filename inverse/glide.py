@@ -79,11 +79,13 @@ def fit_glide(t: torch.Tensor, semitones: torch.Tensor) -> Glide:
     return best
 
 
-def estimate_glide(audio: torch.Tensor, config: PitchConfig | None = None) -> Glide | None:
+def estimate_glide(audio: torch.Tensor, config: PitchConfig | None = None,
+                   track: tuple[torch.Tensor, torch.Tensor] | None = None) -> Glide | None:
     """The pitch bend of ``audio`` ``Tensor[N]`` (16 kHz, the note starting at 0 s) where it has one: a
     :func:`fit_glide` to its tracked pitch that moves at least :data:`MIN_MOVE` semitones and follows the track
-    (:data:`MAX_RESIDUAL`, :data:`MAX_SHARE`), a tracker's stray frames (:data:`OUTLIER_ST`) left out; else None."""
-    t, f0 = pitch_track(audio, config)
+    (:data:`MAX_RESIDUAL`, :data:`MAX_SHARE`), a tracker's stray frames (:data:`OUTLIER_ST`) left out; else None.
+    ``track``: the audio's :func:`synth.pitch.pitch_track` where it was made already (``Target.pitch_track``)."""
+    t, f0 = track if track is not None else pitch_track(audio, config)
     if t.numel() < MIN_FRAMES:
         return None
     semitones = 69.0 + 12.0 * torch.log2(f0.double() / 440.0)

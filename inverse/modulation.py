@@ -123,12 +123,14 @@ def frame_response(rate_hz: float, frame_s: float = TRACKER_FRAME_S) -> float:
     return math.sin(math.pi * x) / (math.pi * x) / (1.0 - x * x)
 
 
-def estimate_vibrato(audio: torch.Tensor, config: PitchConfig | None = None) -> Swing | None:
+def estimate_vibrato(audio: torch.Tensor, config: PitchConfig | None = None,
+                     track: tuple[torch.Tensor, torch.Tensor] | None = None) -> Swing | None:
     """The vibrato of ``audio`` ``Tensor[N]`` (16 kHz, the note starting at 0 s) where it has one: a
     :func:`fit_swing` to its tracked pitch in cents that passes :data:`MIN_SHARE`, :data:`MIN_CYCLES`,
     :data:`MIN_CENTS` and :data:`MAX_CENTS`; else None. ``depth`` is in cents, the tracker's shallower reading undone
-    (:data:`TRACKER_DEPTH`, :func:`frame_response`)."""
-    t, f0 = pitch_track(audio, config)
+    (:data:`TRACKER_DEPTH`, :func:`frame_response`). ``track``: the audio's :func:`synth.pitch.pitch_track` where it
+    was made already (``Target.pitch_track``)."""
+    t, f0 = track if track is not None else pitch_track(audio, config)
     if t.numel() < MIN_FRAMES:
         return None
     cents = 1200.0 * torch.log2(f0.double() / f0.double().median())

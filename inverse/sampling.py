@@ -297,7 +297,7 @@ def add_glides(params: torch.Tensor, scores: Scores, target: Target, config: Sam
     (:func:`inverse.glide.estimate_glide`), plain patches bent by it (:func:`~inverse.glide.glide_params`) with the
     loudness settings of ``config.glides`` rows (:func:`loudness_sources`), level-matched, and those rows themselves
     bent by it (:func:`~inverse.glide.bent_copies`, their timbre kept), gain-matched; rendered and scored."""
-    glide = estimate_glide(target.audio) if config.glides else None
+    glide = estimate_glide(target.audio, track=target.pitch_track) if config.glides else None
     if glide is None:
         return params, scores
     sources = loudness_sources(params, scores, config.glides, config.min_distance, loudness)

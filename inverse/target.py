@@ -27,7 +27,7 @@ from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
 from synth.paths import check_input_file
 from synth.perceptual import Features, features, match_distance, mss_distance
-from synth.pitch import PitchEstimate, estimate_pitch
+from synth.pitch import PitchEstimate, estimate_pitch, pitch_track
 from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_db, normalized_to_db, spectrogram
 from synth.voice import render
 
@@ -55,6 +55,7 @@ class Target:
     melody: list[HeldNote] = field(default_factory=list)
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
+    _track: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
     _swings: tuple[Swing | None, Swing | None] | None = field(default=None, repr=False)
 
     @classmethod
@@ -91,11 +92,19 @@ class Target:
         return self._pitch
 
     @property
+    def pitch_track(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The audio's pitch over time (:func:`synth.pitch.pitch_track`: times in seconds and Hz of its loud periodic
+        frames), on first use: the glide's and the vibrato's fits read the same track."""
+        if self._track is None:
+            self._track = pitch_track(self.audio)
+        return self._track
+
+    @property
     def swings(self) -> tuple[Swing | None, Swing | None]:
         """The audio's vibrato and tremolo (:func:`inverse.modulation.estimate_vibrato`, :func:`~inverse.modulation.
         estimate_tremolo`; None where it has none), on first use."""
         if self._swings is None:
-            self._swings = (estimate_vibrato(self.audio), estimate_tremolo(self.audio))
+            self._swings = (estimate_vibrato(self.audio, track=self.pitch_track), estimate_tremolo(self.audio))
         return self._swings
 
     @property
