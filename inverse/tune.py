@@ -46,6 +46,9 @@ SPACE: dict[str, tuple] = {
 }
 SPACE_ID = hashlib.sha256(json.dumps(SPACE, sort_keys=True).encode()).hexdigest()[:16]
 PRUNE_CE_WEIGHT = 0.2  # fixed weighting of the per-epoch value reported for pruning
+#: Completed trials before fANOVA's importances are computed and shown: its random forest fitted to fewer points says
+#: nothing about the space (and importing it, scikit-learn included, takes ~3 s).
+MIN_IMPORTANCE_TRIALS = 5
 _OPEN_ATTEMPTS = 5  # tries to open a storage whose schema another process is creating at the same moment
 
 
@@ -186,7 +189,8 @@ def write_summary(study: optuna.Study, out: Path) -> dict:
     (out / "best_config.json").write_text(json.dumps({**best.user_attrs["config"], "study": study.study_name,
                                                       "trial": best.number, "value_db": best.value}, indent=2))
     try:
-        importances = optuna.importance.get_param_importances(study) if len(complete) > 1 else {}
+        importances = optuna.importance.get_param_importances(study) if len(complete) >= MIN_IMPORTANCE_TRIALS \
+            else {}
     except (RuntimeError, ValueError):  # e.g. every trial with the same value
         importances = {}
     ranked = sorted(complete, key=lambda t: t.value)[:5]
@@ -198,7 +202,8 @@ def write_summary(study: optuna.Study, out: Path) -> dict:
     lines += [f"  #{t.number:<4} {t.value:8.3f}  " + ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
               for t in ranked]
     lines += ["", "parameter importances (fANOVA):"]
-    lines += [f"  {name:<14} {value:.3f}" for name, value in importances.items()] or ["  (needs 2+ completed trials)"]
+    lines += [f"  {name:<14} {value:.3f}" for name, value in importances.items()] or [
+        f"  (needs {MIN_IMPORTANCE_TRIALS}+ completed trials with different values)"]
     lines += ["", f"best configuration: {out / 'best_config.json'} (inverse train --config ...)"]
     (out / "summary.txt").write_text("\n".join(lines) + "\n")
     _figure(study, importances, out / "summary.png")
@@ -226,6 +231,9 @@ def _figure(study: optuna.Study, importances: dict, path: Path) -> None:
     left.legend()
     names = list(importances)[::-1]
     right.barh(names, [importances[n] for n in names])
+    if not importances:
+        right.text(0.5, 0.5, f"needs {MIN_IMPORTANCE_TRIALS}+ completed trials\nwith different values",
+                   ha="center", va="center", transform=right.transAxes)
     right.set(xlabel="importance (fANOVA)", title="hyperparameter importances")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

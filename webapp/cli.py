@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import shutil
 import signal
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from synth.errors import InputError, positive_float, run_command
@@ -110,10 +112,18 @@ def _serve(args: argparse.Namespace, workdir: Path) -> int:
           file=sys.stderr, flush=True)
     try:
         app.launch(server_name=args.host, server_port=args.port, max_file_size=f"{args.max_upload_mb:g}mb",
-                   show_error=False, quiet=True, css=CSS, footer_links=[], ssr_mode=False, inbrowser=False)
+                   show_error=False, quiet=True, css=CSS, footer_links=[], ssr_mode=False, inbrowser=False,
+                   prevent_thread_lock=True)
+        while True:  # until Ctrl-C or SIGTERM (a KeyboardInterrupt: _interrupt)
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
+        server = getattr(app, "server", None)  # gradio's uvicorn server, once launched
+        if server is not None:  # stop at once: waiting for an open browser tab's connections took ~5 s
+            server.force_exit = True
+        # the cancelled lifespan task is logged as an error with a traceback: stopping is no error
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         app.close()
     return 0
 

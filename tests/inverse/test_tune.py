@@ -33,6 +33,8 @@ def test_three_trials_write_a_config_train_accepts(data, tmp_path):
     assert set(best) >= {"model", "train", "sampling"} and best["value_db"] > 0
     for name in ("summary.txt", "summary.png", "tune.db"):
         assert (tmp_path / "tune" / name).stat().st_size > 0
+    # 3 trials are too few for fANOVA's importances: said, not computed
+    assert "needs 5+ completed trials" in (tmp_path / "tune" / "summary.txt").read_text() and not summary["importances"]
     # the written configuration trains as is (one step)
     best["train"].update(epochs=1, num_workers=0)
     (tmp_path / "cfg.json").write_text(json.dumps(best))
