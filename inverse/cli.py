@@ -379,8 +379,8 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                                              "and loading once), each into --out/STEM/, with --json as one list")
     p.add_argument("--convert", action="store_true", help="convert colour or resize a non-512x512 image")
     p.add_argument("--downmix", action=argparse.BooleanOptionalAction, default=True,
-                   help="average a stereo (or multichannel) audio file's channels, noted on stderr (the default; "
-                        "--no-downmix refuses such a file)")
+                   help="average a stereo (or multichannel) audio file's channels (its loudest channel where they "
+                        "cancel, out of phase), noted on stderr (the default; --no-downmix refuses such a file)")
     p.add_argument("--start", type=non_negative_float, default=0.0, metavar="SECONDS",
                    help="where in an audio file the 4.088 s to match begin (default 0)")
     p.add_argument("--length", type=positive_float, default=None, metavar="SECONDS",

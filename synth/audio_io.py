@@ -30,8 +30,8 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
 
     Conversions, each described in the returned notes (for a CLI to print to stderr):
 
-    - more than one channel: an :class:`InputError` unless ``downmix``; then the mean of the channels (a mean
-      :data:`CANCEL_DB` or more below the loudest channel is noted: the channels cancel in part);
+    - more than one channel: an :class:`InputError` unless ``downmix``; then the mean of the channels, or, where
+      they cancel in it (out of phase: :func:`downmixed`), the loudest channel;
     - another sample rate: resampled with ``torchaudio.functional.resample`` (band-limited windowed-sinc
       interpolation, Hann window, 6 zero crossings, roll-off 0.99), or an :class:`InputError` if not
       ``resample``.
@@ -68,10 +68,8 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
         if not downmix:
             raise InputError(f"{name}: expected mono audio, got {channels} channels "
                              f"(--downmix averages the channels)")
-        loudest = float(np.sqrt(np.square(data, dtype=np.float64).mean(axis=0)).max())
-        data = data.mean(axis=1, keepdims=True, dtype=np.float32)
-        notes.append(f"{name}: downmixed {channels} channels to mono (mean of the channels)"
-                     + _cancelled(float(np.sqrt(np.square(data, dtype=np.float64).mean())), loudest))
+        data, how = downmixed(data)
+        notes.append(f"{name}: {how}")
     audio = torch.from_numpy(np.ascontiguousarray(data[:, 0]))
     if file_rate != sample_rate:
         if not resample:
@@ -93,18 +91,28 @@ def read_wav(path: str | os.PathLike, sample_rate: int = 16000, *, downmix: bool
     return audio, notes
 
 
-#: A downmix this many dB or more below its loudest channel's RMS level is noted: its channels cancel in part.
+#: Channels cancel in their mean where it is this many dB or more below the level unrelated channels' mean would
+#: have (the channels' powers summed over their count squared): strongly out of phase. One silent channel of two
+#: (a mono sound panned hard left) does not count: its mean is 6 dB below the sounding channel, as unrelated ones.
 CANCEL_DB = 6.0
 
 
-def _cancelled(mean_rms: float, loudest_rms: float) -> str:
-    """What a downmix's note adds where the mean (RMS ``mean_rms``) lost :data:`CANCEL_DB` or more against the
-    loudest channel (``loudest_rms``): channels partly out of phase, so one of them alone may be the sound."""
-    if loudest_rms <= 0.0 or mean_rms >= loudest_rms * 10.0 ** (-CANCEL_DB / 20.0):
-        return ""
-    drop = 20.0 * math.log10(loudest_rms / max(mean_rms, 1e-12))
-    return (f"; the mean is {drop:.1f} dB below the loudest channel: the channels cancel in part (out of phase), "
-            "so one channel alone may match better (e.g. sox in.wav left.wav remix 1)")
+def downmixed(data: np.ndarray) -> tuple[np.ndarray, str]:
+    """One channel from float32 ``data`` ``(frames, C)``: ``(frames, 1)`` and what was done, for a note. The mean of
+    the channels, or, where they cancel in it (:data:`CANCEL_DB`: a stereo file whose sides are out of phase, whose
+    mean is silent or thin), the loudest channel, which is the sound as recorded."""
+    channels = data.shape[1]
+    powers = np.square(data, dtype=np.float64).mean(axis=0)
+    mean = data.mean(axis=1, keepdims=True, dtype=np.float32)
+    unrelated = float(powers.sum()) / channels ** 2
+    power = float(np.square(mean, dtype=np.float64).mean())
+    if unrelated > 0.0 and power < unrelated * 10.0 ** (-CANCEL_DB / 10.0):
+        loudest = int(powers.argmax())
+        level = "silent" if power <= unrelated * 1e-12 else \
+            f"{10.0 * math.log10(unrelated / power):.1f} dB below what unrelated channels give"
+        return data[:, loudest:loudest + 1], (f"read channel {loudest + 1} of {channels}, the loudest: the mean of the "
+                                             f"channels is {level}, they cancel (out of phase)")
+    return mean, f"downmixed {channels} channels to mono (mean of the channels)"
 
 
 def fit_length(audio: Tensor, num_samples: int) -> Tensor:

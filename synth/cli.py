@@ -246,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="audio file (WAV, FLAC, OGG, MP3, ...; a multichannel file's channels averaged)")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.add_argument("--downmix", action=argparse.BooleanOptionalAction, default=True,
-                   help="average the channels of a multichannel file, noted on stderr (the default; --no-downmix "
-                        "refuses such a file)")
+                   help="average the channels of a multichannel file (its loudest channel where they cancel, out of "
+                        "phase), noted on stderr (the default; --no-downmix refuses such a file)")
     p.set_defaults(func=_cmd_spectrogram)
 
     p = commands.add_parser("demo", help="random patch -> patch.json, audio.wav, spectrogram.png",

@@ -12,6 +12,7 @@ import torch
 from inverse import checkpoint
 from inverse.cli import main
 from inverse.model import InverseModel
+from inverse.target import load_any_target
 from inverse.train import TRAIN_RULES, TrainConfig
 from synth.audio_io import write_wav
 from synth.errors import InputError
@@ -135,6 +136,16 @@ def test_a_stereo_target_is_averaged_by_default_and_refused_with_no_downmix(tmp_
     err = one_error(["search", tmp_path / "stereo.wav", "--budget", "8", "--samples", "2", "--no-downmix"], capsys)
     assert err == f"error: {tmp_path / 'stereo.wav'}: expected mono audio, got 2 channels (--downmix averages the " \
                   "channels)\n"
+
+
+def test_a_stereo_target_whose_channels_cancel_is_read_from_one_of_them(tmp_path):
+    # a wide patch exported with one side inverted: the mean is digital silence, which was refused as a silent target
+    tone = 0.5 * torch.sin(torch.arange(16000) * (2 * math.pi * 440 / 16000))
+    soundfile.write(tmp_path / "inverted.wav", torch.stack([tone, -tone], dim=1).numpy(), 16000, subtype="FLOAT")
+    soundfile.write(tmp_path / "mono.wav", tone.numpy(), 16000, subtype="FLOAT")
+    stereo, mono = load_any_target(tmp_path / "inverted.wav"), load_any_target(tmp_path / "mono.wav")
+    assert torch.equal(stereo.audio, mono.audio)
+    assert any("read channel 1 of 2, the loudest: the mean of the channels is silent" in n for n in stereo.notes)
 
 
 def test_a_start_past_the_end_is_one_line_and_a_negative_one_a_usage_error(

@@ -76,14 +76,26 @@ def test_stereo_needs_downmix(tmp_path):
     assert notes[0].endswith("downmixed 2 channels to mono (mean of the channels)")  # in phase: nothing lost
 
 
-def test_a_downmix_whose_channels_cancel_says_so(tmp_path):
+def test_a_downmix_whose_channels_cancel_reads_the_loudest_channel(tmp_path):
     left = tone(1600, 16000, amplitude=0.5)
-    soundfile.write(str(tmp_path / "wide.wav"), np.stack([left, -0.8 * left], axis=1), 16000, subtype="FLOAT")
+    soundfile.write(str(tmp_path / "wide.wav"), np.stack([-0.8 * left, left], axis=1), 16000, subtype="FLOAT")
     audio, notes = read_wav(tmp_path / "wide.wav", 16000, downmix=True)
-    assert np.allclose(audio.numpy(), 0.1 * left, atol=1e-7)
-    # the mean is a tenth of the louder channel: 20.0 dB below it
-    assert "the mean is 20.0 dB below the loudest channel: the channels cancel in part (out of phase)" in notes[0]
+    assert np.array_equal(audio.numpy(), left)  # the mean, a tenth of it, would be a thin copy
+    # unrelated channels' mean: (0.64 + 1) / 4 of the power; this one's: 0.01: 16.1 dB below
+    assert notes[0].endswith("read channel 2 of 2, the loudest: the mean of the channels is 16.1 dB below what "
+                             "unrelated channels give, they cancel (out of phase)")
+    soundfile.write(str(tmp_path / "inverted.wav"), np.stack([left, -left], axis=1), 16000, subtype="FLOAT")
+    audio, notes = read_wav(tmp_path / "inverted.wav", 16000, downmix=True)  # the mean: digital silence
+    assert np.array_equal(audio.numpy(), left) and "the mean of the channels is silent" in notes[0]
     assert "\n" not in notes[0]
+
+
+def test_a_sound_on_one_channel_is_averaged_not_taken_for_cancelling(tmp_path):
+    left = tone(1600, 16000, amplitude=0.5)
+    soundfile.write(str(tmp_path / "left.wav"), np.stack([left, 0 * left], axis=1), 16000, subtype="FLOAT")
+    audio, notes = read_wav(tmp_path / "left.wav", 16000, downmix=True)
+    assert np.allclose(audio.numpy(), left / 2, atol=1e-7)
+    assert notes[0].endswith("downmixed 2 channels to mono (mean of the channels)")
 
 
 def test_empty_non_audio_and_non_finite_files_are_input_errors(tmp_path):
