@@ -23,6 +23,7 @@ from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
+from inverse.parts import parts_note, sounding_parts
 from synth.audio_io import read_wav
 from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
@@ -132,7 +133,9 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and with ``length``
     (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody, one hit of a
     loop); a spectrogram gets a reconstruction (``start`` must be 0 and ``length`` None: it is 4.088 s already).
-    A target whose pitch steps through several held notes (:mod:`inverse.melody`) gets a note saying so."""
+    A target whose pitch steps through several held notes (:mod:`inverse.melody`) gets a note saying so, and an audio
+    target whose sound comes in several parts with silence between them (:mod:`inverse.parts`: a drum loop,
+    staccato notes) another."""
     if isinstance(target, Target):
         return target
     if isinstance(target, torch.Tensor):
@@ -173,7 +176,12 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
             notes.append(f"{name}: kept {length:.3f} s from {start_s:.3f} s, silence after it (--length)")
         loaded = Target.from_audio(audio, name, notes)
         loaded.start_s, loaded.length_s = start_s, length
-        return _with_melody_note(loaded, suggest=length is None)
+        loaded = _with_melody_note(loaded, suggest=length is None)
+        if length is None and not loaded.melody:  # several parts with silence between them: said, with one's options
+            note = parts_note(name, sounding_parts(loaded.audio), start_s)
+            if note:
+                loaded.notes.append(note)
+        return loaded
     if start:
         raise InputError(f"{name}: a start time applies to audio files; a spectrogram is its 4.088 s already")
     if length is not None:
