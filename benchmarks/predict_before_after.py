@@ -8,7 +8,9 @@ The baseline revision is checked out into a temporary git worktree (removed afte
 this checkout's Python environment, so both sides share the interpreter, the packages and the fast-render cache;
 only the project's code differs. Each command is the default answer a user asks for, with its files:
 ``inverse predict TARGET --samples 10 --json --out DIR``. Peak memory is the child's own maximum resident set
-(``os.wait4``'s rusage), not the machine's. The best candidate's match, MSS and pitch say whether the answer
+(``os.wait4``'s rusage), not the machine's: the child is forked from a small launcher process (:data:`LAUNCHER`),
+because Linux counts a process's peak before its ``exec`` (a fork of a large parent, this script's or a test
+runner's) into that maximum. The best candidate's match, MSS and pitch say whether the answer
 changed. Writes ``predict_before_after.{json,md}``.
 """
 
@@ -16,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,19 +36,35 @@ from common import (  # noqa: E402
     write_results,
 )
 
+#: Runs ``sys.argv[1:]`` as a child of this small interpreter (its stderr discarded) and writes the child's wall
+#: seconds and peak resident set (KiB) to stderr, exiting with its status: the peak is the command's own, not that of
+#: the process that started the launcher.
+LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
 
 def run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak resident memory (MiB) and stdout of one command in a fresh process."""
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+    """Wall seconds, peak resident memory (MiB) and stdout of one command in a fresh process (:data:`LAUNCHER`)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], cwd=cwd, stdout=out, stderr=err, text=True)
         if process.returncode:
             raise RuntimeError(f"{' '.join(argv)} in {cwd} failed with exit status {process.returncode}")
+        err.seek(0)
+        seconds, peak_kib = err.read().split()[-2:]
         out.seek(0)
-        return seconds, usage.ru_maxrss / 1024, out.read()
+        return float(seconds), int(peak_kib) / 1024, out.read()
 
 
 def best(stdout: str) -> dict:
