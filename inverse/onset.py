@@ -53,9 +53,9 @@ PREROLL_FRAMES = 2  # frames kept before the rise's first frame: its quiet start
 _SILENCE = 1e-20  # mean-square floor inside the log: digital silence reads -200 dB
 
 
-def frame_levels(audio: torch.Tensor) -> torch.Tensor:
-    """Mean square of each whole :data:`HOP`-sample frame of ``audio`` ``Tensor[N]``, in dB: ``Tensor[N // HOP]``."""
-    frames = audio[: audio.numel() // HOP * HOP].reshape(-1, HOP)
+def frame_levels(audio: torch.Tensor, hop: int = HOP) -> torch.Tensor:
+    """Mean square of each whole ``hop``-sample frame of ``audio`` ``Tensor[N]``, in dB: ``Tensor[N // hop]``."""
+    frames = audio[: audio.numel() // hop * hop].reshape(-1, hop)
     return 10.0 * torch.log10(frames.double().square().mean(dim=1) + _SILENCE)
 
 

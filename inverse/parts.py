@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from inverse.onset import frame_levels
+
 FRAME = 160  # samples per level frame (10 ms at 16 kHz)
 SAMPLE_RATE = 16000
 #: A frame sounds where its level is within this many dB of the loudest frame's.
@@ -40,8 +42,7 @@ class Part:
 def sounding_parts(audio: torch.Tensor) -> list[Part]:
     """The parts of ``audio`` ``Tensor[N]`` (16 kHz) separated by silence (see the module's description), in order;
     [] for silence."""
-    frames = audio[: audio.shape[-1] // FRAME * FRAME].double().reshape(-1, FRAME)
-    level = 10.0 * torch.log10(frames.square().mean(dim=1) + 1e-20)
+    level = frame_levels(audio, FRAME)
     loudest = float(level.max()) if level.numel() else -200.0
     if loudest < -80.0:
         return []
