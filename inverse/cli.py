@@ -146,11 +146,13 @@ class _Job:
 
 def _jobs(args: argparse.Namespace) -> list[_Job]:
     """One job per target file, or with ``--each-note`` one per held note of each file whose pitch steps through
-    several (:func:`inverse.melody.note_parts`; the others answered whole, with a note)."""
+    several (:func:`inverse.melody.note_parts`) and one per sounding part of each file whose sound comes in several
+    with silence between them (:func:`inverse.parts.part_spans`; the others answered whole, with a note)."""
     stems = distinct_stems(args.target)
     if not args.each_note:
         return [_Job(path, path, stem, args.start, args.length) for path, stem in zip(args.target, stems)]
     from inverse.melody import note_parts
+    from inverse.parts import SAMPLE_RATE, part_spans
     from inverse.target import load_any_target
 
     jobs = []
@@ -163,15 +165,25 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
             continue
         if target.reconstructed:
             raise InputError(f"{path}: --each-note cuts an audio file into its notes; a spectrogram cannot be cut")
-        if not target.melody:
-            note(f"{path}: --each-note: its pitch does not step through several held notes; answered whole")
+        if target.melody:
+            names = [f"note {k} ({held.name})" for k, held in enumerate(target.melody, start=1)]
+            folders = [f"{stem}_note{k}_{held.name}" for k, held in enumerate(target.melody, start=1)]
+            spans = note_parts(target.melody)
+        elif target.parts:
+            window_s = target.audio.shape[0] / SAMPLE_RATE
+            spans = part_spans(target.parts, window_s)
+            names = [f"part {k} (at {target.start_s + begin:.2f} s)" for k, (begin, _) in enumerate(spans, start=1)]
+            folders = [f"{stem}_part{k}" for k in range(1, len(spans) + 1)]
+        else:
+            note(f"{path}: --each-note: neither does its pitch step through several held notes nor does its sound "
+                 "come in several parts with silence between them; answered whole")
             jobs.append(_Job(path, path, stem, args.start, args.length))
             continue
-        for k, (held, (begin, length)) in enumerate(zip(target.melody, note_parts(target.melody)), start=1):
-            if args.length is not None:  # a note's part ends where the kept part of the file does
+        for name, folder, (begin, length) in zip(names, folders, spans):
+            if args.length is not None:  # a part ends where the kept part of the file does
                 length = min(length or args.length, args.length - begin)
-            jobs.append(_Job(path, f"{path} note {k} ({held.name})", f"{stem}_note{k}_{held.name}",
-                             round(target.start_s + begin, 4), None if length is None else round(length, 4)))
+            jobs.append(_Job(path, f"{path} {name}", folder, round(target.start_s + begin, 4),
+                             None if length is None else round(length, 4)))
     return jobs
 
 
@@ -389,8 +401,9 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                         "through several notes is noted on stderr with the --start and --length of its first)")
     p.add_argument("--each-note", dest="each_note", action="store_true",
                    help="answer each held note of an audio file whose pitch steps through several (a melody, an "
-                        "arpeggio) on its own, from its part of the file, each into --out/STEM_noteK_NAME/; "
-                        "a file without such notes is answered whole")
+                        "arpeggio) on its own, from its part of the file, each into --out/STEM_noteK_NAME/; likewise "
+                        "each part of a file whose sound comes in several with silence between them (a drum loop's "
+                        "hits, staccato notes), each into --out/STEM_partK/; any other file is answered whole")
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")

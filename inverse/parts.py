@@ -6,7 +6,8 @@ kick and a snare came back as quiet hums and noise that sound through the whole 
 where the *pitch* steps through held notes; this module does it where the *level* does: the target's 10 ms frames
 (RMS) that sound (within :data:`SILENCE_DB` of its loudest frame) make runs, runs less than :data:`MIN_GAP_S` apart
 are one part, and a part counts where its loudest frame is within :data:`PART_DB` of the loudest (a faint click in a
-gap is no part). Two or more parts: :func:`parts_note` names them and the ``--start`` and ``--length`` that keep one.
+gap is no part). Two or more parts: :func:`parts_note` names them and the ``--start`` and ``--length`` that keep one,
+and ``--each-note`` answers each from its span of the file (:func:`part_spans`).
 
 The synth's delay repeats a note with silence between the echoes, and a square-wave tremolo can gate it, so a patch
 can sound like this too: the note says the answer may be one note repeated, not that it is wrong
@@ -61,14 +62,21 @@ def sounding_parts(audio: torch.Tensor) -> list[Part]:
             if float(level[first: last + 1].max()) >= loudest - PART_DB]
 
 
+def part_spans(parts: list[Part], window_s: float) -> list[tuple[float, float]]:
+    """Where each of ``parts`` (:func:`sounding_parts` of a window ``window_s`` seconds long) is matched alone, as
+    ``(start, length)`` seconds into the window: each from its start up to the next part's (its tail through the
+    silence kept), the last up to the window's end (what follows in the file was not read)."""
+    ends = [p.start_s for p in parts[1:]] + [window_s]
+    return [(p.start_s, end - p.start_s) for p, end in zip(parts, ends)]
+
+
 def parts_note(name: str, parts: list[Part], start_s: float) -> str | None:
     """The note for a target of several ``parts`` (None for fewer than two): where each starts in the file (the
     window began ``start_s`` seconds into it) and the ``--start``/``--length`` that keep the first."""
     if len(parts) < 2:
         return None
     shown = [f"{start_s + p.start_s:.2f}" for p in parts[:6]] + (["..."] if len(parts) > 6 else [])
-    first = parts[0]
-    length = parts[1].start_s - first.start_s
+    begin, length = part_spans(parts[:2], parts[1].end_s)[0]
     return (f"{name}: its sound comes in {len(parts)} parts with silence between them (at {', '.join(shown)} s): a "
             f"patch plays one note (its delay may repeat it), so the answer may blur them; to match the first alone: "
-            f"--start {start_s + first.start_s:.2f} --length {length:.2f}")
+            f"--start {start_s + begin:.2f} --length {length:.2f} (--each-note answers each)")

@@ -23,7 +23,7 @@ from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
 from inverse.onset import lead_in
-from inverse.parts import parts_note, sounding_parts
+from inverse.parts import Part, parts_note, sounding_parts
 from synth.audio_io import read_wav
 from synth.errors import InputError
 from synth.inputs import AUDIO_SUFFIXES, load_audio, load_target
@@ -55,6 +55,9 @@ class Target:
     length_s: float | None = None  # seconds of the file kept from start_s, silence after (--length); None: all
     # the held notes its pitch steps through, where it does (inverse.melody; read when loaded from a file), else []
     melody: list[HeldNote] = field(default_factory=list)
+    # its sounding parts with silence between them, where there are two or more and no melody (inverse.parts; read
+    # when loaded from an audio file), else []
+    parts: list[Part] = field(default_factory=list)
     _features: Features | None = field(default=None, repr=False)
     _pitch: PitchEstimate | None = field(default=None, repr=False)
     _track: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
@@ -177,8 +180,10 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         loaded = Target.from_audio(audio, name, notes)
         loaded.start_s, loaded.length_s = start_s, length
         loaded = _with_melody_note(loaded, suggest=length is None)
-        if length is None and not loaded.melody:  # several parts with silence between them: said, with one's options
-            note = parts_note(name, sounding_parts(loaded.audio), start_s)
+        if not loaded.melody:  # several parts with silence between them: said, with one's options (--each-note's)
+            parts = sounding_parts(loaded.audio)
+            loaded.parts = parts if len(parts) > 1 else []
+            note = parts_note(name, parts, start_s) if length is None else None  # (with --length: one was chosen)
             if note:
                 loaded.notes.append(note)
         return loaded

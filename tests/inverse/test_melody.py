@@ -152,20 +152,30 @@ def test_note_parts_run_from_each_note_to_the_next_and_the_last_to_the_end():
     assert parts[2] == (pytest.approx(1.02 - FRAME_S / 2), None)  # the last keeps its release
 
 
-def test_each_note_answers_every_note_of_a_melody_from_its_part_and_a_plain_note_whole(tmp_path, capsys):
-    melody, single = tmp_path / "arp.wav", tmp_path / "one.wav"
+def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_plain_note_whole(tmp_path, capsys):
+    melody, single, run = tmp_path / "arp.wav", tmp_path / "one.wav", tmp_path / "run.wav"
     soundfile.write(melody, sequence([60.0, 64.0, 67.0], 0.6).numpy(), RATE, subtype="FLOAT")
     soundfile.write(single, saw(57.0).numpy(), RATE, subtype="FLOAT")
+    staccato = sequence([57.0], 0.3)  # A3 twice, 0.3 s of silence between: two parts, one pitch
+    staccato[round(0.6 * RATE):] += staccato[:-round(0.6 * RATE)].clone()
+    soundfile.write(run, staccato.numpy(), RATE, subtype="FLOAT")
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEjunk")
-    code = inverse_main(["predict", str(melody), str(single), str(broken), "--each-note", "--json", "--pool", "4",
-                         "--retrieved", "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread", "0",
-                         "--out", str(tmp_path / "out")])
+    code = inverse_main(["predict", str(melody), str(single), str(run), str(broken), "--each-note", "--json", "--pool",
+                         "4", "--retrieved", "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread",
+                         "0", "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
     answers = json.loads(captured.out)
-    assert code == 2 and len(answers) == 5 and "4 of 5 targets answered; failed: " in captured.err
-    assert answers[4]["source"] == str(broken) and "could not decode it" in answers[4]["error"]  # failed alone
-    assert f"{single}: --each-note: its pitch does not step through several held notes; answered whole" in captured.err
+    assert code == 2 and len(answers) == 7 and "6 of 7 targets answered; failed: " in captured.err
+    assert answers[6]["source"] == str(broken) and "could not decode it" in answers[6]["error"]  # failed alone
+    assert f"{single}: --each-note: neither does its pitch step through several held notes nor does its sound come " \
+           "in several parts with silence between them; answered whole" in captured.err
+    # the run: each part from its start to the next one's, the last to the end of the 4.088 s read
+    assert [a["target"]["source"] for a in answers[4:6]] == [f"{run} part 1 (at 0.00 s)", f"{run} part 2 (at 0.60 s)"]
+    assert [a["target"]["start_s"] for a in answers[4:6]] == [0.0, 0.6]
+    assert [a["target"]["length_s"] for a in answers[4:6]] == [0.6, pytest.approx(4.088 - 0.6, abs=1e-3)]
+    for answer in answers[4:6]:
+        assert answer["target"]["pitch_hz"] == pytest.approx(midi_to_hz(57.0), rel=0.03)
     assert [a["target"]["source"] for a in answers[:3]] == [f"{melody} note {k} ({name})" for k, name in
                                                              ((1, "C4"), (2, "E4"), (3, "G4"))]
     starts = [a["target"]["start_s"] for a in answers[:3]]
@@ -174,7 +184,7 @@ def test_each_note_answers_every_note_of_a_melody_from_its_part_and_a_plain_note
     for answer, note in zip(answers[:3], (60.0, 64.0, 67.0)):
         assert answer["target"]["pitch_hz"] == pytest.approx(midi_to_hz(note), rel=0.03)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_note1_C4", "arp_note2_E4", "arp_note3_G4",
-                                                                   "one"]
+                                                                   "one", "run_part1", "run_part2"]
     png = tmp_path / "t.png"
     write_png(png, np.zeros((512, 512), dtype=np.uint8) + 100)
     assert inverse_main(["predict", str(png), "--each-note"]) == 2

@@ -29,7 +29,7 @@ def test_staccato_notes_are_parts_and_the_note_keeps_the_first(tmp_path):
     target = load_any_target(run)
     note = [n for n in target.notes if "parts with silence" in n]
     assert len(note) == 1 and "comes in 3 parts with silence between them (at 0.00, 0.50, 1.00 s)" in note[0]
-    assert note[0].endswith("--start 0.00 --length 0.50")
+    assert note[0].endswith("--start 0.00 --length 0.50 (--each-note answers each)")
     kept = load_any_target(run, start=0.0, length=0.5)  # following it: one part, no note
     assert not any("parts with silence" in n for n in kept.notes) and len(sounding_parts(kept.audio)) == 1
 

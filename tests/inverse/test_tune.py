@@ -2,6 +2,7 @@
 study without losing trials; bad storage URLs and foreign studies are one clear line."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,6 +14,7 @@ from dataset_gen.generate import GenerateOptions, generate
 from inverse.cli import main as inverse_main
 from inverse.tune import TuneConfig, tune
 from synth.errors import InputError
+from synth.threads import torch_threads
 
 TINY = TuneConfig(trials=3, epochs=1, eval_targets=1, eval_pool=2, eval_samples=2, num_workers=0, seed=0)
 
@@ -48,15 +50,19 @@ def test_three_trials_write_a_config_train_accepts(data, tmp_path):
 
 
 def test_two_processes_share_one_sqlite_study(data, tmp_path):
-    # another process through the command line, and this one (no second interpreter start-up) at the same time
+    # another process through the command line, and this one (no second interpreter start-up) at the same time;
+    # one torch thread each (two each on two cores made every trial ~1.7x slower); a fixed seed for the other
+    # process (its default, the pid, drew a different width and batch, so a different run time, every time)
     train_path, val_path = data
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, "-m", "inverse", "tune", "--train", str(train_path), "--val", str(val_path),
                "--trials", "2", "--epochs", "1", "--eval-targets", "1", "--eval-pool", "2", "--num-workers", "0",
-               "--storage", storage, "--quiet", "--out", str(tmp_path / "other")]
-    other = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               "--seed", "1", "--storage", storage, "--quiet", "--out", str(tmp_path / "other")]
+    other = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     try:
-        tune(train_path, val_path, tmp_path / "this", replace(TINY, trials=2), storage=storage, progress=False)
+        with torch_threads(1):
+            tune(train_path, val_path, tmp_path / "this", replace(TINY, trials=2), storage=storage, progress=False)
     finally:
         _, err = other.communicate(timeout=600)
     assert other.returncode == 0, err
