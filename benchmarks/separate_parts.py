@@ -65,6 +65,14 @@ def loops(folder: Path, hits: dict[int, Path], overlap_s: float = 0.0) -> list[t
     return out
 
 
+def drum_loops(folder: Path, overlap_s: float = 0.0) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+    """The 12 General MIDI drum hits (:func:`external_sounds.drum_hits`) and :data:`LOOPS` made of them
+    (:func:`loops`): ``(hits, loops)``."""
+    hits = drum_hits(folder / "drums", 12)
+    by_note = {int(name.rsplit("_n", 1)[1]): path for name, path in hits}
+    return hits, loops(folder / "loops", by_note, overlap_s)
+
+
 def staccato(folder: Path) -> list[tuple[str, Path]]:
     """:data:`STACCATO` by sox: each note with a 5 ms fade in and out, then silence."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,12 +127,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        hits = drum_hits(folder / "drums", 12)
-        by_note = {int(name.rsplit("_n", 1)[1]): path for name, path in hits}
+        hits, cut = drum_loops(folder)
         sets = {"sox, fluidsynth notes and espeak-ng phrases": single_sounds(folder / "singles"),
                 "drum hits and sox one-shots": hits + sox_one_shots(folder / "shots", 8),
-                "drum loops, hits cut at the next": loops(folder / "loops", by_note),
-                "drum loops, hits overlapping 50 ms": loops(folder / "overlap", by_note, 0.05),
+                "drum loops, hits cut at the next": cut,
+                "drum loops, hits overlapping 50 ms": drum_loops(folder / "overlap", 0.05)[1],
                 "staccato sox notes": staccato(folder / "staccato"),
                 "in-domain": in_domain(folder / "in_domain", args.in_domain)}
         found = read(sets)

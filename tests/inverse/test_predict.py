@@ -243,7 +243,7 @@ def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
     predict_args = predict_args + ["--expand", "0"]  # fewer rows to refine; expansion is tested elsewhere
     runs = {}
     for extra in (["--refine", "none"], ["--refine", "gradient", "--steps", "1"],
-                  ["--refine", "cmaes", "--budget", "4"]):
+                  ["--refine", "cmaes", "--budget", "2"]):
         status, out, err = run_inverse(predict_args + extra, capsys)
         assert status == 0, err
         runs[" ".join(extra)] = json.loads(out)["candidates"]
