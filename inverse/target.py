@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inverse.dc_offset import remove_offset
+from inverse.full_scale import full_scale_gain, full_scale_note
 from inverse.melody import HeldNote, held_notes, melody_note
 from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
@@ -132,7 +133,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     refused), read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
     0 s), the target's ``start_s`` saying where that was, without a DC offset (:func:`inverse.dc_offset.
-    remove_offset`), and with ``gate_noise`` without a steady noise floor
+    remove_offset`), scaled down to full scale where float samples exceed it (:func:`inverse.full_scale.
+    full_scale_gain`), and with ``gate_noise`` without a steady noise floor
     (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and with ``length``
     (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody, one hit of a
     loop); a spectrogram gets a reconstruction (``start`` must be 0 and ``length`` None: it is 4.088 s already).
@@ -146,29 +148,42 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     name = os.fspath(target)
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
-        audio, notes = load_audio(name, downmix=downmix, start=start)
-        audio, offset = remove_offset(audio)
+        gain = 1.0  # below 1 where float samples exceed full scale: the window's peak brought to it
+
+        def read(at_s: float) -> tuple[torch.Tensor, list[str], float | None]:
+            nonlocal gain
+            audio, notes = load_audio(name, downmix=downmix, start=at_s)
+            audio, offset = remove_offset(audio)
+            gain *= full_scale_gain(audio * gain)
+            return (audio * gain if gain < 1.0 else audio), notes, offset
+
+        def around(at_s: float) -> torch.Tensor | None:
+            """The recording around the window, at the window's gain."""
+            return _around(whole * gain if whole is not None and gain < 1.0 else whole, at_s)
+
+        audio, notes, offset = read(start)
         rate = DEFAULT_CONFIG.sample_rate
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
         whole = None if whole is None else remove_offset(whole)[0]
         skip, gated = lead_in(audio) if align else 0, None
         if align and not skip and gate_noise:
-            gated = remove_floor(audio, _around(whole, start_s))  # this window gated: kept unless a lead-in is found
+            gated = remove_floor(audio, around(start_s))  # this window gated: kept unless a lead-in is found
             if gated[1] is not None:  # a lead-in of the recording's steady floor, or a rise out of it once gated out
                 skip = lead_in(audio, quiet_db=NOISE_QUIET_DB) or lead_in(gated[0])
         if skip:  # read again from where the sound rises: the window still holds 4.088 s of the file
             start_s += skip / rate
-            audio, notes = load_audio(name, downmix=downmix, start=start_s)
-            audio, offset = remove_offset(audio)
+            audio, notes, offset = read(start_s)  # (a louder part may have come into the window: gain lowered)
             notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise) before the sound")
             gated = None
         if offset is not None:
             notes.append(f"{name}: removed a DC offset of {offset:+.3f} (a constant no patch makes; "
                          f"{20 * math.log10(abs(offset)):.0f} dBFS)")
+        if gain < 1.0:
+            notes.append(full_scale_note(name, gain))
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         if gate_noise:
-            audio, floor = gated or remove_floor(audio, _around(whole, start_s))
+            audio, floor = gated or remove_floor(audio, around(start_s))
             if floor is not None:
                 notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
                              "can make; --keep-noise matches it as it is)")

@@ -1,0 +1,110 @@
+"""Audio above full scale (floating-point samples beyond 1.0): ``inverse predict`` with it scaled down to full scale
+(:mod:`inverse.full_scale`, the default) against matched as it is, in the same run on the same targets, each answer
+judged against the note at full scale.
+
+    python benchmarks/full_scale.py [--sox 6] [--fluidsynth 4] [--levels 6 12 24] [--out benchmarks/results/full_scale]
+
+Targets: the benchmarks' sox notes and fluidsynth (General MIDI) notes, peak-normalised to full scale (0 dBFS), each
+written as a 32-bit float WAV with its samples multiplied to every peak of ``--levels`` (dB above full scale, as a hot
+float bounce or a model's unnormalised output holds them). Each is answered from its WAV file (``inverse predict FILE
+--samples 10``, every default) both ways: "scaled" as shipped, "kept" with the level left as it is
+(:func:`inverse.full_scale.full_scale_gain` made 1.0). The ten are scored against the note at full scale: best-of-10
+multi-scale log-mel distance (MSS). Records go to ``records.jsonl`` as each target is answered (a rerun skips those
+there); ``full_scale.{json,md}`` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
+from dc_offset import judged_against_clean  # noqa: E402
+from external_sounds import fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
+from short_pitch import answer_table, answers, records_table, summary  # noqa: E402
+
+import inverse.target  # noqa: E402
+from inverse.full_scale import full_scale_gain  # noqa: E402
+
+WAYS = ("scaled", "kept")
+
+
+def loud_notes(clean: list[tuple[str, Path]], levels: list[float], folder: Path) -> dict[str, list]:
+    """Per level, every clean note at full scale with its samples multiplied to that peak (dB above full scale), as a
+    float WAV: ``{level name: [(name, path, NaN)]}``; the note at full scale of each ``name`` in ``folder / clean``."""
+    (folder / "clean").mkdir(parents=True, exist_ok=True)
+    sets = {}
+    for level in levels:
+        out = folder / f"plus{level:g}dB"
+        out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for name, path in clean:
+            at_full_scale = folder / "clean" / f"{name}.wav"
+            subprocess.run(["sox", "-D", str(path), "-e", "floating-point", "-b", "32", str(at_full_scale), "gain",
+                            "-n", "0"], check=True)
+            audio, rate = soundfile.read(at_full_scale, dtype="float32")
+            loud = out / f"{name}.wav"
+            soundfile.write(loud, audio * 10.0 ** (level / 20.0), rate, subtype="FLOAT")
+            rows.append((f"{name}@+{level:g}dB", loud, math.nan))
+        sets[f"+{level:g} dBFS"] = rows
+    return sets
+
+
+@contextmanager
+def level_way(way: str):
+    """Within the block, audio targets keep their level above full scale where ``way`` is "kept"."""
+    if way == WAYS[1]:
+        inverse.target.full_scale_gain = lambda audio: 1.0
+    try:
+        yield
+    finally:
+        inverse.target.full_scale_gain = full_scale_gain
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sox", type=int, default=6, help="sox notes (default 6)")
+    parser.add_argument("--fluidsynth", type=int, default=4, help="fluidsynth notes (default 4)")
+    parser.add_argument("--levels", type=float, nargs="+", default=[6.0, 12.0, 24.0],
+                        help="peaks above full scale, dB (default 6 12 24)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "full_scale")
+    args = parser.parse_args()
+    missing = missing_tools()
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed (.ci/run installs them)")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clean = sox_notes(folder / "sox", args.sox) + fluidsynth_notes(folder / "fluidsynth", args.fluidsynth)
+        sets = loud_notes(clean, args.levels, folder)
+        records = answers(sets, args.out / "records.jsonl", WAYS, level_way, judged_against_clean(folder))
+    results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
+               "machine": machine_info(), "records": records, "summary": summary(records, WAYS)}
+    json_path, md_path = write_results(args.out, "full_scale", results, markdown(results))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Audio above full scale: scaled down to it (the default) against matched as it is", "",
+             f"Command: `{results['command']}` (commit {results['commit']}, load average {results['load_average']})",
+             "", "Each target (a clean note normalised to full scale, its float samples multiplied to a peak above it) "
+             "answered by the shipped default (`inverse predict FILE --samples 10`) each way; the ten scored against "
+             "the note at full scale. Change: mean(scaled) / mean(kept) - 1 of the best-of-10 MSS with its 95 % "
+             "bootstrap interval over targets.", "", *answer_table(results["summary"], WAYS), "",
+             *records_table(results["records"], WAYS)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
