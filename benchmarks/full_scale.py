@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,18 +42,19 @@ def loud_notes(clean: list[tuple[str, Path]], levels: list[float], folder: Path)
     """Per level, every clean note at full scale with its samples multiplied to that peak (dB above full scale), as a
     float WAV: ``{level name: [(name, path, NaN)]}``; the note at full scale of each ``name`` in ``folder / clean``."""
     (folder / "clean").mkdir(parents=True, exist_ok=True)
+    normalised = {}
+    for name, path in clean:
+        audio, rate = soundfile.read(path, dtype="float32")
+        normalised[name] = audio / np.abs(audio).max(), rate
+        soundfile.write(folder / "clean" / f"{name}.wav", *normalised[name], subtype="FLOAT")
     sets = {}
     for level in levels:
         out = folder / f"plus{level:g}dB"
         out.mkdir(parents=True, exist_ok=True)
         rows = []
-        for name, path in clean:
-            at_full_scale = folder / "clean" / f"{name}.wav"
-            subprocess.run(["sox", "-D", str(path), "-e", "floating-point", "-b", "32", str(at_full_scale), "gain",
-                            "-n", "0"], check=True)
-            audio, rate = soundfile.read(at_full_scale, dtype="float32")
+        for name, (audio, rate) in normalised.items():
             loud = out / f"{name}.wav"
-            soundfile.write(loud, audio * 10.0 ** (level / 20.0), rate, subtype="FLOAT")
+            soundfile.write(loud, audio * np.float32(10.0 ** (level / 20.0)), rate, subtype="FLOAT")
             rows.append((f"{name}@+{level:g}dB", loud, math.nan))
         sets[f"+{level:g} dBFS"] = rows
     return sets

@@ -1,0 +1,51 @@
+"""Float audio above full scale is scaled down to it before matching (no patch is louder), noted; audio within full
+scale, integer PCM included, is read bit for bit as before."""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from inverse.full_scale import full_scale_gain
+from inverse.target import load_any_target
+
+RATE = 16000
+
+
+def note(peak: float, seconds: float = 1.5, lead_in_s: float = 0.0) -> np.ndarray:
+    """A decaying 220 Hz sawtooth with peak ``peak``, after ``lead_in_s`` of silence."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    saw = (2.0 * ((220.0 * t) % 1.0) - 1.0) * np.exp(-2.0 * t)
+    return np.concatenate([np.zeros(round(lead_in_s * RATE)), saw / np.abs(saw).max() * peak]).astype(np.float32)
+
+
+def test_a_float_note_above_full_scale_reads_back_as_the_note_at_full_scale(tmp_path):
+    soundfile.write(tmp_path / "full.wav", note(1.0), RATE, subtype="FLOAT")
+    soundfile.write(tmp_path / "hot.wav", note(4.0), RATE, subtype="FLOAT")
+    hot, full = load_any_target(tmp_path / "hot.wav"), load_any_target(tmp_path / "full.wav")
+    assert any("scaled down by 12.0 dB to full scale: its peak is +12.0 dBFS" in n for n in hot.notes)
+    assert not any("full scale" in n for n in full.notes)
+    assert float(hot.audio.abs().max()) == pytest.approx(1.0)
+    assert float((hot.audio - full.audio).abs().max()) < 1e-6
+
+
+def test_a_louder_part_after_a_lead_in_lowers_the_gain_again(tmp_path):
+    # the first window's peak is the quiet note's; the re-read window (from where the sound rises) holds the loud one
+    audio = np.concatenate([note(2.0, 0.5, lead_in_s=1.0), note(8.0, 1.0, lead_in_s=2.9)])
+    soundfile.write(tmp_path / "two.wav", audio, RATE, subtype="FLOAT")
+    target = load_any_target(tmp_path / "two.wav")
+    assert target.start_s == pytest.approx(1.0, abs=0.02)
+    assert float(target.audio.abs().max()) == pytest.approx(1.0)
+    assert any("its peak is +18.1 dBFS" in n for n in target.notes)
+
+
+def test_audio_within_full_scale_is_left_alone(tmp_path):
+    assert full_scale_gain(torch.tensor([0.5, -1.0, 0.25])) == 1.0 and full_scale_gain(torch.zeros(0)) == 1.0
+    assert full_scale_gain(torch.tensor([0.5, -2.0])) == 0.5
+    soundfile.write(tmp_path / "pcm.wav", note(0.999), RATE, subtype="PCM_16")
+    soundfile.write(tmp_path / "half.wav", note(0.5), RATE, subtype="FLOAT")
+    for name in ("pcm.wav", "half.wav"):
+        target = load_any_target(tmp_path / name)
+        assert not any("full scale" in n for n in target.notes)
+    half = load_any_target(tmp_path / "half.wav")
+    assert float(half.audio.abs().max()) == pytest.approx(0.5, abs=1e-6)
