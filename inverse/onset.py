@@ -18,7 +18,11 @@ A lead-in is what comes before a sharp rise out of silence or steady noise, in 8
   of the floor) that the sound leaves at once (from its first frame above the floor to the rise in at most
   :data:`EMERGE_FRAMES` frames): a quiet sound that drifts up before a jump is the sound's own start;
 - the lead-in ends :data:`PREROLL_FRAMES` frames before the rise's first frame above :data:`RISE_DB` over
-  the floor: the rise is kept whole.
+  the floor: the rise is kept whole;
+- a click or pop in the lead-in (a run of at most :data:`CLICK_FRAMES` frames above the floor with at least
+  :data:`CLICK_GAP_FRAMES` at the floor after it: a recording's start, an edit) is part of it (:func:`clicks`):
+  the sound after it is the one to match. Without that, a one-sample click 0.5 s before a note was taken for the
+  sound's start, and the note was matched half a second late.
 
 Where the recording has a steady noise floor (:mod:`inverse.noise_floor`) and no lead-in is found so,
 :func:`inverse.target.load_any_target` looks again with the floor's own limit (20 dB below the loudest frame instead
@@ -50,6 +54,9 @@ EMERGE_FRAMES = 6  # ... to the rise within 48 ms, ...
 SILENT_DB = 60.0  # ... unless it is this far below the loudest frame (silence, with a click or dither in it)
 RISE_DB = 6.0  # the rise begins after the last frame within this of the floor
 PREROLL_FRAMES = 2  # frames kept before the rise's first frame: its quiet start (up to ~7 ms measured) kept whole
+CLICK_FRAMES = 2  # a click lasts at most this many frames above the floor (16 ms) ...
+CLICK_GAP_FRAMES = 6  # ... and is followed by at least this many at it (48 ms) before the next sound
+SAMPLE_RATE = 16000
 _SILENCE = 1e-20  # mean-square floor inside the log: digital silence reads -200 dB
 
 
@@ -67,7 +74,10 @@ def lead_in(audio: torch.Tensor, quiet_db: float = QUIET_DB) -> int:
     level = frame_levels(audio)
     if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
         return 0
-    floor, top = float(level[:FLOOR_FRAMES].median()), float(level.max())
+    floor = float(level[:FLOOR_FRAMES].median())
+    for first, end in _click_runs(level, floor):  # a click is the lead-in's, at its floor
+        level[first:end] = floor
+    top = float(level.max())
     risen = (level >= max(top - BELOW_PEAK_DB, floor + ABOVE_FLOOR_DB)).nonzero()
     rise = int(risen[0]) if risen.numel() else 0
     if rise < 2:
@@ -81,3 +91,32 @@ def lead_in(audio: torch.Tensor, quiet_db: float = QUIET_DB) -> int:
     if lead > top - SILENT_DB and (lead > floor + STEADY_DB or rise - first > EMERGE_FRAMES):
         return 0  # not silence, and not steady or not left at once: the sound's own quiet start
     return max(0, first - PREROLL_FRAMES) * HOP
+
+
+def _click_runs(level: torch.Tensor, floor: float) -> list[tuple[int, int]]:
+    """The clicks at the start of ``level`` (frame levels in dB): ``[first, end)`` frames of each run of at most
+    :data:`CLICK_FRAMES` frames above ``floor`` + :data:`RISE_DB`, the run and the ones before it each followed by
+    at least :data:`CLICK_GAP_FRAMES` frames at the floor."""
+    above = (level > floor + RISE_DB).tolist()
+    runs, k = [], 0
+    while k < len(above):
+        first = next((i for i in range(k, len(above)) if above[i]), None)
+        if first is None:
+            break
+        end = next((i for i in range(first, len(above)) if not above[i]), len(above))
+        gap = above[end: end + CLICK_GAP_FRAMES]
+        if end - first > CLICK_FRAMES or len(gap) < CLICK_GAP_FRAMES or any(gap):
+            break
+        runs.append((first, end))
+        k = end
+    return runs
+
+
+def clicks(audio: torch.Tensor, before: int) -> list[float]:
+    """Where (seconds) the clicks that :func:`lead_in` counts as part of ``audio``'s lead-in begin, those in its first
+    ``before`` samples (the lead-in skipped)."""
+    level = frame_levels(audio)
+    if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
+        return []
+    runs = _click_runs(level, float(level[:FLOOR_FRAMES].median()))
+    return [first * HOP / SAMPLE_RATE for first, _ in runs if first * HOP < before]

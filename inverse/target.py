@@ -23,7 +23,7 @@ from inverse.melody import HeldNote, held_notes, melody_note
 from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
 from inverse.noise_floor import remove_floor
-from inverse.onset import lead_in
+from inverse.onset import clicks, lead_in
 from inverse.parts import Part, parts_note, sounding_parts
 from synth.audio_io import read_wav
 from synth.errors import InputError
@@ -172,9 +172,12 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
             if gated[1] is not None:  # a lead-in of the recording's steady floor, or a rise out of it once gated out
                 skip = lead_in(audio, quiet_db=NOISE_QUIET_DB) or lead_in(gated[0])
         if skip:  # read again from where the sound rises: the window still holds 4.088 s of the file
+            clicked = [f"{start_s + at:.3f}" for at in clicks(audio, skip)]
+            said = f", {'a click' if len(clicked) == 1 else 'clicks'} at {', '.join(clicked)} s in it" * bool(clicked)
             start_s += skip / rate
             audio, notes, offset = read(start_s)  # (a louder part may have come into the window: gain lowered)
-            notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise) before the sound")
+            notes.append(f"{name}: skipped {skip / rate:.3f} s of lead-in (silence or steady noise{said}) before the "
+                         "sound")
             gated = None
         if offset is not None:
             notes.append(f"{name}: removed a DC offset of {offset:+.3f} (a constant no patch makes; "

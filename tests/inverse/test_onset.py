@@ -57,6 +57,33 @@ def test_sounds_that_start_at_once_or_swell_out_of_their_own_quiet_start_have_no
     assert [lead_in(a) for a in audio] == [0] * 16
 
 
+@pytest.mark.parametrize("click", [torch.tensor([0.5]), 0.5 * torch.hann_window(80, periodic=False),
+                                   torch.tensor([0.03] + [0.0] * 1279 + [-0.4])])  # (two: 80 ms apart)
+def test_a_click_before_the_sound_is_part_of_its_lead_in_and_named(click, tmp_path):
+    audio = late(note(4.5), 8000)
+    audio[: click.numel()] += click
+    found = lead_in(audio[:N])
+    assert 8000 - (PREROLL_FRAMES + 1) * HOP <= found <= 8000, found
+    write_wav(tmp_path / "clicked.wav", audio, RATE, subtype="FLOAT")
+    said = [n for n in load_any_target(tmp_path / "clicked.wav").notes if "lead-in" in n]
+    assert len(said) == 1 and (", a click at 0.000 s in it)" in said[0] if click.numel() < 1000 else
+                               ", clicks at 0.000, 0.080 s in it)" in said[0]), said
+
+
+def test_a_blip_alone_or_a_short_sound_before_a_note_without_a_gap_has_no_lead_in():
+    blip = torch.zeros(N)
+    blip[:80] = 0.5 * torch.hann_window(80, periodic=False)  # 5 ms and nothing after it: the sound itself
+    assert lead_in(blip) == 0
+    # a 5 ms tick 20 ms before the note (less than the 48 ms a click is followed by): the sound's own start
+    ticked = late(note(4.5), 400)
+    ticked[:80] += 0.5 * torch.hann_window(80, periodic=False)
+    assert lead_in(ticked[:N]) == 0
+    # a 40 ms hit (a sound, longer than a click) before the note
+    hit = late(note(4.5), 8000)
+    hit[:640] += note(0.04)
+    assert lead_in(hit[:N]) == 0
+
+
 def test_a_wav_target_is_read_from_its_sound_with_a_note_and_as_it_is_without_align(tmp_path):
     sound = note(4.5)
     write_wav(tmp_path / "late.wav", late(sound, 8000), RATE, subtype="FLOAT")
