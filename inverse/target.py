@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inverse.dc_offset import remove_offset
-from inverse.full_scale import full_scale_gain, full_scale_note
+from inverse.level import SILENT_PEAK, level_gain, level_note
 from inverse.melody import HeldNote, held_notes, melody_note
 from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
 from inverse.noise_floor import QUIET_DB as NOISE_QUIET_DB
@@ -35,8 +35,6 @@ from synth.spectrogram import DEFAULT_CONFIG, audio_from_spectrogram, distance_d
 from synth.voice import render
 
 RECONSTRUCTION_ITERATIONS = 16  # Griffin-Lim: 16 iterations leave a reconstruction ~5x closer than another sound
-#: A target whose peak is below this (-80 dBFS) is silence: there is nothing to match.
-SILENT_PEAK = 1e-4
 #: Seconds of an audio file, from its start, searched for its noise floor where the file is longer than the window.
 RECORDING_S = 30.0
 
@@ -133,11 +131,12 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     refused), read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
     0 s), the target's ``start_s`` saying where that was, without a DC offset (:func:`inverse.dc_offset.
-    remove_offset`), scaled down to full scale where float samples exceed it (:func:`inverse.full_scale.
-    full_scale_gain`), and with ``gate_noise`` without a steady noise floor
-    (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and with ``length``
-    (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody, one hit of a
-    loop); a spectrogram gets a reconstruction (``start`` must be 0 and ``length`` None: it is 4.088 s already).
+    remove_offset`), its level brought into the range patches play (:func:`inverse.level.level_gain`: scaled down
+    where float samples exceed full scale, raised where it peaks below -40 dBFS), and with ``gate_noise`` without a
+    steady noise floor (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and
+    with ``length`` (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody,
+    one hit of a loop); a spectrogram gets a reconstruction (``start`` must be 0 and ``length`` None: it is 4.088 s
+    already).
     A target whose pitch steps through several held notes (:mod:`inverse.melody`) gets a note saying so, and an audio
     target whose sound comes in several parts with silence between them (:mod:`inverse.parts`: a drum loop,
     staccato notes) another."""
@@ -148,18 +147,18 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     name = os.fspath(target)
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
-        gain = 1.0  # below 1 where float samples exceed full scale: the window's peak brought to it
+        gain = 1.0  # not 1 where the window's peak is out of the range patches play (inverse.level)
 
         def read(at_s: float) -> tuple[torch.Tensor, list[str], float | None]:
             nonlocal gain
             audio, notes = load_audio(name, downmix=downmix, start=at_s)
             audio, offset = remove_offset(audio)
-            gain *= full_scale_gain(audio * gain)
-            return (audio * gain if gain < 1.0 else audio), notes, offset
+            gain *= level_gain(audio * gain)
+            return (audio * gain if gain != 1.0 else audio), notes, offset
 
         def around(at_s: float) -> torch.Tensor | None:
             """The recording around the window, at the window's gain."""
-            return _around(whole * gain if whole is not None and gain < 1.0 else whole, at_s)
+            return _around(whole * gain if whole is not None and gain != 1.0 else whole, at_s)
 
         audio, notes, offset = read(start)
         rate = DEFAULT_CONFIG.sample_rate
@@ -182,8 +181,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         if offset is not None:
             notes.append(f"{name}: removed a DC offset of {offset:+.3f} (a constant no patch makes; "
                          f"{20 * math.log10(abs(offset)):.0f} dBFS)")
-        if gain < 1.0:
-            notes.append(full_scale_note(name, gain))
+        if gain != 1.0:
+            notes.append(level_note(name, gain))
         check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
         if gate_noise:
             audio, floor = gated or remove_floor(audio, around(start_s))

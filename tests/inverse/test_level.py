@@ -1,13 +1,15 @@
-"""Float audio above full scale is scaled down to it before matching (no patch is louder), noted; audio within full
-scale, integer PCM included, is read bit for bit as before."""
+"""An audio target's level into the range patches play: float audio above full scale is scaled down to it, a very
+quiet target raised to -40 dBFS, both noted; audio within the range, integer PCM included, is read bit for bit as
+before, and silence is still refused."""
 
 import numpy as np
 import pytest
 import soundfile
 import torch
 
-from inverse.full_scale import full_scale_gain
+from inverse.level import QUIET_PEAK, level_gain
 from inverse.target import load_any_target
+from synth.errors import InputError
 
 RATE = 16000
 
@@ -40,8 +42,9 @@ def test_a_louder_part_after_a_lead_in_lowers_the_gain_again(tmp_path):
 
 
 def test_audio_within_full_scale_is_left_alone(tmp_path):
-    assert full_scale_gain(torch.tensor([0.5, -1.0, 0.25])) == 1.0 and full_scale_gain(torch.zeros(0)) == 1.0
-    assert full_scale_gain(torch.tensor([0.5, -2.0])) == 0.5
+    assert level_gain(torch.tensor([0.5, -1.0, 0.25])) == 1.0 and level_gain(torch.zeros(0)) == 1.0
+    assert level_gain(torch.tensor([0.5, -2.0])) == 0.5
+    assert level_gain(torch.tensor([0.001, -0.002])) == pytest.approx(5.0) and level_gain(torch.tensor([5e-5])) == 1.0
     soundfile.write(tmp_path / "pcm.wav", note(0.999), RATE, subtype="PCM_16")
     soundfile.write(tmp_path / "half.wav", note(0.5), RATE, subtype="FLOAT")
     for name in ("pcm.wav", "half.wav"):
@@ -49,3 +52,15 @@ def test_audio_within_full_scale_is_left_alone(tmp_path):
         assert not any("full scale" in n for n in target.notes)
     half = load_any_target(tmp_path / "half.wav")
     assert float(half.audio.abs().max()) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_a_quiet_note_is_raised_to_minus_40_dbfs_and_silence_is_still_refused(tmp_path):
+    soundfile.write(tmp_path / "quiet.wav", note(0.001), RATE, subtype="FLOAT")  # -60 dBFS
+    soundfile.write(tmp_path / "at.wav", note(QUIET_PEAK), RATE, subtype="FLOAT")
+    quiet, at = load_any_target(tmp_path / "quiet.wav"), load_any_target(tmp_path / "at.wav")
+    assert any("raised by 20.0 dB to a peak of -40 dBFS: its peak is -60.0 dBFS" in n for n in quiet.notes)
+    assert not any("raised by" in n for n in at.notes), at.notes
+    assert float((quiet.audio - at.audio).abs().max()) < 1e-7
+    soundfile.write(tmp_path / "silent.wav", note(5e-5), RATE, subtype="FLOAT")  # -86 dBFS: silence, not raised
+    with pytest.raises(InputError, match="silent"):
+        load_any_target(tmp_path / "silent.wav")
