@@ -88,6 +88,16 @@ def main() -> int:
                         help="DC offsets added, full scale (default 0.02 0.1 0.3)")
     parser.add_argument("--out", type=Path, default=RESULTS / "dc_offset")
     args = parser.parse_args()
+    return notes_both_ways(args, "dc_offset", lambda clean, folder: offset_notes(clean, args.offsets, folder), WAYS,
+                           offset_way, judged_against_clean, markdown)
+
+
+def notes_both_ways(args: argparse.Namespace, name: str, variants, ways: tuple[str, str], way_context, judged_by,
+                    markdown_of) -> int:
+    """The run of a benchmark that answers changed copies of the external notes both ways: ``args.sox`` sox and
+    ``args.fluidsynth`` fluidsynth notes, ``variants(clean notes, folder) -> sets`` (each clean note's file kept in
+    ``folder / clean``), each answered inside ``way_context(way)`` for each of ``ways`` (:func:`short_pitch.answers`)
+    and judged by ``judged_by(folder)``; ``NAME.{json,md}`` (``markdown_of(results)``) into ``args.out``."""
     missing = missing_tools()
     if missing:
         print(f"skipped: {', '.join(missing)} not installed (.ci/run installs them)")
@@ -96,11 +106,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clean = sox_notes(folder / "sox", args.sox) + fluidsynth_notes(folder / "fluidsynth", args.fluidsynth)
-        sets = offset_notes(clean, args.offsets, folder)
-        records = answers(sets, args.out / "records.jsonl", WAYS, offset_way, judged_against_clean(folder))
+        records = answers(variants(clean, folder), args.out / "records.jsonl", ways, way_context, judged_by(folder))
     results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
-               "machine": machine_info(), "records": records, "summary": summary(records, WAYS)}
-    json_path, md_path = write_results(args.out, "dc_offset", results, markdown(results))
+               "machine": machine_info(), "records": records, "summary": summary(records, ways)}
+    json_path, md_path = write_results(args.out, name, results, markdown_of(results))
     print(f"wrote {json_path} and {md_path}")
     return 0
 

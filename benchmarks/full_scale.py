@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,10 +28,9 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import RESULTS, command_line, git_commit, load_average, machine_info, write_results  # noqa: E402
-from dc_offset import judged_against_clean  # noqa: E402
-from external_sounds import fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
-from short_pitch import WITHIN, answer_table, answers, judge, records_table, summary  # noqa: E402
+from common import RESULTS  # noqa: E402
+from dc_offset import judged_against_clean, notes_both_ways  # noqa: E402
+from short_pitch import WITHIN, answer_table, judge, records_table  # noqa: E402
 
 import inverse.target  # noqa: E402
 from inverse.level import level_gain  # noqa: E402
@@ -99,22 +97,8 @@ def main() -> int:
                         help="scale each candidate to the note's peak before it is judged")
     parser.add_argument("--out", type=Path, default=RESULTS / "full_scale")
     args = parser.parse_args()
-    missing = missing_tools()
-    if missing:
-        print(f"skipped: {', '.join(missing)} not installed (.ci/run installs them)")
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        clean = sox_notes(folder / "sox", args.sox) + fluidsynth_notes(folder / "fluidsynth", args.fluidsynth)
-        sets = loud_notes(clean, args.levels, folder)
-        judged = judged_level_free(folder) if args.level_free else judged_against_clean(folder)
-        records = answers(sets, args.out / "records.jsonl", WAYS, level_way, judged)
-    results = {"command": command_line(), "commit": git_commit(), "load_average": load_average(),
-               "machine": machine_info(), "records": records, "summary": summary(records, WAYS)}
-    json_path, md_path = write_results(args.out, "full_scale", results, markdown(results))
-    print(f"wrote {json_path} and {md_path}")
-    return 0
+    return notes_both_ways(args, "full_scale", lambda clean, folder: loud_notes(clean, args.levels, folder), WAYS,
+                           level_way, judged_level_free if args.level_free else judged_against_clean, markdown)
 
 
 def markdown(results: dict) -> str:
