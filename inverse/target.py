@@ -165,6 +165,13 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
         whole = None if whole is None else remove_offset(whole)[0]
+        if align and float(audio.abs().max()) < SILENT_PEAK:  # a silent window: read from the file's first sound
+            heard = first_sound(whole if gate_noise else recording(name, downmix), start_s)
+            if heard is not None:
+                silent_s, start_s = heard - start_s, heard
+                audio, notes, offset = read(start_s)
+                notes.append(f"{name}: skipped {silent_s:.3f} s of silence before the sound (the first 4.088 s read "
+                             "were silent)")
         skip, gated = lead_in(audio) if align else 0, None
         if align and not skip and gate_noise:
             gated = remove_floor(audio, around(start_s))  # this window gated: kept unless a lead-in is found
@@ -256,6 +263,24 @@ def recording(name: str, downmix: bool) -> torch.Tensor | None:
         return read_wav(name, rate, downmix=downmix, max_samples=round(RECORDING_S * rate))[0]
     except InputError:
         return None
+
+
+#: Seconds a window read past a silent one (:func:`first_sound`) begins before the first sample that is not silent.
+SOUND_PREROLL_S = 0.016
+
+
+def first_sound(whole: torch.Tensor | None, after_s: float) -> float | None:
+    """Where (seconds into the file, a whole sample) to read from so that the window starts :data:`SOUND_PREROLL_S`
+    before the first sample of ``whole`` (:func:`recording`) after ``after_s`` that is not silent (at least
+    :data:`~inverse.level.SILENT_PEAK`); None where there is none in it."""
+    if whole is None:
+        return None
+    rate = DEFAULT_CONFIG.sample_rate
+    begin = round(after_s * rate)
+    heard = (whole[begin:].abs() >= SILENT_PEAK).nonzero()
+    if not heard.numel():
+        return None
+    return max(begin, begin + int(heard[0]) - round(SOUND_PREROLL_S * rate)) / rate
 
 
 def _around(whole: torch.Tensor | None, start_s: float) -> torch.Tensor | None:

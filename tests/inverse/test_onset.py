@@ -84,6 +84,19 @@ def test_a_blip_alone_or_a_short_sound_before_a_note_without_a_gap_has_no_lead_i
     assert lead_in(hit[:N]) == 0
 
 
+def test_a_sound_after_a_silent_window_is_read_from_its_start_and_silence_alone_is_still_refused(tmp_path):
+    sound = note(2.0)
+    write_wav(tmp_path / "late.wav", late(sound, 6 * RATE), RATE, subtype="FLOAT")  # 6 s of silence first
+    target = load_any_target(tmp_path / "late.wav")
+    assert 6.0 - 0.02 <= target.start_s <= 6.0 and float(target.audio.abs().max()) > 0.1
+    assert any("skipped 5.984 s of silence before the sound" in n for n in target.notes), target.notes
+    with pytest.raises(InputError, match="silent"):
+        load_any_target(tmp_path / "late.wav", align=False)  # --no-align reads the first 4.088 s as they are
+    write_wav(tmp_path / "silent.wav", torch.zeros(8 * RATE), RATE, subtype="FLOAT")
+    with pytest.raises(InputError, match="silent"):
+        load_any_target(tmp_path / "silent.wav")
+
+
 def test_a_wav_target_is_read_from_its_sound_with_a_note_and_as_it_is_without_align(tmp_path):
     sound = note(4.5)
     write_wav(tmp_path / "late.wav", late(sound, 8000), RATE, subtype="FLOAT")
@@ -112,7 +125,8 @@ def test_start_reads_the_same_samples_as_a_whole_file_read_and_is_checked(tmp_pa
         load_any_target(tmp_path / "a.wav", start=5.0)
     write_wav(tmp_path / "quiet_then.wav", torch.cat([torch.zeros(5 * RATE), note()]), RATE, subtype="FLOAT")
     with pytest.raises(InputError, match=r"the 4.088 s from 0.500 s are silent"):
-        load_any_target(tmp_path / "quiet_then.wav", start=0.5)
+        load_any_target(tmp_path / "quiet_then.wav", start=0.5, align=False)
+    assert load_any_target(tmp_path / "quiet_then.wav", start=0.5).start_s == pytest.approx(5.0, abs=0.02)
     assert load_any_target(tmp_path / "quiet_then.wav", start=4.0).audio.abs().max() > 0.1
     write_png(tmp_path / "s.png", torch.full((512, 512), 128, dtype=torch.uint8).numpy())
     with pytest.raises(InputError, match="s.png: a start time applies to audio files"):
