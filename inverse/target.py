@@ -165,9 +165,12 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
         whole = None if whole is None else remove_offset(whole)[0]
+        searched = None  # the recording searched past a silent window, where no sound was found in it
         if align and float(audio.abs().max()) < SILENT_PEAK:  # a silent window: read from the file's first sound
-            heard = first_sound(whole if gate_noise else recording(name, downmix), start_s)
+            searched = whole if gate_noise else recording(name, downmix)
+            heard = first_sound(searched, start_s)
             if heard is not None:
+                searched = None
                 silent_s, start_s = heard - start_s, heard
                 audio, notes, offset = read(start_s)
                 notes.append(f"{name}: skipped {silent_s:.3f} s of silence before the sound (the first 4.088 s read "
@@ -190,7 +193,12 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
                          f"{20 * math.log10(abs(offset)):.0f} dBFS)")
         if gain != 1.0:
             notes.append(level_note(name, gain))
-        check_audible(audio, name, "first 4.088 s" if not start else f"4.088 s from {start:.3f} s")
+        window = "first 4.088 s" if not start else f"4.088 s from {start:.3f} s"
+        if searched is not None and searched.numel() >= round(RECORDING_S * rate) and \
+                float(audio.abs().max()) < SILENT_PEAK:  # a longer file, silent as far as it was searched
+            raise InputError(f"{name}: the {window} are silent (peak below -80 dBFS), and so is the rest of its first "
+                             f"{RECORDING_S:.0f} s: --start SECONDS reads from later in the file")
+        check_audible(audio, name, window)
         if gate_noise:
             audio, floor = gated or remove_floor(audio, around(start_s))
             if floor is not None:

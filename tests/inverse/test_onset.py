@@ -93,8 +93,13 @@ def test_a_sound_after_a_silent_window_is_read_from_its_start_and_silence_alone_
     with pytest.raises(InputError, match="silent"):
         load_any_target(tmp_path / "late.wav", align=False)  # --no-align reads the first 4.088 s as they are
     write_wav(tmp_path / "silent.wav", torch.zeros(8 * RATE), RATE, subtype="FLOAT")
-    with pytest.raises(InputError, match="silent"):
+    with pytest.raises(InputError, match="silent.wav: the first 4.088 s are silent .*: there is nothing to match"):
         load_any_target(tmp_path / "silent.wav")
+    # a sound after the 30 s searched: refused, with the option that reads it
+    write_wav(tmp_path / "later.wav", late(sound, 31 * RATE), RATE, subtype="FLOAT")
+    with pytest.raises(InputError, match=r"and so is the rest of its first 30 s: --start SECONDS reads from later"):
+        load_any_target(tmp_path / "later.wav")
+    assert load_any_target(tmp_path / "later.wav", start=30.0).start_s == pytest.approx(31.0, abs=0.02)
 
 
 def test_a_wav_target_is_read_from_its_sound_with_a_note_and_as_it_is_without_align(tmp_path):
