@@ -39,7 +39,7 @@ from external_sounds import missing_tools  # noqa: E402
 from separate_parts import STACCATO, drum_loops, staccato  # noqa: E402
 from short_pitch import answer_table, judge, records_table, summary  # noqa: E402
 
-from inverse.parts import SAMPLE_RATE, part_spans  # noqa: E402
+from inverse.parts import part_spans  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target, score  # noqa: E402
 from synth.pitch import midi_to_hz  # noqa: E402
@@ -62,7 +62,7 @@ def answered(predictor: Predictor, path: Path) -> list[dict]:
     started = time.perf_counter()
     whole = predictor.predict(whole_target, 10)
     whole_seconds = time.perf_counter() - started
-    spans = part_spans(whole_target.parts, whole_target.audio.shape[0] / SAMPLE_RATE)
+    spans = part_spans(whole_target.parts)
     records = []
     for k, (begin, length) in enumerate(spans, start=1):
         part = load_any_target(path, downmix=True, start=whole_target.start_s + begin, length=length)

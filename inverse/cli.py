@@ -152,7 +152,7 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
     if not args.each_note:
         return [_Job(path, path, stem, args.start, args.length) for path, stem in zip(args.target, stems)]
     from inverse.melody import note_parts
-    from inverse.parts import SAMPLE_RATE, part_spans
+    from inverse.parts import part_spans
     from inverse.target import load_any_target
 
     jobs = []
@@ -170,8 +170,7 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
             folders = [f"{stem}_note{k}_{held.name}" for k, held in enumerate(target.melody, start=1)]
             spans = note_parts(target.melody)
         elif target.parts:
-            window_s = target.audio.shape[0] / SAMPLE_RATE
-            spans = part_spans(target.parts, window_s)
+            spans = part_spans(target.parts)
             names = [f"part {k} (at {target.start_s + begin:.2f} s)" for k, (begin, _) in enumerate(spans, start=1)]
             folders = [f"{stem}_part{k}" for k in range(1, len(spans) + 1)]
         else:

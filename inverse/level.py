@@ -25,7 +25,8 @@ import torch
 #: The peak no render exceeds (the synth's soft clip approaches it).
 FULL_SCALE = 1.0
 #: A target peaking below this (-40 dBFS) is raised to it ...
-QUIET_PEAK = 0.01
+QUIET_DBFS = -40.0
+QUIET_PEAK = 10.0 ** (QUIET_DBFS / 20.0)
 #: ... unless it peaks below this (-80 dBFS): silence, nothing to match (:func:`inverse.target.check_audible` refuses
 #: it).
 SILENT_PEAK = 1e-4
@@ -48,5 +49,5 @@ def level_note(name: str, gain: float) -> str:
     if gain < 1.0:
         return (f"{name}: scaled down by {-db:.1f} dB to full scale: its peak is {-db:+.1f} dBFS (floating-point "
                 "samples above 1.0), louder than any patch plays")
-    return (f"{name}: raised by {db:.1f} dB to a peak of -40 dBFS: its peak is {-40.0 - db:.1f} dBFS, so quiet that "
-            "the match would hear mostly its floor")
+    return (f"{name}: raised by {db:.1f} dB to a peak of {QUIET_DBFS:.0f} dBFS: its peak is {QUIET_DBFS - db:.1f} "
+            "dBFS, so quiet that the match would hear mostly its floor")

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import torch
 
+from synth.spectrogram import DEFAULT_CONFIG
+
 HOP = 128  # samples per analysis frame: 8 ms at 16 kHz, the spectrogram's hop
 BELOW_PEAK_DB = 50.0  # the rise is at most this far below the loudest frame ...
 ABOVE_FLOOR_DB = 20.0  # ... and at least this far above the floor
@@ -56,7 +58,7 @@ RISE_DB = 6.0  # the rise begins after the last frame within this of the floor
 PREROLL_FRAMES = 2  # frames kept before the rise's first frame: its quiet start (up to ~7 ms measured) kept whole
 CLICK_FRAMES = 2  # a click lasts at most this many frames above the floor (16 ms) ...
 CLICK_GAP_FRAMES = 6  # ... and is followed by at least this many at it (48 ms) before the next sound
-SAMPLE_RATE = 16000
+SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 _SILENCE = 1e-20  # mean-square floor inside the log: digital silence reads -200 dB
 
 
@@ -71,10 +73,10 @@ def lead_in(audio: torch.Tensor, quiet_db: float = QUIET_DB) -> int:
     multiple of :data:`HOP`), or 0 where it has none (the module's docstring has the rule). ``quiet_db``: how far
     below the loudest frame a lead-in stays (:data:`QUIET_DB`; less where the recording is known to have a steady
     noise floor, :mod:`inverse.noise_floor`, which a lead-in of that noise sits on)."""
-    level = frame_levels(audio)
-    if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
+    read = _levels_and_floor(audio)
+    if read is None:
         return 0
-    floor = float(level[:FLOOR_FRAMES].median())
+    level, floor = read
     for first, end in _click_runs(level, floor):  # a click is the lead-in's, at its floor
         level[first:end] = floor
     top = float(level.max())
@@ -91,6 +93,15 @@ def lead_in(audio: torch.Tensor, quiet_db: float = QUIET_DB) -> int:
     if lead > top - SILENT_DB and (lead > floor + STEADY_DB or rise - first > EMERGE_FRAMES):
         return 0  # not silence, and not steady or not left at once: the sound's own quiet start
     return max(0, first - PREROLL_FRAMES) * HOP
+
+
+def _levels_and_floor(audio: torch.Tensor) -> tuple[torch.Tensor, float] | None:
+    """:func:`frame_levels` of ``audio`` and its floor (the median of the first :data:`FLOOR_FRAMES`); None where it
+    is too short to judge."""
+    level = frame_levels(audio)
+    if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
+        return None
+    return level, float(level[:FLOOR_FRAMES].median())
 
 
 def _click_runs(level: torch.Tensor, floor: float) -> list[tuple[int, int]]:
@@ -115,8 +126,6 @@ def _click_runs(level: torch.Tensor, floor: float) -> list[tuple[int, int]]:
 def clicks(audio: torch.Tensor, before: int) -> list[float]:
     """Where (seconds) the clicks that :func:`lead_in` counts as part of ``audio``'s lead-in begin, those in its first
     ``before`` samples (the lead-in skipped)."""
-    level = frame_levels(audio)
-    if level.numel() < FLOOR_FRAMES + JUMP_FRAMES:
-        return []
-    runs = _click_runs(level, float(level[:FLOOR_FRAMES].median()))
+    read = _levels_and_floor(audio)
+    runs = [] if read is None else _click_runs(*read)
     return [first * HOP / SAMPLE_RATE for first, _ in runs if first * HOP < before]

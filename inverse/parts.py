@@ -21,9 +21,11 @@ from dataclasses import dataclass
 import torch
 
 from inverse.onset import frame_levels
+from synth.spectrogram import DEFAULT_CONFIG
 
 FRAME = 160  # samples per level frame (10 ms at 16 kHz)
-SAMPLE_RATE = 16000
+SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
+WINDOW_S = DEFAULT_CONFIG.num_samples / SAMPLE_RATE  # the 4.088 s a target is read as
 #: A frame sounds where its level is within this many dB of the loudest frame's.
 SILENCE_DB = 45.0
 #: Sounding runs closer than this (seconds of silence between them) are one part.
@@ -62,11 +64,11 @@ def sounding_parts(audio: torch.Tensor) -> list[Part]:
             if float(level[first: last + 1].max()) >= loudest - PART_DB]
 
 
-def part_spans(parts: list[Part], window_s: float) -> list[tuple[float, float]]:
-    """Where each of ``parts`` (:func:`sounding_parts` of a window ``window_s`` seconds long) is matched alone, as
-    ``(start, length)`` seconds into the window: each from its start up to the next part's (its tail through the
-    silence kept), the last up to the window's end (what follows in the file was not read)."""
-    ends = [p.start_s for p in parts[1:]] + [window_s]
+def part_spans(parts: list[Part]) -> list[tuple[float, float]]:
+    """Where each of ``parts`` (:func:`sounding_parts` of a target's window) is matched alone, as ``(start, length)``
+    seconds into the window: each from its start up to the next part's (its tail through the silence kept), the last
+    up to the window's end (what follows in the file was not read)."""
+    ends = [p.start_s for p in parts[1:]] + [WINDOW_S]
     return [(p.start_s, end - p.start_s) for p, end in zip(parts, ends)]
 
 
@@ -76,7 +78,7 @@ def parts_note(name: str, parts: list[Part], start_s: float) -> str | None:
     if len(parts) < 2:
         return None
     shown = [f"{start_s + p.start_s:.2f}" for p in parts[:6]] + (["..."] if len(parts) > 6 else [])
-    begin, length = part_spans(parts[:2], parts[1].end_s)[0]
+    begin, length = part_spans(parts)[0]
     return (f"{name}: its sound comes in {len(parts)} parts with silence between them (at {', '.join(shown)} s): a "
             f"patch plays one note (its delay may repeat it), so the answer may blur them; to match the first alone: "
             f"--start {start_s + begin:.2f} --length {length:.2f} (--each-note answers each)")
