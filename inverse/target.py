@@ -201,7 +201,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         check_audible(audio, name, window)
         if gate_noise:
             audio, floor = gated or remove_floor(audio, around(start_s))
-            if floor is not None:
+            if floor is not None:  # said at the file's level (the window's is the file's at the gain)
+                floor -= 20 * math.log10(gain)
                 notes.append(f"{name}: gated out a steady noise floor at {floor:.0f} dBFS (hiss or room tone no patch "
                              "can make; --keep-noise matches it as it is)")
         kept = audio if length is None else keep_length(audio, length)

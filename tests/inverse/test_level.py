@@ -64,3 +64,15 @@ def test_a_quiet_note_is_raised_to_minus_40_dbfs_and_silence_is_still_refused(tm
     soundfile.write(tmp_path / "silent.wav", note(5e-5), RATE, subtype="FLOAT")  # -86 dBFS: silence, not raised
     with pytest.raises(InputError, match="silent"):
         load_any_target(tmp_path / "silent.wav")
+
+
+def test_a_raised_quiet_note_names_its_noise_floor_at_the_files_level(tmp_path):
+    """A note at -60 dBFS over hiss at -95 dBFS is raised by 20 dB; the gated floor is named as it is in the file."""
+    # dBFS: RMS against a full-scale sine's
+    hiss = np.random.default_rng(0).standard_normal(round(4.5 * RATE)) * np.sqrt(0.5) * 10 ** (-95 / 20)
+    audio = np.concatenate([note(0.001, 1.5), np.zeros(round(3.0 * RATE))]) + hiss
+    soundfile.write(tmp_path / "quiet_hiss.wav", audio.astype(np.float32), RATE, subtype="FLOAT")
+    target = load_any_target(tmp_path / "quiet_hiss.wav")
+    assert any("raised by" in n for n in target.notes), target.notes
+    said = [n for n in target.notes if "gated out a steady noise floor at " in n]
+    assert len(said) == 1 and abs(int(said[0].split(" at ")[1].split(" dBFS")[0]) + 95) <= 2, said
