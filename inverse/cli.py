@@ -407,8 +407,9 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                    help="keep an audio file's lead-in: by default the 4.088 s begin where the sound rises out of "
                         "silence or steady noise (the synth's notes start at 0 s; a skip is noted on stderr)")
     p.add_argument("--keep-noise", dest="gate_noise", action="store_false",
-                   help="match an audio file's steady noise floor (hiss, room tone) as it is: by default it is gated "
-                        "out first, since no patch holds a floor after its note ends (a gate is noted on stderr)")
+                   help="match an audio file's steady noise floor (hiss, room tone) and mains hum (50/60 Hz) as they "
+                        "are: by default they are taken out first, since no patch holds either after its note ends "
+                        "(noted on stderr)")
     p.add_argument("--samples", type=positive_int, default=10, help="candidates returned (default 10)")
     p.add_argument("--min-distance", dest="min_distance", type=non_negative_float, default=SamplingConfig.min_distance,
                    help="minimum mean |difference| of normalised parameters between candidates (predict: between "

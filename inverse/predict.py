@@ -272,7 +272,8 @@ class Predictor:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
         file), ``align`` (skip its lead-in of silence or steady noise), ``gate_noise`` (gate out a steady noise
-        floor; ``--keep-noise`` turns it off) and ``length`` (seconds of it kept, silence after; None: all) as
+        floor and take out mains hum; ``--keep-noise`` turns it off) and ``length`` (seconds of it kept, silence
+        after; None: all) as
         :func:`~inverse.target.load_any_target`;
         ``retrieved``: nearest training patches added to the pool (with an index);
         ``refine``: optional refinement of the sampled candidates (:mod:`inverse.refine`);

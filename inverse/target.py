@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inverse.dc_offset import remove_offset
+from inverse.hum import Hum, find_hum, without_hum
 from inverse.level import SILENT_PEAK, level_gain, level_note
 from inverse.melody import HeldNote, held_notes, melody_note
 from inverse.modulation import Swing, estimate_tremolo, estimate_vibrato
@@ -131,7 +132,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     refused), read from ``start`` seconds on and, with ``align``, from where its sound
     rises out of a lead-in of silence or steady noise (:func:`inverse.onset.lead_in`: the synth's notes start at
     0 s), the target's ``start_s`` saying where that was, without a DC offset (:func:`inverse.dc_offset.
-    remove_offset`), its level brought into the range patches play (:func:`inverse.level.level_gain`: scaled down
+    remove_offset`) and, with ``gate_noise``, without mains hum (:mod:`inverse.hum`), its level brought into the range
+    patches play (:func:`inverse.level.level_gain`: scaled down
     where float samples exceed full scale, raised where it peaks below -40 dBFS), and with ``gate_noise`` without a
     steady noise floor (:func:`inverse.noise_floor.remove_floor`: hiss or room tone that no patch can make), and
     with ``length`` (seconds) only that much of it kept, the rest silent (:func:`keep_length`: one note of a melody,
@@ -148,11 +150,14 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
     if name.lower().endswith(AUDIO_SUFFIXES):
         check_input_file(name)
         gain = 1.0  # not 1 where the window's peak is out of the range patches play (inverse.level)
+        hum: Hum | None = None  # mains hum found in the recording (with gate_noise), taken out of every window read
+        hum_from = 0.0  # where in the file (seconds) the audio the hum was read from begins
 
         def read(at_s: float) -> tuple[torch.Tensor, list[str], float | None]:
             nonlocal gain
             audio, notes = load_audio(name, downmix=downmix, start=at_s)
             audio, offset = remove_offset(audio)
+            audio = audio if hum is None else without_hum(audio, hum, round((at_s - hum_from) * rate))
             gain *= level_gain(audio * gain)
             return (audio * gain if gain != 1.0 else audio), notes, offset
 
@@ -160,11 +165,17 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
             """The recording around the window, at the window's gain."""
             return _around(whole * gain if whole is not None and gain != 1.0 else whole, at_s)
 
-        audio, notes, offset = read(start)
         rate = DEFAULT_CONFIG.sample_rate
+        audio, notes, offset = read(start)
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
         whole = None if whole is None else remove_offset(whole)[0]
+        hum, hum_from = (find_hum(audio if whole is None else whole), start if whole is None else 0.0) if gate_noise \
+            else (None, 0.0)
+        if hum is not None:  # the window read again without it, and the recording searched without it
+            whole = None if whole is None else without_hum(whole, hum)
+            gain = 1.0
+            audio, notes, offset = read(start)
         searched = None  # the recording searched past a silent window, where no sound was found in it
         if align and float(audio.abs().max()) < SILENT_PEAK:  # a silent window: read from the file's first sound
             searched = whole if gate_noise else recording(name, downmix)
@@ -191,6 +202,9 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         if offset is not None:
             notes.append(f"{name}: removed a DC offset of {offset:+.3f} (a constant no patch makes; "
                          f"{20 * math.log10(abs(offset)):.0f} dBFS)")
+        if hum is not None:
+            notes.append(f"{name}: took out {hum.describe()} (a steady tone no patch holds; --keep-noise matches it "
+                         "as it is)")
         if gain != 1.0:
             notes.append(level_note(name, gain))
         window = "first 4.088 s" if not start else f"4.088 s from {start:.3f} s"

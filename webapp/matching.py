@@ -42,7 +42,8 @@ class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
     a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), whether an
-    uploaded sound's steady noise floor is gated out first (``gate_noise``, the default, :mod:`inverse.noise_floor`),
+    uploaded sound's steady noise floor and mains hum are taken out first (``gate_noise``, the default,
+    :mod:`inverse.noise_floor`, :mod:`inverse.hum`),
     and how much of the sound to keep from where the match begins (``length``, seconds, silence after; 0: all of the
     4.088 s: one note of a melody, :func:`inverse.target.keep_length`)."""
 

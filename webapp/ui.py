@@ -165,8 +165,9 @@ def _match_tab():
                               "silence after it is skipped)", elem_id="match-start")
             seconds = gr.Number(0, minimum=0, label="time budget (s; 0: none): gradient refinement takes the steps "
                                 "that fit, fewer steps a farther answer", elem_id="match-seconds")
-            gate_noise = gr.Checkbox(True, label="gate out a recording's steady noise floor (hiss, room tone) "
-                                     "first: no patch holds one after its note ends", elem_id="match-gate-noise")
+            gate_noise = gr.Checkbox(True, label="take a recording's steady noise floor (hiss, room tone) and mains "
+                                     "hum out first: no patch holds either after its note ends",
+                                     elem_id="match-gate-noise")
             length = gr.Number(0, minimum=0, label="length (s; 0: all): keep only this much from the start, silence "
                                "after it (one note of a melody: a patch plays one note)", elem_id="match-length")
             button = gr.Button("Match", variant="primary", elem_id="match-button")
