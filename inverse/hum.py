@@ -90,9 +90,9 @@ def find_hum(audio: torch.Tensor) -> Hum | None:
         return None
     window = np.hanning(FRAME)
     starts = np.arange(0, x.size - FRAME + 1, HOP)
-    frames = np.stack([x[s: s + FRAME] * window for s in starts])
-    power = np.abs(np.fft.rfft(frames, n=FRAME * PAD, axis=1)) ** 2  # (frames, bins)
-    level = 10 * np.log10(2 * np.mean(np.stack([x[s: s + FRAME] for s in starts]) ** 2, axis=1) + 1e-30)
+    frames = np.stack([x[s: s + FRAME] for s in starts])
+    power = np.abs(np.fft.rfft(frames * window, n=FRAME * PAD, axis=1)) ** 2  # (frames, bins)
+    level = 10 * np.log10(2 * np.mean(frames**2, axis=1) + 1e-30)  # dB re a full-scale sine's mean square
     quiet = (level <= level.max() - QUIET_DB) & (level > MIN_DBFS)
     if quiet.sum() * HOP < MIN_QUIET_S * DEFAULT_CONFIG.sample_rate:
         return None
@@ -114,7 +114,7 @@ def find_hum(audio: torch.Tensor) -> Hum | None:
         return None
     amplitudes, *_ = np.linalg.lstsq(_basis(at, harmonics, fundamental), x[at], rcond=None)
     a, b = amplitudes[0::2], amplitudes[1::2]
-    level = 10 * math.log10(float(np.sum(a**2 + b**2)) + 1e-30)  # mean square x 2: re a full-scale sine's
+    level = 10 * math.log10(float(np.sum(a**2 + b**2)) + 1e-30)  # its amplitudes squared: re a full-scale sine's
     hum = Hum(mains, fundamental, tuple(int(k) for k in harmonics), tuple(map(float, a)), tuple(map(float, b)), level)
     cleaned = x - hum.tone(0, x.size).numpy()  # the lines' power left in the quiet frames: the model must hold there
     after = np.abs(np.fft.rfft(np.stack([cleaned[s: s + FRAME] * window for s in starts[quiet]]), n=FRAME * PAD,
