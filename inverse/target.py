@@ -170,8 +170,8 @@ def load_any_target(target: Target | torch.Tensor | str | os.PathLike, *, conver
         start_s = round(start * rate) / rate
         whole = recording(name, downmix) if gate_noise else None
         whole = None if whole is None else remove_offset(whole)[0]
-        hum, hum_from = (find_hum(audio if whole is None else whole), start if whole is None else 0.0) if gate_noise \
-            else (None, 0.0)
+        if gate_noise:  # read in the recording, or where it cannot be read in the window (before its gain)
+            hum, hum_from = (find_hum(audio / gain), start) if whole is None else (find_hum(whole), 0.0)
         if hum is not None:  # the window read again without it, and the recording searched without it
             whole = None if whole is None else without_hum(whole, hum)
             gain = 1.0
