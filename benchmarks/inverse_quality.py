@@ -270,8 +270,8 @@ def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None
     pool = scored_pool(context.model, target, context.config, context.render_path, flow_net(context),
                        retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, lr=context.options.refine_lr,
-                          seed=context.config.seed, retune=context.options.retune,
-                          fine_pitch=context.options.fine_pitch)
+                          pitch_step=context.options.pitch_step, seed=context.config.seed,
+                          retune=context.options.retune, fine_pitch=context.options.fine_pitch)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
@@ -856,6 +856,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
+    parser.add_argument("--pitch-step", type=float, default=RefineConfig.pitch_step,
+                        help=f"note_pitch's Adam steps of hybrid_refined as a share of the others' (default "
+                             f"{RefineConfig.pitch_step})")
     parser.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
                         help="after the pitch check, candidates still off a clear target pitch replaced by other "
                              f"forms of those on it (inverse.fill; default {SamplingConfig.pitch_fill})")
@@ -1043,7 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
-                                "refine_lr": args.refine_lr, "retune": args.retune,
+                                "refine_lr": args.refine_lr, "pitch_step": args.pitch_step, "retune": args.retune,
                                 "fine_pitch": args.fine_pitch,
                                 "index_data": index.info["data"], "flow": args.flow}
     nearest = None

@@ -22,7 +22,7 @@ from inverse.sampling import SamplingConfig
 from inverse.search import SearchConfig, search
 from inverse.target import Target, score
 from synth.image_io import write_png
-from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES
+from synth.params import CONTINUOUS_INDICES, DISCRETE_INDICES, PARAM_INDEX
 from synth.prior import draw
 from synth.spectrogram import quantize, spectrogram
 from synth.voice import render
@@ -48,6 +48,21 @@ def test_gradient_refinement_never_worse_and_moves_continuous_parameters_only(pr
     assert torch.equal(refined[:, list(DISCRETE_INDICES)], start[:, list(DISCRETE_INDICES)])
     again = score(refined, target).match
     assert torch.allclose(again, after, atol=1e-4), "reported distances are those of the returned params"
+
+
+def test_the_notes_step_share_holds_the_note_and_leaves_the_rest_of_adam_as_it_was(problem):
+    target, start, before = problem
+    note = PARAM_INDEX["note_pitch"]
+    plain = refine_gradient(start, target, steps=3, lr=0.02)
+    assert all(torch.equal(a, b) for a, b in zip(plain, refine_gradient(start, target, steps=3, lr=0.02,
+                                                                        pitch_step=1.0))), "1: plain Adam's bytes"
+    held, after = refine_gradient(start, target, steps=3, lr=0.02, pitch_step=0.0)
+    assert torch.all(after <= before)
+    assert torch.equal(held[:, note], start[:, note]), "a share of 0 keeps the note where it started"
+    others = [i for i in CONTINUOUS_INDICES if i != note]
+    assert not torch.equal(held[:, others], start[:, others]), "the other parameters still move"
+    with pytest.raises(ValueError, match="pitch_step"):
+        RefineConfig(pitch_step=1.5).validate()
 
 
 def test_cmaes_refinement_never_worse_and_respects_its_budget(problem, monkeypatch):
