@@ -126,9 +126,9 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
             break
         optimizer.zero_grad()
         total.backward()
-        note = x.detach()[:, _NOTE].clone()
+        note = x.detach()[:, _NOTE].clone() if pitch_step != 1.0 else None  # (1.0: a plain Adam step, its bytes)
         optimizer.step()
-        if pitch_step != 1.0:  # (1.0 leaves the bytes of a plain Adam step)
+        if note is not None:
             with torch.no_grad():
                 x[:, _NOTE] = note + (x[:, _NOTE] - note) * pitch_step
     return best, best_d
