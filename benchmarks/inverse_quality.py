@@ -107,7 +107,7 @@ from inverse.sampling import (  # noqa: E402
     select_diverse,
 )
 from inverse.target import Scores, Target, load_any_target, score  # noqa: E402
-from synth.errors import positive_float  # noqa: E402
+from synth.errors import positive_float, probability  # noqa: E402
 from synth.params import canonicalize  # noqa: E402
 from synth.pitch import CENTS_TOLERANCE, PitchConfig, estimate_pitch, pitch_agreement, pyin_pitch  # noqa: E402
 from synth.prior import draw  # noqa: E402
@@ -856,7 +856,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
-    parser.add_argument("--pitch-step", type=float, default=RefineConfig.pitch_step,
+    parser.add_argument("--pitch-step", type=probability, default=RefineConfig.pitch_step,
                         help=f"note_pitch's Adam steps of hybrid_refined as a share of the others' (default "
                              f"{RefineConfig.pitch_step})")
     parser.add_argument("--pitch-fill", action=argparse.BooleanOptionalAction, default=SamplingConfig.pitch_fill,
