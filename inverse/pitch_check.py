@@ -17,7 +17,10 @@ check that only swapped copies in place had to refuse such a copy whenever it le
 replaced: the choice is made again without the rows tracked off the pitch; this runs in rounds (each tracks
 only the rows new to the choice, moves those of them that are off, or else excludes them) until all ten agree,
 no row is left to exclude, or 10 rounds. The pool's best by match and by MSS are never excluded, so the ten's
-best MSS stays the same. On the 17 clear-pitch validation targets this put 114 of the 170 returned candidates
+best MSS stays the same; where too few rows within the MSS bound are on the pitch, excluded rows within it fill the
+places before any row outside it (:func:`~inverse.sampling.select_spread`), so every candidate keeps the bound and
+the first may be off the tracker's pitch (held-out row 104: two layers a twelfth apart, the rows within the bound all
+read at the lower layer's). On the 17 clear-pitch validation targets this put 114 of the 170 returned candidates
 on the target's pitch, against 76 when the ten were checked once (``benchmarks/results/pitchfill_ab/``). Those
 within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches). Targets
 without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target.

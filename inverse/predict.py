@@ -127,7 +127,7 @@ class Prediction:
         """The target's pitch and how many candidates have it (which come first), where the target has a clear one."""
         check = self.candidates.pitch
         agree, count, within = int(check.agrees.sum()), len(check.agrees), f"within {CENTS_TOLERANCE:.0f} cents of it"
-        said = (f"none of the candidates is {within}" if agree == 0 else
+        said = (f"none of the candidates is {within} (the closest sounds are off it)" if agree == 0 else
                 f"all {count} candidates are {within}" if agree == count else
                 f"the {agree} candidate{'s' * (agree > 1)} {within} come{'s' * (agree == 1)} first")
         return f"the target's pitch is {check.target_hz:.1f} Hz; {said}"

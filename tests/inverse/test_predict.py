@@ -64,6 +64,22 @@ def test_select_spread_keeps_close_sounds_and_spreads_them():
         select_spread(params, match, mss, 3, within=1.5, min_distance=0.1, excluded=mss <= 1.5)
 
 
+def test_select_spread_fills_within_the_bound_before_outside_it():
+    """Too few eligible rows: an excluded row within 1.5x the best MSS (the pitch check's, off the target's pitch)
+    fills a place before a better-matching row outside the bound, and excluded rows outside it come last."""
+    params = torch.arange(5.0)[:, None].expand(5, 100) / 5
+    match = torch.tensor([1.0, 1.2, 1.1, 1.3, 1.05])
+    mss = torch.tensor([1.0, 1.2, 1.6, 1.4, 2.0])  # rows 2 and 4 outside 1.5x
+    excluded = torch.tensor([False, True, False, False, True])
+    chosen, diverse = select_spread(params, match, mss, 3, within=1.5, min_distance=0.0, excluded=excluded)
+    assert chosen == [0, 1, 3] and not diverse  # row 1 (excluded, inside) rather than row 2 (outside)
+    assert float(mss[chosen].max()) <= 1.5 * float(mss.min())
+    chosen, _ = select_spread(params, match, mss, 4, within=1.5, min_distance=0.0, excluded=excluded)
+    assert chosen == [0, 2, 1, 3]  # then the rows outside, the excluded among them last: row 4 not yet
+    chosen, _ = select_spread(params, match, mss, 5, within=1.5, min_distance=0.0, excluded=excluded)
+    assert sorted(chosen) == [0, 1, 2, 3, 4]
+
+
 
 def test_match_within_is_validated():
     for bad in (0.5, -1.0):
@@ -306,7 +322,8 @@ def test_the_pitch_line_counts_the_candidates_on_the_targets_pitch(model, target
         shown = replace(prediction, candidates=replace(prediction.candidates, pitch=check))
         said[sum(agrees)] = shown.pitch_line()
         assert f"pitch: {said[sum(agrees)]} ('!'" in shown.table()
-    assert said == {0: "the target's pitch is 440.0 Hz; none of the candidates is within 50 cents of it",
+    assert said == {0: "the target's pitch is 440.0 Hz; none of the candidates is within 50 cents of it (the closest "
+                       "sounds are off it)",
                     1: "the target's pitch is 440.0 Hz; the 1 candidate within 50 cents of it comes first",
                     2: "the target's pitch is 440.0 Hz; the 2 candidates within 50 cents of it come first",
                     3: "the target's pitch is 440.0 Hz; all 3 candidates are within 50 cents of it"}
