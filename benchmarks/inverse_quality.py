@@ -48,7 +48,8 @@ Results: ``benchmarks/results/inverse_quality.{json,md,png}`` with the command l
 averages; per-target records are appended to ``inverse_quality.partial.jsonl`` as they finish (after a header
 line with the settings: the model's and the index's weights by digest, the data by fingerprint). ``--resume``
 keeps them and runs only what is missing, including methods added to ``--methods`` since (the settings that
-change results must be the same; each invocation records the commit that ran it, and records written before a
+change results must be the same, the hybrid methods' own options too, which each target line stores for the
+hybrid methods it ran; each invocation records the commit that ran it, and records written before a
 change of ``predict`` itself must be dropped by hand, or, for a change that acts only on targets with a clear
 pitch, ``--keep-unpitched-from OLD/inverse_quality.partial.jsonl`` starts a new ``--out`` from the old run's
 records of the other targets). The records of ``benchmarks/results/predict_default`` are
@@ -433,6 +434,8 @@ def merge_records(lines: list[dict]) -> list[dict]:
         key = (line["group"], line["name"])
         record = merged.setdefault(key, {"group": line["group"], "name": line["name"], "methods": {}})
         record["methods"].update(line["methods"])
+        if "options" in line:
+            record.setdefault("options", {}).update(line["options"])
         for extra in ("target_pitch", "pitch_s"):
             if extra in line:
                 record[extra] = line[extra]
@@ -893,6 +896,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 #: Sampling settings that act only where the target has a clear pitch: --keep-unpitched-from ignores them.
 PITCH_ONLY_SETTINGS = ("pitch_fill",)
+#: The hybrid methods' own options (``invocation["hybrid"]``) that their results depend on. The settings line
+#: leaves them out (records of other methods do not depend on them), so each target line stores those its hybrid
+#: methods ran with (``"options"``), and ``--resume`` refuses kept records that ran with others.
+HYBRID_RESULT_OPTIONS = ("retrieved", "refine_steps", "refine_lr", "pitch_step", "retune", "fine_pitch", "index_data")
+
+
+def method_options(methods: list[str], hybrid: dict | None) -> dict[str, dict]:
+    """The options each of ``methods`` records with its results (``hybrid``: the invocation's hybrid options)."""
+    if hybrid is None:
+        return {}
+    own = {k: hybrid[k] for k in HYBRID_RESULT_OPTIONS}
+    if isinstance(own["index_data"], dict):  # the index's rows by content: another checkout's path is the same data
+        own["index_data"] = {k: v for k, v in own["index_data"].items() if k != "path"}
+    return {m: own for m in methods if m.startswith("hybrid")}
+
+
+def check_kept_options(records: list[dict], options: dict[str, dict]) -> None:
+    """Refuse (``SystemExit``) kept records of a method in ``options`` that ran with other options than these.
+    Records written before target lines stored options carry none and are kept as they are."""
+    clashes = [(r["name"], m, k) for r in records for m, ours in options.items()
+               for k, theirs in r.get("options", {}).get(m, {}).items() if k in ours and theirs != ours[k]]
+    if clashes:
+        name, method, key = clashes[0]
+        option = "--index (its training rows)" if key == "index_data" else f"--{key.replace('_', '-')}"
+        raise SystemExit(f"error: the kept records of {method} ran with another {option} (first: target {name}; "
+                         f"{len(clashes)} clash(es)); resume with the same options, or use another --out")
 
 
 def _but_pitch_only(settings: dict | None) -> dict | None:
@@ -941,9 +970,11 @@ def record_settings(args: argparse.Namespace, train_fingerprint: str, targets_fi
     return settings
 
 
-def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) -> tuple[list[dict], list[dict]]:
+def open_records(partial: Path, settings: dict, resume: bool, invocation: dict, options: dict[str, dict] | None = None
+                 ) -> tuple[list[dict], list[dict]]:
     """The target records and invocations (command lines, start times, load) of an earlier run with the same
-    ``settings`` (``--resume``), else of a fresh file; this ``invocation`` is appended to both."""
+    ``settings`` (``--resume``) whose records of the methods in ``options`` ran with those options
+    (:func:`check_kept_options`), else of a fresh file; this ``invocation`` is appended to both."""
     lines = []
     if resume and partial.exists():
         lines = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]
@@ -952,6 +983,7 @@ def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) 
             raise SystemExit(f"error: {partial} was written with other settings, so its records cannot be kept:\n"
                              f"  it has {json.dumps(found)}\n  this run {json.dumps(settings)}\n"
                              "run without --resume to start again")
+        check_kept_options(merge_records(lines[1:]), options or {})
     else:
         partial.write_text(json.dumps({"settings": settings}) + "\n")
     with partial.open("a") as handle:
@@ -961,9 +993,11 @@ def open_records(partial: Path, settings: dict, resume: bool, invocation: dict) 
 
 
 def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDataset, partial: Path,
-                 records: list[dict]) -> tuple[list[dict], list[str]]:
-    """Run the chosen methods on every target that lacks them, appending a line per target to ``partial``.
-    Returns all records (earlier ones included) and the external tools that are missing."""
+                 records: list[dict], options: dict[str, dict] | None = None) -> tuple[list[dict], list[str]]:
+    """Run the chosen methods on every target that lacks them, appending a line per target to ``partial`` (with
+    ``options``' entries of the methods it ran: :func:`method_options`). Returns all records (earlier ones included)
+    and the external tools that are missing."""
+    options = options or {}
     base_config = sampling_config(args)
     by_key = {(r["group"], r["name"]): r for r in records}
 
@@ -972,9 +1006,12 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
 
     def run(group: str, name: str, index: int, number: int, target: Target, truth: torch.Tensor | None) -> None:
         earlier = by_key.get((group, name), {"group": group, "name": name, "methods": {}})
+        names = todo(group, name)
         line = {"group": group, "name": name,
-                **evaluate_target(context.for_target(index, base_config), todo(group, name), target, truth,
+                **evaluate_target(context.for_target(index, base_config), names, target, truth,
                                   number < args.pitch_targets, earlier.get("target_pitch"), not args.no_pyin)}
+        if any(m in options for m in names):
+            line["options"] = {m: options[m] for m in names if m in options}
         with partial.open("a") as handle:
             handle.write(json.dumps(line) + "\n")
         by_key[(group, name)] = merge_records([earlier, line])[0]
@@ -1064,8 +1101,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_unpitched_from and not (args.resume and partial.exists()):
         invocation["kept_unpitched"] = {"from": str(args.keep_unpitched_from),
                                         "targets": seed_unpitched(partial, args.keep_unpitched_from, settings)}
-    records, invocations = open_records(partial, settings, args.resume or bool(args.keep_unpitched_from), invocation)
-    records, missing = evaluate_all(args, context, data, partial, records)
+    options = method_options(args.methods, invocation.get("hybrid"))
+    records, invocations = open_records(partial, settings, args.resume or bool(args.keep_unpitched_from), invocation,
+                                        options)
+    records, missing = evaluate_all(args, context, data, partial, records, options)
 
     names = reported_methods(records, args.methods)
     titles = {"in_domain": f"In-domain: held-out synth patches ({args.targets.name}, seed {data.attrs.seed}, "

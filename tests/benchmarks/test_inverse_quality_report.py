@@ -266,3 +266,32 @@ def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_pa
     assert iq.seed_unpitched(partial, source, pitch_only) == 2
     assert json.loads(partial.read_text().splitlines()[0]) == {"settings": pitch_only}
 
+
+
+def test_resume_refuses_kept_hybrid_records_that_ran_with_other_options(tmp_path):
+    hybrid = {"index": "i", "retrieved": 64, "refine_steps": 20, "refine_lr": 0.01, "pitch_step": 0.1, "retune": 1,
+              "fine_pitch": 0, "index_data": {"rows": 3}, "flow": "f"}
+    options = iq.method_options(["hybrid_refined", "nearest"], hybrid)
+    assert list(options) == ["hybrid_refined"] and "flow" not in options["hybrid_refined"]  # its digest: settings
+    path_free = iq.method_options(["hybrid"], {**hybrid, "index_data": {"path": "x.h5", "rows": 3}})
+    assert path_free["hybrid"]["index_data"] == {"rows": 3}  # the same rows from another checkout's path
+    partial = tmp_path / "inverse_quality.partial.jsonl"
+    iq.open_records(partial, {"seed": 0}, True, {"command": "a"}, options)
+    lines = [{"group": "in_domain", "name": "row0", "methods": {"hybrid_refined": {"best_mss": 1.0}},
+              "options": options},
+             {"group": "in_domain", "name": "row1", "methods": {"nearest": {"best_mss": 2.0}}},  # no options: kept
+             {"group": "in_domain", "name": "row2", "methods": {"hybrid_refined": {"best_mss": 1.5}}}]  # older line
+    with partial.open("a") as handle:
+        handle.writelines(json.dumps(line) + "\n" for line in lines)
+    records, _ = iq.open_records(partial, {"seed": 0}, True, {"command": "b"}, options)
+    assert records[0]["options"] == options and "options" not in records[1]
+    other = iq.method_options(["hybrid_refined"], {**hybrid, "pitch_step": 1.0})
+    before = partial.read_text()
+    with pytest.raises(SystemExit, match=r"hybrid_refined ran with another --pitch-step \(first: target row0; 1 "):
+        iq.open_records(partial, {"seed": 0}, True, {"command": "c"}, other)
+    assert partial.read_text() == before  # nothing appended by a refused resume
+    moved = iq.method_options(["hybrid_refined"], {**hybrid, "index_data": {"rows": 4}})
+    with pytest.raises(SystemExit, match=r"another --index \(its training rows\)"):
+        iq.open_records(partial, {"seed": 0}, True, {"command": "c"}, moved)
+    records, _ = iq.open_records(partial, {"seed": 0}, True, {"command": "d"}, iq.method_options(["nearest"], hybrid))
+    assert len(records) == 3  # a run of other methods keeps them all
