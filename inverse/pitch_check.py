@@ -19,11 +19,12 @@ only the rows new to the choice, moves those of them that are off, or else exclu
 no row is left to exclude, or 10 rounds. The pool's best by match and by MSS are never excluded, so the ten's
 best MSS stays the same; where too few rows within the MSS bound are on the pitch, excluded rows within it fill the
 places before any row outside it (:func:`~inverse.sampling.select_spread`), so every candidate keeps the bound and
-the first may be off the tracker's pitch (held-out row 104: two layers a twelfth apart, the rows within the bound all
-read at the lower layer's). On the 17 clear-pitch validation targets this put 114 of the 170 returned candidates
-on the target's pitch, against 76 when the ten were checked once (``benchmarks/results/pitchfill_ab/``). Those
-within the tolerance come first, each group in match order (:class:`PitchCheck` holds the pitches). Targets
-without a clear pitch (chords, noise, speech) are left as they are, after one estimate of the target.
+the first may be off the tracker's pitch (held-out row 104: a note and an oscillator a fifth above it, read at their
+shared partial, three times the note, while every row within the bound is read at the note). On the 17 clear-pitch
+validation targets this put 114 of the 170 returned candidates on the target's pitch, against 76 when the ten were
+checked once (``benchmarks/results/pitchfill_ab/``). Those within the tolerance come first, each group in match
+order (:class:`PitchCheck` holds the pitches). Targets without a clear pitch (chords, noise, speech) are left as they
+are, after one estimate of the target.
 """
 
 from __future__ import annotations

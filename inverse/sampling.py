@@ -381,18 +381,17 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
     The best by match distance and the best by MSS come first; then, one at a time, the eligible row with the largest
     mean distance (mean |difference| of normalised parameters) to those chosen, among those at least ``min_distance``
     from each (the others only when none is). Where fewer than ``count`` are eligible, the best remaining by match fill
-    the places: excluded rows within the MSS bound before any row outside it (the bound is what every returned
-    candidate promises; the pitch check excludes rows off the target's pitch, and on held-out row 104, two layers a
-    twelfth apart, the rows within the bound were all read at the lower layer's pitch: filling with rows outside it
-    returned eight at the target's reading 1.7-1.9x the best MSS, and the figure showed them the farther sounds),
-    and among those outside, the excluded last; on all 212 clearly pitched held-out targets of issue 13's benchmark,
-    only row 104's answer changed (``benchmarks/results/predict_bound_first/``). Returns the chosen rows ordered by
-    match distance, best first, and whether all were eligible and no two closer than ``min_distance``. On 21 held-out
-    targets this raised the returned candidates' diversity over best-first selection with a distance threshold (0.292
-    vs 0.264 in-domain) and kept every one within 1.5x (threshold: 97 %; sox 63 %).
+    the places: excluded rows (the pitch check's, off the target's pitch) within the MSS bound before any row outside
+    it, which every returned candidate promises, and the excluded last among those outside (on issue 13's benchmark
+    this changed held-out row 104 alone, where every row within the bound was off the pitch:
+    ``benchmarks/results/predict_bound_first/``). Returns the chosen rows ordered by match distance, best first, and
+    whether all were eligible and no two closer than ``min_distance``. On 21 held-out targets this raised the returned
+    candidates' diversity over best-first selection with a distance threshold (0.292 vs 0.264 in-domain) and kept
+    every one within 1.5x (threshold: 97 %; sox 63 %).
     """
     excluded = torch.zeros_like(match, dtype=torch.bool) if excluded is None else excluded
-    eligible = ((mss <= within * mss.min()) & ~excluded).nonzero()[:, 0]
+    inside = mss <= within * mss.min()
+    eligible = (inside & ~excluded).nonzero()[:, 0]
     if not eligible.numel():
         raise ValueError("select_spread: `excluded` leaves no row within `within` x the pool's lowest MSS")
     order = eligible[torch.argsort(match[eligible], stable=True)]
@@ -409,8 +408,7 @@ def select_spread(params: torch.Tensor, match: torch.Tensor, mss: torch.Tensor, 
         distances = torch.cat([distances, (params[order] - params[order[k]]).abs().mean(dim=1)[None]])
     all_eligible = len(chosen) == count
     by_match = torch.argsort(match, stable=True)
-    outside = mss[by_match] > within * mss.min()
-    fill_order = by_match[torch.argsort(2 * outside.int() + excluded[by_match].int(), stable=True)]
+    fill_order = by_match[torch.argsort(2 * (~inside[by_match]).int() + excluded[by_match].int(), stable=True)]
     for i in fill_order.tolist():  # within the bound first, then outside it; in each, the excluded last
         if len(chosen) >= count:
             break

@@ -267,7 +267,6 @@ def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_pa
     assert json.loads(partial.read_text().splitlines()[0]) == {"settings": pitch_only}
 
 
-
 def test_resume_refuses_kept_hybrid_records_that_ran_with_other_options(tmp_path):
     hybrid = {"index": "i", "retrieved": 64, "refine_steps": 20, "refine_lr": 0.01, "pitch_step": 0.1, "retune": 1,
               "fine_pitch": 0, "index_data": {"rows": 3}, "flow": "f"}
