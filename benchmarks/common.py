@@ -89,13 +89,34 @@ def worktree(revision: str, folder: Path) -> Iterator[Path]:
 
 
 def machine_info() -> dict:
-    """Facts to store with every result: CPU, core count, torch build and thread count, platform."""
+    """Facts to store with every result: CPU (with ATen's SIMD level and a digest of the feature flags, which tell
+    two hosts of one model apart), core count, torch build and thread count, platform."""
+    from synth import fast_render
+
+    key = fast_render.cache_key()
     info = {"cpu_model": cpu_model(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cpu_capability": key["cpu_capability"], "cpu_flags": key["cpu_flags"],
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
             "cuda_available": torch.cuda.is_available()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def render_build(path: str) -> str:
+    """Which arithmetic renders on ``path`` (``fast`` or ``eager``) in this process, as a short name: for ``fast``,
+    the fast render's cache entries (``voice-<digest> gradient-<digest>``: the digest covers the CPU's flags and SIMD
+    level, torch, the synth's code and the kernels' threads); for ``eager``, the SIMD level ATen picked and a digest
+    of the CPU's flags. Runs whose names differ (another CPU, or the same VM booted on another host) agree to float
+    tolerance, not bit for bit, and refinement and the choice of candidates amplify that into other answers: pair
+    before/after runs only where the names agree. A rebuild on the same CPU renders the same bytes (6 December:
+    audio and gradients of 64 rows identical after a second build into another cache folder)."""
+    from synth import fast_render
+
+    if path == "fast":
+        return " ".join(fast_render.entry_dir(kind).name for kind in fast_render.KINDS)
+    key = fast_render.cache_key()
+    return f"eager-{key['cpu_capability']}-{key['cpu_flags']}"
 
 
 def run_child(code: str, *args: str, timeout_s: float = 900) -> dict:

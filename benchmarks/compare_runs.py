@@ -13,6 +13,10 @@ targets both trackers read alike (the two-tracker rule), with the targets that g
 runs recorded it, how many of all returned candidates have it ("all K", CREPE).
 ``--after-method`` pairs another method of the later run with ``--method`` of the earlier one (e.g. ``hybrid``,
 predict without refinement, against the default). Writes ``compare_<BEFORE>.{json,md}`` into AFTER_DIR.
+
+Answers made by other render builds (another CPU, or this VM booted on another host:
+:func:`benchmarks.common.render_build`) differ without any change of ``predict``: the report counts the paired
+targets whose records name other builds (or none: records older than 6 December) and warns where any do.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ def pitch_within(record: dict, method: str, key: str, agreed_only: bool) -> bool
     return bool(judged["within"])
 
 
+def build_agreement(before: dict, after: dict, method: str, later: str) -> str:
+    """``same``, ``other`` or ``unknown``: whether one paired target's two records name the same render build."""
+    builds = (before.get("render_build", {}).get(method), after.get("render_build", {}).get(later))
+    return "unknown" if None in builds else "same" if builds[0] == builds[1] else "other"
+
+
 def compare(before: dict, after: dict, method: str, after_method: str | None = None) -> dict:
     """Per group, ``method`` of ``before`` against ``after_method`` (default: the same) of ``after``."""
     later = after_method or method
@@ -67,6 +77,8 @@ def compare(before: dict, after: dict, method: str, after_method: str | None = N
                        "change_interval": change_interval(new, old),
                        "better": sum(b < a - 1e-6 for a, b in zip(old, new)),
                        "worse": sum(b > a + 1e-6 for a, b in zip(old, new)), "pitch": {}}
+        agreement = [build_agreement(before[k], after[k], method, later) for k in keys]
+        entry["builds"] = {kind: agreement.count(kind) for kind in ("same", "other", "unknown")}
         old_div = [before[k]["methods"][method]["diversity"] for k in keys]
         new_div = [after[k]["methods"][later]["diversity"] for k in keys]
         entry["diversity"] = {"before": sum(old_div) / len(keys), "after": sum(new_div) / len(keys),
@@ -96,7 +108,7 @@ def markdown(results: dict) -> str:
     lines = [f"# {methods}: {results['before']} -> {results['after']}", "",
              f"Command: `{results['command']}` (commit {results['commit']}). Targets paired by name; best-of-10 MSS "
              "(lower is better) with the relative change's 95 % bootstrap interval over targets; first candidate "
-             "within 50 cents of the target's pitch on the targets with a clear one.", "",
+             "within 50 cents of the target's pitch on the targets with a clear one.", "", builds_line(results), "",
              "| group | targets | best-of-10 MSS before | after | change | better / worse | diversity before | after "
              "| change |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -123,6 +135,20 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def builds_line(results: dict) -> str:
+    """One sentence: on how many paired targets both records name the same render build."""
+    total = {kind: sum(e["builds"][kind] for e in results["groups"].values()) for kind in ("same", "other", "unknown")}
+    paired = sum(total.values())
+    if total["same"] == paired:
+        return f"Render builds: the same on all {paired} paired targets."
+    parts = [f"the same on {total['same']}"]
+    if total["other"]:
+        parts.append(f"**other on {total['other']}** (another CPU: these differ without any change of predict)")
+    if total["unknown"]:
+        parts.append(f"unknown on {total['unknown']} (records without one, older than 6 December)")
+    return f"Render builds of the {paired} paired targets: {', '.join(parts)}."
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path, help="directory of the earlier run's records")
@@ -138,6 +164,8 @@ def main(argv: list[str] | None = None) -> None:
                "after_method": args.after_method, "before": args.before.name, "after": args.after.name,
                "groups": compare(records(args.before), records(args.after), args.method, args.after_method)}
     paths = write_results(args.after, f"compare_{args.before.name}", results, markdown(results))
+    if any(e["builds"]["other"] for e in results["groups"].values()):
+        print(f"warning: {builds_line(results).replace('**', '')}", file=sys.stderr)
     print(f"wrote {paths[0]} and {paths[1]}")
 
 

@@ -52,7 +52,9 @@ change results must be the same, the hybrid methods' own options too, which each
 hybrid methods it ran; each invocation records the commit that ran it, and records written before a
 change of ``predict`` itself must be dropped by hand, or, for a change that acts only on targets with a clear
 pitch, ``--keep-unpitched-from OLD/inverse_quality.partial.jsonl`` starts a new ``--out`` from the old run's
-records of the other targets). The records of ``benchmarks/results/predict_default`` are
+records of the other targets). Each target line also names the render build that made it
+(:func:`benchmarks.common.render_build`: another CPU renders other float bits), so ``compare_runs.py`` can say
+which paired targets came from other builds. The records of ``benchmarks/results/predict_default`` are
 kept in the repository, so that the long default run continues in any checkout.
 """
 
@@ -86,6 +88,7 @@ from benchmarks.common import (  # noqa: E402
     git_commit,
     load_average,
     machine_info,
+    render_build,
     write_results,
 )
 from benchmarks.external_sounds import espeak_phrases, fluidsynth_notes, missing_tools, sox_notes  # noqa: E402
@@ -436,6 +439,8 @@ def merge_records(lines: list[dict]) -> list[dict]:
         record["methods"].update(line["methods"])
         if "options" in line:
             record.setdefault("options", {}).update(line["options"])
+        if "render_build" in line:  # per method: a resume on another machine adds methods made by another build
+            record.setdefault("render_build", {}).update(dict.fromkeys(line["methods"], line["render_build"]))
         for extra in ("target_pitch", "pitch_s"):
             if extra in line:
                 record[extra] = line[extra]
@@ -755,8 +760,9 @@ def markdown(results: dict) -> str:
         lines += [f"Not run (tools missing): {', '.join(results['missing_tools'])}.", ""]
     machine = results["machine"]
     load = results["load_average"]
-    lines += [f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, torch {machine['torch']}, torch threads: "
-              f"{machine['torch_threads']}; load average (1, 5, 15 min) {load['start']} at the start, "
+    simd = f" ({machine['cpu_capability']}, flags {machine['cpu_flags']})" if "cpu_flags" in machine else ""
+    lines += [f"Machine: {machine['cpu_model']}{simd}, {machine['cpus']} CPUs, torch {machine['torch']}, "
+              f"torch threads: {machine['torch_threads']}; load average (1, 5, 15 min) {load['start']} at the start, "
               f"{load['end']} at the end; wall time {results['wall_s'] / 60:.1f} min"
               + (" (this invocation; resumed records kept)" if results["resumed"] else "") + ".", ""]
     if results["resumed"]:
@@ -998,6 +1004,7 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
     ``options``' entries of the methods it ran: :func:`method_options`). Returns all records (earlier ones included)
     and the external tools that are missing."""
     options = options or {}
+    build = render_build(context.render_path)  # every method renders its candidates on this path
     base_config = sampling_config(args)
     by_key = {(r["group"], r["name"]): r for r in records}
 
@@ -1012,6 +1019,7 @@ def evaluate_all(args: argparse.Namespace, context: Context, data: SpectrogramDa
                                   number < args.pitch_targets, earlier.get("target_pitch"), not args.no_pyin)}
         if any(m in options for m in names):
             line["options"] = {m: options[m] for m in names if m in options}
+        line["render_build"] = build
         with partial.open("a") as handle:
             handle.write(json.dumps(line) + "\n")
         by_key[(group, name)] = merge_records([earlier, line])[0]
@@ -1079,7 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)
     invocation = {"command": command_line(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                  "load_average": load_start, "render": args.render}
+                  "load_average": load_start, "render": args.render, "render_build": render_build(args.render)}
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,

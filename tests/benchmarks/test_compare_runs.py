@@ -72,3 +72,31 @@ def test_pairs_another_method_of_the_later_run(tmp_path):
     assert result["groups"]["in_domain"]["change"] == pytest.approx(0.8 / 0.6 - 1)
     assert result["groups"]["in_domain"]["worse"] == 2
     assert (tmp_path / "after" / "compare_before.md").read_text().startswith("# `hybrid_refined` -> `hybrid`:")
+
+
+def test_counts_targets_made_by_other_render_builds(tmp_path, capsys):
+    def built(name: str, build: str | None) -> dict:
+        record = _record(name, 0.3)
+        if build is not None:
+            record["render_build"] = build  # as inverse_quality.py writes it: one per target line
+        return record
+
+    _write(tmp_path / "before", [built("row0", "voice-a gradient-b"), built("row1", "voice-a gradient-b"),
+                                 built("row2", None)])
+    _write(tmp_path / "after", [built("row0", "voice-a gradient-b"), built("row1", "voice-c gradient-d"),
+                                built("row2", "voice-a gradient-b")])
+    main([str(tmp_path / "before"), str(tmp_path / "after")])
+    result = json.loads((tmp_path / "after" / "compare_before.json").read_text())["groups"]["in_domain"]
+    assert result["builds"] == {"same": 1, "other": 1, "unknown": 1}
+    assert "**other on 1**" in (tmp_path / "after" / "compare_before.md").read_text()
+    assert "warning: Render builds of the 3 paired targets: the same on 1, other on 1" in capsys.readouterr().err
+
+
+def test_says_when_every_pair_shares_its_build(tmp_path, capsys):
+    before, after = _record("row0", 0.4), _record("row0", 0.2)
+    before["render_build"] = after["render_build"] = "voice-a gradient-b"
+    _write(tmp_path / "before", [before])
+    _write(tmp_path / "after", [after])
+    main([str(tmp_path / "before"), str(tmp_path / "after")])
+    assert "Render builds: the same on all 1 paired targets." in (tmp_path / "after" / "compare_before.md").read_text()
+    assert "warning" not in capsys.readouterr().err

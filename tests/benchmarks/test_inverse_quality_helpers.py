@@ -81,3 +81,21 @@ def test_records_of_another_flow_are_never_kept(tmp_path):
     other = iq.record_settings(iq.parse_args([*base, "--flow", str(tmp_path / "other_flow")]), "train", "targets")
     assert with_flow["flow"] != other["flow"] and with_flow != without
     assert {k: v for k, v in with_flow.items() if k != "flow"} == without
+
+
+def test_records_name_the_render_build_of_each_method():
+    """A resume on another machine adds methods made by another build: merged records keep each method's."""
+    lines = [{"invocation": {}}, {"group": "g", "name": "row0", "methods": {"nearest": {}}, "render_build": "A"},
+             {"group": "g", "name": "row0", "methods": {"hybrid": {}}, "render_build": "B"},
+             {"group": "g", "name": "row1", "methods": {"hybrid": {}}}]  # a line from before builds were recorded
+    row0, row1 = iq.merge_records(lines)
+    assert row0["render_build"] == {"nearest": "A", "hybrid": "B"} and "render_build" not in row1
+
+
+def test_render_build_names_the_fast_render_entries_or_the_cpu():
+    from benchmarks.common import render_build
+    from synth import fast_render
+
+    assert render_build("fast").split() == [fast_render.entry_dir(kind).name for kind in fast_render.KINDS]
+    key = fast_render.cache_key()
+    assert render_build("eager") == f"eager-{key['cpu_capability']}-{key['cpu_flags']}"
