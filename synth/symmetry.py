@@ -29,7 +29,7 @@ import math
 
 import torch
 
-from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_NAMES, PARAM_SPECS, to_physical
+from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_NAMES, PARAM_SPECS
 
 SLOT_NAMES = ("osc1", "osc2", "osc3")
 #: Parameter indices of each oscillator slot, in the same order within every slot: ``(3, 10)``.
@@ -38,9 +38,6 @@ SLOTS = torch.tensor([[i for i, s in enumerate(PARAM_SPECS) if s.group == g] for
 PERMUTATIONS = tuple(itertools.permutations(range(3)))
 _SLOT_FIELDS = tuple(PARAM_SPECS[int(i)].name.split("_", 1)[1] for i in SLOTS[0])
 _QUIET = 1e-4  # normalised level/depth/mix at or below which a control counts as off (0.01 is audible)
-#: An envelope's attack counts as never finished when it is this much (relative) longer than the note's gate: far
-#: above float32's rounding of the two times (~1e-7), so the voice's own comparison cannot come out the other way.
-_GATE_MARGIN = 1e-4
 
 
 def permute_slots(params: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
@@ -123,19 +120,13 @@ def _octave_as_semitones(patch: torch.Tensor, slot: str) -> torch.Tensor | None:
 
 
 def inaudible(patch: torch.Tensor) -> list[int]:
-    """Indices of the parameters of ``patch`` ``Tensor[100]`` that cannot be heard in its setting.
-
-    Besides what a switch turns off: LFO 1's pulse-width depth where no heard oscillator has a pulse in its morph
-    (and LFO 1 itself where nothing heard uses it), and an envelope's decay and sustain where the gate closes
-    before its attack ends (``synth.control.adsr`` releases from the rising attack: neither is ever reached)."""
+    """Indices of the parameters of ``patch`` ``Tensor[100]`` that cannot be heard in its setting."""
     v = dict(zip(PARAM_NAMES, patch.tolist()))  # one conversion, not 100 (~0.3 s per predict)
     hidden: list[str] = []
-    heard: list[str] = []  # the slots whose oscillator reaches the mix (directly or through ring modulation)
     for slot in SLOT_NAMES:
         if v[f"{slot}_level"] <= _QUIET and not (slot in ("osc1", "osc2") and v["ring_level"] > _QUIET):
             hidden += [f"{slot}_{field}" for field in _SLOT_FIELDS if field != "level"]
             continue
-        heard.append(slot)
         if v[f"{slot}_fm_index"] <= _QUIET:
             hidden.append(f"{slot}_fm_ratio")
         if v[f"{slot}_shape"] < 2 / 3:  # no pulse in the morph (0 sine .. 2/3 saw)
@@ -161,10 +152,7 @@ def inaudible(patch: torch.Tensor) -> list[int]:
         hidden += ["amp_velocity", "filter_velocity"]
     elif v["amp_velocity"] <= _QUIET and v["filter_velocity"] <= _QUIET:
         hidden.append("note_velocity")
-    pulses = any(v[f"{s}_shape"] >= 2 / 3 for s in heard)  # a pulse width is heard somewhere
-    if not pulses:
-        hidden.append("lfo1_pwm")
-    lfo1_used = any(v[f"{s}_vibrato"] > _QUIET for s in heard) or (pulses and v["lfo1_pwm"] > _QUIET)
+    lfo1_used = any(v[f"{s}_vibrato"] > _QUIET for s in SLOT_NAMES) or v["lfo1_pwm"] > _QUIET
     if not lfo1_used:
         hidden += ["lfo1_rate", "lfo1_shape", "lfo1_phase", "lfo1_fade"]
     if v["filter_lfo_amount"] <= _QUIET and v["lfo2_tremolo"] <= _QUIET:
@@ -173,16 +161,7 @@ def inaudible(patch: torch.Tensor) -> list[int]:
                         ("eq_high_gain", ("eq_high_freq",))):
         if abs(v[band] - 0.5) <= _QUIET / 2:
             hidden += list(names)
-    gate = _physical("note_gate", v)
-    for envelope in ("amp_env", "filter_env"):
-        if _physical(f"{envelope}_attack", v) >= gate * (1.0 + _GATE_MARGIN):
-            hidden += [f"{envelope}_decay", f"{envelope}_sustain"]
     return sorted({PARAM_INDEX[name] for name in hidden})
-
-
-def _physical(name: str, values: dict[str, float]) -> float:
-    """The physical value (seconds, levels, ...) of parameter ``name`` in normalised ``values``."""
-    return to_physical(PARAM_SPECS[PARAM_INDEX[name]], values[name])
 
 
 # Controls whose value 0 (or, for the centred ones, 0.5) switches something off, silencing other controls.

@@ -75,9 +75,7 @@ def test_refinement_adds_the_retuned_candidate_to_the_pool_it_chooses_from():
     of all, is returned first (pool_index after the refined row and the pool). A tiny step size keeps the refined
     note where it was (0.01 of note_pitch's range would move it by most of a semitone); the note's own step share is
     pinned at 1, as this test was made: with a smaller one a form of the retuned candidate on another octave (pool
-    index -1) came first, 0.7 % closer. For the same reason the fill is off (``match_within`` 0): it replaces the far
-    second candidate by a form of the retuned one, and which form it draws depends on the inaudible parameters there
-    are to draw (since ``synth.symmetry.inaudible`` knew more, the octave form, which came first)."""
+    index -1) came first, 0.7 % closer."""
     patch = one_oscillator_patch()
     semitone = PARAM_INDEX["osc1_semitone"]
     index = min(24, int(float(patch[semitone]) * 25))
@@ -85,7 +83,7 @@ def test_refinement_adds_the_retuned_candidate_to_the_pool_it_chooses_from():
     target_patch[semitone] = ((index + 7 if index + 7 <= 24 else index - 7) + 0.5) / 25
     target = Target.from_audio(render(target_patch[None])[0])
     start = patch[None]
-    sampling = SamplingConfig(pool=1, samples=2, expand=0, pitch_check=False, spread=0, match_within=0)
+    sampling = SamplingConfig(pool=1, samples=2, expand=0, pitch_check=False, spread=0)
     out = refine_candidates(start, score(start, target, render_path="eager"), start[0], target,
                             RefineConfig(steps=1, lr=1e-5, pitch_step=1.0, retune=1), sampling, render_path="eager")
     assert int(out.pool_index[0]) == 2  # [refined, starting point, retuned]
