@@ -1087,7 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
               f"the model's {model_train.get('fingerprint')}); nearest neighbours will search other data",
               file=sys.stderr)
     invocation = {"command": command_line(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                  "load_average": load_start, "render": args.render, "render_build": render_build(args.render)}
+                  "load_average": load_start, "render": args.render}
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
