@@ -4,7 +4,7 @@ The returned candidates are written in mutually distant forms (:mod:`inverse.spr
 other orders, their inaudible parameters drawn at random. A list of their largest parameter changes would then
 name slot swaps and settings nobody hears. So a candidate is compared with its slots in the order closest to the
 best one's (of the orders that keep its sound), and parameters that neither of the two lets you hear
-(:func:`synth.symmetry.inaudible`) are skipped. Where a candidate is another candidate's sound in another form
+(:func:`synth.symmetry.unheard`) are skipped. Where a candidate is another candidate's sound in another form
 (the fill returns such sets: :mod:`inverse.fill`), :func:`form_sources` says so, so that nobody takes
 two of the ten for two sounds.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from synth.symmetry import inaudible, is_form_of, kept_orders, permute_slots
+from synth.symmetry import is_form_of, kept_orders, permute_slots, unheard
 
 
 def aligned(row: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,7 @@ def heard_changes(params: torch.Tensor, rank: int) -> tuple[torch.Tensor, list[i
     """Candidate ``rank`` of ``params`` ``Tensor[K, 100]`` aligned to the best (row 0; :func:`aligned`), and the
     indices of the parameters it changes, largest normalised change first, without those neither can hear."""
     row = aligned(params[rank], params[0])
-    silent = set(inaudible(params[0])) & set(inaudible(row))
+    silent = set(unheard(params[0])) & set(unheard(row))
     delta = (row - params[0]).abs()
     return row, [i for i in torch.argsort(delta, descending=True, stable=True).tolist()
                  if i not in silent and float(delta[i]) > 0]

@@ -22,7 +22,7 @@ from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
 from inverse.model import InverseModel
-from inverse.modulation import Swing, tremolo_amount
+from inverse.modulation import LOUD_DB, Swing, tremolo_amount
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, scored_pool
@@ -139,7 +139,10 @@ class Prediction:
         read = []
         if vibrato is not None:
             read.append(f"pitch swings at {vibrato.rate_hz:.1f} Hz, {vibrato.depth:.0f} cents deep (a vibrato)")
-        if tremolo is not None:
+        if tremolo is not None and 2 * tremolo.depth >= LOUD_DB:  # its troughs reach the level track's floor
+            read.append(f"level swings at {tremolo.rate_hz:.1f} Hz by more than {LOUD_DB:.0f} dB, the sound coming and "
+                        f"going (like a gate, or a tremolo at full depth)")
+        elif tremolo is not None:
             read.append(f"level swings at {tremolo.rate_hz:.1f} Hz, {2 * tremolo.depth:.1f} dB from peak to trough "
                         f"(a tremolo)")
         return (f"the target's {' and its '.join(read)}; copies of candidates with the synth's LFOs in step with it "

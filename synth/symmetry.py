@@ -18,7 +18,8 @@ Three kinds (see the README's signal flow):
 :func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
 patch, the different patches that (1)-(3) say should sound like it; :func:`forms` lists every way (1) and (2)
 together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew) and :func:`is_form_of`
-recognises one. Callers render them and keep those that still match (``inverse`` does), because "nearly" is
+recognises one. :func:`inaudible` lists (3)'s parameters where a switch turns them off (what variants redraw);
+:func:`unheard` adds those the voice never reaches in a setting (what describes a candidate). Callers render them and keep those that still match (``inverse`` does), because "nearly" is
 decided by ear, not here.
 """
 
@@ -29,7 +30,7 @@ import math
 
 import torch
 
-from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_NAMES, PARAM_SPECS
+from synth.params import NUM_PARAMS, PARAM_INDEX, PARAM_NAMES, PARAM_SPECS, to_physical
 
 SLOT_NAMES = ("osc1", "osc2", "osc3")
 #: Parameter indices of each oscillator slot, in the same order within every slot: ``(3, 10)``.
@@ -38,6 +39,9 @@ SLOTS = torch.tensor([[i for i, s in enumerate(PARAM_SPECS) if s.group == g] for
 PERMUTATIONS = tuple(itertools.permutations(range(3)))
 _SLOT_FIELDS = tuple(PARAM_SPECS[int(i)].name.split("_", 1)[1] for i in SLOTS[0])
 _QUIET = 1e-4  # normalised level/depth/mix at or below which a control counts as off (0.01 is audible)
+#: An envelope's attack counts as never finished when it is this much (relative) longer than the note's gate: far
+#: above float32's rounding of the two times (~1e-7), so the voice's own comparison cannot come out the other way.
+_GATE_MARGIN = 1e-4
 
 
 def permute_slots(params: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
@@ -124,7 +128,7 @@ def inaudible(patch: torch.Tensor) -> list[int]:
     v = dict(zip(PARAM_NAMES, patch.tolist()))  # one conversion, not 100 (~0.3 s per predict)
     hidden: list[str] = []
     for slot in SLOT_NAMES:
-        if v[f"{slot}_level"] <= _QUIET and not (slot in ("osc1", "osc2") and v["ring_level"] > _QUIET):
+        if not _slot_heard(slot, v):
             hidden += [f"{slot}_{field}" for field in _SLOT_FIELDS if field != "level"]
             continue
         if v[f"{slot}_fm_index"] <= _QUIET:
@@ -162,6 +166,43 @@ def inaudible(patch: torch.Tensor) -> list[int]:
         if abs(v[band] - 0.5) <= _QUIET / 2:
             hidden += list(names)
     return sorted({PARAM_INDEX[name] for name in hidden})
+
+
+def unheard(patch: torch.Tensor) -> list[int]:
+    """Indices of every parameter of ``patch`` ``Tensor[100]`` known not to change its sound: :func:`inaudible`'s, and
+    what the voice never reaches in this setting: LFO 1's pulse-width depth where no heard oscillator has a pulse in
+    its morph (and LFO 1 itself where nothing heard uses it: a silent slot's vibrato does not count), and an
+    envelope's decay and sustain where the gate closes before its attack ends (``synth.control.adsr`` releases from
+    the rising attack). Redrawn, these leave the audio the same bit for bit (``tests/synth/test_symmetry.py``).
+
+    This list *describes* a patch (:mod:`inverse.differences`: which parameters a candidate changes audibly, which
+    candidates are one sound in two forms). What *draws* variants (``equivalents``, ``inverse.spread``,
+    ``inverse.fill``) redraws :func:`inaudible`'s only: redrawing these too was neutral on 130 held-out targets
+    and moved every answer by chance, ``make demo``'s the wrong way (``benchmarks/results/inaudible_rules/``)."""
+    v = dict(zip(PARAM_NAMES, patch.tolist()))
+    hidden = [PARAM_NAMES[i] for i in inaudible(patch)]
+    heard = [slot for slot in SLOT_NAMES if _slot_heard(slot, v)]
+    pulses = any(v[f"{slot}_shape"] >= 2 / 3 for slot in heard)  # a pulse width is heard somewhere
+    if not pulses:
+        hidden.append("lfo1_pwm")
+    if not (any(v[f"{slot}_vibrato"] > _QUIET for slot in heard) or (pulses and v["lfo1_pwm"] > _QUIET)):
+        hidden += ["lfo1_rate", "lfo1_shape", "lfo1_phase", "lfo1_fade"]
+    gate = _physical("note_gate", v)
+    for envelope in ("amp_env", "filter_env"):
+        if _physical(f"{envelope}_attack", v) >= gate * (1.0 + _GATE_MARGIN):
+            hidden += [f"{envelope}_decay", f"{envelope}_sustain"]
+    return sorted({PARAM_INDEX[name] for name in hidden})
+
+
+def _slot_heard(slot: str, values: dict[str, float]) -> bool:
+    """Whether oscillator ``slot`` reaches the mix in ``values`` (normalised, by name): its level, or oscillators 1
+    and 2 through ring modulation."""
+    return values[f"{slot}_level"] > _QUIET or (slot in ("osc1", "osc2") and values["ring_level"] > _QUIET)
+
+
+def _physical(name: str, values: dict[str, float]) -> float:
+    """The physical value (seconds, levels, ...) of parameter ``name`` in normalised ``values``."""
+    return to_physical(PARAM_SPECS[PARAM_INDEX[name]], values[name])
 
 
 # Controls whose value 0 (or, for the centred ones, 0.5) switches something off, silencing other controls.
@@ -204,12 +245,12 @@ def forms(patch: torch.Tensor) -> torch.Tensor:
 def is_form_of(candidates: torch.Tensor, patch: torch.Tensor, tolerance: float = 1e-4) -> torch.Tensor:
     """Which rows of ``candidates`` ``Tensor[K, 100]`` write the sound of ``patch`` ``Tensor[100]`` in one of its
     :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators), up to
-    the parameters that form does not let you hear (:func:`inaudible`, any value there) and ``tolerance`` in every
+    the parameters that form does not let you hear (:func:`unheard`, any value there) and ``tolerance`` in every
     other normalised parameter (a note moved and moved back may not round-trip exactly): ``Tensor[K]`` bool."""
     written = forms(patch)
     heard = torch.ones_like(written, dtype=torch.bool)
     for m, form in enumerate(written):
-        heard[m, inaudible(form)] = False
+        heard[m, unheard(form)] = False
     gaps = (written[:, None] - candidates[None]).abs() * heard[:, None]  # (M, K, 100)
     return (gaps.amax(dim=2) <= tolerance).any(dim=0)
 

@@ -38,3 +38,23 @@ def test_form_sources_names_the_earlier_candidate_a_form_writes():
     assert not torch.equal(second_form, sounds[1])
     params = torch.stack([sounds[0], sounds[1], sounds[2], second_form, permute_slots(sounds[0], (1, 2, 0))])
     assert form_sources(params) == [None, None, None, 1, 0]
+
+
+def test_settings_the_voice_never_reaches_are_not_named_and_make_no_new_sound():
+    """Two candidates that differ only in LFO 1's pulse-width depth where no heard slot has a pulse, and in the
+    amplifier's decay where the note ends mid-attack (``synth.symmetry.unheard``): no heard change, one sound."""
+    best = draw(44, 0, 1, prior="2")[0]
+    best[PARAM_INDEX["ring_level"]] = 0.0
+    for slot in ("osc1", "osc2", "osc3"):
+        best[PARAM_INDEX[f"{slot}_shape"]] = 0.3  # no pulse in any morph
+    best[PARAM_INDEX["note_gate"]] = 0.2
+    best[PARAM_INDEX["amp_env_attack"]] = 0.9
+    other = best.clone()
+    other[PARAM_INDEX["lfo1_pwm"]] = 1.0 - float(best[PARAM_INDEX["lfo1_pwm"]])
+    other[PARAM_INDEX["amp_env_decay"]] = 1.0 - float(best[PARAM_INDEX["amp_env_decay"]])
+    _, order = heard_changes(torch.stack([best, other]), 1)
+    assert order == []
+    assert form_sources(torch.stack([best, other])) == [None, 0]
+    other[PARAM_INDEX["osc2_shape"]] = 0.9  # now a pulse is heard, and its width's LFO depth with it
+    _, order = heard_changes(torch.stack([best, other]), 1)
+    assert PARAM_INDEX["lfo1_pwm"] in order and PARAM_INDEX["amp_env_decay"] not in order

@@ -1,6 +1,7 @@
 """Vibrato and tremolo: a swing fitted beside a trend, read off rendered notes, set on copies, kept where closer."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -148,6 +149,10 @@ def test_the_answer_says_what_swing_it_read():
     assert line.startswith("the target's pitch swings at 5.5 Hz, 30 cents deep (a vibrato) and its level swings at "
                            "4.0 Hz, 8.0 dB from peak to trough (a tremolo);")
     assert Prediction(None, None, swings=(None, TREMOLO)).swing_line().startswith("the target's level swings at 4.0")
+    gated = replace(TREMOLO, rate_hz=1.7, depth=52.8)  # two spoken words with silence between read like this
+    assert Prediction(None, None, swings=(None, gated)).swing_line().startswith(
+        "the target's level swings at 1.7 Hz by more than 30 dB, the sound coming and going (like a gate, or a "
+        "tremolo at full depth);")
     assert Prediction(None, None, swings=(VIBRATO, None))._swings_json() == {
         "vibrato": {"rate_hz": 5.5, "depth_cents": 30.0}, "tremolo": None}
     assert Prediction(None, None)._swings_json() == {}  # predict did not look (--modulation 0)

@@ -17,6 +17,7 @@ from synth.symmetry import (
     simplified,
     slot_permutations,
     symmetric_param_error,
+    unheard,
 )
 
 
@@ -120,3 +121,53 @@ def test_is_form_of_recognises_every_form_with_inaudible_settings_redrawn_and_no
         others = params[[i for i in range(params.shape[0]) if i != k]]
         found = is_form_of(torch.cat([redrawn, nudged[None], others]), patch)
         assert found.tolist() == [True] * written.shape[0] + [False] * (1 + others.shape[0])
+
+
+def unreached_patch() -> torch.Tensor:
+    """A patch whose LFO 1 moves only a pulse width no heard slot plays, and whose note ends mid-attack."""
+    patch = quiet_patches(1)[0]
+    for name in ("osc1_vibrato", "osc2_vibrato", "osc3_vibrato", "ring_level"):
+        patch[PARAM_INDEX[name]] = 0.0
+    for slot in ("osc1", "osc2", "osc3"):
+        patch[PARAM_INDEX[f"{slot}_level"]] = 0.7
+        patch[PARAM_INDEX[f"{slot}_shape"]] = 0.4  # between sine and saw: no pulse
+    patch[PARAM_INDEX["lfo1_pwm"]] = 0.8
+    patch[PARAM_INDEX["note_gate"]] = 0.3  # 0.18 s
+    patch[PARAM_INDEX["amp_env_attack"]] = patch[PARAM_INDEX["filter_env_attack"]] = 0.8  # 0.76 s
+    patch[PARAM_INDEX["filter_env_amount"]] = 0.9
+    return patch
+
+
+UNREACHED = ("lfo1_pwm", "lfo1_rate", "lfo1_shape", "lfo1_phase", "lfo1_fade", "amp_env_decay", "amp_env_sustain",
+             "filter_env_decay", "filter_env_sustain")
+
+
+def test_unheard_adds_what_the_voice_never_reaches_and_only_that():
+    """LFO 1's pulse-width depth without a heard pulse (and LFO 1 itself, with no vibrato), and an envelope's decay
+    and sustain when the gate closes mid-attack: redrawn, the audio is the same bit for bit; one step the other way
+    (a pulse in a morph, a gate past the attack), listed no more and heard. Everything inaudible() lists stays."""
+    patch = unreached_patch()
+    index = [PARAM_INDEX[name] for name in UNREACHED]
+    assert set(index) <= set(unheard(patch))
+    assert not set(index) <= set(inaudible(patch))  # what draws variants does not redraw these
+    for p in draw(22, 0, 20, prior="2"):
+        assert set(inaudible(p)) <= set(unheard(p))
+    redrawn = patch.repeat(3, 1)
+    redrawn[:, index] = torch.rand(3, len(index), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(render(redrawn), render(patch[None]).expand(3, -1))
+    heard = patch.clone()
+    heard[PARAM_INDEX["osc2_shape"]] = 0.9  # a pulse in the morph: its width, and LFO 1 moving it, are heard
+    heard[PARAM_INDEX["note_gate"]] = 0.9  # 2.4 s: the attack ends while the key is held
+    assert not set(index) & set(unheard(heard))
+    changed = heard.clone()
+    changed[index] = redrawn[0, index]
+    assert float(match_distance(render(heard[None]), render(changed[None]))) > 0
+
+
+def test_a_silent_slots_vibrato_does_not_make_lfo1_heard():
+    patch = unreached_patch()
+    patch[PARAM_INDEX["osc3_level"]] = 0.0
+    patch[PARAM_INDEX["osc3_vibrato"]] = 0.9
+    assert PARAM_INDEX["lfo1_rate"] in unheard(patch)
+    patch[PARAM_INDEX["osc3_level"]] = 0.7
+    assert PARAM_INDEX["lfo1_rate"] not in unheard(patch)
