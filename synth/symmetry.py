@@ -18,9 +18,10 @@ Three kinds (see the README's signal flow):
 :func:`slot_permutations` and :func:`symmetric_param_error` handle (1); :func:`equivalents` derives, from a
 patch, the different patches that (1)-(3) say should sound like it; :func:`forms` lists every way (1) and (2)
 together write it (``inverse.spread`` picks among them, with (3)'s parameters drawn anew) and :func:`is_form_of`
-recognises one. :func:`inaudible` lists (3)'s parameters where a switch turns them off (what variants redraw);
-:func:`unheard` adds those the voice never reaches in a setting (what describes a candidate). Callers render them and keep those that still match (``inverse`` does), because "nearly" is
-decided by ear, not here.
+recognises one. :func:`inaudible` lists (3)'s parameters where a switch turns them off (what the search's variants
+redraw); :func:`unheard` adds those the voice never reaches in a setting (what describes and writes the returned
+candidates). Callers render them and keep those that still match (``inverse`` does), because "nearly" is decided by
+ear, not here.
 """
 
 from __future__ import annotations
@@ -175,10 +176,11 @@ def unheard(patch: torch.Tensor) -> list[int]:
     envelope's decay and sustain where the gate closes before its attack ends (``synth.control.adsr`` releases from
     the rising attack). Redrawn, these leave the audio the same bit for bit (``tests/synth/test_symmetry.py``).
 
-    This list *describes* a patch (:mod:`inverse.differences`: which parameters a candidate changes audibly, which
-    candidates are one sound in two forms). What *draws* variants (``equivalents``, ``inverse.spread``,
-    ``inverse.fill``) redraws :func:`inaudible`'s only: redrawing these too was neutral on 130 held-out targets
-    and moved every answer by chance, ``make demo``'s the wrong way (``benchmarks/results/inaudible_rules/``)."""
+    This list describes the returned candidates (:mod:`inverse.differences`: which parameters a candidate changes
+    audibly, which candidates are one sound in two forms) and writes them (``inverse.spread``: the form of each sound
+    farthest from the others). What draws variants for the search (``equivalents``, ``inverse.fill``, the
+    retune) redraws :func:`inaudible`'s only: redrawing these there too was neutral on 130 held-out targets and moved
+    every answer by chance, ``make demo``'s the wrong way (``benchmarks/results/inaudible_rules/``)."""
     v = dict(zip(PARAM_NAMES, patch.tolist()))
     hidden = [PARAM_NAMES[i] for i in inaudible(patch)]
     heard = [slot for slot in SLOT_NAMES if _slot_heard(slot, v)]

@@ -11,12 +11,12 @@ import inverse.spread as spread_module
 from inverse.metrics import diversity
 from inverse.pitch_check import PitchCheck
 from inverse.sampling import Candidates, SamplingConfig
-from inverse.spread import SAME, drawn_forms, farthest_forms, kept_inside, spread_out
+from inverse.spread import SAME, drawn_forms, farthest_forms, kept_apart, kept_inside, spread_out
 from inverse.target import Scores, Target, score
 from synth import render
 from synth.params import PARAM_INDEX, PARAM_SPECS, to_physical
 from synth.prior import draw
-from synth.symmetry import SLOT_NAMES, forms, inaudible
+from synth.symmetry import SLOT_NAMES, forms, inaudible, unheard
 
 
 def oscillator_pitches(patch: torch.Tensor) -> list[float]:
@@ -66,6 +66,26 @@ def test_drawn_forms_redraw_only_inaudible_parameters(patches):
     for row in drawn:
         assert any(set((row != form).nonzero()[:, 0].tolist()) <= h for form, h in zip(written, hidden, strict=True))
     assert bool((drawn[:, PARAM_INDEX["delay_time"]] != patch[PARAM_INDEX["delay_time"]]).any())
+
+
+def test_farthest_forms_draw_what_the_voice_never_reaches_and_keep_the_sound(patches):
+    """The spread writes a sound with every unheard parameter free (here LFO 1's pulse-width depth and LFO 1, with no
+    pulse heard and no vibrato): drawn there, and the audio stays the same bit for bit."""
+    params = patches[:2].clone()
+    for name in ("osc1_vibrato", "osc2_vibrato", "osc3_vibrato"):
+        params[:, PARAM_INDEX[name]] = 0.0
+    for slot in SLOT_NAMES:
+        params[:, PARAM_INDEX[f"{slot}_shape"]] = 0.3  # no pulse in any morph
+    pwm = PARAM_INDEX["lfo1_pwm"]
+    params[:, pwm] = 0.5
+    assert pwm in unheard(params[0]) and pwm not in inaudible(params[0])
+    drawn = drawn_forms(params[0], torch.Generator().manual_seed(0), draws=3, hidden_by=unheard)
+    assert bool((drawn[:, pwm] != 0.5).any())
+    spread = farthest_forms(params, torch.Generator().manual_seed(0), draws=4)
+    assert bool((spread[:, pwm] != 0.5).any())
+    moved = params.clone()
+    moved[:, pwm] = spread[:, pwm]  # only the unheard depth, so that the slot swaps' drift tables do not count
+    assert torch.equal(render(moved), render(params))
 
 
 def test_farthest_forms_raise_diversity_deterministically(patches):
@@ -140,6 +160,23 @@ def test_kept_inside_drops_only_replacements_that_lower_the_lowest_and_leave_ano
         True, True]
     assert kept_inside(old, rows, torch.tensor([0.95, 1.4]), torch.tensor([False, True]), 1.5).tolist() == [
         False, True]
+
+
+def test_kept_apart_takes_back_only_the_forms_that_come_too_near_another():
+    """Three candidates 0.5 apart; forms for rows 1 and 2, row 2's 0.04 from row 0: row 2 keeps its old form, row 1
+    takes its new one (before, one form too near another left all ten as they were)."""
+    old = torch.zeros(3, 100)
+    old[1], old[2] = 0.5, 1.0
+    proposed = old.clone()
+    proposed[1] = 0.6
+    proposed[2] = 0.04
+    rows, keep = torch.tensor([1, 2]), torch.tensor([True, True])
+    assert kept_apart(old, proposed, rows, keep, 0.1).tolist() == [True, False]
+    assert kept_apart(old, proposed, rows, keep, 0.03).tolist() == [True, True]
+    # a pair of forms too near each other: the later row goes back, and then row 1's form is far enough
+    proposed[2] = 0.62
+    assert kept_apart(old, proposed, rows, keep, 0.1).tolist() == [True, False]
+    assert kept_apart(old, proposed, rows, torch.tensor([False, False]), 0.1).tolist() == [False, False]
 
 
 def test_a_candidate_on_the_targets_pitch_keeps_its_form_where_the_new_one_reads_off_it(patches, monkeypatch):
