@@ -126,7 +126,20 @@ def _octave_as_semitones(patch: torch.Tensor, slot: str) -> torch.Tensor | None:
 
 def inaudible(patch: torch.Tensor) -> list[int]:
     """Indices of the parameters of ``patch`` ``Tensor[100]`` that cannot be heard in its setting."""
-    v = dict(zip(PARAM_NAMES, patch.tolist()))  # one conversion, not 100 (~0.3 s per predict)
+    return _indices(_switched_off(_values(patch)))
+
+
+def _values(patch: torch.Tensor) -> dict[str, float]:
+    """``patch`` ``Tensor[100]`` by parameter name: one conversion, not 100 (~0.3 s per predict)."""
+    return dict(zip(PARAM_NAMES, patch.tolist()))
+
+
+def _indices(names: list[str]) -> list[int]:
+    return sorted({PARAM_INDEX[name] for name in names})
+
+
+def _switched_off(v: dict[str, float]) -> list[str]:
+    """The names :func:`inaudible` lists, from normalised values by name."""
     hidden: list[str] = []
     for slot in SLOT_NAMES:
         if not _slot_heard(slot, v):
@@ -166,7 +179,7 @@ def inaudible(patch: torch.Tensor) -> list[int]:
                         ("eq_high_gain", ("eq_high_freq",))):
         if abs(v[band] - 0.5) <= _QUIET / 2:
             hidden += list(names)
-    return sorted({PARAM_INDEX[name] for name in hidden})
+    return hidden
 
 
 def unheard(patch: torch.Tensor) -> list[int]:
@@ -181,8 +194,8 @@ def unheard(patch: torch.Tensor) -> list[int]:
     farthest from the others). What draws variants for the search (``equivalents``, ``inverse.fill``, the
     retune) redraws :func:`inaudible`'s only: redrawing these there too was neutral on 130 held-out targets and moved
     every answer by chance, ``make demo``'s the wrong way (``benchmarks/results/inaudible_rules/``)."""
-    v = dict(zip(PARAM_NAMES, patch.tolist()))
-    hidden = [PARAM_NAMES[i] for i in inaudible(patch)]
+    v = _values(patch)
+    hidden = _switched_off(v)
     heard = [slot for slot in SLOT_NAMES if _slot_heard(slot, v)]
     pulses = any(v[f"{slot}_shape"] >= 2 / 3 for slot in heard)  # a pulse width is heard somewhere
     if not pulses:
@@ -193,7 +206,7 @@ def unheard(patch: torch.Tensor) -> list[int]:
     for envelope in ("amp_env", "filter_env"):
         if _physical(f"{envelope}_attack", v) >= gate * (1.0 + _GATE_MARGIN):
             hidden += [f"{envelope}_decay", f"{envelope}_sustain"]
-    return sorted({PARAM_INDEX[name] for name in hidden})
+    return _indices(hidden)
 
 
 def _slot_heard(slot: str, values: dict[str, float]) -> bool:
