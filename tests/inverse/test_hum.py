@@ -1,6 +1,7 @@
-"""Mains hum: found in a recording's quiet part (50 or 60 Hz, its harmonics, frequency and level), subtracted as a
-model from any window of it, never found in a clean note, a decaying partial at a multiple of 60 Hz, a note held
-through the whole file or synth patches, and taken out by ``load_any_target`` unless ``gate_noise`` is off."""
+"""Mains hum: found in a recording's quiet part (50 or 60 Hz, its harmonics, frequency and level), or under a note held
+through the whole file off the note's partials, subtracted as a model from any window of it, never found in a clean
+note, a decaying partial at a multiple of 60 Hz, a held note alone (partials on the 50 Hz grid included) or synth
+patches, and taken out by ``load_any_target`` unless ``gate_noise`` is off."""
 
 import math
 
@@ -75,11 +76,34 @@ def test_no_hum_in_clean_notes_decaying_partials_held_notes_or_patches():
     t = torch.arange(4 * RATE, dtype=torch.float64) / RATE
     bass = 0.8 * torch.sin(2 * math.pi * 120.0 * t) * torch.exp(-1.5 * t)  # a partial at 2 x 60 Hz, decaying
     assert find_hum(torch.cat([bass, torch.zeros(RATE)])) is None
-    held = 0.5 * torch.sin(2 * math.pi * 220.0 * t)  # held through the file: no quiet part to read hum in
-    assert find_hum(held + mains(held.numel())) is None
+    held = 0.5 * torch.sin(2 * math.pi * 220.0 * t)  # held through the file: no quiet part, read under the note
+    assert find_hum(held) is None
+    assert find_hum(held_saw()) is None  # partials 5, 10, 15 on the 50 Hz grid (550, 1100, 1650 Hz), steady
     assert find_hum(torch.zeros(3000)) is None
     patches = render(draw(11, 0, 16, prior="2"), path="eager")
     assert not any(find_hum(audio) is not None for audio in patches)
+
+
+def held_saw(f0: float = 110.0, seconds: float = 4.2) -> torch.Tensor:
+    """A sawtooth of ``f0`` Hz at a constant level (peak ~0.5) through the whole file: no quiet part."""
+    t = torch.arange(round(seconds * RATE), dtype=torch.float64) / RATE
+    return sum(torch.sin(2 * math.pi * f0 * k * t) / k for k in range(1, 30)) * 0.3
+
+
+def test_hum_under_a_held_note_is_read_off_its_partials_and_subtracted():
+    note = held_saw()  # A2: its 5th and 10th partials fall on the buzz's 11th and 22nd harmonics (550, 1100 Hz)
+    hum = mains(note.numel(), 50.02, tuple((k, 1 / k) for k in range(1, 16)), peak_db=-30.0)
+    found = find_hum(note + hum)
+    assert found is not None and found.mains_hz == 50.0 and abs(found.fundamental_hz - 50.02) < 0.005
+    assert 1 in found.harmonics and 11 not in found.harmonics  # 550 Hz is the note's: left, with the hum's share
+    cleaned = without_hum((note + hum).float(), found).double()
+    before = float(hum.square().mean())
+    after = float((cleaned - note).square().mean())
+    assert 10 * math.log10(after / before) < -10  # most of the hum gone ...
+    spectrum = torch.fft.rfft(cleaned - note).abs()[: 2 * 1200]  # 0.24 Hz bins up to 1.2 kHz
+    notes = torch.fft.rfft(note).abs()[: 2 * 1200]
+    on_partials = notes > 0.01 * notes.max()
+    assert float(spectrum[on_partials].max()) < 0.05 * float(notes[on_partials].min())  # ... the partials untouched
 
 
 def test_load_any_target_takes_the_hum_out_unless_asked_to_keep_it(tmp_path):
