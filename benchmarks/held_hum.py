@@ -11,10 +11,11 @@ harmonics; a 50.03 Hz buzz), each note getting one in turn. Each is answered fro
 --samples 10``, every default) both ways: "removed" as shipped, "kept" with :func:`inverse.hum.find_hum` made to find
 none; the ten are scored against the clean note (best-of-10 MSS, how many on its pitch).
 
-False alarms (``--clean``, run first): :func:`inverse.hum.find_hum` on clean sounds, where it must find nothing: held
-notes of every sox waveform and General MIDI program above on 12 pitches from A1 to E5 (no quiet part: the rule under
-a note), the benchmarks' external sounds (sox and fluidsynth notes, espeak-ng phrases) and the held-out prior-2 patches
-(``data/test_p2.h5``'s parameters, rendered). Records: ``records.jsonl`` (answers, a rerun skips those there) and
+False alarms (run first; ``--clean-only``: only them): :func:`inverse.hum.find_hum` on clean sounds, where it must find
+nothing: held notes of every sox waveform and General MIDI program above on 12 pitches from A1 to E5, held major triads
+of those programs on the same roots (no quiet part: the rule under a note), the benchmarks' external sounds (sox and
+fluidsynth notes, espeak-ng phrases) and the held-out prior-2 patches (``data/test_p2.h5``'s parameters, rendered).
+Records: ``records.jsonl`` (answers, a rerun skips those there) and
 ``clean.json``; ``held_hum.{json,md}`` at the end.
 """
 
@@ -37,11 +38,11 @@ from common import RESULTS, command_line, git_commit, load_average, machine_info
 from external_sounds import (  # noqa: E402
     _semitones,
     _sox_synth,
+    chord_midi,
     espeak_phrases,
     fluidsynth_notes,
     missing_tools,
     render_midi,
-    single_note_midi,
     sox_notes,
 )
 from mains_hum import WAYS, hum, hum_way, judged  # noqa: E402
@@ -57,6 +58,7 @@ RATE = 16000
 HELD_S = 4.2  # each held note cut to this long from its onset: longer than the 4.088 s window, no quiet part
 SOX_WAVES = ("sine", "square", "triangle", "sawtooth")
 GM_PROGRAMS = (16, 48, 56, 73, 80, 88)  # organ, strings, trumpet, flute, square lead, pad: notes that hold
+MAJOR_TRIAD = (0, 4, 7)
 NOTES = ("A1", "E2", "B2", "F#3", "C#4", "G#4", "D#5", "A2", "E3", "C4", "G4", "E5")  # the false alarms' 12 pitches
 
 
@@ -64,15 +66,18 @@ def _midi(note: str) -> int:
     return 69 + _semitones(note)
 
 
-def held_note(folder: Path, kind: str, voice: str | int, note: str) -> tuple[str, np.ndarray]:
-    """One held note, cut to :data:`HELD_S` from its onset and peak-normalised to -3 dBFS: ``(name, audio)``."""
+def held_note(folder: Path, kind: str, voice: str | int, note: str, chord: tuple[int, ...] = (0,)
+              ) -> tuple[str, np.ndarray]:
+    """One held note (General MIDI: the notes ``chord`` semitones above ``note`` struck together), cut to
+    :data:`HELD_S` from its onset and peak-normalised to -3 dBFS: ``(name, audio)``."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{kind}_{voice}_{note}.wav"
+    path = folder / f"{kind}_{voice}_{note}{'_chord' if len(chord) > 1 else ''}.wav"
     if kind == "sox":
         _sox_synth(path, "synth", f"{HELD_S + 0.1:g}", str(voice), f"%{_semitones(note)}", "fade", "0.01",
                    f"{HELD_S + 0.1:g}", "0.05", "gain", "-6")
     else:
-        render_midi(single_note_midi(int(voice), _midi(note), seconds=HELD_S + 1.0), folder / "note.mid", path, RATE)
+        notes = [_midi(note) + step for step in chord]
+        render_midi(chord_midi(int(voice), notes, seconds=HELD_S + 1.0), folder / "note.mid", path, RATE)
     audio, rate = soundfile.read(path, dtype="float64")
     audio = audio.mean(axis=1) if audio.ndim > 1 else audio
     assert rate == RATE, f"{path}: {rate} Hz"
@@ -109,13 +114,17 @@ def false_alarms(folder: Path, patches: Path, limit: int) -> dict:
     """:func:`find_hum` on clean sounds (the module docstring lists them): per group, how many were read, how many
     of them had no quiet part (the rule under a note read them), where hum was found (names), and the seconds
     :func:`find_hum` took (median, max)."""
-    groups: dict[str, list[tuple[str, torch.Tensor]]] = {"held notes": [], "external sounds": [], "patches": []}
+    groups: dict[str, list[tuple[str, torch.Tensor]]] = {"held notes": [], "held chords": [], "external sounds": [],
+                                                         "patches": []}
     made = folder / "clean_held"
     for note in NOTES:
         for kind, voices in (("sox", SOX_WAVES), ("gm", GM_PROGRAMS)):
             for voice in voices:
                 name, audio = held_note(made, kind, voice, note)
                 groups["held notes"].append((name, torch.from_numpy(audio)))
+        for program in GM_PROGRAMS:
+            name, audio = held_note(made, "gm", program, note, chord=MAJOR_TRIAD)
+            groups["held chords"].append((name, torch.from_numpy(audio)))
     external = (sox_notes(folder / "sox", 60) + fluidsynth_notes(folder / "fluidsynth", 60)
                 + espeak_phrases(folder / "espeak", 60))
     groups["external sounds"] = [(name, load_audio(path, downmix=True)[0]) for name, path in external]
