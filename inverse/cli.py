@@ -98,6 +98,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from inverse.finish_early import FinishEarly
     from inverse.predict import Predictor
 
     _check_out(args)
@@ -111,8 +112,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InputError("--sampler flow: no flow sampler for this model; pass --flow runs/FLOW/best (`inverse "
                          "train-flow`)")
     render = _render_path(args)
+    finish = FinishEarly()
 
     def answer(job: _Job, progress: _StageLines | None) -> Prediction:
+        def told(fraction: float, stage: str) -> None:  # the stage lines say that Ctrl-C was heard
+            progress(fraction, f"{stage} (Ctrl-C: finishing with what there is; again: stop at once)"
+                     if finish() else stage)
         return predictor.predict(job.path, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
                                  min_distance=args.min_distance, within=args.within,
                                  match_within=args.match_within, expand=args.expand,
@@ -123,8 +128,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  gate_noise=args.gate_noise, length=job.length,
                                  refine=refine, pitch_check=not args.no_pitch_check,
                                  pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
-                                 render=render, seconds=args.seconds, progress=progress)
-    return _answer_each(args, answer, stage_lines=True)
+                                 render=render, seconds=args.seconds, progress=None if progress is None else told,
+                                 stop=finish)
+    with finish:
+        return _answer_each(args, answer, stage_lines=True, stop=finish)
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -188,12 +195,14 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
 
 
 def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines | None], Prediction],
-                 stage_lines: bool) -> int:
+                 stage_lines: bool, stop: Callable[[], bool] | None = None) -> int:
     """``answer(job, progress) -> Prediction`` for each of :func:`_jobs` in turn, each reported as it is done
     (:func:`_report`; several: each into ``--out/FOLDER/``, the JSON as one list at the end). With several, a
     job that cannot be answered (its file unreadable, its part silent) fails alone: an ``error:`` line, its JSON
     entry ``{"source", "error"}``, the others answered, exit status 2. ``stage_lines``: ``progress`` is a
-    :class:`_StageLines` on a terminal, else None."""
+    :class:`_StageLines` on a terminal, else None. ``stop()`` true (Ctrl-C heard while answering,
+    :mod:`inverse.finish_early`): the answer under way is finished and reported, no further job is started, and the
+    exit status is 130."""
     jobs = _jobs(args)
     several = len(jobs) > 1
     folders = [str(Path(args.out) / job.folder) if several and args.out else args.out for job in jobs]
@@ -224,12 +233,18 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
             print(f"error: {failure}", file=sys.stderr, flush=True)
             failed.append(target)
             answers.append({"source": target, "error": failure})
+        if stop is not None and stop():
+            break
+    interrupted = stop is not None and stop()
+    if interrupted:
+        note("interrupted (Ctrl-C): the answer under way was finished and written" +
+             (f"; {len(jobs) - len(answers)} of {len(jobs)} targets not started" if several else ""))
     if several:
         if args.json:
             print(json.dumps(answers, indent=2))
-        done = len(jobs) - len(failed)
+        done = len(answers) - len(failed)
         note(f"{done} of {len(jobs)} targets answered" + (f"; failed: {', '.join(failed)}" if failed else ""))
-    return 2 if failed else 0
+    return 130 if interrupted else 2 if failed else 0
 
 
 class _StageLines:
@@ -489,7 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "they stay as close, those still off it are replaced by other forms of "
                                         "those on it (--pitch-fill), and those with its pitch come first. "
                                         "--seconds S answers in about S seconds: the refinement takes the steps "
-                                        "that fit.")
+                                        "that fit. Ctrl-C while it refines ends the steps there and the answer is "
+                                        "finished and written from them (exit status 130; a second Ctrl-C stops at "
+                                        "once).")
     _candidate_options(p)
     p.add_argument("--model", help="checkpoint (runs/NAME/best); default: the shipped model")
     p.add_argument("--sampler", choices=("auto", "flow", "latent"), default="auto",

@@ -54,7 +54,8 @@ class Prediction:
     render: dict[str, str] | None = None  # synth.render path per stage ({"ranking": "fast", "refinement": ...})
     # how the candidates were refined: {"method", "steps" (gradient steps taken, else None)}, with a time budget also
     # {"seconds", "planned_steps", "pitch_rounds"} (predict's seconds, refine.steps, and the rounds the pitch check ran
-    # where the budget stopped it, else None)
+    # where the budget stopped it, else None); stopped early by Ctrl-C (predict's stop) also {"stopped": True,
+    # "planned_steps"}
     refinement: dict | None = None
     # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
     # (SamplingConfig.modulation), else None
@@ -117,6 +118,10 @@ class Prediction:
             lines.append(f"swing: {self.swing_line()} (--modulation 0: none)")
         if (self.refinement or {}).get("seconds") is not None:
             lines.append(self.budget_line())
+        if (self.refinement or {}).get("stopped"):
+            done = self.refinement
+            lines.append(f"refinement: stopped by Ctrl-C after {done['steps']} of {done['planned_steps']} gradient "
+                         f"steps (--steps {done['steps']} gives this answer again)")
         if not self.candidates.diverse:
             lines.append("note: the pool had too few candidates both close to the target (within --within x the best "
                          "one's MSS) and different from each other (--min-distance); the last ones are the closest "
@@ -271,7 +276,8 @@ class Predictor:
                 refine: RefineConfig | None = None, pitch_check: bool = True,
                 pitch_rounds: int = SamplingConfig.pitch_rounds, pitch_fill: bool = SamplingConfig.pitch_fill,
                 render: str = "auto", seconds: float | None = None,
-                progress: Callable[[float, str], None] | None = None) -> Prediction:
+                progress: Callable[[float, str], None] | None = None,
+                stop: Callable[[], bool] | None = None) -> Prediction:
         """target: a :class:`~inverse.target.Target`, a normalised ``Tensor[512, 512]`` or a path to a
         spectrogram PNG, an audio file or a ``.npy``; ``convert``, ``downmix``, ``start`` (seconds into an audio
         file), ``align`` (skip its lead-in of silence or steady noise), ``gate_noise`` (gate out a steady noise
@@ -308,7 +314,10 @@ class Predictor:
         pool always runs, so a budget shorter than it is overrun. The result's ``refinement`` says what ran
         (``refine.steps`` set to the steps taken, or ``refine.method`` ``none``, and ``pitch_rounds`` to the rounds
         where the check stopped early, give the same answer again);
-        ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1))."""
+        ``progress(fraction, stage)``: called as each stage starts (fraction of the work done, in [0, 1));
+        ``stop()``: true ends the gradient steps after the current one and the answer is finished from there (Ctrl-C in
+        the command line, :mod:`inverse.finish_early`); the result's ``refinement`` then has ``stopped`` and
+        ``planned_steps``."""
         started = time.perf_counter()
         report = progress or (lambda fraction, stage: None)
         config = SamplingConfig(pool=pool, retrieved=retrieved, samples=samples, sigma=sigma,
@@ -353,8 +362,10 @@ class Predictor:
         start = 0.25 if refine.method != "none" else 0.6
         candidates = refine_candidates(*scored, target, refine, config, final,
                                        progress=lambda fraction, stage: report(start + (1 - start) * fraction, stage),
-                                       finish_by=finish_by, pool_seconds=now - pool_started)
+                                       finish_by=finish_by, pool_seconds=now - pool_started, stop=stop)
         refinement = {"method": refine.method, "steps": candidates.refined_steps}
+        if stop is not None and stop() and refine.method == "gradient" and candidates.refined_steps < planned:
+            refinement.update(stopped=True, planned_steps=planned)
         if seconds is not None:
             check = candidates.pitch
             rounds = None if check is None else check.stopped_after

@@ -89,7 +89,8 @@ class RefineConfig:
 def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: int = 10, lr: float = 0.01,
                     deadline: float | None = None, render_path: str = "auto",
                     on_step: Callable[[int], None] | None = None,
-                    reserve: float | None = None, pitch_step: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                    reserve: float | None = None, pitch_step: float = 1.0,
+                    stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Adam steps on every candidate's continuous parameters (``Tensor[K, 100]``, normalised).
 
     Returns the best point seen per candidate and its match distance (``Tensor[K, 100]``, ``Tensor[K]``);
@@ -101,6 +102,8 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
     ``render_path``: :func:`synth.render`'s (the fast path needs its gradient library, see
     :mod:`synth.fast_render`). ``on_step(step)`` is called after evaluation ``step`` (0 .. ``steps``).
     ``pitch_step`` scales each of Adam's moves of ``note_pitch`` (1: the same step as every other parameter).
+    ``stop()``, checked after each evaluation like the deadline, ends the steps there when true (Ctrl-C in ``inverse
+    predict``: :mod:`inverse.finish_early`).
     """
     target = as_target(target)
     params = params.detach().float()
@@ -122,7 +125,8 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
             best[better], best_d[better] = current.detach()[better], seen[better]
         if on_step is not None:
             on_step(step)
-        if step == steps or (deadline is not None and _out_of_time(started, step, deadline, reserve)):
+        if step == steps or (deadline is not None and _out_of_time(started, step, deadline, reserve)) or (
+                stop is not None and stop()):
             break
         optimizer.zero_grad()
         total.backward()
@@ -268,7 +272,8 @@ def swung(params: torch.Tensor, match: torch.Tensor, target: Target, render_path
 def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor, target: Target | torch.Tensor,
                       config: RefineConfig, sampling: SamplingConfig, render_path: str = "auto",
                       progress: Callable[[float, str], None] | None = None,
-                      finish_by: float | None = None, pool_seconds: float = 0.0) -> Candidates:
+                      finish_by: float | None = None, pool_seconds: float = 0.0,
+                      stop: Callable[[], bool] | None = None) -> Candidates:
     """From a scored pool (:func:`inverse.sampling.scored_pool`: params ``Tensor[P, 100]``, their
     :class:`~inverse.target.Scores`, the point estimate ``Tensor[100]``), refine the best ``config.rows``
     mutually different rows (``sampling.min_distance`` apart; one chunk of the render), render and score the refined
@@ -294,7 +299,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     pitch check's rounds where one would leave too little for what follows them (:func:`check_deadline`, judged by
     the steps' time, or without steps by ``pool_seconds``, the scored pool's). The result's ``refined_steps`` says
     how many steps were taken and its ``pitch.stopped_after`` where the check stopped: ``config.steps`` and
-    ``sampling.pitch_rounds`` set to those give the same answer again.
+    ``sampling.pitch_rounds`` set to those give the same answer again. ``stop()`` true ends the gradient steps after
+    the current one (:func:`refine_gradient`), and the answer is finished from there the same way.
     """
     config.validate()
     if finish_by is not None and config.method == "cmaes":
@@ -330,7 +336,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
                                      render_path=render_path, on_step=stepped,
                                      reserve=None if finish_by is None else reserve_steps(
                                          config, checks_pitch(sampling, target), swinging),
-                                     pitch_step=config.pitch_step)
+                                     pitch_step=config.pitch_step, stop=stop)
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,

@@ -2,6 +2,8 @@
 diversity and determinism do not depend on training)."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -11,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+import inverse.refine
 from inverse import checkpoint
 from inverse.cli import main
 from inverse.figures import candidate_label
@@ -273,6 +276,36 @@ def test_cli_predict_refines_and_never_gets_worse(predict_args, capsys):
     with pytest.raises(SystemExit) as usage:
         main(predict_args + ["--refine", "magic"])
     assert usage.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_predict_ctrl_c_finishes_the_answer_from_the_steps_so_far(predict_args, tmp_path, capsys, monkeypatch):
+    predict_args = predict_args + ["--expand", "0"]
+    before = signal.getsignal(signal.SIGINT)
+    status, out, err = run_inverse(predict_args + ["--steps", "0"], capsys)
+    assert status == 0, err
+    unrefined = json.loads(out)
+    evaluated = inverse.refine.rendered_match
+
+    def pressed(*args, **kwargs):  # Ctrl-C during the first evaluation of the gradient steps
+        os.kill(os.getpid(), signal.SIGINT)
+        return evaluated(*args, **kwargs)
+    monkeypatch.setattr(inverse.refine, "rendered_match", pressed)
+    status, out, err = run_inverse(predict_args, capsys)
+    assert status == 130 and "Traceback" not in err and "the answer under way was finished and written" in err
+    stopped = json.loads(out)
+    assert stopped["refinement"] == {"method": "gradient", "steps": 0, "stopped": True, "planned_steps": 2}
+    assert stopped["candidates"] == unrefined["candidates"]  # the answer of --steps 0, bit for bit
+    status, table, err = run_inverse([a for a in predict_args if a != "--json"], capsys)
+    assert status == 130 and "stopped by Ctrl-C after 0 of 2 gradient steps (--steps 0 gives this answer again)" in (
+        table)
+    # several targets: the one under way is answered and written, the next one not started
+    out_dir = tmp_path / "answers"
+    png = predict_args[1]
+    status, listed, err = run_inverse(["predict", png, png, *predict_args[2:], "--out", str(out_dir)], capsys)
+    assert status == 130 and "1 of 2 targets not started" in err
+    assert len(json.loads(listed)) == 1 and sorted(p.name for p in out_dir.iterdir()) == ["t"]
+    assert (out_dir / "t" / "candidates.json").exists()
+    assert signal.getsignal(signal.SIGINT) is before  # the usual Ctrl-C again afterwards
 
 
 def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args, capsys):
