@@ -98,9 +98,28 @@ class MatchResult:
     seconds: float  # wall time of the prediction
 
 
+class AnswerNow:
+    """The Match tab's "Answer now" button, one per browser session (a ``gr.State``): pressed while a match runs, its
+    gradient steps end after the one under way and it answers from them (``Predictor.predict``'s ``stop``, as Ctrl-C
+    does for ``inverse predict``; pass :meth:`requested`). A press while no match runs is ignored. Not callable:
+    gradio would take a callable state's value for a function that makes it."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.pressed = False
+
+    def requested(self) -> bool:
+        return self.pressed
+
+    def press(self) -> None:
+        self.pressed = self.running
+
+
 def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: float = MAX_UPLOAD_MB,
-              progress: Callable[[float, str], None] | None = None) -> MatchResult:
-    """Check and load the upload at ``path``, then predict ``settings.samples`` candidates."""
+              progress: Callable[[float, str], None] | None = None, stop: Callable[[], bool] | None = None
+              ) -> MatchResult:
+    """Check and load the upload at ``path``, then predict ``settings.samples`` candidates (``stop()`` true: the
+    gradient steps end there, see :class:`AnswerNow`)."""
     settings.validate()
     upload_kind(path, max_mb)
     name = display_name(path)
@@ -115,8 +134,18 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     target.notes = [web_note(note.replace(path, name)) for note in target.notes]
     refine = RefineConfig(method=settings.refine, seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
-                                   seconds=settings.seconds or None, progress=progress)
+                                   seconds=settings.seconds or None, progress=progress, stop=stop)
     return MatchResult(prediction, name, time.perf_counter() - started)
+
+
+def match_status(result: MatchResult) -> str:
+    """The line over a match's results: how many candidates, for what, in how long, and where "Answer now" ended the
+    refinement, after how many of its steps."""
+    line = f"{result.prediction.candidates.params.shape[0]} candidates for {result.name} in {result.seconds:.1f} s"
+    done = result.prediction.refinement or {}
+    if done.get("stopped"):
+        line += f"; answered now, after {done['steps']} of {done['planned_steps']} refinement steps"
+    return line
 
 
 def web_note(note: str) -> str:

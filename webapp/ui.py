@@ -26,7 +26,15 @@ from specmask.enhance import MODES
 from synth.errors import InputError
 from webapp import editor
 from webapp.enhancing import run_enhance
-from webapp.matching import MAX_CANDIDATES, MatchSettings, download_link, result_page, run_match
+from webapp.matching import (
+    MAX_CANDIDATES,
+    AnswerNow,
+    MatchSettings,
+    download_link,
+    match_status,
+    result_page,
+    run_match,
+)
 from webapp.media import spectrogram_image
 from webapp.uploads import user_message
 
@@ -66,32 +74,36 @@ def build(services: Services) -> gr.Blocks:
         gr.Markdown("# inverse-synth\nDrop a sound (or a 512x512 spectrogram PNG) to get synth patches that "
                     "sound like it; clean a recording with the mask model; tweak a patch and hear it.")
         params_state = gr.State(None)  # the last match's candidates, normalised [K][100]
+        answer_now = gr.State(AnswerNow())  # the "Answer now" button's flag (a copy per session)
         patch_state = gr.State(None)  # the Synth tab's patch, normalised [100]
         with gr.Tabs(selected="match") as tabs:
             with gr.Tab("Match", id="match"):
-                match_inputs, match_outputs, match_button, open_rank, open_button = _match_tab()
+                match_inputs, match_outputs, match_button, now_button, open_rank, open_button = _match_tab()
             with gr.Tab("Enhance", id="enhance"):
                 enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(mask_classes(services.mask_model))
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs = _synth_tab()
 
-        def match(upload, recording, samples, refine, seed, start, seconds, gate_noise, length,
+        def match(upload, recording, samples, refine, seed, start, seconds, gate_noise, length, now: AnswerNow,
                   progress=gr.Progress()):  # noqa: B008 (gradio)
             path = upload or recording
+            now.running, now.pressed = True, False
             try:
                 settings = MatchSettings.from_form(samples, refine, seed, start, seconds, gate_noise, length)
                 result = run_match(services.predictor, path, settings, services.max_mb,
-                                   progress=lambda fraction, stage: progress(fraction, desc=stage))
+                                   progress=lambda fraction, stage: progress(fraction, desc=stage),
+                                   stop=now.requested)
                 progress(0.95, desc="building the page")
                 params = result.prediction.candidates.params
-                return (result_page(result), download_link(result),
-                        f"{params.shape[0]} candidates for {result.name} in {result.seconds:.1f} s",
-                        params.tolist())
+                return (result_page(result), download_link(result), match_status(result), params.tolist())
             except (InputError, FileNotFoundError) as error:
                 return "", "", _error(user_message(error, path)), None
+            finally:
+                now.running = False
 
-        match_button.click(match, match_inputs, [*match_outputs, params_state], concurrency_limit=2,
+        match_button.click(match, [*match_inputs, answer_now], [*match_outputs, params_state], concurrency_limit=2,
                            concurrency_id="match")
+        now_button.click(AnswerNow.press, [answer_now], None, queue=False)  # at once, beside the running match
 
         def enhance(upload, recording, mode, strength, floor, allow_clipped, keep):
             path = upload or recording
@@ -170,7 +182,10 @@ def _match_tab():
                                      elem_id="match-gate-noise")
             length = gr.Number(0, minimum=0, label="length (s; 0: all): keep only this much from the start, silence "
                                "after it (one note of a melody: a patch plays one note)", elem_id="match-length")
-            button = gr.Button("Match", variant="primary", elem_id="match-button")
+            with gr.Row():
+                button = gr.Button("Match", variant="primary", elem_id="match-button")
+                now_button = gr.Button("Answer now", elem_id="match-now", min_width=80)
+            gr.Markdown("*Answer now*: the running match ends its refinement's steps and answers from them.")
             with gr.Row():
                 rank = gr.Number(1, precision=0, minimum=1, label="candidate", elem_id="open-rank", min_width=80)
                 open_button = gr.Button("Open in the Synth tab", elem_id="open-button")
@@ -179,7 +194,7 @@ def _match_tab():
             download = gr.HTML(elem_id="match-download")
             results = gr.HTML(elem_id="match-results")
     inputs = [upload, recording, samples, refine, seed, start, seconds, gate_noise, length]
-    return inputs, [results, download, status], button, rank, open_button
+    return inputs, [results, download, status], button, now_button, rank, open_button
 
 
 def _enhance_tab(classes: tuple[str, ...]):

@@ -20,7 +20,16 @@ from synth.params import PARAM_INDEX
 from synth.patch import patch_from_dict, save_patch
 from synth.symmetry import permute_slots
 from webapp import editor
-from webapp.matching import MatchResult, MatchSettings, differences, result_page, result_zip, run_match
+from webapp.matching import (
+    AnswerNow,
+    MatchResult,
+    MatchSettings,
+    differences,
+    match_status,
+    result_page,
+    result_zip,
+    run_match,
+)
 
 
 def test_sliders_round_trip_and_leave_the_other_parameters_alone():
@@ -174,6 +183,29 @@ def small_result():
     scores = score(params, target)
     candidates = Candidates(params, scores, torch.arange(3), True, params[0])
     return MatchResult(Prediction(target, candidates), "kick.wav", 1.25)
+
+
+def test_answer_now_reaches_predict_and_the_status_says_where_it_ended(small_result, tmp_path):
+    now = AnswerNow()
+    now.press()
+    assert not now.requested()  # no match running: ignored
+    now.running = True
+    now.press()
+    assert now.requested()
+    soundfile.write(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440), 16000)
+
+    class Capture:
+        def predict(self, target, *args, **kwargs):
+            self.stop = kwargs["stop"]
+            return "answer"
+
+    capture = Capture()
+    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings(), stop=now.requested)
+    assert capture.stop() is True
+    assert match_status(small_result) == "3 candidates for kick.wav in 1.2 s"
+    stopped = replace(small_result, prediction=replace(small_result.prediction, refinement={
+        "method": "gradient", "steps": 7, "stopped": True, "planned_steps": 20}))
+    assert match_status(stopped) == "3 candidates for kick.wav in 1.2 s; answered now, after 7 of 20 refinement steps"
 
 
 def test_differences_are_in_physical_units(small_result):
