@@ -284,6 +284,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    from inverse.finish_early import FinishEarly
     from inverse.predict import Prediction
     from inverse.search import SearchConfig, search
     from inverse.target import load_any_target
@@ -298,14 +299,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise InputError(str(error)) from None
     config = replace(config, render=_render_path(args))
+    finish = FinishEarly()
 
     def answer(job: _Job, progress: None) -> Prediction:  # search draws its own progress bar
         target = load_any_target(job.path, convert=args.convert, downmix=args.downmix, start=job.start,
                                  align=args.align, gate_noise=args.gate_noise, length=job.length)
-        found = search(target, config, progress=not args.json)
+        found = search(target, config, progress=not args.json, stop=finish)
         target.source = f"{target.source} (search: {args.method})"
         return Prediction(target, found)
-    return _answer_each(args, answer, stage_lines=False)
+    with finish:
+        return _answer_each(args, answer, stage_lines=False, stop=finish)
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -641,7 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Render --budget parameter sets chosen by CMA-ES (all 100 parameters, "
                                         "from the centre of the cube) or drawn from the prior, and print the "
                                         "best --samples mutually different ones. The classical answer to "
-                                        "compare the network with.")
+                                        "compare the network with. Ctrl-C ends the search after the batch under "
+                                        "way and answers from what was rendered (exit status 130; a second Ctrl-C "
+                                        "stops at once).")
     _candidate_options(p)
     p.add_argument("--budget", type=positive_int, required=True, help="renders to spend")
     p.add_argument("--time-budget", dest="time_budget", type=positive_float, help="also stop after this many seconds")

@@ -17,21 +17,23 @@ from cmaes import CMA
 
 
 def cma_minimize(mean: np.ndarray, sigma: float, evaluate: Callable[[np.ndarray], np.ndarray], budget: int,
-                 seed: int, deadline: float | None = None, min_generations: int = 0
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 seed: int, deadline: float | None = None, min_generations: int = 0,
+                 stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minimise ``evaluate`` over ``[0, 1]^D`` starting from ``mean`` ``float[D]`` with step ``sigma``.
 
     ``evaluate(points: float[n, D]) -> float[n]`` is called once per generation (CMA-ES's default
     population; the last generation is cut to what is left of ``budget`` evaluations). Stops at the
-    budget or when ``time.perf_counter()`` passes ``deadline`` (checked before each generation after the
-    first ``min_generations``). Returns every point evaluated ``float[N, D]`` and its value ``float[N]``
-    (none when the deadline had passed and ``min_generations`` is 0). Deterministic for a given ``seed``.
+    budget, when ``time.perf_counter()`` passes ``deadline`` or when ``stop()`` is true (Ctrl-C in ``inverse
+    search``), both checked before each generation after the first ``min_generations``. Returns every point
+    evaluated ``float[N, D]`` and its value ``float[N]`` (none when the deadline had passed and ``min_generations``
+    is 0). Deterministic for a given ``seed``.
     """
     dims = mean.shape[0]
     optimizer = CMA(mean=np.clip(mean, 0.0, 1.0).astype(np.float64), sigma=sigma,
                     bounds=np.tile([0.0, 1.0], (dims, 1)), seed=seed)
     points, values, spent, generation = [], [], 0, 0
-    while spent < budget and (generation < min_generations or deadline is None or time.perf_counter() < deadline):
+    while spent < budget and (generation < min_generations or (
+            (deadline is None or time.perf_counter() < deadline) and not (stop is not None and stop()))):
         count = min(optimizer.population_size, budget - spent)
         batch = np.stack([optimizer.ask() for _ in range(count)])
         scores = np.asarray(evaluate(batch), dtype=np.float64)

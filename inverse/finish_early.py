@@ -1,6 +1,6 @@
 """Ctrl-C as "answer now": the first Ctrl-C (SIGINT) during ``inverse predict``'s refinement ends its gradient steps
-after the current one, and the answer is finished from what there is and written; a second one stops the command at
-once, as Ctrl-C always did.
+after the current one (in ``inverse search``, the search after its batch under way), and the answer is finished from
+what there is and written; a second one stops the command at once, as Ctrl-C always did.
 
 An answer's gradient steps are about half of its time (~10 s on 2 cores); a user who stops waiting loses nothing
 found so far. Stopped after step ``j``, the answer is the one ``--steps j`` gives (``refine_gradient`` stops there bit

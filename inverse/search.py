@@ -9,6 +9,7 @@ the best ``samples`` mutually different ones, like latent sampling does.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,11 +51,14 @@ class SearchConfig:
             raise ValueError(f"unknown render path {self.render!r}; expected one of {', '.join(RENDER_PATHS)}")
 
 
-def search(target: Target | torch.Tensor, config: SearchConfig | None = None, progress: bool = False) -> Candidates:
+def search(target: Target | torch.Tensor, config: SearchConfig | None = None, progress: bool = False,
+           stop: Callable[[], bool] | None = None) -> Candidates:
     """Search for parameters matching the target (a :class:`~inverse.target.Target` or a normalised spectrogram
     ``Tensor[512, 512]``), ranked by the match distance; see the module docstring.
 
-    Returns :class:`Candidates` best first (``point`` is the best found: there is no network estimate).
+    Returns :class:`Candidates` best first (``point`` is the best found: there is no network estimate). ``stop()``
+    true (Ctrl-C in the command line, :mod:`inverse.finish_early`) ends the search after the batch or generation
+    under way, like the time budget; the answer is chosen from what was rendered.
     """
     from inverse.cma import cma_minimize  # scipy.stats: 1.3 s to import, so only when CMA-ES runs
 
@@ -75,14 +79,15 @@ def search(target: Target | torch.Tensor, config: SearchConfig | None = None, pr
 
     if config.method == "random":
         spent = 0
-        while spent < config.budget and (spent == 0 or deadline is None or time.perf_counter() < deadline):
+        while spent < config.budget and (spent == 0 or (deadline is None or time.perf_counter() < deadline) and not (
+                stop is not None and stop())):
             count = min(config.batch, config.budget - spent)
             evaluate(draw(config.seed, spent, count))
             spent += count
     else:  # CMA-ES over the relaxed cube; discrete values snap to their bins when rendered
         cma_minimize(np.full(NUM_PARAMS, 0.5), config.sigma0,
                      lambda points: evaluate(canonicalize(torch.from_numpy(points).float())).numpy(),
-                     config.budget, config.seed, deadline, min_generations=1)
+                     config.budget, config.seed, deadline, min_generations=1, stop=stop)
     bar.close()
     params, distances = torch.cat(seen_params), torch.cat(seen_distances)
     chosen, diverse = select_diverse(params, distances, min(config.samples, params.shape[0]), config.min_distance)

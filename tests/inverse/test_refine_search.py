@@ -120,6 +120,16 @@ def test_search_respects_the_budget_and_returns_distinct_candidates(problem, met
     assert torch.equal(again.params, found.params), "same seed, same candidates"
 
 
+@pytest.mark.parametrize("method,first", [("random", 8), ("cmaes", 13)])  # CMA-ES's population for 100 parameters
+def test_a_stop_ends_the_search_after_the_batch_under_way(problem, method, first):
+    target, _, _ = problem
+    config = SearchConfig(method=method, budget=64, samples=3, batch=8, seed=1)
+    asked = []
+    stopped = search(target, config, stop=lambda: asked.append(1) or True)  # Ctrl-C during the first batch
+    short = search(target, replace(config, budget=first))  # what one batch or generation gives
+    assert asked == [1] and torch.equal(stopped.params, short.params)
+
+
 def test_time_budget_stops_early(problem):
     target, _, _ = problem
     found = search(target, SearchConfig(method="random", budget=10_000, samples=2, batch=4, time_budget_s=1e-3))
