@@ -55,7 +55,7 @@ class Prediction:
     # how the candidates were refined: {"method", "steps" (gradient steps taken, else None)}, with a time budget also
     # {"seconds", "planned_steps", "pitch_rounds"} (predict's seconds, refine.steps, and the rounds the pitch check ran
     # where the budget stopped it, else None); stopped early by Ctrl-C (predict's stop) also {"stopped": True,
-    # "planned_steps"}
+    # "planned_steps"} (CMA-ES: {"stopped": True})
     refinement: dict | None = None
     # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
     # (SamplingConfig.modulation), else None
@@ -120,7 +120,9 @@ class Prediction:
             lines.append(self.budget_line())
         if (self.refinement or {}).get("stopped"):
             done = self.refinement
-            lines.append(f"refinement: stopped by Ctrl-C after {done['steps']} of {done['planned_steps']} gradient "
+            lines.append("refinement: stopped by Ctrl-C (CMA-ES: the candidates it had not reached left unrefined)"
+                         if done["steps"] is None else
+                         f"refinement: stopped by Ctrl-C after {done['steps']} of {done['planned_steps']} gradient "
                          f"steps (--steps {done['steps']} gives this answer again)")
         if not self.candidates.diverse:
             lines.append("note: the pool had too few candidates both close to the target (within --within x the best "
@@ -366,6 +368,8 @@ class Predictor:
         refinement = {"method": refine.method, "steps": candidates.refined_steps}
         if stop is not None and stop() and refine.method == "gradient" and candidates.refined_steps < planned:
             refinement.update(stopped=True, planned_steps=planned)
+        elif stop is not None and stop() and refine.method == "cmaes":
+            refinement.update(stopped=True)
         if seconds is not None:
             check = candidates.pitch
             rounds = None if check is None else check.stopped_after

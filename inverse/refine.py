@@ -153,14 +153,16 @@ def _out_of_time(started: float, step: int, deadline: float, reserve: float | No
 
 def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_distances: torch.Tensor, budget: int = 32,
                  sigma0: float = 0.05, seed: int = 0, deadline: float | None = None, render_path: str = "auto",
-                 on_candidate: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                 on_candidate: Callable[[int], None] | None = None,
+                 stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """CMA-ES (:func:`inverse.cma.cma_minimize`) warm-started at each candidate's continuous parameters,
     ``budget`` renders per candidate (on ``render_path``, :func:`synth.render`), discrete parameters fixed.
 
     ``start_distances`` ``Tensor[K]``: the candidates' current distances (no render spent on them).
     Returns the best point seen per candidate and its distance (never worse than the start). With a
     ``deadline`` (``time.perf_counter()`` value), each candidate gets an equal share of the time left.
-    ``on_candidate(k)`` is called when candidate ``k`` is done.
+    ``on_candidate(k)`` is called when candidate ``k`` is done. ``stop()`` true ends the search after the generation
+    under way; the candidates not reached stay as they were.
     """
     from inverse.cma import cma_minimize  # scipy.stats: 1.3 s to import, so only when CMA-ES runs
 
@@ -175,7 +177,7 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
             return score(batch, target, render_path=render_path).match.numpy()
 
         points, values = cma_minimize(best[k, _CONTINUOUS].double().numpy(), sigma0, evaluate, budget, seed + k,
-                                      share)
+                                      share, stop=stop)
         if values.size:  # (none where no time was left for this candidate)
             i = int(np.argmin(values))
             if values[i] < float(best_d[k]):
@@ -300,7 +302,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     the steps' time, or without steps by ``pool_seconds``, the scored pool's). The result's ``refined_steps`` says
     how many steps were taken and its ``pitch.stopped_after`` where the check stopped: ``config.steps`` and
     ``sampling.pitch_rounds`` set to those give the same answer again. ``stop()`` true ends the gradient steps after
-    the current one (:func:`refine_gradient`), and the answer is finished from there the same way.
+    the current one (:func:`refine_gradient`; CMA-ES: after its generation under way, :func:`refine_cmaes`), and the
+    answer is finished from there the same way.
     """
     config.validate()
     if finish_by is not None and config.method == "cmaes":
@@ -340,7 +343,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
                                   config.seed, render_path=render_path,
-                                  on_candidate=lambda k: done((k + 1) / len(starts)))
+                                  on_candidate=lambda k: done((k + 1) / len(starts)), stop=stop)
     per_step = step_seconds(steps_started, taken[0], time.perf_counter())
     pool = torch.cat([refined, params])
     pool_scores = Scores.cat([score(refined, target, render_path=render_path), scores])

@@ -186,6 +186,8 @@ def test_cmaes_refinement_spends_nothing_after_its_deadline(problem, monkeypatch
     monkeypatch.setattr(refine_module, "score", lambda p, t, **kw: renders.append(p.shape[0]))
     refined, after = refine_cmaes(start, target, before, budget=50, deadline=time.perf_counter())
     assert renders == [] and torch.equal(refined, start) and torch.equal(after, before)
+    refined, after = refine_cmaes(start, target, before, budget=50, stop=lambda: True)  # Ctrl-C before it began
+    assert renders == [] and torch.equal(refined, start) and torch.equal(after, before)
 
 
 def test_progress_shares_follow_the_number_of_steps():
