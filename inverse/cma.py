@@ -24,9 +24,9 @@ def cma_minimize(mean: np.ndarray, sigma: float, evaluate: Callable[[np.ndarray]
     ``evaluate(points: float[n, D]) -> float[n]`` is called once per generation (CMA-ES's default
     population; the last generation is cut to what is left of ``budget`` evaluations). Stops at the
     budget, when ``time.perf_counter()`` passes ``deadline`` or when ``stop()`` is true (Ctrl-C in ``inverse
-    search``), both checked before each generation after the first ``min_generations``. Returns every point
-    evaluated ``float[N, D]`` and its value ``float[N]`` (none when the deadline had passed and ``min_generations``
-    is 0). Deterministic for a given ``seed``.
+    search`` and ``predict``), both checked before each generation after the first ``min_generations``. Returns
+    every point evaluated ``float[N, D]`` and its value ``float[N]`` (none when the deadline had passed and
+    ``min_generations`` is 0). Deterministic for a given ``seed``.
     """
     dims = mean.shape[0]
     optimizer = CMA(mean=np.clip(mean, 0.0, 1.0).astype(np.float64), sigma=sigma,
