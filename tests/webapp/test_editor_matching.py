@@ -81,6 +81,20 @@ def test_match_settings_from_the_form():
             MatchSettings.from_form(samples, refine, seed)
 
 
+class Capture:
+    """A stand-in predictor: records the keyword arguments ``run_match`` passes to ``predict``."""
+
+    def predict(self, target, *args, **kwargs):
+        self.kwargs = kwargs
+        return "answer"
+
+
+def tone(folder) -> str:
+    """A 1 s 440 Hz sine written to ``folder / tone.wav``; its path."""
+    soundfile.write(folder / "tone.wav", 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440), 16000)
+    return str(folder / "tone.wav")
+
+
 def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
     assert MatchSettings.from_form(10.0, "gradient", 0.0, 0.0, 6) == MatchSettings(10, "gradient", 0, 0.0, 6)
     assert MatchSettings.from_form(10.0, "gradient", 0.0, 0.0, None).seconds == 0.0  # an emptied box: no budget
@@ -89,18 +103,11 @@ def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
             MatchSettings.from_form(5, "gradient", 0, 0.0, seconds)
     with pytest.raises(InputError, match="time budget: it plans gradient refinement's steps"):
         MatchSettings.from_form(5, "cmaes", 0, 0.0, 5)
-    soundfile.write(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440), 16000)
-
-    class Capture:
-        def predict(self, target, *args, **kwargs):
-            self.seconds = kwargs["seconds"]
-            return "answer"
-
     capture = Capture()
-    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings(seconds=6.0))
-    assert capture.seconds == 6.0
-    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings())
-    assert capture.seconds is None  # 0: no budget
+    run_match(capture, tone(tmp_path), MatchSettings(seconds=6.0))
+    assert capture.kwargs["seconds"] == 6.0
+    run_match(capture, tone(tmp_path), MatchSettings())
+    assert capture.kwargs["seconds"] is None  # 0: no budget
 
 
 def test_silent_upload_is_refused_before_any_prediction(tmp_path):
@@ -192,16 +199,9 @@ def test_answer_now_reaches_predict_and_the_status_says_where_it_ended(small_res
     now.running = True
     now.press()
     assert now.requested()
-    soundfile.write(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440), 16000)
-
-    class Capture:
-        def predict(self, target, *args, **kwargs):
-            self.stop = kwargs["stop"]
-            return "answer"
-
     capture = Capture()
-    run_match(capture, str(tmp_path / "tone.wav"), MatchSettings(), stop=now.requested)
-    assert capture.stop() is True
+    run_match(capture, tone(tmp_path), MatchSettings(), stop=now.requested)
+    assert capture.kwargs["stop"]() is True
     assert match_status(small_result) == "3 candidates for kick.wav in 1.2 s"
     stopped = replace(small_result, prediction=replace(small_result.prediction, refinement={
         "method": "gradient", "steps": 7, "stopped": True, "planned_steps": 20}))
