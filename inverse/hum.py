@@ -22,8 +22,8 @@ digital silence, from harmonics that lie off the note's harmonic series (at leas
 frequency, and :data:`OFF_NOTE_HZ`, from every multiple of its pitch) and at least :data:`UNDER_NOTE_DB` below the
 loudest line of the spectrum (the note's); harmonic 1 or 2 must be one of them, and two at least. A harmonic of the
 hum that falls on a partial of the note is left (the model cannot tell the two apart there). Taken out under 10 held
-sox and General MIDI notes, hum 20 and 30 dB below their peak cost 10.8 % and 4.3 % less in best-of-10 MSS against
-the clean note; none is found in 872 clean sounds, 362 of them read under a note (``benchmarks/results/held_hum/``).
+sox and General MIDI notes, hum 20 and 30 dB below their peak lowered the best-of-10 MSS against the clean note by
+10.8 % and 4.3 %; none is found in 872 clean sounds, 362 of them read under a note (``benchmarks/results/held_hum/``).
 
 Mains hum holds its frequency and phase for seconds, so it is taken out as a model, not by a filter: the lines' common
 fundamental is read to a thousandth of a hertz and each line's amplitude and phase fitted (least squares) in the
