@@ -46,8 +46,9 @@ def level_gain(audio: torch.Tensor) -> float:
 def level_note(name: str, gain: float) -> str:
     """The note for a target scaled by ``gain`` (not 1)."""
     db = 20.0 * math.log10(gain)
-    if gain < 1.0:
-        return (f"{name}: scaled down by {-db:.1f} dB to full scale: its peak is {-db:+.1f} dBFS (floating-point "
-                "samples above 1.0), louder than any patch plays")
+    if gain < 1.0:  # (a full-scale PCM file resampled overshoots by a few thousandths of a dB: not "+0.0 dBFS")
+        down = f"{-db:.1f}" if -db >= 0.095 else f"{-db:.1g}"
+        return (f"{name}: scaled down by {down} dB to full scale: its peak is +{down} dBFS (samples above 1.0: a "
+                "floating-point file's, or a full-scale file's after resampling), louder than any patch plays")
     return (f"{name}: raised by {db:.1f} dB to a peak of {QUIET_DBFS:.0f} dBFS: its peak is {QUIET_DBFS - db:.1f} "
             "dBFS, so quiet that the match would hear mostly its floor")

@@ -7,7 +7,7 @@ import pytest
 import soundfile
 import torch
 
-from inverse.level import QUIET_PEAK, level_gain
+from inverse.level import QUIET_PEAK, level_gain, level_note
 from inverse.target import load_any_target
 from synth.errors import InputError
 
@@ -26,6 +26,7 @@ def test_a_float_note_above_full_scale_reads_back_as_the_note_at_full_scale(tmp_
     soundfile.write(tmp_path / "hot.wav", note(4.0), RATE, subtype="FLOAT")
     hot, full = load_any_target(tmp_path / "hot.wav"), load_any_target(tmp_path / "full.wav")
     assert any("scaled down by 12.0 dB to full scale: its peak is +12.0 dBFS" in n for n in hot.notes)
+    assert "scaled down by 0.003 dB to full scale: its peak is +0.003 dBFS" in level_note("x.wav", 10 ** (-0.003 / 20))
     assert not any("full scale" in n for n in full.notes)
     assert float(hot.audio.abs().max()) == pytest.approx(1.0)
     assert float((hot.audio - full.audio).abs().max()) < 1e-6
