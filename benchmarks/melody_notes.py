@@ -52,10 +52,11 @@ from external_sounds import (  # noqa: E402
     sox_notes,
 )
 
-from inverse.melody import held_notes, note_name, note_parts, steps_through_notes  # noqa: E402
+from inverse.melody import held_notes, note_parts, steps_through_notes  # noqa: E402
 from inverse.metrics import diversity  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
 from inverse.target import load_any_target  # noqa: E402
+from synth.notes import note_name  # noqa: E402
 from synth.pitch import estimate_pitch, midi_to_hz, pitch_agreement  # noqa: E402
 from synth.prior import draw  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from synth.notes import note_name
 from synth.pitch import SAMPLE_RATE, PitchConfig, pitch_track
 
 #: A run's frames are within this many cents of the median of its first :data:`ANCHOR_FRAMES` frames.
@@ -43,7 +44,6 @@ MIN_STEP_CENTS = 80.0
 FRAME_S = PitchConfig.hop / SAMPLE_RATE
 #: Held notes listed in the note at most.
 LISTED = 6
-NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,6 @@ class HeldNote:
     def name(self) -> str:
         """Scientific pitch name of the nearest note (:func:`note_name`)."""
         return note_name(round(self.note))
-
-
-def note_name(midi: int) -> str:
-    """Scientific pitch name of MIDI note ``midi`` (``C4`` = 60, ``A#2`` = 46)."""
-    return f"{NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 def held_notes(audio: torch.Tensor, config: PitchConfig | None = None) -> list[HeldNote]:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from synth.audio_io import write_wav
-from synth.errors import InputError, non_negative_int, note, run_command
+from synth.errors import InputError, non_negative_int, note, positive_float, run_command
 from synth.image_io import write_png
 from synth.inputs import load_audio
 from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
@@ -154,6 +154,26 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_play(args: argparse.Namespace) -> int:
+    from synth.phrase import parse_phrase, play
+
+    events = parse_phrase(args.notes)  # (bad notes refused before anything is rendered)
+    phrase = play(load_patch(args.patch), events, args.bpm, read_pitch=not args.as_note_pitch)
+    for message in phrase.messages:
+        note(message)
+    clipped = write_wav(args.output, phrase.audio, DEFAULT_CONFIG.sample_rate)
+    if args.json:
+        print(json.dumps({"output": os.fspath(args.output), "duration_s": round(phrase.duration_s, 6),
+                          "sample_rate": DEFAULT_CONFIG.sample_rate, "bpm": args.bpm,
+                          "offset_semitones": round(phrase.offset, 4), "placed_by": phrase.placed_by,
+                          "gain_db": round(phrase.gain_db, 3), "clipped_samples": clipped,
+                          "notes": [n.to_json() for n in phrase.notes]}, indent=2))
+    else:
+        print(f"wrote {args.output} ({phrase.duration_s:.2f} s at {DEFAULT_CONFIG.sample_rate} Hz, "
+              f"{len(phrase.notes)} note(s) at {args.bpm:g} bpm)")
+    return 0
+
+
 def _cmd_spectrogram(args: argparse.Namespace) -> int:
     for message in audio_to_png(args.input, args.output, downmix=args.downmix):
         note(message)
@@ -238,6 +258,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="WAV file to write")
     p.add_argument("--png", help="also write the spectrogram as a 512x512 grayscale PNG here")
     p.set_defaults(func=_cmd_render)
+
+    p = commands.add_parser(
+        "play", help="play a patch as a phrase of notes and chords -> WAV",
+        description="Play a patch (e.g. a candidate of `inverse predict`, rankNN.patch.json) as a phrase: each note "
+                    "rendered with note_pitch moved so that it sounds at the pitch written (the patch's own pitch "
+                    "read by CREPE first; a patch without one clear pitch, a chord or a drum, is placed by its lowest "
+                    "oscillator) and note_gate set to its length, the renders mixed at their onsets with their release "
+                    "tails (scaled down to full scale where they overlap above it), written as a 16-bit mono WAV at "
+                    f"{DEFAULT_CONFIG.sample_rate} Hz.",
+        epilog="example: python -m synth play demo_out/rank01.patch.json --notes 'C3 E3 G3 C4:2 - C3+E3+G3:4' "
+               "-o phrase.wav")
+    p.add_argument("patch", help="patch JSON file")
+    p.add_argument("--notes", required=True, metavar="PHRASE",
+                   help="space-separated events NOTE[:BEATS]: a note name (C4 = 60, F#3, Bb2) or MIDI number, "
+                        "a chord C4+E4+G4, a rest -; BEATS a number or fraction (default 1)")
+    p.add_argument("--bpm", type=positive_float, default=120.0, help="tempo in beats per minute (default 120)")
+    p.add_argument("--as-note-pitch", action="store_true",
+                   help="set note_pitch to each note as written, without reading the patch's own pitch")
+    p.add_argument("-o", "--output", required=True, help="WAV file to write")
+    p.add_argument("--json", action="store_true", help="print what was played as JSON (each note's onset, "
+                                                       "note_pitch and gate)")
+    p.set_defaults(func=_cmd_play)
 
     p = commands.add_parser("spectrogram", help="audio file -> spectrogram PNG",
                             description="Write the spectrogram PNG of an audio file: resampled to "

@@ -19,6 +19,7 @@ from inverse.checkpoint import DEFAULT_MODEL
 from synth.errors import InputError
 from synth.params import PARAM_INDEX, PARAM_SPECS, ParamSpec, from_physical, to_physical
 from synth.patch import load_patch, patch_to_dict
+from synth.phrase import parse_phrase, play
 from synth.spectrogram import DEFAULT_CONFIG, spectrogram
 from synth.voice import render
 from webapp.uploads import display_name
@@ -106,6 +107,22 @@ def render_patch(params: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
     ``Tensor[512, 512]``."""
     audio = render(params[None].float())
     return audio[0].numpy(), spectrogram(audio)[0]
+
+
+#: The phrase box's first text: a rising arpeggio, then the chord held.
+DEFAULT_PHRASE = "C3 E3 G3 C4:2 - C3+E3+G3:4"
+
+
+def play_phrase(params: torch.Tensor, text: str, bpm: float) -> tuple[np.ndarray, str]:
+    """The normalised patch ``params`` ``Tensor[100]`` played as phrase ``text`` at ``bpm``
+    (:func:`synth.phrase.play`): 16-bit samples ``[N]`` at 16 kHz (what the page's player takes) and one line saying
+    what was played. Bad notes are an :class:`InputError`."""
+    if bpm is None:
+        raise InputError("bpm: expected a positive number of beats per minute")
+    phrase = play(params, parse_phrase(text or ""), float(bpm))
+    audio = (phrase.audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16).numpy()
+    said = "; ".join(phrase.messages)
+    return audio, f"played {len(phrase.notes)} note(s), {phrase.duration_s:.1f} s" + (f": {said}" if said else "")
 
 
 def write_patch(params: torch.Tensor, folder: str | os.PathLike, name: str = "edited.patch.json") -> Path:

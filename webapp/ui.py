@@ -9,6 +9,7 @@ page shows gradio's generic error, never a stack trace. Each kind of event has i
 
 from __future__ import annotations
 
+import html
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class Services:
 
 
 def _error(message: str) -> str:
-    return f'<p class="status-error" id="error-message">error: {message}</p>'
+    return f'<p class="status-error" id="error-message">error: {html.escape(message)}</p>'
 
 
 def build(services: Services) -> gr.Blocks:
@@ -82,7 +83,7 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Enhance", id="enhance"):
                 enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(mask_classes(services.mask_model))
             with gr.Tab("Synth", id="synth"):
-                patch_file, sliders, synth_outputs = _synth_tab()
+                patch_file, sliders, synth_outputs, (phrase_inputs, play_button, phrase_audio) = _synth_tab()
 
         def match(upload, recording, samples, refine, seed, start, seconds, gate_noise, length, now: AnswerNow,
                   progress=gr.Progress()):  # noqa: B008 (gradio)
@@ -146,6 +147,15 @@ def build(services: Services) -> gr.Blocks:
             return [*editor.slider_values(params), *show_patch(params, f"candidate #{int(rank)} of the last match"),
                     gr.Tabs(selected="synth")]
 
+        def play_phrase(base, text, bpm):
+            try:
+                audio, note = editor.play_phrase(torch.tensor(base) if base else editor.default_patch(), text, bpm)
+            except InputError as error:
+                return None, _error(str(error))
+            return (editor.SAMPLE_RATE, audio), f"<p>{html.escape(note)}</p>"
+
+        play_button.click(play_phrase, [patch_state, *phrase_inputs], [phrase_audio, synth_outputs[-1]],
+                          concurrency_id="synth", concurrency_limit=2)
         synth_targets = [*synth_outputs, patch_state]
         patch_file.upload(load, patch_file, [*sliders, *synth_targets], concurrency_id="synth")
         for slider in sliders:
@@ -239,7 +249,14 @@ def _synth_tab():
             image = gr.Image(type="pil", label="spectrogram", interactive=False, elem_id="synth-spectrogram",
                              height=256)
             download = gr.File(label="edited patch JSON", interactive=False, elem_id="synth-download")
-    return patch_file, sliders, [audio, image, download, status]
+            phrase = gr.Textbox(editor.DEFAULT_PHRASE, label="phrase: NOTE[:BEATS] ... (C4 = middle C; chords "
+                                "C3+E3+G3, rests -): each note where the patch is heard at that pitch",
+                                elem_id="synth-phrase")
+            with gr.Row():
+                bpm = gr.Number(120, minimum=1, label="bpm", elem_id="synth-bpm", min_width=80)
+                play_button = gr.Button("Play as a phrase", elem_id="synth-play")
+            phrase_audio = gr.Audio(type="numpy", label="phrase", interactive=False, elem_id="synth-phrase-audio")
+    return patch_file, sliders, [audio, image, download, status], ([phrase, bpm], play_button, phrase_audio)
 
 
 def _request_dir(workdir: Path) -> Path:

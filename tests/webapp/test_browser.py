@@ -88,6 +88,14 @@ def test_a_candidate_opens_in_the_synth_tab(app, browser):
     best = load_patch(browser.downloads / "rank01.patch.json")
     assert float(pitch) == pytest.approx(24 + 72 * float(best[0]), abs=1e-3)
     screenshot(browser, "synth")
+    click(browser, "synth-play")  # the candidate played as the phrase box's phrase
+    wait(browser, 60).until(lambda d: "played 7 note(s)" in text(d, "synth-status"))
+    assert count(browser, "#synth-phrase-audio audio") == 1
+    phrase = browser.find_element(By.CSS_SELECTOR, "#synth-phrase textarea")
+    phrase.clear()
+    phrase.send_keys("C4 X4")
+    click(browser, "synth-play")
+    wait(browser, 60).until(lambda d: "error: 'X4' is not a note" in text(d, "synth-status"))
 
 
 def test_answer_now_ends_the_refinement_and_answers_from_it(app, browser):

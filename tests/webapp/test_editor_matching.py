@@ -279,3 +279,13 @@ def test_the_length_box_keeps_one_note_of_a_melody_and_its_note_names_the_boxes(
         in capture.target.notes and not any("steps through" in note for note in capture.target.notes)
     with pytest.raises(InputError, match="length: expected a number of seconds of at least 0"):
         MatchSettings.from_form(10, "none", 0, 0.0, 0, True, -1)
+
+
+def test_the_synth_tabs_phrase_plays_the_patch_and_bad_notes_are_one_line():
+    audio, note = editor.play_phrase(editor.default_patch(), "C3 E3:2 -", 120)
+    assert audio.dtype == np.int16 and len(audio) > 16000 * 1.5 and np.abs(audio).max() > 100
+    assert note.startswith("played 2 note(s), ")
+    with pytest.raises(InputError, match="'H3' is not a note"):
+        editor.play_phrase(editor.default_patch(), "C3 H3", 120)
+    with pytest.raises(InputError, match="bpm: expected a positive"):
+        editor.play_phrase(editor.default_patch(), "C3", None)
