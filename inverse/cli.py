@@ -143,13 +143,16 @@ def _check_targets(args: argparse.Namespace) -> None:
 @dataclass(frozen=True)
 class _Job:
     """One answer of ``predict`` or ``search``: the target file ``path`` read from ``start`` seconds for ``length``
-    (None: all of the window), named ``label`` in lines and ``folder`` under ``--out`` when there are several."""
+    (None: all of the window), named ``label`` in lines and ``folder`` under ``--out`` when there are several;
+    ``melody_phrase``: one note of a melody (``--each-note``), the whole melody as phrase text
+    (:func:`inverse.melody.melody_phrase`), which its answer's JSON carries."""
 
     path: str
     label: str
     folder: str
     start: float
     length: float | None
+    melody_phrase: str | None = None
 
 
 def _jobs(args: argparse.Namespace) -> list[_Job]:
@@ -159,7 +162,7 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
     stems = distinct_stems(args.target)
     if not args.each_note:
         return [_Job(path, path, stem, args.start, args.length) for path, stem in zip(args.target, stems)]
-    from inverse.melody import note_parts
+    from inverse.melody import melody_phrase, note_parts
     from inverse.parts import part_spans
     from inverse.target import load_any_target
 
@@ -173,10 +176,11 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
             continue
         if target.reconstructed:
             raise InputError(f"{path}: --each-note cuts an audio file into its notes; a spectrogram cannot be cut")
+        phrase = None
         if target.melody:
             names = [f"note {k} ({held.name})" for k, held in enumerate(target.melody, start=1)]
             folders = [f"{stem}_note{k}_{held.name}" for k, held in enumerate(target.melody, start=1)]
-            spans = note_parts(target.melody)
+            spans, phrase = note_parts(target.melody), melody_phrase(target.melody)
         elif target.parts:
             spans = part_spans(target.parts)
             names = [f"part {k} (at {target.start_s + begin:.2f} s)" for k, (begin, _) in enumerate(spans, start=1)]
@@ -190,7 +194,7 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
             if args.length is not None:  # a part ends where the kept part of the file does
                 length = min(length or args.length, args.length - begin)
             jobs.append(_Job(path, f"{path} {name}", folder, round(target.start_s + begin, 4),
-                             None if length is None else round(length, 4)))
+                             None if length is None else round(length, 4), phrase))
     return jobs
 
 
@@ -218,6 +222,7 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
             prediction = answer(job, progress)
             if job.label != job.path:  # one note of a file (--each-note): named so in the lines and the JSON
                 prediction.target.source = prediction.target.source.replace(job.path, job.label, 1)
+                prediction.melody_phrase = job.melody_phrase
             if progress is not None and out:
                 progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
         except InputError as error:

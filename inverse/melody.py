@@ -123,6 +123,21 @@ def note_parts(notes: list[HeldNote]) -> list[tuple[float, float | None]]:
     return parts
 
 
+def melody_phrase(notes: list[HeldNote]) -> str:
+    """``notes`` (:func:`held_notes`) as phrase text (:func:`synth.phrase.parse_phrase`) at 60 bpm, a beat a second:
+    each note named by its nearest semitone, from half a frame before its first frame to half a frame after its last,
+    with rests between, the phrase's 0 where the analysed audio begins. ``python -m synth play PATCH --bpm 60 --notes
+    TEXT`` plays a candidate as the target's melody."""
+    events, at = [], 0.0
+    for held in notes:
+        begin, end = max(at, held.start_s - FRAME_S / 2), held.end_s + FRAME_S / 2
+        if begin - at >= 0.005:
+            events.append(f"-:{begin - at:.3f}")
+        events.append(f"{held.name}:{end - begin:.3f}")
+        at = end
+    return " ".join(events)
+
+
 def melody_note(notes: list[HeldNote], name: str, start_s: float | None = 0.0) -> str | None:
     """The note for a target whose pitch steps through ``notes`` (:func:`held_notes`; None where it does not): which
     notes, from when, and with ``start_s`` (where the analysed audio begins in its file; None: a spectrogram, which

@@ -21,6 +21,7 @@ import torch
 from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
+from inverse.melody import melody_phrase
 from inverse.model import InverseModel
 from inverse.modulation import LOUD_DB, Swing, tremolo_amount
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
@@ -60,6 +61,13 @@ class Prediction:
     # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
     # (SamplingConfig.modulation), else None
     swings: tuple[Swing | None, Swing | None] | None = None
+    # the melody the target steps through as phrase text (inverse.melody.melody_phrase: a candidate plays it with
+    # `python -m synth play`), or, for one note cut from a melody (--each-note), the whole melody's; None: no melody
+    melody_phrase: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.melody_phrase is None and self.target.melody:
+            self.melody_phrase = melody_phrase(self.target.melody)
 
     @property
     def source(self) -> str:
@@ -176,6 +184,7 @@ class Prediction:
                        "length_s": self.target.length_s,
                        "melody": [{"note": round(n.note, 2), "name": n.name, "start_s": round(n.start_s, 3),
                                    "end_s": round(n.end_s, 3)} for n in self.target.melody],
+                       **({"melody_phrase": self.melody_phrase} if self.melody_phrase else {}),
                        "notes": self.notes,
                        "audio_reconstructed": self.target.reconstructed,
                        "mss_weight": round(self.mss_weight, 4), **pitch, **self._swings_json()},

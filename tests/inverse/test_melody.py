@@ -11,11 +11,21 @@ import soundfile
 import torch
 
 from inverse.cli import main as inverse_main
-from inverse.melody import FRAME_S, MIN_NOTE_S, HeldNote, held_notes, melody_note, note_parts, steps_through_notes
+from inverse.melody import (
+    FRAME_S,
+    MIN_NOTE_S,
+    HeldNote,
+    held_notes,
+    melody_note,
+    melody_phrase,
+    note_parts,
+    steps_through_notes,
+)
 from inverse.plain import plain_params, with_loudness
 from inverse.target import LENGTH_FADE_S, keep_length, load_any_target
 from synth.errors import InputError
 from synth.image_io import write_png
+from synth.phrase import parse_phrase
 from synth.pitch import midi_to_hz
 from synth.spectrogram import DEFAULT_CONFIG
 from synth.voice import render
@@ -139,9 +149,20 @@ def test_a_sox_melody_is_noted_by_predict_and_length_is_in_its_json(tmp_path, ca
     assert json.loads(captured.out)["target"]["melody"] == []  # one note kept: no melody
     code = inverse_main(["predict", str(melody), "--json", "--pool", "4", "--retrieved", "4", "--samples", "2",
                          "--refine", "none", "--expand", "0", "--spread", "0"])
-    held = json.loads(capsys.readouterr().out)["target"]["melody"]
+    target = json.loads(capsys.readouterr().out)["target"]
+    held = target["melody"]
     assert code == 0 and [n["name"] for n in held] == ["C4", "E4", "G4"]
     assert held[1]["start_s"] == pytest.approx(0.4, abs=0.05) and held[1]["end_s"] > held[1]["start_s"]
+    events = parse_phrase(target["melody_phrase"])  # a candidate plays it: synth play --bpm 60 --notes TEXT
+    assert [e.notes for e in events if e.notes] == [(60.0,), (64.0,), (67.0,)]
+    assert sum(e.beats for e in events) == pytest.approx(1.2, abs=0.05)
+
+
+def test_the_melody_as_a_phrase_a_beat_a_second_with_rests_where_nothing_is_held():
+    notes = [HeldNote(60.2, 0.1, 0.48), HeldNote(63.9, 0.5, 0.98), HeldNote(67.0, 1.4, 1.5)]
+    half = FRAME_S / 2
+    assert melody_phrase(notes) == (f"-:{0.1 - half:.3f} C4:{0.48 - 0.1 + 2 * half:.3f} E4:{0.98 - 0.48:.3f} "
+                                    f"-:{1.4 - 0.98 - 2 * half:.3f} G4:{0.1 + 2 * half:.3f}")
 
 
 def test_note_parts_run_from_each_note_to_the_next_and_the_last_to_the_end():
@@ -183,6 +204,11 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     assert answers[2]["target"]["length_s"] is None and answers[3]["target"]["source"] == str(single)
     for answer, note in zip(answers[:3], (60.0, 64.0, 67.0)):
         assert answer["target"]["pitch_hz"] == pytest.approx(midi_to_hz(note), rel=0.03)
+    # each note's answer carries the whole melody, for `synth play` (written to its candidates.json too)
+    phrases = {a["target"]["melody_phrase"] for a in answers[:3]}
+    assert len(phrases) == 1 and [e.notes for e in parse_phrase(phrases.pop()) if e.notes] == [(60.,), (64.,), (67.,)]
+    assert "melody_phrase" in json.loads((tmp_path / "out" / "arp_note2_E4" / "candidates.json").read_text())["target"]
+    assert all("melody_phrase" not in a["target"] for a in answers[3:6])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_note1_C4", "arp_note2_E4", "arp_note3_G4",
                                                                    "one", "run_part1", "run_part2"]
     png = tmp_path / "t.png"
