@@ -40,6 +40,8 @@ BATCH_ROWS = 64
 READ_AT = (41.0, 46.0, 51.0, 56.0, 61.0)
 #: Trailing samples below this (-80 dBFS) are cut from the end of the phrase.
 SILENCE = 1e-4
+#: The longest phrase (seconds, its last note's render included): ten minutes of 16 kHz audio, 38 MB.
+MAX_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,8 @@ def parse_phrase(text: str) -> list[PhraseEvent]:
     not one."""
     events = []
     for event in text.split():
-        notes, _, beats = event.partition(":")
-        if _ and not beats:
+        notes, colon, beats = event.partition(":")
+        if colon and not beats:
             raise InputError(f"phrase event {event!r}: nothing after ':' (expected its length in beats, e.g. C4:2)")
         pitches = () if notes in ("-", "r", "R") else tuple(parse_note(n) for n in notes.split("+"))
         events.append(PhraseEvent(pitches, _beats(beats, event) if beats else 1.0))
@@ -174,6 +176,32 @@ def _schedule(events: list[PhraseEvent], bpm: float, offset: float) -> tuple[lis
     return notes, messages
 
 
+def placement(normalized: Tensor, read_pitch: bool = True, path: str = "auto") -> tuple[float, str, list[str]]:
+    """How patch ``normalized`` ``Tensor[100]`` places a note (see the module docstring): the offset in semitones
+    (a note ``n`` is played with ``note_pitch = n - offset``), what it is from (:attr:`Phrase.placed_by`) and the
+    message that says so (none with ``read_pitch=False``)."""
+    if not read_pitch:
+        return 0.0, "note_pitch", []
+    offset, placed_by = 0.0, "note_pitch"
+    heard, oscillators = sounding_offset(normalized, path), tunings(normalized)
+    if heard is not None:
+        offset, placed_by = heard, "heard"
+    elif oscillators:
+        offset, placed_by = min(oscillators), "lowest oscillator"
+    own = to_physical(PARAM_SPECS[PITCH], float(normalized[PITCH]))
+    moved = "each note is played with note_pitch at it" if abs(offset) < 0.005 else \
+        f"each note is played with a note_pitch {abs(offset):.2f} semitones {'below' if offset > 0 else 'above'} it"
+    message = {
+        "heard": f"the patch sounds at {note_label(own + offset)} with note_pitch {own:.2f}: {moved}, so that it "
+                 "sounds at the pitch written",
+        "lowest oscillator": f"the patch has no one clear pitch (a chord, a drum): its lowest oscillator is at "
+                             f"{note_label(own + offset)} with note_pitch {own:.2f}; {moved}, so that that "
+                             "oscillator is at the pitch written",
+        "note_pitch": "the patch has no clear pitch and no oscillator: each note sets its note_pitch directly "
+                      "(C4 = 60)"}[placed_by]
+    return offset, placed_by, [message]
+
+
 @torch.no_grad()
 def play(normalized: Tensor, events: list[PhraseEvent], bpm: float = 120.0, *, read_pitch: bool = True,
          path: str = "auto") -> Phrase:
@@ -183,27 +211,13 @@ def play(normalized: Tensor, events: list[PhraseEvent], bpm: float = 120.0, *, r
 
     positive_float.check(bpm, "bpm")
     normalized = normalized.detach().float().reshape(-1)
-    offset, placed_by, messages = 0.0, "note_pitch", []
-    if read_pitch:
-        heard, oscillators = sounding_offset(normalized, path), tunings(normalized)
-        if heard is not None:
-            offset, placed_by = heard, "heard"
-        elif oscillators:
-            offset, placed_by = min(oscillators), "lowest oscillator"
-        own = to_physical(PARAM_SPECS[PITCH], float(normalized[PITCH]))
-        moved = "each note is played with note_pitch at it" if abs(offset) < 0.005 else \
-            f"each note is played with a note_pitch {abs(offset):.2f} semitones {'below' if offset > 0 else 'above'} it"
-        messages.append({
-            "heard": f"the patch sounds at {note_label(own + offset)} with note_pitch {own:.2f}: {moved}, so that it "
-                     "sounds at the pitch written",
-            "lowest oscillator": f"the patch has no one clear pitch (a chord, a drum): its lowest oscillator is at "
-                                 f"{note_label(own + offset)} with note_pitch {own:.2f}; {moved}, so that that "
-                                 "oscillator is at the pitch written",
-            "note_pitch": "the patch has no clear pitch and no oscillator: each note sets its note_pitch directly "
-                          "(C4 = 60)"}[placed_by])
+    offset, placed_by, messages = placement(normalized, read_pitch, path)
     notes, schedule_messages = _schedule(events, bpm, offset)
     rate, length = DEFAULT_CONFIG.sample_rate, DEFAULT_CONFIG.num_samples
     onsets = [round(n.onset_s * rate) for n in notes]
+    if (max(onsets) + length) / rate > MAX_SECONDS:
+        raise InputError(f"the phrase lasts {(max(onsets) + length) / rate:.0f} s at {bpm:g} bpm (its last note's "
+                         f"{length / rate:.3f} s render included); at most {MAX_SECONDS:.0f} s are played")
     audio = torch.zeros(max(onsets) + length)
     for first in range(0, len(notes), BATCH_ROWS):
         batch = notes[first:first + BATCH_ROWS]
