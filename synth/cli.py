@@ -155,22 +155,29 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from synth.phrase import parse_phrase, play
+    from synth.midi_file import read_midi
+    from synth.phrase import TimedNote, parse_phrase, play_notes, timed
 
-    events = parse_phrase(args.notes)  # (bad notes refused before anything is rendered)
-    phrase = play(load_patch(args.patch), events, args.bpm, read_pitch=not args.as_note_pitch)
+    if args.midi:
+        notes = [TimedNote(n.onset_s, float(n.note), n.length_s) for n in read_midi(args.midi)]
+        note(f"{args.midi}: {len(notes)} notes" + (f" over {notes[-1].onset_s + notes[-1].length_s:.1f} s (the "
+                                                   "file's own tempo; --bpm is not used)" if notes else ""))
+    else:
+        notes = timed(parse_phrase(args.notes), args.bpm)  # (bad notes refused before anything is rendered)
+    phrase = play_notes(load_patch(args.patch), notes, read_pitch=not args.as_note_pitch)
     for message in phrase.messages:
         note(message)
     clipped = write_wav(args.output, phrase.audio, DEFAULT_CONFIG.sample_rate)
     if args.json:
         print(json.dumps({"output": os.fspath(args.output), "duration_s": round(phrase.duration_s, 6),
-                          "sample_rate": DEFAULT_CONFIG.sample_rate, "bpm": args.bpm,
+                          "sample_rate": DEFAULT_CONFIG.sample_rate, "bpm": None if args.midi else args.bpm,
                           "offset_semitones": round(phrase.offset, 4), "placed_by": phrase.placed_by,
                           "gain_db": round(phrase.gain_db, 3), "clipped_samples": clipped,
                           "notes": [n.to_json() for n in phrase.notes]}, indent=2))
     else:
+        tempo = "" if args.midi else f" at {args.bpm:g} bpm"
         print(f"wrote {args.output} ({phrase.duration_s:.2f} s at {DEFAULT_CONFIG.sample_rate} Hz, "
-              f"{len(phrase.notes)} note(s) at {args.bpm:g} bpm)")
+              f"{len(phrase.notes)} note(s){tempo})")
     return 0
 
 
@@ -270,10 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: python -m synth play demo_out/rank01.patch.json --notes 'C3 E3 G3 C4:2 - C3+E3+G3:4' "
                "-o phrase.wav")
     p.add_argument("patch", help="patch JSON file")
-    p.add_argument("--notes", required=True, metavar="PHRASE",
-                   help="space-separated events NOTE[:BEATS]: a note name (C4 = 60, F#3, Bb2) or MIDI number, "
-                        "a chord C4+E4+G4, a rest -; BEATS a number or fraction (default 1)")
-    p.add_argument("--bpm", type=positive_float, default=120.0, help="tempo in beats per minute (default 120)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--notes", metavar="PHRASE",
+                      help="space-separated events NOTE[:BEATS]: a note name (C4 = 60, F#3, Bb2) or MIDI number, "
+                           "a chord C4+E4+G4, a rest -; BEATS a number or fraction (default 1)")
+    what.add_argument("--midi", metavar="FILE", help="play the notes of a Standard MIDI File (.mid, format 0 or 1; "
+                                                     "every channel, its own tempo; the patch's velocity kept)")
+    p.add_argument("--bpm", type=positive_float, default=120.0,
+                   help="--notes' tempo in beats per minute (default 120)")
     p.add_argument("--as-note-pitch", action="store_true",
                    help="set note_pitch to each note as written, without reading the patch's own pitch")
     p.add_argument("-o", "--output", required=True, help="WAV file to write")

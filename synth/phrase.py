@@ -53,6 +53,16 @@ class PhraseEvent:
 
 
 @dataclass(frozen=True)
+class TimedNote:
+    """A note to play: MIDI ``note`` (sounding; fractional: between the semitones) from ``onset_s`` seconds, held
+    ``length_s`` seconds."""
+
+    onset_s: float
+    note: float
+    length_s: float
+
+
+@dataclass(frozen=True)
 class PlayedNote:
     """One rendered note: it starts at ``onset_s`` seconds, sounds at MIDI ``note``, with the patch's
     ``note_pitch`` (MIDI) and ``gate_s`` (seconds, its ``note_gate``)."""
@@ -154,26 +164,31 @@ def tunings(normalized: Tensor) -> list[float]:
     return offsets + [12.0 * v["sub_octave"]] * (v["sub_level"] > 0.0)
 
 
-def _schedule(events: list[PhraseEvent], bpm: float, offset: float) -> tuple[list[PlayedNote], list[str]]:
-    """The notes of ``events`` at ``bpm``, or an :class:`InputError` listing those the synth cannot play."""
-    pitch, gate = PARAM_SPECS[PITCH], PARAM_SPECS[GATE]
-    beat_s, onset_beats, notes, long = 60.0 / bpm, Fraction(0), [], 0
+def timed(events: list[PhraseEvent], bpm: float = 120.0) -> list[TimedNote]:
+    """The notes of ``events`` at ``bpm`` beats per minute, each held for its event's length."""
+    positive_float.check(bpm, "bpm")
+    beat_s, onset_beats, notes = 60.0 / bpm, Fraction(0), []
     for event in events:
-        length_s = event.beats * beat_s
-        long += bool(event.notes) and length_s > gate.high
-        for note in event.notes:
-            notes.append(PlayedNote(float(onset_beats) * beat_s, note, note - offset,
-                                    min(gate.high, max(gate.low, length_s))))
+        notes += [TimedNote(float(onset_beats) * beat_s, note, event.beats * beat_s) for note in event.notes]
         onset_beats += Fraction(event.beats)
-    outside = sorted({n.note for n in notes if not pitch.low <= n.note_pitch <= pitch.high})
+    return notes
+
+
+def _placed(notes: list[TimedNote], offset: float) -> tuple[list[PlayedNote], list[str]]:
+    """``notes`` with the ``note_pitch`` that places each (``note - offset``) and its gate, or an :class:`InputError`
+    listing those the synth cannot play."""
+    pitch, gate = PARAM_SPECS[PITCH], PARAM_SPECS[GATE]
+    played = [PlayedNote(n.onset_s, n.note, n.note - offset, min(gate.high, max(gate.low, n.length_s)))
+              for n in notes]
+    outside = sorted({n.note for n in played if not pitch.low <= n.note_pitch <= pitch.high})
     if outside:
         low, high = pitch.low + offset, pitch.high + offset
         raise InputError(f"this patch cannot play {', '.join(note_label(n) for n in outside)}: it sounds "
                          f"{offset:+.2f} semitones from its note_pitch, which goes from {pitch.low:g} to "
                          f"{pitch.high:g}, so its notes go from {note_label(low)} to {note_label(high)}")
-    messages = [f"{long} note(s) longer than {gate.high:g} s (the synth's longest note_gate) are held for "
-                f"{gate.high:g} s"] if long else []
-    return notes, messages
+    long = sum(n.length_s > gate.high for n in notes)
+    return played, [f"{long} note(s) longer than {gate.high:g} s (the synth's longest note_gate) are held for "
+                    f"{gate.high:g} s"] if long else []
 
 
 def placement(normalized: Tensor, read_pitch: bool = True, path: str = "auto") -> tuple[float, str, list[str]]:
@@ -202,25 +217,33 @@ def placement(normalized: Tensor, read_pitch: bool = True, path: str = "auto") -
     return offset, placed_by, [message]
 
 
-@torch.no_grad()
 def play(normalized: Tensor, events: list[PhraseEvent], bpm: float = 120.0, *, read_pitch: bool = True,
          path: str = "auto") -> Phrase:
     """Patch ``normalized`` ``Tensor[100]`` (in [0, 1]) played as ``events`` at ``bpm`` beats per minute (see the
-    module docstring); renders on ``path`` (:func:`synth.render`) :data:`BATCH_ROWS` notes at a time."""
+    module docstring; :func:`play_notes`)."""
+    return play_notes(normalized, timed(events, bpm), read_pitch=read_pitch, path=path)
+
+
+@torch.no_grad()
+def play_notes(normalized: Tensor, notes: list[TimedNote], *, read_pitch: bool = True, path: str = "auto") -> Phrase:
+    """Patch ``normalized`` ``Tensor[100]`` (in [0, 1]) playing ``notes`` (a phrase's, :func:`timed`, or a MIDI
+    file's, :func:`synth.midi_file.read_midi`), each placed by the pitch the patch is heard at (see the module
+    docstring); renders on ``path`` (:func:`synth.render`) :data:`BATCH_ROWS` notes at a time."""
     from synth import render
 
-    positive_float.check(bpm, "bpm")
-    normalized = normalized.detach().float().reshape(-1)
-    offset, placed_by, messages = placement(normalized, read_pitch, path)
-    notes, schedule_messages = _schedule(events, bpm, offset)
+    if not notes:
+        raise InputError("nothing to play: no notes")
     rate, length = DEFAULT_CONFIG.sample_rate, DEFAULT_CONFIG.num_samples
     onsets = [round(n.onset_s * rate) for n in notes]
     if (max(onsets) + length) / rate > MAX_SECONDS:
-        raise InputError(f"the phrase lasts {(max(onsets) + length) / rate:.0f} s at {bpm:g} bpm (its last note's "
-                         f"{length / rate:.3f} s render included); at most {MAX_SECONDS:.0f} s are played")
+        raise InputError(f"the notes last {(max(onsets) + length) / rate:.0f} s (the last one's {length / rate:.3f} s "
+                         f"render included); at most {MAX_SECONDS:.0f} s are played")
+    normalized = normalized.detach().float().reshape(-1)
+    offset, placed_by, messages = placement(normalized, read_pitch, path)
+    played, gate_messages = _placed(notes, offset)
     audio = torch.zeros(max(onsets) + length)
-    for first in range(0, len(notes), BATCH_ROWS):
-        batch = notes[first:first + BATCH_ROWS]
+    for first in range(0, len(played), BATCH_ROWS):
+        batch = played[first:first + BATCH_ROWS]
         rows = normalized.repeat(len(batch), 1)
         rows[:, PITCH] = torch.tensor([from_physical(PARAM_SPECS[PITCH], n.note_pitch) for n in batch])
         rows[:, GATE] = torch.tensor([from_physical(PARAM_SPECS[GATE], n.gate_s) for n in batch])
@@ -231,6 +254,6 @@ def play(normalized: Tensor, events: list[PhraseEvent], bpm: float = 120.0, *, r
     peak, gain_db = float(audio.abs().max()), 0.0
     if peak > 1.0:
         audio, gain_db = audio / peak, -20.0 * math.log10(peak)
-        schedule_messages.append(f"the overlapping notes peaked at {-gain_db:+.1f} dBFS: the phrase is scaled down by "
-                                 f"{-gain_db:.1f} dB to full scale")
-    return Phrase(audio, notes, offset, placed_by, gain_db, messages + schedule_messages)
+        gate_messages.append(f"the overlapping notes peaked at {-gain_db:+.1f} dBFS: the phrase is scaled down by "
+                             f"{-gain_db:.1f} dB to full scale")
+    return Phrase(audio, played, offset, placed_by, gain_db, messages + gate_messages)
