@@ -158,8 +158,11 @@ def _cmd_play(args: argparse.Namespace) -> int:
     from synth.midi_file import read_midi
     from synth.phrase import TimedNote, parse_phrase, play_notes, timed
 
+    if args.midi_velocity and not args.midi:
+        raise InputError("--midi-velocity takes the velocities of --midi FILE's notes; --notes has none")
     if args.midi:
-        notes = [TimedNote(n.onset_s, float(n.note), n.length_s) for n in read_midi(args.midi)]
+        notes = [TimedNote(n.onset_s, float(n.note), n.length_s, n.velocity / 127 if args.midi_velocity else None)
+                 for n in read_midi(args.midi)]
         note(f"{args.midi}: {len(notes)} notes" + (f" over {notes[-1].onset_s + notes[-1].length_s:.1f} s (the "
                                                    "file's own tempo; --bpm is not used)" if notes else ""))
     else:
@@ -283,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "a chord C4+E4+G4, a rest -; BEATS a number or fraction (default 1)")
     what.add_argument("--midi", metavar="FILE", help="play the notes of a Standard MIDI File (.mid, format 0 or 1; "
                                                      "every channel, its own tempo; the patch's velocity kept)")
+    p.add_argument("--midi-velocity", action="store_true",
+                   help="with --midi: each note's velocity from the file (velocity / 127 as note_velocity) instead "
+                        "of the patch's (part of the matched sound)")
     p.add_argument("--bpm", type=positive_float, default=120.0,
                    help="--notes' tempo in beats per minute (default 120)")
     p.add_argument("--as-note-pitch", action="store_true",

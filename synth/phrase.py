@@ -34,6 +34,7 @@ from synth.symmetry import SLOT_NAMES
 
 PITCH = PARAM_NAMES.index("note_pitch")
 GATE = PARAM_NAMES.index("note_gate")
+VELOCITY = PARAM_NAMES.index("note_velocity")
 #: Renders per batch: memory stays flat in the number of notes (a row is 65,408 samples).
 BATCH_ROWS = 64
 #: The note_pitch values a patch's own pitch is read at (F2 .. C#4; CREPE's range is C1 .. B6).
@@ -55,26 +56,29 @@ class PhraseEvent:
 @dataclass(frozen=True)
 class TimedNote:
     """A note to play: MIDI ``note`` (sounding; fractional: between the semitones) from ``onset_s`` seconds, held
-    ``length_s`` seconds."""
+    ``length_s`` seconds, with the patch's ``note_velocity`` (None) or ``velocity`` (0-1) instead."""
 
     onset_s: float
     note: float
     length_s: float
+    velocity: float | None = None
 
 
 @dataclass(frozen=True)
 class PlayedNote:
     """One rendered note: it starts at ``onset_s`` seconds, sounds at MIDI ``note``, with the patch's
-    ``note_pitch`` (MIDI) and ``gate_s`` (seconds, its ``note_gate``)."""
+    ``note_pitch`` (MIDI), ``gate_s`` (seconds, its ``note_gate``) and ``velocity`` (its ``note_velocity``, 0-1)."""
 
     onset_s: float
     note: float
     note_pitch: float
     gate_s: float
+    velocity: float
 
     def to_json(self) -> dict:
         return {"onset_s": round(self.onset_s, 6), "note": self.note, "name": note_label(self.note),
-                "note_pitch": round(self.note_pitch, 4), "gate_s": round(self.gate_s, 6)}
+                "note_pitch": round(self.note_pitch, 4), "gate_s": round(self.gate_s, 6),
+                "velocity": round(self.velocity, 4)}
 
 
 @dataclass
@@ -174,12 +178,12 @@ def timed(events: list[PhraseEvent], bpm: float = 120.0) -> list[TimedNote]:
     return notes
 
 
-def _placed(notes: list[TimedNote], offset: float) -> tuple[list[PlayedNote], list[str]]:
-    """``notes`` with the ``note_pitch`` that places each (``note - offset``) and its gate, or an :class:`InputError`
-    listing those the synth cannot play."""
+def _placed(notes: list[TimedNote], offset: float, velocity: float) -> tuple[list[PlayedNote], list[str]]:
+    """``notes`` with the ``note_pitch`` that places each (``note - offset``), its gate and velocity (the patch's,
+    ``velocity``, where a note has none), or an :class:`InputError` listing those the synth cannot play."""
     pitch, gate = PARAM_SPECS[PITCH], PARAM_SPECS[GATE]
-    played = [PlayedNote(n.onset_s, n.note, n.note - offset, min(gate.high, max(gate.low, n.length_s)))
-              for n in notes]
+    played = [PlayedNote(n.onset_s, n.note, n.note - offset, min(gate.high, max(gate.low, n.length_s)),
+                         velocity if n.velocity is None else min(1.0, max(0.0, n.velocity))) for n in notes]
     outside = sorted({n.note for n in played if not pitch.low <= n.note_pitch <= pitch.high})
     if outside:
         low, high = pitch.low + offset, pitch.high + offset
@@ -240,13 +244,14 @@ def play_notes(normalized: Tensor, notes: list[TimedNote], *, read_pitch: bool =
                          f"render included); at most {MAX_SECONDS:.0f} s are played")
     normalized = normalized.detach().float().reshape(-1)
     offset, placed_by, messages = placement(normalized, read_pitch, path)
-    played, gate_messages = _placed(notes, offset)
+    played, gate_messages = _placed(notes, offset, to_physical(PARAM_SPECS[VELOCITY], float(normalized[VELOCITY])))
     audio = torch.zeros(max(onsets) + length)
     for first in range(0, len(played), BATCH_ROWS):
         batch = played[first:first + BATCH_ROWS]
         rows = normalized.repeat(len(batch), 1)
         rows[:, PITCH] = torch.tensor([from_physical(PARAM_SPECS[PITCH], n.note_pitch) for n in batch])
         rows[:, GATE] = torch.tensor([from_physical(PARAM_SPECS[GATE], n.gate_s) for n in batch])
+        rows[:, VELOCITY] = torch.tensor([from_physical(PARAM_SPECS[VELOCITY], n.velocity) for n in batch])
         for row, onset in zip(render(rows, path=path), onsets[first:first + BATCH_ROWS]):
             audio[onset:onset + length] += row
     sounding = torch.nonzero(audio.abs() >= SILENCE)

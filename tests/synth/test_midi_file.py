@@ -76,6 +76,13 @@ def test_the_command_plays_a_midi_files_notes_at_their_times(tmp_path, capsys):
     assert [(n["onset_s"], n["note"], n["note_pitch"], n["gate_s"]) for n in report["notes"]] == [
         (0.0, 60.0, 60.0, 0.25), (1.0, 67.0, 67.0, 0.5)]
     assert report["bpm"] is None and f"{path}: 2 notes over 1.5 s" in captured.err
+    patch_velocity = report["notes"][0]["velocity"]
+    assert main(["play", str(tmp_path / "p.json"), "--midi", str(path), "--midi-velocity", "-o",
+                 str(tmp_path / "v.wav"), "--json"]) == 0
+    velocities = [n["velocity"] for n in json.loads(capsys.readouterr().out)["notes"]]
+    assert velocities == [round(100 / 127, 4)] * 2 and patch_velocity != velocities[0]
+    assert main(["play", str(tmp_path / "p.json"), "--notes", "C4", "--midi-velocity", "-o", "x.wav"]) == 2
+    assert "--midi-velocity takes the velocities of --midi" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # one or the other
         main(["play", str(tmp_path / "p.json"), "--midi", str(path), "--notes", "C4", "-o", "x.wav"])
     assert usage.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
