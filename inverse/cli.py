@@ -222,7 +222,7 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
             prediction = answer(job, progress)
             if job.label != job.path:  # one note of a file (--each-note): named so in the lines and the JSON
                 prediction.target.source = prediction.target.source.replace(job.path, job.label, 1)
-                prediction.melody_phrase = job.melody_phrase
+                prediction.file_melody = job.melody_phrase
             if progress is not None and out:
                 progress(1.0, f"writing the files to {out}")  # the last line while _report writes them
         except InputError as error:
@@ -337,7 +337,9 @@ def _report(prediction, args: argparse.Namespace, out: str | None = None, severa
         print(f"== {prediction.target.source}")
     print(prediction.table())
     if out:
-        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png to {out}")
+        melody = ", melody.mid (the target's melody: `python -m synth play rankNN.patch.json --midi melody.mid`)" \
+            if prediction.melody_phrase else ""
+        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png{melody} to {out}")
     if several:
         print()
     return answer

@@ -21,7 +21,7 @@ import torch
 from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
-from inverse.melody import melody_phrase
+from inverse.melody import melody_phrase as phrase_of
 from inverse.model import InverseModel
 from inverse.modulation import LOUD_DB, Swing, tremolo_amount
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
@@ -34,8 +34,10 @@ from synth.errors import InputError
 from synth.fast_render import RENDER_PATHS
 from synth.fast_render import resolve as resolve_render_path
 from synth.image_io import write_png
+from synth.midi_file import MidiNote, write_midi
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
+from synth.phrase import parse_phrase, timed
 from synth.pitch import CENTS_TOLERANCE
 from synth.spectrogram import DEFAULT_CONFIG, quantize
 
@@ -61,13 +63,16 @@ class Prediction:
     # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
     # (SamplingConfig.modulation), else None
     swings: tuple[Swing | None, Swing | None] | None = None
-    # the melody the target steps through as phrase text (inverse.melody.melody_phrase: a candidate plays it with
-    # `python -m synth play`), or, for one note cut from a melody (--each-note), the whole melody's; None: no melody
-    melody_phrase: str | None = None
+    # one note cut from a melody (--each-note): the whole melody as phrase text (inverse.melody.melody_phrase)
+    file_melody: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.melody_phrase is None and self.target.melody:
-            self.melody_phrase = melody_phrase(self.target.melody)
+    @property
+    def melody_phrase(self) -> str | None:
+        """The melody the target steps through as phrase text (a candidate plays it with ``python -m synth play``),
+        or for one note cut from a melody, the whole melody's; None: no melody."""
+        if self.file_melody:
+            return self.file_melody
+        return phrase_of(self.target.melody) if self.target.melody else None
 
     @property
     def source(self) -> str:
@@ -215,8 +220,9 @@ class Prediction:
                                                          "lfo2_tremolo": round(tremolo_amount(tremolo.depth), 3)}}
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png. The rank files
-        of an earlier answer in the same folder beyond this one's count are removed (a folder holds one answer;
+        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png, and melody.mid
+        where the target steps through a melody (:attr:`melody_phrase` as a MIDI file). The rank files of an earlier
+        answer in the same folder beyond this one's count are removed, and its melody.mid (a folder holds one answer;
         other files are left alone). ``candidates.json`` is removed first and written last, so a folder that holds it
         holds a whole answer (an interrupted write leaves none)."""
         from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when files are written
@@ -240,6 +246,12 @@ class Prediction:
         written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
                                          out / "comparison.png", title=f"target: {self.source}",
                                          form_of=self.form_of))
+        melody = out / "melody.mid"
+        melody.unlink(missing_ok=True)
+        if self.melody_phrase:
+            write_midi(melody, [MidiNote(n.onset_s, n.length_s, round(n.note), 100, 0)
+                                for n in timed(parse_phrase(self.melody_phrase), 60.0)])
+            written.append(melody)
         summary.write_text(json.dumps(self.to_json(), indent=2))
         return [summary, *written]
 

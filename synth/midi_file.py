@@ -138,3 +138,35 @@ def _notes(events: list, tempos: list, division: int) -> list[MidiNote]:
     for key, (begin, struck) in held.items():  # never released: held to the last event
         notes.append(MidiNote(at(begin), at(events[-1][0]) - at(begin), key & 0x7F, struck, key >> 8))
     return sorted((n for n in notes if n.length_s > 0), key=lambda n: (n.onset_s, n.note))
+
+
+TICKS_PER_QUARTER = 480  # written files: 120 bpm, so 960 ticks a second
+
+
+def write_midi(path: str | os.PathLike, notes: list[MidiNote]) -> None:
+    """``notes`` as a format-0 Standard MIDI File at 120 bpm (onsets and lengths to the nearest of 960 ticks a
+    second; a DAW or :func:`read_midi` reads them back)."""
+    ticks_per_second = TICKS_PER_QUARTER * 1e6 / DEFAULT_TEMPO
+    events = []  # (tick, on, status, note, velocity): at one tick the note-offs first
+    for n in notes:
+        begin = round(n.onset_s * ticks_per_second)
+        end = max(begin + 1, round((n.onset_s + n.length_s) * ticks_per_second))
+        channel, note = min(15, max(0, n.channel)), min(127, max(0, n.note))
+        events += [(begin, 1, 0x90 | channel, note, min(127, max(1, n.velocity))), (end, 0, 0x80 | channel, note, 0)]
+    body, now = bytearray(), 0
+    for tick, _, status, note, velocity in sorted(events):
+        body += _var_len(tick - now) + bytes([status, note, velocity])
+        now = tick
+    body += b"\x00\xff\x2f\x00"
+    header = struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
+    with open(os.fspath(path), "wb") as f:
+        f.write(b"MThd" + header + b"MTrk" + struct.pack(">I", len(body)) + bytes(body))
+
+
+def _var_len(value: int) -> bytes:
+    """``value`` as a MIDI variable-length quantity."""
+    groups = [value & 0x7F]
+    while value > 0x7F:
+        value >>= 7
+        groups.append((value & 0x7F) | 0x80)
+    return bytes(reversed(groups))

@@ -17,9 +17,10 @@ import torch
 
 from inverse.checkpoint import DEFAULT_MODEL
 from synth.errors import InputError
+from synth.midi_file import read_midi
 from synth.params import PARAM_INDEX, PARAM_SPECS, ParamSpec, from_physical, to_physical
 from synth.patch import load_patch, patch_to_dict
-from synth.phrase import parse_phrase, play
+from synth.phrase import TimedNote, parse_phrase, play_notes, timed
 from synth.spectrogram import DEFAULT_CONFIG, spectrogram
 from synth.voice import render
 from webapp.uploads import display_name
@@ -113,13 +114,21 @@ def render_patch(params: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
 DEFAULT_PHRASE = "C3 E3 G3 C4:2 - C3+E3+G3:4"
 
 
-def play_phrase(params: torch.Tensor, text: str, bpm: float) -> tuple[np.ndarray, str]:
-    """The normalised patch ``params`` ``Tensor[100]`` played as phrase ``text`` at ``bpm``
-    (:func:`synth.phrase.play`): 16-bit samples ``[N]`` at 16 kHz (what the page's player takes) and one line saying
-    what was played. Bad notes are an :class:`InputError`."""
-    if bpm is None:
+def play_phrase(params: torch.Tensor, text: str, bpm: float, midi: str | os.PathLike | None = None
+                ) -> tuple[np.ndarray, str]:
+    """The normalised patch ``params`` ``Tensor[100]`` played as phrase ``text`` at ``bpm``, or the notes of the MIDI
+    file ``midi`` where one is given (:func:`synth.phrase.play_notes`): 16-bit samples ``[N]`` at 16 kHz (what the
+    page's player takes) and one line saying what was played. Bad notes or files are an :class:`InputError`."""
+    if midi:
+        try:
+            notes = [TimedNote(n.onset_s, float(n.note), n.length_s) for n in read_midi(midi)]
+        except InputError as error:
+            raise InputError(str(error).replace(os.fspath(midi), display_name(midi))) from None
+    elif bpm is None:
         raise InputError("bpm: expected a positive number of beats per minute")
-    phrase = play(params, parse_phrase(text or ""), float(bpm))
+    else:
+        notes = timed(parse_phrase(text or ""), float(bpm))
+    phrase = play_notes(params, notes)
     audio = (phrase.audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16).numpy()
     said = "; ".join(phrase.messages)
     return audio, f"played {len(phrase.notes)} note(s), {phrase.duration_s:.1f} s" + (f": {said}" if said else "")

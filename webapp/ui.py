@@ -147,9 +147,10 @@ def build(services: Services) -> gr.Blocks:
             return [*editor.slider_values(params), *show_patch(params, f"candidate #{int(rank)} of the last match"),
                     gr.Tabs(selected="synth")]
 
-        def play_phrase(base, text, bpm):
+        def play_phrase(base, text, bpm, midi):
             try:
-                audio, note = editor.play_phrase(torch.tensor(base) if base else editor.default_patch(), text, bpm)
+                audio, note = editor.play_phrase(torch.tensor(base) if base else editor.default_patch(), text, bpm,
+                                                 midi)
             except InputError as error:
                 return None, _error(str(error))
             return (editor.SAMPLE_RATE, audio), f"<p>{html.escape(note)}</p>"
@@ -252,11 +253,13 @@ def _synth_tab():
             phrase = gr.Textbox(editor.DEFAULT_PHRASE, label="phrase: NOTE[:BEATS] ... (C4 = middle C; chords "
                                 "C3+E3+G3, rests -): each note where the patch is heard at that pitch",
                                 elem_id="synth-phrase")
+            midi = gr.File(label="... or a MIDI file (.mid: its notes and tempo instead)", file_types=[".mid", ".midi"],
+                           elem_id="synth-midi", height=90)
             with gr.Row():
                 bpm = gr.Number(120, minimum=1, label="bpm", elem_id="synth-bpm", min_width=80)
                 play_button = gr.Button("Play as a phrase", elem_id="synth-play")
             phrase_audio = gr.Audio(type="numpy", label="phrase", interactive=False, elem_id="synth-phrase-audio")
-    return patch_file, sliders, [audio, image, download, status], ([phrase, bpm], play_button, phrase_audio)
+    return patch_file, sliders, [audio, image, download, status], ([phrase, bpm, midi], play_button, phrase_audio)
 
 
 def _request_dir(workdir: Path) -> Path:

@@ -25,6 +25,7 @@ from inverse.plain import plain_params, with_loudness
 from inverse.target import LENGTH_FADE_S, keep_length, load_any_target
 from synth.errors import InputError
 from synth.image_io import write_png
+from synth.midi_file import read_midi
 from synth.phrase import parse_phrase
 from synth.pitch import midi_to_hz
 from synth.spectrogram import DEFAULT_CONFIG
@@ -209,6 +210,8 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     assert len(phrases) == 1 and [e.notes for e in parse_phrase(phrases.pop()) if e.notes] == [(60.,), (64.,), (67.,)]
     assert "melody_phrase" in json.loads((tmp_path / "out" / "arp_note2_E4" / "candidates.json").read_text())["target"]
     assert all("melody_phrase" not in a["target"] for a in answers[3:6])
+    assert [n.note for n in read_midi(tmp_path / "out" / "arp_note2_E4" / "melody.mid")] == [60, 64, 67]  # and MIDI
+    assert not (tmp_path / "out" / "one" / "melody.mid").exists()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_note1_C4", "arp_note2_E4", "arp_note3_G4",
                                                                    "one", "run_part1", "run_part2"]
     png = tmp_path / "t.png"

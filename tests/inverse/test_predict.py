@@ -130,6 +130,7 @@ def test_predictor_writes_every_output(model, target, tmp_path, monkeypatch):
     # the folder held an earlier answer of 5: its 4th and 5th are removed, files that are not an answer's kept
     (tmp_path / "out").mkdir()
     earlier = [tmp_path / "out" / f"rank{k:02d}.{suffix}" for k in (3, 4, 5) for suffix in ("patch.json", "wav", "png")]
+    earlier.append(tmp_path / "out" / "melody.mid")  # an earlier answer's melody: this one has none
     kept = [tmp_path / "out" / name for name in ("rank04.txt", "notes.txt", "rank99.wav.bak")]
     for path in earlier + kept:
         path.write_text("earlier")

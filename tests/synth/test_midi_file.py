@@ -10,7 +10,7 @@ import pytest
 
 from synth.cli import main
 from synth.errors import InputError
-from synth.midi_file import MidiNote, read_midi
+from synth.midi_file import MidiNote, read_midi, write_midi
 
 
 def var_len(value: int) -> bytes:
@@ -19,6 +19,16 @@ def var_len(value: int) -> bytes:
         value >>= 7
         groups.append((value & 0x7F) | 0x80)
     return bytes(reversed(groups))
+
+
+def test_written_notes_read_back_to_the_tick(tmp_path):
+    notes = [MidiNote(0.0, 0.5, 60, 100, 0), MidiNote(0.5, 0.25, 60, 90, 0), MidiNote(0.5, 1.0, 67, 64, 3),
+             MidiNote(1.2345, 20.0, 40, 1, 0)]  # a repeated note, legato; a long one (delta times of 3 bytes)
+    write_midi(tmp_path / "w.mid", notes)
+    back = read_midi(tmp_path / "w.mid")
+    assert [(n.note, n.velocity, n.channel) for n in back] == [(n.note, n.velocity, n.channel) for n in notes]
+    for n, m in zip(back, notes):
+        assert abs(n.onset_s - m.onset_s) <= 1 / 1920 and abs(n.length_s - m.length_s) <= 1 / 960
 
 
 def track(*events: tuple[int, bytes]) -> bytes:

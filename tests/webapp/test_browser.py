@@ -18,6 +18,7 @@ import soundfile
 
 from inverse.refine import RefineConfig
 from synth import fast_render
+from synth.midi_file import MidiNote, write_midi
 from synth.patch import load_patch
 from synth.voice import render
 
@@ -80,14 +81,13 @@ def test_match_shows_ten_playable_candidates_and_a_patch_downloads(app, browser)
     assert audio.isfinite().all() and float(audio.abs().max()) > 1e-3
 
 
-def test_a_candidate_opens_in_the_synth_tab(app, browser):
+def test_a_candidate_opens_in_the_synth_tab_and_plays_a_phrase(app, browser, tmp_path):
     click(browser, "open-button")
     wait(browser, 60).until(lambda d: "candidate #1" in text(d, "synth-status"))
     assert browser.find_element(By.CSS_SELECTOR, "#synth-spectrogram img").is_displayed()
     pitch = browser.find_element(By.CSS_SELECTOR, "#synth-note_pitch input[type=number]").get_attribute("value")
     best = load_patch(browser.downloads / "rank01.patch.json")
     assert float(pitch) == pytest.approx(24 + 72 * float(best[0]), abs=1e-3)
-    screenshot(browser, "synth")
     click(browser, "synth-play")  # the candidate played as the phrase box's phrase
     wait(browser, 60).until(lambda d: "played 7 note(s)" in text(d, "synth-status"))
     assert count(browser, "#synth-phrase-audio audio") == 1
@@ -96,6 +96,11 @@ def test_a_candidate_opens_in_the_synth_tab(app, browser):
     phrase.send_keys("C4 X4")
     click(browser, "synth-play")
     wait(browser, 60).until(lambda d: "error: 'X4' is not a note" in text(d, "synth-status"))
+    write_midi(tmp_path / "tune.mid", [MidiNote(0.5 * k, 0.5, 60 + 4 * k, 100, 0) for k in range(3)])
+    upload(browser, "synth-midi", tmp_path / "tune.mid")  # a MIDI file's notes instead of the box's
+    click(browser, "synth-play")
+    wait(browser, 60).until(lambda d: "played 3 note(s)" in text(d, "synth-status"))
+    screenshot(browser, "synth")
 
 
 def test_answer_now_ends_the_refinement_and_answers_from_it(app, browser):

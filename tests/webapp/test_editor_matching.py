@@ -16,6 +16,7 @@ from inverse.sampling import Candidates
 from inverse.target import Target, score
 from synth.errors import InputError
 from synth.image_io import write_png
+from synth.midi_file import MidiNote, write_midi
 from synth.params import PARAM_INDEX
 from synth.patch import patch_from_dict, save_patch
 from synth.symmetry import permute_slots
@@ -289,3 +290,14 @@ def test_the_synth_tabs_phrase_plays_the_patch_and_bad_notes_are_one_line():
         editor.play_phrase(editor.default_patch(), "C3 H3", 120)
     with pytest.raises(InputError, match="bpm: expected a positive"):
         editor.play_phrase(editor.default_patch(), "C3", None)
+
+
+def test_the_synth_tabs_phrase_plays_a_midi_file_instead_and_a_bad_one_is_named(tmp_path):
+    write_midi(tmp_path / "tune.mid", [MidiNote(0.0, 0.25, 60, 100, 0), MidiNote(0.25, 0.25, 64, 100, 0),
+                                       MidiNote(0.5, 1.0, 67, 100, 0)])
+    audio, note = editor.play_phrase(editor.default_patch(), "C3 H3", None, tmp_path / "tune.mid")  # text unused
+    assert note.startswith("played 3 note(s), ") and len(audio) > 16000 * 1.5
+    (tmp_path / "upload-123-song.mid").write_bytes(b"RIFF")
+    with pytest.raises(InputError, match="expected a Standard MIDI File") as refused:
+        editor.play_phrase(editor.default_patch(), "", 120, tmp_path / "upload-123-song.mid")
+    assert str(tmp_path) not in str(refused.value)
