@@ -34,7 +34,7 @@ from synth.errors import InputError
 from synth.fast_render import RENDER_PATHS
 from synth.fast_render import resolve as resolve_render_path
 from synth.image_io import write_png
-from synth.midi_file import MidiNote, write_midi
+from synth.midi_file import MidiNote, midi_bytes
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
 from synth.phrase import parse_phrase, timed
@@ -219,6 +219,13 @@ class Prediction:
                                                          "depth_db": round(tremolo.depth, 2),
                                                          "lfo2_tremolo": round(tremolo_amount(tremolo.depth), 3)}}
 
+    def melody_midi(self) -> bytes | None:
+        """The melody (:attr:`melody_phrase`) as a Standard MIDI File at 120 bpm, or None."""
+        if not self.melody_phrase:
+            return None
+        return midi_bytes([MidiNote(n.onset_s, n.length_s, round(n.note), 100, 0)
+                           for n in timed(parse_phrase(self.melody_phrase), 60.0)])
+
     def write(self, out_dir: str | Path) -> list[Path]:
         """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png, and melody.mid
         where the target steps through a melody (:attr:`melody_phrase` as a MIDI file). The rank files of an earlier
@@ -246,11 +253,10 @@ class Prediction:
         written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
                                          out / "comparison.png", title=f"target: {self.source}",
                                          form_of=self.form_of))
-        melody = out / "melody.mid"
+        melody, midi = out / "melody.mid", self.melody_midi()
         melody.unlink(missing_ok=True)
-        if self.melody_phrase:
-            write_midi(melody, [MidiNote(n.onset_s, n.length_s, round(n.note), 100, 0)
-                                for n in timed(parse_phrase(self.melody_phrase), 60.0)])
+        if midi is not None:
+            melody.write_bytes(midi)
             written.append(melody)
         summary.write_text(json.dumps(self.to_json(), indent=2))
         return [summary, *written]

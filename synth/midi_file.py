@@ -144,6 +144,12 @@ TICKS_PER_QUARTER = 480  # written files: 120 bpm, so 960 ticks a second
 
 
 def write_midi(path: str | os.PathLike, notes: list[MidiNote]) -> None:
+    """:func:`midi_bytes` of ``notes`` written to ``path``."""
+    with open(os.fspath(path), "wb") as f:
+        f.write(midi_bytes(notes))
+
+
+def midi_bytes(notes: list[MidiNote]) -> bytes:
     """``notes`` as a format-0 Standard MIDI File at 120 bpm (onsets and lengths to the nearest of 960 ticks a
     second; a DAW or :func:`read_midi` reads them back)."""
     ticks_per_second = TICKS_PER_QUARTER * 1e6 / DEFAULT_TEMPO
@@ -159,8 +165,7 @@ def write_midi(path: str | os.PathLike, notes: list[MidiNote]) -> None:
         now = tick
     body += b"\x00\xff\x2f\x00"
     header = struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
-    with open(os.fspath(path), "wb") as f:
-        f.write(b"MThd" + header + b"MTrk" + struct.pack(">I", len(body)) + bytes(body))
+    return b"MThd" + header + b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
 def _var_len(value: int) -> bytes:

@@ -245,7 +245,8 @@ def _card(c, k: int, form_of: int | None = None) -> str:
 
 
 def result_zip(result: MatchResult) -> bytes:
-    """``candidates.json`` plus ``rankNN.patch.json`` and ``rankNN.wav`` per candidate, zipped."""
+    """``candidates.json`` plus ``rankNN.patch.json`` and ``rankNN.wav`` per candidate, zipped, and ``melody.mid``
+    where the target steps through a melody."""
     c = result.prediction.candidates
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -253,6 +254,9 @@ def result_zip(result: MatchResult) -> bytes:
         for k in range(c.params.shape[0]):
             archive.writestr(f"rank{k + 1:02d}.patch.json", json.dumps(patch_to_dict(c.params[k]), indent=2))
             archive.writestr(f"rank{k + 1:02d}.wav", wav_bytes(c.audio[k]))
+        melody = result.prediction.melody_midi()
+        if melody is not None:
+            archive.writestr("melody.mid", melody)
     return buffer.getvalue()
 
 
@@ -261,4 +265,4 @@ def download_link(result: MatchResult) -> str:
     stem = result.name.rsplit(".", 1)[0] or "target"
     return (f'<a class="download-all" download="{html.escape(stem)}-candidates.zip" '
             f'href="{data_uri("application/zip", result_zip(result))}">all candidates (zip: patches, WAVs, '
-            f'candidates.json)</a>')
+            f'candidates.json{", the melody as MIDI" if result.prediction.melody_phrase else ""})</a>')

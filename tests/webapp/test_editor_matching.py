@@ -16,7 +16,7 @@ from inverse.sampling import Candidates
 from inverse.target import Target, score
 from synth.errors import InputError
 from synth.image_io import write_png
-from synth.midi_file import MidiNote, write_midi
+from synth.midi_file import MidiNote, read_midi, write_midi
 from synth.params import PARAM_INDEX
 from synth.patch import patch_from_dict, save_patch
 from synth.symmetry import permute_slots
@@ -26,6 +26,7 @@ from webapp.matching import (
     MatchResult,
     MatchSettings,
     differences,
+    download_link,
     match_status,
     result_page,
     result_zip,
@@ -232,7 +233,7 @@ def test_result_page_says_what_swing_was_read(small_result):
     assert "the target&#x27;s level swings at 5.0 Hz, 9.8 dB from peak to trough (a tremolo)" in page
 
 
-def test_zip_holds_patches_wavs_and_the_summary(small_result):
+def test_zip_holds_patches_wavs_and_the_summary_and_a_melodys_midi(small_result, tmp_path):
     with zipfile.ZipFile(io.BytesIO(result_zip(small_result))) as archive:
         names = sorted(archive.namelist())
         assert names == ["candidates.json", "rank01.patch.json", "rank01.wav", "rank02.patch.json", "rank02.wav",
@@ -241,6 +242,12 @@ def test_zip_holds_patches_wavs_and_the_summary(small_result):
         assert torch.allclose(patch, small_result.prediction.candidates.params[2], atol=1e-5)
         audio, rate = soundfile.read(io.BytesIO(archive.read("rank01.wav")))
         assert rate == 16000 and audio.shape == (65408,)
+    assert "the melody as MIDI" not in download_link(small_result)
+    melodic = MatchResult(replace(small_result.prediction, file_melody="C4:0.5 -:0.25 E4:0.5"), "arp.wav", 1.0)
+    with zipfile.ZipFile(io.BytesIO(result_zip(melodic))) as archive:
+        (tmp_path / "melody.mid").write_bytes(archive.read("melody.mid"))
+    assert "the melody as MIDI" in download_link(melodic)
+    assert [(n.note, n.onset_s) for n in read_midi(tmp_path / "melody.mid")] == [(60, 0.0), (64, 0.75)]
 
 
 def test_differences_skip_what_neither_candidate_lets_you_hear():
