@@ -13,6 +13,8 @@ import struct
 import subprocess
 from pathlib import Path
 
+from synth.midi_file import var_len_bytes
+
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 # sox `synth` waveforms x pitches: plain oscillators, a plucked string and a filtered sweep.
@@ -283,7 +285,7 @@ def vibrato_note_midi(program: int, note: int, seconds: float, wheel: int = 127,
     50 cents at 127) on the preset's vibrato LFO (fluidsynth with FluidR3_GM: ~8.2 Hz)."""
     events = b"\x00" + bytes([0xC0, program]) + b"\x00" + bytes([0xB0, 1, wheel])
     events += b"\x00" + bytes([0x90, note, velocity])
-    events += _var_len(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
+    events += var_len_bytes(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
     return _midi_file(events)
 
 
@@ -295,7 +297,7 @@ def chord_midi(program: int, notes: list[int], seconds: float, velocity: int = 1
     for note in notes:
         events += b"\x00" + bytes([0x90 | channel, note, velocity])
     for k, note in enumerate(notes):
-        events += (_var_len(ticks) if k == 0 else b"\x00") + bytes([0x80 | channel, note, 0])
+        events += (var_len_bytes(ticks) if k == 0 else b"\x00") + bytes([0x80 | channel, note, 0])
     return _midi_file(events)
 
 
@@ -304,21 +306,12 @@ def melody_midi(program: int, notes: list[int], seconds: float, gap: float = 0.0
     followed by ``gap`` seconds of rest (none after the last), at 120 bpm on channel 0."""
     events = b"\x00" + bytes([0xC0, program])
     for k, note in enumerate(notes):
-        events += (_var_len(int(gap * TICKS_PER_SECOND)) if k else b"\x00") + bytes([0x90, note, velocity])
-        events += _var_len(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
+        events += (var_len_bytes(int(gap * TICKS_PER_SECOND)) if k else b"\x00") + bytes([0x90, note, velocity])
+        events += var_len_bytes(int(seconds * TICKS_PER_SECOND)) + bytes([0x80, note, 0])
     return _midi_file(events)
 
 
 TICKS_PER_SECOND = 960  # 480 ticks per quarter note, 2 quarter notes per second
-
-
-def _var_len(value: int) -> bytes:
-    """A MIDI variable-length quantity (a delta time)."""
-    groups = [value & 0x7F]
-    while value > 0x7F:
-        value >>= 7
-        groups.append((value & 0x7F) | 0x80)
-    return bytes(reversed(groups))
 
 
 def _midi_file(events: bytes) -> bytes:

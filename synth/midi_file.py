@@ -161,15 +161,16 @@ def midi_bytes(notes: list[MidiNote]) -> bytes:
         events += [(begin, 1, 0x90 | channel, note, min(127, max(1, n.velocity))), (end, 0, 0x80 | channel, note, 0)]
     body, now = bytearray(), 0
     for tick, _, status, note, velocity in sorted(events):
-        body += _var_len(tick - now) + bytes([status, note, velocity])
+        body += var_len_bytes(tick - now) + bytes([status, note, velocity])
         now = tick
     body += b"\x00\xff\x2f\x00"
     header = struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
     return b"MThd" + header + b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def _var_len(value: int) -> bytes:
-    """``value`` as a MIDI variable-length quantity."""
+def var_len_bytes(value: int) -> bytes:
+    """``value`` (a delta time in ticks) as a MIDI variable-length quantity: 7 bits a byte, the high bit set on all
+    but the last."""
     groups = [value & 0x7F]
     while value > 0x7F:
         value >>= 7

@@ -10,15 +10,7 @@ import pytest
 
 from synth.cli import main
 from synth.errors import InputError
-from synth.midi_file import MidiNote, read_midi, write_midi
-
-
-def var_len(value: int) -> bytes:
-    groups = [value & 0x7F]
-    while value > 0x7F:
-        value >>= 7
-        groups.append((value & 0x7F) | 0x80)
-    return bytes(reversed(groups))
+from synth.midi_file import MidiNote, read_midi, var_len_bytes, write_midi
 
 
 def test_written_notes_read_back_to_the_tick(tmp_path):
@@ -33,7 +25,7 @@ def test_written_notes_read_back_to_the_tick(tmp_path):
 
 def track(*events: tuple[int, bytes]) -> bytes:
     """A track chunk of ``(delta ticks, event bytes)`` with its end-of-track."""
-    body = b"".join(var_len(delta) + event for delta, event in events) + b"\x00\xff\x2f\x00"
+    body = b"".join(var_len_bytes(delta) + event for delta, event in events) + b"\x00\xff\x2f\x00"
     return b"MTrk" + struct.pack(">I", len(body)) + body
 
 
