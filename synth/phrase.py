@@ -1,7 +1,8 @@
-"""A patch played as a phrase: notes, chords and rests at a tempo, mixed into one recording.
+"""A patch played as a phrase: notes, chords and rests at a tempo (or a MIDI file's notes), mixed into one recording.
 
 A match is one note; a sound designer wants to hear the patch as an instrument (does it hold up an octave higher,
-in a chord, at another length?). :func:`play` renders the patch once per note, with ``note_pitch`` moved so that
+in a chord, at another length?). :func:`play` (phrase text) and :func:`play_notes` (timed notes: a MIDI file's,
+:mod:`synth.midi_file`) render the patch once per note, with ``note_pitch`` moved so that
 the note *sounds* at the pitch asked for and ``note_gate`` set to the note's length (the key released when the note
 ends), and adds each render at its onset; the release tails ring on over what follows, as on a keyboard.
 
@@ -244,7 +245,7 @@ def play_notes(normalized: Tensor, notes: list[TimedNote], *, read_pitch: bool =
                          f"render included); at most {MAX_SECONDS:.0f} s are played")
     normalized = normalized.detach().float().reshape(-1)
     offset, placed_by, messages = placement(normalized, read_pitch, path)
-    played, gate_messages = _placed(notes, offset, to_physical(PARAM_SPECS[VELOCITY], float(normalized[VELOCITY])))
+    played, level_messages = _placed(notes, offset, to_physical(PARAM_SPECS[VELOCITY], float(normalized[VELOCITY])))
     audio = torch.zeros(max(onsets) + length)
     for first in range(0, len(played), BATCH_ROWS):
         batch = played[first:first + BATCH_ROWS]
@@ -259,6 +260,6 @@ def play_notes(normalized: Tensor, notes: list[TimedNote], *, read_pitch: bool =
     peak, gain_db = float(audio.abs().max()), 0.0
     if peak > 1.0:
         audio, gain_db = audio / peak, -20.0 * math.log10(peak)
-        gate_messages.append(f"the overlapping notes peaked at {-gain_db:+.1f} dBFS: the phrase is scaled down by "
+        level_messages.append(f"the overlapping notes peaked at {-gain_db:+.1f} dBFS: the phrase is scaled down by "
                              f"{-gain_db:.1f} dB to full scale")
-    return Phrase(audio, played, offset, placed_by, gain_db, messages + gate_messages)
+    return Phrase(audio, played, offset, placed_by, gain_db, messages + level_messages)
