@@ -112,7 +112,7 @@ def note_label(note: float) -> str:
 def _beats(text: str, event: str) -> float:
     try:
         beats = float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         beats = math.nan
     if not (math.isfinite(beats) and beats > 0):
         raise InputError(f"phrase event {event!r}: {text!r} is not a length in beats (expected a positive number or "
@@ -238,11 +238,14 @@ def play_notes(normalized: Tensor, notes: list[TimedNote], *, read_pitch: bool =
 
     if not notes:
         raise InputError("nothing to play: no notes")
+    if not all(math.isfinite(n.onset_s) and math.isfinite(n.length_s) and n.onset_s >= 0 for n in notes):
+        raise InputError("a note without a finite onset and length (seconds; the onset 0 or later)")
     rate, length = DEFAULT_CONFIG.sample_rate, DEFAULT_CONFIG.num_samples
+    end_s = max(n.onset_s for n in notes) + length / rate
+    if end_s > MAX_SECONDS:
+        raise InputError(f"the notes last {end_s:.4g} s (the last one's {length / rate:.3f} s render included); at "
+                         f"most {MAX_SECONDS:.0f} s are played")
     onsets = [round(n.onset_s * rate) for n in notes]
-    if (max(onsets) + length) / rate > MAX_SECONDS:
-        raise InputError(f"the notes last {(max(onsets) + length) / rate:.0f} s (the last one's {length / rate:.3f} s "
-                         f"render included); at most {MAX_SECONDS:.0f} s are played")
     normalized = normalized.detach().float().reshape(-1)
     offset, placed_by, messages = placement(normalized, read_pitch, path)
     played, level_messages = _placed(notes, offset, to_physical(PARAM_SPECS[VELOCITY], float(normalized[VELOCITY])))

@@ -46,6 +46,7 @@ def test_events_notes_chords_rests_and_lengths():
 
 
 @pytest.mark.parametrize("text, message", [("C4 X9", "'X9' is not a note"), ("C4:0", "is not a length in beats"),
+                                           ("C4:1e400", "is not a length in beats"),
                                            ("C4:-1", "is not a length in beats"), ("C4:1/0", "is not a length"),
                                            ("C4:", "nothing after ':'"), ("- -:2", "has no notes"),
                                            ("", "has no notes")])
@@ -107,6 +108,10 @@ def test_notes_out_of_the_synths_range_are_refused_with_the_patchs_range():
         play(patch, parse_phrase("C4"), bpm=0.0, path="eager")
     with pytest.raises(InputError, match=r"the notes last 1204 s \(the last one's .*; at most 600 s"):
         play(patch, parse_phrase("-:2400 C4"), path="eager")
+    with pytest.raises(InputError, match=r"the notes last 5e\+307 s"):  # an onset beyond any sample count
+        play(patch, parse_phrase("C4:1e308 D4"), path="eager")
+    with pytest.raises(InputError, match="a note without a finite onset"):  # beyond any float
+        play(patch, parse_phrase("C4 D4"), bpm=1e-310, path="eager")
 
 
 def test_long_notes_are_held_for_the_longest_gate_with_a_message():
