@@ -198,6 +198,27 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
     return jobs
 
 
+def _write_melodies(jobs: list[_Job], answers: list[dict], out: Path) -> None:
+    """For each file answered note by note (``--each-note``), its melody played back by each note's best candidate
+    (:func:`inverse.melody.replayed`): ``out/STEM_melody.wav``, to hear the answers as one."""
+    import torch
+
+    from inverse.melody import replayed
+    from synth.audio_io import write_wav
+    from synth.spectrogram import DEFAULT_CONFIG
+
+    melodies: dict[tuple[str, str, str], list[dict]] = {}
+    for job, answer in zip(jobs, answers):
+        if job.melody_phrase:
+            stem = job.folder[:job.folder.rindex("_note")]
+            melodies.setdefault((job.path, stem, job.melody_phrase), []).append(answer)
+    for (path, stem, phrase), notes in melodies.items():
+        patches = [torch.tensor(a["candidates"][0]["normalized"]) if a.get("candidates") else None for a in notes]
+        wav = out / f"{stem}_melody.wav"
+        write_wav(wav, replayed(phrase, patches), DEFAULT_CONFIG.sample_rate)
+        note(f"{path}: its melody played back, each note by its answer's best candidate: {wav}")
+
+
 def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines | None], Prediction],
                  stage_lines: bool, stop: Callable[[], bool] | None = None) -> int:
     """``answer(job, progress) -> Prediction`` for each of :func:`_jobs` in turn, each reported as it is done
@@ -240,6 +261,8 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
             answers.append({"source": target, "error": failure})
         if stop is not None and stop():
             break
+    if args.out and several:
+        _write_melodies(jobs, answers, Path(args.out))
     interrupted = stop is not None and stop()
     if interrupted:
         note("interrupted (Ctrl-C): the answer under way was finished and written" +

@@ -154,3 +154,19 @@ def melody_note(notes: list[HeldNote], name: str, start_s: float | None = 0.0) -
     begin, length = note_parts(notes)[0]
     return (f"{text}. To match one note alone, keep its part of the file, e.g. the first: --start "
             f"{start_s + begin:.2f} --length {length:.2f} (--each-note answers each)")
+
+
+def replayed(phrase: str, patches: list[torch.Tensor | None]) -> torch.Tensor:
+    """The melody ``phrase`` (:func:`melody_phrase`) played back with its k-th note played by ``patches[k]``
+    (normalised ``Tensor[100]``, the best candidate of that note's answer; None: the note left out), each placed by
+    the pitch its patch is heard at (:func:`synth.phrase.play_notes`): ``Tensor[N]`` at 16 kHz, scaled to full scale
+    where overlapping notes peak above it."""
+    from synth.phrase import parse_phrase, play_notes, timed
+
+    notes = timed(parse_phrase(phrase), 60.0)
+    parts = [play_notes(patch, [held]).audio for held, patch in zip(notes, patches) if patch is not None]
+    audio = torch.zeros(max((len(part) for part in parts), default=1))
+    for part in parts:
+        audio[:len(part)] += part
+    peak = float(audio.abs().max())
+    return audio / peak if peak > 1.0 else audio

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+import torch.nn.functional as F
 
 from inverse.cli import main as inverse_main
 from inverse.melody import (
@@ -212,8 +213,13 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     assert all("melody_phrase" not in a["target"] for a in answers[3:6])
     assert [n.note for n in read_midi(tmp_path / "out" / "arp_note2_E4" / "melody.mid")] == [60, 64, 67]  # and MIDI
     assert not (tmp_path / "out" / "one" / "melody.mid").exists()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_note1_C4", "arp_note2_E4", "arp_note3_G4",
-                                                                   "one", "run_part1", "run_part2"]
+    # the melody played back by each note's best candidate: the same notes in the same order
+    assert f"{melody}: its melody played back, each note by its answer's best candidate" in captured.err
+    replay = torch.from_numpy(soundfile.read(tmp_path / "out" / "arp_melody.wav", dtype="float32")[0])
+    assert [n.name for n in held_notes(F.pad(replay, (0, max(0, 65408 - len(replay))))[:65408])] == ["C4", "E4", "G4"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*_melody.wav")) == ["arp_melody.wav"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_melody.wav", "arp_note1_C4", "arp_note2_E4",
+                                                                   "arp_note3_G4", "one", "run_part1", "run_part2"]
     png = tmp_path / "t.png"
     write_png(png, np.zeros((512, 512), dtype=np.uint8) + 100)
     assert inverse_main(["predict", str(png), "--each-note"]) == 2
