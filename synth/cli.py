@@ -22,6 +22,7 @@ from synth.image_io import write_png
 from synth.inputs import load_audio
 from synth.params import PARAM_SPECS, ParamSpec, canonicalize, spec_json
 from synth.patch import load_patch, save_patch
+from synth.paths import check_outputs
 from synth.prior import PRIOR_VERSIONS, SAMPLERS, draw
 from synth.spectrogram import DEFAULT_CONFIG, quantize, spectrogram
 
@@ -160,6 +161,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
     if args.midi_velocity and not args.midi:
         raise InputError("--midi-velocity takes the velocities of --midi FILE's notes; --notes has none")
+    check_outputs({"-o": args.output}, {"the patch": args.patch, "the MIDI file": args.midi})  # before any render
     if args.midi:
         notes = [TimedNote(n.onset_s, float(n.note), n.length_s, n.velocity / 127 if args.midi_velocity else None)
                  for n in read_midi(args.midi)]

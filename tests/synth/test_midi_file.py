@@ -85,6 +85,10 @@ def test_the_command_plays_a_midi_files_notes_at_their_times(tmp_path, capsys):
     assert velocities == [round(100 / 127, 4)] * 2 and patch_velocity != velocities[0]
     assert main(["play", str(tmp_path / "p.json"), "--notes", "C4", "--midi-velocity", "-o", "x.wav"]) == 2
     assert "--midi-velocity takes the velocities of --midi" in capsys.readouterr().err
+    assert main(["play", str(tmp_path / "p.json"), "--midi", str(path), "-o", str(path)]) == 2  # not over its input
+    assert "-o " + str(path) + " is the same file as the MIDI file" in capsys.readouterr().err
+    assert main(["play", str(tmp_path / "p.json"), "--notes", "C4", "-o", str(tmp_path)]) == 2
+    assert "expected a file path, got a directory" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # one or the other
         main(["play", str(tmp_path / "p.json"), "--midi", str(path), "--notes", "C4", "-o", "x.wav"])
     assert usage.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
