@@ -161,3 +161,11 @@ def test_a_chord_is_placed_by_its_lowest_oscillator_and_noise_by_note_pitch(monk
     phrase = play(noise, parse_phrase("C4"), path="eager")
     assert (phrase.offset, phrase.placed_by) == (0.0, "note_pitch") and phrase.notes[0].note_pitch == 60.0
     assert "no clear pitch and no oscillator" in phrase.messages[0]
+
+
+def test_the_same_phrase_is_the_same_bytes_whatever_the_render_batch(monkeypatch):
+    patch = one_oscillator(octave=0, note=60.0)
+    events = parse_phrase("C4 E4+G4 C5:2 A3")
+    whole = play(patch, events, read_pitch=False, path="eager").audio
+    monkeypatch.setattr("synth.phrase.BATCH_ROWS", 2)  # the notes rendered two at a time
+    assert torch.equal(play(patch, events, read_pitch=False, path="eager").audio, whole)
