@@ -156,17 +156,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from synth.midi_file import read_midi
-    from synth.phrase import TimedNote, parse_phrase, play_notes, timed
+    from synth.phrase import midi_notes, parse_phrase, play_notes, timed
 
     if args.midi_velocity and not args.midi:
         raise InputError("--midi-velocity takes the velocities of --midi FILE's notes; --notes has none")
     check_outputs({"-o": args.output}, {"the patch": args.patch, "the MIDI file": args.midi})  # before any render
     if args.midi:
-        notes = [TimedNote(n.onset_s, float(n.note), n.length_s, n.velocity / 127 if args.midi_velocity else None)
-                 for n in read_midi(args.midi)]
-        note(f"{args.midi}: {len(notes)} notes" + (f" over {notes[-1].onset_s + notes[-1].length_s:.1f} s (the "
-                                                   "file's own tempo; --bpm is not used)" if notes else ""))
+        notes = midi_notes(args.midi, args.midi_velocity)
+        ends = max((n.onset_s + n.length_s for n in notes), default=None)
+        note(f"{args.midi}: {len(notes)} notes" + (f" over {ends:.1f} s (the file's own tempo; --bpm is not used)"
+                                                   if notes else ""))
     else:
         notes = timed(parse_phrase(args.notes), args.bpm)  # (bad notes refused before anything is rendered)
     phrase = play_notes(load_patch(args.patch), notes, read_pitch=not args.as_note_pitch)

@@ -21,6 +21,7 @@ beat by default), a chord ``C4+E4+G4[:BEATS]``, or a rest ``-[:BEATS]``; ``BEATS
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -177,6 +178,15 @@ def timed(events: list[PhraseEvent], bpm: float = 120.0) -> list[TimedNote]:
         notes += [TimedNote(float(onset_beats) * beat_s, note, event.beats * beat_s) for note in event.notes]
         onset_beats += Fraction(event.beats)
     return notes
+
+
+def midi_notes(path: str | os.PathLike, velocity: bool = False) -> list[TimedNote]:
+    """The notes of the MIDI file at ``path`` (:func:`synth.midi_file.read_midi`), with each one's velocity
+    (``velocity / 127``) where ``velocity``, else the patch's."""
+    from synth.midi_file import read_midi
+
+    return [TimedNote(n.onset_s, float(n.note), n.length_s, n.velocity / 127 if velocity else None)
+            for n in read_midi(path)]
 
 
 def _placed(notes: list[TimedNote], offset: float, velocity: float) -> tuple[list[PlayedNote], list[str]]:

@@ -17,10 +17,9 @@ import torch
 
 from inverse.checkpoint import DEFAULT_MODEL
 from synth.errors import InputError
-from synth.midi_file import read_midi
 from synth.params import PARAM_INDEX, PARAM_SPECS, ParamSpec, from_physical, to_physical
 from synth.patch import load_patch, patch_to_dict
-from synth.phrase import TimedNote, parse_phrase, play_notes, timed
+from synth.phrase import midi_notes, parse_phrase, play_notes, timed
 from synth.spectrogram import DEFAULT_CONFIG, spectrogram
 from synth.voice import render
 from webapp.uploads import display_name
@@ -121,7 +120,7 @@ def play_phrase(params: torch.Tensor, text: str, bpm: float, midi: str | os.Path
     page's player takes) and one line saying what was played. Bad notes or files are an :class:`InputError`."""
     if midi:
         try:
-            notes = [TimedNote(n.onset_s, float(n.note), n.length_s) for n in read_midi(midi)]
+            notes = midi_notes(midi)
         except InputError as error:
             raise InputError(str(error).replace(os.fspath(midi), display_name(midi))) from None
     elif bpm is None:
