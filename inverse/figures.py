@@ -55,7 +55,7 @@ def shown_khz(spectrograms: torch.Tensor) -> float:
 
 def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances: torch.Tensor,
                       path: str | Path, title: str = "", unit: str = "match",
-                      form_of: list[int | None] | None = None) -> Path:
+                      form_of: list[int | None] | None = None, labels: list[str] | None = None) -> Path:
     """Write a PNG grid: target first, then each candidate labelled with rank and its distance (``unit``); the
     time axis shows the whole window, or only its start where all of them are short (:func:`shown_seconds`); the
     frequency axis the whole band, or only its bottom where all of them are low (:func:`shown_khz`).
@@ -63,6 +63,7 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
     target: ``Tensor[512, 512]`` and candidates ``Tensor[K, 512, 512]``, normalised (bin, frame) layout.
     ``form_of``: per candidate, the earlier one (0-based) whose sound it writes in another form, or None
     (:func:`inverse.differences.form_sources`); such a panel's label ends in "(= #N)" (:func:`candidate_label`).
+    ``labels``: every panel's title instead, the target's first.
     """
     form_of = form_of or [None] * candidates.shape[0]
     count = 1 + candidates.shape[0]
@@ -79,6 +80,8 @@ def comparison_figure(target: torch.Tensor, candidates: torch.Tensor, distances:
     extent = (0, shown_s, -DEFAULT_CONFIG.bin_hz(0.5) / 1000, top_khz)
     panels = [("target", target)] + [(candidate_label(i, float(d), unit, j), c)
                                      for i, (c, d, j) in enumerate(zip(candidates, distances, form_of))]
+    if labels is not None:
+        panels = [(label, image) for label, (_, image) in zip(labels, panels, strict=True)]
     for ax, (label, image) in zip(axes.flat, panels):
         ax.imshow(image[:bins, :frames].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
                   extent=extent)
