@@ -59,10 +59,10 @@ def test_notes_sound_at_the_pitch_written_whatever_the_oscillators_offset():
     """The oscillator plays an octave above note_pitch: A4 is played with note_pitch 57 and heard at 440 Hz; with
     read_pitch=False note_pitch is 69 and the note is heard an octave up."""
     patch = one_oscillator(octave=1)
-    assert sounding_offset(patch, "eager") == 12.0  # CREPE reads 11.87-12.05: the oscillator's tuning is taken
-    heard = play(patch, parse_phrase("A4:4"), path="eager")
+    assert sounding_offset(patch, "auto") == 12.0  # CREPE reads 11.87-12.05: the oscillator's tuning is taken
+    heard = play(patch, parse_phrase("A4:4"), path="auto")
     assert heard.notes[0].note_pitch == 57.0 and "sounds at C4 with note_pitch 48.00" in heard.messages[0]
-    written = play(patch, parse_phrase("A4:4"), read_pitch=False, path="eager")
+    written = play(patch, parse_phrase("A4:4"), read_pitch=False, path="auto")
     assert (written.offset, written.placed_by) == (0.0, "note_pitch") and written.notes[0].note_pitch == 69.0
     assert written.messages == [] and heard.placed_by == "heard"
     length = DEFAULT_CONFIG.num_samples
@@ -72,13 +72,13 @@ def test_notes_sound_at_the_pitch_written_whatever_the_oscillators_offset():
 
 def test_each_note_is_the_patch_rendered_at_its_pitch_and_length_added_at_its_onset():
     patch = one_oscillator(octave=0, note=60.0)
-    phrase = play(patch, parse_phrase("C4 - E4+G4:3"), bpm=60.0, read_pitch=False, path="eager")
+    phrase = play(patch, parse_phrase("C4 - E4+G4:3"), bpm=60.0, read_pitch=False, path="auto")
     assert [(n.onset_s, n.note, n.gate_s) for n in phrase.notes] == [(0.0, 60.0, 1.0), (2.0, 64.0, 3.0),
                                                                      (2.0, 67.0, 3.0)]
     rows = patch.repeat(3, 1)
     rows[:, PITCH] = torch.tensor([from_physical(PARAM_SPECS[PITCH], n) for n in (60.0, 64.0, 67.0)])
     rows[:, GATE] = torch.tensor([from_physical(PARAM_SPECS[GATE], s) for s in (1.0, 3.0, 3.0)])
-    notes = render(rows)
+    notes = render(rows, path="auto")
     rate, length = DEFAULT_CONFIG.sample_rate, DEFAULT_CONFIG.num_samples
     expected = torch.zeros(2 * rate + length)
     expected[:length] += notes[0]
@@ -94,7 +94,7 @@ def test_overlapping_notes_above_full_scale_are_scaled_down_to_it():
     patch = one_oscillator(octave=0, note=48.0)
     patch[PARAM_INDEX["output_gain"]] = 1.0  # 0 dB
     patch[PARAM_INDEX["note_velocity"]] = 1.0
-    phrase = play(patch, parse_phrase("C3+E3+G3+C4+E4+G4:2"), read_pitch=False, path="eager")
+    phrase = play(patch, parse_phrase("C3+E3+G3+C4+E4+G4:2"), read_pitch=False, path="auto")
     assert phrase.gain_db < 0 and float(phrase.audio.abs().max()) == pytest.approx(1.0)
     assert any("scaled down by" in m for m in phrase.messages)
 
@@ -103,19 +103,19 @@ def test_notes_out_of_the_synths_range_are_refused_with_the_patchs_range():
     patch = one_oscillator(octave=1)
     with pytest.raises(InputError, match=r"cannot play D8, E8: it sounds \+12\.00 semitones from its note_pitch, "
                                          r"which goes from 24 to 96, so its notes go from C2 to C8$"):
-        play(patch, parse_phrase("C4 E8 D8 C8"), path="eager")
+        play(patch, parse_phrase("C4 E8 D8 C8"), path="auto")
     with pytest.raises(InputError, match="bpm: expected a positive finite number"):
-        play(patch, parse_phrase("C4"), bpm=0.0, path="eager")
+        play(patch, parse_phrase("C4"), bpm=0.0, path="auto")
     with pytest.raises(InputError, match=r"the notes last 1204 s \(the last one's .*; at most 600 s"):
-        play(patch, parse_phrase("-:2400 C4"), path="eager")
+        play(patch, parse_phrase("-:2400 C4"), path="auto")
     with pytest.raises(InputError, match=r"the notes last 5e\+307 s"):  # an onset beyond any sample count
-        play(patch, parse_phrase("C4:1e308 D4"), path="eager")
+        play(patch, parse_phrase("C4:1e308 D4"), path="auto")
     with pytest.raises(InputError, match="a note without a finite onset"):  # beyond any float
-        play(patch, parse_phrase("C4 D4"), bpm=1e-310, path="eager")
+        play(patch, parse_phrase("C4 D4"), bpm=1e-310, path="auto")
 
 
 def test_long_notes_are_held_for_the_longest_gate_with_a_message():
-    phrase = play(one_oscillator(), parse_phrase("C4:16"), read_pitch=False, path="eager")
+    phrase = play(one_oscillator(), parse_phrase("C4:16"), read_pitch=False, path="auto")
     assert phrase.notes[0].gate_s == to_physical(PARAM_SPECS[GATE], 1.0)
     assert any("held for 3.5 s" in m for m in phrase.messages)
 
@@ -147,18 +147,18 @@ def test_a_chord_is_placed_by_its_lowest_oscillator_and_noise_by_note_pitch(monk
         chord[PARAM_INDEX[f"{slot}_fm_index"]] = 0.0
         chord[PARAM_INDEX[f"{slot}_vibrato"]] = 0.0
     assert sorted(tunings(chord)) == [12.0, 16.0, 19.0]
-    phrase = play(chord, parse_phrase("G3"), path="eager")  # (CREPE may read its root, snapped to the same 12.0)
+    phrase = play(chord, parse_phrase("G3"), path="auto")  # (CREPE may read its root, snapped to the same 12.0)
     assert phrase.offset == 12.0 and phrase.notes[0].note_pitch == 43.0
     with monkeypatch.context() as unread:
         unread.setattr("synth.phrase.sounding_offset", lambda *args: None)  # no one clear pitch heard
-        phrase = play(chord, parse_phrase("G3"), path="eager")
+        phrase = play(chord, parse_phrase("G3"), path="auto")
     assert phrase.placed_by == "lowest oscillator" and "no one clear pitch" in phrase.messages[0]
     assert phrase.offset == 12.0 and phrase.notes[0].note_pitch == 43.0
     noise = one_oscillator()
     noise[PARAM_INDEX["osc1_level"]] = 0.0
     noise[PARAM_INDEX["noise_level"]] = 1.0
-    assert sounding_offset(noise, "eager") is None and tunings(noise) == []
-    phrase = play(noise, parse_phrase("C4"), path="eager")
+    assert sounding_offset(noise, "auto") is None and tunings(noise) == []
+    phrase = play(noise, parse_phrase("C4"), path="auto")
     assert (phrase.offset, phrase.placed_by) == (0.0, "note_pitch") and phrase.notes[0].note_pitch == 60.0
     assert "no clear pitch and no oscillator" in phrase.messages[0]
 
@@ -166,6 +166,6 @@ def test_a_chord_is_placed_by_its_lowest_oscillator_and_noise_by_note_pitch(monk
 def test_the_same_phrase_is_the_same_bytes_whatever_the_render_batch(monkeypatch):
     patch = one_oscillator(octave=0, note=60.0)
     events = parse_phrase("C4 E4+G4 C5:2 A3")
-    whole = play(patch, events, read_pitch=False, path="eager").audio
+    whole = play(patch, events, read_pitch=False, path="auto").audio
     monkeypatch.setattr("synth.phrase.BATCH_ROWS", 2)  # the notes rendered two at a time
-    assert torch.equal(play(patch, events, read_pitch=False, path="eager").audio, whole)
+    assert torch.equal(play(patch, events, read_pitch=False, path="auto").audio, whole)

@@ -103,10 +103,12 @@ def test_a_candidate_opens_in_the_synth_tab_and_plays_a_phrase(app, browser, tmp
     screenshot(browser, "synth")
 
 
-def test_answer_now_ends_the_refinement_and_answers_from_it(app, browser):
+def test_answer_now_ends_the_refinement_and_answers_from_it(app, browser, tmp_path):
     open_page(browser, app.url)  # gradient refinement, the default: ~10 s of steps on 2 cores (after the
     # tests that read the first match's candidates)
-    upload(browser, "match-upload", EXAMPLE)
+    burst = np.random.default_rng(0).normal(0.0, 0.3, 8000) * np.exp(-np.arange(8000) / 2000.0)
+    soundfile.write(tmp_path / "burst.wav", burst.astype(np.float32), 16000)  # no pitch: no pitch check to wait for
+    upload(browser, "match-upload", tmp_path / "burst.wav")
     click(browser, "match-button")
     page = lambda d: d.find_element(By.TAG_NAME, "body").text
     wait(browser, 60).until(lambda d: "ranking" in page(d) or "refining" in page(d))  # the match is running
