@@ -34,10 +34,8 @@ from synth.errors import InputError
 from synth.fast_render import RENDER_PATHS
 from synth.fast_render import resolve as resolve_render_path
 from synth.image_io import write_png
-from synth.midi_file import MidiNote, midi_bytes
 from synth.params import PARAM_NAMES, physical_dict
 from synth.patch import save_patch
-from synth.phrase import parse_phrase, timed
 from synth.pitch import CENTS_TOLERANCE
 from synth.spectrogram import DEFAULT_CONFIG, quantize
 
@@ -223,6 +221,9 @@ class Prediction:
         """The melody (:attr:`melody_phrase`) as a Standard MIDI File at 120 bpm, or None."""
         if not self.melody_phrase:
             return None
+        from synth.midi_file import MidiNote, midi_bytes  # only for a melody: not on predict's start-up
+        from synth.phrase import parse_phrase, timed
+
         return midi_bytes([MidiNote(n.onset_s, n.length_s, round(n.note), 100, 0)
                            for n in timed(parse_phrase(self.melody_phrase), 60.0)])
 
