@@ -185,6 +185,31 @@ def _cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_soundfont(args: argparse.Namespace) -> int:
+    from synth.instrument import sampled_instrument
+    from synth.notes import parse_note
+
+    check_outputs({"-o": args.output}, {"the patch": args.patch})  # before any render
+    low, high = (None if key is None else parse_note(key) for key in (args.low, args.high))
+    patch = load_patch(args.patch)
+    instrument = sampled_instrument(patch, args.every, args.layers, low, high, rate=args.rate,
+                                    read_pitch=not args.as_note_pitch)
+    for message in instrument.messages:
+        note(message)
+    name = args.name or Path(args.patch).name.removesuffix(".json").removesuffix(".patch")
+    size = instrument.write(args.output, name)
+    if args.json:
+        print(json.dumps({"output": os.fspath(args.output), "name": name[:19], "bytes": size,
+                          "sample_rate": args.rate, "release_s": round(instrument.release_s, 6),
+                          "velocity_layers": args.layers, "offset_semitones": round(instrument.offset, 4),
+                          "placed_by": instrument.placed_by, "zones": instrument.to_json()}, indent=2))
+    else:
+        first, last = instrument.zones[0], instrument.zones[-1]
+        print(f"wrote {args.output} ({size / 1e6:.1f} MB: {len(instrument.zones)} samples at {args.rate} Hz, keys "
+              f"{first.keys[0]}-{last.keys[1]}; preset {name[:19]!r}, bank 0, program 0)")
+    return 0
+
+
 def _cmd_spectrogram(args: argparse.Namespace) -> int:
     for message in audio_to_png(args.input, args.output, downmix=args.downmix):
         note(message)
@@ -298,6 +323,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print what was played as JSON (each note's onset, "
                                                        "note_pitch and gate)")
     p.set_defaults(func=_cmd_play)
+
+    p = commands.add_parser(
+        "soundfont", help="write a patch as a sampled instrument (SoundFont 2, .sf2) for samplers and DAWs",
+        description="Render a patch (e.g. a candidate of `inverse predict`) every few semitones, each note placed "
+                    "to sound at its key as `play` places notes, held for note_gate's longest (3.5 s) and released, "
+                    "and write the notes as a SoundFont 2 instrument (one preset, bank 0, program 0): each key plays "
+                    "the nearest note, shifted by at most half the spacing, one-shot while held, with the patch's "
+                    "amplifier release after the key is let go. Samplers, DAWs and fluidsynth load it.",
+        epilog="example: python -m synth soundfont demo_out/rank01.patch.json -o rank01.sf2 && "
+               "fluidsynth -ni rank01.sf2 song.mid -F song.wav")
+    p.add_argument("patch", help="patch JSON file")
+    p.add_argument("-o", "--output", required=True, help="SoundFont 2 file to write (.sf2)")
+    p.add_argument("--every", type=int, default=3,
+                   help="semitones between sampled notes (default 3: no key shifted by more than a semitone; 1: "
+                        "every key its own note, ~4x the size)")
+    p.add_argument("--layers", type=int, default=1,
+                   help="velocity layers (default 1: the patch's own velocity, scaled by the sampler's usual "
+                        "velocity response; 2-8: each range of velocities rendered at its own, so that the synth's "
+                        "velocity-to-loudness and to-cutoff are heard, the sampler's own response off)")
+    p.add_argument("--low", metavar="NOTE", help="lowest sampled note (C1, 24, ...; default: the lowest key the "
+                                                 "patch can play)")
+    p.add_argument("--high", metavar="NOTE", help="highest sampled note (default: the highest it can play)")
+    p.add_argument("--rate", type=int, default=48000, choices=(16000, 44100, 48000),
+                   help="the samples' rate in Hz (default 48000: a sampler at a DAW's rate plays them without audible "
+                        "interpolation; 16000, the synth's own, is a third of the size but a sampler's interpolation "
+                        "dulls its top octave); the synth's band ends at 8 kHz either way")
+    p.add_argument("--name", help="preset name (at most 19 characters kept; default: the patch file's name)")
+    p.add_argument("--as-note-pitch", action="store_true",
+                   help="set note_pitch to each key as written, without reading the patch's own pitch")
+    p.add_argument("--json", action="store_true", help="print the samples (root, keys, velocities, length, peak) "
+                                                       "as JSON")
+    p.set_defaults(func=_cmd_soundfont)
 
     p = commands.add_parser("spectrogram", help="audio file -> spectrogram PNG",
                             description="Write the spectrogram PNG of an audio file: resampled to "
