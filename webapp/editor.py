@@ -17,6 +17,7 @@ import torch
 
 from inverse.checkpoint import DEFAULT_MODEL
 from synth.errors import InputError
+from synth.notes import note_name
 from synth.params import PARAM_INDEX, PARAM_SPECS, ParamSpec, from_physical, to_physical
 from synth.patch import load_patch, patch_to_dict
 from synth.phrase import midi_notes, parse_phrase, play_notes, timed
@@ -131,6 +132,20 @@ def play_phrase(params: torch.Tensor, text: str, bpm: float, midi: str | os.Path
     audio = (phrase.audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16).numpy()
     said = "; ".join(phrase.messages)
     return audio, f"played {len(phrase.notes)} note(s), {phrase.duration_s:.1f} s" + (f": {said}" if said else "")
+
+
+def write_soundfont(params: torch.Tensor, folder: str | os.PathLike, name: str = "patch") -> tuple[Path, str]:
+    """The normalised patch ``params`` ``Tensor[100]`` as a SoundFont 2 instrument (:mod:`synth.instrument`, the
+    command's defaults) in ``folder``, for the page's download, and one line saying what it holds."""
+    from synth.instrument import sampled_instrument  # (torchaudio's resampler: only when a font is made)
+
+    instrument = sampled_instrument(params)
+    path = Path(folder) / f"{name}.sf2"
+    size = instrument.write(path, name)
+    first, last = instrument.zones[0].root_key, instrument.zones[-1].root_key
+    return path, (f"wrote {path.name}: {len(instrument.zones)} notes from {note_name(first)} to {note_name(last)}, "
+                  f"{size / 1e6:.1f} MB at 48 kHz (bank 0, program 0 in any sampler); " + "; ".join(
+                      instrument.messages))
 
 
 def write_patch(params: torch.Tensor, folder: str | os.PathLike, name: str = "edited.patch.json") -> Path:

@@ -83,7 +83,8 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Enhance", id="enhance"):
                 enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(mask_classes(services.mask_model))
             with gr.Tab("Synth", id="synth"):
-                patch_file, sliders, synth_outputs, (phrase_inputs, play_button, phrase_audio) = _synth_tab()
+                patch_file, sliders, synth_outputs, (phrase_inputs, play_button, phrase_audio), (
+                    font_button, font_file) = _synth_tab()
 
         def match(upload, recording, samples, refine, seed, start, seconds, gate_noise, length, now: AnswerNow,
                   progress=gr.Progress()):  # noqa: B008 (gradio)
@@ -157,6 +158,14 @@ def build(services: Services) -> gr.Blocks:
 
         play_button.click(play_phrase, [patch_state, *phrase_inputs], [phrase_audio, synth_outputs[-1]],
                           concurrency_id="synth", concurrency_limit=2)
+
+        def soundfont(base):
+            path, note = editor.write_soundfont(torch.tensor(base) if base else editor.default_patch(),
+                                                _request_dir(services.workdir))
+            return str(path), f"<p>{html.escape(note)}</p>"
+
+        font_button.click(soundfont, [patch_state], [font_file, synth_outputs[-1]], concurrency_id="synth",
+                          concurrency_limit=2)
         synth_targets = [*synth_outputs, patch_state]
         patch_file.upload(load, patch_file, [*sliders, *synth_targets], concurrency_id="synth")
         for slider in sliders:
@@ -259,7 +268,11 @@ def _synth_tab():
                 bpm = gr.Number(120, minimum=1, label="bpm", elem_id="synth-bpm", min_width=80)
                 play_button = gr.Button("Play as a phrase", elem_id="synth-play")
             phrase_audio = gr.Audio(type="numpy", label="phrase", interactive=False, elem_id="synth-phrase-audio")
-    return patch_file, sliders, [audio, image, download, status], ([phrase, bpm, midi], play_button, phrase_audio)
+            font_button = gr.Button("SoundFont for a sampler or DAW (.sf2)", elem_id="synth-soundfont-button")
+            font_file = gr.File(label="the patch as a sampled instrument (a note every 3 semitones)",
+                                interactive=False, elem_id="synth-soundfont")
+    return patch_file, sliders, [audio, image, download, status], ([phrase, bpm, midi], play_button, phrase_audio), (
+        font_button, font_file)
 
 
 def _request_dir(workdir: Path) -> Path:

@@ -100,6 +100,12 @@ def test_a_candidate_opens_in_the_synth_tab_and_plays_a_phrase(app, browser, tmp
     upload(browser, "synth-midi", tmp_path / "tune.mid")  # a MIDI file's notes instead of the box's
     click(browser, "synth-play")
     wait(browser, 60).until(lambda d: "played 3 note(s)" in text(d, "synth-status"))
+    click(browser, "synth-soundfont-button")  # the candidate as a sampled instrument, downloaded
+    wait(browser, 60).until(lambda d: "wrote patch.sf2" in text(d, "synth-status"))
+    browser.find_element(By.CSS_SELECTOR, "#synth-soundfont a").click()
+    font = browser.downloads / "patch.sf2"
+    wait(browser, 30).until(lambda d: font.exists() and font.stat().st_size > 1_000_000)
+    assert font.read_bytes()[:4] == b"RIFF" and font.read_bytes()[8:12] == b"sfbk"
     screenshot(browser, "synth")
 
 
