@@ -59,6 +59,7 @@ from synth.voice import render  # noqa: E402
 RATE = DEFAULT_CONFIG.sample_rate
 NEAR = (45, 57, 69)  # A2 A3 A4: the sampled notes nearest to these are played, and a semitone above each
 SPACING_S, HELD_S, JUDGED_S = 4.5, 1.0, 1.25
+HOLD_S = 8.0  # a sampled key held past the render's 3.5 s, on the sample's sustain loop
 SEARCH = 160  # samples either side of fluidsynth's first note's lag searched for each note's best alignment
 
 
@@ -84,7 +85,10 @@ def judged_keys(patch: torch.Tensor, folder: Path) -> dict:
         if root not in keys and root + 1 < roots[-1] and root + 1 not in roots:  # both keys the synth plays
             keys += [root, root + 1]
     notes = [MidiNote(SPACING_S * k, HELD_S, key, 127, 0) for k, key in enumerate(keys)]
-    write_midi(folder / "keys.mid", notes)
+    sampled = [key for key in keys if key in roots] or roots
+    held_key = sampled[len(sampled) // 2]  # a sampled key, held 8 s
+    notes_and_held = notes + [MidiNote(SPACING_S * len(keys), HOLD_S, held_key, 127, 0)]
+    write_midi(folder / "keys.mid", notes_and_held)
     subprocess.run(["fluidsynth", "-ni", "-q", "-g", "1", "-R", "0", "-C", "0", "-o", "audio.file.format=float",
                     "-r", "48000", "-F", str(folder / "out.wav"), str(folder / "patch.sf2"), str(folder / "keys.mid")],
                    check=True, capture_output=True, timeout=600)
@@ -105,7 +109,22 @@ def judged_keys(patch: torch.Tensor, folder: Path) -> dict:
         out.append({"key": key, "sampled": key in roots, "mss": round(float(mss_distance(theirs, mine)), 5),
                     "clear": bool(heard.clear[1]), "same_pitch": bool(heard.clear.all()) and bool(same[0]),
                     "lag": lag})
-    return {"keys": out, "bytes": size, "build_s": round(seconds, 3), "release_s": round(instrument.release_s, 4)}
+    zone = next(z for z in instrument.zones if z.root_key == held_key)
+    return {"keys": out, "bytes": size, "build_s": round(seconds, 3), "release_s": round(instrument.release_s, 4),
+            "looped": sum(z.loop is not None for z in instrument.zones), "zones": len(instrument.zones),
+            "held": None if zone.loop is None else held_level(played, round(SPACING_S * len(keys) * RATE))}
+
+
+def held_level(played: torch.Tensor, onset: int) -> dict:
+    """How a key held :data:`HOLD_S` on its loop keeps its level (10 ms frames, dB): the mean over 6-7.9 s against
+    1.5-2.5 s (``drift_db``), and how much deeper its lowest frame goes over 3.3-7.9 s (where the loop jumps back)
+    than over 1.5-3.3 s, both below that settled mean (``dip_db``: 0 where the jumps add no dip)."""
+    frames = played[onset:onset + round(HOLD_S * RATE)]
+    frames = frames[:frames.shape[0] // 160 * 160].reshape(-1, 160)
+    level = 10.0 * torch.log10(frames.pow(2).mean(dim=1).clamp_min(1e-20))
+    settled = float(level[150:250].mean())
+    return {"drift_db": round(float(level[600:790].mean()) - settled, 3),
+            "dip_db": round(float(level[150:330].min()) - float(level[330:790].min()), 3)}
 
 
 def summarise(records: list[dict]) -> dict:
@@ -122,6 +141,13 @@ def summarise(records: list[dict]) -> dict:
             row[kind] = {"keys": len(keys), "median_mss": statistics.median(distances) if keys else None,
                          "p90_mss": distances[int(0.9 * (len(distances) - 1))] if keys else None,
                          "clear": sum(k["clear"] for k in keys), "same_pitch": sum(k["same_pitch"] for k in keys)}
+        held = [r["held"] for r in chosen if r.get("held")]
+        drifts, dips = sorted(abs(h["drift_db"]) for h in held), sorted(h["dip_db"] for h in held)
+        row["looped_zones"] = f"{sum(r['looped'] for r in chosen)} of {sum(r['zones'] for r in chosen)}"
+        row["held"] = {"keys": len(held), "median_abs_drift_db": statistics.median(drifts) if held else None,
+                       "p90_abs_drift_db": drifts[int(0.9 * (len(drifts) - 1))] if held else None,
+                       "median_dip_db": statistics.median(dips) if held else None,
+                       "p90_dip_db": dips[int(0.9 * (len(dips) - 1))] if held else None}
         out[set_name] = row
     return out
 
@@ -143,6 +169,16 @@ def markdown(results: dict) -> str:
                  if row[k]["keys"] else "- | -" for k in ("sampled", "shifted")]
         lines.append(f"| {name} | {row['patches']} | {cells[0]} | {cells[1]} | {row['median_mb']:.1f} | "
                      f"{row['median_build_s']:.1f} |")
+    lines += ["", f"A sampled key held {HOLD_S:g} s, past the render's 3.5 s, on its sample's sustain loop (where it "
+              "has one): its level at 6-7.9 s against 1.5-2.5 s (|drift|), and how much lower its lowest 10 ms goes "
+              "over 3.3-7.9 s, where the loop jumps back, than over 1.5-3.3 s (dip; 0 or below: no dip).", "",
+              "| patches | samples looped | held keys | \\|drift\\| dB median (90th pct) | dip dB median (90th pct) |",
+              "|---|---:|---:|---:|---:|"]
+    for name, row in results["summary"].items():
+        held = row["held"]
+        cells = (f"{held['median_abs_drift_db']:.2f} ({held['p90_abs_drift_db']:.2f}) | {held['median_dip_db']:.2f} "
+                 f"({held['p90_dip_db']:.2f})") if held["keys"] else "- | -"
+        lines.append(f"| {name} | {row['looped_zones']} | {held['keys']} | {cells} |")
     return "\n".join(lines) + "\n"
 
 

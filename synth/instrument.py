@@ -33,6 +33,7 @@ from synth.params import PARAM_NAMES, PARAM_SPECS, from_physical, to_physical
 from synth.phrase import BATCH_ROWS, GATE, PITCH, SILENCE, VELOCITY, note_label, placement
 from synth.sf2 import Zone, write_sf2
 from synth.spectrogram import DEFAULT_CONFIG
+from synth.sustain_loop import LOOP_END_S, SustainLoop, find_loop, with_loop
 
 RELEASE = PARAM_NAMES.index("amp_env_release")
 #: The end of a sample still sounding when the render stops is faded out over this many seconds (no click).
@@ -69,6 +70,7 @@ class Instrument:
     def to_json(self) -> list[dict]:
         return [{"name": z.name, "root": note_label(z.root_key), "root_key": z.root_key, "keys": list(z.keys),
                  "velocities": list(z.velocities), "seconds": round(z.audio.size / z.sample_rate, 4),
+                 "loop_s": None if z.loop is None else [round(k / z.sample_rate, 6) for k in z.loop],
                  "peak_dbfs": round(20.0 * math.log10(max(float(np.abs(z.audio).max()), 1e-10)), 2)}
                 for z in self.zones]
 
@@ -124,9 +126,10 @@ def release_seconds(normalized: Tensor, note_pitch: float, path: str = "auto") -
     return 100.0 if slope >= -SAMPLER_RELEASE_DB / 100.0 else min(100.0, SAMPLER_RELEASE_DB / -slope)
 
 
-def _trimmed(audio: Tensor, rate: int) -> np.ndarray:
-    """``audio`` ``Tensor[N]`` (16 kHz) at ``rate`` Hz without its trailing silence (below :data:`SILENCE`), faded
-    out over :data:`FADE_S` where it still sounds at the end."""
+def stored_sample(audio: Tensor, rate: int, loop: bool = True) -> tuple[np.ndarray, SustainLoop | None]:
+    """A held note ``audio`` ``Tensor[N]`` (16 kHz) as a sampler's sample at ``rate`` Hz: its sustain loop
+    (:mod:`synth.sustain_loop`, with ``loop``; None where the note has none) crossfaded in, the trailing silence
+    (below :data:`SILENCE`) cut, the end faded out over :data:`FADE_S` where it still sounds there."""
     import torchaudio.functional as AF
 
     sounding = torch.nonzero(audio.abs() >= SILENCE)
@@ -134,21 +137,27 @@ def _trimmed(audio: Tensor, rate: int) -> np.ndarray:
     out = audio.double()
     if rate != DEFAULT_CONFIG.sample_rate:
         out = AF.resample(out, DEFAULT_CONFIG.sample_rate, rate)
-    end = min(out.shape[0], math.ceil(end * rate / DEFAULT_CONFIG.sample_rate))
-    out = out[:end].numpy().copy()
+    out = out.numpy()
+    found = find_loop(out, rate) if loop else None
+    if found is not None:
+        out = with_loop(out, found, rate)
+    end = max(min(out.shape[0], math.ceil(end * rate / DEFAULT_CONFIG.sample_rate)),
+              0 if found is None else found.end + 64)
+    out = out[:end].copy()
     if end == out.shape[0] and len(sounding) and int(sounding[-1]) == audio.shape[0] - 1:
         fade = min(end, round(FADE_S * rate))
         out[-fade:] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, math.pi, fade))
-    return out
+    return out, found
 
 
 @torch.no_grad()
 def sampled_instrument(normalized: Tensor, every: int = 3, layers: int = 1, low: float | None = None,
-                       high: float | None = None, *, rate: int = 48000, read_pitch: bool = True,
+                       high: float | None = None, *, rate: int = 48000, loop: bool = True, read_pitch: bool = True,
                        path: str = "auto") -> Instrument:
     """Patch ``normalized`` ``Tensor[100]`` (in [0, 1]) as a sampled instrument (see the module docstring): a note
     every ``every`` semitones from ``low`` to ``high`` (sounding MIDI notes; default: every key the patch can play
-    within 0..127), at ``layers`` velocities, stored at ``rate`` Hz (one of :data:`RATES`); renders on ``path``
+    within 0..127), at ``layers`` velocities, stored at ``rate`` Hz (one of :data:`RATES`), each note's sustain looped
+    where it has one and ``loop`` (:func:`stored_sample`); renders on ``path``
     (:func:`synth.render`) :data:`BATCH_ROWS` at a time. Keys or layers it cannot give are an :class:`InputError`
     that says what it can."""
     from synth import render
@@ -182,7 +191,9 @@ def sampled_instrument(normalized: Tensor, every: int = 3, layers: int = 1, low:
         for (root, span, _, range_), audio in zip(plan[first:first + BATCH_ROWS],
                                                           render(rows[first:first + BATCH_ROWS], path=path)):
             label = note_label(root) + (f" v{range_[1]}" if layers > 1 else "")
-            zones.append(Zone(label, _trimmed(audio, rate), rate, root, span, range_))
+            sample, found = stored_sample(audio, rate, loop)
+            zones.append(Zone(label, sample, rate, root, span, range_,
+                              None if found is None else (found.start, found.end)))
     measured = release_seconds(normalized, keys[len(keys) // 2][0] - offset, path)
     release = to_physical(PARAM_SPECS[RELEASE], float(normalized[RELEASE])) if measured is None else measured
     messages.append(f"{len(keys)} notes from {note_label(keys[0][0])} to {note_label(keys[-1][0])} every {every} "
@@ -190,4 +201,10 @@ def sampled_instrument(normalized: Tensor, every: int = 3, layers: int = 1, low:
                     f"{PARAM_SPECS[GATE].high:g} s (note_gate's longest) then released; "
                     f"{release:.3g} s release after an earlier key-up (falling {SAMPLER_RELEASE_DB / release:.3g} dB/s "
                     f"as the patch's release does{'' if measured is not None else ': its amp_env_release'})")
+    looped = sum(zone.loop is not None for zone in zones)
+    if loop:
+        messages.append(f"{looped} of {len(zones)} samples loop their sustain (a key held past {LOOP_END_S:g} s "
+                        "sustains as long as it is held)" + (
+                            f"; {len(zones) - looped} play once (their sound still decays or changes by "
+                            f"{LOOP_END_S:g} s)" if looped < len(zones) else ""))
     return Instrument(zones, release, layers > 1, offset, placed_by, messages)

@@ -4,8 +4,9 @@ SoundFont 2 (``.sf2``, the SoundFont 2.01 specification) is the sampled-instrume
 (fluidsynth, sfizz, Polyphone, LMMS, Reaper's ReaSamplOmatic via converters, ...). The file is a RIFF ``sfbk``: an
 ``INFO`` list (version, name), an ``sdta`` list (every sample's 16-bit points, each followed by 46 zero points, as
 the format asks), and a ``pdta`` list of nine record tables: one preset (bank 0, program 0) that plays one instrument,
-whose zones map a key range and a velocity range to a sample with its root key, played one-shot (no loop) with a
-volume-envelope release. Each table ends with its terminal record. Only writing: nothing here reads a file.
+whose zones map a key range and a velocity range to a sample with its root key, played once or with its sustain
+looped (sample mode 1), and a volume-envelope release. Each table ends with its terminal record. Only writing:
+nothing here reads a file.
 
 Where :class:`Zone` samples were recorded at several velocities (``layered``), the instrument overrides the
 format's two default velocity modulators (note-on velocity to attenuation, 960 cB, and to filter cutoff, -2400
@@ -39,7 +40,8 @@ NAME_BYTES = 20  # every name field: 20 bytes, NUL-terminated (so at most 19 cha
 class Zone:
     """One sample and where it plays: ``audio`` float ``[num_samples]`` in [-1, 1] at ``sample_rate`` Hz, heard at
     MIDI ``root_key`` when played unshifted, for keys ``keys`` and velocities ``velocities`` (inclusive ranges,
-    0-127)."""
+    0-127); ``loop`` (start, end) in samples: played from the start and looped from ``end - 1`` back to ``start``
+    for as long as the note sounds (None: played once)."""
 
     name: str
     audio: np.ndarray
@@ -47,6 +49,7 @@ class Zone:
     root_key: int
     keys: tuple[int, int]
     velocities: tuple[int, int] = (0, 127)
+    loop: tuple[int, int] | None = None
 
     def validate(self) -> None:
         if self.audio.ndim != 1 or self.audio.size == 0 or not np.isfinite(self.audio).all():
@@ -54,6 +57,9 @@ class Zone:
         for label, (low, high) in (("keys", self.keys), ("velocities", self.velocities)):
             if not 0 <= low <= high <= 127:
                 raise ValueError(f"zone {self.name!r}: {label} {low}..{high} is not a range within 0..127")
+        if self.loop is not None and not 0 < self.loop[0] < self.loop[1] - 32 < self.audio.size - 40:
+            raise ValueError(f"zone {self.name!r}: loop {self.loop} is not within the sample ({self.audio.size} "
+                             "points, the loop at least 32 long and 8 points after it)")
         if not 0 <= self.root_key <= 127 or not 400 <= self.sample_rate <= 192_000:
             raise ValueError(f"zone {self.name!r}: root key {self.root_key} (0..127) or rate {self.sample_rate} Hz")
 
@@ -83,10 +89,11 @@ def _timecents(seconds: float) -> int:
 
 
 def sf2_bytes(name: str, zones: list[Zone], release_s: float, layered: bool = False) -> bytes:
-    """The SoundFont 2 file of one preset ``name`` (bank 0, program 0) playing ``zones`` one-shot (each sample from
-    start to end while the key is held) with a ``release_s`` seconds volume-envelope release after the key is
-    let go; ``layered``: the default velocity modulators off (see the module docstring). Raises ``ValueError`` for a
-    zone that is not playable (:meth:`Zone.validate`) or data beyond the format's 32-bit offsets."""
+    """The SoundFont 2 file of one preset ``name`` (bank 0, program 0) playing ``zones`` (each sample from its start
+    while the key is held: once, or looped where the zone has a loop) with a ``release_s`` seconds volume-envelope
+    release after the key is let go; ``layered``: the default velocity modulators off (see the module docstring).
+    Raises ``ValueError`` for a zone that is not playable (:meth:`Zone.validate`) or data beyond the format's 32-bit
+    offsets."""
     if not zones:
         raise ValueError("a SoundFont needs at least one zone")
     points, headers = [], []
@@ -96,8 +103,9 @@ def sf2_bytes(name: str, zones: list[Zone], release_s: float, layered: bool = Fa
         pcm = np.round(np.clip(zone.audio.astype(np.float64), -1.0, 1.0) * 32767.0).astype("<i2")
         points += [pcm, np.zeros(PADDING, "<i2")]
         end = start + pcm.size
-        # no loop (sample mode 0): the loop points are set inside the sample, where every reader accepts them
-        headers.append(_name(zone.name) + struct.pack("<IIIIIBbHH", start, end, start, end, zone.sample_rate,
+        # without a loop (sample mode 0) the loop points are the sample's ends, where every reader accepts them
+        loop = (start, end) if zone.loop is None else (start + zone.loop[0], start + zone.loop[1])
+        headers.append(_name(zone.name) + struct.pack("<IIIIIBbHH", start, end, *loop, zone.sample_rate,
                                                       zone.root_key, 0, 0, 1))
         start = end + PADDING
     if 2 * start > 0xFFFF_FFFF - 4096:
@@ -112,7 +120,8 @@ def sf2_bytes(name: str, zones: list[Zone], release_s: float, layered: bool = Fa
         # the velocity overrides
         bags.append(struct.pack("<HH", len(generators), len(modulators) * index))
         generators += [struct.pack("<HBB", KEY_RANGE, *zone.keys), struct.pack("<HBB", VEL_RANGE, *zone.velocities),
-                       struct.pack("<Hh", RELEASE_VOL_ENV, release), struct.pack("<HH", SAMPLE_MODES, 0),
+                       struct.pack("<Hh", RELEASE_VOL_ENV, release),
+                       struct.pack("<HH", SAMPLE_MODES, 0 if zone.loop is None else 1),
                        struct.pack("<HH", ROOT_KEY, zone.root_key), struct.pack("<HH", SAMPLE_ID, index)]
     bags.append(struct.pack("<HH", len(generators), len(modulators) * len(zones)))
     pdta = _list(

@@ -127,3 +127,25 @@ def test_the_command_writes_a_font_and_says_what_it_holds(tmp_path, capsys):
     assert main(["soundfont", str(patch), "-o", str(patch)]) == 2 and "patch" in capsys.readouterr().err
     with pytest.raises(InputError, match="keys C4\\+50c"):
         sampled_instrument(steady(), low=60.5)
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None,
+                    reason="fluidsynth is not installed (.ci/run installs it): the SoundFont is not played here")
+def test_a_key_held_past_the_render_sustains_on_the_loop_and_a_plucked_note_has_none(tmp_path):
+    instrument = sampled_instrument(steady(), every=12, low=45, high=69)
+    assert all(zone.loop is not None for zone in instrument.zones)
+    assert "3 of 3 samples loop their sustain" in instrument.messages[-1]
+    instrument.write(tmp_path / "pad.sf2", "pad")
+    write_midi(tmp_path / "held.mid", [MidiNote(0.0, 8.0, 57, 127, 0)])
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "1", "-R", "0", "-C", "0", "-o", "audio.file.format=float", "-r",
+                    "48000", "-F", str(tmp_path / "held.wav"), str(tmp_path / "pad.sf2"), str(tmp_path / "held.mid")],
+                   check=True, capture_output=True, timeout=120)
+    played, rate = soundfile.read(tmp_path / "held.wav", dtype="float32", always_2d=True)
+    frames = torch.from_numpy(played.mean(axis=1))[:round(8.0 * rate) // 480 * 480].reshape(-1, 480)  # 10 ms
+    level = 10 * torch.log10(frames.pow(2).mean(dim=1).clamp_min(1e-20))
+    settled = float(level[150:250].mean())  # 1.5-2.5 s
+    assert abs(float(level[600:790].mean()) - settled) < 1.0  # 6-7.9 s: still sounding, as loud
+    assert float(level[300:790].min()) > settled - 2.0  # no dip where the loop jumps back (every ~1 s)
+    plucked = steady()
+    plucked[PARAM_INDEX["amp_env_sustain"]] = 0.0
+    assert all(zone.loop is None for zone in sampled_instrument(plucked, every=24, low=45, high=69).zones)

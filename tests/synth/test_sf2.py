@@ -93,6 +93,17 @@ def test_velocity_layers_turn_the_default_velocity_modulators_off_in_every_zone(
     assert generators[1] == (44, 1, 63) and generators[7] == (44, 64, 127)
 
 
+def test_a_looped_zone_plays_its_loop_continuously():
+    given = [Zone("held", np.full(1000, 0.5), 48000, 60, (0, 127), loop=(200, 900)), zones(1)[0]]
+    parts = parsed(sf2_bytes("loop", given, release_s=1.0))
+    generators = [struct.unpack("<HH", g) for g in records(parts[b"igen"], b"igen")]
+    assert [amount for oper, amount in generators if oper == 54] == [1, 0]  # sampleModes: looped, then once
+    first, second = (struct.unpack("<IIII", h[20:36]) for h in records(parts[b"shdr"], b"shdr")[:2])
+    assert first == (0, 1000, 200, 900) and second[2:] == second[:2]  # the loop within the sample; none: its ends
+    with pytest.raises(ValueError, match="loop \\(990, 1000\\) is not within the sample"):
+        sf2_bytes("x", [Zone("late", np.zeros(1000), 48000, 60, (0, 127), loop=(990, 1000))], 1.0)
+
+
 @pytest.mark.parametrize("zone, message", [
     (Zone("empty", np.zeros(0), 16000, 60, (0, 127)), "finite mono audio"),
     (Zone("nan", np.array([0.0, np.nan]), 16000, 60, (0, 127)), "finite mono audio"),
