@@ -193,7 +193,7 @@ def _cmd_soundfont(args: argparse.Namespace) -> int:
     low, high = (None if key is None else parse_note(key) for key in (args.low, args.high))
     patch = load_patch(args.patch)
     instrument = sampled_instrument(patch, args.every, args.layers, low, high, rate=args.rate,
-                                    read_pitch=not args.as_note_pitch)
+                                    loop=not args.no_loop, read_pitch=not args.as_note_pitch)
     for message in instrument.messages:
         note(message)
     name = args.name or Path(args.patch).name.removesuffix(".json").removesuffix(".patch")
@@ -329,8 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render a patch (e.g. a candidate of `inverse predict`) every few semitones, each note placed "
                     "to sound at its key as `play` places notes, held for note_gate's longest (3.5 s) and released, "
                     "and write the notes as a SoundFont 2 instrument (one preset, bank 0, program 0): each key plays "
-                    "the nearest note, shifted by at most half the spacing, one-shot while held, with the patch's "
-                    "amplifier release after the key is let go. Samplers, DAWs and fluidsynth load it.",
+                    "the nearest note, shifted by at most half the spacing, while held (a note whose sound has settled "
+                    "loops its sustain: a held key sustains as long as it is held), with the patch's amplifier "
+                    "release after the key is let go. Samplers, DAWs and fluidsynth load it.",
         epilog="example: python -m synth soundfont demo_out/rank01.patch.json -o rank01.sf2 && "
                "fluidsynth -ni rank01.sf2 song.mid -F song.wav")
     p.add_argument("patch", help="patch JSON file")
@@ -349,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the samples' rate in Hz (default 48000: a sampler at a DAW's rate plays them without audible "
                         "interpolation; 16000, the synth's own, is a third of the size but a sampler's interpolation "
                         "dulls its top octave); the synth's band ends at 8 kHz either way")
+    p.add_argument("--no-loop", action="store_true",
+                   help="play every note once (its 3.5 s held, then its release), without sustain loops")
     p.add_argument("--name", help="preset name (at most 19 characters kept; default: the patch file's name)")
     p.add_argument("--as-note-pitch", action="store_true",
                    help="set note_pitch to each key as written, without reading the patch's own pitch")

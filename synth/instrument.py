@@ -5,8 +5,10 @@ The synth is not a plugin, so a match reaches a DAW as samples. Each sampled not
 places a phrase's notes (``note_pitch`` moved so that it *sounds* at its key: the patch's own pitch read first),
 rendered with the key held for ``note_gate``'s longest (3.5 s) and its release after, the trailing silence cut. A
 sampler plays the nearest sample shifted by at most half the spacing (``every`` 3: one semitone), from its start while
-the key is held and with the patch's amplifier release after the key is let go; a key held past the sample's gate
-hears the patch's own release, as ``synth play`` holds notes longer than 3.5 s. One velocity layer (the default)
+the key is held and with the patch's amplifier release after the key is let go. A note whose sound has settled
+loops its sustain (:mod:`synth.sustain_loop`), so a key sustains as long as it is held; one still decaying or
+changing at 3.4 s plays once, its own release heard where a key is held past 3.5 s (as ``synth play`` holds notes
+longer than that), and ``loop=False`` plays every note once. One velocity layer (the default)
 is the patch's own velocity, and the sampler's usual velocity response scales it; with ``layers`` of them each
 range of velocities plays notes rendered at its own (the synth's ``amp_velocity`` and ``filter_velocity`` heard),
 the sampler's velocity response turned off. The filter envelope's release is in the samples, not after an early

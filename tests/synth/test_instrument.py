@@ -109,11 +109,12 @@ def test_the_command_writes_a_font_and_says_what_it_holds(tmp_path, capsys):
     save_patch(patch, steady())
     out = tmp_path / "lead.sf2"
     assert main(["soundfont", str(patch), "-o", str(out), "--low", "C3", "--high", "C5", "--every", "6",
-                 "--layers", "2", "--rate", "16000", "--json"]) == 0
+                 "--layers", "2", "--rate", "16000", "--no-loop", "--json"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert report["name"] == "lead" and report["bytes"] == out.stat().st_size and report["velocity_layers"] == 2
     assert report["sample_rate"] == 16000 and report["zones"][0]["seconds"] > 3.5  # held 3.5 s, then its release
+    assert all(zone["loop_s"] is None for zone in report["zones"])  # --no-loop (this patch loops by default)
     assert [z["root"] for z in report["zones"]] == ["C3", "C3", "F#3", "F#3", "C4", "C4", "F#4", "F#4", "C5", "C5"]
     assert [z["velocities"] for z in report["zones"][:2]] == [[1, 64], [65, 127]]
     assert report["zones"][0]["peak_dbfs"] < report["zones"][1]["peak_dbfs"]  # the soft layer rendered softer
