@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml $(LOCK)
 demo: $(STAMP)
 	$(PY) -m inverse predict inverse/pretrained/example.png --samples 10 --out demo_out
 	$(PY) -m synth play demo_out/rank01.patch.json --notes 'C3 G3 C4:2' -o demo_out/phrase.wav
+	$(PY) -m synth soundfont demo_out/rank01.patch.json -o demo_out/rank01.sf2
 	$(PY) -m specmask enhance specmask/pretrained/example_noisy.wav -o demo_out/enhanced.wav \
 		--figure demo_out/enhanced.png
 
