@@ -21,6 +21,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -98,6 +99,30 @@ def patch_sets(args: argparse.Namespace, folder: Path) -> dict[str, list[tuple[s
     return sets
 
 
+def judge_clear_patches(args: argparse.Namespace, judge: Callable[[torch.Tensor, Path], dict]) -> list[dict]:
+    """``judge(patch, scratch folder)`` of every patch of :func:`patch_sets` with one clear pitch as it is, as records
+    ``{"set", "name", **judged}`` appended to ``args.out / "records.jsonl"`` one by one (a rerun reads those back and
+    judges only the others)."""
+    records_path = args.out / "records.jsonl"
+    done = {(r["set"], r["name"]): r for r in read_records(records_path)}
+    records = []
+    with tempfile.TemporaryDirectory() as folder:
+        for set_name, patches in patch_sets(args, Path(folder)).items():
+            own = estimate_pitch(torch.cat([render(chunk, path="auto") for chunk in
+                                            torch.stack([p for _, p in patches]).split(64)])) if patches else None
+            for k, (name, patch) in enumerate(patches):
+                if (set_name, name) in done:
+                    records.append(done[(set_name, name)])
+                    continue
+                if not bool(own.clear[k]):
+                    continue
+                record = {"set": set_name, "name": name, **judge(patch, Path(folder))}
+                append_record(records_path, record)
+                records.append(record)
+            print(f"{set_name}: {sum(r['set'] == set_name for r in records)} patches judged", flush=True)
+    return records
+
+
 def summarise(records: list[dict]) -> dict:
     """Per set and way: patches judged, notes played, and the share of notes on the written pitch, an octave off,
     otherwise off and without a clear pitch."""
@@ -147,24 +172,8 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     started, load_before = time.time(), load_average()
-    records_path = args.out / "records.jsonl"
-    done = {(r["set"], r["name"]): r for r in read_records(records_path)}
-    records = []
-    with tempfile.TemporaryDirectory() as folder:
-        for set_name, patches in patch_sets(args, Path(folder)).items():
-            own = estimate_pitch(torch.cat([render(chunk, path="auto") for chunk in
-                                            torch.stack([p for _, p in patches]).split(64)])) if patches else None
-            for k, (name, patch) in enumerate(patches):
-                if (set_name, name) in done:
-                    records.append(done[(set_name, name)])
-                    continue
-                if not bool(own.clear[k]):
-                    continue
-                record = {"set": set_name, "name": name, **{way: judged_notes(patch, read) for way, read in
-                                                            WAYS.items()}}
-                append_record(records_path, record)
-                records.append(record)
-            print(f"{set_name}: {sum(r['set'] == set_name for r in records)} patches judged", flush=True)
+    records = judge_clear_patches(args, lambda patch, _: {way: judged_notes(patch, read) for way, read in
+                                                          WAYS.items()})
     results = {"command": command_line(), "commit": git_commit(), "machine": machine_info(),
                "load_before": load_before, "load_after": load_average(), "minutes": (time.time() - started) / 60,
                "summary": summarise(records)}

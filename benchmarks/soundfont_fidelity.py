@@ -22,10 +22,10 @@ the synth's, where the synth's has one clear pitch. For scale: the best of
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,15 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import (  # noqa: E402
     RESULTS,
-    append_record,
     command_line,
     git_commit,
     load_average,
     machine_info,
-    read_records,
     write_results,
 )
-from phrase_pitch import patch_sets  # noqa: E402
+from phrase_pitch import judge_clear_patches  # noqa: E402
 
 from synth.instrument import sampled_instrument  # noqa: E402
 from synth.midi_file import MidiNote, write_midi  # noqa: E402
@@ -54,7 +52,6 @@ from synth.perceptual import mss_distance  # noqa: E402
 from synth.phrase import TimedNote, play_notes  # noqa: E402
 from synth.pitch import estimate_pitch, pitch_agreement  # noqa: E402
 from synth.spectrogram import DEFAULT_CONFIG  # noqa: E402
-from synth.voice import render  # noqa: E402
 
 RATE = DEFAULT_CONFIG.sample_rate
 NEAR = (45, 57, 69)  # A2 A3 A4: the sampled notes nearest to these are played, and a semitone above each
@@ -117,14 +114,19 @@ def judged_keys(patch: torch.Tensor, folder: Path) -> dict:
 
 def held_level(played: torch.Tensor, onset: int) -> dict:
     """How a key held :data:`HOLD_S` on its loop keeps its level (10 ms frames, dB): the mean over 6-7.9 s against
-    1.5-2.5 s (``drift_db``), and how much deeper its lowest frame goes over 3.3-7.9 s (where the loop jumps back)
-    than over 1.5-3.3 s, both below that settled mean (``dip_db``: 0 where the jumps add no dip)."""
+    2-3.3 s, where the note had settled to be looped (``drift_db``), and how much deeper its lowest frame goes over
+    3.3-7.9 s (where the loop jumps back) than over 2-3.3 s (``dip_db``: 0 or below where the jumps add no dip)."""
     frames = played[onset:onset + round(HOLD_S * RATE)]
     frames = frames[:frames.shape[0] // 160 * 160].reshape(-1, 160)
     level = 10.0 * torch.log10(frames.pow(2).mean(dim=1).clamp_min(1e-20))
-    settled = float(level[150:250].mean())
+    settled = float(level[200:330].mean())
     return {"drift_db": round(float(level[600:790].mean()) - settled, 3),
-            "dip_db": round(float(level[150:330].min()) - float(level[330:790].min()), 3)}
+            "dip_db": round(float(level[200:330].min()) - float(level[330:790].min()), 3)}
+
+
+def p90(values: list[float]) -> float:
+    """The 90th percentile of ``values`` by nearest rank (the largest of fewer than ten)."""
+    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
 
 
 def summarise(records: list[dict]) -> dict:
@@ -137,17 +139,17 @@ def summarise(records: list[dict]) -> dict:
                "median_build_s": statistics.median(r["build_s"] for r in chosen)}
         for kind, sampled in (("sampled", True), ("shifted", False)):
             keys = [k for r in chosen for k in r["keys"] if k["sampled"] == sampled]
-            distances = sorted(k["mss"] for k in keys)
+            distances = [k["mss"] for k in keys]
             row[kind] = {"keys": len(keys), "median_mss": statistics.median(distances) if keys else None,
-                         "p90_mss": distances[int(0.9 * (len(distances) - 1))] if keys else None,
+                         "p90_mss": p90(distances) if keys else None,
                          "clear": sum(k["clear"] for k in keys), "same_pitch": sum(k["same_pitch"] for k in keys)}
         held = [r["held"] for r in chosen if r.get("held")]
-        drifts, dips = sorted(abs(h["drift_db"]) for h in held), sorted(h["dip_db"] for h in held)
+        drifts, dips = [abs(h["drift_db"]) for h in held], [h["dip_db"] for h in held]
         row["looped_zones"] = f"{sum(r['looped'] for r in chosen)} of {sum(r['zones'] for r in chosen)}"
         row["held"] = {"keys": len(held), "median_abs_drift_db": statistics.median(drifts) if held else None,
-                       "p90_abs_drift_db": drifts[int(0.9 * (len(drifts) - 1))] if held else None,
+                       "p90_abs_drift_db": p90(drifts) if held else None,
                        "median_dip_db": statistics.median(dips) if held else None,
-                       "p90_dip_db": dips[int(0.9 * (len(dips) - 1))] if held else None}
+                       "p90_dip_db": p90(dips) if held else None}
         out[set_name] = row
     return out
 
@@ -170,8 +172,10 @@ def markdown(results: dict) -> str:
         lines.append(f"| {name} | {row['patches']} | {cells[0]} | {cells[1]} | {row['median_mb']:.1f} | "
                      f"{row['median_build_s']:.1f} |")
     lines += ["", f"A sampled key held {HOLD_S:g} s, past the render's 3.5 s, on its sample's sustain loop (where it "
-              "has one): its level at 6-7.9 s against 1.5-2.5 s (|drift|), and how much lower its lowest 10 ms goes "
-              "over 3.3-7.9 s, where the loop jumps back, than over 1.5-3.3 s (dip; 0 or below: no dip).", "",
+              "has one): its level at 6-7.9 s against 2-3.3 s, where it settled (|drift|), and how much lower its "
+              "lowest 10 ms goes over 3.3-7.9 s, where the loop jumps back, than over 2-3.3 s (dip; 0 or below: no "
+              "dip).",
+              "",
               "| patches | samples looped | held keys | \\|drift\\| dB median (90th pct) | dip dB median (90th pct) |",
               "|---|---:|---:|---:|---:|"]
     for name, row in results["summary"].items():
@@ -192,23 +196,7 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     started, load_before = time.time(), load_average()
-    records_path = args.out / "records.jsonl"
-    done = {(r["set"], r["name"]): r for r in read_records(records_path)}
-    records = []
-    with tempfile.TemporaryDirectory() as folder:
-        for set_name, patches in patch_sets(args, Path(folder)).items():
-            own = estimate_pitch(torch.cat([render(chunk, path="auto") for chunk in
-                                            torch.stack([p for _, p in patches]).split(64)])) if patches else None
-            for k, (name, patch) in enumerate(patches):
-                if (set_name, name) in done:
-                    records.append(done[(set_name, name)])
-                    continue
-                if not bool(own.clear[k]):
-                    continue
-                record = {"set": set_name, "name": name, **judged_keys(patch, Path(folder))}
-                append_record(records_path, record)
-                records.append(record)
-            print(f"{set_name}: {sum(r['set'] == set_name for r in records)} patches judged", flush=True)
+    records = judge_clear_patches(args, judged_keys)
     results = {"command": command_line(), "commit": git_commit(), "machine": machine_info(),
                "load_before": load_before, "load_after": load_average(), "minutes": (time.time() - started) / 60,
                "summary": summarise(records)}

@@ -19,7 +19,7 @@ import numpy as np
 
 LOOP_END_S = 3.4  # the loop ends here: before the key-up at 3.5 s (note_gate's longest)
 STEADY_FROM_S = 2.0  # the level from here to the loop's end ...
-STEADY_DB = 3.0  # ... within this many dB (0.3 s averages, so that a tremolo counts as steady)
+STEADY_DB = 3.0  # ... within this many dB (0.3 s averages every 0.1 s: a quick tremolo is steady, a slow swell not)
 QUIET_DB = -70.0  # dBFS: a note below this at the loop's end is not looped
 MIN_LOOP_S, MAX_LOOP_S = 0.25, 1.4  # the loop's length: a slow LFO's cycle fits
 MATCH_S = 0.2  # the stretch compared before the loop's start and before its end
@@ -48,9 +48,9 @@ def find_loop(audio: np.ndarray, rate: int) -> SustainLoop | None:
     end, average = round(LOOP_END_S * rate), round(0.3 * rate)
     if audio.shape[0] < end + 8:
         return None
-    early = _level_db(audio[round(STEADY_FROM_S * rate):][:average])
-    late = _level_db(audio[end - average:end])
-    if late < QUIET_DB or abs(late - early) > STEADY_DB:
+    levels = [_level_db(audio[start:start + average])
+              for start in range(round(STEADY_FROM_S * rate), end - average + 1, round(0.1 * rate))]
+    if levels[-1] < QUIET_DB or max(levels) - min(levels) > STEADY_DB:
         return None
     width, shortest, longest = round(MATCH_S * rate), round(MIN_LOOP_S * rate), round(MAX_LOOP_S * rate)
     reference = audio[end - width:end].astype(np.float64)
