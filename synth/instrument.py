@@ -48,8 +48,9 @@ RELEASE_FIT_DB = 60.0
 SAMPLER_RELEASE_DB = 100.0
 #: Sample rates a font can be written at (Hz): the synth's own, and what DAWs run at.
 RATES = (16000, 44100, 48000)
-#: The most zones (sampled notes x velocity layers) a file gets: 128 keys x 8 layers.
-MAX_ZONES = 1024
+#: The most zones (sampled notes x velocity layers) a file gets: every key at 4 layers, or every other key at 8
+#: (~200 MB at 48 kHz, twice that in memory while it is written).
+MAX_ZONES = 512
 
 
 @dataclass
@@ -145,7 +146,7 @@ def stored_sample(audio: Tensor, rate: int, loop: bool = True) -> tuple[np.ndarr
         out = with_loop(out, found, rate)
     end = max(min(out.shape[0], math.ceil(end * rate / DEFAULT_CONFIG.sample_rate)),
               0 if found is None else found.end + 64)
-    out = out[:end].copy()
+    out = out[:end].astype(np.float32)
     if end == out.shape[0] and len(sounding) and int(sounding[-1]) == audio.shape[0] - 1:
         fade = min(end, round(FADE_S * rate))
         out[-fade:] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, math.pi, fade))
