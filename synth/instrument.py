@@ -198,12 +198,16 @@ def sampled_instrument(normalized: Tensor, every: int = 3, layers: int = 1, low:
             zones.append(Zone(label, sample, rate, root, span, range_,
                               None if found is None else (found.start, found.end)))
     measured = release_seconds(normalized, keys[len(keys) // 2][0] - offset, path)
+    if all(float(np.abs(zone.audio).max()) < SILENCE for zone in zones):
+        raise InputError("the patch is silent at every note (below -80 dBFS): nothing to sample (are its oscillator, "
+                         "noise, ring and sub levels all 0, or output_gain at its lowest?)")
     release = to_physical(PARAM_SPECS[RELEASE], float(normalized[RELEASE])) if measured is None else measured
+    how = (f"falling {SAMPLER_RELEASE_DB / release:.3g} dB/s as the patch's release does" if measured is not None
+           else "its amp_env_release: the note is silent at a key-up")
     messages.append(f"{len(keys)} notes from {note_label(keys[0][0])} to {note_label(keys[-1][0])} every {every} "
                     f"semitone(s){f' x {layers} velocity layers' if layers > 1 else ''}, each held "
                     f"{PARAM_SPECS[GATE].high:g} s (note_gate's longest) then released; "
-                    f"{release:.3g} s release after an earlier key-up (falling {SAMPLER_RELEASE_DB / release:.3g} dB/s "
-                    f"as the patch's release does{'' if measured is not None else ': its amp_env_release'})")
+                    f"{release:.3g} s release after an earlier key-up ({how})")
     looped = sum(zone.loop is not None for zone in zones)
     if loop:
         messages.append(f"{looped} of {len(zones)} samples loop their sustain (a key held past {LOOP_END_S:g} s "

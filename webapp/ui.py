@@ -160,8 +160,11 @@ def build(services: Services) -> gr.Blocks:
                           concurrency_id="synth", concurrency_limit=2)
 
         def soundfont(base):
-            path, note = editor.write_soundfont(torch.tensor(base) if base else editor.default_patch(),
-                                                _request_dir(services.workdir))
+            try:
+                path, note = editor.write_soundfont(torch.tensor(base) if base else editor.default_patch(),
+                                                    _request_dir(services.workdir))
+            except InputError as error:  # a silent patch
+                return None, _error(str(error))
             return str(path), f"<p>{html.escape(note)}</p>"
 
         font_button.click(soundfont, [patch_state], [font_file, synth_outputs[-1]], concurrency_id="synth",

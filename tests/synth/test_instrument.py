@@ -128,6 +128,10 @@ def test_the_command_writes_a_font_and_says_what_it_holds(tmp_path, capsys):
     assert main(["soundfont", str(patch), "-o", str(patch)]) == 2 and "patch" in capsys.readouterr().err
     with pytest.raises(InputError, match="keys C4\\+50c"):
         sampled_instrument(steady(), low=60.5)
+    silent = steady()
+    silent[PARAM_INDEX["osc1_level"]] = 0.0  # (its only sound)
+    with pytest.raises(InputError, match="the patch is silent at every note"):
+        sampled_instrument(silent, every=24)
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None,

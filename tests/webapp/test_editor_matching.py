@@ -308,3 +308,12 @@ def test_the_synth_tabs_phrase_plays_a_midi_file_instead_and_a_bad_one_is_named(
     with pytest.raises(InputError, match="expected a Standard MIDI File") as refused:
         editor.play_phrase(editor.default_patch(), "", 120, tmp_path / "upload-123-song.mid")
     assert str(tmp_path) not in str(refused.value)
+
+
+def test_the_synth_tabs_soundfont_of_a_silent_patch_is_one_line(tmp_path):
+    silent = editor.default_patch().clone()
+    for name in ("osc1_level", "osc2_level", "osc3_level", "noise_level", "ring_level", "sub_level"):
+        silent[PARAM_INDEX[name]] = 0.0
+    with pytest.raises(InputError, match="the patch is silent at every note"):
+        editor.write_soundfont(silent, tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written
