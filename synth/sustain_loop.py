@@ -6,7 +6,8 @@ looks for the loop that ends :data:`LOOP_END_S` into it and begins :data:`MIN_LO
 where the sound just before its start is most like the sound just before its end (normalised cross-correlation over
 :data:`MATCH_S`; of the lengths within :data:`NEAR_BEST` of the best, the longest, so that a slow LFO's cycle or a
 noise's texture is not cut short), and :func:`with_loop` crossfades the end into the sound before the start (linear
-where the two are alike, equal-power where they are not, as for noise) so that the jump back is inaudible. A note
+over 50 ms where the two are alike, equal-power over 200 ms where they are not, as for noise) so that the jump back
+is inaudible. A note
 still decaying, or one that is silent by then, gets no loop: a sampler plays it once.
 """
 
@@ -24,7 +25,8 @@ QUIET_DB = -70.0  # dBFS: a note below this at the loop's end is not looped
 MIN_LOOP_S, MAX_LOOP_S = 0.25, 1.4  # the loop's length: a slow LFO's cycle fits
 MATCH_S = 0.2  # the stretch compared before the loop's start and before its end
 NEAR_BEST = 0.002  # lengths whose correlation is this close to the best count as as good; the longest is taken
-CROSSFADE_S = 0.05
+CROSSFADE_S = 0.05  # where the two ends are alike; where they are not (noise), CROSSFADE_UNLIKE_S: a slower blend
+CROSSFADE_UNLIKE_S = 0.2  # of two textures hides the seam better
 ALIKE = 0.9  # correlation above which the crossfade is linear (the two ends add in phase), else equal-power
 
 
@@ -68,11 +70,13 @@ def find_loop(audio: np.ndarray, rate: int) -> SustainLoop | None:
 
 
 def with_loop(audio: np.ndarray, loop: SustainLoop, rate: int) -> np.ndarray:
-    """``audio`` with its last :data:`CROSSFADE_S` before ``loop.end`` crossfaded into the sound before
-    ``loop.start``: the sample before the end is then the one before the start, and the jump back is seamless."""
+    """``audio`` with its last :data:`CROSSFADE_S` (:data:`CROSSFADE_UNLIKE_S` where the ends are not alike) before
+    ``loop.end`` crossfaded into the sound before ``loop.start``: the sample before the end is then the one before the
+    start, and the jump back is seamless."""
     out = audio.copy()
-    fade = min(round(CROSSFADE_S * rate), (loop.end - loop.start) // 2)
+    alike = loop.correlation >= ALIKE
+    fade = min(round((CROSSFADE_S if alike else CROSSFADE_UNLIKE_S) * rate), (loop.end - loop.start) // 2)
     weight = np.arange(1, fade + 1) / fade
-    into, away = (weight, 1.0 - weight) if loop.correlation >= ALIKE else (np.sqrt(weight), np.sqrt(1.0 - weight))
+    into, away = (weight, 1.0 - weight) if alike else (np.sqrt(weight), np.sqrt(1.0 - weight))
     out[loop.end - fade:loop.end] = away * audio[loop.end - fade:loop.end] + into * audio[loop.start - fade:loop.start]
     return out
