@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="SoundFont 2 file to write (.sf2)")
     p.add_argument("--every", type=int, default=3,
                    help="semitones between sampled notes (default 3: no key shifted by more than a semitone; 1: "
-                        "every key its own note, ~4x the size)")
+                        "every key its own note, ~3x the size)")
     p.add_argument("--layers", type=int, default=1,
                    help="velocity layers (default 1: the patch's own velocity, scaled by the sampler's usual "
                         "velocity response; 2-8: each range of velocities rendered at its own, so that the synth's "
