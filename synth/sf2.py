@@ -1,7 +1,7 @@
 """A SoundFont 2 file writer: mono 16-bit samples laid out over the keyboard and velocity as one instrument.
 
-SoundFont 2 (``.sf2``, the SoundFont 2.01 specification) is the sampled-instrument format every sampler and DAW reads
-(fluidsynth, sfizz, Polyphone, LMMS, Reaper's ReaSamplOmatic via converters, ...). The file is a RIFF ``sfbk``: an
+SoundFont 2 (``.sf2``, the SoundFont 2.01 specification) is the sampled-instrument format SoundFont players read
+(fluidsynth, which the tests drive; the SF2 players of DAWs; editors such as Polyphone). The file is a RIFF ``sfbk``: an
 ``INFO`` list (version, name), an ``sdta`` list (every sample's 16-bit points, each followed by 46 zero points, as
 the format asks), and a ``pdta`` list of nine record tables: one preset (bank 0, program 0) that plays one instrument,
 whose zones map a key range and a velocity range to a sample with its root key, played once or with its sustain
