@@ -362,7 +362,8 @@ def _report(prediction, args: argparse.Namespace, out: str | None = None, severa
     if out:
         melody = ", melody.mid (the target's melody: `python -m synth play rankNN.patch.json --midi melody.mid`)" \
             if prediction.melody_phrase else ""
-        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}} and comparison.png{melody} to {out}")
+        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}}, target.{{wav,png}}, comparison.png{melody} and "
+              f"index.html (open it in a browser to listen to the target and every candidate) to {out}")
     if several:
         print()
     return answer

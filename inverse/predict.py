@@ -3,7 +3,7 @@
 >>> predictor = Predictor.from_checkpoint("runs/inverse/best")
 >>> prediction = predictor.predict("target.png", samples=10)      # or a WAV, .npy, or Tensor[512, 512]
 >>> prediction.table()                                            # ranked text table
->>> prediction.write("out/")                                      # JSON, patches, WAVs, PNGs, figure
+>>> prediction.write("out/")                     # JSON, patches, WAVs, PNGs, figure, listening page
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
+from inverse.listening_page import TARGET_PNG, TARGET_WAV, write_listening_page
 from inverse.melody import melody_phrase as phrase_of
 from inverse.model import InverseModel
 from inverse.modulation import LOUD_DB, Swing, tremolo_amount
@@ -42,6 +43,14 @@ from synth.spectrogram import DEFAULT_CONFIG, quantize
 DEFAULT_MODEL = checkpoint.DEFAULT_MODEL
 DEFAULT_FLOW = checkpoint.DEFAULT_FLOW
 RANK_FILE = re.compile(r"rank(\d+)\.(?:patch\.json|wav|png)")  # what Prediction.write names a candidate's files
+
+
+def _is_file(path: Path, source: str) -> bool:
+    """Whether ``path`` is the file ``source`` names (a target's source may also be a description, not a path)."""
+    try:
+        return path.exists() and Path(source).exists() and path.samefile(source)
+    except OSError:
+        return False
 
 
 def _rounded(value: float | None) -> float | None:
@@ -228,7 +237,9 @@ class Prediction:
                            for n in timed(parse_phrase(self.melody_phrase), 60.0)])
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png, and melody.mid
+        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png, the target as the
+        match heard it (``target.wav``, ``target.png``: not where either would replace the target's own file), the
+        page that plays them all (``index.html``, :mod:`inverse.listening_page`), and melody.mid
         where the target steps through a melody (:attr:`melody_phrase` as a MIDI file). The rank files of an earlier
         answer in the same folder beyond this one's count are removed, and its melody.mid (a folder holds one answer;
         other files are left alone). ``candidates.json`` is removed first and written last, so a folder that holds it
@@ -254,6 +265,12 @@ class Prediction:
         written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
                                          out / "comparison.png", title=f"target: {self.source}",
                                          form_of=self.form_of))
+        for name, write in ((TARGET_WAV, lambda path: write_wav(path, self.target.audio, DEFAULT_CONFIG.sample_rate)),
+                            (TARGET_PNG, lambda path: write_png(path, quantize(self.target.spectrogram).numpy()))):
+            if not _is_file(out / name, self.source):  # `predict out/target.wav --out out` keeps its input
+                write(out / name)
+                written.append(out / name)
+        written.append(write_listening_page(self, out))
         melody, midi = out / "melody.mid", self.melody_midi()
         melody.unlink(missing_ok=True)
         if midi is not None:

@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 from PIL import Image
 
@@ -17,6 +19,7 @@ import inverse.refine
 from inverse import checkpoint
 from inverse.cli import main
 from inverse.figures import candidate_label
+from inverse.listening_page import listening_page
 from inverse.model import InverseModel
 from inverse.predict import Prediction, Predictor
 from inverse.refine import RefineConfig
@@ -25,7 +28,7 @@ from inverse.target import Target, score
 from synth import render
 from synth.audio_io import write_wav
 from synth.errors import InputError
-from synth.image_io import write_png
+from synth.image_io import read_png, write_png
 from synth.prior import draw
 from synth.spectrogram import quantize, spectrogram
 from synth.symmetry import permute_slots
@@ -149,6 +152,38 @@ def test_predictor_writes_every_output(model, target, tmp_path, monkeypatch):
     assert len(data["candidates"][0]["normalized"]) == 100 and "filter_cutoff" in data["candidates"][0]["params"]
     assert "pitch_hz" in data["target"] and "pitch:" in prediction.table()  # the pitch check ran (inverse.pitch_check)
     assert [c["form_of"] for c in data["candidates"]] == [None if k is None else k + 1 for k in prediction.form_of]
+    # the listening page: the target as matched, then every candidate, each file it names in the folder
+    page = Links()
+    page.feed((tmp_path / "out" / "index.html").read_text())
+    assert page.audio == ["target.wav", "rank01.wav", "rank02.wav", "rank03.wav"]
+    assert page.images == ["target.png", "rank01.png", "rank02.png", "rank03.png", "comparison.png"]
+    assert page.links == ["rank01.patch.json", "rank02.patch.json", "rank03.patch.json"]
+    assert all((tmp_path / "out" / name).is_file() for name in page.audio + page.images + page.links)
+    heard, rate = soundfile.read(tmp_path / "out" / "target.wav", dtype="float32")
+    assert rate == 16000 and len(heard) == 65408 and np.abs(heard - prediction.target.audio.numpy()).max() < 1e-4
+    assert np.array_equal(read_png(tmp_path / "out" / "target.png"), quantize(prediction.target.spectrogram).numpy())
+    # a target in the folder itself is not replaced by what the match heard of it
+    before = png.read_bytes()
+    files = prediction.write(tmp_path)
+    assert png.read_bytes() == before and png not in files and (tmp_path / "target.wav") in files
+    # every name on the page is escaped
+    odd = replace(prediction, target=replace(prediction.target, source="a <b> & 'c'.wav"))
+    html = listening_page(odd, "target.wav")
+    assert "a &lt;b&gt; &amp; &#x27;c&#x27;.wav" in html and "<b>" not in html
+
+
+class Links(HTMLParser):
+    """The files an HTML page plays (``<audio src>``), shows (``<img src>``) and links (``<a href>``), in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.audio, self.images, self.links = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        {"audio": self.audio, "img": self.images}.get(tag, []).append(found.get("src"))
+        if tag == "a":
+            self.links.append(found["href"])
 
 
 def test_progress_lines_on_a_terminal_rewrite_a_stage_in_place(capsys):
