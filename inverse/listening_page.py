@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 PAGE = "index.html"
 TARGET_WAV, TARGET_PNG = "target.wav", "target.png"
+FIGURE = "comparison.png"  # inverse.figures.comparison_figure's, where the answer has one
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; color: #222 }
@@ -43,14 +44,15 @@ def target_label(prediction: Prediction) -> str:
     return f"the 4.088 s the match heard{where}{kept} (after any lead-in, steady noise or hum was taken out)"
 
 
-def listening_page(prediction: Prediction, target_audio: str) -> str:
-    """The page's HTML; ``target_audio``: the file its target player plays (relative to the page)."""
+def listening_page(prediction: Prediction, figure: bool = True) -> str:
+    """The page's HTML (its files named as :meth:`inverse.predict.Prediction.write` names them); ``figure``: show
+    :data:`FIGURE` under the table."""
     c = prediction.candidates
     check = c.pitch
     pitched = check is not None and check.checked
     count = c.params.shape[0]
     title = f"inverse predict: {prediction.source}"
-    rows = [f'<tr class="target"><td>target</td><td><audio controls preload="none" src="{escape(target_audio)}">'
+    rows = [f'<tr class="target"><td>target</td><td><audio controls preload="none" src="{TARGET_WAV}">'
             f'</audio></td><td><img class="spec" src="{TARGET_PNG}" alt="the target\'s spectrogram"></td>'
             f'<td class="num"></td><td class="num"></td><td class="num"></td>'
             f'<td class="num">{f"{check.target_hz:.0f} Hz" if pitched else "-"}</td>'
@@ -81,7 +83,8 @@ def listening_page(prediction: Prediction, target_audio: str) -> str:
         "<th>differs from #1 in (normalised)</th><th>patch</th></tr>",
         *rows, "</table>",
         *(f'<p class="notes">{escape(line)}</p>' for line in notes),
-        '<img class="figure" src="comparison.png" alt="the target and every candidate\'s spectrogram, side by side">',
+        *([f'<img class="figure" src="{FIGURE}" alt="the target and every candidate\'s spectrogram, side by side">']
+          if figure else []),
         "<h2>Use a candidate</h2>",
         f"<p><code>python -m synth play rank01.patch.json --notes '{escape(play)}' -o phrase.wav</code> plays it "
         "as an instrument (each note at the pitch written); <code>python -m synth soundfont rank01.patch.json -o "
@@ -91,8 +94,8 @@ def listening_page(prediction: Prediction, target_audio: str) -> str:
     return "\n".join(parts)
 
 
-def write_listening_page(prediction: Prediction, out: Path, target_audio: str = TARGET_WAV) -> Path:
+def write_listening_page(prediction: Prediction, out: Path, figure: bool = True) -> Path:
     """Write :func:`listening_page` to ``out/index.html``; returns its path."""
     page = out / PAGE
-    page.write_text(listening_page(prediction, target_audio), encoding="utf-8")
+    page.write_text(listening_page(prediction, figure), encoding="utf-8")
     return page

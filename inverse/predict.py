@@ -21,7 +21,7 @@ import torch
 from inverse import checkpoint
 from inverse.differences import form_sources, heard_changes
 from inverse.flow import FlowNet, load_flow
-from inverse.listening_page import TARGET_PNG, TARGET_WAV, write_listening_page
+from inverse.listening_page import FIGURE, TARGET_PNG, TARGET_WAV, write_listening_page
 from inverse.melody import melody_phrase as phrase_of
 from inverse.model import InverseModel
 from inverse.modulation import LOUD_DB, Swing, tremolo_amount
@@ -236,15 +236,16 @@ class Prediction:
         return midi_bytes([MidiNote(n.onset_s, n.length_s, round(n.note), 100, 0)
                            for n in timed(parse_phrase(self.melody_phrase), 60.0)])
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png, the target as the
+    def write(self, out_dir: str | Path, figure: bool = True) -> list[Path]:
+        """candidates.json, and per candidate ``rankNN.patch.json|.wav|.png``, plus comparison.png (not with
+        ``figure`` False: the one file that needs matplotlib, ~0.7 s), the target as the
         match heard it (``target.wav``, ``target.png``: not where either would replace the target's own file), the
         page that plays them all (``index.html``, :mod:`inverse.listening_page`), and melody.mid
         where the target steps through a melody (:attr:`melody_phrase` as a MIDI file). The rank files of an earlier
         answer in the same folder beyond this one's count are removed, and its melody.mid (a folder holds one answer;
         other files are left alone). ``candidates.json`` is removed first and written last, so a folder that holds it
         holds a whole answer (an interrupted write leaves none)."""
-        from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when files are written
+        from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when a figure is drawn
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -262,15 +263,18 @@ class Prediction:
             write_wav(stem.with_suffix(".wav"), self.candidates.audio[k], DEFAULT_CONFIG.sample_rate)
             write_png(stem.with_suffix(".png"), quantize(self.candidates.spectrogram[k]).numpy())
             written += [stem.with_suffix(s) for s in (".patch.json", ".wav", ".png")]
-        written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram, self.candidates.match,
-                                         out / "comparison.png", title=f"target: {self.source}",
-                                         form_of=self.form_of))
+        figure_path = out / FIGURE
+        figure_path.unlink(missing_ok=True)
+        if figure:
+            written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram,
+                                             self.candidates.match, figure_path, title=f"target: {self.source}",
+                                             form_of=self.form_of))
         for name, write in ((TARGET_WAV, lambda path: write_wav(path, self.target.audio, DEFAULT_CONFIG.sample_rate)),
                             (TARGET_PNG, lambda path: write_png(path, quantize(self.target.spectrogram).numpy()))):
             if not _is_file(out / name, self.source):  # `predict out/target.wav --out out` keeps its input
                 write(out / name)
                 written.append(out / name)
-        written.append(write_listening_page(self, out))
+        written.append(write_listening_page(self, out, figure=figure))
         melody, midi = out / "melody.mid", self.melody_midi()
         melody.unlink(missing_ok=True)
         if midi is not None:

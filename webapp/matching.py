@@ -4,8 +4,8 @@
 (only the first 4.088 s of a long file are decoded), refuses silence, and calls
 :meth:`inverse.predict.Predictor.predict`. :func:`result_page` renders the answer as HTML: the target's
 spectrogram, then per candidate its spectrogram, an audio player, the distances, the parameters that differ
-most from the best, and a download of its patch JSON; :func:`result_zip` packs every patch, WAV and
-``candidates.json``.
+most from the best, and a download of its patch JSON; :func:`result_zip` packs the answer's folder as
+``inverse predict --out`` writes it (patches, WAVs, spectrograms, ``candidates.json``, the listening page).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import io
 import json
 import math
 import re
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -245,18 +246,17 @@ def _card(c, k: int, form_of: int | None = None) -> str:
 
 
 def result_zip(result: MatchResult) -> bytes:
-    """``candidates.json`` plus ``rankNN.patch.json`` and ``rankNN.wav`` per candidate, zipped, and ``melody.mid``
-    where the target steps through a melody."""
-    c = result.prediction.candidates
+    """The answer's folder as ``inverse predict --out`` writes it (:meth:`Prediction.write`: ``candidates.json``,
+    ``rankNN.patch.json|.wav|.png`` per candidate, ``target.wav|.png``, the listening page ``index.html`` and
+    ``melody.mid`` where the target steps through a melody), without the comparison figure (matplotlib, ~0.7 s
+    more on every answer), zipped; the target named as uploaded."""
+    prediction = result.prediction
+    prediction = replace(prediction, target=replace(prediction.target, source=result.name))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("candidates.json", json.dumps(result.prediction.to_json(), indent=2))
-        for k in range(c.params.shape[0]):
-            archive.writestr(f"rank{k + 1:02d}.patch.json", json.dumps(patch_to_dict(c.params[k]), indent=2))
-            archive.writestr(f"rank{k + 1:02d}.wav", wav_bytes(c.audio[k]))
-        melody = result.prediction.melody_midi()
-        if melody is not None:
-            archive.writestr("melody.mid", melody)
+    with tempfile.TemporaryDirectory(prefix="match-zip-") as folder, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(prediction.write(folder, figure=False)):
+            archive.write(path, path.name)
     return buffer.getvalue()
 
 
@@ -265,4 +265,5 @@ def download_link(result: MatchResult) -> str:
     stem = result.name.rsplit(".", 1)[0] or "target"
     return (f'<a class="download-all" download="{html.escape(stem)}-candidates.zip" '
             f'href="{data_uri("application/zip", result_zip(result))}">all candidates (zip: patches, WAVs, '
-            f'candidates.json{", the melody as MIDI" if result.prediction.melody_phrase else ""})</a>')
+            f'spectrograms, candidates.json{", the melody as MIDI" if result.prediction.melody_phrase else ""} and '
+            f'index.html, a page to listen to the target and each candidate)</a>')

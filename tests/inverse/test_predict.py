@@ -168,7 +168,7 @@ def test_predictor_writes_every_output(model, target, tmp_path, monkeypatch):
     assert png.read_bytes() == before and png not in files and (tmp_path / "target.wav") in files
     # every name on the page is escaped
     odd = replace(prediction, target=replace(prediction.target, source="a <b> & 'c'.wav"))
-    html = listening_page(odd, "target.wav")
+    html = listening_page(odd)
     assert "a &lt;b&gt; &amp; &#x27;c&#x27;.wav" in html and "<b>" not in html
 
 

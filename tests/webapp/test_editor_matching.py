@@ -233,11 +233,14 @@ def test_result_page_says_what_swing_was_read(small_result):
     assert "the target&#x27;s level swings at 5.0 Hz, 9.8 dB from peak to trough (a tremolo)" in page
 
 
-def test_zip_holds_patches_wavs_and_the_summary_and_a_melodys_midi(small_result, tmp_path):
+def test_zip_holds_the_answers_folder_and_a_melodys_midi(small_result, tmp_path):
     with zipfile.ZipFile(io.BytesIO(result_zip(small_result))) as archive:
         names = sorted(archive.namelist())
-        assert names == ["candidates.json", "rank01.patch.json", "rank01.wav", "rank02.patch.json", "rank02.wav",
-                         "rank03.patch.json", "rank03.wav"]
+        assert names == ["candidates.json", "index.html"] + [f"rank0{k}.{kind}" for k in (1, 2, 3)
+                                                             for kind in ("patch.json", "png", "wav")] + [
+            "target.png", "target.wav"]
+        page = archive.read("index.html").decode()
+        assert f"candidate patches for {small_result.name}" in page and "comparison.png" not in page
         patch = patch_from_dict(json.loads(archive.read("rank03.patch.json")))
         assert torch.allclose(patch, small_result.prediction.candidates.params[2], atol=1e-5)
         audio, rate = soundfile.read(io.BytesIO(archive.read("rank01.wav")))
