@@ -198,9 +198,9 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
     return jobs
 
 
-def _write_melodies(jobs: list[_Job], answers: list[dict], out: Path) -> None:
+def _write_melodies(jobs: list[_Job], answers: list[dict], out: Path) -> list[str]:
     """For each file answered note by note (``--each-note``), its melody played back by each note's best candidate
-    (:func:`inverse.melody.replayed`): ``out/STEM_melody.wav``, to hear the answers as one."""
+    (:func:`inverse.melody.replayed`): ``out/STEM_melody.wav``, to hear the answers as one. Returns their names."""
     import torch
 
     from inverse.melody import replayed
@@ -208,6 +208,7 @@ def _write_melodies(jobs: list[_Job], answers: list[dict], out: Path) -> None:
     from synth.spectrogram import DEFAULT_CONFIG
 
     melodies: dict[tuple[str, str, str], list[dict]] = {}
+    written = []
     for job, answer in zip(jobs, answers):
         if job.melody_phrase:
             stem = job.folder[:job.folder.rindex("_note")]
@@ -217,6 +218,8 @@ def _write_melodies(jobs: list[_Job], answers: list[dict], out: Path) -> None:
         wav = out / f"{stem}_melody.wav"
         write_wav(wav, replayed(phrase, patches), DEFAULT_CONFIG.sample_rate)
         note(f"{path}: its melody played back, each note by its answer's best candidate: {wav}")
+        written.append(wav.name)
+    return written
 
 
 def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines | None], Prediction],
@@ -262,7 +265,12 @@ def _answer_each(args: argparse.Namespace, answer: Callable[[_Job, _StageLines |
         if stop is not None and stop():
             break
     if args.out and several:
-        _write_melodies(jobs, answers, Path(args.out))
+        from inverse.listening_page import PAGE, answers_page
+
+        melodies = _write_melodies(jobs, answers, Path(args.out))
+        answered = [(job.folder, answer) for job, answer in zip(jobs, answers)]
+        (Path(args.out) / PAGE).write_text(answers_page(answered, melodies), encoding="utf-8")
+        note(f"every answer on one page: {Path(args.out) / PAGE}")
     interrupted = stop is not None and stop()
     if interrupted:
         note("interrupted (Ctrl-C): the answer under way was finished and written" +

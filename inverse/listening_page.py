@@ -24,7 +24,7 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; color: #222 }
 table { border-collapse: collapse; margin: 1em 0 }
 th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle }
-td.num { text-align: right; font-variant-numeric: tabular-nums }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap }
 tr.target { background: #f3f6fb }
 img.spec { width: 192px; height: 96px; image-rendering: pixelated; border: 1px solid #ccc }
 img.figure { max-width: 100%; margin: 1em 0 }
@@ -92,6 +92,41 @@ def listening_page(prediction: Prediction, figure: bool = True) -> str:
         "page and each patch's parameters in their units.</p>",
         "</body></html>", ""]
     return "\n".join(parts)
+
+
+def answers_page(answers: list[tuple[str, dict]], melodies: list[str]) -> str:
+    """The page of an ``--out`` folder that holds several answers (several targets, or ``--each-note``): per answer,
+    ``(its folder, its JSON)`` (:meth:`~inverse.predict.Prediction.to_json`, or ``{"source", "error"}`` for one
+    that failed), its target and best candidate to play and a link to its own page; ``melodies``: the files of
+    melodies played back by each note's best candidate (``STEM_melody.wav``)."""
+    rows = []
+    for folder, answer in answers:
+        source = escape(answer["source"] if "error" in answer else answer["target"]["source"])
+        if "error" in answer:
+            rows.append(f'<tr><td>{source}</td><td colspan="6" class="off">{escape(answer["error"])}</td></tr>')
+            continue
+        best, link = answer["candidates"][0], escape(folder)
+        target_hz, best_hz = answer["target"].get("pitch_hz"), best.get("pitch_hz")
+        pitch = "-" if target_hz is None else f"{target_hz:.0f} Hz / " + (
+            "-" if best_hz is None else f"{best_hz:.0f} Hz" if best["pitch_agrees"] else
+            f'<span class="off">{best_hz:.0f} Hz!</span>')
+        rows.append(f'<tr><td><a href="{link}/{PAGE}">{source}</a></td>'
+                    f'<td><audio controls preload="none" src="{link}/{TARGET_WAV}"></audio></td>'
+                    f'<td><audio controls preload="none" src="{link}/rank01.wav"></audio></td>'
+                    f'<td class="num">{best["match"]:.3f}</td><td class="num">{best["mss"]:.3f}</td>'
+                    f'<td class="num">{pitch}</td><td><a href="{link}/rank01.patch.json">rank01.patch.json</a></td>'
+                    "</tr>")
+    played = [f'<p>{escape(name)}: <audio controls preload="none" src="{escape(name)}"></audio> (each note played '
+              "by its answer's best candidate)</p>" for name in melodies]
+    return "\n".join([
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>inverse predict: {len(answers)} answers</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{len(answers)} answers</h1>",
+        "<p>Each target as the match heard it and its best candidate; its name opens its answer's page with all of "
+        "its candidates.</p>",
+        "<table><tr><th>answer</th><th>target (as the match heard it)</th><th>best candidate</th><th>match</th>"
+        "<th>MSS</th>"
+        "<th>pitch (target / best)</th><th>patch</th></tr>", *rows, "</table>", *played, "</body></html>", ""])
 
 
 def write_listening_page(prediction: Prediction, out: Path, figure: bool = True) -> Path:

@@ -219,7 +219,14 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     assert [n.name for n in held_notes(F.pad(replay, (0, max(0, 65408 - len(replay))))[:65408])] == ["C4", "E4", "G4"]
     assert sorted(p.name for p in (tmp_path / "out").glob("*_melody.wav")) == ["arp_melody.wav"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_melody.wav", "arp_note1_C4", "arp_note2_E4",
-                                                                   "arp_note3_G4", "one", "run_part1", "run_part2"]
+                                                                   "arp_note3_G4", "index.html", "one", "run_part1",
+                                                                   "run_part2"]
+    # one page for every answer: each links its own page and plays its target, best candidate and the melody
+    page = (tmp_path / "out" / "index.html").read_text()
+    for folder in ("arp_note1_C4", "arp_note2_E4", "arp_note3_G4", "one", "run_part1", "run_part2"):
+        for name in ("index.html", "target.wav", "rank01.wav"):
+            assert f'"{folder}/{name}"' in page and (tmp_path / "out" / folder / name).is_file()
+    assert 'src="arp_melody.wav"' in page and "could not decode it" in page
     png = tmp_path / "t.png"
     write_png(png, np.zeros((512, 512), dtype=np.uint8) + 100)
     assert inverse_main(["predict", str(png), "--each-note"]) == 2
