@@ -283,7 +283,7 @@ def test_cli_predict_answers_several_targets_in_one_process(predict_args, tmp_pa
     status, tables, err = run_inverse(["predict", png, str(bad), str(wav), *options, "--out", str(out)], capsys)
     assert status == 2 and "Traceback" not in err
     assert f"error: {bad}" in err and "2 of 3 targets answered; failed: " in err
-    assert sorted(p.name for p in out.iterdir()) == ["t", "w"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "t", "w"]  # index.html: every answer on a page
     assert tables.count("== ") == 2 and tables.index(f"== {png}") < tables.index("rank") < tables.index(f"== {wav}")
     # each answer is the one a run for that target alone gives
     status, alone, _ = run_inverse(["predict", str(wav), *options, "--json"], capsys)
@@ -340,7 +340,7 @@ def test_cli_predict_ctrl_c_finishes_the_answer_from_the_steps_so_far(predict_ar
     png = predict_args[1]
     status, listed, err = run_inverse(["predict", png, png, *predict_args[2:], "--out", str(out_dir)], capsys)
     assert status == 130 and "1 of 2 targets not started" in err
-    assert len(json.loads(listed)) == 1 and sorted(p.name for p in out_dir.iterdir()) == ["t"]
+    assert len(json.loads(listed)) == 1 and sorted(p.name for p in out_dir.iterdir()) == ["index.html", "t"]
     assert (out_dir / "t" / "candidates.json").exists()
     assert signal.getsignal(signal.SIGINT) is before  # the usual Ctrl-C again afterwards
 

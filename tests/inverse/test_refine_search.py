@@ -171,7 +171,7 @@ def test_search_cli_answers_several_targets_each_as_alone(problem, tmp_path, cap
     out = capsys.readouterr()
     answers = json.loads(out.out)
     assert status == 2 and [("error" in a) for a in answers] == [False, True, False] and f"error: {bad}" in out.err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["t", "t-2"]  # none for the bad one
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html", "t", "t-2"]  # none for the bad one
     assert main(["search", str(png), *argv]) == 0
     assert json.loads(capsys.readouterr().out) == answers[0] == answers[2]  # same seed, same answer, alone or not
 
