@@ -12,6 +12,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from inverse.predict import Prediction
@@ -105,7 +106,7 @@ def answers_page(answers: list[tuple[str, dict]], melodies: list[str]) -> str:
         if "error" in answer:
             rows.append(f'<tr><td>{source}</td><td colspan="6" class="off">{escape(answer["error"])}</td></tr>')
             continue
-        best, link = answer["candidates"][0], escape(folder)
+        best, link = answer["candidates"][0], escape(quote(folder))  # "take #2" is a folder, not "take " and a fragment
         target_hz, best_hz = answer["target"].get("pitch_hz"), best.get("pitch_hz")
         pitch = "-" if target_hz is None else f"{target_hz:.0f} Hz / " + (
             "-" if best_hz is None else f"{best_hz:.0f} Hz" if best["pitch_agrees"] else
@@ -116,8 +117,8 @@ def answers_page(answers: list[tuple[str, dict]], melodies: list[str]) -> str:
                     f'<td class="num">{best["match"]:.3f}</td><td class="num">{best["mss"]:.3f}</td>'
                     f'<td class="num">{pitch}</td><td><a href="{link}/rank01.patch.json">rank01.patch.json</a></td>'
                     "</tr>")
-    played = [f'<p>{escape(name)}: <audio controls preload="none" src="{escape(name)}"></audio> (each note played '
-              "by its answer's best candidate)</p>" for name in melodies]
+    played = [f'<p>{escape(name)}: <audio controls preload="none" src="{escape(quote(name))}"></audio> (each note '
+              "played by its answer's best candidate)</p>" for name in melodies]
     return "\n".join([
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>inverse predict: {len(answers)} answers</title><style>{_STYLE}</style></head><body>",
