@@ -358,7 +358,7 @@ def _report(prediction, args: argparse.Namespace, out: str | None = None, severa
     for message in prediction.notes:
         note(message)
     if out:
-        prediction.write(out)
+        prediction.write(out, figure=args.figure)
     answer = prediction.to_json()
     if args.json:
         if not several:
@@ -370,7 +370,8 @@ def _report(prediction, args: argparse.Namespace, out: str | None = None, severa
     if out:
         melody = ", melody.mid (the target's melody: `python -m synth play rankNN.patch.json --midi melody.mid`)" \
             if prediction.melody_phrase else ""
-        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}}, target.{{wav,png}}, comparison.png{melody} and "
+        figure = ", comparison.png" if args.figure else ""
+        print(f"wrote candidates.json, rankNN.{{patch.json,wav,png}}, target.{{wav,png}}{figure}{melody} and "
               f"index.html (open it in a browser to listen to the target and every candidate) to {out}")
     if several:
         print()
@@ -474,7 +475,10 @@ def _candidate_options(p: argparse.ArgumentParser) -> None:
                         "the refined starting points; the returned ones are spread as far apart as the pool allows) "
                         f"(default {SamplingConfig.min_distance:g})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same candidates")
-    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs and comparison.png")
+    p.add_argument("--out", help="directory for candidates.json, patches, WAVs, PNGs, comparison.png, the target as "
+                                 "matched (target.wav, target.png) and index.html, a page that plays them all")
+    p.add_argument("--no-figure", dest="figure", action="store_false",
+                   help="with --out, leave out comparison.png (~0.6 s of plotting an answer: for many targets)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
     p.add_argument("--render", choices=RENDER_PATHS, default="auto",
                    help="how candidates are rendered: fast (the synth and its gradient compiled ahead of time for "

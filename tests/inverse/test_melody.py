@@ -186,7 +186,7 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     broken.write_bytes(b"RIFF....WAVEjunk")
     code = inverse_main(["predict", str(melody), str(single), str(run), str(broken), "--each-note", "--json", "--pool",
                          "4", "--retrieved", "4", "--samples", "2", "--refine", "none", "--expand", "0", "--spread",
-                         "0", "--out", str(tmp_path / "out")])
+                         "0", "--out", str(tmp_path / "out"), "--no-figure"])
     captured = capsys.readouterr()
     answers = json.loads(captured.out)
     assert code == 2 and len(answers) == 7 and "6 of 7 targets answered; failed: " in captured.err
@@ -218,6 +218,7 @@ def test_each_note_answers_every_note_of_a_melody_and_every_part_of_a_run_and_a_
     replay = torch.from_numpy(soundfile.read(tmp_path / "out" / "arp_melody.wav", dtype="float32")[0])
     assert [n.name for n in held_notes(F.pad(replay, (0, max(0, 65408 - len(replay))))[:65408])] == ["C4", "E4", "G4"]
     assert sorted(p.name for p in (tmp_path / "out").glob("*_melody.wav")) == ["arp_melody.wav"]
+    assert not list((tmp_path / "out").glob("*/comparison.png"))  # --no-figure
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["arp_melody.wav", "arp_note1_C4", "arp_note2_E4",
                                                                    "arp_note3_G4", "index.html", "one", "run_part1",
                                                                    "run_part2"]
