@@ -27,7 +27,7 @@ table { border-collapse: collapse; margin: 1em 0 }
 th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap }
 tr.target { background: #f3f6fb }
-img.spec { width: 192px; height: 96px; image-rendering: pixelated; border: 1px solid #ccc }
+img.spec { width: 192px; height: 96px; image-rendering: pixelated; border: 1px solid #ccc; filter: brightness(1.8) }
 img.figure { max-width: 100%; margin: 1em 0 }
 .off { color: #b00020 }
 code { background: #f4f4f4; padding: 1px 4px }
