@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from synth.spectrogram import DEFAULT_CONFIG
+
 if TYPE_CHECKING:
     from inverse.predict import Prediction
 
@@ -42,7 +44,8 @@ def target_label(prediction: Prediction) -> str:
         return "rebuilt from the target spectrogram (its phase estimated): what the candidates were matched against"
     where = f" from {target.start_s:.2f} s of the file" if target.start_s else ""
     kept = f", {target.length_s:g} s of it kept" if target.length_s is not None else ""
-    return f"the 4.088 s the match heard{where}{kept} (after any lead-in, steady noise or hum was taken out)"
+    return (f"the {DEFAULT_CONFIG.duration_s:.3f} s the match heard{where}{kept} (any lead-in skipped, steady noise "
+            f"and hum taken out)")
 
 
 def listening_page(prediction: Prediction, figure: bool = True) -> str:
