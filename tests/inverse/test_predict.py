@@ -280,7 +280,8 @@ def test_cli_predict_answers_several_targets_in_one_process(predict_args, tmp_pa
                                  capsys)
     assert status == 2 and "missing.png" in err and len(err.strip().splitlines()) == 1 and not out.exists()
     # a target that cannot be read fails alone: the others are answered, each into its own folder, in order
-    status, tables, err = run_inverse(["predict", png, str(bad), str(wav), *options, "--out", str(out)], capsys)
+    status, tables, err = run_inverse(["predict", png, str(bad), str(wav), *options, "--out", str(out), "--no-figure"],
+                                      capsys)
     assert status == 2 and "Traceback" not in err
     assert f"error: {bad}" in err and "2 of 3 targets answered; failed: " in err
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "t", "w"]  # index.html: every answer on a page
@@ -338,7 +339,8 @@ def test_cli_predict_ctrl_c_finishes_the_answer_from_the_steps_so_far(predict_ar
     # several targets: the one under way is answered and written, the next one not started
     out_dir = tmp_path / "answers"
     png = predict_args[1]
-    status, listed, err = run_inverse(["predict", png, png, *predict_args[2:], "--out", str(out_dir)], capsys)
+    status, listed, err = run_inverse(["predict", png, png, *predict_args[2:], "--out", str(out_dir), "--no-figure"],
+                                      capsys)
     assert status == 130 and "1 of 2 targets not started" in err
     assert len(json.loads(listed)) == 1 and sorted(p.name for p in out_dir.iterdir()) == ["index.html", "t"]
     assert (out_dir / "t" / "candidates.json").exists()

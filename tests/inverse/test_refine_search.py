@@ -167,7 +167,7 @@ def test_search_cli_answers_several_targets_each_as_alone(problem, tmp_path, cap
     write_png(png, quantize(problem[0].spectrogram).numpy())
     bad.write_text("not an image")
     argv = ["--budget", "8", "--samples", "2", "--method", "random", "--json"]
-    status = main(["search", str(png), str(bad), str(png), *argv, "--out", str(tmp_path / "out")])
+    status = main(["search", str(png), str(bad), str(png), *argv, "--out", str(tmp_path / "out"), "--no-figure"])
     out = capsys.readouterr()
     answers = json.loads(out.out)
     assert status == 2 and [("error" in a) for a in answers] == [False, True, False] and f"error: {bad}" in out.err
