@@ -197,10 +197,10 @@ def sampled_instrument(normalized: Tensor, every: int = 3, layers: int = 1, low:
             sample, found = stored_sample(audio, rate, loop)
             zones.append(Zone(label, sample, rate, root, span, range_,
                               None if found is None else (found.start, found.end)))
-    measured = release_seconds(normalized, keys[len(keys) // 2][0] - offset, path)
-    if all(float(np.abs(zone.audio).max()) < SILENCE for zone in zones):
+    if all(float(np.abs(zone.audio).max()) < SILENCE for zone in zones):  # refused before the release's render
         raise InputError("the patch is silent at every note (below -80 dBFS): nothing to sample (are its oscillator, "
                          "noise, ring and sub levels all 0, or output_gain at its lowest?)")
+    measured = release_seconds(normalized, keys[len(keys) // 2][0] - offset, path)
     release = to_physical(PARAM_SPECS[RELEASE], float(normalized[RELEASE])) if measured is None else measured
     how = (f"falling {SAMPLER_RELEASE_DB / release:.3g} dB/s as the patch's release does" if measured is not None
            else "its amp_env_release: the note is silent at a key-up")
