@@ -233,12 +233,14 @@ def test_predict_validates_its_options(model, target):
 @pytest.fixture
 def predict_args(model, target, tmp_path):
     """``inverse predict t.png --model m ... --json`` arguments, the tiny model saved as a checkpoint; no pitch
-    check, so that the candidates are in match order."""
+    check, so that the candidates are in match order, and none of the pool's additions (plain, chord and glide
+    patches, refitted envelopes: tested on their own) to keep the tests fast."""
     checkpoint.save(model, tmp_path / "m")
     png = tmp_path / "t.png"
     write_png(png, quantize(target).numpy())
     return ["predict", str(png), "--model", str(tmp_path / "m"), "--samples", "2", "--pool", "4", "--retrieved", "4",
-            "--expand", "1", "--steps", "2", "--retune", "0", "--no-pitch-check", "--json"]
+            "--expand", "1", "--steps", "2", "--retune", "0", "--no-pitch-check", "--plain", "0", "--chords", "0",
+            "--glides", "0", "--refit", "0", "--json"]
 
 
 def run_inverse(args, capsys) -> tuple[int, str, str]:

@@ -53,10 +53,10 @@ def test_gradient_refinement_never_worse_and_moves_continuous_parameters_only(pr
 def test_the_notes_step_share_holds_the_note_and_leaves_the_rest_of_adam_as_it_was(problem):
     target, start, before = problem
     note = PARAM_INDEX["note_pitch"]
-    plain = refine_gradient(start, target, steps=3, lr=0.02)
-    assert all(torch.equal(a, b) for a, b in zip(plain, refine_gradient(start, target, steps=3, lr=0.02,
+    plain = refine_gradient(start, target, steps=2, lr=0.02)
+    assert all(torch.equal(a, b) for a, b in zip(plain, refine_gradient(start, target, steps=2, lr=0.02,
                                                                         pitch_step=1.0))), "1: plain Adam's bytes"
-    held, after = refine_gradient(start, target, steps=3, lr=0.02, pitch_step=0.0)
+    held, after = refine_gradient(start, target, steps=2, lr=0.02, pitch_step=0.0)
     assert torch.all(after <= before)
     assert torch.equal(held[:, note], start[:, note]), "a share of 0 keeps the note where it started"
     others = [i for i in CONTINUOUS_INDICES if i != note]
