@@ -40,6 +40,7 @@ SLOTS = torch.tensor([[i for i, s in enumerate(PARAM_SPECS) if s.group == g] for
 PERMUTATIONS = tuple(itertools.permutations(range(3)))
 _SLOT_FIELDS = tuple(PARAM_SPECS[int(i)].name.split("_", 1)[1] for i in SLOTS[0])
 _QUIET = 1e-4  # normalised level/depth/mix at or below which a control counts as off (0.01 is audible)
+MOVES = (1, -1, 2, -2, 3, -3, 4, -4)  # octaves the note can move against offsets of -2..+2 (forms(every_move=True))
 #: An envelope's attack counts as never finished when it is this much (relative) longer than the note's gate: far
 #: above float32's rounding of the two times (~1e-7), so the voice's own comparison cannot come out the other way.
 _GATE_MARGIN = 1e-4
@@ -81,10 +82,11 @@ def _centre(name: str, index: torch.Tensor) -> torch.Tensor:
     return (index.float() + 0.5) / PARAM_SPECS[PARAM_INDEX[name]].choices
 
 
-def _note_moved(patch: torch.Tensor, octaves: int) -> torch.Tensor | None:
+def _note_moved(patch: torch.Tensor, octaves: int, heard_only: bool = False) -> torch.Tensor | None:
     """The note moved by ``octaves`` and every oscillator's octave offset the other way, or None if out of
-    range. The sub oscillator (which follows the note) moves its octave back (None if it cannot and is
-    audible), and the cutoff undoes the key-tracking's move. ``patch``: ``Tensor[100]``."""
+    range. The sub oscillator (which follows the note) moves its octave back (a silent sub may move with the note
+    where it cannot), and the cutoff undoes the key-tracking's move. With ``heard_only`` a silent oscillator may
+    move with the note too (its offset, unheard, stays). ``patch``: ``Tensor[100]``."""
     note = PARAM_INDEX["note_pitch"]
     spec = PARAM_SPECS[note]
     new_note = patch[note] + 12.0 * octaves / (spec.high - spec.low)
@@ -92,12 +94,15 @@ def _note_moved(patch: torch.Tensor, octaves: int) -> torch.Tensor | None:
         return None
     out = patch.clone()
     out[note] = new_note
+    values = None
     for name in [f"{slot}_octave" for slot in SLOT_NAMES] + ["sub_octave"]:
         choices = PARAM_SPECS[PARAM_INDEX[name]].choices
         octave = _index(name, patch[PARAM_INDEX[name]]) - octaves
         if not 0 <= int(octave) < choices:
-            if name == "sub_octave" and float(patch[PARAM_INDEX["sub_level"]]) <= _QUIET:
-                continue  # a silent sub may move with the note
+            values = values or _values(patch)
+            owner = name.removesuffix("_octave")
+            if values["sub_level"] <= _QUIET if owner == "sub" else heard_only and not _slot_heard(owner, values):
+                continue  # a silent sub (or oscillator) may move with the note
             return None
         out[PARAM_INDEX[name]] = _centre(name, octave)
     cutoff = PARAM_SPECS[PARAM_INDEX["filter_cutoff"]]
@@ -242,14 +247,19 @@ def simplified(patch: torch.Tensor, below: float = 0.05) -> torch.Tensor:
     return out
 
 
-def forms(patch: torch.Tensor) -> torch.Tensor:
+def forms(patch: torch.Tensor, every_move: bool = False) -> torch.Tensor:
     """Every way (1) and (2) write the sound of ``patch`` ``Tensor[100]``: ``Tensor[M, 100]``, ``patch`` itself
     first, no two alike. The patch and its note moved an octave either way against the oscillators, each with
     one slot's octave offset written as semitones (or none), each in every slot order that keeps the sound
-    (all six when ring modulation is off, else the 1-2 swap)."""
+    (all six when ring modulation is off, else the 1-2 swap). With ``every_move`` the note moves by every number of
+    octaves that the heard oscillators' offsets can take back (a silent one's offset stays): the forms that moves
+    made one after another reach, which :func:`is_form_of` recognises; writing candidates (``inverse.spread``) keeps
+    to one octave."""
     if patch.shape != (NUM_PARAMS,):
         raise ValueError(f"expected one patch of shape (100,), got {tuple(patch.shape)}")
-    pitched = [patch] + [moved for octaves in (1, -1) if (moved := _note_moved(patch, octaves)) is not None]
+    moves = MOVES if every_move else (1, -1)
+    pitched = [patch] + [moved for octaves in moves
+                         if (moved := _note_moved(patch, octaves, heard_only=every_move)) is not None]
     written = pitched + [moved for p in pitched for slot in SLOT_NAMES
                          if (moved := _octave_as_semitones(p, slot)) is not None]
     found = torch.stack([permute_slots(p, order) for p in written for order in kept_orders(patch)])
@@ -262,7 +272,7 @@ def is_form_of(candidates: torch.Tensor, patch: torch.Tensor, tolerance: float =
     :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators), up to
     the parameters that form does not let you hear (:func:`unheard`, any value there) and ``tolerance`` in every
     other normalised parameter (a note moved and moved back may not round-trip exactly): ``Tensor[K]`` bool."""
-    written = forms(patch)
+    written = forms(patch, every_move=True)
     heard = torch.ones_like(written, dtype=torch.bool)
     for m, form in enumerate(written):
         heard[m, unheard(form)] = False

@@ -123,6 +123,28 @@ def test_is_form_of_recognises_every_form_with_inaudible_settings_redrawn_and_no
         assert found.tolist() == [True] * written.shape[0] + [False] * (1 + others.shape[0])
 
 
+def test_a_note_two_octaves_down_past_a_silent_oscillator_is_the_same_sound_and_a_form_of_it():
+    """A form that one-octave moves reach only one after another, where a silent oscillator's offset is already at
+    the top: the returned candidates hold such pairs, and the table must not show them as two sounds."""
+    patch = quiet_patches(1)[0]
+    octave = lambda index: (index + 0.5) / 5  # noqa: E731 - offsets -2..+2, five choices
+    for name, value in (("ring_level", 0.0), ("sub_level", 0.0), ("osc3_level", 0.0), ("osc3_octave", octave(4)),
+                        ("osc1_octave", octave(1)), ("osc2_octave", octave(2)), ("osc1_level", 0.7),
+                        ("osc2_level", 0.5), ("note_pitch", 0.6)):
+        patch[PARAM_INDEX[name]] = value
+    # the note two octaves down, the heard oscillators two up; the silent one stays at +2
+    expected = patch.clone()
+    expected[PARAM_INDEX["note_pitch"]] -= 24 / 72
+    expected[PARAM_INDEX["osc1_octave"]], expected[PARAM_INDEX["osc2_octave"]] = octave(3), octave(4)
+    found = forms(patch, every_move=True)
+    close = ((found - expected).abs() * (torch.arange(100) != PARAM_INDEX["filter_cutoff"])).amax(dim=1) < 1e-6
+    assert int(close.sum()) == 1  # (its cutoff moved back by the key-tracking's two octaves)
+    moved = found[close][0]
+    assert float(match_distance(render(moved[None]), render(patch[None]))) < 0.02
+    assert is_form_of(moved[None], patch).item() and is_form_of(patch[None], moved).item()
+    assert not (forms(patch) - moved).abs().amax(dim=1).lt(1e-6).any()  # writing candidates: one octave either way
+
+
 def unreached_patch() -> torch.Tensor:
     """A patch whose LFO 1 moves only a pulse width no heard slot plays, and whose note ends mid-attack."""
     patch = quiet_patches(1)[0]
