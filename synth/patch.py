@@ -45,8 +45,10 @@ def patch_from_dict(data: object, source: str = "patch") -> Tensor:
         raise InputError(f"{source}: expected a JSON object with keys {_KEYS}, got {type(data).__name__}")
     extra = sorted(set(data) - set(_KEYS))
     if extra or "params" not in data or "synth_version" not in data:
+        answer = ("; this is `inverse predict`'s answer (its candidates.json): pass one of its patches, "
+                  "rank01.patch.json ... beside it (written by --out)") if "candidates" in data else ""
         raise InputError(f"{source}: expected a JSON object with exactly the keys {', '.join(_KEYS)}, "
-                         f"got {', '.join(sorted(map(str, data))) or 'no keys'}")
+                         f"got {', '.join(sorted(map(str, data))) or 'no keys'}{answer}")
     version = data["synth_version"]
     if version != SYNTH_VERSION:
         raise InputError(f"{source}: patch was made for synth version {version}, this is {SYNTH_VERSION}")

@@ -108,8 +108,11 @@ def test_not_json_and_wrong_shape(tmp_path):
         load_patch(tmp_path / "bad.json")
     with pytest.raises(InputError, match="expected a JSON object"):
         patch_from_dict([1, 2, 3])
-    with pytest.raises(InputError, match="exactly the keys"):
+    with pytest.raises(InputError, match="exactly the keys") as error:
         patch_from_dict({"params": {}})
+    assert "predict" not in str(error.value)
+    with pytest.raises(InputError, match="candidates.json\\): pass one of its patches, rank01.patch.json"):
+        patch_from_dict({"candidates": [], "target": {}})  # predict's answer, passed where a patch belongs
 
 
 def test_save_rejects_bad_vectors(tmp_path):
