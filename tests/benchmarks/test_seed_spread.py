@@ -7,17 +7,19 @@ import pytest
 from benchmarks.seed_spread import main
 
 
-def write_run(folder, values: dict[tuple[str, str], float]) -> None:
+def write_run(folder, values: dict[tuple[str, str], tuple[float, float]]) -> None:
+    """``(group, name) -> (best-of-10 MSS, the first candidate's match)``."""
     folder.mkdir()
-    lines = [{"group": group, "name": name, "methods": {"hybrid_refined": {"best_mss": mss}}}
-             for (group, name), mss in values.items()]
+    lines = [{"group": group, "name": name, "methods": {"hybrid_refined": {"best_mss": mss, "best_match": match}}}
+             for (group, name), (mss, match) in values.items()]
     (folder / "records.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
 def test_the_spread_and_the_best_of_the_seeds_per_group(tmp_path, capsys):
-    write_run(tmp_path / "s0", {("in_domain", "a"): 0.2, ("in_domain", "b"): 0.4, ("sox", "c"): 0.5,
-                                ("in_domain", "only_here"): 9.0})
-    write_run(tmp_path / "s1", {("in_domain", "a"): 0.3, ("in_domain", "b"): 0.4, ("sox", "c"): 0.25})
+    write_run(tmp_path / "s0", {("in_domain", "a"): (0.2, 0.5), ("in_domain", "b"): (0.4, 0.6),
+                                ("sox", "c"): (0.5, 0.9), ("in_domain", "only_here"): (9.0, 9.0)})
+    write_run(tmp_path / "s1", {("in_domain", "a"): (0.3, 0.4), ("in_domain", "b"): (0.4, 0.6),
+                                ("sox", "c"): (0.25, 0.3)})
     assert main([str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "out")]) == 0
     groups = json.loads((tmp_path / "out" / "seed_spread.json").read_text())["groups"]
     domain, sox = groups["in_domain"], groups["sox"]
@@ -25,7 +27,12 @@ def test_the_spread_and_the_best_of_the_seeds_per_group(tmp_path, capsys):
     assert domain["median_spread"] == pytest.approx(0.25) and domain["max_spread"] == pytest.approx(0.5)
     assert domain["best_of_seeds_vs_first"] == pytest.approx(0.0)  # seed 0 was already the closer one on both
     assert sox["max_spread"] == pytest.approx(1.0) and sox["best_of_seeds_vs_first"] == pytest.approx(-0.5)
-    assert "| sox | 1 | 0.500 / 0.250 | 100.0 % |" in capsys.readouterr().out
+    # --tries keeps the closer first candidate: on "a" the farther sound (its match misled it), on "b" (a tie) seed 0
+    assert domain["tries_vs_first"] == pytest.approx(0.7 / 0.6 - 1) and (domain["tries_closer"],
+                                                                        domain["tries_farther"]) == (0, 1)
+    assert sox["tries_vs_first"] == pytest.approx(-0.5) and (sox["tries_closer"], sox["tries_farther"]) == (1, 0)
+    assert "| sox | 1 | 0.500 / 0.250 | 100.0 % | 100.0 % | 100.0 % | -50.0 % | -50.0 % (1 / 0) |" in (
+        capsys.readouterr().out)
 
 
 def test_one_run_or_a_folder_without_records_is_refused(tmp_path):
