@@ -184,8 +184,11 @@ class Prediction:
         """Which of several seeds' answers this is (``--tries``), and the option that gives it again."""
         seeds, kept = self.tries["seeds"], self.tries["kept_seed"]
         matches = " / ".join(f"{m:.3f}" for m in self.tries["best_match"])
+        done = self.refinement or {}
+        cut = done.get("seconds") is not None or done.get("stopped")  # the next line names the steps that ran
         return (f"tries: seeds {', '.join(map(str, seeds))}, their first candidates' match {matches}: kept seed "
-                f"{kept}'s answer (--seed {kept} without --tries gives it again)")
+                f"{kept}'s answer (--seed {kept} without --tries{', with the options below,' if cut else ''} gives "
+                "it again)")
 
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""

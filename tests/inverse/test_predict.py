@@ -391,6 +391,9 @@ def test_cli_predict_tries_keeps_the_seed_whose_first_candidate_matches_closest(
     assert tried == alone[tries["kept_seed"]]  # the kept seed's answer, as --seed alone gives it
     status, table, _ = run_inverse([a for a in options if a != "--json"] + ["--tries", "2"], capsys)
     assert f"(--seed {tries['kept_seed']} without --tries gives it again)" in table
+    status, table, _ = run_inverse([a for a in options if a != "--json"] + ["--tries", "2", "--seconds", "1e-3"],
+                                   capsys)  # a budget: the line under it names the options that repeat a try
+    assert "without --tries, with the options below, gives it again)" in table and "--refine none" in table
     with pytest.raises(SystemExit):
         main(options + ["--tries", "11"])
     assert "--tries: expected an integer in 1..10, got 11" in capsys.readouterr().err
