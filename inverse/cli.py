@@ -21,7 +21,6 @@ from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
-from inverse.tries import MAX_TRIES
 from synth.fast_render import RENDER_PATHS
 from synth.fast_render import resolve as resolve_render_path
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:  # the training code is imported by the train command only: pr
     from inverse.train import TrainConfig
 from synth.errors import (
     InputError,
-    NumberRule,
     json_kind,
     non_negative_float,
     non_negative_int,
@@ -102,7 +100,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from inverse.finish_early import FinishEarly
     from inverse.predict import Predictor
-    from inverse.tries import answer_tries
 
     _check_out(args)
     _check_targets(args)
@@ -117,27 +114,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     render = _render_path(args)
     finish = FinishEarly()
 
-    seconds = None if args.seconds is None else args.seconds / args.tries  # --seconds: for all the tries
-
     def answer(job: _Job, progress: _StageLines | None) -> Prediction:
-        def one(seed: int, k: int) -> Prediction:
-            def told(fraction: float, stage: str) -> None:  # the stage lines say that Ctrl-C was heard
-                stage = f"{stage} (Ctrl-C: finishing with what there is; again: stop at once)" if finish() else stage
-                progress((k + fraction) / args.tries,
-                         f"try {k + 1} of {args.tries} (seed {seed}): {stage}" if args.tries > 1 else stage)
-            return predictor.predict(job.path, args.samples, pool=args.pool, retrieved=args.retrieved,
-                                     sigma=args.sigma, min_distance=args.min_distance, within=args.within,
-                                     match_within=args.match_within, expand=args.expand,
-                                     spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
-                                     glides=args.glides, modulation=args.modulation, harmonics=args.harmonics,
-                                     seed=seed,
-                                     convert=args.convert, downmix=args.downmix, start=job.start, align=args.align,
-                                     gate_noise=args.gate_noise, length=job.length,
-                                     refine=replace(refine, seed=seed), pitch_check=not args.no_pitch_check,
-                                     pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
-                                     render=render, seconds=seconds, progress=None if progress is None else told,
-                                     stop=finish)
-        return answer_tries(one, args.seed, args.tries, stop=finish)
+        def told(fraction: float, stage: str) -> None:  # the stage lines say that Ctrl-C was heard
+            progress(fraction, f"{stage} (Ctrl-C: finishing with what there is; again: stop at once)"
+                     if finish() else stage)
+        return predictor.predict(job.path, args.samples, pool=args.pool, retrieved=args.retrieved, sigma=args.sigma,
+                                 min_distance=args.min_distance, within=args.within,
+                                 match_within=args.match_within, expand=args.expand,
+                                 spread=args.spread, plain=args.plain, refit=args.refit, chords=args.chords,
+                                 glides=args.glides, modulation=args.modulation, harmonics=args.harmonics,
+                                 seed=args.seed,
+                                 convert=args.convert, downmix=args.downmix, start=job.start, align=args.align,
+                                 gate_noise=args.gate_noise, length=job.length,
+                                 refine=refine, pitch_check=not args.no_pitch_check,
+                                 pitch_rounds=args.pitch_rounds, pitch_fill=args.pitch_fill,
+                                 render=render, seconds=args.seconds, progress=None if progress is None else told,
+                                 stop=finish)
     with finish:
         return _answer_each(args, answer, stage_lines=True, stop=finish)
 
@@ -665,12 +657,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "ones onto the tuning found, and add what sounds closer to the pool: for bright bass notes, "
                         "whose match hangs on a few cents (default "
                         f"{RefineConfig.fine_pitch}; 0: off; ~0.5-1 s for 1)")
-    p.add_argument("--tries", type=NumberRule(f"an integer in 1..{MAX_TRIES}", integer=True, minimum=1,
-                                              maximum=MAX_TRIES), default=1, metavar="N",
-                   help="answer with N seeds (--seed, --seed + 1, ...) and keep the answer whose best candidate "
-                        "matches the target closest: N times the time (--seconds is for all of them); the best of 3 "
-                        "had a best-of-10 MSS 1.6 %% lower on 12 synth patches and 8.3 %% on 4 sox notes, the same on "
-                        f"instrument notes and speech (default 1; at most {MAX_TRIES})")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",

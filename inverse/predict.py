@@ -72,9 +72,6 @@ class Prediction:
     swings: tuple[Swing | None, Swing | None] | None = None
     # one note cut from a melody (--each-note): the whole melody as phrase text (inverse.melody.melody_phrase)
     file_melody: str | None = None
-    # answered with several seeds (inverse.tries): {"seeds", "best_match" (each answer's first candidate's match),
-    # "kept_seed"}
-    tries: dict | None = None
 
     @property
     def melody_phrase(self) -> str | None:
@@ -139,8 +136,6 @@ class Prediction:
             lines.append("pitch: the target has no clear pitch; candidates in match order")
         if self.swings is not None and any(swing is not None for swing in self.swings):
             lines.append(f"swing: {self.swing_line()} (--modulation 0: none)")
-        if self.tries is not None:
-            lines.append(self.tries_line())
         if (self.refinement or {}).get("seconds") is not None:
             lines.append(self.budget_line())
         if (self.refinement or {}).get("stopped"):
@@ -180,16 +175,6 @@ class Prediction:
         return (f"the target's {' and its '.join(read)}; copies of candidates with the synth's LFOs in step with it "
                 f"were tried")
 
-    def tries_line(self) -> str:
-        """Which of several seeds' answers this is (``--tries``), and the option that gives it again."""
-        seeds, kept = self.tries["seeds"], self.tries["kept_seed"]
-        matches = " / ".join(f"{m:.3f}" for m in self.tries["best_match"])
-        done = self.refinement or {}
-        cut = done.get("seconds") is not None or done.get("stopped")  # the next line names the steps that ran
-        return (f"tries: seeds {', '.join(map(str, seeds))}, their first candidates' match {matches}: kept seed "
-                f"{kept}'s answer (--seed {kept} without --tries{', with the options below,' if cut else ''} gives "
-                "it again)")
-
     def budget_line(self) -> str:
         """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""
         done, seconds = self.refinement, self.refinement["seconds"]
@@ -218,7 +203,6 @@ class Prediction:
             "diverse": c.diverse,
             **({"render": self.render} if self.render else {}),
             **({"refinement": self.refinement} if self.refinement else {}),
-            **({"tries": self.tries} if self.tries else {}),
             "candidates": [
                 {"rank": k + 1, "match": round(float(c.match[k]), 4), "mss": round(float(c.mss[k]), 4),
                  "distance_db": round(float(c.distance_db[k]), 4),

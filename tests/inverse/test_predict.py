@@ -374,31 +374,6 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
     assert status == 2 and "--budget" in err and "Traceback" not in err
 
 
-def test_cli_predict_tries_keeps_the_seed_whose_first_candidate_matches_closest(predict_args, capsys):
-    options = predict_args + ["--refine", "none", "--expand", "0", "--seed", "3"]
-    status, out, err = run_inverse(options + ["--tries", "2"], capsys)
-    assert status == 0, err
-    tried = json.loads(out)
-    tries = tried.pop("tries")
-    closest = tries["best_match"].index(min(tries["best_match"]))
-    assert tries["seeds"] == [3, 4] and tries["kept_seed"] == [3, 4][closest]
-    alone = {}
-    for seed in (3, 4):
-        status, out, _ = run_inverse(options[:-1] + [str(seed)], capsys)
-        alone[seed] = json.loads(out)
-        assert round(alone[seed]["candidates"][0]["match"], 4) == tries["best_match"][seed - 3]
-    assert alone[3]["candidates"] != alone[4]["candidates"]  # two searches
-    assert tried == alone[tries["kept_seed"]]  # the kept seed's answer, as --seed alone gives it
-    status, table, _ = run_inverse([a for a in options if a != "--json"] + ["--tries", "2"], capsys)
-    assert f"(--seed {tries['kept_seed']} without --tries gives it again)" in table
-    status, table, _ = run_inverse([a for a in options if a != "--json"] + ["--tries", "2", "--seconds", "1e-3"],
-                                   capsys)  # a budget: the line under it names the options that repeat a try
-    assert "without --tries, with the options below, gives it again)" in table and "--refine none" in table
-    with pytest.raises(SystemExit):
-        main(options + ["--tries", "11"])
-    assert "--tries: expected an integer in 1..10, got 11" in capsys.readouterr().err
-
-
 def test_the_budget_line_names_the_options_that_repeat_the_answer():
     def line(**refinement) -> str:
         return Prediction(None, None, refinement={"seconds": 8.0, "planned_steps": 20, **refinement}).budget_line()
