@@ -27,10 +27,10 @@ def test_the_spread_and_the_best_of_the_seeds_per_group(tmp_path, capsys):
     assert domain["median_spread"] == pytest.approx(0.25) and domain["max_spread"] == pytest.approx(0.5)
     assert domain["best_of_seeds_vs_first"] == pytest.approx(0.0)  # seed 0 was already the closer one on both
     assert sox["max_spread"] == pytest.approx(1.0) and sox["best_of_seeds_vs_first"] == pytest.approx(-0.5)
-    # --tries keeps the closer first candidate: on "a" the farther sound (its match misled it), on "b" (a tie) seed 0
-    assert domain["tries_vs_first"] == pytest.approx(0.7 / 0.6 - 1) and (domain["tries_closer"],
-                                                                        domain["tries_farther"]) == (0, 1)
-    assert sox["tries_vs_first"] == pytest.approx(-0.5) and (sox["tries_closer"], sox["tries_farther"]) == (1, 0)
+    # kept by the closer first candidate: on "a" the farther sound (its match misled it), on "b" (a tie) seed 0
+    counts = {group: (row["kept_by_match_closer"], row["kept_by_match_farther"]) for group, row in groups.items()}
+    assert domain["kept_by_match_vs_first"] == pytest.approx(0.7 / 0.6 - 1) and counts["in_domain"] == (0, 1)
+    assert sox["kept_by_match_vs_first"] == pytest.approx(-0.5) and counts["sox"] == (1, 0)
     assert "| sox | 1 | 0.500 / 0.250 | 100.0 % | 100.0 % | 100.0 % | -50.0 % | -50.0 % (1 / 0) |" in (
         capsys.readouterr().out)
 
