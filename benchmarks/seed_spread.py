@@ -10,8 +10,7 @@ its median, 90th percentile and largest; how much closer the best of the seeds' 
 (an oracle: it knows the true sound); and how much closer the answer whose first candidate matches the target closest
 is (what a tool that tried several seeds could keep: it sees the match, not the true sound), with the targets it made
 closer and farther. ``inverse predict`` has no such option: on 34 targets it was 0.4-1.7 % closer at three times the
-time (``benchmarks/results/seed_spread_34/``).
-Writes ``seed_spread.{json,md}``.
+time (``benchmarks/results/seed_spread_34/``). Writes ``seed_spread.{json,md}``.
 """
 
 from __future__ import annotations

@@ -101,7 +101,8 @@ def _note_moved(patch: torch.Tensor, octaves: int, heard_only: bool = False) -> 
         if not 0 <= int(octave) < choices:
             values = values or _values(patch)
             owner = name.removesuffix("_octave")
-            if values["sub_level"] <= _QUIET if owner == "sub" else heard_only and not _slot_heard(owner, values):
+            silent = values["sub_level"] <= _QUIET if owner == "sub" else not _slot_heard(owner, values)
+            if silent and (owner == "sub" or heard_only):
                 continue  # a silent sub (or oscillator) may move with the note
             return None
         out[PARAM_INDEX[name]] = _centre(name, octave)
@@ -269,9 +270,10 @@ def forms(patch: torch.Tensor, every_move: bool = False) -> torch.Tensor:
 
 def is_form_of(candidates: torch.Tensor, patch: torch.Tensor, tolerance: float = 1e-4) -> torch.Tensor:
     """Which rows of ``candidates`` ``Tensor[K, 100]`` write the sound of ``patch`` ``Tensor[100]`` in one of its
-    :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators), up to
-    the parameters that form does not let you hear (:func:`unheard`, any value there) and ``tolerance`` in every
-    other normalised parameter (a note moved and moved back may not round-trip exactly): ``Tensor[K]`` bool."""
+    :func:`forms` (another slot order, octave offsets as semitones, the note moved against the oscillators by as many
+    octaves as their offsets allow), up to the parameters that form does not let you hear (:func:`unheard`, any value
+    there) and ``tolerance`` in every other normalised parameter (a note moved and moved back may not round-trip
+    exactly): ``Tensor[K]`` bool."""
     written = forms(patch, every_move=True)
     heard = torch.ones_like(written, dtype=torch.bool)
     for m, form in enumerate(written):
