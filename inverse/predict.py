@@ -245,8 +245,6 @@ class Prediction:
         answer in the same folder beyond this one's count are removed, and its melody.mid (a folder holds one answer;
         other files are left alone). ``candidates.json`` is removed first and written last, so a folder that holds it
         holds a whole answer (an interrupted write leaves none)."""
-        from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only when a figure is drawn
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         count = self.candidates.params.shape[0]
@@ -266,6 +264,8 @@ class Prediction:
         figure_path = out / FIGURE
         figure_path.unlink(missing_ok=True)
         if figure:
+            from inverse.figures import comparison_figure  # matplotlib: ~0.4 s to import, only for a figure
+
             written.append(comparison_figure(self.target.spectrogram, self.candidates.spectrogram,
                                              self.candidates.match, figure_path, title=f"target: {self.source}",
                                              form_of=self.form_of))
