@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
+from inverse.quick import quick_defaults
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
@@ -504,7 +505,9 @@ def _backbone_options(p: argparse.ArgumentParser) -> None:
                    help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(quick: bool = False) -> argparse.ArgumentParser:
+    """The command line; ``quick``: ``predict``'s defaults those of ``--quick`` (:mod:`inverse.quick`), which
+    :func:`parse_args` asks for when the first parse finds ``--quick``, so that options given beside it count."""
     parser = argparse.ArgumentParser(prog="inverse", description="Sound matching for the 100-parameter synth: "
                                      "spectrogram or sound -> several different patches that sound like it.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -638,6 +641,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "pool, which always runs, used it up) and the pitch check as many rounds; the table and JSON "
                         "say how many ran, and --steps N (--pitch-rounds R) gives the same answer again. Fewer steps, "
                         "a farther answer: see the README's table")
+    p.add_argument("--quick", action="store_true",
+                   help="answer in about a second of compute on 2 CPU cores instead of ~15 s, without refinement and "
+                        "from a smaller pool: "
+                        + " ".join(f"--{name.replace('_', '-')} {value}" for name, value in quick_defaults().items())
+                        + " (options given beside it count instead; the README's \"The quick answer\" has what it "
+                          "costs in closeness)")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--pitch-step", dest="pitch_step", type=probability, default=RefineConfig.pitch_step,
@@ -657,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "ones onto the tuning found, and add what sounds closer to the pool: for bright bass notes, "
                         "whose match hangs on a few cents (default "
                         f"{RefineConfig.fine_pitch}; 0: off; ~0.5-1 s for 1)")
-    p.set_defaults(func=_cmd_predict)
+    p.set_defaults(func=_cmd_predict, **(quick_defaults() if quick else {}))
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",
                             description="Index the spectrograms of a dataset from `python -m dataset_gen` (PCA of "
@@ -813,6 +822,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line parsed; with ``predict --quick`` parsed again with its defaults (:mod:`inverse.quick`), the
+    options given beside it kept."""
     args = build_parser().parse_args(argv)
+    return build_parser(quick=True).parse_args(argv) if getattr(args, "quick", False) else args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     return run_command(lambda: args.func(args))

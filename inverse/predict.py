@@ -63,9 +63,9 @@ class Prediction:
     candidates: Candidates
     render: dict[str, str] | None = None  # synth.render path per stage ({"ranking": "fast", "refinement": ...})
     # how the candidates were refined: {"method", "steps" (gradient steps taken, else None)}, with a time budget also
-    # {"seconds", "planned_steps", "pitch_rounds"} (predict's seconds, refine.steps, and the rounds the pitch check ran
-    # where the budget stopped it, else None); stopped early by Ctrl-C (predict's stop) also {"stopped": True,
-    # "planned_steps"} (CMA-ES: {"stopped": True})
+    # {"seconds", "planned_steps", "pitch_rounds", "asked"} (predict's seconds, refine.steps, the rounds the pitch check
+    # ran where the budget stopped it, else None, and the method asked for); stopped early by Ctrl-C (predict's stop)
+    # also {"stopped": True, "planned_steps"} (CMA-ES: {"stopped": True})
     refinement: dict | None = None
     # the target's vibrato and tremolo (inverse.modulation; None where it has none) where predict looked for them
     # (SamplingConfig.modulation), else None
@@ -181,9 +181,12 @@ class Prediction:
         rounds = done.get("pitch_rounds")
         checked = "" if rounds is None else f", the pitch check stopped after {rounds} of its rounds"
         again = "" if rounds is None else f" --pitch-rounds {rounds}"
+        if done["method"] == "none" and done.get("asked", "gradient") == "none":
+            return (f"refinement: none, as asked{checked}" + (f" (--pitch-rounds {rounds} gives this answer again)"
+                                                              if again else ""))
         if done["method"] == "none":
             return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget{checked} "
-                    f"(--refine none{again} gives this answer again)")
+                    f"(--refine none{again} gives this answer again; --quick answers in about a second)")
         return (f"refinement: {done['steps']} of up to {done['planned_steps']} gradient steps fitted the --seconds "
                 f"{seconds:g} budget{checked} (--steps {done['steps']}{again} gives this answer again)")
 
@@ -404,7 +407,7 @@ class Predictor:
         scored = scored_pool(self.model, target, config, paths["ranking"], self.flow, self.index)
         final = paths["refinement"] if refine.method != "none" else paths["ranking"]  # also the pitch check's
         finish_by = None if seconds is None else started + seconds
-        planned = refine.steps
+        planned, asked = refine.steps, refine.method
         now = time.perf_counter()
         if finish_by is not None and refine.method == "gradient" and not refinement_fits(
                 refine, now - pool_started, finish_by - now, checks_pitch(config, target)):
@@ -422,5 +425,5 @@ class Predictor:
         if seconds is not None:
             check = candidates.pitch
             rounds = None if check is None else check.stopped_after
-            refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds)
+            refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds, asked=asked)
         return Prediction(target, candidates, paths, refinement, target.swings if config.modulation else None)

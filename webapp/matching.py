@@ -25,6 +25,7 @@ import torch
 
 from inverse.differences import heard_changes
 from inverse.predict import Prediction, Predictor
+from inverse.quick import QUICK, QUICK_REFINE
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.target import load_any_target
@@ -36,11 +37,14 @@ from webapp.uploads import MAX_UPLOAD_MB, display_name, upload_kind, user_messag
 
 MAX_CANDIDATES = 20
 MAX_SEED = 2**31 - 1
+#: The form's refinement choices: ``predict``'s methods and "quick", ``inverse predict --quick`` (:mod:`inverse.quick`)
+REFINEMENTS = (*REFINE_METHODS, "quick")
 
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``), seed, where in
+    """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``, or ``quick``: a smaller
+    pool and none, as ``inverse predict --quick``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
     a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), whether an
     uploaded sound's steady noise floor and mains hum are taken out first (``gate_noise``, the default,
@@ -59,8 +63,8 @@ class MatchSettings:
     def validate(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= MAX_CANDIDATES:
             raise InputError(f"candidates: expected a whole number from 1 to {MAX_CANDIDATES}, got {self.samples!r}")
-        if self.refine not in REFINE_METHODS:
-            raise InputError(f"refinement: expected one of {', '.join(REFINE_METHODS)}, got {self.refine!r}")
+        if self.refine not in REFINEMENTS:
+            raise InputError(f"refinement: expected one of {', '.join(REFINEMENTS)}, got {self.refine!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise InputError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
         if isinstance(self.start, bool) or not isinstance(self.start, int | float) or not math.isfinite(self.start) \
@@ -133,9 +137,11 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
         raise InputError(user_message(error, path)) from None
     target.source = name
     target.notes = [web_note(note.replace(path, name)) for note in target.notes]
-    refine = RefineConfig(method=settings.refine, seed=settings.seed)
+    quick = settings.refine == "quick"
+    refine = RefineConfig(method=QUICK_REFINE if quick else settings.refine, seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
-                                   seconds=settings.seconds or None, progress=progress, stop=stop)
+                                   seconds=settings.seconds or None, progress=progress, stop=stop,
+                                   **(QUICK if quick else {}))
     return MatchResult(prediction, name, time.perf_counter() - started)
 
 

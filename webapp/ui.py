@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from inverse.predict import Predictor
-from inverse.refine import REFINE_METHODS, RefineConfig
+from inverse.refine import RefineConfig
 from specmask.checkpoint import classes as mask_classes
 from specmask.config import ANY
 from specmask.enhance import MODES
@@ -29,6 +29,7 @@ from webapp import editor
 from webapp.enhancing import run_enhance
 from webapp.matching import (
     MAX_CANDIDATES,
+    REFINEMENTS,
     AnswerNow,
     MatchSettings,
     download_link,
@@ -192,8 +193,8 @@ def _match_tab():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("match", "Sound (WAV, FLAC, OGG, MP3, ...) or 512x512 spectrogram PNG")
             samples = gr.Slider(1, MAX_CANDIDATES, value=10, step=1, label="candidates", elem_id="match-samples")
-            refine = gr.Radio(list(REFINE_METHODS), value=RefineConfig.method, label="refinement (gradient: ~15 s, "
-                              "cmaes: tens of seconds)", elem_id="match-refine")
+            refine = gr.Radio(list(REFINEMENTS), value=RefineConfig.method, label="refinement (gradient: ~15 s, "
+                              "cmaes: tens of seconds; quick: ~1 s, a smaller pool and none)", elem_id="match-refine")
             seed = gr.Number(0, precision=0, minimum=0, label="seed (same seed, same candidates)",
                              elem_id="match-seed")
             start = gr.Number(0, minimum=0, label="start (s): where in the sound to match from (a lead-in of "

@@ -359,7 +359,7 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
 
     roomy, fixed = answer("--seconds", "100000"), answer()
     assert roomy["refinement"] == {"method": "gradient", "steps": 2, "seconds": 100000.0, "planned_steps": 2,
-                                   "pitch_rounds": None}
+                                   "pitch_rounds": None, "asked": "gradient"}
     assert fixed["refinement"] == {"method": "gradient", "steps": 2}
     assert roomy["candidates"] == fixed["candidates"]
     # a budget the pool alone overruns: no refinement and, on a pitched target, no round of the pitch check: the answer
@@ -369,7 +369,7 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
     again = ["--refine", "none"] + ([] if rounds is None else ["--pitch-rounds", str(rounds)])
     assert spent["refinement"]["method"] == "none" and spent["candidates"] == answer(*again)["candidates"]
     status, table, _ = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001"], capsys)
-    assert status == 0 and f"({' '.join(again)} gives this answer again)" in table
+    assert status == 0 and f"({' '.join(again)} gives this answer again; --quick answers in about a second)" in table
     status, _, err = run_inverse(predict_args + ["--seconds", "5", "--refine", "cmaes"], capsys)
     assert status == 2 and "--budget" in err and "Traceback" not in err
 
@@ -383,7 +383,23 @@ def test_the_budget_line_names_the_options_that_repeat_the_answer():
     assert stopped.endswith("(--steps 7 --pitch-rounds 3 gives this answer again)")
     assert line(method="gradient", steps=7, pitch_rounds=None).endswith("(--steps 7 gives this answer again)")
     assert line(method="none", steps=None, pitch_rounds=0).endswith("(--refine none --pitch-rounds 0 gives this answer "
-                                                                    "again)")
+                                                                    "again; --quick answers in about a second)")
+    # --refine none (--quick's) was asked for, not left by the budget
+    assert line(method="none", steps=None, pitch_rounds=None, asked="none") == "refinement: none, as asked"
+    assert line(method="none", steps=None, pitch_rounds=1, asked="none").endswith(
+        "the pitch check stopped after 1 of its rounds (--pitch-rounds 1 gives this answer again)")
+
+
+def test_quick_sets_a_small_pool_and_no_refinement_and_options_beside_it_count():
+    from inverse.cli import parse_args
+    from inverse.quick import QUICK
+
+    plain, quick = parse_args(["predict", "t.png"]), parse_args(["predict", "t.png", "--quick"])
+    assert (plain.pool, plain.refine, quick.refine) == (SamplingConfig.pool, RefineConfig.method, "none")
+    assert {name: getattr(quick, name) for name in QUICK} == QUICK and QUICK["pool"] < SamplingConfig.pool
+    beside = parse_args(["predict", "t.png", "--pool", "32", "--quick", "--refine", "gradient"])
+    assert (beside.pool, beside.retrieved, beside.refine) == (32, QUICK["retrieved"], "gradient")
+    assert parse_args(["eval", "--model", "m", "--data", "d.h5"]).pool == 64  # other commands keep theirs
 
 
 def test_the_pitch_line_counts_the_candidates_on_the_targets_pitch(model, target):

@@ -12,6 +12,7 @@ import torch
 
 from inverse.modulation import Swing
 from inverse.predict import Prediction
+from inverse.quick import QUICK
 from inverse.sampling import Candidates
 from inverse.target import Target, score
 from synth.errors import InputError
@@ -110,6 +111,14 @@ def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
     assert capture.kwargs["seconds"] == 6.0
     run_match(capture, tone(tmp_path), MatchSettings())
     assert capture.kwargs["seconds"] is None  # 0: no budget
+
+
+def test_quick_refinement_is_predict_quick(tmp_path):
+    capture = Capture()
+    run_match(capture, tone(tmp_path), MatchSettings.from_form(10, "quick", 0))
+    assert {name: capture.kwargs[name] for name in QUICK} == QUICK and capture.kwargs["refine"].method == "none"
+    run_match(capture, tone(tmp_path), MatchSettings.from_form(10, "none", 0))
+    assert "pool" not in capture.kwargs and capture.kwargs["refine"].method == "none"
 
 
 def test_silent_upload_is_refused_before_any_prediction(tmp_path):

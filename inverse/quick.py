@@ -1,0 +1,30 @@
+"""The quick answer (``inverse predict --quick``): predict's pool cut down to what renders in about a second on 2 CPU
+cores, and no refinement.
+
+The default answer takes ~15-20 s on 2 cores, half of it the 20 gradient steps; issue 13 asked for one within 2 s of
+``import torch``. Without refinement the default pool (64 flow samples, 64 retrieved training patches and their
+additions: plain patches at the target's pitch, chords, glides, LFO copies, refitted envelopes, pitch-aligned copies,
+symmetry expansion, the pitch check) still takes ~3-4 s. Rendering goes in the fast render's 16-row chunks, so
+every stage that renders a few rows costs a chunk (~0.05 s); :data:`QUICK` keeps one chunk of each of the model's
+and the index's rows and one or two rows of each addition that follows the target (its pitch, chord, glide, vibrato
+or tremolo, level contour), and leaves out the symmetry expansion and the spread of the returned candidates into
+other forms (they change which parameters are written, not how close the best one sounds).
+
+Measured (``benchmarks/results/predict_quick/``, its README has the commands; 2-core AMD EPYC): 0.9-1.7 s more than
+``import torch`` on 7 targets; on issue 13's 500 held-out targets best-of-10 MSS 10 % below retrieval's (the default:
+34 %), 37 % above the default's, the first candidate on a clear target pitch for 95 % (the README's "The quick
+answer").
+"""
+
+from __future__ import annotations
+
+#: ``Predictor.predict``'s keyword arguments (and the command line's options of the same names) of the quick answer.
+QUICK: dict[str, int] = {"pool": 16, "retrieved": 16, "expand": 0, "spread": 0, "refit": 2, "plain": 2, "chords": 1,
+                         "glides": 1, "modulation": 1, "pitch_rounds": 1}
+#: ... and its refinement method (``RefineConfig.method``).
+QUICK_REFINE = "none"
+
+
+def quick_defaults() -> dict[str, int | str]:
+    """The command line's defaults under ``--quick``: :data:`QUICK` and ``refine`` :data:`QUICK_REFINE`."""
+    return {**QUICK, "refine": QUICK_REFINE}
