@@ -5,8 +5,8 @@ baseline measured in the same run (a shared machine's speed drifts; ratios to th
 
 Measures: ``python -c 'import torch'``; ``inverse predict inverse/pretrained/example.png --samples 10`` (the
 shipped model, default pool) rendering on the eager path and on the fast path (:mod:`synth.fast_render`, built
-before the first round), and on the fast path with ``--refine none`` (the quickest answer) and with ``--seconds 6`` (a
-time budget); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf) on each path;
+before the first round), and on the fast path with ``--refine none``, with ``--seconds 6`` (a time budget) and with
+``--quick`` (:mod:`inverse.quick`); ``python -m dataset_gen --n 64`` (examples/s end to end, lzf) on each path;
 ``specmask enhance`` on the shipped 4.6 s noisy example (wall time and the real-time factor the command reports). Writes
 ``cli_timings.{json,md}`` with the command line, machine facts and load averages before and after.
 """
@@ -27,8 +27,8 @@ from common import REPO, RESULTS, command_line, load_average, machine_info, writ
 
 DATASET_ROWS = 64
 PATHS = ("eager", "fast")
-#: predict on the fast path with fewer refinement steps: name -> extra options
-QUICK = {"none": ["--refine", "none"], "seconds6": ["--seconds", "6"]}
+#: predict on the fast path with less work than the default: name -> extra options
+QUICK = {"none": ["--refine", "none"], "seconds6": ["--seconds", "6"], "quick": ["--quick"]}
 
 
 def wall(argv: list[str]) -> tuple[float, str]:

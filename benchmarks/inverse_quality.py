@@ -849,6 +849,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--refit", type=non_negative, default=SamplingConfig.refit,
                         help="best pool rows given a copy with the amplifier envelope fitted to the target "
                              f"(default {SamplingConfig.refit}; 0: none)")
+    parser.add_argument("--chords", type=non_negative, default=SamplingConfig.chords,
+                        help=f"sets of a chord target's notes played as plain patches (default "
+                             f"{SamplingConfig.chords})")
+    parser.add_argument("--glides", type=non_negative, default=SamplingConfig.glides,
+                        help=f"pool rows bent by a gliding target's pitch (default {SamplingConfig.glides})")
+    parser.add_argument("--modulation", type=non_negative, default=SamplingConfig.modulation,
+                        help=f"pool rows copied with LFOs in step with a target's vibrato or tremolo (default "
+                             f"{SamplingConfig.modulation})")
+    parser.add_argument("--pitch-rounds", type=non_negative, default=SamplingConfig.pitch_rounds,
+                        help=f"the pitch check's rounds at most (default {SamplingConfig.pitch_rounds})")
     parser.add_argument("--match-within", type=float, default=SamplingConfig.match_within,
                         help="returned candidates whose match distance is above this x the best one's replaced by "
                              f"other forms of the others (inverse.fill; default {SamplingConfig.match_within:g}; 0: "
@@ -957,7 +967,8 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     return SamplingConfig(pool=args.pool, samples=args.samples, seed=args.seed, expand=args.expand,
                           retrieved=args.retrieved, transpose=args.transpose, spread=args.spread,
                           plain=args.plain, refit=args.refit, match_within=args.match_within,
-                          pitch_check=not args.no_pitch_check,
+                          chords=args.chords, glides=args.glides, modulation=args.modulation,
+                          pitch_rounds=args.pitch_rounds, pitch_check=not args.no_pitch_check,
                           pitch_fill=args.pitch_fill)
 
 
