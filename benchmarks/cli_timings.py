@@ -28,7 +28,7 @@ from common import REPO, RESULTS, command_line, load_average, machine_info, writ
 DATASET_ROWS = 64
 PATHS = ("eager", "fast")
 #: predict on the fast path with less work than the default: name -> extra options
-QUICK = {"none": ["--refine", "none"], "seconds6": ["--seconds", "6"], "quick": ["--quick"]}
+VARIANTS = {"none": ["--refine", "none"], "seconds6": ["--seconds", "6"], "quick": ["--quick"]}
 
 
 def wall(argv: list[str]) -> tuple[float, str]:
@@ -45,7 +45,7 @@ def measure(repeats: int) -> dict:
     python = sys.executable
     readings: dict[str, list[float]] = {"import_torch_s": [], "enhance_s": [], "enhance_rtf": [],
                                         **{f"{job}_{path}_s": [] for job in ("predict", "dataset") for path in PATHS},
-                                        **{f"predict_{name}_s": [] for name in QUICK}}
+                                        **{f"predict_{name}_s": [] for name in VARIANTS}}
     wall([python, "-m", "synth", "fast-render", "build"])  # once per machine: not part of any command's time
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(repeats):
@@ -54,7 +54,7 @@ def measure(repeats: int) -> dict:
                 readings[f"predict_{path}_s"].append(wall([python, "-m", "inverse", "predict",
                                                            "inverse/pretrained/example.png", "--samples", "10",
                                                            "--json", "--render", path])[0])
-            for name, options in QUICK.items():
+            for name, options in VARIANTS.items():
                 readings[f"predict_{name}_s"].append(wall([python, "-m", "inverse", "predict",
                                                            "inverse/pretrained/example.png", "--samples", "10",
                                                            "--json", "--render", "fast", *options])[0])
@@ -70,7 +70,7 @@ def measure(repeats: int) -> dict:
     for path in PATHS:
         medians[f"dataset_{path}_examples_per_s"] = DATASET_ROWS / medians[f"dataset_{path}_s"]
         medians[f"predict_{path}_minus_import_torch_s"] = medians[f"predict_{path}_s"] - medians["import_torch_s"]
-    for name in QUICK:
+    for name in VARIANTS:
         medians[f"predict_{name}_minus_import_torch_s"] = medians[f"predict_{name}_s"] - medians["import_torch_s"]
     return {"readings": readings, "median": medians}
 
@@ -90,7 +90,7 @@ def markdown(results: dict) -> str:
           for path in PATHS],
         *[f"| `inverse predict inverse/pretrained/example.png --samples 10 --render fast {' '.join(options)}` | "
           f"{m[f'predict_{name}_s']:.2f} s ({m[f'predict_{name}_minus_import_torch_s']:+.2f} s vs import torch) |"
-          for name, options in QUICK.items()],
+          for name, options in VARIANTS.items()],
         *[f"| `python -m dataset_gen --n {DATASET_ROWS} --out d.h5 --render {path}` | {m[f'dataset_{path}_s']:.2f} s "
           f"({m[f'dataset_{path}_examples_per_s']:.1f} examples/s end to end, start-up included) |" for path in PATHS],
         "| `specmask enhance specmask/pretrained/example_noisy.wav -o e.wav` (4.6 s of audio) | "

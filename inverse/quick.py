@@ -8,7 +8,8 @@ symmetry expansion, the pitch check) still takes ~3-4 s. Rendering goes in the f
 every stage that renders a few rows costs a chunk (~0.05 s); :data:`QUICK` keeps one chunk of each of the model's
 and the index's rows and one or two rows of each addition that follows the target (its pitch, chord, glide, vibrato
 or tremolo, level contour), and leaves out the symmetry expansion and the spread of the returned candidates into
-other forms (they change which parameters are written, not how close the best one sounds).
+other forms: they change which parameters are written, not how close the best one sounds, so the quick answer is a
+little less diverse than the default's and a few of its candidates fall outside the 1.5x bound.
 
 Measured (``benchmarks/results/predict_quick/``, its README has the commands; 2-core AMD EPYC): 0.9-1.7 s more than
 ``import torch`` on 7 targets; on issue 13's 500 held-out targets best-of-10 MSS 10 % below retrieval's (the default:
