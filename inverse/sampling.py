@@ -115,7 +115,8 @@ class SamplingConfig:
         if self.pool < 1 or self.samples < 1:
             raise ValueError(f"pool and samples must be >= 1, got pool={self.pool}, samples={self.samples}")
         if self.samples > self.pool:
-            raise ValueError(f"cannot return {self.samples} samples from a pool of {self.pool}")
+            raise ValueError(f"cannot return {self.samples} samples from a pool of {self.pool} (--pool: at least "
+                             "--samples)")
         if self.retrieved < 0:
             raise ValueError(f"retrieved must be non-negative, got {self.retrieved}")
         if min(self.sigma, self.min_distance, self.expand, self.keep_tolerance, self.transpose, self.spread,
