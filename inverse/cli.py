@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
-from inverse.quick import quick_defaults
+from inverse.quick import quick_defaults, quick_options
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
@@ -666,7 +666,7 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
                         "ones onto the tuning found, and add what sounds closer to the pool: for bright bass notes, "
                         "whose match hangs on a few cents (default "
                         f"{RefineConfig.fine_pitch}; 0: off; ~0.5-1 s for 1)")
-    p.set_defaults(func=_cmd_predict, **(quick_defaults() if quick else {}))
+    p.set_defaults(func=_cmd_predict, **({**quick_defaults(), "pool": None} if quick else {}))  # None: parse_args
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",
                             description="Index the spectrograms of a dataset from `python -m dataset_gen` (PCA of "
@@ -824,9 +824,14 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line parsed; with ``predict --quick`` parsed again with its defaults (:mod:`inverse.quick`), the
-    options given beside it kept."""
+    options given beside it kept, and its pool at least ``--samples`` where ``--pool`` is not given."""
     args = build_parser().parse_args(argv)
-    return build_parser(quick=True).parse_args(argv) if getattr(args, "quick", False) else args
+    if not getattr(args, "quick", False):
+        return args
+    args = build_parser(quick=True).parse_args(argv)
+    if args.pool is None:
+        args.pool = quick_options(args.samples)["pool"]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,3 +29,8 @@ QUICK_REFINE = "none"
 def quick_defaults() -> dict[str, int | str]:
     """The command line's defaults under ``--quick``: :data:`QUICK` and ``refine`` :data:`QUICK_REFINE`."""
     return {**QUICK, "refine": QUICK_REFINE}
+
+
+def quick_options(samples: int) -> dict[str, int]:
+    """:data:`QUICK` for an answer of ``samples`` candidates: its pool at least that many."""
+    return {**QUICK, "pool": max(QUICK["pool"], samples)}

@@ -25,7 +25,7 @@ import torch
 
 from inverse.differences import heard_changes
 from inverse.predict import Prediction, Predictor
-from inverse.quick import QUICK, QUICK_REFINE
+from inverse.quick import QUICK_REFINE, quick_options
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.target import load_any_target
@@ -141,7 +141,7 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     refine = RefineConfig(method=QUICK_REFINE if quick else settings.refine, seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
                                    seconds=settings.seconds or None, progress=progress, stop=stop,
-                                   **(QUICK if quick else {}))
+                                   **(quick_options(settings.samples) if quick else {}))
     return MatchResult(prediction, name, time.perf_counter() - started)
 
 

@@ -400,6 +400,7 @@ def test_quick_sets_a_small_pool_and_no_refinement_and_options_beside_it_count()
     beside = parse_args(["predict", "t.png", "--pool", "32", "--quick", "--refine", "gradient"])
     assert (beside.pool, beside.retrieved, beside.refine) == (32, QUICK["retrieved"], "gradient")
     assert parse_args(["eval", "--model", "m", "--data", "d.h5"]).pool == 64  # other commands keep theirs
+    assert parse_args(["predict", "t.png", "--quick", "--samples", "20"]).pool == 20  # the pool holds the answer
     with pytest.raises(ValueError, match=r"from a pool of 16 \(--pool: at least --samples\)"):
         SamplingConfig(pool=QUICK["pool"], samples=20).validate()  # --quick --samples 20 says what to add
 

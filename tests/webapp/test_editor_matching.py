@@ -117,6 +117,8 @@ def test_quick_refinement_is_predict_quick(tmp_path):
     capture = Capture()
     run_match(capture, tone(tmp_path), MatchSettings.from_form(10, "quick", 0))
     assert {name: capture.kwargs[name] for name in QUICK} == QUICK and capture.kwargs["refine"].method == "none"
+    run_match(capture, tone(tmp_path), MatchSettings.from_form(20, "quick", 0))
+    assert capture.kwargs["pool"] == 20  # the slider's 20 candidates: the pool holds them
     run_match(capture, tone(tmp_path), MatchSettings.from_form(10, "none", 0))
     assert "pool" not in capture.kwargs and capture.kwargs["refine"].method == "none"
 
