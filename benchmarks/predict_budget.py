@@ -4,12 +4,13 @@
 
 For each of the first ``--n`` rows of a held-out dataset (matched against its exact audio, as
 ``benchmarks/inverse_quality.py`` does), ``Predictor.predict`` runs with each budget of ``--seconds`` and once without
-one (the default: all 20 gradient steps), interleaved, in one process with the shipped model, flow and index. Per
-run: the seconds ``predict`` took (target loading to the chosen ten; start-up and writing files are outside any
-budget), the refinement that ran (gradient steps taken, or none when the pool used the budget up), where the pitch
-check stopped (its rounds, when the budget cut them short), how many of the ten have a clearly pitched target's pitch
-and the best-of-10 multi-scale spectral distance. Writes ``predict_budget.{json,md}`` with the command, machine facts
-and load averages; each target's record is appended to ``records.jsonl`` as it is measured (``--resume`` keeps them).
+one (the default: all 20 gradient steps), interleaved, in one process with the shipped model, flow and index. Per run:
+the seconds ``predict`` took (target loading to the chosen ten; start-up and writing files are outside any budget; a
+budget under 4 s answers as ``--quick`` does, as on the command line), the refinement that ran (gradient steps taken, or
+none when the pool used the budget up), where the pitch check stopped (its rounds, when the budget cut them short), how
+many of the ten have a clearly pitched target's pitch and the best-of-10 multi-scale spectral distance. Writes
+``predict_budget.{json,md}`` with the command, machine facts and load averages; each target's record is appended to
+``records.jsonl`` as it is measured (``--resume`` keeps them).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from common import (  # noqa: E402
 
 from dataset_gen.reader import SpectrogramDataset  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
+from inverse.quick import QUICK_REFINE, quick_budget, quick_options  # noqa: E402
+from inverse.refine import RefineConfig  # noqa: E402
 from inverse.target import Target  # noqa: E402
 from synth import render  # noqa: E402
 from synth.allocator import tune_allocator  # noqa: E402
@@ -43,9 +46,12 @@ DEFAULT = "default"  # the run without a budget
 
 
 def measure(predictor: Predictor, target: Target, seconds: float | None) -> dict:
-    """One answer with ``seconds`` as its budget (None: the default): time, refinement and closeness."""
+    """One answer with ``seconds`` as its budget (None: the default; under 4 s as ``--quick``, as the command line and
+    the web app answer it): time, refinement and closeness."""
+    quick = quick_budget(seconds)
     started = time.perf_counter()
-    prediction = predictor.predict(target, 10, seconds=seconds, render="fast")
+    prediction = predictor.predict(target, 10, seconds=seconds, render="fast", **(quick_options(10) if quick else {}),
+                                   refine=RefineConfig(method=QUICK_REFINE) if quick else None)
     taken = time.perf_counter() - started
     refinement, check = prediction.refinement or {}, prediction.candidates.pitch
     clear = check is not None and check.checked

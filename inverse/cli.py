@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
-from inverse.quick import quick_defaults, quick_options
+from inverse.quick import QUICK_BELOW_S, quick_budget, quick_defaults, quick_options
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
@@ -104,6 +104,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     _check_out(args)
     _check_targets(args)
+    if quick_budget(args.seconds) and not args.quick:
+        print(f"note: --seconds {args.seconds:g} is under the {QUICK_BELOW_S:g} s the default pool may take on 2 CPU "
+              "cores: answering as --quick does (options given beside it count)", file=sys.stderr, flush=True)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, pitch_step=args.pitch_step,
                           budget=args.budget, seed=args.seed, retune=args.retune, fine_pitch=args.fine_pitch)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
@@ -640,7 +643,8 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
                         "as fit, keeping time for the retune and the choice after them (none when the candidate "
                         "pool, which always runs, used it up) and the pitch check as many rounds; the table and JSON "
                         "say how many ran, and --steps N (--pitch-rounds R) gives the same answer again. Fewer steps, "
-                        "a farther answer: see the README's table")
+                        f"a farther answer: see the README's table. Under {QUICK_BELOW_S:g} s, too short for the "
+                        "default pool, it answers as --quick does")
     p.add_argument("--quick", action="store_true",
                    help="answer in about a second of compute on 2 CPU cores instead of ~15 s, without refinement and "
                         "from a smaller pool: "
@@ -823,10 +827,11 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line parsed; with ``predict --quick`` parsed again with its defaults (:mod:`inverse.quick`), the
-    options given beside it kept, and its pool at least ``--samples`` where ``--pool`` is not given."""
+    """The command line parsed; with ``predict --quick``, or a ``--seconds`` budget too short for the default pool
+    (:func:`~inverse.quick.quick_budget`), parsed again with its defaults (:mod:`inverse.quick`), the options given
+    beside it kept, and its pool at least ``--samples`` where ``--pool`` is not given."""
     args = build_parser().parse_args(argv)
-    if not getattr(args, "quick", False):
+    if not getattr(args, "quick", False) and not quick_budget(getattr(args, "seconds", None)):
         return args
     args = build_parser(quick=True).parse_args(argv)
     if args.pool is None:

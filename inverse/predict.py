@@ -25,6 +25,7 @@ from inverse.listening_page import FIGURE, TARGET_PNG, TARGET_WAV, write_listeni
 from inverse.melody import melody_phrase as phrase_of
 from inverse.model import InverseModel
 from inverse.modulation import LOUD_DB, Swing, tremolo_amount
+from inverse.quick import QUICK_BELOW_S, quick_budget
 from inverse.refine import RefineConfig, refine_candidates, refinement_fits
 from inverse.retrieval import DEFAULT_INDEX, RetrievalIndex
 from inverse.sampling import Candidates, SamplingConfig, checks_pitch, scored_pool
@@ -176,19 +177,27 @@ class Prediction:
                 f"were tried")
 
     def budget_line(self) -> str:
-        """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it."""
+        """What a time budget (``predict(seconds=...)``) left of the refinement, and the options that repeat it (in
+        place of ``--seconds``). A budget under :data:`~inverse.quick.QUICK_BELOW_S` answers as ``--quick`` does
+        (:func:`inverse.cli.parse_args`, :func:`webapp.matching.run_match`), so its options start with ``--quick``."""
         done, seconds = self.refinement, self.refinement["seconds"]
         rounds = done.get("pitch_rounds")
         checked = "" if rounds is None else f", the pitch check stopped after {rounds} of its rounds"
         again = "" if rounds is None else f" --pitch-rounds {rounds}"
+        quick = quick_budget(seconds)
+        if done["method"] == "none" and done.get("asked", "gradient") == "none" and quick:
+            return (f"refinement: none, a --seconds budget under {QUICK_BELOW_S:g} s answers as --quick does{checked} "
+                    f"(--quick{again} gives this answer again)")
         if done["method"] == "none" and done.get("asked", "gradient") == "none":
             return (f"refinement: none, as asked{checked}" + (f" (--pitch-rounds {rounds} gives this answer again)"
                                                               if again else ""))
         if done["method"] == "none":
             return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget{checked} "
-                    f"(--refine none{again} gives this answer again; --quick answers in about a second)")
+                    + (f"(--quick{again} gives this answer again)" if quick else
+                       f"(--refine none{again} gives this answer again; --quick answers in about a second)"))
+        steps = f"{'--quick --refine gradient ' if quick else ''}--steps {done['steps']}{again}"
         return (f"refinement: {done['steps']} of up to {done['planned_steps']} gradient steps fitted the --seconds "
-                f"{seconds:g} budget{checked} (--steps {done['steps']}{again} gives this answer again)")
+                f"{seconds:g} budget{checked} ({steps} gives this answer again)")
 
     def to_json(self) -> dict:
         c = self.candidates

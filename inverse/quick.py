@@ -24,11 +24,21 @@ QUICK: dict[str, int] = {"pool": 16, "retrieved": 16, "expand": 0, "spread": 0, 
                          "glides": 1, "modulation": 1, "pitch_rounds": 1}
 #: ... and its refinement method (``RefineConfig.method``).
 QUICK_REFINE = "none"
+#: A time budget (``predict --seconds``, the web app's) below this many seconds answers as ``--quick`` does. On 40
+#: held-out targets on 2 CPU cores (``benchmarks/results/predict_budget_quick/``) the default pool, which always runs,
+#: overran a 3 s budget on 10 of them (up to 3.5 s) and kept a 4 s one (up to 4.0 s, no gradient step); the quick
+#: answer took 0.5-1.6 s (median 1.1 s), 4 % farther than the default pool's at 3 s.
+QUICK_BELOW_S = 4.0
 
 
 def quick_defaults() -> dict[str, int | str]:
     """The command line's defaults under ``--quick``: :data:`QUICK` and ``refine`` :data:`QUICK_REFINE`."""
     return {**QUICK, "refine": QUICK_REFINE}
+
+
+def quick_budget(seconds: float | None) -> bool:
+    """Whether a time budget of ``seconds`` (None: none) is too short for the default pool: :data:`QUICK_BELOW_S`."""
+    return seconds is not None and seconds < QUICK_BELOW_S
 
 
 def quick_options(samples: int) -> dict[str, int]:

@@ -25,7 +25,7 @@ import torch
 
 from inverse.differences import heard_changes
 from inverse.predict import Prediction, Predictor
-from inverse.quick import QUICK_REFINE, quick_options
+from inverse.quick import QUICK_REFINE, quick_budget, quick_options
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.target import load_any_target
@@ -46,7 +46,8 @@ class MatchSettings:
     """What the user chose: candidates returned, refinement (``none``/``gradient``/``cmaes``, or ``quick``: a smaller
     pool and none, as ``inverse predict --quick``), seed, where in
     an uploaded sound the 4.088 s to match begin (``start``, seconds; a lead-in after it is skipped all the same), and
-    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit), whether an
+    a time budget for the answer (``seconds``; 0: none; gradient refinement takes the steps that fit; under
+    :data:`~inverse.quick.QUICK_BELOW_S` the answer is quick's), whether an
     uploaded sound's steady noise floor and mains hum are taken out first (``gate_noise``, the default,
     :mod:`inverse.noise_floor`, :mod:`inverse.hum`),
     and how much of the sound to keep from where the match begins (``length``, seconds, silence after; 0: all of the
@@ -137,7 +138,7 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
         raise InputError(user_message(error, path)) from None
     target.source = name
     target.notes = [web_note(note.replace(path, name)) for note in target.notes]
-    quick = settings.refine == "quick"
+    quick = settings.refine == "quick" or quick_budget(settings.seconds or None)  # a budget too short for the pool
     refine = RefineConfig(method=QUICK_REFINE if quick else settings.refine, seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
                                    seconds=settings.seconds or None, progress=progress, stop=stop,

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from inverse.predict import Predictor
+from inverse.quick import QUICK_BELOW_S
 from inverse.refine import RefineConfig
 from specmask.checkpoint import classes as mask_classes
 from specmask.config import ANY
@@ -200,7 +201,8 @@ def _match_tab():
             start = gr.Number(0, minimum=0, label="start (s): where in the sound to match from (a lead-in of "
                               "silence after it is skipped)", elem_id="match-start")
             seconds = gr.Number(0, minimum=0, label="time budget (s; 0: none): gradient refinement takes the steps "
-                                "that fit, fewer steps a farther answer", elem_id="match-seconds")
+                                f"that fit, fewer steps a farther answer; under {QUICK_BELOW_S:g} s as quick",
+                                elem_id="match-seconds")
             gate_noise = gr.Checkbox(True, label="take a recording's steady noise floor (hiss, room tone) and mains "
                                      "hum out first: no patch holds either after its note ends",
                                      elem_id="match-gate-noise")

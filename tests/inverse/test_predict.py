@@ -362,14 +362,17 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
                                    "pitch_rounds": None, "asked": "gradient"}
     assert fixed["refinement"] == {"method": "gradient", "steps": 2}
     assert roomy["candidates"] == fixed["candidates"]
-    # a budget the pool alone overruns: no refinement and, on a pitched target, no round of the pitch check: the answer
-    # of --refine none with as many rounds
-    spent = answer("--seconds", "0.001")
+    # a budget under 4 s answers as --quick does; one that the pool alone overruns: no refinement and, on a pitched
+    # target, no round of the pitch check: the answer of --quick with as many rounds (--refine given beside it counts)
+    spent = answer("--seconds", "0.001", "--refine", "gradient")
     rounds = spent["refinement"]["pitch_rounds"]
-    again = ["--refine", "none"] + ([] if rounds is None else ["--pitch-rounds", str(rounds)])
-    assert spent["refinement"]["method"] == "none" and spent["candidates"] == answer(*again)["candidates"]
-    status, table, _ = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001"], capsys)
-    assert status == 0 and f"({' '.join(again)} gives this answer again; --quick answers in about a second)" in table
+    again = ["--quick"] + ([] if rounds is None else ["--pitch-rounds", str(rounds)])
+    assert spent["refinement"]["method"] == "none" and spent["refinement"]["asked"] == "gradient"
+    assert spent["candidates"] == answer(*again)["candidates"] == answer("--seconds", "3.9")["candidates"]
+    status, table, err = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001", "--refine",
+                                                                                   "gradient"], capsys)
+    assert status == 0 and f"budget ({' '.join(again)} gives this answer again)" in table
+    assert "note: --seconds 0.001 is under the 4 s the default pool may take on 2 CPU cores" in err
     status, _, err = run_inverse(predict_args + ["--seconds", "5", "--refine", "cmaes"], capsys)
     assert status == 2 and "--budget" in err and "Traceback" not in err
 
@@ -386,6 +389,12 @@ def test_the_budget_line_names_the_options_that_repeat_the_answer():
                                                                     "again; --quick answers in about a second)")
     # --refine none (--quick's) was asked for, not left by the budget
     assert line(method="none", steps=None, pitch_rounds=None, asked="none") == "refinement: none, as asked"
+    # a budget under 4 s answers as --quick does: the options that repeat it start with --quick
+    assert line(method="none", steps=None, pitch_rounds=0, asked="none", seconds=2.0) == (
+        "refinement: none, a --seconds budget under 4 s answers as --quick does, the pitch check stopped after 0 of "
+        "its rounds (--quick --pitch-rounds 0 gives this answer again)")
+    assert line(method="gradient", steps=1, pitch_rounds=None, seconds=2.5).endswith(
+        "(--quick --refine gradient --steps 1 gives this answer again)")
     assert line(method="none", steps=None, pitch_rounds=1, asked="none").endswith(
         "the pitch check stopped after 1 of its rounds (--pitch-rounds 1 gives this answer again)")
 
@@ -401,6 +410,9 @@ def test_quick_sets_a_small_pool_and_no_refinement_and_options_beside_it_count()
     assert (beside.pool, beside.retrieved, beside.refine) == (32, QUICK["retrieved"], "gradient")
     assert parse_args(["eval", "--model", "m", "--data", "d.h5"]).pool == 64  # other commands keep theirs
     assert parse_args(["predict", "t.png", "--quick", "--samples", "20"]).pool == 20  # the pool holds the answer
+    short, enough = (parse_args(["predict", "t.png", "--seconds", s]) for s in ("3.5", "4"))
+    assert ({name: getattr(short, name) for name in QUICK}, short.refine) == (QUICK, "none")  # under 4 s: --quick's
+    assert (enough.pool, enough.refine) == (SamplingConfig.pool, RefineConfig.method)
     with pytest.raises(ValueError, match=r"from a pool of 16 \(--pool: at least --samples\)"):
         SamplingConfig(pool=QUICK["pool"], samples=20).validate()  # --quick --samples 20 says what to add
 

@@ -108,7 +108,9 @@ def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
         MatchSettings.from_form(5, "cmaes", 0, 0.0, 5)
     capture = Capture()
     run_match(capture, tone(tmp_path), MatchSettings(seconds=6.0))
-    assert capture.kwargs["seconds"] == 6.0
+    assert capture.kwargs["seconds"] == 6.0 and "pool" not in capture.kwargs
+    run_match(capture, tone(tmp_path), MatchSettings(seconds=2.0))  # too short for the default pool: quick's
+    assert {name: capture.kwargs[name] for name in QUICK} == QUICK and capture.kwargs["refine"].method == "none"
     run_match(capture, tone(tmp_path), MatchSettings())
     assert capture.kwargs["seconds"] is None  # 0: no budget
 
