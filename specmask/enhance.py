@@ -36,7 +36,8 @@ input minus output); ``enhance`` lets a model trained with ``mask_max > 1`` boos
 
 @dataclass(frozen=True)
 class MaskControls:
-    """Controls applied to every mask: with ``ceiling`` ``min(m, ceiling)`` (the mode's cap), then
+    """Controls applied to every mask: with ``ceiling`` ``min(m, ceiling)`` (the mode's cap), then ``m ** exponent``
+    (above 1: deeper cuts where the model only half suppresses, a gain of 1 left at 1), then
     ``m -> 1 + strength (m - 1)`` (wet/dry; 0 = bypass), then ``max(m, floor)``, then with ``invert``
     ``max(1 - m, 0)`` (keep what the mask removes)."""
 
@@ -44,10 +45,13 @@ class MaskControls:
     floor: float = 0.0
     invert: bool = False
     ceiling: float | None = None
+    exponent: float = 1.0
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 2.0 or not 0.0 <= self.floor <= 1.0:
             raise ValueError(f"expected strength in [0, 2] and floor in [0, 1], got {self.strength}, {self.floor}")
+        if not 0.25 <= self.exponent <= 4.0:
+            raise ValueError(f"expected exponent in [0.25, 4], got {self.exponent}")
 
     @classmethod
     def for_mode(cls, mode: str, **controls) -> MaskControls:
@@ -58,6 +62,8 @@ class MaskControls:
     def apply(self, mask: torch.Tensor) -> torch.Tensor:
         if self.ceiling is not None:
             mask = mask.clamp(max=self.ceiling)
+        if self.exponent != 1.0:
+            mask = mask.clamp(min=0.0) ** self.exponent
         mask = (1.0 + self.strength * (mask - 1.0)).clamp(min=0.0).clamp(min=self.floor)
         return (1.0 - mask).clamp(min=0.0) if self.invert else mask
 

@@ -59,6 +59,7 @@ class EnhanceOptions:
     strength: float = 1.0
     floor: float = 0.0
     invert: bool = False
+    exponent: float = 1.0  # the mask raised to this power (MaskControls): deeper cuts where it half suppresses
     channels: str = "each"  # each (enhance every channel) | downmix (their mean)
     save_mask: str | None = None  # PNG of the mask (offline: the first window; streaming: the last)
     mask: str | None = None  # PNG of a mask to apply instead of the model's
@@ -70,7 +71,8 @@ class EnhanceOptions:
 
     def controls(self) -> MaskControls:
         try:
-            return MaskControls.for_mode(self.mode, strength=self.strength, floor=self.floor, invert=self.invert)
+            return MaskControls.for_mode(self.mode, strength=self.strength, floor=self.floor, invert=self.invert,
+                                         exponent=self.exponent)
         except ValueError as error:
             raise InputError(str(error)) from None
 

@@ -31,10 +31,11 @@ class EnhanceResult:
 
 def run_enhance(model: str | os.PathLike, path: str, workdir: str | os.PathLike, mode: str = "denoise",
                 strength: float = 1.0, floor: float = 0.0, allow_clipped: bool = False,
-                max_mb: float = MAX_UPLOAD_MB, keep: str | None = None) -> EnhanceResult:
+                max_mb: float = MAX_UPLOAD_MB, keep: str | None = None, exponent: float = 1.0) -> EnhanceResult:
     """Enhance the uploaded audio at ``path`` with the mask model ``model``; outputs go to a new folder in
     ``workdir``; ``keep``: the sound class to keep (``specmask enhance --keep``; ``None`` or ``"any"``: every
-    sound). Bad input is an :class:`InputError` naming the user's file."""
+    sound); ``strength``, ``floor``, ``exponent``: the mask controls (:class:`specmask.enhance.MaskControls`). Bad
+    input is an :class:`InputError` naming the user's file."""
     if mode not in MODES:
         raise InputError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     upload_kind(path, max_mb, allowed=("audio",))
@@ -42,7 +43,8 @@ def run_enhance(model: str | os.PathLike, path: str, workdir: str | os.PathLike,
     name = display_name(path)
     out = Path(tempfile.mkdtemp(prefix="enhance-", dir=workdir))
     stem = Path(name).stem or "audio"
-    options = EnhanceOptions(mode=mode, strength=float(strength), floor=float(floor), allow_clipped=allow_clipped,
+    options = EnhanceOptions(mode=mode, strength=float(strength), floor=float(floor), exponent=float(exponent),
+                             allow_clipped=allow_clipped,
                              figure=str(out / f"{stem}-{mode}.png"), save_mask=str(out / f"{stem}-mask.png"),
                              keep=keep)
     output = out / f"{stem}-{mode}.wav"

@@ -53,8 +53,12 @@ def test_mask_controls():
     assert torch.allclose(MaskControls(strength=0.5).apply(mask), torch.tensor([0.5, 0.75, 1.0]))
     assert torch.equal(MaskControls(floor=0.3).apply(mask), torch.tensor([0.3, 0.5, 1.0]))
     assert torch.equal(MaskControls(invert=True).apply(mask), torch.tensor([1.0, 0.5, 0.0]))
+    assert torch.equal(MaskControls(exponent=2.0).apply(mask), torch.tensor([0.0, 0.25, 1.0]))  # what it keeps, whole
+    assert torch.equal(MaskControls(exponent=2.0, strength=0.5).apply(mask), torch.tensor([0.5, 0.625, 1.0]))
     with pytest.raises(ValueError, match="strength"):
         MaskControls(strength=-1)
+    with pytest.raises(ValueError, match=r"exponent in \[0.25, 4\], got 5"):
+        MaskControls(exponent=5)
 
 
 def test_a_zero_mask_silences_and_its_inverse_keeps_everything(audio):

@@ -138,6 +138,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path, model, inverse_ckpt, capsys):
         assert not (tmp_path / "x.wav").exists(), name
     code, _, err = run(["enhance", ok, "-o", tmp_path / "x.wav", "--model", inverse_ckpt], capsys)
     assert code == 2 and "no mask head" in err
+    code, _, err = run(["enhance", ok, "-o", tmp_path / "x.wav", "--model", model, "--exponent", "5"], capsys)
+    assert code == 2 and err == "error: expected exponent in [0.25, 4], got 5.0\n" and not (tmp_path / "x.wav").exists()
     code, _, err = run(["enhance", cases["clipped"][0], "-o", tmp_path / "c.wav", "--model", model,
                         "--allow-clipped"], capsys)
     assert code == 0 and np.isfinite(soundfile.read(tmp_path / "c.wav")[0]).all()

@@ -1,9 +1,11 @@
-"""Does a mask control trade SI-SDR for PESQ on speech? `specmask enhance`'s `--floor` and `--strength` on the speech
-mixtures of `benchmarks/specmask_quality.py` (the same 128: 16 speech sources x 4 SNRs x a stationary and a
+"""Does a mask control trade SI-SDR for PESQ on speech? `specmask enhance`'s `--floor`, `--strength` and `--exponent` on
+the speech mixtures of `benchmarks/specmask_quality.py` (the same 128: 16 speech sources x 4 SNRs x a stationary and a
 non-stationary interferer, seed 3), beside that benchmark's stored rows of DeepFilterNet3 and RNNoise on the same
-mixtures. Run from the repository root:
+mixtures; with a domain argument (`instrument`, `synth`) the default and the exponents on that domain's mixtures, for
+what they cost there. Run from the repository root:
 
     python benchmarks/results/specmask_controls/controls_sweep.py > benchmarks/results/specmask_controls/table.md
+    python benchmarks/results/specmask_controls/controls_sweep.py instrument > .../table_instrument.md
 
 The row with the default controls (floor 0, strength 1) must equal the stored `specmask` rows: that checks that the
 mixtures are the benchmark's."""
@@ -24,13 +26,16 @@ from specmask.enhance import MaskControls  # noqa: E402
 
 VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, "floor 0.1": {"floor": 0.1},
             "floor 0.18": {"floor": 0.18}, "strength 0.8": {"strength": 0.8}, "strength 1.2": {"strength": 1.2},
-            "strength 1.4": {"strength": 1.4}, "strength 1.7": {"strength": 1.7}, "strength 2.0": {"strength": 2.0}}
+            "strength 1.4": {"strength": 1.4}, "strength 1.7": {"strength": 1.7}, "strength 2.0": {"strength": 2.0},
+            "exponent 1.5": {"exponent": 1.5}, "exponent 2": {"exponent": 2.0}, "exponent 3": {"exponent": 3.0}}
+ELSEWHERE = ("default (floor 0, strength 1)", "exponent 1.5", "exponent 2", "exponent 3")  # on the other domains
 STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
           "RNNoise (stored run)": "rnnoise"}
 METRICS = ("si_sdr_i", "pesq", "stoi")
 
 
-def main() -> None:
+def main(domain: str = "speech") -> None:
+    variants = VARIANTS if domain == "speech" else {name: VARIANTS[name] for name in ELSEWHERE}
     generator, _ = load(Q.DEFAULT_MODEL)
     sources = Q.synth_sources(40, Q.DEFAULT_SEED)[0]  # first, so that every source keeps its number (noise stream)
     with tempfile.TemporaryDirectory() as folder:
@@ -39,19 +44,19 @@ def main() -> None:
     if missing:
         raise SystemExit(f"missing: {missing}")
     mixtures = [m for m in Q.build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], Q.DEFAULT_SEED, bank)
-                if m.domain == "speech"]
+                if m.domain == domain]
     methods = {name: Q.model_method(generator, controls=MaskControls.for_mode("denoise", **controls))
-               for name, controls in VARIANTS.items()}
+               for name, controls in variants.items()}
     rows = Q.evaluate(mixtures, methods, {}, progress=False)
     stored = json.loads(Path("benchmarks/results/specmask_quality.json").read_text())["rows"]
     key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
     keys = {key(r) for r in rows}
     for name, stored_name in STORED.items():
         rows += [{**r, "method": name} for r in stored if r["method"] == stored_name and key(r) in keys]
-    print("| speech | " + " | ".join(f"{noise}, {snr:g} dB" for noise in ("stationary", "non-stationary")
+    print(f"| {domain} | " + " | ".join(f"{noise}, {snr:g} dB" for noise in ("stationary", "non-stationary")
                                       for snr in (-5, 0, 5, 10)) + " |")
     print("|---|" + "---:|" * 8)
-    for name in [*VARIANTS, *STORED]:
+    for name in [*variants, *STORED]:
         cells = []
         for noise in ("stationary", "non-stationary"):
             for snr in (-5.0, 0.0, 5.0, 10.0):
@@ -62,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:])
