@@ -233,9 +233,8 @@ def _enhance_tab(classes: tuple[str, ...]):
                                  elem_id="enhance-strength")
             floor = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label="floor (least gain of any bin)",
                               elem_id="enhance-floor")
-            exponent = gr.Slider(0.25, 4.0, value=1.0, step=0.05, label="exponent (the mask raised to it: above 1 "
-                                 "cuts deeper where it half suppresses; 1.5 on speech: a little more PESQ)",
-                                 elem_id="enhance-exponent")
+            exponent = gr.Slider(0.25, 4.0, value=1.0, step=0.05, label="exponent (above 1: deeper cuts where the "
+                                 "mask half suppresses; 1.5 for speech)", elem_id="enhance-exponent")
             allow_clipped = gr.Checkbox(False, label="process clipped input", elem_id="enhance-clipped")
             keep = gr.Radio([ANY, *classes], value=ANY, label="keep (other sounds count as noise)",
                             visible=bool(classes), elem_id="enhance-keep")

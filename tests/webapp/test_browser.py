@@ -126,12 +126,14 @@ def test_answer_now_ends_the_refinement_and_answers_from_it(app, browser, tmp_pa
 
 
 def test_enhance_returns_audio_figure_and_mask(app, browser):
+    open_page(browser, app.url)  # a fresh page: this test needs no match before it (`-k enhance` runs it alone)
     tab(browser, "Enhance")
     upload(browser, "enhance-upload", NOISY)
     click(browser, "enhance-button")
     wait(browser, 120).until(lambda d: "real-time factor" in text(d, "enhance-status"))
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-figure img").is_displayed()
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-mask img").is_displayed()
+    assert count(browser, "#enhance-exponent input") >= 1  # the mask controls: strength, floor, exponent
     screenshot(browser, "enhance")
 
 
