@@ -242,6 +242,55 @@ _TRAIN_TEXTS = (
 _TRAIN_VOICES = ("en-gb", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp", "en+m7", "en-us+f4")
 
 
+# More speech for a speech model (``training-speech``): other texts, more voices and speeds, disjoint from
+# _PHRASES, _TRAIN_TEXTS and make demo's sentence.
+_SPEECH_TEXTS = (
+    "The rain had stopped by the time we reached the harbour, and the boats were coming in.",
+    "Please leave the parcel at the back door if nobody answers.",
+    "She counted the coins twice before handing them over.",
+    "Turn left at the second light, then keep going until you see the bakery.",
+    "We were told the meeting would start at half past nine, but nobody came until ten.",
+    "A small dog followed them all the way home.",
+    "Could you read that number again, a little more slowly?",
+    "The library closes early on Fridays during the summer.",
+    "He painted the fence green because it was the only colour left in the shed.",
+    "Nobody knew where the old map had come from.",
+    "The train to the coast was delayed by a fallen tree.",
+    "Mix the flour and the butter first, then add the milk a little at a time.",
+    "I think we should wait until the weather clears up.",
+    "The children built a tower of blocks taller than themselves.",
+    "After the concert, the hall was silent for a long moment.",
+    "Write your name at the top of every page.",
+    "The river was higher than anyone could remember.",
+    "They argued about the price for almost an hour.",
+    "My grandmother kept every letter she ever received.",
+    "The lights flickered twice and then went out.",
+    "Seven people signed up for the course, but only four finished it.",
+    "Keep the receipt in case you need to return it.",
+    "The wind carried the smell of smoke across the valley.",
+    "We planted tomatoes along the south wall of the garden.",
+)
+_SPEECH_VOICES = ("en-gb", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+                  "en+f1", "en+f2", "en+f4", "en+f5", "en+m1", "en+m2", "en+m4", "en+m6", "en-us+f3", "en-us+m8",
+                  "en+klatt", "en+whisper", "en+croak")
+
+
+def training_speech(folder: Path, count: int = 480) -> list[Path]:
+    """``count`` espeak-ng readings (:data:`_SPEECH_TEXTS` x :data:`_SPEECH_VOICES`, speeds 120-180 words a
+    minute, pitch 30-70) into ``folder``: sources for a speech model (``specmask train --wav-dir FOLDER``), none a
+    text of the benchmarks' test speech or of :func:`training_sounds`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = list(itertools.product(_SPEECH_TEXTS, _SPEECH_VOICES))
+    out = []
+    for k in range(count):
+        text, voice = pairs[(k * 7) % len(pairs)]  # 7 is prime to the 480 pairs: voices and texts interleave
+        path = folder / f"speech_{k:04d}.wav"
+        _run(["espeak-ng", "-v", voice, "-s", str(120 + 15 * (k % 5)), "-p", str(30 + 10 * (k % 5)), "-w", str(path),
+              text])
+        out.append(path)
+    return out
+
+
 def single_sounds(folder: Path) -> list[tuple[str, Path]]:
     """Issue 13's 60 single sounds from other software: 20 sox notes, 20 fluidsynth notes and 20 espeak-ng phrases
     (:func:`sox_notes`, :func:`fluidsynth_notes`, :func:`espeak_phrases`), in ``folder``'s ``sox``, ``fluidsynth`` and
@@ -330,6 +379,8 @@ def _semitones(note: str) -> int:
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) != 3 or sys.argv[1] != "training":
-        sys.exit("usage: python benchmarks/external_sounds.py training FOLDER   (mask-model training sources)")
-    print(f"{len(training_sounds(Path(sys.argv[2])))} files in {sys.argv[2]}")
+    makers = {"training": training_sounds, "training-speech": training_speech}
+    if len(sys.argv) != 3 or sys.argv[1] not in makers:
+        sys.exit("usage: python benchmarks/external_sounds.py training FOLDER   (mask-model training sources)\n"
+                 "       python benchmarks/external_sounds.py training-speech FOLDER   (a speech model's readings)")
+    print(f"{len(makers[sys.argv[1]](Path(sys.argv[2])))} files in {sys.argv[2]}")

@@ -28,7 +28,12 @@ from specmask.config import MaskModelConfig
 from specmask.generator import MaskGenerator
 from synth.errors import InputError
 
-DEFAULT_MODEL = Path(__file__).parent / "pretrained" / "default"
+PRETRAINED = Path(__file__).parent / "pretrained"
+DEFAULT_MODEL = PRETRAINED / "default"
+#: The shipped mask models by the names ``specmask enhance --model`` and ``inverse app --mask-model`` take in place of
+#: a path: ``default`` for every kind of sound (synth, instruments, speech), ``speech`` its decoder fine-tuned on
+#: speech alone (``pretrained/RECIPE_speech.md``).
+SHIPPED = {"default": DEFAULT_MODEL, "speech": PRETRAINED / "speech"}
 DECODER, FINETUNED_BACKBONE = "mask.decoder.", "mask.backbone."
 
 
@@ -66,6 +71,14 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[MaskGene
         first = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
         raise InputError(f"{weights}: mask weights do not fit the mask model config ({first})") from None
     return generator.to(device).eval(), info
+
+
+def resolve(model: str | Path) -> Path:
+    """``model`` as a checkpoint path: a name of :data:`SHIPPED` is that shipped model unless a checkpoint of that
+    name is where it points (a path wins), anything else is a path."""
+    if str(model) in SHIPPED and not inverse_checkpoint.paths(model)[1].exists():
+        return SHIPPED[str(model)]
+    return Path(model)
 
 
 def classes(path: str | Path) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import fields
 
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE
-from specmask.checkpoint import DEFAULT_MODEL
+from specmask.checkpoint import resolve
 from specmask.config import GeneratorConfig, LossConfig
 from specmask.enhance import MODES
 from specmask.mixing import BABBLE_SOURCES, DEFAULT_INTERFERERS, INTERFERERS, MixConfig
@@ -188,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="enhanced WAV (same sample rate and channels as input); "
                                                          "with several inputs a folder, each output named as its "
                                                          "input (and --rest, --save-mask, --figure folders too)")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="mask checkpoint (default: the shipped one)")
+    p.add_argument("--model", default="default", type=resolve,
+                   help="mask checkpoint, or a shipped model by name: default (every kind of sound: synth, "
+                        "instruments, speech) or speech (fine-tuned on speech in stationary noise; the better one "
+                        "for voices: the README's specmask section has both measured). Default: default")
     p.add_argument("--mode", choices=MODES, default="denoise")
     p.add_argument("--keep", help="the sound class to keep, for a model trained with sound classes (`specmask train "
                                   "--wav-dir CLASS=DIR`; the shipped model has none): other sounds count as noise "

@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="allow a --host other than this machine (the app has no login: anyone who reaches the port "
                         "can use it)")
     p.add_argument("--model", help="sound-matching checkpoint (runs/NAME/best); default: the shipped model")
-    p.add_argument("--mask-model", dest="mask_model", help="mask checkpoint; default: the shipped mask model")
+    p.add_argument("--mask-model", dest="mask_model",
+                   help="mask checkpoint, or a shipped mask model by name (default, speech: see `specmask enhance "
+                        "--help`); default: default")
     p.add_argument("--max-upload-mb", dest="max_upload_mb", type=positive_float, default=MAX_UPLOAD_MB,
                    help=f"largest upload accepted, in MB (default {MAX_UPLOAD_MB})")
 
@@ -71,6 +73,10 @@ def serve(args: argparse.Namespace) -> int:
     """Check the options, load the models, start the server and block until interrupted; then clean up."""
     check_host(args.host, args.allow_remote)
     check_port(args.host, args.port)
+    if args.mask_model:
+        from specmask.checkpoint import resolve
+
+        args.mask_model = str(resolve(args.mask_model))
     for option in ("model", "mask_model"):
         path = getattr(args, option)
         if path:
