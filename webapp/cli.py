@@ -100,7 +100,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, workdir: Path) -> int:
     from inverse.predict import Predictor
-    from specmask.checkpoint import DEFAULT_MODEL as DEFAULT_MASK_MODEL
+    from specmask.checkpoint import SHIPPED
 
     try:
         from webapp.ui import CSS, Services, build
@@ -108,7 +108,8 @@ def _serve(args: argparse.Namespace, workdir: Path) -> int:
         raise InputError(f"the web app needs gradio ({error}); `make` installs it from the lock file, or "
                          "pip install 'inverse-synth[app]'") from None
 
-    services = Services(Predictor.from_checkpoint(args.model), Path(args.mask_model or DEFAULT_MASK_MODEL), workdir,
+    mask_models = {Path(args.mask_model).name: Path(args.mask_model)} if args.mask_model else dict(SHIPPED)
+    services = Services(Predictor.from_checkpoint(args.model), mask_models, workdir,
                         args.max_upload_mb)
     app = build(services)
     app.queue(max_size=32, default_concurrency_limit=1)

@@ -57,11 +57,12 @@ CSS = """
 
 @dataclass
 class Services:
-    """What the handlers share: the loaded sound-matching model, the mask model's checkpoint, the app's
-    temporary directory (everything the app writes goes below it) and the upload limit in MB."""
+    """What the handlers share: the loaded sound-matching model, the mask models' checkpoints by the names the Enhance
+    tab offers (the first is chosen at the start: the shipped ones, ``default`` first, or the one ``--mask-model``
+    names), the app's temporary directory (everything the app writes goes below it) and the upload limit in MB."""
 
     predictor: Predictor
-    mask_model: Path
+    mask_models: dict[str, Path]
     workdir: Path
     max_mb: float
 
@@ -83,7 +84,8 @@ def build(services: Services) -> gr.Blocks:
             with gr.Tab("Match", id="match"):
                 match_inputs, match_outputs, match_button, now_button, open_rank, open_button = _match_tab()
             with gr.Tab("Enhance", id="enhance"):
-                enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(mask_classes(services.mask_model))
+                enhance_inputs, enhance_outputs, enhance_button = _enhance_tab(
+                    mask_classes(next(iter(services.mask_models.values()))), list(services.mask_models))
             with gr.Tab("Synth", id="synth"):
                 patch_file, sliders, synth_outputs, (phrase_inputs, play_button, phrase_audio), (
                     font_button, font_file) = _synth_tab()
@@ -109,10 +111,12 @@ def build(services: Services) -> gr.Blocks:
                            concurrency_id="match")
         now_button.click(AnswerNow.press, [answer_now], None, queue=False)  # at once, beside the running match
 
-        def enhance(upload, recording, mode, strength, floor, exponent, allow_clipped, keep):
+        def enhance(upload, recording, model, mode, strength, floor, exponent, allow_clipped, keep):
             path = upload or recording
             try:
-                result = run_enhance(services.mask_model, path, services.workdir, mode, strength, floor,
+                if model not in services.mask_models:
+                    raise InputError(f"model: expected one of {', '.join(services.mask_models)}, got {model!r}")
+                result = run_enhance(services.mask_models[model], path, services.workdir, mode, strength, floor,
                                      allow_clipped, services.max_mb, keep, exponent)
                 return str(result.audio), str(result.figure), str(result.mask), result.summary
             except (InputError, FileNotFoundError) as error:
@@ -223,11 +227,14 @@ def _match_tab():
     return inputs, [results, download, status], button, now_button, rank, open_button
 
 
-def _enhance_tab(classes: tuple[str, ...]):
-    """The Enhance tab's inputs, outputs and button; ``classes``: what the mask model can be told to keep."""
+def _enhance_tab(classes: tuple[str, ...], models: list[str]):
+    """The Enhance tab's inputs, outputs and button; ``classes``: what the mask model can be told to keep; ``models``:
+    the mask models' names (a choice where there are several)."""
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("enhance", "Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)")
+            model = gr.Radio(models, value=models[0], label="model (speech: the better one for voices in steady "
+                             "noise; default: any sound)", visible=len(models) > 1, elem_id="enhance-model")
             mode = gr.Radio(list(MODES), value="denoise", label="mode", elem_id="enhance-mode")
             strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="strength (0 = bypass)",
                                  elem_id="enhance-strength")
@@ -247,8 +254,8 @@ def _enhance_tab(classes: tuple[str, ...]):
                               elem_id="enhance-figure")
             mask = gr.Image(type="filepath", label="mask of the first window (white = keep)", interactive=False,
                             elem_id="enhance-mask", height=256)
-    return ([upload, recording, mode, strength, floor, exponent, allow_clipped, keep], [output, figure, mask, status],
-            button)
+    return ([upload, recording, model, mode, strength, floor, exponent, allow_clipped, keep],
+            [output, figure, mask, status], button)
 
 
 def _synth_tab():

@@ -134,6 +134,7 @@ def test_enhance_returns_audio_figure_and_mask(app, browser):
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-figure img").is_displayed()
     assert browser.find_element(By.CSS_SELECTOR, "#enhance-mask img").is_displayed()
     assert count(browser, "#enhance-exponent input") >= 1  # the mask controls: strength, floor, exponent
+    assert "speech" in text(browser, "enhance-model")  # the shipped models to choose from
     screenshot(browser, "enhance")
 
 
