@@ -457,8 +457,8 @@ def _enhance_file(input_path: str, output: str, model: str, options: EnhanceOpti
         wall = time.perf_counter() - started
         _finish(staged, input_path, output, options, first_mask.mask)
     duration = handle.frames / handle.samplerate
-    report = {"input": input_path, "output": output, "mode": options.mode, "keep": options.keep or "any",
-              "duration_s": round(duration, 3),
+    report = {"input": input_path, "output": output, "model": None if options.mask else str(model),
+              "mode": options.mode, "keep": options.keep or "any", "duration_s": round(duration, 3),
               "sample_rate": handle.samplerate, "channels": channels, "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(pipeline.compute_s / duration, 4), "full_band": engine_rate > RATE,
               "notes": notes}
@@ -561,8 +561,8 @@ def _stream_file(input_path: str, output: str, model: str, options: EnhanceOptio
     resampler_ms = 0.0 if rate == engine_rate else 1000 * (pipeline.down.context / rate + pipeline.up.context / RATE)
     latency_ms = 1000 * engine.latency / engine_rate + resampler_ms
     rtf = pipeline.compute_s / max(duration, 1e-9)
-    report = {"input": input_path, "output": output, "mode": options.mode, "keep": options.keep or "any",
-              "duration_s": round(duration, 3),
+    report = {"input": input_path, "output": output, "model": None if options.mask else str(model),
+              "mode": options.mode, "keep": options.keep or "any", "duration_s": round(duration, 3),
               "sample_rate": rate, "channels": channels, "block": block, "lookahead": lookahead,
               "threads": torch.get_num_threads(), "compute_s": round(pipeline.compute_s, 3),
               "real_time_factor": round(rtf, 4), "latency_ms": round(latency_ms, 1), "full_band": engine_rate > RATE,

@@ -49,7 +49,7 @@ def test_offline_keeps_rate_length_and_channels(stereo, model, tmp_path, capsys)
     audio, rate = soundfile.read(out, always_2d=True)
     source, _ = soundfile.read(stereo, always_2d=True)
     assert rate == 44100 and audio.shape == source.shape and np.isfinite(audio).all()
-    assert report["real_time_factor"] > 0 and report["channels"] == 2
+    assert report["real_time_factor"] > 0 and report["channels"] == 2 and report["model"] == str(model)
     code, _, _ = run(["enhance", stereo, "-o", tmp_path / "mono.wav", "--model", model, "--channels", "downmix"],
                      capsys)
     assert code == 0 and soundfile.info(tmp_path / "mono.wav").channels == 1
@@ -99,6 +99,7 @@ def test_streaming_from_a_file_reports_latency_and_matches_the_length(stereo, mo
     report = json.loads(stdout)
     # full band: block + lookahead at 44.1 kHz (11290 + 2822 samples), no resampler in the path
     assert report["full_band"] and report["latency_ms"] == pytest.approx(1000 * 14112 / 44100, abs=0.1)
+    assert report["model"] == str(model)
     assert report["real_time_factor"] > 0
     audio, rate = soundfile.read(tmp_path / "s.wav", always_2d=True)
     assert audio.shape == soundfile.read(stereo, always_2d=True)[0].shape and rate == 44100
