@@ -46,6 +46,7 @@ speech (target: within 0.2).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shutil
 import sys
@@ -698,6 +699,45 @@ def evaluate(mixtures: Sequence[TestMixture], methods: Mapping[str, Method],
     for mixture in tqdm(mixtures, desc="mixtures", unit="mixture", disable=not progress):
         rows += evaluate_mixture(mixture, methods, oracles)
     return rows
+
+
+def domain_sweep(methods: Mapping[str, Method], domain: str, stored: Mapping[str, str],
+                 stored_path: Path = RESULTS / "specmask_quality.json") -> list[dict]:
+    """``methods`` on the default run's mixtures of one ``domain`` (its sources, SNRs, interferers and seed), no
+    oracles, with the rows of the stored run (``stored_path``) of its methods ``stored`` (name shown -> name stored)
+    on the same mixtures: what a sweep of settings or models measures beside the stored anchors."""
+    sources = synth_sources(40, DEFAULT_SEED)[0]  # first, so that every source keeps its number (noise stream)
+    with tempfile.TemporaryDirectory() as folder:
+        external, missing = external_sources(Path(folder), 8)
+        bank = NoiseBank(Path(folder) / "noise")
+    if missing:
+        raise SystemExit(f"missing: {missing}")
+    mixtures = [m for m in build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], DEFAULT_SEED, bank)
+                if m.domain == domain]
+    rows = evaluate(mixtures, methods, {}, progress=False)
+    key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
+    keys = {key(r) for r in rows}
+    for r in json.loads(stored_path.read_text())["rows"]:
+        rows += [{**r, "method": name} for name, stored_name in stored.items()
+                 if r["method"] == stored_name and key(r) in keys]
+    return rows
+
+
+def sweep_table(rows: Sequence[dict], names: Sequence[str], title: str) -> str:
+    """Markdown: a row per method of ``names``, a cell per noise kind (stationary, non-stationary) and SNR with the
+    mean SI-SDR improvement / PESQ / STOI of ``rows`` (:func:`domain_sweep`'s); ``title`` heads the first column."""
+    snrs = (-5.0, 0.0, 5.0, 10.0)
+    lines = [f"| {title} | " + " | ".join(f"{noise}, {snr:g} dB" for noise in ("stationary", "non-stationary")
+                                        for snr in snrs) + " |", "|---|" + "---:|" * 8]
+    for name in names:
+        cells = []
+        for noise in ("stationary", "non-stationary"):
+            for snr in snrs:
+                chosen = [r for r in rows if r["method"] == name and r["noise"] == noise and r["snr_db"] == snr]
+                cells.append(" / ".join(f"{np.nanmean([r[m] for r in chosen]):.{1 if m == 'si_sdr_i' else 2}f}"
+                                        for m in ("si_sdr_i", "pesq", "stoi")))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def summarize(rows: list[dict], models: Iterable[str], methods: Sequence[str]) -> dict:

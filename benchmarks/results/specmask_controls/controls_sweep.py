@@ -10,12 +10,7 @@ what they cost there. Run from the repository root:
 The row with the default controls (floor 0, strength 1) must equal the stored `specmask` rows: that checks that the
 mixtures are the benchmark's."""
 
-import json
 import sys
-import tempfile
-from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, ".")
 sys.path.insert(0, "benchmarks")
@@ -31,39 +26,15 @@ VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, 
 ELSEWHERE = ("default (floor 0, strength 1)", "exponent 1.5", "exponent 2", "exponent 3")  # on the other domains
 STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
           "RNNoise (stored run)": "rnnoise"}
-METRICS = ("si_sdr_i", "pesq", "stoi")
 
 
 def main(domain: str = "speech") -> None:
     variants = VARIANTS if domain == "speech" else {name: VARIANTS[name] for name in ELSEWHERE}
     generator, _ = load(Q.DEFAULT_MODEL)
-    sources = Q.synth_sources(40, Q.DEFAULT_SEED)[0]  # first, so that every source keeps its number (noise stream)
-    with tempfile.TemporaryDirectory() as folder:
-        external, missing = Q.external_sources(Path(folder), 8)
-        bank = Q.NoiseBank(Path(folder) / "noise")
-    if missing:
-        raise SystemExit(f"missing: {missing}")
-    mixtures = [m for m in Q.build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], Q.DEFAULT_SEED, bank)
-                if m.domain == domain]
     methods = {name: Q.model_method(generator, controls=MaskControls.for_mode("denoise", **controls))
                for name, controls in variants.items()}
-    rows = Q.evaluate(mixtures, methods, {}, progress=False)
-    stored = json.loads(Path("benchmarks/results/specmask_quality.json").read_text())["rows"]
-    key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
-    keys = {key(r) for r in rows}
-    for name, stored_name in STORED.items():
-        rows += [{**r, "method": name} for r in stored if r["method"] == stored_name and key(r) in keys]
-    print(f"| {domain} | " + " | ".join(f"{noise}, {snr:g} dB" for noise in ("stationary", "non-stationary")
-                                      for snr in (-5, 0, 5, 10)) + " |")
-    print("|---|" + "---:|" * 8)
-    for name in [*variants, *STORED]:
-        cells = []
-        for noise in ("stationary", "non-stationary"):
-            for snr in (-5.0, 0.0, 5.0, 10.0):
-                chosen = [r for r in rows if r["method"] == name and r["noise"] == noise and r["snr_db"] == snr]
-                cells.append(" / ".join(f"{np.nanmean([r[m] for r in chosen]):.{1 if m == 'si_sdr_i' else 2}f}"
-                                        for m in METRICS))
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    rows = Q.domain_sweep(methods, domain, STORED)
+    print(Q.sweep_table(rows, [*variants, *STORED], domain))
 
 
 if __name__ == "__main__":

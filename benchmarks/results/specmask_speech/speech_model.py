@@ -14,7 +14,6 @@ benchmark's."""
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,42 +28,17 @@ from specmask.enhance import MaskControls  # noqa: E402
 EXPONENTS = (1.0, 1.5, 2.0)
 STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
           "RNNoise (stored run)": "rnnoise"}
-METRICS = ("si_sdr_i", "pesq", "stoi")
 STATIONARY = ("white", "pink", "brown", "hum")
 
 
 def main(model: str, domain: str = "speech") -> None:
     models = {"shipped": load(Q.DEFAULT_MODEL)[0], "speech": load(model)[0]}
-    sources = Q.synth_sources(40, Q.DEFAULT_SEED)[0]  # first, so that every source keeps its number (noise stream)
-    with tempfile.TemporaryDirectory() as folder:
-        external, missing = Q.external_sources(Path(folder), 8)
-        bank = Q.NoiseBank(Path(folder) / "noise")
-    if missing:
-        raise SystemExit(f"missing: {missing}")
-    mixtures = [m for m in Q.build_mixtures(sources + external, [-5.0, 0.0, 5.0, 10.0], Q.DEFAULT_SEED, bank)
-                if m.domain == domain]
     methods = {f"{name}, exponent {p:g}": Q.model_method(generator, controls=MaskControls.for_mode("denoise",
                                                                                                      exponent=p))
                for name, generator in models.items() for p in EXPONENTS}
-    rows = Q.evaluate(mixtures, methods, {}, progress=False)
-    stored = json.loads(Path("benchmarks/results/specmask_quality.json").read_text())["rows"]
-    key = lambda r: (r["source"], r["interferer"], r["snr_db"])  # noqa: E731
-    keys = {key(r) for r in rows}
-    for name, stored_name in STORED.items():
-        rows += [{**r, "method": name} for r in stored if r["method"] == stored_name and key(r) in keys]
+    rows = Q.domain_sweep(methods, domain, STORED)
     Path(__file__).with_name(f"rows_{domain}.json").write_text(json.dumps(rows, default=float) + "\n")
-    print(f"| {domain}: SI-SDRi / PESQ / STOI | " + " | ".join(f"{noise}, {snr:g} dB" for noise in
-                                                               ("stationary", "non-stationary")
-                                                               for snr in (-5, 0, 5, 10)) + " |")
-    print("|---|" + "---:|" * 8)
-    for name in [*methods, *STORED]:
-        cells = []
-        for noise in ("stationary", "non-stationary"):
-            for snr in (-5.0, 0.0, 5.0, 10.0):
-                chosen = [r for r in rows if r["method"] == name and r["noise"] == noise and r["snr_db"] == snr]
-                cells.append(" / ".join(f"{np.nanmean([r[m] for r in chosen]):.{1 if m == 'si_sdr_i' else 2}f}"
-                                        for m in METRICS))
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(Q.sweep_table(rows, [*methods, *STORED], f"{domain}: SI-SDRi / PESQ / STOI"))
     kinds = sorted({r["interferer"] for r in rows}, key=lambda k: (k not in STATIONARY, k))
     print(f"\n| {domain}: PESQ by interferer, -5 / 0 / 5 / 10 dB (sources) | " + " | ".join(kinds) + " |")
     print("|---|" + "---:|" * len(kinds))
