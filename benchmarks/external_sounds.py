@@ -291,6 +291,74 @@ def training_speech(folder: Path, count: int = 480) -> list[Path]:
     return out
 
 
+# Interferer sounds for a speech model (``training-noise``): programs and notes other than the benchmark's music
+# (noise_bank._MUSIC_PROGRAMS 0, 24, 40, 56, 65, 73) and its sources' (_GM_PROGRAMS).
+_NOISE_GM_PROGRAMS = (1, 6, 11, 19, 26, 32, 42, 52, 57, 68, 71, 74, 81, 89, 105, 114)
+_NOISE_GM_NOTES = (41, 46, 50, 53, 57, 59, 62, 65, 70, 74, 77, 81)
+# sox recipes of changing noise (pulsing, swelling, sweeping, clicking, ringing), each played at 3 rates or pitches
+_NOISE_SOX = (
+    ("pulse", lambda r: ["synth", "6", "pinknoise", "tremolo", str(1 + 2 * r), "90"]),
+    ("swell", lambda r: ["synth", "6", "brownnoise", "tremolo", str(0.3 + 0.3 * r), "70"]),
+    ("hiss", lambda r: ["synth", "6", "whitenoise", "highpass", str(2000 + 2000 * r), "tremolo", str(5 + 4 * r),
+                        "100"]),
+    ("rumble", lambda r: ["synth", "6", "pinknoise", "lowpass", str(200 + 200 * r), "tremolo", "0.4", "80"]),
+    ("sweep", lambda r: ["synth", "3", "sine", f"{150 * (r + 1)}-{2500 * (r + 1)}", "repeat", "1"]),
+    ("buzz", lambda r: ["synth", "6", "sawtooth", f"{90 + 40 * r}:{300 + 200 * r}", "tremolo", "3", "60"]),
+    ("clicks", lambda r: ["synth", "0.04", "whitenoise", "fade", "0", "0.04", "0.035", "pad", "0", str(0.15 + 0.1 * r),
+                          "repeat", "30"]),
+    ("ring", lambda r: ["synth", "0.4", "sine", str(800 + 300 * r), "sine", str(1300 + 300 * r), "pad", "0", "0.3",
+                        "repeat", "8"]),
+    ("knock", lambda r: ["synth", "0.12", "sine", f"{180 + 60 * r}:60", "fade", "0", "0.12", "0.1", "pad", "0",
+                         str(0.4 + 0.2 * r), "repeat", "10"]),
+)
+
+
+def training_noise(folder: Path, count: int = 120) -> list[Path]:
+    """Interferer sounds for a speech model (``specmask train --noise-dir FOLDER --interferers ... sound``), none a
+    program, note or recording of the benchmarks' test noise: ``count`` pieces of music (two or three GM programs
+    of :data:`_NOISE_GM_PROGRAMS` playing melodies and chords that enter one after another, fluidsynth),
+    ``count`` synth renders (prior version 2, seed 77) and 27 sox noises that change over time
+    (:data:`_NOISE_SOX` at 3 settings), in ``folder/music``, ``folder/synth`` and ``folder/sox``."""
+    import torch
+
+    from benchmarks.noise_bank import overlay
+    from synth.audio_io import read_wav, write_wav
+    from synth.prior import draw
+    from synth.voice import render
+
+    for name in ("music", "synth", "sox"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        parts = []
+        for n in range(2 + k % 2):
+            program = _NOISE_GM_PROGRAMS[(3 * k + 5 * n) % len(_NOISE_GM_PROGRAMS)]
+            notes = [_NOISE_GM_NOTES[(k + 2 * n + 3 * j) % len(_NOISE_GM_NOTES)] for j in range(4)]
+            midi = (chord_midi(program, notes[:3], seconds=2.5) if (k + n) % 3 == 0
+                    else melody_midi(program, notes, seconds=0.25 + 0.25 * ((k + n) % 3), gap=0.05 * (n + 1)))
+            wav, midi_path = folder / "music" / f"part{n}.wav", folder / "music" / f"part{n}.mid"
+            render_midi(midi, midi_path, wav)
+            parts.append(read_wav(wav, 16000, downmix=True)[0])
+            midi_path.unlink()
+            wav.unlink()
+        mixed = overlay(parts, [int(16000 * (0.4 + 0.3 * (k % 4)) * n) for n in range(len(parts))])
+        path = folder / "music" / f"music_{k:03d}.wav"
+        write_wav(path, 0.9 * mixed / mixed.abs().max().clamp(min=1e-8))
+        out.append(path)
+    with torch.no_grad():
+        audio = render(draw(77, 0, count, prior="2"))
+    for k, x in enumerate(audio):
+        path = folder / "synth" / f"synth_{k:03d}.wav"
+        write_wav(path, 0.9 * x / x.abs().max().clamp(min=1e-8))
+        out.append(path)
+    for name, effects in _NOISE_SOX:
+        for r in range(3):
+            path = folder / "sox" / f"{name}_{r}.wav"
+            _sox_synth(path, *effects(r), "gain", "-n", "-1")
+            out.append(path)
+    return out
+
+
 def single_sounds(folder: Path) -> list[tuple[str, Path]]:
     """Issue 13's 60 single sounds from other software: 20 sox notes, 20 fluidsynth notes and 20 espeak-ng phrases
     (:func:`sox_notes`, :func:`fluidsynth_notes`, :func:`espeak_phrases`), in ``folder``'s ``sox``, ``fluidsynth`` and
@@ -379,8 +447,11 @@ def _semitones(note: str) -> int:
 if __name__ == "__main__":
     import sys
 
-    makers = {"training": training_sounds, "training-speech": training_speech}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # training-noise uses benchmarks.noise_bank
+
+    makers = {"training": training_sounds, "training-speech": training_speech, "training-noise": training_noise}
     if len(sys.argv) != 3 or sys.argv[1] not in makers:
         sys.exit("usage: python benchmarks/external_sounds.py training FOLDER   (mask-model training sources)\n"
-                 "       python benchmarks/external_sounds.py training-speech FOLDER   (a speech model's readings)")
+                 "       python benchmarks/external_sounds.py training-speech FOLDER   (a speech model's readings)\n"
+                 "       python benchmarks/external_sounds.py training-noise FOLDER   (a speech model's interferers)")
     print(f"{len(makers[sys.argv[1]](Path(sys.argv[2])))} files in {sys.argv[2]}")

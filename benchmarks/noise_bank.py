@@ -47,7 +47,8 @@ def _unit_rms(x: torch.Tensor) -> torch.Tensor:
     return x / x.square().mean().sqrt().clamp(min=1e-8)
 
 
-def _overlay(parts: list[torch.Tensor], offsets: list[int]) -> torch.Tensor:
+def overlay(parts: list[torch.Tensor], offsets: list[int]) -> torch.Tensor:
+    """``parts`` at unit RMS each, added starting at ``offsets`` (samples): ``Tensor[max(len + offset)]``."""
     length = max(p.shape[0] + o for p, o in zip(parts, offsets))
     out = torch.zeros(length)
     for part, offset in zip(parts, offsets):
@@ -87,7 +88,7 @@ class NoiseBank:
             text = _BABBLE_TEXTS[(k + v) % len(_BABBLE_TEXTS)]
             _run(["espeak-ng", "-v", voice, "-s", str(150 + 10 * v), "-w", str(path), text])
             voices.append(read_wav(path, RATE)[0])
-        return f"babble{k}", _overlay(voices, [int(0.3 * RATE * v) for v in range(len(voices))])
+        return f"babble{k}", overlay(voices, [int(0.3 * RATE * v) for v in range(len(voices))])
 
     def _music(self, folder: Path, k: int) -> tuple[str, torch.Tensor]:
         notes = []
@@ -97,7 +98,7 @@ class NoiseBank:
             midi, path = folder / f"music{k}_{n}.mid", folder / f"music{k}_{n}.wav"
             render_midi(single_note_midi(program, note, seconds=2.0), midi, path, RATE)
             notes.append(read_wav(path, RATE, downmix=True)[0])
-        return f"music{k}", _overlay(notes, [int(0.5 * RATE * n) for n in range(len(notes))])
+        return f"music{k}", overlay(notes, [int(0.5 * RATE * n) for n in range(len(notes))])
 
     def draw(self, kind: str, n: int, g: torch.Generator, exclude: str | None = None) -> torch.Tensor:
         """A unit-RMS ``Tensor[n]`` of ``kind``, from a clip other than ``exclude`` (a source's own name)."""

@@ -740,6 +740,23 @@ def sweep_table(rows: Sequence[dict], names: Sequence[str], title: str) -> str:
     return "\n".join(lines)
 
 
+def interferer_table(rows: Sequence[dict], names: Sequence[str], title: str) -> str:
+    """Markdown: a row per method of ``names``, a cell per interferer kind (stationary ones first) with the mean PESQ
+    of ``rows`` (:func:`domain_sweep`'s) at -5 / 0 / 5 / 10 dB and the number of sources; ``title`` heads the first
+    column."""
+    kinds = sorted({r["interferer"] for r in rows}, key=lambda k: (k not in INTERFERERS, k))
+    lines = [f"| {title} | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    for name in names:
+        cells = []
+        for kind in kinds:
+            chosen = [[r["pesq"] for r in rows
+                       if r["method"] == name and r["interferer"] == kind and r["snr_db"] == snr]
+                      for snr in (-5.0, 0.0, 5.0, 10.0)]
+            cells.append(" / ".join(f"{np.nanmean(c):.2f}" for c in chosen) + f" ({len(chosen[0])})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def summarize(rows: list[dict], models: Iterable[str], methods: Sequence[str]) -> dict:
     """Aggregates, PESQ NaN counts, median real-time factors and the targets of a list of rows."""
     aggregates = aggregate(rows)

@@ -50,7 +50,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = _overrides(MaskTrainConfig, args, finetune_backbone=args.finetune_backbone,
                         perceptual_network=args.perceptual)
     generator = _overrides(GeneratorConfig, args)
-    sources = Sources(wav_dirs=tuple(args.wav_dir or ()), audio_data=args.audio_data)
+    sources = Sources(wav_dirs=tuple(args.wav_dir or ()), audio_data=args.audio_data,
+                      noise_dirs=tuple(args.noise_dir or ()))
     metrics = train(args.out, backbone=args.backbone, generator_config=generator, losses=losses, mix=mix,
                     config=config, sources=sources, device=args.device, resume=args.resume,
                     progress=not args.quiet)
@@ -164,12 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "speech=data/speech) and the model learns to keep the class it is told (enhance --keep): "
                         "synth renders are class synth, and a voice or babble interferer comes from another class"),
     g.add_argument("--audio-data", dest="audio_data", help="dataset made with `python -m dataset_gen --audio`")
+    g.add_argument("--noise-dir", dest="noise_dir", action="append", metavar="FOLDER",
+                   help="folder of WAV sounds that are only ever interferers (music, recordings; repeatable): the "
+                        "sound interferer loops one from a drawn offset (add sound to --interferers)")
     g.add_argument("--external-share", dest="external_share", type=probability,
                    help="share of sources from --wav-dir/--audio-data (default 0.5)")
     g.add_argument("--snr", nargs=2, type=finite_float, metavar=("LOW", "HIGH"), help="SNR range in dB (default -5 15)")
     g.add_argument("--interferers", nargs="+", choices=INTERFERERS,
                    help=f"drawn uniformly (default: {' '.join(DEFAULT_INTERFERERS)}; babble = {BABBLE_SOURCES} other "
-                        "sources at once, opt in)")
+                        "sources at once, opt in; sound = a --noise-dir sound; name a kind twice to draw it twice as "
+                        "often)")
     g.add_argument("--reverb-prob", dest="reverb_prob", type=probability)
     g.add_argument("--eq-prob", dest="eq_prob", type=probability)
     p.set_defaults(func=_cmd_train)

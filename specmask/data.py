@@ -6,6 +6,9 @@ Clean sources (:class:`SourcePool`) are synth renders of the prior, rows of a da
 and a resumed run sees the same data. Synth sources are rolled by a random offset (a note's onset lands
 anywhere in the window, as it does for a sliding stream); silent draws are replaced by the next candidate.
 
+Interferer sounds (``noise_dirs``, ``--noise-dir``): WAV files used only as the ``sound`` interferer (music,
+recordings, anything that is never the sound to keep), looped to fill the window from a drawn offset.
+
 Sound classes: with labelled folders (``--wav-dir speech=PATH``) every source has a class (synth renders and
 dataset audio are ``synth``) and every mixture a cue, the class the model is told to keep
 (:mod:`specmask.generator`): a voice or babble interferer is then drawn from the *other* classes and the cue
@@ -42,6 +45,7 @@ _RETRY_INDEX = 1 << 41  # a silent draw is replaced by the source at index + k *
 _SILENT_RMS = 1e-4  # -80 dBFS: below the spectrogram's floor
 _OTHER_CLASS_INDEX = 1 << 42  # another try at an interferer of another class: index + k * _OTHER_CLASS_INDEX
 _CUE_STREAM = 2_000_003  # offset of the cue draws' seed
+_NOISE_STREAM = 3_000_017  # offset of the interferer sounds' draws' seed
 _OTHER_CLASS_TRIES = 32
 CUE_SHARE = 0.5  # share of noise-only mixtures whose cue names the source's class (the rest: any)
 SYNTH_CLASS = "synth"  # the class of synth renders and dataset audio
@@ -66,10 +70,11 @@ class SourcePool:
     synth renders. WAV files are read once (resampled to 16 kHz, channels averaged) and kept in memory.
     ``wav_dirs`` entries ``CLASS=PATH`` label their folder's sounds (all or none labelled); then ``classes``
     is ``("synth", labels...)`` and :meth:`cue_of` gives each source's cue (1 + its class's position).
+    ``noise_dirs``: folders of WAV files that are only ever interferers (:meth:`noises`), never sources.
     """
 
     def __init__(self, seed: int, wav_dirs: Sequence[str | Path] = (), audio_data: str | Path | None = None,
-                 external_share: float = 0.5):
+                 external_share: float = 0.5, noise_dirs: Sequence[str | Path] = ()):
         if not 0.0 <= external_share <= 1.0:
             raise InputError(f"external_share must be in [0, 1], got {external_share}")
         self.seed, self.external_share = seed, external_share
@@ -81,14 +86,10 @@ class SourcePool:
         self.files: list[torch.Tensor] = []
         self.file_cues: list[int] = []
         for label, folder in folders:
-            paths = sorted(folder.rglob("*.wav"))
-            if not folder.is_dir() or not paths:
-                raise InputError(f"{folder}: expected a folder with .wav files, found none")
-            for path in paths:
-                audio, _ = read_wav(path, DEFAULT_CONFIG.sample_rate, downmix=True)
-                if float(audio.square().mean().sqrt()) > _SILENT_RMS:
-                    self.files.append(audio)
-                    self.file_cues.append(1 + self.classes.index(label) if label else 0)
+            sounds = _loud_wavs(folder)
+            self.files += sounds
+            self.file_cues += [1 + self.classes.index(label) if label else 0] * len(sounds)
+        self.noise_files = [audio for folder in noise_dirs for audio in _loud_wavs(Path(folder))]
         self.audio_data = SpectrogramDataset(audio_data, audio=True) if audio_data else None
         self.num_external = len(self.files) + (len(self.audio_data) if self.audio_data else 0)
 
@@ -115,6 +116,23 @@ class SourcePool:
             if not pending:
                 break
         return out, cues
+
+    def noises(self, indices: Sequence[int]) -> torch.Tensor:
+        """Interferer sounds ``Tensor[B, 65408]``: per index a drawn file of ``noise_dirs``, looped and cut from a
+        drawn offset (an excerpt that is silent is drawn again)."""
+        if not self.noise_files:
+            raise InputError("the sound interferer needs folders of interferer sounds (--noise-dir FOLDER)")
+        out = torch.zeros(len(indices), NUM_SAMPLES)
+        for row, index in enumerate(indices):
+            for attempt in range(4):
+                g = generator_for(self.seed + _NOISE_STREAM, index + attempt * _RETRY_INDEX)
+                audio = self.noise_files[int(torch.randint(len(self.noise_files), (), generator=g))]
+                start = int(torch.randint(audio.shape[0], (), generator=g))
+                loops = -(-(start + NUM_SAMPLES) // audio.shape[0])
+                out[row] = audio.repeat(loops)[start: start + NUM_SAMPLES]
+                if float(out[row].square().mean().sqrt()) > _SILENT_RMS:
+                    break
+        return out
 
     def cue_of(self, index: int) -> int:
         """The cue of source ``index``'s class, without drawing its audio (0 without classes)."""
@@ -174,6 +192,15 @@ class SourcePool:
         return out
 
 
+def _loud_wavs(folder: Path) -> list[torch.Tensor]:
+    """The WAV files under ``folder`` (recursively, by name) at 16 kHz, channels averaged, silent ones left out."""
+    paths = sorted(folder.rglob("*.wav"))
+    if not folder.is_dir() or not paths:
+        raise InputError(f"{folder}: expected a folder with .wav files, found none")
+    sounds = [read_wav(path, DEFAULT_CONFIG.sample_rate, downmix=True)[0] for path in paths]
+    return [audio for audio in sounds if float(audio.square().mean().sqrt()) > _SILENT_RMS]
+
+
 class MixtureDataset(Dataset):
     """Examples ``start .. start + count - 1``: ``dataset[indices] -> (mixture, clean, cue)``
     (``Tensor[B, 65408]`` twice, ``LongTensor[B]``; see the module docstring for the cue).
@@ -205,6 +232,8 @@ class MixtureDataset(Dataset):
         other_indices = [self.pool.other_class_index(indices[k] + (j + 1) * _VOICE_INDEX, int(classes[k]))
                          for k, j in keys]
         others = self.pool.sources(other_indices) if keys else None
+        sound_rows = [k for k, kind in enumerate(kinds) if kind == "sound"]
+        sounds = self.pool.noises([indices[k] for k in sound_rows]) if sound_rows else None
         told = [wanted[k] > 0 or float(torch.rand((), generator=generator_for(self.seed + _CUE_STREAM, index)))
                 < CUE_SHARE for k, index in enumerate(indices)]
         cues = torch.where(torch.tensor(told), classes, torch.zeros_like(classes))
@@ -212,6 +241,8 @@ class MixtureDataset(Dataset):
         for k, index in enumerate(indices):
             rows = [others[keys.index((k, j))] for j in range(wanted[k])]
             other = rows[0] if kinds[k] == "voice" else torch.stack(rows) if rows else None
+            if kinds[k] == "sound":
+                other = sounds[sound_rows.index(k)]
             m = make_mixture(sources[k], index, self.seed, self.mix, other_voice=other)
             mixtures.append(m.mixture)
             cleans.append(m.clean)

@@ -1,7 +1,8 @@
 """Training and test mixtures: a clean source, augmented, plus an interferer at a drawn SNR.
 
-Interferers: coloured noise (white, pink, brown), mains hum (50 or 60 Hz with harmonics) and another synth
-voice (for separation). Augmentation of the source: reverb (a synthetic room impulse response: a direct
+Interferers: coloured noise (white, pink, brown), mains hum (50 or 60 Hz with harmonics), another synth
+voice (for separation), several at once (babble) and a sound of the ``--noise-dir`` folders (music,
+recordings: non-stationary). Augmentation of the source: reverb (a synthetic room impulse response: a direct
 path, then exponentially decaying noise with a drawn RT60), EQ (a torchaudio peaking biquad) and gain.
 The clean target is the augmented source (``denoise`` removes the interferer, not the room).
 
@@ -20,7 +21,7 @@ import torchaudio.functional as AF
 from synth.errors import InputError, finite_float, probability
 from synth.spectrogram import DEFAULT_CONFIG
 
-INTERFERERS = ("white", "pink", "brown", "hum", "voice", "babble")
+INTERFERERS = ("white", "pink", "brown", "hum", "voice", "babble", "sound")
 # The default draw (the shipped model's). ``babble`` (several other sources at once: a crowd of voices, notes
 # and synth sounds, the non-stationary noise the benchmark found the shipped model helpless against) is opt-in.
 DEFAULT_INTERFERERS = ("white", "pink", "brown", "hum", "voice")
@@ -31,7 +32,7 @@ SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 @dataclass(frozen=True)
 class MixConfig:
     snr_db: tuple[float, float] = (-5.0, 15.0)  # source-to-interferer ratio, drawn uniformly
-    interferers: tuple[str, ...] = DEFAULT_INTERFERERS  # drawn uniformly among these
+    interferers: tuple[str, ...] = DEFAULT_INTERFERERS  # drawn uniformly among these (repeat one to weight it)
     reverb_prob: float = 0.3  # share of sources reverberated
     rt60_s: tuple[float, float] = (0.2, 0.9)  # reverberation time range
     eq_prob: float = 0.5  # share of sources with a peaking EQ
@@ -151,7 +152,8 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
                  snr_db: float | None = None) -> Mixture:
     """Mixture ``index``: augment ``source`` ``Tensor[N]``, add a drawn interferer at a drawn SNR.
 
-    ``other_voice`` ``Tensor[N]`` is required when the interferer is ``voice``, ``Tensor[BABBLE_SOURCES, N]``
+    ``other_voice`` ``Tensor[N]`` is required when the interferer is ``voice`` or ``sound`` (an interferer sound
+    of the noise folders), ``Tensor[BABBLE_SOURCES, N]``
     when it is ``babble`` (each at unit RMS, circularly shifted by a drawn offset so they do not start together,
     summed); ``interferer`` and ``snr_db`` fix those draws (test sets at given SNRs).
     """
@@ -165,11 +167,11 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
         clean = reverberate(clean, room_impulse(_uniform(g, *config.rt60_s), g))
     if float(torch.rand((), generator=g)) < config.eq_prob:
         clean = equalize(clean, g, config.eq_gain_db)
-    if kind in ("voice", "babble"):
-        needed = (n,) if kind == "voice" else (BABBLE_SOURCES, n)
+    if kind in ("voice", "babble", "sound"):
+        needed = (BABBLE_SOURCES, n) if kind == "babble" else (n,)
         if other_voice is None or tuple(other_voice.shape) != needed:
             raise ValueError(f"the {kind} interferer needs other sources of shape {needed} (other_voice)")
-        if kind == "voice":
+        if kind != "babble":
             noise = _unit_rms(other_voice.float())
         else:
             shifts = torch.randint(n, (BABBLE_SOURCES,), generator=g).tolist()

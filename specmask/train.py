@@ -107,6 +107,7 @@ class Sources:
 
     wav_dirs: tuple[str, ...] = ()  # folders, or CLASS=folder (labelled: the model learns to keep a class)
     audio_data: str | None = None
+    noise_dirs: tuple[str, ...] = ()  # folders of interferer sounds (the ``sound`` interferer), never sources
 
 
 @dataclass
@@ -267,7 +268,12 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
     if config.minutes > 0 and world > 1:
         raise InputError("--minutes plans a run from one process's first epoch; start it without torchrun, or give "
                          "--epochs")
-    pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share)
+    if ("sound" in mix.interferers) != bool(sources.noise_dirs):
+        raise InputError("the sound interferer and --noise-dir go together: give --noise-dir FOLDER and add sound to "
+                         f"--interferers (got interferers {' '.join(mix.interferers)}, "
+                         f"{len(sources.noise_dirs)} noise folders)")
+    pool = SourcePool(config.data_seed, sources.wav_dirs, sources.audio_data, config.external_share,
+                      sources.noise_dirs)
     if generator_config.classes and generator_config.classes != pool.classes:
         raise InputError(f"the generator's classes {generator_config.classes} are not the sources' {pool.classes}")
     generator_config = replace(generator_config, classes=pool.classes)  # from the labelled --wav-dir folders

@@ -121,3 +121,30 @@ def test_babble_mixtures_come_from_the_pool_deterministically():
         [2, 0])
     assert torch.equal(again[0], first[2]) and torch.equal(again[1], first[0])  # batch-independent
     assert not torch.equal(first, clean) and first.isfinite().all()
+
+
+def test_noise_folders_are_looped_interferers_never_sources(tmp_path):
+    rate = 16000
+    t = np.arange(rate // 2) / rate
+    soundfile.write(tmp_path / "beep.wav", (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), rate)
+    pool = SourcePool(seed=3, noise_dirs=[tmp_path])
+    assert pool.num_external == 0, "an interferer sound is never a source"
+    sounds = pool.noises([0, 1])
+    frames = sounds[:, :65000].reshape(2, -1, 1000).square().mean(dim=2).sqrt()
+    assert sounds.shape == (2, 65408) and bool((frames > 0.3).all()), "0.5 s looped over the whole window"
+    dataset = MixtureDataset(pool, MixConfig(interferers=("sound",)), seed=3, start=0, count=4)
+    mixtures, cleans, _ = dataset.__getitems__([0, 1])
+    spectrum = torch.fft.rfft(mixtures[0] - cleans[0]).abs()
+    assert abs(int(spectrum.argmax()) * rate / 65408 - 1000) < 2, "the interferer is the folder's 1 kHz tone"
+    assert torch.equal(dataset.__getitems__([1])[0][0], mixtures[1])
+    with pytest.raises(InputError, match="--noise-dir"):
+        MixtureDataset(SourcePool(seed=3), MixConfig(interferers=("sound",)), seed=3, start=0, count=1)[0]
+
+
+def test_the_sound_interferer_and_noise_folders_go_together(tmp_path):
+    from specmask.train import Sources, train
+
+    for mix, sources in ((MixConfig(interferers=("white", "sound")), None),
+                         (None, Sources(noise_dirs=(str(tmp_path),)))):
+        with pytest.raises(InputError, match="give --noise-dir FOLDER and add sound"):
+            train(tmp_path / "run", mix=mix, sources=sources, device="cpu", progress=False)

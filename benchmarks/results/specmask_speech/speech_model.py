@@ -16,40 +16,17 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, ".")
-sys.path.insert(0, "benchmarks")
-import specmask_quality as Q  # noqa: E402
+from benchmarks.specmask_models import compare  # noqa: E402
+from benchmarks.specmask_quality import DEFAULT_MODEL  # noqa: E402
 
-from specmask.checkpoint import load  # noqa: E402
-from specmask.enhance import MaskControls  # noqa: E402
-
-EXPONENTS = (1.0, 1.5, 2.0)
-STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
-          "RNNoise (stored run)": "rnnoise"}
-STATIONARY = ("white", "pink", "brown", "hum")
+EXPONENTS = [1.0, 1.5, 2.0]
 
 
 def main(model: str, domain: str = "speech") -> None:
-    models = {"shipped": load(Q.DEFAULT_MODEL)[0], "speech": load(model)[0]}
-    methods = {f"{name}, exponent {p:g}": Q.model_method(generator, controls=MaskControls.for_mode("denoise",
-                                                                                                     exponent=p))
-               for name, generator in models.items() for p in EXPONENTS}
-    rows = Q.domain_sweep(methods, domain, STORED)
+    rows, tables = compare({"shipped": DEFAULT_MODEL, "speech": model}, domain, EXPONENTS)
     Path(__file__).with_name(f"rows_{domain}.json").write_text(json.dumps(rows, default=float) + "\n")
-    print(Q.sweep_table(rows, [*methods, *STORED], f"{domain}: SI-SDRi / PESQ / STOI"))
-    kinds = sorted({r["interferer"] for r in rows}, key=lambda k: (k not in STATIONARY, k))
-    print(f"\n| {domain}: PESQ by interferer, -5 / 0 / 5 / 10 dB (sources) | " + " | ".join(kinds) + " |")
-    print("|---|" + "---:|" * len(kinds))
-    for name in [*methods, *STORED]:
-        cells = []
-        for kind in kinds:
-            chosen = [[r["pesq"] for r in rows
-                       if r["method"] == name and r["interferer"] == kind and r["snr_db"] == snr]
-                      for snr in (-5.0, 0.0, 5.0, 10.0)]
-            cells.append(" / ".join(f"{np.nanmean(c):.2f}" for c in chosen) + f" ({len(chosen[0])})")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(tables)
 
 
 if __name__ == "__main__":
