@@ -237,3 +237,14 @@ def test_external_sources_are_real_audio_of_the_right_domains(tmp_path):
     again, _ = external_sources(tmp_path / "again", 1)
     assert all(torch.equal(a.audio, b.audio) for a, b in zip(found, again))
     assert [s.name for s in alsa_speech(20)] == sorted(p.stem for p in ALSA_SOUNDS.glob("*.wav") if p.stem != "Noise")
+
+
+def test_the_interferer_table_puts_stationary_kinds_first_and_averages_pesq_per_snr():
+    from benchmarks.specmask_quality import interferer_table
+
+    rows = [{"method": "m", "interferer": kind, "snr_db": snr, "pesq": pesq}
+            for kind, pesqs in (("music", (1.0, 3.0)), ("white", (2.0, 2.0))) for pesq in pesqs
+            for snr in (-5.0, 0.0, 5.0, 10.0)]
+    lines = interferer_table(rows, ["m"], "title").splitlines()
+    assert lines[0] == "| title | white | music |"
+    assert lines[2] == "| m | 2.00 / 2.00 / 2.00 / 2.00 (2) | 2.00 / 2.00 / 2.00 / 2.00 (2) |"
