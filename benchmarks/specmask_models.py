@@ -26,9 +26,6 @@ from benchmarks.common import command_line, load_average  # noqa: E402
 from specmask.checkpoint import load  # noqa: E402
 from specmask.enhance import MaskControls  # noqa: E402
 
-STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
-          "RNNoise (stored run)": "rnnoise"}
-
 
 def compare(models: dict[str, str], domain: str, exponents: list[float]) -> tuple[list[dict], str]:
     """Rows (:func:`specmask_quality.domain_sweep`) and the markdown tables for ``models`` (name -> checkpoint)."""
@@ -38,8 +35,8 @@ def compare(models: dict[str, str], domain: str, exponents: list[float]) -> tupl
         for p in exponents:
             label = name if len(exponents) == 1 else f"{name}, exponent {p:g}"
             methods[label] = Q.model_method(generator, controls=MaskControls.for_mode("denoise", exponent=p))
-    rows = Q.domain_sweep(methods, domain, STORED)
-    names = [*methods, *STORED]
+    rows = Q.domain_sweep(methods, domain)
+    names = [*methods, *Q.STORED_ANCHORS]
     tables = (Q.sweep_table(rows, names, f"{domain}: SI-SDRi / PESQ / STOI") + "\n\n"
               + Q.interferer_table(rows, names, f"{domain}: PESQ by interferer, -5 / 0 / 5 / 10 dB (sources)"))
     return rows, tables

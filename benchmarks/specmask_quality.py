@@ -701,7 +701,12 @@ def evaluate(mixtures: Sequence[TestMixture], methods: Mapping[str, Method],
     return rows
 
 
-def domain_sweep(methods: Mapping[str, Method], domain: str, stored: Mapping[str, str],
+# The stored run's rows a sweep shows beside its own (name shown -> name stored): the shipped model and the anchors.
+STORED_ANCHORS = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
+                  "RNNoise (stored run)": "rnnoise"}
+
+
+def domain_sweep(methods: Mapping[str, Method], domain: str, stored: Mapping[str, str] = STORED_ANCHORS,
                  stored_path: Path = RESULTS / "specmask_quality.json") -> list[dict]:
     """``methods`` on the default run's mixtures of one ``domain`` (its sources, SNRs, interferers and seed), no
     oracles, with the rows of the stored run (``stored_path``) of its methods ``stored`` (name shown -> name stored)

@@ -24,8 +24,6 @@ VARIANTS = {"default (floor 0, strength 1)": {}, "floor 0.05": {"floor": 0.05}, 
             "strength 1.4": {"strength": 1.4}, "strength 1.7": {"strength": 1.7}, "strength 2.0": {"strength": 2.0},
             "exponent 1.5": {"exponent": 1.5}, "exponent 2": {"exponent": 2.0}, "exponent 3": {"exponent": 3.0}}
 ELSEWHERE = ("default (floor 0, strength 1)", "exponent 1.5", "exponent 2", "exponent 3")  # on the other domains
-STORED = {"specmask (stored run)": "specmask", "DeepFilterNet3 (stored run)": "deepfilternet3",
-          "RNNoise (stored run)": "rnnoise"}
 
 
 def main(domain: str = "speech") -> None:
@@ -33,8 +31,8 @@ def main(domain: str = "speech") -> None:
     generator, _ = load(Q.DEFAULT_MODEL)
     methods = {name: Q.model_method(generator, controls=MaskControls.for_mode("denoise", **controls))
                for name, controls in variants.items()}
-    rows = Q.domain_sweep(methods, domain, STORED)
-    print(Q.sweep_table(rows, [*variants, *STORED], domain))
+    rows = Q.domain_sweep(methods, domain)
+    print(Q.sweep_table(rows, [*variants, *Q.STORED_ANCHORS], domain))
 
 
 if __name__ == "__main__":
