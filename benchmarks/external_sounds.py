@@ -317,8 +317,9 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
     """Interferer sounds for a speech model (``specmask train --noise-dir FOLDER --interferers ... sound``), none a
     program, note or recording of the benchmarks' test noise: ``count`` pieces of music (two or three GM programs
     of :data:`_NOISE_GM_PROGRAMS` playing melodies and chords that enter one after another, fluidsynth),
-    ``count`` synth renders (prior version 2, seed 77) and 27 sox noises that change over time
-    (:data:`_NOISE_SOX` at 3 settings), in ``folder/music``, ``folder/synth`` and ``folder/sox``."""
+    ``count`` pads (:func:`training_pads`), ``count`` synth renders (prior version 2, seed 77) and 27 sox noises that
+    change over time (:data:`_NOISE_SOX` at 3 settings), in ``folder/music``, ``folder/pads``, ``folder/synth`` and
+    ``folder/sox``."""
     import torch
 
     from benchmarks.noise_bank import overlay
@@ -345,6 +346,7 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
         path = folder / "music" / f"music_{k:03d}.wav"
         write_wav(path, 0.9 * mixed / mixed.abs().max().clamp(min=1e-8))
         out.append(path)
+    out += training_pads(folder / "pads", count)
     with torch.no_grad():
         audio = render(draw(77, 0, count, prior="2"))
     for k, x in enumerate(audio):
@@ -356,6 +358,33 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
             path = folder / "sox" / f"{name}_{r}.wav"
             _sox_synth(path, *effects(r), "gain", "-n", "-1")
             out.append(path)
+    return out
+
+
+def training_pads(folder: Path, count: int) -> list[Path]:
+    """``count`` pads in ``folder``: three to five held notes (1.5-3 s each) of :data:`_NOISE_GM_PROGRAMS`, each
+    entering 0.3-0.8 s after the one before, so that a talker has sustained partials under every word (melodies
+    and chords alone taught a speech model to cut the music only where no one speaks)."""
+    from benchmarks.noise_bank import overlay
+    from synth.audio_io import read_wav, write_wav
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        parts, offsets = [], [0]
+        for n in range(3 + k % 3):
+            program = _NOISE_GM_PROGRAMS[(7 * k + 3 * n) % len(_NOISE_GM_PROGRAMS)]
+            note = _NOISE_GM_NOTES[(5 * k + 4 * n) % len(_NOISE_GM_NOTES)]
+            wav, midi_path = folder / f"note{n}.wav", folder / f"note{n}.mid"
+            render_midi(single_note_midi(program, note, seconds=1.5 + 0.5 * ((k + n) % 4)), midi_path, wav)
+            parts.append(read_wav(wav, 16000, downmix=True)[0])
+            midi_path.unlink()
+            wav.unlink()
+            offsets.append(offsets[-1] + int(16000 * (0.3 + 0.1 * ((2 * k + 3 * n) % 6))))
+        mixed = overlay(parts, offsets[:-1])
+        path = folder / f"pad_{k:03d}.wav"
+        write_wav(path, 0.9 * mixed / mixed.abs().max().clamp(min=1e-8))
+        out.append(path)
     return out
 
 

@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training mixtures (validation: +1; default {MaskTrainConfig.data_seed})")
     g.add_argument("--num-workers", dest="num_workers", type=non_negative_int, help="processes making mixtures")
     g.add_argument("--init", help="a mask checkpoint on the same backbone (--backbone) whose decoder this run "
-                                  "starts from, e.g. to teach a trained model sound classes")
+                                  "starts from, e.g. to teach a trained model sound classes; with --finetune-backbone "
+                                  "its backbone too (a fine-tuned one goes on from where it was)")
     g.add_argument("--finetune-backbone", action="store_true",
                    help="train a copy of the backbone too (stored beside the original in the checkpoint)")
     g.add_argument("--adversarial-start", dest="adversarial_start", type=non_negative_int,

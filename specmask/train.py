@@ -223,14 +223,21 @@ def validate(generator: MaskGenerator, spectrogram: Spectrogram, mixtures: torch
     return metrics
 
 
-def start_from(generator: MaskGenerator, path: str | Path) -> None:
+def start_from(generator: MaskGenerator, path: str | Path, backbone_too: bool = False) -> None:
     """Load the decoder of mask checkpoint ``path`` into ``generator`` (same backbone weights, same decoder
     shape), so the run starts from that model's masks; its cue embedding too where it has the same classes (a
-    model without them, or with others, leaves the cues at zero: no effect yet)."""
+    model without them, or with others, leaves the cues at zero: no effect yet). ``backbone_too``
+    (``--finetune-backbone``): the generator's copy of the backbone starts from ``path``'s too (a model whose
+    backbone was fine-tuned goes on from it), which must have the same shapes."""
     trained, _ = checkpoint.load(path)
     ours, theirs = generator.backbone.state_dict(), trained.backbone.state_dict()
-    if ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in ours):
-        raise InputError(f"--init {path}: its backbone is not --backbone's; pass --backbone {path}")
+    if backbone_too:
+        if ours.keys() != theirs.keys() or any(ours[k].shape != theirs[k].shape for k in ours):
+            raise InputError(f"--init {path}: its backbone does not have --backbone's shapes")
+        generator.backbone.load_state_dict(theirs)
+    elif ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in ours):
+        raise InputError(f"--init {path}: its backbone is not --backbone's; pass --backbone {path}"
+                         + (" (or --finetune-backbone to go on from it)" if ours.keys() == theirs.keys() else ""))
     same_classes = trained.config.classes == generator.config.classes
     state = {k: v for k, v in trained.decoder.state_dict().items() if same_classes or not k.startswith("film.")}
     missing, unexpected = generator.decoder.load_state_dict(state, strict=False)
@@ -293,7 +300,7 @@ def train(out_dir: str | Path, *, backbone: str | Path = inverse_checkpoint.DEFA
         perceptual = build_perceptual(config.perceptual_network, inverse_model.backbone, config.vggish_weights,
                                       share=not config.finetune_backbone).to(device)
     if config.init and not run.resumed:
-        start_from(generator, config.init)
+        start_from(generator, config.init, backbone_too=config.finetune_backbone)
     generator.to(device)
     discriminator.to(device)
     groups = [{"params": list(generator.decoder.parameters())}]

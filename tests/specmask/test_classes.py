@@ -140,3 +140,6 @@ def test_a_run_can_start_from_a_trained_decoder_on_the_same_backbone(inverse_ckp
     other = MaskGenerator(Backbone(TINY_BACKBONE), TINY_GENERATOR)  # fresh weights: another backbone
     with pytest.raises(InputError, match="its backbone is not --backbone's"):
         start_from(other, run / "best")
+    start_from(other, run / "best", backbone_too=True)  # --finetune-backbone: its copy goes on from the checkpoint's
+    for name, value in other.backbone.state_dict().items():
+        assert torch.equal(value, trained.backbone.state_dict()[name]), name
