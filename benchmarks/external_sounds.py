@@ -363,8 +363,9 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
 
 def training_pads(folder: Path, count: int) -> list[Path]:
     """``count`` pads in ``folder``: three to five held notes (1.5-3 s each) of :data:`_NOISE_GM_PROGRAMS`, each
-    entering 0.3-0.8 s after the one before, so that a talker has sustained partials under every word (melodies
-    and chords alone taught a speech model to cut the music only where no one speaks)."""
+    entering 0.3-0.8 s after the one before: sustained partials under every word of a talker (tried to teach a speech
+    model to take music out from under words, not only between them; it did not: see
+    ``benchmarks/results/specmask_speech_pads/``)."""
     from benchmarks.noise_bank import overlay
     from synth.audio_io import read_wav, write_wav
 
