@@ -12,8 +12,12 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synth.midi_file import var_len_bytes
+
+if TYPE_CHECKING:
+    import torch
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
@@ -323,7 +327,6 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
     import torch
 
     from benchmarks.noise_bank import overlay
-    from synth.audio_io import read_wav, write_wav
     from synth.prior import draw
     from synth.voice import render
 
@@ -337,22 +340,13 @@ def training_noise(folder: Path, count: int = 120) -> list[Path]:
             notes = [_NOISE_GM_NOTES[(k + 2 * n + 3 * j) % len(_NOISE_GM_NOTES)] for j in range(4)]
             midi = (chord_midi(program, notes[:3], seconds=2.5) if (k + n) % 3 == 0
                     else melody_midi(program, notes, seconds=0.25 + 0.25 * ((k + n) % 3), gap=0.05 * (n + 1)))
-            wav, midi_path = folder / "music" / f"part{n}.wav", folder / "music" / f"part{n}.mid"
-            render_midi(midi, midi_path, wav)
-            parts.append(read_wav(wav, 16000, downmix=True)[0])
-            midi_path.unlink()
-            wav.unlink()
+            parts.append(_rendered_part(midi, folder / "music" / f"part{n}"))
         mixed = overlay(parts, [int(16000 * (0.4 + 0.3 * (k % 4)) * n) for n in range(len(parts))])
-        path = folder / "music" / f"music_{k:03d}.wav"
-        write_wav(path, 0.9 * mixed / mixed.abs().max().clamp(min=1e-8))
-        out.append(path)
+        out.append(_write_peak(folder / "music" / f"music_{k:03d}.wav", mixed))
     out += training_pads(folder / "pads", count)
     with torch.no_grad():
         audio = render(draw(77, 0, count, prior="2"))
-    for k, x in enumerate(audio):
-        path = folder / "synth" / f"synth_{k:03d}.wav"
-        write_wav(path, 0.9 * x / x.abs().max().clamp(min=1e-8))
-        out.append(path)
+    out += [_write_peak(folder / "synth" / f"synth_{k:03d}.wav", x) for k, x in enumerate(audio)]
     for name, effects in _NOISE_SOX:
         for r in range(3):
             path = folder / "sox" / f"{name}_{r}.wav"
@@ -367,7 +361,6 @@ def training_pads(folder: Path, count: int) -> list[Path]:
     model to take music out from under words, not only between them; it did not: see
     ``benchmarks/results/specmask_speech_pads/``)."""
     from benchmarks.noise_bank import overlay
-    from synth.audio_io import read_wav, write_wav
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -376,17 +369,31 @@ def training_pads(folder: Path, count: int) -> list[Path]:
         for n in range(3 + k % 3):
             program = _NOISE_GM_PROGRAMS[(7 * k + 3 * n) % len(_NOISE_GM_PROGRAMS)]
             note = _NOISE_GM_NOTES[(5 * k + 4 * n) % len(_NOISE_GM_NOTES)]
-            wav, midi_path = folder / f"note{n}.wav", folder / f"note{n}.mid"
-            render_midi(single_note_midi(program, note, seconds=1.5 + 0.5 * ((k + n) % 4)), midi_path, wav)
-            parts.append(read_wav(wav, 16000, downmix=True)[0])
-            midi_path.unlink()
-            wav.unlink()
+            midi = single_note_midi(program, note, seconds=1.5 + 0.5 * ((k + n) % 4))
+            parts.append(_rendered_part(midi, folder / f"note{n}"))
             offsets.append(offsets[-1] + int(16000 * (0.3 + 0.1 * ((2 * k + 3 * n) % 6))))
-        mixed = overlay(parts, offsets[:-1])
-        path = folder / f"pad_{k:03d}.wav"
-        write_wav(path, 0.9 * mixed / mixed.abs().max().clamp(min=1e-8))
-        out.append(path)
+        out.append(_write_peak(folder / f"pad_{k:03d}.wav", overlay(parts, offsets[:-1])))
     return out
+
+
+def _rendered_part(midi: bytes, stem: Path) -> torch.Tensor:
+    """fluidsynth's rendering of ``midi`` at 16 kHz, mono ``Tensor[n]`` (written to ``stem``.mid/.wav, then removed)."""
+    from synth.audio_io import read_wav
+
+    midi_path, wav = stem.with_suffix(".mid"), stem.with_suffix(".wav")
+    render_midi(midi, midi_path, wav)
+    audio = read_wav(wav, 16000, downmix=True)[0]
+    midi_path.unlink()
+    wav.unlink()
+    return audio
+
+
+def _write_peak(path: Path, audio: torch.Tensor) -> Path:
+    """Write ``audio`` to ``path`` with its peak at 0.9 of full scale; returns ``path``."""
+    from synth.audio_io import write_wav
+
+    write_wav(path, 0.9 * audio / audio.abs().max().clamp(min=1e-8))
+    return path
 
 
 def single_sounds(folder: Path) -> list[tuple[str, Path]]:

@@ -153,9 +153,9 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
     """Mixture ``index``: augment ``source`` ``Tensor[N]``, add a drawn interferer at a drawn SNR.
 
     ``other_voice`` ``Tensor[N]`` is required when the interferer is ``voice`` or ``sound`` (an interferer sound
-    of the noise folders), ``Tensor[BABBLE_SOURCES, N]``
-    when it is ``babble`` (each at unit RMS, circularly shifted by a drawn offset so they do not start together,
-    summed); ``interferer`` and ``snr_db`` fix those draws (test sets at given SNRs).
+    of the noise folders), ``Tensor[BABBLE_SOURCES, N]`` when it is ``babble`` (each at unit RMS, circularly
+    shifted by a drawn offset so they do not start together, summed); ``interferer`` and ``snr_db`` fix those
+    draws (test sets at given SNRs).
     """
     g = generator_for(seed, index)
     n = source.shape[-1]
