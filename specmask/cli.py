@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "often)")
     g.add_argument("--reverb-prob", dest="reverb_prob", type=probability)
     g.add_argument("--eq-prob", dest="eq_prob", type=probability)
+    g.add_argument("--band-limit-prob", dest="band_limit_prob", type=probability,
+                   help="share of mixtures band-limited as a 44.1/48 kHz recording is when resampled to 16 kHz "
+                        "(-2.6 dB over 7-7.5 kHz, -7 dB at 8 kHz; default 0)")
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("enhance", help="apply a mask model to a WAV file (offline or streaming)",
@@ -196,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "input (and --rest, --save-mask, --figure folders too)")
     p.add_argument("--model", default="default", type=resolve,
                    help="mask checkpoint, or a shipped model by name: default (every kind of sound: synth, "
-                        "instruments, speech) or speech (fine-tuned on speech in stationary noise; the better one "
-                        "for voices: the README's specmask section has both measured). Default: default")
+                        "instruments, speech) or speech (the earlier default's decoder fine-tuned on speech in "
+                        "stationary noise; the default now scores as well on voices: the README's specmask section "
+                        "has both measured). Default: default")
     p.add_argument("--mode", choices=MODES, default="denoise")
     p.add_argument("--keep", help="the sound class to keep, for a model trained with sound classes (`specmask train "
                                   "--wav-dir CLASS=DIR`; the shipped model has none): other sounds count as noise "

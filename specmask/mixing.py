@@ -4,7 +4,11 @@ Interferers: coloured noise (white, pink, brown), mains hum (50 or 60 Hz with ha
 voice (for separation), several at once (babble) and a sound of the ``--noise-dir`` folders (music,
 recordings: non-stationary). Augmentation of the source: reverb (a synthetic room impulse response: a direct
 path, then exponentially decaying noise with a drawn RT60), EQ (a torchaudio peaking biquad) and gain.
-The clean target is the augmented source (``denoise`` removes the interferer, not the room).
+The clean target is the augmented source (``denoise`` removes the interferer, not the room). With
+``band_limit_prob`` a mixture and its target are band-limited as a 44.1 or 48 kHz recording is when ``specmask
+enhance`` resamples it to 16 kHz (white noise: -0.7 dB over 6-7 kHz, -2.6 over 7-7.5, -7 in the last 50 Hz;
+a 48 kHz white noise resampled: -0.6, -2.2, -3.8): without it every training noise reaches 8 kHz at full level,
+and the models learned to judge the noise there (a 48 kHz noise resampled to 16 kHz left them doing much less).
 
 Everything is drawn from a generator seeded by ``(seed, index)``: mixture ``i`` is the same whatever
 the batch, worker or order it is made in. Audio: ``float32 Tensor[N]`` at 16 kHz.
@@ -38,6 +42,7 @@ class MixConfig:
     eq_prob: float = 0.5  # share of sources with a peaking EQ
     eq_gain_db: tuple[float, float] = (-9.0, 9.0)
     gain_db: tuple[float, float] = (-12.0, 0.0)  # level of the whole mixture (then peak-limited to 0.99)
+    band_limit_prob: float = 0.0  # share of mixtures band-limited as if resampled from a higher rate
 
     def __post_init__(self):
         unknown = set(self.interferers) - set(INTERFERERS)
@@ -45,6 +50,7 @@ class MixConfig:
             raise InputError(f"interferers must be a non-empty subset of {INTERFERERS}, got {self.interferers}")
         probability.check(self.reverb_prob, "reverb_prob (--reverb-prob)")
         probability.check(self.eq_prob, "eq_prob (--eq-prob)")
+        probability.check(self.band_limit_prob, "band_limit_prob (--band-limit-prob)")
         ranges = {"snr_db (--snr LOW HIGH)": self.snr_db, "rt60_s": self.rt60_s, "eq_gain_db": self.eq_gain_db,
                   "gain_db": self.gain_db}
         for name, (low, high) in ranges.items():
@@ -184,4 +190,15 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
     gain = 10 ** (_uniform(g, *config.gain_db) / 20)
     peak = float(mixture.abs().max().clamp(min=1e-8))
     gain = min(gain, 0.99 / peak)
-    return Mixture(mixture * gain, clean * gain, kind, snr)
+    mixture, clean = mixture * gain, clean * gain
+    if config.band_limit_prob > 0 and float(torch.rand((), generator=g)) < config.band_limit_prob:
+        mixture, clean = band_limited(torch.stack([mixture, clean]))
+    return Mixture(mixture, clean, kind, snr)
+
+
+def band_limited(audio: torch.Tensor) -> torch.Tensor:
+    """``audio`` ``Tensor[..., N]`` at 16 kHz with the top edge a 48 kHz recording has after torchaudio's resampler
+    to 16 kHz (``specmask enhance``'s): up to 48 kHz with a near-ideal filter (64 zero crossings, roll-off 0.999),
+    then down with the default one, ``Tensor[..., N]``. The same at 44.1 kHz (that filter scales with the rate)."""
+    up = AF.resample(audio, SAMPLE_RATE, 48000, lowpass_filter_width=64, rolloff=0.999)
+    return AF.resample(up, 48000, SAMPLE_RATE)[..., :audio.shape[-1]]

@@ -148,3 +148,34 @@ def test_the_sound_interferer_and_noise_folders_go_together(tmp_path):
                          (None, Sources(noise_dirs=(str(tmp_path),)))):
         with pytest.raises(InputError, match="give --noise-dir FOLDER and add sound"):
             train(tmp_path / "run", mix=mix, sources=sources, device="cpu", progress=False)
+
+
+def test_band_limited_mixtures_lose_the_top_edge_as_a_resampled_recording_does_and_are_opt_in():
+    """``band_limit_prob``: mixture and target through the 48 -> 16 kHz resampler's top edge (the low band kept, the
+    last 100 Hz below 8 kHz 5+ dB down, as a 48 kHz recording after ``specmask enhance``'s resampling), with the
+    same draws otherwise; off by default."""
+    import torchaudio.functional as AF
+
+    from specmask.mixing import band_limited, colored_noise, generator_for, make_mixture
+
+    white = colored_noise("white", 65408, generator_for(0, 0))
+    recorded = AF.resample(colored_noise("white", 3 * 65408, generator_for(0, 0)), 48000, 16000)
+    f = torch.fft.rfftfreq(65408, 1 / 16000)
+
+    def level_db(x, low, high):  # mean power in [low, high) Hz relative to 1-2 kHz
+        power = torch.fft.rfft(x).abs().square()
+        return float(10 * torch.log10(power[(f >= low) & (f < high)].mean() / power[(f >= 1000) & (f < 2000)].mean()))
+
+    narrow = band_limited(white)
+    assert narrow.shape == white.shape and level_db(narrow, 1000, 2000) == 0.0
+    assert abs(level_db(narrow, 3000, 5000) - level_db(white, 3000, 5000)) < 0.2
+    assert level_db(narrow, 7900, 8000) < level_db(white, 7900, 8000) - 5
+    assert level_db(recorded, 7900, 8000) < -3  # what it stands for: a 48 kHz noise resampled to 16 kHz
+    source = torch.randn(65408, generator=torch.Generator().manual_seed(1))
+    assert MixConfig().band_limit_prob == 0
+    plain, limited = make_mixture(source, 3, 1, MixConfig()), make_mixture(source, 3, 1, MixConfig(band_limit_prob=1))
+    assert (plain.interferer, plain.snr_db) == (limited.interferer, limited.snr_db)
+    assert torch.allclose(limited.mixture, band_limited(plain.mixture), atol=1e-6)
+    assert torch.allclose(limited.clean, band_limited(plain.clean), atol=1e-6)
+    with pytest.raises(InputError, match="band_limit_prob"):
+        MixConfig(band_limit_prob=1.5)
