@@ -2,11 +2,14 @@
 that work at 48 kHz natively?
 
     python benchmarks/specmask_fullband.py [--per-source 8] [--snrs -5 0 5 10] [--seed 3] [--out benchmarks/results]
+        [--model CHECKPOINT] [--every-interferer] [--methods noisy specmask ...]
 
 Sources with real content above 8 kHz, at most 4.088 s each: ``instrument``, fluidsynth General MIDI notes
 rendered at 48 kHz; ``speech``, the recorded alsa-utils WAVs (48 kHz) and espeak-ng phrases (22.05 kHz,
 resampled: speech up to 11 kHz). Interferers at 48 kHz, cycled over each tool's sources: white noise, pink
-noise (both full band) and the alsa-utils noise recording (``Noise.wav``, 48 kHz), at every ``--snrs``.
+noise (both full band) and the alsa-utils noise recording (``Noise.wav``, 48 kHz), at every ``--snrs``; with
+``--every-interferer`` each source under each of them (three times the mixtures: with 8 sources a domain, cycling
+puts each interferer on two or three sources only, so a source's difficulty and the noise's are confounded).
 
 Methods: ``noisy``; ``specmask`` (the shipped model, full band: :mod:`specmask.fullband`);
 ``specmask_band_limited`` (``--band-limited``, the 16 kHz path users had before: resampled to 16 kHz and back,
@@ -155,20 +158,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snrs", type=float, nargs="+", default=[-5.0, 0.0, 5.0, 10.0])
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--every-interferer", action="store_true",
+                        help="each source under every interferer (default: interferers cycled over the sources)")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help="run only these (of noisy, noisereduce_nonstationary, rnnoise, deepfilternet3, "
+                             "specmask_band_limited, specmask, oracle_irm; default all)")
     args = parser.parse_args(argv)
     wall = time.perf_counter()
     table, skipped = methods(args.model)
     for line in skipped:
         print(line, file=sys.stderr)
     names = [*table, "oracle_irm"]
+    if args.methods:
+        unknown = sorted(set(args.methods) - set(names))
+        if unknown:
+            parser.error(f"--methods: unknown {', '.join(unknown)}; choose from {', '.join(names)}")
+        names = [name for name in names if name in args.methods]
     with tempfile.TemporaryDirectory() as folder:
         found, missing = sources(Path(folder), args.per_source)
     rows, per_tool = [], {}
     for number, (domain, name, audio) in enumerate(tqdm(found, desc="sources", unit="source")):
         k = per_tool[domain] = per_tool.get(domain, -1) + 1
-        kind = INTERFERERS[k % len(INTERFERERS)]
-        noise = interferer(kind, audio.shape[0], generator_for(args.seed, number))
-        for snr in args.snrs:
+        kinds = INTERFERERS if args.every_interferer else (INTERFERERS[k % len(INTERFERERS)],)
+        for kind, snr in ((kind, snr) for kind in kinds for snr in args.snrs):
+            noise = interferer(kind, audio.shape[0], generator_for(args.seed, number))
             mixture, clean = mix(audio, noise, snr)
             noisy, reference = mixture.numpy(), clean.numpy()
             noisy_si_sdr = si_sdr_db(noisy, reference)
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                         metric: float(np.nanmean([r[metric] for r in chosen])) for metric in (*METRICS, "rtf")}
     results = {"command": command_line(), "machine": machine_info(), "load_average": load_average(),
                "config": {"per_source": args.per_source, "snrs": args.snrs, "seed": args.seed, "rate": RATE,
-                          "interferers": INTERFERERS, "model": args.model},
+                          "interferers": INTERFERERS, "every_interferer": args.every_interferer, "model": args.model},
                "missing": missing, "skipped": skipped, "sources": [(d, n, int(a.shape[0])) for d, n, a in found],
                "methods": names, "means": means, "rows": rows, "wall_s": time.perf_counter() - wall}
     json_path, md_path = write_results(args.out, "specmask_fullband", results, markdown(results))
@@ -199,10 +212,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(results: dict) -> str:
     counts = {d: sum(1 for s in results["sources"] if s[0] == d) for d in DOMAINS}
+    placed = ("each under every source" if results["config"].get("every_interferer")
+              else "cycled over each domain's sources")
     lines = ["# Full-band (48 kHz) enhancement", "", f"Command: `{results['command']}`", "",
              f"{len(results['sources'])} sources ({', '.join(f'{d} {n}' for d, n in counts.items())}) x SNRs "
              f"{', '.join(snr_key(s) for s in results['config']['snrs'])} dB; interferers "
-             f"{', '.join(INTERFERERS)} cycled over each domain's sources; all at 48 kHz.", ""]
+             f"{', '.join(INTERFERERS)} {placed}; all at 48 kHz.", ""]
     lines += [f"Not run: {line}." for line in [*results["missing"], *results["skipped"]]]
     for domain, by_snr in results["means"].items():
         snrs = list(by_snr)
