@@ -233,8 +233,9 @@ def _enhance_tab(classes: tuple[str, ...], models: list[str]):
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             upload, recording = _sound_inputs("enhance", "Noisy recording (WAV, FLAC, OGG, MP3, ...; up to 10 min)")
-            model = gr.Radio(models, value=models[0], label="model (speech: the better one for voices in steady "
-                             "noise; default: any sound)", visible=len(models) > 1, elem_id="enhance-model")
+            model = gr.Radio(models, value=models[0], label="model (default: any sound, voices "
+                             "included; speech: fine-tuned on voices in steady noise)",
+                             visible=len(models) > 1, elem_id="enhance-model")
             mode = gr.Radio(list(MODES), value="denoise", label="mode", elem_id="enhance-mode")
             strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="strength (0 = bypass)",
                                  elem_id="enhance-strength")

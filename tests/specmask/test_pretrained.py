@@ -1,5 +1,5 @@
 """The shipped mask models: present, small, documented, readable by both heads, and they do their job on the demo
-recording (the speech model better) and on a synth mixture, offline and streaming (with the streaming/offline
+recording and on a synth mixture, offline and streaming (with the streaming/offline
 difference bounded); shipped models by name."""
 
 from pathlib import Path
@@ -16,8 +16,7 @@ from synth.prior import draw
 from synth.voice import render
 
 PRETRAINED = checkpoint.DEFAULT_MODEL.parent
-MIN_DEMO_GAIN_DB = 5.0  # measured: 0.1 dB noisy -> 7.8 dB enhanced on the demo recording
-MIN_SPEECH_MODEL_GAIN_DB = 1.0  # measured: 7.8 dB with the default, 10.1 dB with the speech model
+MIN_DEMO_GAIN_DB = 7.0  # measured: 0.1 dB noisy -> 9.8 dB with the default, 10.1 dB with the speech model
 MIN_STREAM_AGREEMENT_DB = 15.0  # measured 18.8 dB here; 25-27 dB on 30 s in benchmarks/results/specmask_speed.md
 
 
@@ -27,16 +26,20 @@ def test_shipped_mask_model_is_small_documented_and_serves_both_heads():
     generator, info = checkpoint.load(checkpoint.DEFAULT_MODEL)
     assert info["mask_data"]["examples"] >= 10_000 and info["mask_metrics"]["val/sisdr_improvement_db"] > 5
     inverse_model, inverse_info = inverse_checkpoint.load(checkpoint.DEFAULT_MODEL)  # `inverse predict` reads it too
-    # its backbone (frozen while the decoder trained) is the one in the mask checkpoint, whichever inverse model
-    # ships today: the generator computes its masks from exactly the weights `inverse` loads from this file
-    assert all(torch.equal(a, b) for a, b in zip(generator.backbone.state_dict().values(),
+    # the mask decoder runs on a fine-tuned copy of the backbone; the regression head keeps the original (the one
+    # the speech model's decoder was trained on, frozen), whichever inverse model ships today
+    assert info["mask_backbone"] == "finetuned"
+    speech, _ = checkpoint.load(PRETRAINED / "speech")
+    assert all(torch.equal(a, b) for a, b in zip(speech.backbone.state_dict().values(),
                                                   inverse_model.backbone.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(generator.backbone.state_dict().values(),
+                                                      inverse_model.backbone.state_dict().values()))
     assert inverse_info["data"]["train_rows"] >= 30_000
     recipe = (PRETRAINED / "RECIPE.md").read_text()
     assert "specmask train" in recipe and "seed" in recipe and (PRETRAINED / "train_log.csv").is_file()
 
 
-def test_shipped_models_denoise_the_demo_recording_the_speech_model_better():
+def test_shipped_models_denoise_the_demo_recording():
     noisy, rate = soundfile.read(PRETRAINED / "example_noisy.wav", dtype="float32")
     clean, _ = soundfile.read(PRETRAINED / "example_clean.wav", dtype="float32")
     assert rate == 16000
@@ -46,8 +49,7 @@ def test_shipped_models_denoise_the_demo_recording_the_speech_model_better():
         generator, _ = checkpoint.load(checkpoint.resolve(name))
         enhanced = enhance_audio(generator, torch.from_numpy(noisy)[None])[0]
         after[name] = float(si_sdr(enhanced, torch.from_numpy(clean)))
-    assert after["default"] > before + MIN_DEMO_GAIN_DB, (before, after)
-    assert after["speech"] > after["default"] + MIN_SPEECH_MODEL_GAIN_DB, after
+    assert min(after.values()) > before + MIN_DEMO_GAIN_DB, (before, after)
 
 
 def test_streaming_stays_close_to_offline_with_the_shipped_model():
@@ -64,7 +66,7 @@ def test_streaming_stays_close_to_offline_with_the_shipped_model():
     assert agreement > MIN_STREAM_AGREEMENT_DB, agreement
 
 
-def test_shipped_models_by_name_and_the_speech_model_shares_the_default_backbone(tmp_path, monkeypatch):
+def test_shipped_models_by_name(tmp_path, monkeypatch):
     assert checkpoint.resolve("default") == checkpoint.DEFAULT_MODEL
     assert checkpoint.resolve("speech") == PRETRAINED / "speech"
     assert checkpoint.resolve("runs/x/best") == Path("runs/x/best")
@@ -73,9 +75,5 @@ def test_shipped_models_by_name_and_the_speech_model_shares_the_default_backbone
     assert checkpoint.resolve("speech") == Path("speech")
     files = [(PRETRAINED / "speech").with_suffix(s) for s in (".safetensors", ".json")]
     assert sum(f.stat().st_size for f in files) <= 20 * 1024 * 1024
-    speech, info = checkpoint.load(PRETRAINED / "speech")
-    default, _ = checkpoint.load(checkpoint.DEFAULT_MODEL)
-    assert all(torch.equal(a, b) for a, b in zip(speech.backbone.state_dict().values(),
-                                                  default.backbone.state_dict().values()))
-    assert info["mask_data"]["examples"] >= 10_000
+    assert checkpoint.load(PRETRAINED / "speech")[1]["mask_data"]["examples"] >= 10_000
     assert "specmask train" in (PRETRAINED / "RECIPE_speech.md").read_text()
