@@ -229,13 +229,16 @@ def start_from(generator: MaskGenerator, path: str | Path, backbone_too: bool = 
     model without them, or with others, leaves the cues at zero: no effect yet). ``backbone_too``
     (``--finetune-backbone``): the generator's copy of the backbone starts from ``path``'s too (a model whose
     backbone was fine-tuned goes on from it), which must have the same shapes."""
-    trained, _ = checkpoint.load(path)
+    trained, info = checkpoint.load(path)
     ours, theirs = generator.backbone.state_dict(), trained.backbone.state_dict()
     if backbone_too:
         if ours.keys() != theirs.keys() or any(ours[k].shape != theirs[k].shape for k in ours):
             raise InputError(f"--init {path}: its backbone does not have --backbone's shapes")
         generator.backbone.load_state_dict(theirs)
     elif ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in ours):
+        if info.get("mask_backbone") == "finetuned":
+            raise InputError(f"--init {path}: its decoder runs on a fine-tuned copy of the backbone; add "
+                             "--finetune-backbone to go on from it")
         raise InputError(f"--init {path}: its backbone is not --backbone's; pass --backbone {path}"
                          + (" (or --finetune-backbone to go on from it)" if ours.keys() == theirs.keys() else ""))
     same_classes = trained.config.classes == generator.config.classes
