@@ -19,7 +19,8 @@
 # benchmarks/results/specmask_classes/): the shipped mask model's decoder (--init) taught the sound classes
 # (speech, instrument, synth; `specmask enhance --keep CLASS`) with voice and babble interferers beside the
 # stationary noises, its backbone fine-tuned too (FINETUNE=1; the shipped default's is already fine-tuned, so
-# 0 stops with a message), batches of 32 from WORKERS processes making mixtures, epochs of 4,096 mixtures, planned by `--minutes` to fit the lease. On the 2-core CPU
+# 0 stops with a message), batches of 32 from WORKERS processes making mixtures, epochs of 4,096 mixtures,
+# planned by `--minutes` to fit the lease. On the 2-core CPU
 # those runs saw ~12,000 mixtures in 30-40 minutes: told the class, +1.6..+3.0 dB in non-stationary noise on synth
 # sources, nothing on speech. Writes into $OUT: best.{safetensors,json} (the best epoch by validation SI-SDR
 # improvement), train.log and meta.tar (config.json, plan.json, log.csv, machine.txt). Then, here: the benchmark
