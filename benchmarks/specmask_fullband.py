@@ -179,18 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     rows, per_tool = [], {}
     for number, (domain, name, audio) in enumerate(tqdm(found, desc="sources", unit="source")):
         k = per_tool[domain] = per_tool.get(domain, -1) + 1
-        kinds = INTERFERERS if args.every_interferer else (INTERFERERS[k % len(INTERFERERS)],)
-        for kind, snr in ((kind, snr) for kind in kinds for snr in args.snrs):
+        for kind in INTERFERERS if args.every_interferer else (INTERFERERS[k % len(INTERFERERS)],):
             noise = interferer(kind, audio.shape[0], generator_for(args.seed, number))
-            mixture, clean = mix(audio, noise, snr)
-            noisy, reference = mixture.numpy(), clean.numpy()
-            noisy_si_sdr = si_sdr_db(noisy, reference)
-            for method in names:
-                started = time.perf_counter()
-                out = oracle_irm(noisy, reference) if method == "oracle_irm" else table[method](noisy.copy())
-                elapsed = time.perf_counter() - started
-                rows.append({"domain": domain, "source": name, "interferer": kind, "snr_db": snr, "method": method,
-                             "rtf": elapsed / (noisy.shape[0] / RATE), **measure(reference, out, noisy_si_sdr)})
+            for snr in args.snrs:
+                mixture, clean = mix(audio, noise, snr)
+                noisy, reference = mixture.numpy(), clean.numpy()
+                noisy_si_sdr = si_sdr_db(noisy, reference)
+                for method in names:
+                    started = time.perf_counter()
+                    out = oracle_irm(noisy, reference) if method == "oracle_irm" else table[method](noisy.copy())
+                    elapsed = time.perf_counter() - started
+                    rows.append({"domain": domain, "source": name, "interferer": kind, "snr_db": snr, "method": method,
+                                 "rtf": elapsed / (noisy.shape[0] / RATE), **measure(reference, out, noisy_si_sdr)})
     means: dict = {}
     for domain in DOMAINS:
         for snr in args.snrs:
