@@ -46,7 +46,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                            for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity")},
                         waveform_kind=args.waveform_loss, adversarial_kind=args.adversarial_loss)
     mix = _overrides(MixConfig, args, **({"snr_db": tuple(args.snr)} if args.snr else {}),
-                     **({"interferers": tuple(args.interferers)} if args.interferers else {}))
+                     **({"interferers": tuple(args.interferers)} if args.interferers else {}),
+                     **({"lowpass_hz": tuple(args.lowpass_hz)} if args.lowpass_hz else {}))
     config = _overrides(MaskTrainConfig, args, finetune_backbone=args.finetune_backbone,
                         perceptual_network=args.perceptual)
     generator = _overrides(GeneratorConfig, args)
@@ -181,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--band-limit-prob", dest="band_limit_prob", type=probability,
                    help="share of mixtures band-limited as a 44.1/48 kHz recording is when resampled to 16 kHz "
                         "(-2.6 dB over 7-7.5 kHz, -7 dB at 8 kHz; default 0)")
+    g.add_argument("--lowpass-prob", dest="lowpass_prob", type=probability,
+                   help="share of interferers low-passed at a cut-off drawn log-uniformly in --lowpass-hz, 12-48 dB "
+                        "per octave (a noise with nothing above 7 kHz: rumble, traffic, a fan; default 0)")
+    g.add_argument("--lowpass-hz", dest="lowpass_hz", nargs=2, type=finite_float, metavar=("LOW", "HIGH"),
+                   help="the low-pass cut-off's range in Hz (default 1000 7500)")
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("enhance", help="apply a mask model to a WAV file (offline or streaming)",

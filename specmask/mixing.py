@@ -9,6 +9,9 @@ The clean target is the augmented source (``denoise`` removes the interferer, no
 enhance`` resamples it to 16 kHz (white noise: -0.7 dB over 6-7 kHz, -2.6 over 7-7.5, -7 in the last 50 Hz;
 a 48 kHz white noise resampled: -0.6, -2.2, -3.8): without it every training noise reaches 8 kHz at full level,
 and the models learned to judge the noise there (a 48 kHz noise resampled to 16 kHz left them doing much less).
+With ``lowpass_prob`` that share of the interferers is low-passed (1-4 cascaded biquads, 12-48 dB per octave) at a
+cut-off drawn log-uniformly in ``lowpass_hz``: a noise with nothing above 7 kHz (rumble, traffic, a fan, a recording
+made at a low rate) otherwise defeats the models, which had only ever heard noise up to 8 kHz.
 
 Everything is drawn from a generator seeded by ``(seed, index)``: mixture ``i`` is the same whatever
 the batch, worker or order it is made in. Audio: ``float32 Tensor[N]`` at 16 kHz.
@@ -43,6 +46,8 @@ class MixConfig:
     eq_gain_db: tuple[float, float] = (-9.0, 9.0)
     gain_db: tuple[float, float] = (-12.0, 0.0)  # level of the whole mixture (then peak-limited to 0.99)
     band_limit_prob: float = 0.0  # share of mixtures band-limited as if resampled from a higher rate
+    lowpass_prob: float = 0.0  # share of interferers low-passed at a drawn cut-off
+    lowpass_hz: tuple[float, float] = (1000.0, 7500.0)  # the cut-off's range, drawn log-uniformly
 
     def __post_init__(self):
         unknown = set(self.interferers) - set(INTERFERERS)
@@ -51,13 +56,17 @@ class MixConfig:
         probability.check(self.reverb_prob, "reverb_prob (--reverb-prob)")
         probability.check(self.eq_prob, "eq_prob (--eq-prob)")
         probability.check(self.band_limit_prob, "band_limit_prob (--band-limit-prob)")
+        probability.check(self.lowpass_prob, "lowpass_prob (--lowpass-prob)")
         ranges = {"snr_db (--snr LOW HIGH)": self.snr_db, "rt60_s": self.rt60_s, "eq_gain_db": self.eq_gain_db,
-                  "gain_db": self.gain_db}
+                  "gain_db": self.gain_db, "lowpass_hz (--lowpass-hz LOW HIGH)": self.lowpass_hz}
         for name, (low, high) in ranges.items():
             finite_float.check(low, name)
             finite_float.check(high, name)
             if low > high:
                 raise InputError(f"{name}: expected LOW <= HIGH, got {low:g} > {high:g}")
+        if not (20 <= self.lowpass_hz[0] and self.lowpass_hz[1] < SAMPLE_RATE / 2):
+            raise InputError(f"lowpass_hz (--lowpass-hz LOW HIGH): expected 20 <= LOW <= HIGH < {SAMPLE_RATE // 2} Hz, "
+                             f"got {self.lowpass_hz[0]:g} {self.lowpass_hz[1]:g}")
 
 
 def generator_for(seed: int, index: int) -> torch.Generator:
@@ -186,6 +195,9 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
         noise = hum(n, g)
     else:
         noise = colored_noise(kind, n, g)
+    if config.lowpass_prob > 0 and float(torch.rand((), generator=g)) < config.lowpass_prob:
+        cutoff = math.exp(_uniform(g, math.log(config.lowpass_hz[0]), math.log(config.lowpass_hz[1])))
+        noise = lowpassed(noise, cutoff, 1 + int(torch.randint(4, (), generator=g)))
     mixture = mix_at_snr(clean, noise, snr)
     gain = 10 ** (_uniform(g, *config.gain_db) / 20)
     peak = float(mixture.abs().max().clamp(min=1e-8))
@@ -194,6 +206,19 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
     if config.band_limit_prob > 0 and float(torch.rand((), generator=g)) < config.band_limit_prob:
         mixture, clean = band_limited(torch.stack([mixture, clean]))
     return Mixture(mixture, clean, kind, snr)
+
+
+def lowpassed(audio: torch.Tensor, cutoff_hz: float, stages: int) -> torch.Tensor:
+    """``audio`` ``Tensor[..., N]`` at 16 kHz through ``stages`` cascaded low-pass biquads (Q = 1/sqrt(2), the audio
+    EQ cookbook's) at ``cutoff_hz``: 12 dB per octave each above it, ``Tensor[..., N]``. Not clamped (torchaudio's
+    ``lowpass_biquad`` clips its output to [-1, 1], which a unit-RMS noise exceeds and which puts highs back)."""
+    w0 = 2 * math.pi * cutoff_hz / SAMPLE_RATE
+    alpha, cos = math.sin(w0) / math.sqrt(2), math.cos(w0)
+    b = torch.tensor([(1 - cos) / 2, 1 - cos, (1 - cos) / 2], dtype=audio.dtype)
+    a = torch.tensor([1 + alpha, -2 * cos, 1 - alpha], dtype=audio.dtype)
+    for _ in range(stages):
+        audio = AF.lfilter(audio, a, b, clamp=False)
+    return audio
 
 
 def band_limited(audio: torch.Tensor) -> torch.Tensor:

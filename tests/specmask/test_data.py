@@ -1,5 +1,7 @@
 """Training mixtures: deterministic per index whatever the batch, onsets anywhere, WAV folders as sources."""
 
+import math
+
 import numpy as np
 import pytest
 import soundfile
@@ -179,3 +181,29 @@ def test_band_limited_mixtures_lose_the_top_edge_as_a_resampled_recording_does_a
     assert torch.allclose(limited.clean, band_limited(plain.clean), atol=1e-6)
     with pytest.raises(InputError, match="band_limit_prob"):
         MixConfig(band_limit_prob=1.5)
+
+
+def test_lowpassed_interferers_lose_their_highs_unclipped_keep_the_snr_and_are_opt_in():
+    """``lowpass_prob``: the interferer low-passed at a drawn cut-off (-24 dB an octave above it with two stages, not
+    clipped to [-1, 1] as torchaudio's ``lowpass_biquad`` would), mixed at the same drawn SNR; off by default."""
+    from specmask.mixing import colored_noise, generator_for, lowpassed, make_mixture
+
+    white = colored_noise("white", 65408, generator_for(0, 0))
+    f = torch.fft.rfftfreq(65408, 1 / 16000)
+    power = torch.fft.rfft(lowpassed(white, 2000.0, 2)).abs().square()
+    band = [float(power[(f >= low) & (f < low * 1.2)].mean()) for low in (500.0, 4000.0)]
+    assert 10 * math.log10(band[0] / band[1]) > 20
+    assert float(lowpassed(3 * white, 7000.0, 1).abs().max()) > 3  # not clipped
+    source = torch.randn(65408, generator=torch.Generator().manual_seed(1))
+    assert MixConfig().lowpass_prob == 0
+    config = MixConfig(interferers=("white",), lowpass_prob=1, lowpass_hz=(1500.0, 1500.0), gain_db=(0.0, 0.0))
+    plain, cut = make_mixture(source, 3, 1, MixConfig(interferers=("white",), gain_db=(0.0, 0.0))), \
+        make_mixture(source, 3, 1, config)
+    assert (plain.interferer, plain.snr_db) == (cut.interferer, cut.snr_db)
+    noise = cut.mixture - cut.clean
+    assert abs(10 * math.log10(cut.clean.square().mean() / noise.square().mean()) - cut.snr_db) < 0.01
+    spectrum = torch.fft.rfft(noise).abs().square()
+    assert float(spectrum[f > 6000].mean()) < 1e-3 * float(spectrum[f < 1000].mean())
+    for bad in ({"lowpass_prob": -0.1}, {"lowpass_hz": (2000.0, 1000.0)}, {"lowpass_hz": (1000.0, 8000.0)}):
+        with pytest.raises(InputError, match="lowpass"):
+            MixConfig(**bad)
