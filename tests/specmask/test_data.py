@@ -183,6 +183,18 @@ def test_band_limited_mixtures_lose_the_top_edge_as_a_resampled_recording_does_a
         MixConfig(band_limit_prob=1.5)
 
 
+def test_the_eq_boosts_a_loud_source_without_clipping_it():
+    """A peaking EQ of +9 dB on a source peaking at 0.9 goes past 1 and stays linear: the same filter at a tenth of
+    the level, scaled back, gives the same samples (torchaudio's own ``equalizer_biquad`` clips at [-1, 1])."""
+    from specmask.mixing import equalize
+
+    source = 0.9 * torch.sin(torch.arange(16000) * 2 * math.pi * 1000 / 16000)
+    loud = equalize(source, torch.Generator().manual_seed(0), (9.0, 9.0))
+    quiet = equalize(source / 10, torch.Generator().manual_seed(0), (9.0, 9.0))
+    assert float(loud.abs().max()) > 1.2
+    assert torch.allclose(loud, 10 * quiet, atol=1e-4)
+
+
 def test_lowpassed_interferers_lose_their_highs_unclipped_keep_the_snr_and_are_opt_in():
     """``lowpass_prob``: the interferer low-passed at a drawn cut-off (-24 dB an octave above it with two stages, not
     clipped to [-1, 1] as torchaudio's ``lowpass_biquad`` would), mixed at the same drawn SNR; off by default."""
