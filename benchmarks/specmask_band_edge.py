@@ -9,9 +9,9 @@ and so does every stationary noise of ``specmask_quality.py``. Real input does n
 resamples a 44.1 or 48 kHz file to 16 kHz, and the resampler's filter takes the noise down by 3 dB at 7.5 kHz
 and more above; many noises have little there anyway. Here each of the benchmark's espeak-ng phrases, alsa-utils
 recordings and fluidsynth notes (``--per-source`` of each, 16 kHz) is mixed with white and pink noise at each
-``--snrs`` three ways: ``as made`` (the noise reaches 8 kHz), ``resampled`` (the noise through
+``--snrs`` four ways: ``as made`` (the noise reaches 8 kHz), ``resampled`` (the noise through
 :func:`specmask.mixing.band_limited`, the resampler's edge), ``below 7 kHz`` and ``below 3 kHz`` (the noise low-passed
-there, two biquads: -24 dB an octave above, :func:`specmask.mixing.lowpassed`; before 8 December torchaudio's
+there, two biquads: -24 dB an octave above, :func:`specmask.mixing.lowpassed`; until 7 December torchaudio's
 ``lowpass_biquad`` clipped the unit-RMS noise to [-1, 1], 15 % of its samples, which put highs back: -20 instead of
 -34 dB over 7.5-8 kHz). A model that judges the noise where it is loud, not at the band's top edge, scores the same
 in all four. Writes ``band_edge.{json,md}`` (mean SI-SDR improvement and wideband PESQ per domain, model and edge).

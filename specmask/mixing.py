@@ -135,14 +135,14 @@ def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
 def equalize(x: torch.Tensor, g: torch.Generator, gain_db: tuple[float, float]) -> torch.Tensor:
     """A peaking EQ at a log-uniform 100 Hz .. 6 kHz with a drawn gain and Q: torchaudio's ``equalizer_biquad``
     coefficients (the same float32 arithmetic), run unclamped. Its own clamps the output to [-1, 1], which a boosted
-    loud source exceeds (18 of 200 training sources at up to +9 dB): the clean target came out clipped."""
+    loud source exceeds (18 of 200 training sources under a drawn EQ): the clean target came out clipped."""
     centre = math.exp(_uniform(g, math.log(100.0), math.log(6000.0)))
     gain, q = torch.tensor(_uniform(g, *gain_db), dtype=x.dtype), torch.tensor(_uniform(g, 0.5, 4.0), dtype=x.dtype)
     w0 = 2 * math.pi * torch.tensor(centre, dtype=x.dtype) / SAMPLE_RATE
     a, alpha = torch.exp(gain / 40.0 * math.log(10)), torch.sin(w0) / 2 / q
-    cos = -2 * torch.cos(w0)
-    return AF.lfilter(x, torch.stack([1 + alpha / a, cos, 1 - alpha / a]),
-                      torch.stack([1 + alpha * a, cos, 1 - alpha * a]), clamp=False)
+    b1 = -2 * torch.cos(w0)  # = a1
+    return AF.lfilter(x, torch.stack([1 + alpha / a, b1, 1 - alpha / a]),
+                      torch.stack([1 + alpha * a, b1, 1 - alpha * a]), clamp=False)
 
 
 def mix_at_snr(source: torch.Tensor, interferer: torch.Tensor, snr_db: float) -> torch.Tensor:
