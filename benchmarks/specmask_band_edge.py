@@ -39,6 +39,7 @@ from specmask.mixing import band_limited, colored_noise, generator_for, lowpasse
 
 NOISES = ("white", "pink")
 EDGES = ("as made", "resampled", "below 7 kHz", "below 3 kHz")
+LOWPASS_HZ = {"below 7 kHz": 7000.0, "below 3 kHz": 3000.0}
 DOMAINS = ("speech", "instrument")
 
 
@@ -46,8 +47,8 @@ def edged(noise: torch.Tensor, edge: str) -> torch.Tensor:
     """``noise`` ``Tensor[n]`` (16 kHz) with the top edge ``edge`` (one of :data:`EDGES`)."""
     if edge == "resampled":
         return band_limited(noise)
-    if edge.startswith("below"):
-        return lowpassed(noise, 1000.0 * float(edge.split()[1]), 2)
+    if edge in LOWPASS_HZ:
+        return lowpassed(noise, LOWPASS_HZ[edge], 2)
     return noise
 
 
@@ -77,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind in NOISES:
             noise = colored_noise(kind, source.audio.shape[0], generator_for(args.seed, number))
             for edge in EDGES:
+                interferer = edged(noise, edge)
                 for snr in args.snrs:
-                    mixture, clean = Q.mix(source.audio, edged(noise, edge), snr)
+                    mixture, clean = Q.mix(source.audio, interferer, snr)
                     noisy, reference = mixture.numpy(), clean.numpy()
                     before = Q.si_sdr_db(noisy, reference)
                     for name, method in methods.items():
