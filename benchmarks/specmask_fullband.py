@@ -210,6 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def by_interferer(results: dict, domain: str) -> list[str]:
+    """Markdown lines: ``domain``'s SI-SDR improvement and PESQ per interferer (mean over its sources and SNRs)."""
+    lines = ["SI-SDR improvement (dB) / PESQ by interferer, mean over its sources and SNRs:", "",
+             "| method | " + " | ".join(INTERFERERS) + " |", "|---|" + "---|" * len(INTERFERERS)]
+    for method in results["methods"]:
+        cells = []
+        for kind in INTERFERERS:
+            chosen = [r for r in results["rows"] if (r["domain"], r["interferer"], r["method"]) == (domain, kind,
+                                                                                                   method)]
+            cells.append("-" if not chosen else " / ".join(f"{np.nanmean([r[metric] for r in chosen]):.2f}"
+                                                           for metric in ("si_sdr_i", "pesq")))
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def markdown(results: dict) -> str:
     counts = {d: sum(1 for s in results["sources"] if s[0] == d) for d in DOMAINS}
     placed = ("each under every source" if results["config"].get("every_interferer")
@@ -230,6 +245,7 @@ def markdown(results: dict) -> str:
                 lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" if metric == "stoi" else f"{v:.2f}"
                                                            for v in values) + f" | {np.nanmean(values):.2f} |")
             lines.append("")
+        lines += by_interferer(results, domain)
     rtf = {m: float(np.median([r["rtf"] for r in results["rows"] if r["method"] == m])) for m in results["methods"]}
     lines += ["Real-time factor (median over mixtures, 48 kHz): " + ", ".join(f"{m} {v:.3f}" for m, v in rtf.items())
               + ".", "", f"Load average at the end {results['load_average']}; wall time "

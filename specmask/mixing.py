@@ -11,7 +11,10 @@ a 48 kHz white noise resampled: -0.6, -2.2, -3.8): without it every training noi
 and the models learned to judge the noise there (a 48 kHz noise resampled to 16 kHz left them doing much less).
 With ``lowpass_prob`` that share of the interferers is low-passed (1-4 cascaded biquads, 12-48 dB per octave) at a
 cut-off drawn log-uniformly in ``lowpass_hz``: a noise with nothing above 7 kHz (rumble, traffic, a fan, a recording
-made at a low rate) otherwise defeats the models, which had only ever heard noise up to 8 kHz.
+made at a low rate) otherwise defeats the models, which had only ever heard noise up to 8 kHz. With
+``bandpass_prob`` that share of the coloured-noise interferers has most of its power in one band (:func:`banded`: a
+motor's or a fan's rumble, wind, a room's resonance): the shipped models, which had heard only broadband noise, removed
+almost nothing of a recorded noise whose power lies at 100-300 Hz (alsa-utils' ``Noise.wav``).
 
 Everything is drawn from a generator seeded by ``(seed, index)``: mixture ``i`` is the same whatever
 the batch, worker or order it is made in. Audio: ``float32 Tensor[N]`` at 16 kHz.
@@ -33,6 +36,8 @@ INTERFERERS = ("white", "pink", "brown", "hum", "voice", "babble", "sound")
 # and synth sounds, the non-stationary noise the benchmark found the shipped model helpless against) is opt-in.
 DEFAULT_INTERFERERS = ("white", "pink", "brown", "hum", "voice")
 BABBLE_SOURCES = 3  # other sources summed into one babble interferer
+BANDPASS_Q = (0.7, 4.0)  # a banded noise's Q (centre / bandwidth), drawn log-uniformly
+BANDPASS_FLOOR_DB = (-30.0, -10.0)  # its broadband floor under the band, drawn uniformly
 SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 
 
@@ -48,6 +53,8 @@ class MixConfig:
     band_limit_prob: float = 0.0  # share of mixtures band-limited as if resampled from a higher rate
     lowpass_prob: float = 0.0  # share of interferers low-passed at a drawn cut-off
     lowpass_hz: tuple[float, float] = (1000.0, 7500.0)  # the cut-off's range, drawn log-uniformly
+    bandpass_prob: float = 0.0  # share of coloured-noise interferers with most of their power in one band
+    bandpass_hz: tuple[float, float] = (60.0, 4000.0)  # that band's centre, drawn log-uniformly
 
     def __post_init__(self):
         unknown = set(self.interferers) - set(INTERFERERS)
@@ -57,16 +64,19 @@ class MixConfig:
         probability.check(self.eq_prob, "eq_prob (--eq-prob)")
         probability.check(self.band_limit_prob, "band_limit_prob (--band-limit-prob)")
         probability.check(self.lowpass_prob, "lowpass_prob (--lowpass-prob)")
+        probability.check(self.bandpass_prob, "bandpass_prob (--bandpass-prob)")
         ranges = {"snr_db (--snr LOW HIGH)": self.snr_db, "rt60_s": self.rt60_s, "eq_gain_db": self.eq_gain_db,
-                  "gain_db": self.gain_db, "lowpass_hz (--lowpass-hz LOW HIGH)": self.lowpass_hz}
+                  "gain_db": self.gain_db, "lowpass_hz (--lowpass-hz LOW HIGH)": self.lowpass_hz,
+                  "bandpass_hz (--bandpass-hz LOW HIGH)": self.bandpass_hz}
         for name, (low, high) in ranges.items():
             finite_float.check(low, name)
             finite_float.check(high, name)
             if low > high:
                 raise InputError(f"{name}: expected LOW <= HIGH, got {low:g} > {high:g}")
-        if not (20 <= self.lowpass_hz[0] and self.lowpass_hz[1] < SAMPLE_RATE / 2):
-            raise InputError(f"lowpass_hz (--lowpass-hz LOW HIGH): expected 20 <= LOW <= HIGH < {SAMPLE_RATE // 2} Hz, "
-                             f"got {self.lowpass_hz[0]:g} {self.lowpass_hz[1]:g}")
+        for name, (low, high) in (("lowpass_hz (--lowpass-hz LOW HIGH)", self.lowpass_hz),
+                                  ("bandpass_hz (--bandpass-hz LOW HIGH)", self.bandpass_hz)):
+            if not (20 <= low and high < SAMPLE_RATE / 2):
+                raise InputError(f"{name}: expected 20 <= LOW <= HIGH < {SAMPLE_RATE // 2} Hz, got {low:g} {high:g}")
 
 
 def generator_for(seed: int, index: int) -> torch.Generator:
@@ -202,6 +212,8 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
         noise = hum(n, g)
     else:
         noise = colored_noise(kind, n, g)
+        if config.bandpass_prob > 0 and float(torch.rand((), generator=g)) < config.bandpass_prob:
+            noise = banded(noise, g, config.bandpass_hz)
     if config.lowpass_prob > 0 and float(torch.rand((), generator=g)) < config.lowpass_prob:
         cutoff = math.exp(_uniform(g, math.log(config.lowpass_hz[0]), math.log(config.lowpass_hz[1])))
         noise = lowpassed(noise, cutoff, 1 + int(torch.randint(4, (), generator=g)))
@@ -226,6 +238,29 @@ def lowpassed(audio: torch.Tensor, cutoff_hz: float, stages: int) -> torch.Tenso
     for _ in range(stages):
         audio = AF.lfilter(audio, a, b, clamp=False)
     return audio
+
+
+def bandpassed(audio: torch.Tensor, centre_hz: float, q: float, stages: int) -> torch.Tensor:
+    """``audio`` ``Tensor[..., N]`` at 16 kHz through ``stages`` cascaded band-pass biquads (the audio EQ cookbook's,
+    0 dB at ``centre_hz``, bandwidth ``centre_hz / q``), ``Tensor[..., N]``, not clamped."""
+    w0 = 2 * math.pi * centre_hz / SAMPLE_RATE
+    alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
+    b = torch.tensor([alpha, 0.0, -alpha], dtype=audio.dtype)
+    a = torch.tensor([1 + alpha, -2 * cos, 1 - alpha], dtype=audio.dtype)
+    for _ in range(stages):
+        audio = AF.lfilter(audio, a, b, clamp=False)
+    return audio
+
+
+def banded(noise: torch.Tensor, g: torch.Generator, centre_hz: tuple[float, float]) -> torch.Tensor:
+    """``noise`` ``Tensor[N]`` with most of its power in one band, unit RMS: 1 or 2 cascaded band-pass biquads
+    (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in :data:`BANDPASS_Q`,
+    plus the noise as made :data:`BANDPASS_FLOOR_DB` below it (the broadband floor a recording keeps)."""
+    centre = math.exp(_uniform(g, math.log(centre_hz[0]), math.log(centre_hz[1])))
+    q = math.exp(_uniform(g, math.log(BANDPASS_Q[0]), math.log(BANDPASS_Q[1])))
+    stages = 1 + int(torch.randint(2, (), generator=g))
+    floor = 10 ** (_uniform(g, *BANDPASS_FLOOR_DB) / 20)
+    return _unit_rms(_unit_rms(bandpassed(noise, centre, q, stages)) + floor * _unit_rms(noise))
 
 
 def band_limited(audio: torch.Tensor) -> torch.Tensor:

@@ -219,3 +219,31 @@ def test_lowpassed_interferers_lose_their_highs_unclipped_keep_the_snr_and_are_o
     for bad in ({"lowpass_prob": -0.1}, {"lowpass_hz": (2000.0, 1000.0)}, {"lowpass_hz": (1000.0, 8000.0)}):
         with pytest.raises(InputError, match="lowpass"):
             MixConfig(**bad)
+
+
+def test_banded_interferers_put_most_power_in_one_band_over_a_floor_and_are_opt_in():
+    """``bandpass_prob``: a coloured noise given most of its power around a drawn centre (1-2 band-pass biquads over a
+    broadband floor 10-30 dB down), mixed at the same drawn SNR; off by default, where mixtures are as before."""
+    from specmask.mixing import banded, colored_noise, generator_for, make_mixture
+
+    white = colored_noise("white", 65408, generator_for(0, 0))
+    f = torch.fft.rfftfreq(65408, 1 / 16000)
+    power = torch.fft.rfft(banded(white, torch.Generator().manual_seed(3), (150.0, 150.0))).abs().square()
+    share_db = [10 * math.log10(float(power[(f >= low) & (f < high)].sum() / power.sum()))
+                for low, high in ((100.0, 300.0), (4000.0, 8000.0))]
+    assert share_db[0] > -2 and -40 < share_db[1] < -10  # the band, and a floor under it
+    source = torch.randn(65408, generator=torch.Generator().manual_seed(1))
+    assert MixConfig().bandpass_prob == 0
+    plain = make_mixture(source, 3, 1, MixConfig(interferers=("pink",), gain_db=(0.0, 0.0)))
+    assert torch.equal(plain.mixture, make_mixture(source, 3, 1, MixConfig(interferers=("pink",), gain_db=(0.0, 0.0),
+                                                                             bandpass_prob=0.0)).mixture)
+    config = MixConfig(interferers=("pink",), bandpass_prob=1, bandpass_hz=(2000.0, 2000.0), gain_db=(0.0, 0.0))
+    cut = make_mixture(source, 3, 1, config)
+    assert (plain.interferer, plain.snr_db) == (cut.interferer, cut.snr_db)
+    noise = cut.mixture - cut.clean
+    assert abs(10 * math.log10(cut.clean.square().mean() / noise.square().mean()) - cut.snr_db) < 0.01
+    spectrum = torch.fft.rfft(noise).abs().square()
+    assert float(spectrum[(f > 1500) & (f < 2500)].mean()) > 30 * float(spectrum[f > 5000].mean())  # banded
+    for bad in ({"bandpass_prob": 1.5}, {"bandpass_hz": (500.0, 100.0)}, {"bandpass_hz": (10.0, 100.0)}):
+        with pytest.raises(InputError, match="bandpass"):
+            MixConfig(**bad)
