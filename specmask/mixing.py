@@ -14,7 +14,8 @@ cut-off drawn log-uniformly in ``lowpass_hz``: a noise with nothing above 7 kHz 
 made at a low rate) otherwise defeats the models, which had only ever heard noise up to 8 kHz. With
 ``bandpass_prob`` that share of the coloured-noise interferers has most of its power in one band (:func:`banded`: a
 motor's or a fan's rumble, wind, a room's resonance): the shipped models, which had heard only broadband noise, removed
-almost nothing of a recorded noise whose power lies at 100-300 Hz (alsa-utils' ``Noise.wav``).
+almost nothing of a recorded noise whose power lies at 100-300 Hz (alsa-utils' ``Noise.wav``); models trained with it
+remove more of that noise but less of everything else from notes (``benchmarks/results/specmask_bandpass/``).
 
 Everything is drawn from a generator seeded by ``(seed, index)``: mixture ``i`` is the same whatever
 the batch, worker or order it is made in. Audio: ``float32 Tensor[N]`` at 16 kHz.
@@ -96,6 +97,10 @@ def _splitmix64(x: int) -> int:
 
 def _uniform(g: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=g))
+
+
+def _log_uniform(g: torch.Generator, low: float, high: float) -> float:
+    return math.exp(_uniform(g, math.log(low), math.log(high)))
 
 
 def _unit_rms(x: torch.Tensor) -> torch.Tensor:
@@ -215,7 +220,7 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
         if config.bandpass_prob > 0 and float(torch.rand((), generator=g)) < config.bandpass_prob:
             noise = banded(noise, g, config.bandpass_hz)
     if config.lowpass_prob > 0 and float(torch.rand((), generator=g)) < config.lowpass_prob:
-        cutoff = math.exp(_uniform(g, math.log(config.lowpass_hz[0]), math.log(config.lowpass_hz[1])))
+        cutoff = _log_uniform(g, *config.lowpass_hz)
         noise = lowpassed(noise, cutoff, 1 + int(torch.randint(4, (), generator=g)))
     mixture = mix_at_snr(clean, noise, snr)
     gain = 10 ** (_uniform(g, *config.gain_db) / 20)
@@ -256,8 +261,7 @@ def banded(noise: torch.Tensor, g: torch.Generator, centre_hz: tuple[float, floa
     """``noise`` ``Tensor[N]`` with most of its power in one band, unit RMS: 1 or 2 cascaded band-pass biquads
     (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in :data:`BANDPASS_Q`,
     plus the noise as made :data:`BANDPASS_FLOOR_DB` below it (the broadband floor a recording keeps)."""
-    centre = math.exp(_uniform(g, math.log(centre_hz[0]), math.log(centre_hz[1])))
-    q = math.exp(_uniform(g, math.log(BANDPASS_Q[0]), math.log(BANDPASS_Q[1])))
+    centre, q = _log_uniform(g, *centre_hz), _log_uniform(g, *BANDPASS_Q)
     stages = 1 + int(torch.randint(2, (), generator=g))
     floor = 10 ** (_uniform(g, *BANDPASS_FLOOR_DB) / 20)
     return _unit_rms(_unit_rms(bandpassed(noise, centre, q, stages)) + floor * _unit_rms(noise))
