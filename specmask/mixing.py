@@ -151,7 +151,7 @@ def equalize(x: torch.Tensor, g: torch.Generator, gain_db: tuple[float, float]) 
     """A peaking EQ at a log-uniform 100 Hz .. 6 kHz with a drawn gain and Q: torchaudio's ``equalizer_biquad``
     coefficients (the same float32 arithmetic), run unclamped. Its own clamps the output to [-1, 1], which a boosted
     loud source exceeds (18 of 200 training sources under a drawn EQ): the clean target came out clipped."""
-    centre = math.exp(_uniform(g, math.log(100.0), math.log(6000.0)))
+    centre = _log_uniform(g, 100.0, 6000.0)
     gain, q = torch.tensor(_uniform(g, *gain_db), dtype=x.dtype), torch.tensor(_uniform(g, 0.5, 4.0), dtype=x.dtype)
     w0 = 2 * math.pi * torch.tensor(centre, dtype=x.dtype) / SAMPLE_RATE
     a, alpha = torch.exp(gain / 40.0 * math.log(10)), torch.sin(w0) / 2 / q
@@ -238,11 +238,7 @@ def lowpassed(audio: torch.Tensor, cutoff_hz: float, stages: int) -> torch.Tenso
     ``lowpass_biquad`` clips its output to [-1, 1], which a unit-RMS noise exceeds and which puts highs back)."""
     w0 = 2 * math.pi * cutoff_hz / SAMPLE_RATE
     alpha, cos = math.sin(w0) / math.sqrt(2), math.cos(w0)
-    b = torch.tensor([(1 - cos) / 2, 1 - cos, (1 - cos) / 2], dtype=audio.dtype)
-    a = torch.tensor([1 + alpha, -2 * cos, 1 - alpha], dtype=audio.dtype)
-    for _ in range(stages):
-        audio = AF.lfilter(audio, a, b, clamp=False)
-    return audio
+    return _cascade(audio, [(1 - cos) / 2, 1 - cos, (1 - cos) / 2], [1 + alpha, -2 * cos, 1 - alpha], stages)
 
 
 def bandpassed(audio: torch.Tensor, centre_hz: float, q: float, stages: int) -> torch.Tensor:
@@ -250,10 +246,14 @@ def bandpassed(audio: torch.Tensor, centre_hz: float, q: float, stages: int) -> 
     0 dB at ``centre_hz``, bandwidth ``centre_hz / q``), ``Tensor[..., N]``, not clamped."""
     w0 = 2 * math.pi * centre_hz / SAMPLE_RATE
     alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
-    b = torch.tensor([alpha, 0.0, -alpha], dtype=audio.dtype)
-    a = torch.tensor([1 + alpha, -2 * cos, 1 - alpha], dtype=audio.dtype)
+    return _cascade(audio, [alpha, 0.0, -alpha], [1 + alpha, -2 * cos, 1 - alpha], stages)
+
+
+def _cascade(audio: torch.Tensor, b: list[float], a: list[float], stages: int) -> torch.Tensor:
+    """``audio`` through ``stages`` copies of the biquad ``b / a`` (``lfilter`` unclamped)."""
+    b_t, a_t = torch.tensor(b, dtype=audio.dtype), torch.tensor(a, dtype=audio.dtype)
     for _ in range(stages):
-        audio = AF.lfilter(audio, a, b, clamp=False)
+        audio = AF.lfilter(audio, a_t, b_t, clamp=False)
     return audio
 
 
