@@ -48,7 +48,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     mix = _overrides(MixConfig, args, **({"snr_db": tuple(args.snr)} if args.snr else {}),
                      **({"interferers": tuple(args.interferers)} if args.interferers else {}),
                      **({"lowpass_hz": tuple(args.lowpass_hz)} if args.lowpass_hz else {}),
-                     **({"bandpass_hz": tuple(args.bandpass_hz)} if args.bandpass_hz else {}))
+                     **({"bandpass_hz": tuple(args.bandpass_hz)} if args.bandpass_hz else {}),
+                     **({"bandpass_q": tuple(args.bandpass_q)} if args.bandpass_q else {}))
     config = _overrides(MaskTrainConfig, args, finetune_backbone=args.finetune_backbone,
                         perceptual_network=args.perceptual)
     generator = _overrides(GeneratorConfig, args)
@@ -190,10 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the low-pass cut-off's range in Hz (default 1000 7500)")
     g.add_argument("--bandpass-prob", dest="bandpass_prob", type=probability,
                    help="share of white/pink/brown noise interferers with most of their power in one band (1-2 "
-                        "band-pass biquads, Q 0.7-4, over a floor 10-30 dB down: a motor's rumble, wind, a fan; "
-                        "default 0)")
+                        "band-pass biquads at a Q in --bandpass-q, over a floor 10-30 dB down: a motor's rumble, "
+                        "wind, a fan; default 0)")
     g.add_argument("--bandpass-hz", dest="bandpass_hz", nargs=2, type=finite_float, metavar=("LOW", "HIGH"),
                    help="the band's centre range in Hz, drawn log-uniformly (default 60 4000)")
+    g.add_argument("--bandpass-q", dest="bandpass_q", nargs=2, type=finite_float, metavar=("LOW", "HIGH"),
+                   help="the band's Q range (centre / bandwidth), drawn log-uniformly: low Q = broad rumble, high Q = "
+                        "a narrow band much like a held note's partial (default 0.7 4)")
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("enhance", help="apply a mask model to a WAV file (offline or streaming)",

@@ -37,7 +37,6 @@ INTERFERERS = ("white", "pink", "brown", "hum", "voice", "babble", "sound")
 # and synth sounds, the non-stationary noise the benchmark found the shipped model helpless against) is opt-in.
 DEFAULT_INTERFERERS = ("white", "pink", "brown", "hum", "voice")
 BABBLE_SOURCES = 3  # other sources summed into one babble interferer
-BANDPASS_Q = (0.7, 4.0)  # a banded noise's Q (centre / bandwidth), drawn log-uniformly
 BANDPASS_FLOOR_DB = (-30.0, -10.0)  # its broadband floor under the band, drawn uniformly
 SAMPLE_RATE = DEFAULT_CONFIG.sample_rate
 
@@ -56,6 +55,7 @@ class MixConfig:
     lowpass_hz: tuple[float, float] = (1000.0, 7500.0)  # the cut-off's range, drawn log-uniformly
     bandpass_prob: float = 0.0  # share of coloured-noise interferers with most of their power in one band
     bandpass_hz: tuple[float, float] = (60.0, 4000.0)  # that band's centre, drawn log-uniformly
+    bandpass_q: tuple[float, float] = (0.7, 4.0)  # its Q (centre / bandwidth), drawn log-uniformly
 
     def __post_init__(self):
         unknown = set(self.interferers) - set(INTERFERERS)
@@ -68,7 +68,8 @@ class MixConfig:
         probability.check(self.bandpass_prob, "bandpass_prob (--bandpass-prob)")
         ranges = {"snr_db (--snr LOW HIGH)": self.snr_db, "rt60_s": self.rt60_s, "eq_gain_db": self.eq_gain_db,
                   "gain_db": self.gain_db, "lowpass_hz (--lowpass-hz LOW HIGH)": self.lowpass_hz,
-                  "bandpass_hz (--bandpass-hz LOW HIGH)": self.bandpass_hz}
+                  "bandpass_hz (--bandpass-hz LOW HIGH)": self.bandpass_hz,
+                  "bandpass_q (--bandpass-q LOW HIGH)": self.bandpass_q}
         for name, (low, high) in ranges.items():
             finite_float.check(low, name)
             finite_float.check(high, name)
@@ -78,6 +79,8 @@ class MixConfig:
                                   ("bandpass_hz (--bandpass-hz LOW HIGH)", self.bandpass_hz)):
             if not (20 <= low and high < SAMPLE_RATE / 2):
                 raise InputError(f"{name}: expected 20 <= LOW <= HIGH < {SAMPLE_RATE // 2} Hz, got {low:g} {high:g}")
+        if not 0.1 <= self.bandpass_q[0]:
+            raise InputError(f"bandpass_q (--bandpass-q LOW HIGH): expected 0.1 <= LOW <= HIGH, got {self.bandpass_q}")
 
 
 def generator_for(seed: int, index: int) -> torch.Generator:
@@ -218,7 +221,7 @@ def make_mixture(source: torch.Tensor, index: int, seed: int, config: MixConfig,
     else:
         noise = colored_noise(kind, n, g)
         if config.bandpass_prob > 0 and float(torch.rand((), generator=g)) < config.bandpass_prob:
-            noise = banded(noise, g, config.bandpass_hz)
+            noise = banded(noise, g, config.bandpass_hz, config.bandpass_q)
     if config.lowpass_prob > 0 and float(torch.rand((), generator=g)) < config.lowpass_prob:
         cutoff = _log_uniform(g, *config.lowpass_hz)
         noise = lowpassed(noise, cutoff, 1 + int(torch.randint(4, (), generator=g)))
@@ -257,11 +260,12 @@ def _cascade(audio: torch.Tensor, b: list[float], a: list[float], stages: int) -
     return audio
 
 
-def banded(noise: torch.Tensor, g: torch.Generator, centre_hz: tuple[float, float]) -> torch.Tensor:
+def banded(noise: torch.Tensor, g: torch.Generator, centre_hz: tuple[float, float],
+           q: tuple[float, float] = MixConfig.bandpass_q) -> torch.Tensor:
     """``noise`` ``Tensor[N]`` with most of its power in one band, unit RMS: 1 or 2 cascaded band-pass biquads
-    (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in :data:`BANDPASS_Q`,
+    (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in ``q``,
     plus the noise as made :data:`BANDPASS_FLOOR_DB` below it (the broadband floor a recording keeps)."""
-    centre, q = _log_uniform(g, *centre_hz), _log_uniform(g, *BANDPASS_Q)
+    centre, q = _log_uniform(g, *centre_hz), _log_uniform(g, *q)
     stages = 1 + int(torch.randint(2, (), generator=g))
     floor = 10 ** (_uniform(g, *BANDPASS_FLOOR_DB) / 20)
     return _unit_rms(_unit_rms(bandpassed(noise, centre, q, stages)) + floor * _unit_rms(noise))

@@ -232,6 +232,9 @@ def test_banded_interferers_put_most_power_in_one_band_over_a_floor_and_are_opt_
     share_db = [10 * math.log10(float(power[(f >= low) & (f < high)].sum() / power.sum()))
                 for low, high in ((100.0, 300.0), (4000.0, 8000.0))]
     assert share_db[0] > -2 and -40 < share_db[1] < -10  # the band, and a floor under it
+    broad = torch.fft.rfft(banded(white, torch.Generator().manual_seed(3), (150.0, 150.0), (0.3, 0.3))).abs().square()
+    in_band = (f >= 100.0) & (f < 300.0)
+    assert float(broad[in_band].sum() / broad.sum()) < 0.6 < 0.75 < float(power[in_band].sum() / power.sum())  # Q
     source = torch.randn(65408, generator=torch.Generator().manual_seed(1))
     assert MixConfig().bandpass_prob == 0
     plain = make_mixture(source, 3, 1, MixConfig(interferers=("pink",), gain_db=(0.0, 0.0)))
@@ -244,6 +247,7 @@ def test_banded_interferers_put_most_power_in_one_band_over_a_floor_and_are_opt_
     assert abs(10 * math.log10(cut.clean.square().mean() / noise.square().mean()) - cut.snr_db) < 0.01
     spectrum = torch.fft.rfft(noise).abs().square()
     assert float(spectrum[(f > 1500) & (f < 2500)].mean()) > 30 * float(spectrum[f > 5000].mean())  # banded
-    for bad in ({"bandpass_prob": 1.5}, {"bandpass_hz": (500.0, 100.0)}, {"bandpass_hz": (10.0, 100.0)}):
+    for bad in ({"bandpass_prob": 1.5}, {"bandpass_hz": (500.0, 100.0)}, {"bandpass_hz": (10.0, 100.0)},
+                {"bandpass_q": (2.0, 1.0)}, {"bandpass_q": (0.05, 1.0)}):
         with pytest.raises(InputError, match="bandpass"):
             MixConfig(**bad)
