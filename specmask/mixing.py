@@ -261,11 +261,11 @@ def _cascade(audio: torch.Tensor, b: list[float], a: list[float], stages: int) -
 
 
 def banded(noise: torch.Tensor, g: torch.Generator, centre_hz: tuple[float, float],
-           q: tuple[float, float] = MixConfig.bandpass_q) -> torch.Tensor:
+           q_range: tuple[float, float] = MixConfig.bandpass_q) -> torch.Tensor:
     """``noise`` ``Tensor[N]`` with most of its power in one band, unit RMS: 1 or 2 cascaded band-pass biquads
-    (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in ``q``,
+    (:func:`bandpassed`) at a centre drawn log-uniformly in ``centre_hz``, Q log-uniform in ``q_range``,
     plus the noise as made :data:`BANDPASS_FLOOR_DB` below it (the broadband floor a recording keeps)."""
-    centre, q = _log_uniform(g, *centre_hz), _log_uniform(g, *q)
+    centre, q = _log_uniform(g, *centre_hz), _log_uniform(g, *q_range)
     stages = 1 + int(torch.randint(2, (), generator=g))
     floor = 10 ** (_uniform(g, *BANDPASS_FLOOR_DB) / 20)
     return _unit_rms(_unit_rms(bandpassed(noise, centre, q, stages)) + floor * _unit_rms(noise))
