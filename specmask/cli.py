@@ -32,8 +32,10 @@ from synth.paths import check_output_dir
 
 
 def _overrides(kind, args: argparse.Namespace, **extra):
-    """A config dataclass from its defaults, the options the user gave (same names) and ``extra``."""
+    """A config dataclass from its defaults, the options the user gave (same names; a list, from ``nargs``, as the
+    tuple the configs hold) and ``extra``."""
     given = {f.name: getattr(args, f.name) for f in fields(kind) if getattr(args, f.name, None) is not None}
+    given = {name: tuple(value) if isinstance(value, list) else value for name, value in given.items()}
     return kind(**{**given, **extra})
 
 
@@ -45,11 +47,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                            else getattr(LossConfig, name)
                            for name in ("spectral", "waveform", "adversarial", "perceptual", "sparsity")},
                         waveform_kind=args.waveform_loss, adversarial_kind=args.adversarial_loss)
-    mix = _overrides(MixConfig, args, **({"snr_db": tuple(args.snr)} if args.snr else {}),
-                     **({"interferers": tuple(args.interferers)} if args.interferers else {}),
-                     **({"lowpass_hz": tuple(args.lowpass_hz)} if args.lowpass_hz else {}),
-                     **({"bandpass_hz": tuple(args.bandpass_hz)} if args.bandpass_hz else {}),
-                     **({"bandpass_q": tuple(args.bandpass_q)} if args.bandpass_q else {}))
+    mix = _overrides(MixConfig, args, **({"snr_db": tuple(args.snr)} if args.snr else {}))
     config = _overrides(MaskTrainConfig, args, finetune_backbone=args.finetune_backbone,
                         perceptual_network=args.perceptual)
     generator = _overrides(GeneratorConfig, args)
