@@ -275,7 +275,8 @@ def _hybrid_refined(context: Context, target: Target, truth: torch.Tensor | None
                        retrieval_index(context))
     config = RefineConfig(method="gradient", steps=context.options.refine_steps, lr=context.options.refine_lr,
                           pitch_step=context.options.pitch_step, seed=context.config.seed,
-                          retune=context.options.retune, fine_pitch=context.options.fine_pitch)
+                          rows=context.options.refine_rows, retune=context.options.retune,
+                          fine_pitch=context.options.fine_pitch)
     return refine_candidates(*pool, target, config, context.config, context.render_path)
 
 
@@ -873,6 +874,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"index rows added to the hybrid methods' pool (default {SamplingConfig.retrieved})")
     parser.add_argument("--refine-steps", type=positive, default=RefineConfig.steps,
                         help=f"gradient steps of hybrid_refined (default {RefineConfig.steps})")
+    parser.add_argument("--refine-rows", type=positive, default=RefineConfig.rows,
+                        help=f"best mutually different rows hybrid_refined refines (default {RefineConfig.rows})")
     parser.add_argument("--refine-lr", type=positive_float, default=RefineConfig.lr,
                         help=f"Adam step size of hybrid_refined, normalised units (default {RefineConfig.lr})")
     parser.add_argument("--pitch-step", type=probability, default=RefineConfig.pitch_step,
@@ -915,7 +918,8 @@ PITCH_ONLY_SETTINGS = ("pitch_fill",)
 #: The hybrid methods' own options (``invocation["hybrid"]``) that their results depend on. The settings line
 #: leaves them out (records of other methods do not depend on them), so each target line stores those its hybrid
 #: methods ran with (``"options"``), and ``--resume`` refuses kept records that ran with others.
-HYBRID_RESULT_OPTIONS = ("retrieved", "refine_steps", "refine_lr", "pitch_step", "retune", "fine_pitch", "index_data")
+HYBRID_RESULT_OPTIONS = ("retrieved", "refine_steps", "refine_rows", "refine_lr", "pitch_step", "retune", "fine_pitch",
+                         "index_data")
 
 
 def method_options(methods: list[str], hybrid: dict | None) -> dict[str, dict]:
@@ -1102,6 +1106,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(name.startswith("hybrid") for name in args.methods):  # their own options, like --flow's checkpoint
         index = RetrievalIndex.load(args.index)
         invocation["hybrid"] = {"index": args.index, "retrieved": args.retrieved, "refine_steps": args.refine_steps,
+                                "refine_rows": args.refine_rows,
                                 "refine_lr": args.refine_lr, "pitch_step": args.pitch_step, "retune": args.retune,
                                 "fine_pitch": args.fine_pitch,
                                 "index_data": index.info["data"], "flow": args.flow}

@@ -36,8 +36,7 @@ from common import (  # noqa: E402
 
 from dataset_gen.reader import SpectrogramDataset  # noqa: E402
 from inverse.predict import Predictor  # noqa: E402
-from inverse.quick import QUICK_REFINE, quick_budget, quick_options  # noqa: E402
-from inverse.refine import RefineConfig  # noqa: E402
+from inverse.quick import quick_budget, quick_options, quick_refine  # noqa: E402
 from inverse.target import Target  # noqa: E402
 from synth import render  # noqa: E402
 from synth.allocator import tune_allocator  # noqa: E402
@@ -51,7 +50,7 @@ def measure(predictor: Predictor, target: Target, seconds: float | None) -> dict
     quick = quick_budget(seconds)
     started = time.perf_counter()
     prediction = predictor.predict(target, 10, seconds=seconds, render="fast", **(quick_options(10) if quick else {}),
-                                   refine=RefineConfig(method=QUICK_REFINE) if quick else None)
+                                   refine=quick_refine(budget=True) if quick else None)
     taken = time.perf_counter() - started
     refinement, check = prediction.refinement or {}, prediction.candidates.pitch
     clear = check is not None and check.checked

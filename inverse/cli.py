@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from inverse.checkpoint import DEFAULT_MODEL as DEFAULT_INVERSE_MODEL
 from inverse.config import BackboneConfig, HeadConfig, ModelConfig
-from inverse.quick import QUICK_BELOW_S, quick_budget, quick_defaults, quick_options
-from inverse.refine import REFINE_METHODS, RefineConfig
+from inverse.quick import BUDGET_REFINE, QUICK_BELOW_S, quick_budget, quick_defaults, quick_options
+from inverse.refine import EAGER_GRADIENT_BELOW, REFINE_METHODS, RefineConfig
 from inverse.retrieval import IndexConfig
 from inverse.sampling import SamplingConfig
 from inverse.search import SEARCH_METHODS
@@ -106,9 +106,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_targets(args)
     if quick_budget(args.seconds) and not args.quick:
         print(f"note: --seconds {args.seconds:g} is under the {QUICK_BELOW_S:g} s the default pool may take on 2 CPU "
-              "cores: answering as --quick does (options given beside it count)", file=sys.stderr, flush=True)
+              "cores: answering as --quick does, its best candidate refined in what is left (options given beside it "
+              "count)", file=sys.stderr, flush=True)
     refine = RefineConfig(method=args.refine, steps=args.steps, lr=args.refine_lr, pitch_step=args.pitch_step,
-                          budget=args.budget, seed=args.seed, retune=args.retune, fine_pitch=args.fine_pitch)
+                          budget=args.budget, seed=args.seed, rows=args.refine_rows, retune=args.retune,
+                          fine_pitch=args.fine_pitch)
     flow = None if args.sampler == "latent" else (args.flow or "auto")
     index = None if args.index == "none" else (args.index or "auto")
     predictor = Predictor.from_checkpoint(args.model, device="cpu", flow=flow, index=index)
@@ -508,9 +510,10 @@ def _backbone_options(p: argparse.ArgumentParser) -> None:
                    help=f"patchify stride of the first layer (default {BackboneConfig().stem_stride})")
 
 
-def build_parser(quick: bool = False) -> argparse.ArgumentParser:
-    """The command line; ``quick``: ``predict``'s defaults those of ``--quick`` (:mod:`inverse.quick`), which
-    :func:`parse_args` asks for when the first parse finds ``--quick``, so that options given beside it count."""
+def build_parser(quick: bool = False, budget: bool = False) -> argparse.ArgumentParser:
+    """The command line; ``quick``: ``predict``'s defaults those of ``--quick`` (:mod:`inverse.quick`; ``budget``:
+    under a time budget, which refines its best row), which :func:`parse_args` asks for when the first parse finds
+    ``--quick`` or a short ``--seconds``, so that options given beside it count."""
     parser = argparse.ArgumentParser(prog="inverse", description="Sound matching for the 100-parameter synth: "
                                      "spectrogram or sound -> several different patches that sound like it.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -644,13 +647,21 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
                         "pool, which always runs, used it up) and the pitch check as many rounds; the table and JSON "
                         "say how many ran, and --steps N (--pitch-rounds R) gives the same answer again. Fewer steps, "
                         f"a farther answer: see the README's table. Under {QUICK_BELOW_S:g} s, too short for the "
-                        "default pool, it answers as --quick does")
+                        "default pool, it answers as --quick does, its best candidate refined in what that leaves of "
+                        "the budget ("
+                        + " ".join(f"--{name.replace('_', '-')} {value}" for name, value in BUDGET_REFINE.items())
+                        + ")")
     p.add_argument("--quick", action="store_true",
                    help="answer in about a second of compute on 2 CPU cores instead of ~15 s, without refinement and "
                         "from a smaller pool: "
                         + " ".join(f"--{name.replace('_', '-')} {value}" for name, value in quick_defaults().items())
-                        + " (options given beside it count instead; the README's \"The quick answer\" has what it "
+                        + " (options given beside it count instead; with --seconds its best candidate is refined in "
+                          "what the budget leaves, as under --seconds; the README's \"The quick answer\" has what it "
                           "costs in closeness)")
+    p.add_argument("--refine-rows", dest="refine_rows", type=positive_int, default=RefineConfig.rows,
+                   help="refine this many of the best mutually different candidates (default "
+                        f"{RefineConfig.rows}: one chunk of the fast render; fewer than {EAGER_GRADIENT_BELOW} take "
+                        "their gradient steps on the eager synth, faster for so few)")
     p.add_argument("--refine-lr", dest="refine_lr", type=positive_float, default=RefineConfig.lr,
                    help=f"--refine gradient: step size in normalised units (default {RefineConfig.lr:g})")
     p.add_argument("--pitch-step", dest="pitch_step", type=probability, default=RefineConfig.pitch_step,
@@ -670,7 +681,7 @@ def build_parser(quick: bool = False) -> argparse.ArgumentParser:
                         "ones onto the tuning found, and add what sounds closer to the pool: for bright bass notes, "
                         "whose match hangs on a few cents (default "
                         f"{RefineConfig.fine_pitch}; 0: off; ~0.5-1 s for 1)")
-    p.set_defaults(func=_cmd_predict, **({**quick_defaults(), "pool": None} if quick else {}))  # None: parse_args
+    p.set_defaults(func=_cmd_predict, **({**quick_defaults(budget), "pool": None} if quick else {}))  # None: parse_args
 
     p = commands.add_parser("index", help="a retrieval index over a dataset, for predict's pool",
                             description="Index the spectrograms of a dataset from `python -m dataset_gen` (PCA of "
@@ -833,7 +844,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if not getattr(args, "quick", False) and not quick_budget(getattr(args, "seconds", None)):
         return args
-    args = build_parser(quick=True).parse_args(argv)
+    args = build_parser(quick=True, budget=args.seconds is not None).parse_args(argv)
     if args.pool is None:
         args.pool = quick_options(args.samples)["pool"]
     return args

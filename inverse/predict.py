@@ -195,7 +195,8 @@ class Prediction:
             return (f"refinement: none, the pool left too little of the --seconds {seconds:g} budget{checked} "
                     + (f"(--quick{again} gives this answer again)" if quick else
                        f"(--refine none{again} gives this answer again; --quick answers in about a second)"))
-        steps = f"{'--quick --refine gradient ' if quick else ''}--steps {done['steps']}{again}"
+        chosen = f"--quick --refine gradient --refine-rows {done['rows']} --retune {done['retune']} " if quick else ""
+        steps = f"{chosen}--steps {done['steps']}{again}"
         return (f"refinement: {done['steps']} of up to {done['planned_steps']} gradient steps fitted the --seconds "
                 f"{seconds:g} budget{checked} ({steps} gives this answer again)")
 
@@ -419,7 +420,7 @@ class Predictor:
         planned, asked = refine.steps, refine.method
         now = time.perf_counter()
         if finish_by is not None and refine.method == "gradient" and not refinement_fits(
-                refine, now - pool_started, finish_by - now, checks_pitch(config, target)):
+                refine, now - pool_started, finish_by - now, checks_pitch(config, target), config):
             refine = replace(refine, method="none")  # the pool left too little of the budget: choose from it
         # the pool took about a quarter of the time on the demo target (6.1 of 26 s), refinement and choice the rest
         start = 0.25 if refine.method != "none" else 0.6
@@ -434,5 +435,6 @@ class Predictor:
         if seconds is not None:
             check = candidates.pitch
             rounds = None if check is None else check.stopped_after
-            refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds, asked=asked)
+            refinement.update(seconds=seconds, planned_steps=planned, pitch_rounds=rounds, asked=asked,
+                              rows=refine.rows, retune=refine.retune)
         return Prediction(target, candidates, paths, refinement, target.swings if config.modulation else None)

@@ -100,13 +100,15 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
     and the reserve would end after it, timed by the steps so far (:func:`step_seconds`). Stopped after evaluation
     ``j``, the result is bit for bit that of ``steps=j``.
     ``render_path``: :func:`synth.render`'s (the fast path needs its gradient library, see
-    :mod:`synth.fast_render`). ``on_step(step)`` is called after evaluation ``step`` (0 .. ``steps``).
+    :mod:`synth.fast_render`; fewer than :data:`EAGER_GRADIENT_BELOW` rows step on the eager path, faster there:
+    :func:`gradient_path`). ``on_step(step)`` is called after evaluation ``step`` (0 .. ``steps``).
     ``pitch_step`` scales each of Adam's moves of ``note_pitch`` (1: the same step as every other parameter).
     ``stop()``, checked after each evaluation like the deadline, ends the steps there when true (Ctrl-C in ``inverse
     predict``: :mod:`inverse.finish_early`).
     """
     target = as_target(target)
     params = params.detach().float()
+    render_path = gradient_path(render_path, params.shape[0])
     x = params[:, _CONTINUOUS].clone().requires_grad_(True)
     optimizer = PlainAdam(x, lr=lr)  # torch.optim.Adam's update without its import of torch._dynamo
     best, best_d = params.clone(), None
@@ -136,6 +138,20 @@ def refine_gradient(params: torch.Tensor, target: Target | torch.Tensor, steps: 
             with torch.no_grad():
                 x[:, _NOTE] = note + (x[:, _NOTE] - note) * pitch_step
     return best, best_d
+
+
+#: Fewer rows than this take their gradient steps on the eager synth: the fast render's gradient renders a fixed chunk
+#: of 16 rows (synth.voice.CHUNK_ROWS), so a few rows cost as much as 16. A step's match forward and backward on the
+#: 2-core AMD EPYC (8 December, median of 3 after a warm-up), eager vs fast: 1 row 0.065 vs 0.31 s, 2 rows 0.10 vs
+#: 0.29 s, 3 rows 0.15 vs 0.29 s, 6 rows 0.25 vs 0.31 s, 8 rows 0.34-0.40 vs 0.33 s, 16 rows 0.70 vs 0.48 s.
+EAGER_GRADIENT_BELOW = 7
+
+
+def gradient_path(render_path: str, rows: int) -> str:
+    """The render path of :func:`refine_gradient`'s steps on ``rows`` rows asked to render on ``render_path``: eager
+    below :data:`EAGER_GRADIENT_BELOW` rows where the fast render was asked for or would be chosen (``fast``,
+    ``auto``), the faster path there (the two agree within float rounding); else ``render_path``."""
+    return "eager" if rows < EAGER_GRADIENT_BELOW and render_path in ("auto", "fast") else render_path
 
 
 def step_seconds(started: float, step: int, now: float) -> float:
@@ -200,53 +216,85 @@ def refine_cmaes(params: torch.Tensor, target: Target | torch.Tensor, start_dist
 #: (0.54-0.57 s against 0.57-0.63 s a step), scaled to this profile's step. ``swing``: the refined candidates'
 #: copies in step with the target's vibrato or tremolo (:func:`swung`), timed on 5 December beside
 #: the gradient steps on a sox tremolo, a vibrato sawtooth and a fluidsynth violin (0.24 s against 0.59-0.63 s a
-#: step), scaled likewise.
+#: step), scaled likewise. ``choose_quick``: the choice of the quick answer (:mod:`inverse.quick`: one round of the
+#: pitch check, no spread), the longest of 5 clearly pitched targets timed twice on 8 December (0.40-0.68 s; the
+#: demo's, two sox and two fluidsynth notes) beside 16-row gradient steps of 0.47-0.52 s; ``pool_quick``: the quick
+#: answer's scored pool (16 flow samples and 16 retrieved rows and their additions) on those targets, 0.83-1.1 s.
 STAGE_SECONDS = {"pool": 2.82, "step": 0.48, "rescore": 0.25, "retune": 0.68, "expand": 0.61, "choose": 1.23,
-                 "tail": 0.50, "fine_pitch": 0.44, "swing": 0.18}
+                 "tail": 0.50, "fine_pitch": 0.44, "swing": 0.18, "choose_quick": 0.68, "pool_quick": 1.0}
 
 
-def stage_shares(steps: int) -> dict[str, float]:
+def step_profile(rows: int) -> float:
+    """A gradient step's seconds on ``rows`` refined rows in :data:`STAGE_SECONDS`' profile: its ``step`` (16 rows, one
+    chunk of the fast render) from :data:`EAGER_GRADIENT_BELOW` rows up; fewer step on the eager synth
+    (:func:`gradient_path`), about 0.02 s and 0.039 s a row (measured beside a 16-row fast step of 0.48 s: the
+    times at :data:`EAGER_GRADIENT_BELOW`)."""
+    return STAGE_SECONDS["step"] if rows >= EAGER_GRADIENT_BELOW else 0.02 + 0.039 * rows
+
+
+def stage_shares(steps: int, rows: int = RefineConfig.rows) -> dict[str, float]:
     """Where the retune, expand and choose stages of :func:`refine_candidates` start, as shares of its time with
-    ``steps`` gradient steps (:data:`STAGE_SECONDS`): what its progress reports."""
+    ``steps`` gradient steps on ``rows`` rows (:data:`STAGE_SECONDS`, :func:`step_profile`): what its progress
+    reports."""
     seconds = STAGE_SECONDS
-    refine = seconds["step"] * steps + seconds["rescore"]
+    refine = step_profile(rows) * steps + seconds["rescore"]
     total = refine + seconds["retune"] + seconds["expand"] + seconds["choose"]
     return {"retune": refine / total, "expand": (refine + seconds["retune"]) / total,
             "choose": (total - seconds["choose"]) / total}
 
 
-def reserve_steps(config: RefineConfig, pitch_check: bool = True, swing: bool = False) -> float:
+def reserve_steps(config: RefineConfig, pitch_check: bool = True, swing: bool = False,
+                  sampling: SamplingConfig | None = None) -> float:
     """What follows the gradient steps in :func:`refine_candidates` (scoring the refined rows, the retune where
     ``config.retune`` asks for one, the fine pitch of ``config.fine_pitch`` candidates, the LFOs set to the target's
-    swing where ``swing`` says they will be, the symmetric variants, the
+    swing where ``swing`` says they will be, the symmetric variants unless ``sampling.expand`` is 0, the
     choice: with its pitch check where ``pitch_check`` says one will run, else only what follows the check,
-    ``tail``), in gradient steps' worth of time (:data:`STAGE_SECONDS`): kept free when the steps fill a time budget."""
+    ``tail``; the quick answer's, ``choose_quick``, where ``sampling`` has no spread and one pitch round at most), in
+    gradient steps' worth of time (:data:`STAGE_SECONDS`; a step of ``config.rows`` rows, :func:`step_profile`):
+    kept free when the steps fill a time budget. ``sampling`` None: predict's defaults."""
     seconds = STAGE_SECONDS
     choice = seconds["choose"] if pitch_check else seconds["tail"]
-    after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + seconds["expand"] + choice
+    expand = seconds["expand"]
+    if sampling is not None:
+        expand = expand if sampling.expand else 0.0
+        choice = seconds["choose_quick"] if not sampling.spread and sampling.pitch_rounds <= 1 else choice
+    after = seconds["rescore"] + (seconds["retune"] if config.retune else 0.0) + expand + choice
     after += seconds["fine_pitch"] * config.fine_pitch + (seconds["swing"] if swing else 0.0)
-    return after / seconds["step"]
+    return after / step_profile(config.rows)
 
 
-def pool_step_seconds(pool_seconds: float) -> float:
-    """A gradient step's time judged by the scored pool's (``pool_seconds``, against :data:`STAGE_SECONDS`'
-    profile), before any step is timed."""
-    return pool_seconds * STAGE_SECONDS["step"] / STAGE_SECONDS["pool"]
+def pool_profile(size: int = 128) -> float:
+    """The scored pool's seconds in :data:`STAGE_SECONDS`' profile for a pool of ``size`` sampled and retrieved rows
+    (their additions included): ``pool`` for predict's 64 + 64, ``pool_quick`` for the quick answer's 16 + 16, on the
+    line through them."""
+    seconds = STAGE_SECONDS
+    return seconds["pool_quick"] + (size - 32) * (seconds["pool"] - seconds["pool_quick"]) / (128 - 32)
 
 
-def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float, pitch_check: bool = True) -> bool:
-    """Whether a gradient step and what follows it (:func:`reserve_steps`, ``pitch_check`` as there) fit in
-    ``seconds_left``, their time judged by the scored pool's (:func:`pool_step_seconds`)."""
-    return seconds_left >= pool_step_seconds(pool_seconds) * (1.0 + reserve_steps(config, pitch_check))
+def pool_step_seconds(pool_seconds: float, rows: int = RefineConfig.rows, size: int = 128) -> float:
+    """A gradient step's time on ``rows`` rows judged by the scored pool's (``pool_seconds`` for ``size`` sampled
+    and retrieved rows, against :data:`STAGE_SECONDS`' profile: :func:`pool_profile`, :func:`step_profile`),
+    before any step is timed."""
+    return pool_seconds * step_profile(rows) / pool_profile(size)
 
 
-def check_deadline(finish_by: float | None, per_step: float) -> float | None:
+def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: float, pitch_check: bool = True,
+                    sampling: SamplingConfig | None = None) -> bool:
+    """Whether a gradient step and what follows it (:func:`reserve_steps`, ``pitch_check`` and ``sampling`` as
+    there) fit in ``seconds_left``, their time judged by the scored pool's (:func:`pool_step_seconds`; its size
+    ``sampling``'s pool and retrieved rows, predict's defaults where None)."""
+    size = 128 if sampling is None else sampling.pool + sampling.retrieved
+    return seconds_left >= pool_step_seconds(pool_seconds, config.rows, size) * (
+        1.0 + reserve_steps(config, pitch_check, sampling=sampling))
+
+
+def check_deadline(finish_by: float | None, per_step: float, rows: int = RefineConfig.rows) -> float | None:
     """When the pitch check's rounds must end for the fill and spread after them (:data:`STAGE_SECONDS`' ``tail``,
-    scaled by this machine's gradient step, ``per_step`` seconds, against the profile's) to finish by ``finish_by``
-    (None: no budget)."""
+    scaled by this machine's gradient step on ``rows`` rows, ``per_step`` seconds, against the profile's,
+    :func:`step_profile`) to finish by ``finish_by`` (None: no budget)."""
     if finish_by is None:
         return None
-    return finish_by - per_step * STAGE_SECONDS["tail"] / STAGE_SECONDS["step"]
+    return finish_by - per_step * STAGE_SECONDS["tail"] / step_profile(rows)
 
 
 def swung(params: torch.Tensor, match: torch.Tensor, target: Target, render_path: str = "auto"
@@ -320,7 +368,7 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         f"{config.budget} renders each")
     stage = f"refining the best {len(starts)} candidates ({config.method}, {steps})"
     report(0.0, stage)
-    shares = stage_shares(config.steps if config.method == "gradient" else RefineConfig.steps)
+    shares = stage_shares(config.steps if config.method == "gradient" else RefineConfig.steps, len(starts))
     taken = [0]  # the last evaluation's number: the steps taken
 
     def done(share: float) -> None:  # the same stage again, further on: a progress line updates in place
@@ -338,7 +386,8 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
         refined, _ = refine_gradient(first, target, config.steps, config.lr, deadline=finish_by,
                                      render_path=render_path, on_step=stepped,
                                      reserve=None if finish_by is None else reserve_steps(
-                                         config, checks_pitch(sampling, target), swinging),
+                                         replace(config, rows=len(starts)), checks_pitch(sampling, target), swinging,
+                                         sampling),
                                      pitch_step=config.pitch_step, stop=stop)
     else:
         refined, _ = refine_cmaes(first, target, scores.match[:len(starts)], config.budget, config.sigma0,
@@ -368,5 +417,6 @@ def refine_candidates(params: torch.Tensor, scores: Scores, point: torch.Tensor,
     report(shares["expand"], "adding symmetric variants of the best")
     pool, pool_scores = expand_by_symmetry(pool, pool_scores, target, sampling, render_path)
     report(shares["choose"], f"choosing {sampling.samples} of {pool.shape[0]} candidates")
-    chosen = choose(pool, pool_scores, point, sampling, target, render_path, check_deadline(finish_by, per_step))
+    chosen = choose(pool, pool_scores, point, sampling, target, render_path,
+                    check_deadline(finish_by, per_step, len(starts)))
     return replace(chosen, refined_steps=taken[0]) if config.method == "gradient" else chosen

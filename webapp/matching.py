@@ -25,7 +25,7 @@ import torch
 
 from inverse.differences import heard_changes
 from inverse.predict import Prediction, Predictor
-from inverse.quick import QUICK_REFINE, quick_budget, quick_options
+from inverse.quick import quick_budget, quick_options, quick_refine
 from inverse.refine import REFINE_METHODS, RefineConfig
 from inverse.sampling import SamplingConfig
 from inverse.target import load_any_target
@@ -139,7 +139,8 @@ def run_match(predictor: Predictor, path: str, settings: MatchSettings, max_mb: 
     target.source = name
     target.notes = [web_note(note.replace(path, name)) for note in target.notes]
     quick = settings.refine == "quick" or quick_budget(settings.seconds or None)  # a budget too short for the pool
-    refine = RefineConfig(method=QUICK_REFINE if quick else settings.refine, seed=settings.seed)
+    refine = quick_refine(bool(settings.seconds), settings.seed) if quick else RefineConfig(method=settings.refine,
+                                                                                           seed=settings.seed)
     prediction = predictor.predict(target, settings.samples, seed=settings.seed, refine=refine,
                                    seconds=settings.seconds or None, progress=progress, stop=stop,
                                    **(quick_options(settings.samples) if quick else {}))

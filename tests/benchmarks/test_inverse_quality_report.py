@@ -268,8 +268,8 @@ def test_keep_unpitched_from_keeps_only_the_targets_without_a_clear_pitch(tmp_pa
 
 
 def test_resume_refuses_kept_hybrid_records_that_ran_with_other_options(tmp_path):
-    hybrid = {"index": "i", "retrieved": 64, "refine_steps": 20, "refine_lr": 0.01, "pitch_step": 0.1, "retune": 1,
-              "fine_pitch": 0, "index_data": {"rows": 3}, "flow": "f"}
+    hybrid = {"index": "i", "retrieved": 64, "refine_steps": 20, "refine_rows": 16, "refine_lr": 0.01,
+              "pitch_step": 0.1, "retune": 1, "fine_pitch": 0, "index_data": {"rows": 3}, "flow": "f"}
     options = iq.method_options(["hybrid_refined", "nearest"], hybrid)
     assert list(options) == ["hybrid_refined"] and "flow" not in options["hybrid_refined"]  # its digest: settings
     path_free = iq.method_options(["hybrid"], {**hybrid, "index_data": {"path": "x.h5", "rows": 3}})

@@ -359,7 +359,7 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
 
     roomy, fixed = answer("--seconds", "100000"), answer()
     assert roomy["refinement"] == {"method": "gradient", "steps": 2, "seconds": 100000.0, "planned_steps": 2,
-                                   "pitch_rounds": None, "asked": "gradient"}
+                                   "pitch_rounds": None, "asked": "gradient", "rows": RefineConfig.rows, "retune": 0}
     assert fixed["refinement"] == {"method": "gradient", "steps": 2}
     assert roomy["candidates"] == fixed["candidates"]
     # a budget under 4 s answers as --quick does; one that the pool alone overruns: no refinement and, on a pitched
@@ -368,7 +368,14 @@ def test_cli_predict_time_budget_says_what_ran_and_how_to_repeat_it(predict_args
     rounds = spent["refinement"]["pitch_rounds"]
     again = ["--quick"] + ([] if rounds is None else ["--pitch-rounds", str(rounds)])
     assert spent["refinement"]["method"] == "none" and spent["refinement"]["asked"] == "gradient"
-    assert spent["candidates"] == answer(*again)["candidates"] == answer("--seconds", "3.9")["candidates"]
+    assert spent["candidates"] == answer(*again)["candidates"] == answer("--seconds", "3.9", "--refine", "none")[
+        "candidates"]
+    # with time left, its best row refined: the options named repeat the answer
+    refined = answer("--seconds", "3.9", "--steps", "1")
+    assert (refined["refinement"]["method"], refined["refinement"]["rows"]) == ("gradient", 1)
+    repeat = ["--quick", "--refine", "gradient", "--refine-rows", "1", "--retune", "0", "--steps",
+              str(refined["refinement"]["steps"])]
+    assert refined["candidates"] == answer(*repeat)["candidates"]
     status, table, err = run_inverse([a for a in predict_args if a != "--json"] + ["--seconds", "0.001", "--refine",
                                                                                    "gradient"], capsys)
     assert status == 0 and f"budget ({' '.join(again)} gives this answer again)" in table
@@ -393,8 +400,8 @@ def test_the_budget_line_names_the_options_that_repeat_the_answer():
     assert line(method="none", steps=None, pitch_rounds=0, asked="none", seconds=2.0) == (
         "refinement: none, a --seconds budget under 4 s answers as --quick does, the pitch check stopped after 0 of "
         "its rounds (--quick --pitch-rounds 0 gives this answer again)")
-    assert line(method="gradient", steps=1, pitch_rounds=None, seconds=2.5).endswith(
-        "(--quick --refine gradient --steps 1 gives this answer again)")
+    assert line(method="gradient", steps=1, pitch_rounds=None, seconds=2.5, rows=1, retune=0).endswith(
+        "(--quick --refine gradient --refine-rows 1 --retune 0 --steps 1 gives this answer again)")
     assert line(method="none", steps=None, pitch_rounds=1, asked="none").endswith(
         "the pitch check stopped after 1 of its rounds (--pitch-rounds 1 gives this answer again)")
 
@@ -411,8 +418,12 @@ def test_quick_sets_a_small_pool_and_no_refinement_and_options_beside_it_count()
     assert parse_args(["eval", "--model", "m", "--data", "d.h5"]).pool == 64  # other commands keep theirs
     assert parse_args(["predict", "t.png", "--quick", "--samples", "20"]).pool == 20  # the pool holds the answer
     short, enough = (parse_args(["predict", "t.png", "--seconds", s]) for s in ("3.5", "4"))
-    assert ({name: getattr(short, name) for name in QUICK}, short.refine) == (QUICK, "none")  # under 4 s: --quick's
-    assert (enough.pool, enough.refine) == (SamplingConfig.pool, RefineConfig.method)
+    assert {name: getattr(short, name) for name in QUICK} == QUICK  # under 4 s: --quick's pool, its best row refined
+    assert (short.refine, short.refine_rows, short.retune, short.steps) == ("gradient", 1, 0, RefineConfig.steps)
+    assert (enough.pool, enough.refine, enough.refine_rows) == (SamplingConfig.pool, RefineConfig.method,
+                                                                RefineConfig.rows)
+    timed = parse_args(["predict", "t.png", "--quick", "--seconds", "8", "--refine-rows", "2"])  # a budget: refined
+    assert (timed.pool, timed.refine, timed.refine_rows) == (QUICK["pool"], "gradient", 2)
     with pytest.raises(ValueError, match=r"from a pool of 16 \(--pool: at least --samples\)"):
         SamplingConfig(pool=QUICK["pool"], samples=20).validate()  # --quick --samples 20 says what to add
 

@@ -12,11 +12,14 @@ from inverse.cli import main
 from inverse.refine import (
     STAGE_SECONDS,
     RefineConfig,
+    gradient_path,
+    pool_step_seconds,
     refine_candidates,
     refine_cmaes,
     refine_gradient,
     reserve_steps,
     stage_shares,
+    step_profile,
 )
 from inverse.sampling import SamplingConfig
 from inverse.search import SearchConfig, search
@@ -204,6 +207,28 @@ def test_the_time_kept_after_the_steps_counts_the_pitch_check_only_where_it_runs
     tuned = reserve_steps(RefineConfig(fine_pitch=2))
     assert tuned == pytest.approx(pitched + 2 * seconds["fine_pitch"] / seconds["step"])
     assert reserve_steps(config, swing=True) == pytest.approx(pitched + seconds["swing"] / seconds["step"])
+    assert reserve_steps(config, sampling=SamplingConfig()) == pitched  # predict's defaults: the same reserve
+
+
+def test_few_rows_step_on_the_eager_synth_and_keep_their_reserve_in_seconds():
+    assert [gradient_path(path, rows) for path, rows in [("auto", 1), ("fast", 6), ("fast", 7), ("auto", 16),
+                                                         ("eager", 1)]] == ["eager", "eager", "fast", "auto", "eager"]
+    assert step_profile(RefineConfig.rows) == STAGE_SECONDS["step"] and step_profile(1) < step_profile(6)
+    one, sixteen = RefineConfig(rows=1, retune=0), RefineConfig(retune=0)
+    # the same seconds kept after the steps, counted in the shorter steps of one row
+    assert reserve_steps(one) * step_profile(1) == pytest.approx(reserve_steps(sixteen) * STAGE_SECONDS["step"])
+    quick = SamplingConfig(expand=0, spread=0, pitch_rounds=1)  # the quick answer's choice, no symmetric variants
+    assert reserve_steps(one, sampling=quick) * step_profile(1) == pytest.approx(
+        STAGE_SECONDS["rescore"] + STAGE_SECONDS["choose_quick"])
+    assert pool_step_seconds(STAGE_SECONDS["pool"], 1) == pytest.approx(step_profile(1))
+    assert pool_step_seconds(STAGE_SECONDS["pool_quick"], 1, size=32) == pytest.approx(step_profile(1))
+
+
+def test_one_row_refined_on_the_fast_path_is_the_eager_paths_answer(problem):
+    target, start, _ = problem
+    fast, fast_d = refine_gradient(start[:1], target, steps=1, render_path="fast")
+    eager, eager_d = refine_gradient(start[:1], target, steps=1, render_path="eager")
+    assert torch.equal(fast, eager) and torch.equal(fast_d, eager_d)
 
 
 def test_a_deadline_with_a_reserve_stops_where_the_next_step_would_not_fit(problem, monkeypatch, ticking_clock):

@@ -12,7 +12,7 @@ import torch
 
 from inverse.modulation import Swing
 from inverse.predict import Prediction
-from inverse.quick import QUICK
+from inverse.quick import QUICK, quick_refine
 from inverse.sampling import Candidates
 from inverse.target import Target, score
 from synth.errors import InputError
@@ -110,7 +110,9 @@ def test_the_time_budget_field_reaches_predict_and_is_checked(tmp_path):
     run_match(capture, tone(tmp_path), MatchSettings(seconds=6.0))
     assert capture.kwargs["seconds"] == 6.0 and "pool" not in capture.kwargs
     run_match(capture, tone(tmp_path), MatchSettings(seconds=2.0))  # too short for the default pool: quick's
-    assert {name: capture.kwargs[name] for name in QUICK} == QUICK and capture.kwargs["refine"].method == "none"
+    assert {name: capture.kwargs[name] for name in QUICK} == QUICK and capture.kwargs["seconds"] == 2.0
+    assert capture.kwargs["refine"] == quick_refine(budget=True)  # its best row refined in what the pool leaves
+    assert (capture.kwargs["refine"].method, capture.kwargs["refine"].rows) == ("gradient", 1)
     run_match(capture, tone(tmp_path), MatchSettings())
     assert capture.kwargs["seconds"] is None  # 0: no budget
 
