@@ -263,15 +263,22 @@ def reserve_steps(config: RefineConfig, pitch_check: bool = True, swing: bool = 
     return after / step_profile(config.rows)
 
 
-def pool_profile(size: int = 128) -> float:
+#: Sampled and retrieved rows of the pools :data:`STAGE_SECONDS` timed: predict's (``pool``) and the quick answer's
+#: (``pool_quick``, :mod:`inverse.quick`).
+POOL_ROWS = SamplingConfig.pool + SamplingConfig.retrieved
+QUICK_POOL_ROWS = 16 + 16
+
+
+def pool_profile(size: int = POOL_ROWS) -> float:
     """The scored pool's seconds in :data:`STAGE_SECONDS`' profile for a pool of ``size`` sampled and retrieved rows
-    (their additions included): ``pool`` for predict's 64 + 64, ``pool_quick`` for the quick answer's 16 + 16, on the
+    (their additions included): ``pool`` for :data:`POOL_ROWS`, ``pool_quick`` for :data:`QUICK_POOL_ROWS`, on the
     line through them."""
     seconds = STAGE_SECONDS
-    return seconds["pool_quick"] + (size - 32) * (seconds["pool"] - seconds["pool_quick"]) / (128 - 32)
+    per_row = (seconds["pool"] - seconds["pool_quick"]) / (POOL_ROWS - QUICK_POOL_ROWS)
+    return seconds["pool_quick"] + (size - QUICK_POOL_ROWS) * per_row
 
 
-def pool_step_seconds(pool_seconds: float, rows: int = RefineConfig.rows, size: int = 128) -> float:
+def pool_step_seconds(pool_seconds: float, rows: int = RefineConfig.rows, size: int = POOL_ROWS) -> float:
     """A gradient step's time on ``rows`` rows judged by the scored pool's (``pool_seconds`` for ``size`` sampled
     and retrieved rows, against :data:`STAGE_SECONDS`' profile: :func:`pool_profile`, :func:`step_profile`),
     before any step is timed."""
@@ -283,7 +290,7 @@ def refinement_fits(config: RefineConfig, pool_seconds: float, seconds_left: flo
     """Whether a gradient step and what follows it (:func:`reserve_steps`, ``pitch_check`` and ``sampling`` as
     there) fit in ``seconds_left``, their time judged by the scored pool's (:func:`pool_step_seconds`; its size
     ``sampling``'s pool and retrieved rows, predict's defaults where None)."""
-    size = 128 if sampling is None else sampling.pool + sampling.retrieved
+    size = POOL_ROWS if sampling is None else sampling.pool + sampling.retrieved
     return seconds_left >= pool_step_seconds(pool_seconds, config.rows, size) * (
         1.0 + reserve_steps(config, pitch_check, sampling=sampling))
 
